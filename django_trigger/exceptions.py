@@ -1,0 +1,204 @@
+"""The whole error tree of django_trigger.
+
+    TriggerError
+    ├── ConfigurationError        (also ImproperlyConfigured) bad or missing settings
+    ├── InvalidRequestError       (also ValueError) refused before anything was sent
+    └── ApiError                  the API answered with an error, or could not be reached
+        ├── BadRequestError             400
+        ├── AuthenticationError         401
+        ├── PermissionDeniedError       403
+        ├── NotFoundError               404
+        ├── ConflictError               409
+        ├── UnprocessableEntityError    422
+        ├── RateLimitError              429
+        ├── InternalServerError         >= 500
+        ├── ApiConnectionError          no status: network error, timeout
+        │   └── ApiTimeoutError
+        └── ApiSchemaValidationError    a 2xx whose body does not have the documented shape
+
+Messages never contain the access token or environment variable values: the request is
+described by method and path only (no query string, no body).
+
+This module imports nothing else from the package.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = [
+    "ApiConnectionError",
+    "ApiError",
+    "ApiSchemaValidationError",
+    "ApiTimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "TriggerError",
+    "UnprocessableEntityError",
+    "error_class_for_status",
+]
+
+
+class TriggerError(Exception):
+    """Root of every error raised by django_trigger."""
+
+
+class ConfigurationError(TriggerError, ImproperlyConfigured):
+    """The TRIGGER setting (or its environment fallbacks) is missing or invalid."""
+
+
+class InvalidRequestError(TriggerError, ValueError):
+    """A call was refused before anything was sent: bad argument, id, or credentials."""
+
+
+class ApiError(TriggerError):
+    """The API answered with an error status (or, for subclasses, not at all).
+
+    ``status`` is the HTTP status (``None`` for connection errors), ``headers`` the response
+    headers (lower-cased keys), ``body`` the parsed JSON body (or its text), ``error`` the
+    body's top-level ``error`` value, and ``code``/``param``/``type`` where the body has them.
+    ``method`` and ``path`` describe the request without its query string or body.
+    """
+
+    status: int | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        self.headers: dict[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
+        self.body = body
+        self.method = method
+        self.path = path
+        error = body.get("error") if isinstance(body, dict) else None
+        self.error: Any = error
+        self.code: str | None = _field(body, error, "code")
+        self.param: str | None = _field(body, error, "param")
+        self.type: str | None = _field(body, error, "type")
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get("x-request-id")
+
+    def __str__(self) -> str:
+        parts = []
+        if self.status is not None:
+            parts.append(str(self.status))
+        parts.append(self.message)
+        text = " ".join(parts)
+        if self.method and self.path:
+            text += f" ({self.method} {self.path})"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
+
+
+def _field(body: Any, error: Any, name: str) -> str | None:
+    # The SDK reads code/param/type from the `error` value; the RBAC 403 body carries them at
+    # the top level next to a string `error`, so look in both places.
+    for source in (error, body):
+        if isinstance(source, dict) and isinstance(source.get(name), str):
+            return source[name]
+    return None
+
+
+class BadRequestError(ApiError):
+    status = 400
+
+
+class AuthenticationError(ApiError):
+    status = 401
+
+
+class PermissionDeniedError(ApiError):
+    status = 403
+
+
+class NotFoundError(ApiError):
+    status = 404
+
+
+class ConflictError(ApiError):
+    status = 409
+
+
+class UnprocessableEntityError(ApiError):
+    status = 422
+
+
+class RateLimitError(ApiError):
+    status = 429
+
+    @property
+    def seconds_until_reset(self) -> float | None:
+        """Seconds until the rate limit resets (from ``x-ratelimit-reset``), if known."""
+        reset = self.headers.get("x-ratelimit-reset")
+        try:
+            reset_ms = int(reset) if reset is not None else None
+        except ValueError:
+            return None
+        if reset_ms is None:
+            return None
+        return max(0.0, reset_ms / 1000 - time.time())
+
+
+class InternalServerError(ApiError):
+    status = 500
+
+
+class ApiConnectionError(ApiError):
+    """The API could not be reached: DNS, refused or dropped connection, TLS, timeout."""
+
+    def __init__(self, message: str = "Connection error.", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+
+
+class ApiTimeoutError(ApiConnectionError):
+    """The API did not answer within the configured timeout (after retries)."""
+
+    def __init__(self, message: str = "Request timed out.", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+
+
+class ApiSchemaValidationError(ApiError):
+    """A successful response whose body does not have the documented shape."""
+
+
+_STATUS_CLASSES: dict[int, type[ApiError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def error_class_for_status(status: int) -> type[ApiError]:
+    """The one status → class table (the SDK's ``ApiError.generate``)."""
+    if status >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status, ApiError)

@@ -1,0 +1,146 @@
+"""Client and per-request options: the retry policy and request overrides.
+
+Core module: no Django settings, no I/O. ``conf`` builds these from ``settings.TRIGGER``;
+callers pass ``request_options=`` to any client call to override them for that call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "RequestOptions",
+    "RetryPolicy",
+    "RequestOptionsLike",
+]
+
+DEFAULT_BASE_URL = "https://api.trigger.dev"
+DEFAULT_TIMEOUT = 60.0  # seconds to wait for the server to answer
+DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds to establish the connection
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The official SDK's retry options (``ApiClient`` defaults), in seconds.
+
+    ``max_attempts`` counts every request including the first, so ``max_attempts=1`` disables
+    retries. The n-th retry waits ``min(max_delay, r * min_delay * factor ** (n - 1))`` with
+    ``r = 1``, or ``1 + random()`` when ``randomize`` is on: 1, 1.6, 2.56, 4.096 s by default.
+    """
+
+    max_attempts: int = 5
+    factor: float = 1.6
+    min_delay: float = 1.0
+    max_delay: float = 30.0
+    randomize: bool = False
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise ValueError("invalid retry policy: " + "; ".join(problems))
+
+    def problems(self) -> list[str]:
+        """Human-readable reasons this policy is invalid (empty when valid)."""
+        found = []
+        if not _is_int(self.max_attempts) or self.max_attempts < 1:
+            found.append(f"max_attempts must be an integer >= 1, not {self.max_attempts!r}")
+        if not _is_number(self.factor) or self.factor < 1:
+            found.append(f"factor must be a number >= 1, not {self.factor!r}")
+        if not _is_number(self.min_delay) or self.min_delay < 0:
+            found.append(f"min_delay must be a number of seconds >= 0, not {self.min_delay!r}")
+        if not _is_number(self.max_delay) or self.max_delay < 0:
+            found.append(f"max_delay must be a number of seconds >= 0, not {self.max_delay!r}")
+        elif _is_number(self.min_delay) and self.max_delay < self.min_delay:
+            found.append("max_delay must not be smaller than min_delay")
+        if not isinstance(self.randomize, bool):
+            found.append(f"randomize must be True or False, not {self.randomize!r}")
+        return found
+
+    def delay(self, attempt: int, random: float = 0.0) -> float:
+        """Seconds to wait after ``attempt`` requests have been made (1 after the first)."""
+        r = 1 + random if self.randomize else 1
+        ms = min(self.max_delay * 1000, r * self.min_delay * 1000 * self.factor ** (attempt - 1))
+        return round(ms) / 1000
+
+    def merged(self, overrides: RetryPolicy | Mapping[str, Any] | None) -> RetryPolicy:
+        """This policy with ``overrides`` applied key by key (the SDK's ``mergeRequestOptions``).
+
+        A ``RetryPolicy`` replaces this one; a mapping overrides only the keys it names.
+        """
+        if overrides is None:
+            return self
+        if isinstance(overrides, RetryPolicy):
+            return overrides
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ValueError(f"unknown retry option(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **overrides)
+
+
+Timeout = Union[float, tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """Per-call overrides, merged over the client's defaults (``None`` means inherit).
+
+    ``retry`` may be a whole ``RetryPolicy`` or a mapping of the fields to change, e.g.
+    ``RequestOptions(retry={"max_attempts": 1})``. ``timeout`` is the read timeout in seconds,
+    or a ``(connect, read)`` pair. ``headers`` are added to (and win over) the client's.
+    """
+
+    retry: RetryPolicy | Mapping[str, Any] | None = None
+    timeout: Timeout | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def coerce(cls, value: RequestOptionsLike) -> RequestOptions:
+        if value is None:
+            return cls()
+        if isinstance(value, RequestOptions):
+            return value
+        if isinstance(value, Mapping):
+            unknown = set(value) - {"retry", "timeout", "headers"}
+            if unknown:
+                raise ValueError(f"unknown request option(s): {', '.join(sorted(unknown))}")
+            return cls(
+                retry=value.get("retry"),
+                timeout=value.get("timeout"),
+                headers=value.get("headers") or {},
+            )
+        raise TypeError(f"request_options must be a RequestOptions or a dict, not {value!r}")
+
+
+RequestOptionsLike = Union[RequestOptions, Mapping[str, Any], None]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def validate_timeout(value: Any, name: str = "timeout") -> list[str]:
+    """Problems with a timeout value: a positive finite number of seconds (never infinite)."""
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            return [f"{name} must be a number or a (connect, read) pair, not {value!r}"]
+        return validate_timeout(value[0], f"{name}[connect]") + validate_timeout(
+            value[1], f"{name}[read]"
+        )
+    if not _is_number(value) or value <= 0:
+        return [f"{name} must be a positive number of seconds, not {value!r}"]
+    return []

@@ -1,0 +1,52 @@
+#!/usr/bin/env python
+"""Run the test suite with Django's test runner.
+
+    python runtests.py                       # everything (browser tests need Chromium, see README)
+    python runtests.py tests.core            # one package, module, class or method
+    python runtests.py --exclude-tag browser # skip the real-browser tests
+    python runtests.py --parallel 2          # any DiscoverRunner option works
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+
+def main(argv: list[str]) -> int:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+    import django
+    from django.conf import settings
+    from django.test.utils import get_runner
+
+    # Our own code must not use anything Django has deprecated.
+    from django.utils import deprecation
+
+    for name in dir(deprecation):
+        category = getattr(deprecation, name)
+        if (
+            isinstance(category, type)
+            and issubclass(category, Warning)
+            and name.startswith("RemovedInDjango")
+        ):
+            warnings.filterwarnings("error", category=category)
+
+    django.setup()
+    runner_class = get_runner(settings)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("labels", nargs="*", default=["tests"], help="test labels (default: tests)")
+    runner_class.add_arguments(parser)
+    parser.add_argument("-v", "--verbosity", type=int, default=1, choices=[0, 1, 2, 3])
+    options = vars(parser.parse_args(argv))
+    labels = options.pop("labels")
+    runner = runner_class(**options)
+    failures = runner.run_tests(labels)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
