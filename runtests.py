@@ -37,7 +37,9 @@ def main(argv: list[str]) -> int:
 
     django.setup()
     runner_class = get_runner(settings)
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("labels", nargs="*", default=["tests"], help="test labels (default: tests)")
     runner_class.add_arguments(parser)
     parser.add_argument("-v", "--verbosity", type=int, default=1, choices=[0, 1, 2, 3])

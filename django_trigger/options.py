@@ -10,15 +10,15 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "RequestOptions",
-    "RetryPolicy",
     "RequestOptionsLike",
+    "RetryPolicy",
 ]
 
 DEFAULT_BASE_URL = "https://api.trigger.dev"
@@ -84,7 +84,7 @@ class RetryPolicy:
         return dataclasses.replace(self, **overrides)
 
 
-Timeout = Union[float, tuple[float, float]]
+Timeout = float | tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class RequestOptions:
         raise TypeError(f"request_options must be a RequestOptions or a dict, not {value!r}")
 
 
-RequestOptionsLike = Union[RequestOptions, Mapping[str, Any], None]
+RequestOptionsLike = RequestOptions | Mapping[str, Any] | None
 
 
 def _is_int(value: Any) -> bool:

@@ -1,0 +1,191 @@
+"""``TriggerRetry``: the official SDK's retry rules as a urllib3 ``Retry``.
+
+Mounted on the client's ``HTTPAdapter``, so retries happen inside urllib3 with the same
+prepared request, hence the same ``x-trigger-request-idempotency-key`` on every attempt: that
+is what makes retrying POSTs safe. The rules (API.md §4.2–4.3), checked on every non-2xx in
+this order:
+
+1. ``x-should-retry: true`` → back off; ``x-should-retry: false`` → fail now.
+2. 408, 409 → back off.
+3. 429 → wait until ``x-ratelimit-reset`` (epoch ms) plus up to 1 s of jitter; if that header is
+   missing or already past, honour ``Retry-After``; else back off.
+4. ≥ 500 → back off (honouring ``Retry-After`` when the server sends one).
+5. anything else → fail now.
+
+Connection errors, dropped connections and read timeouts are retried with the same backoff.
+Backoff after ``n`` requests: ``min(max_delay, r * min_delay * factor ** (n - 1))``.
+
+One deliberate difference from the SDK: a server-requested wait longer than
+``max_server_wait`` (60 s) is not slept through; the error is returned to the caller at once
+(a ``RateLimitError`` tells how long to wait), so a web request never hangs for minutes.
+
+urllib3 traps handled here: ``is_retry()`` never sees headers, so it only says "maybe" and
+``increment()`` decides with the response in hand; ``new()`` rebuilds from a fixed argument
+list, so it is extended to carry the policy; ``raise_on_status`` is off so that the final
+response reaches the error mapper instead of becoming a ``RetryError``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
+
+from django_trigger.options import RetryPolicy
+
+__all__ = ["MAX_SERVER_WAIT", "TriggerRetry"]
+
+logger = logging.getLogger("django_trigger.http")
+
+MAX_SERVER_WAIT = 60.0
+_BACKOFF_STATUSES = frozenset({408, 409})
+
+
+class TriggerRetry(Retry):
+    def __init__(
+        self,
+        policy: RetryPolicy | None = None,
+        *,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
+        max_server_wait: float = MAX_SERVER_WAIT,
+        next_delay: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        self.policy = policy or RetryPolicy()
+        self.rng = rng or random.Random()  # jitter, not cryptography
+        self.clock = clock
+        self.max_server_wait = max_server_wait
+        self.next_delay = next_delay
+        kwargs.setdefault("total", self.policy.max_attempts - 1)
+        kwargs.setdefault("redirect", 0)
+        kwargs.setdefault("allowed_methods", None)  # POST too: every call has one idempotency key
+        kwargs.setdefault("raise_on_status", False)
+        kwargs.setdefault("raise_on_redirect", False)
+        super().__init__(**kwargs)
+
+    def new(self, **kw: Any) -> TriggerRetry:
+        retry = super().new(**kw)
+        retry.policy = self.policy
+        retry.rng = self.rng
+        retry.clock = self.clock
+        retry.max_server_wait = self.max_server_wait
+        retry.next_delay = kw.get("next_delay", self.next_delay)
+        return retry
+
+    # urllib3 asks this with the status only: answer "maybe" for every error status while
+    # attempts remain, and decide in increment() where the headers are visible.
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        return bool(self.total) and status_code >= 400
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> TriggerRetry:
+        attempt = len(self.history) + 1  # requests made so far, this one included
+        if response is not None and error is None:
+            delay, reason = self._delay_for_response(response, attempt)
+            if delay is None:
+                # Not retryable: urllib3 hands the response back (raise_on_status is off).
+                raise MaxRetryError(_pool, url or "", ResponseError(reason))
+        else:
+            delay, reason = self._backoff(attempt), type(error).__name__
+        new_retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        new_retry.next_delay = delay
+        logger.info(
+            "Retrying %s %s in %.3fs (attempt %d of %d failed: %s)",
+            method,
+            _path_only(url),
+            delay,
+            attempt,
+            self.policy.max_attempts,
+            reason,
+        )
+        return new_retry
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        if self.next_delay > 0:
+            time.sleep(self.next_delay)
+
+    def get_backoff_time(self) -> float:
+        return self.next_delay
+
+    # -- the rules -------------------------------------------------------------------------
+
+    def _delay_for_response(
+        self, response: BaseHTTPResponse, attempt: int
+    ) -> tuple[float | None, str]:
+        status = response.status
+        should_retry = (response.headers.get("x-should-retry") or "").strip().lower()
+        if should_retry == "false":
+            return None, f"{status}, x-should-retry: false"
+        if should_retry == "true":
+            return self._backoff(attempt), f"{status}, x-should-retry: true"
+        if status in _BACKOFF_STATUSES:
+            return self._backoff(attempt), str(status)
+        if status == 429:
+            wait = self._rate_limit_wait(response)
+            if wait is None:
+                wait = self._retry_after(response)
+            if wait is None:
+                return self._backoff(attempt), "429"
+            if wait > self.max_server_wait:
+                return None, f"429, server asks to wait {wait:.1f}s"
+            return wait, "429, rate limited"
+        if status >= 500:
+            wait = self._retry_after(response)
+            if wait is not None and wait > self.max_server_wait:
+                return None, f"{status}, server asks to wait {wait:.1f}s"
+            return (wait if wait is not None else self._backoff(attempt)), str(status)
+        return None, str(status)
+
+    def _backoff(self, attempt: int) -> float:
+        return self.policy.delay(attempt, self.rng.random())
+
+    def _rate_limit_wait(self, response: BaseHTTPResponse) -> float | None:
+        """``x-ratelimit-reset`` (epoch ms) - now + random 0–999 ms, when in the future."""
+        try:
+            reset_ms = int((response.headers.get("x-ratelimit-reset") or "").strip())
+        except ValueError:
+            return None
+        wait_ms = reset_ms - self.clock() * 1000 + math.floor(self.rng.random() * 1000)
+        return wait_ms / 1000 if wait_ms > 0 else None
+
+    def _retry_after(self, response: BaseHTTPResponse) -> float | None:
+        """``retry-after-ms``, else ``Retry-After`` as seconds or an HTTP date."""
+        value = response.headers.get("retry-after-ms")
+        if value:
+            try:
+                return max(0.0, float(value) / 1000)
+            except ValueError:
+                pass
+        value = (response.headers.get("retry-after") or "").strip()
+        if not value:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - self.clock())
+
+
+def _path_only(url: str | None) -> str:
+    """Log the path without its query string (filters may carry tags or idempotency keys)."""
+    return (url or "").split("?", 1)[0]

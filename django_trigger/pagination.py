@@ -1,0 +1,161 @@
+"""Pages of list results.
+
+``CursorPage`` (runs, bulk actions, deployments: ``page[size]``/``page[after]``/``page[before]``)
+and ``OffsetPage`` (schedules, queues: ``page``/``perPage``) share one interface:
+
+    page.data                 the items of this page
+    page.has_next_page()      / page.get_next_page()
+    page.has_previous_page()  / page.get_previous_page()
+    page.iter_pages()         this page, then each following page, fetched lazily
+    for item in page: ...     every item of every page, lazily, one page in memory at a time
+
+A cursor listing started with ``before=`` walks backwards (towards newer items), like stripe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+__all__ = ["CursorPage", "OffsetPage", "Page"]
+
+T = TypeVar("T")
+
+
+class Page(Generic[T]):
+    data: list[T]
+
+    def has_next_page(self) -> bool:
+        raise NotImplementedError
+
+    def get_next_page(self) -> Page[T]:
+        raise NotImplementedError
+
+    def has_previous_page(self) -> bool:
+        raise NotImplementedError
+
+    def get_previous_page(self) -> Page[T]:
+        raise NotImplementedError
+
+    def _forwards(self) -> bool:
+        return True
+
+    def iter_pages(self) -> Iterator[Page[T]]:
+        page: Page[T] = self
+        forwards = self._forwards()
+        while True:
+            yield page
+            if forwards:
+                if not page.data or not page.has_next_page():
+                    return
+                page = page.get_next_page()
+            else:
+                if not page.data or not page.has_previous_page():
+                    return
+                page = page.get_previous_page()
+
+    def __iter__(self) -> Iterator[T]:
+        for page in self.iter_pages():
+            if self._forwards():
+                yield from page.data
+            else:
+                yield from reversed(page.data)
+
+    def __len__(self) -> int:
+        """The number of items on this page (not in the whole listing)."""
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+
+Fetch = Callable[[dict[str, Any]], "Page[T]"]
+
+
+class CursorPage(Page[T]):
+    """A page of a cursor listing; ``next_cursor``/``previous_cursor`` are the API's opaque
+    ``pagination.next``/``pagination.previous``."""
+
+    def __init__(
+        self,
+        data: list[T],
+        *,
+        next_cursor: str | None,
+        previous_cursor: str | None,
+        params: Mapping[str, Any],
+        fetch: Fetch[T],
+    ) -> None:
+        self.data = data
+        self.next_cursor = next_cursor
+        self.previous_cursor = previous_cursor
+        self._params = dict(params)
+        self._fetch = fetch
+
+    def _forwards(self) -> bool:
+        return not self._params.get("page[before]")
+
+    def has_next_page(self) -> bool:
+        return bool(self.next_cursor)
+
+    def has_previous_page(self) -> bool:
+        return bool(self.previous_cursor)
+
+    def get_next_page(self) -> CursorPage[T]:
+        if not self.next_cursor:
+            raise ValueError("this is the last page")
+        params = {k: v for k, v in self._params.items() if k != "page[before]"}
+        params["page[after]"] = self.next_cursor
+        return self._fetch(params)  # type: ignore[return-value]
+
+    def get_previous_page(self) -> CursorPage[T]:
+        if not self.previous_cursor:
+            raise ValueError("this is the first page")
+        params = {k: v for k, v in self._params.items() if k != "page[after]"}
+        params["page[before]"] = self.previous_cursor
+        return self._fetch(params)  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return (
+            f"<CursorPage of {len(self.data)} items, next={bool(self.next_cursor)}, "
+            f"previous={bool(self.previous_cursor)}>"
+        )
+
+
+class OffsetPage(Page[T]):
+    """A page of an offset listing, with the API's totals."""
+
+    def __init__(
+        self,
+        data: list[T],
+        *,
+        current_page: int,
+        total_pages: int,
+        count: int,
+        params: Mapping[str, Any],
+        fetch: Fetch[T],
+    ) -> None:
+        self.data = data
+        self.current_page = current_page
+        self.total_pages = total_pages
+        self.count = count
+        self._params = dict(params)
+        self._fetch = fetch
+
+    def has_next_page(self) -> bool:
+        return self.current_page < self.total_pages
+
+    def has_previous_page(self) -> bool:
+        return self.current_page > 1
+
+    def get_next_page(self) -> OffsetPage[T]:
+        if not self.has_next_page():
+            raise ValueError("this is the last page")
+        return self._fetch({**self._params, "page": self.current_page + 1})  # type: ignore[return-value]
+
+    def get_previous_page(self) -> OffsetPage[T]:
+        if not self.has_previous_page():
+            raise ValueError("this is the first page")
+        return self._fetch({**self._params, "page": self.current_page - 1})  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"<OffsetPage {self.current_page}/{self.total_pages} of {self.count} items>"

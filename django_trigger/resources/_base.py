@@ -1,0 +1,271 @@
+"""What every resource shares: one ``_request`` per endpoint call, page builders, the raw
+response twin, and the conversions of Python values to the wire's query formats."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django_trigger._http.transport import Auth, parse_with
+from django_trigger.exceptions import InvalidRequestError
+from django_trigger.options import RequestOptionsLike
+from django_trigger.pagination import CursorPage, OffsetPage
+from django_trigger.types import SchemaError
+
+if TYPE_CHECKING:
+    from django_trigger.client import TriggerClient
+
+__all__ = ["Auth", "Resource"]
+
+T = TypeVar("T")
+Self = TypeVar("Self", bound="Resource")
+
+
+class Resource:
+    """Base of ``client.runs``, ``client.envvars``, ...
+
+    ``resource.with_raw_response.<method>(...)`` makes the same call but returns the
+    ``RawResponse`` (status, headers, ``parse()``) instead of the parsed result.
+    """
+
+    def __init__(self, client: TriggerClient) -> None:
+        self._client = client
+        self._raw = False
+
+    @property
+    def with_raw_response(self: Self) -> Self:
+        twin = copy.copy(self)
+        twin._raw = True
+        return twin
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._client!r}>"
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        parse: Callable[[Any], T],
+        auth: str = Auth.SECRET_KEY,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> T:
+        transport = self._client._transport
+        transport.check_auth(auth, operation)
+        raw = transport.request(
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            data=data,
+            files=files,
+            headers=headers,
+            request_options=request_options,
+            authenticated=auth != Auth.NONE,
+        )
+        raw._parser = lambda response: parse_with(response, parse)
+        if self._raw:
+            return raw  # type: ignore[return-value]
+        return raw.parse()
+
+    def _cursor_page(
+        self,
+        path: str,
+        *,
+        operation: str,
+        item: Callable[[Any], T],
+        params: dict[str, Any],
+        auth: str = Auth.SECRET_KEY,
+        request_options: RequestOptionsLike = None,
+    ) -> CursorPage[T]:
+        def fetch(page_params: dict[str, Any]) -> CursorPage[T]:
+            # Following pages are fetched as typed pages, even from a raw first page.
+            return Resource._request(
+                _cooked(self),
+                "GET",
+                path,
+                operation=operation,
+                auth=auth,
+                params=page_params,
+                request_options=request_options,
+                parse=lambda body: build(body, page_params),
+            )
+
+        def build(body: Any, page_params: dict[str, Any]) -> CursorPage[T]:
+            data, pagination = _list_envelope(body)
+            return CursorPage(
+                [item(entry) for entry in data],
+                next_cursor=_cursor(pagination, "next"),
+                previous_cursor=_cursor(pagination, "previous"),
+                params=page_params,
+                fetch=fetch,
+            )
+
+        return self._request(
+            "GET",
+            path,
+            operation=operation,
+            auth=auth,
+            params=params,
+            request_options=request_options,
+            parse=lambda body: build(body, params),
+        )
+
+    def _offset_page(
+        self,
+        path: str,
+        *,
+        operation: str,
+        item: Callable[[Any], T],
+        params: dict[str, Any],
+        auth: str = Auth.SECRET_KEY,
+        request_options: RequestOptionsLike = None,
+    ) -> OffsetPage[T]:
+        def fetch(page_params: dict[str, Any]) -> OffsetPage[T]:
+            return Resource._request(
+                _cooked(self),
+                "GET",
+                path,
+                operation=operation,
+                auth=auth,
+                params=page_params,
+                request_options=request_options,
+                parse=lambda body: build(body, page_params),
+            )
+
+        def build(body: Any, page_params: dict[str, Any]) -> OffsetPage[T]:
+            data, pagination = _list_envelope(body)
+            try:
+                current = int(pagination["currentPage"])
+                total = int(pagination["totalPages"])
+                count = int(pagination["count"])
+            except (KeyError, TypeError, ValueError):
+                raise SchemaError("pagination needs currentPage, totalPages and count")
+            return OffsetPage(
+                [item(entry) for entry in data],
+                current_page=current,
+                total_pages=total,
+                count=count,
+                params=page_params,
+                fetch=fetch,
+            )
+
+        return self._request(
+            "GET",
+            path,
+            operation=operation,
+            auth=auth,
+            params=params,
+            request_options=request_options,
+            parse=lambda body: build(body, params),
+        )
+
+
+def _cooked(resource: Resource) -> Resource:
+    if not resource._raw:
+        return resource
+    twin = copy.copy(resource)
+    twin._raw = False
+    return twin
+
+
+def _list_envelope(body: Any) -> tuple[list[Any], dict[str, Any]]:
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        raise SchemaError("expected an object with a 'data' array")
+    pagination = body.get("pagination")
+    if not isinstance(pagination, dict):
+        raise SchemaError("expected a 'pagination' object")
+    return body["data"], pagination
+
+
+def _cursor(pagination: dict[str, Any], key: str) -> str | None:
+    value = pagination.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise SchemaError(f"pagination.{key} must be a string")
+    return value or None
+
+
+# -- conversions of Python values to query/body formats ------------------------------------
+
+
+def comma_list(value: str | Iterable[Any] | None, name: str) -> str | None:
+    """``["a", "b"]`` → ``"a,b"`` (the API takes multi-value filters as one comma list)."""
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else list(value)
+    texts = []
+    for item in items:
+        text = str(item.value if hasattr(item, "value") else item).strip()
+        if not text:
+            raise InvalidRequestError(f"{name} must not contain empty values")
+        if "," in text:
+            raise InvalidRequestError(f"{name} values must not contain commas: {text!r}")
+        texts.append(text)
+    if not texts:
+        return None
+    return ",".join(texts)
+
+
+def epoch_ms(value: datetime | date | int | float | None, name: str) -> int | None:
+    """Dates go on the wire as epoch milliseconds, like the SDK's ``Date.getTime()``."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidRequestError(f"{name} must be a datetime or epoch milliseconds")
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidRequestError(
+                f"{name} must be an aware datetime (for example django.utils.timezone.now())"
+            )
+        return int(value.timestamp() * 1000)
+    raise InvalidRequestError(f"{name} must be a datetime or epoch milliseconds, not {value!r}")
+
+
+_DURATION = re.compile(r"^(?:\d+(?:w|d|hr|h|m|s))+$")
+
+
+def duration(value: str | int | timedelta | datetime, name: str) -> str:
+    """A delay/ttl as the API takes it: ``"1h30m"``, ISO date for a datetime, seconds for
+    a timedelta (rounded up to whole seconds)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidRequestError(f"{name} must be an aware datetime")
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        seconds = int(-(-value.total_seconds() // 1))
+        if seconds <= 0:
+            raise InvalidRequestError(f"{name} must be a positive duration")
+        return f"{seconds}s"
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise InvalidRequestError(f"{name} must not be negative")
+        return f"{value}s"
+    if isinstance(value, str) and _DURATION.match(value.strip()):
+        return value.strip()
+    raise InvalidRequestError(
+        f"{name} must be a duration like '30s', '10m', '1h30m', '2d', '1w', a timedelta or "
+        f"an aware datetime, not {value!r}"
+    )
+
+
+def boolean(value: bool | None, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise InvalidRequestError(f"{name} must be True or False, not {value!r}")
+    return "true" if value else "false"

@@ -1,0 +1,402 @@
+"""``client.runs``: list, retrieve and act on runs (API.md §6.1)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django_trigger._http.paths import build_path
+from django_trigger.credentials import TokenKind, normalize_environment
+from django_trigger.exceptions import InvalidRequestError, NotFoundError
+from django_trigger.options import RequestOptionsLike
+from django_trigger.pagination import CursorPage
+from django_trigger.types import (
+    IdResponse,
+    MessageResponse,
+    Run,
+    RunListItem,
+    RunStatus,
+    SchemaError,
+    TaskRunExecutionResult,
+)
+
+from ._base import Auth, Resource, boolean, comma_list, duration, epoch_ms
+
+__all__ = ["MACHINE_PRESETS", "MAX_PAGE_SIZE", "MAX_TAGS", "Runs"]
+
+MAX_PAGE_SIZE = 100  # page[size] bounds: 1–100
+MAX_TAGS = 10
+MAX_TAG_LENGTH = 128
+MACHINE_PRESETS = (
+    "micro",
+    "small-1x",
+    "small-2x",
+    "medium-1x",
+    "medium-2x",
+    "large-1x",
+    "large-2x",
+)
+# filter[env] on the PAT project runs endpoint takes the stored slugs ("staging" → 500).
+_PROJECT_RUNS_ENV = {"dev": "dev", "staging": "stg", "prod": "prod", "preview": "preview"}
+_KNOWN_STATUSES = frozenset(status.value for status in RunStatus)
+
+QueueFilter = str | Mapping[str, str]
+
+
+class Runs(Resource):
+    def list(
+        self,
+        *,
+        status: RunStatus | str | Iterable[RunStatus | str] | None = None,
+        task_identifier: str | Iterable[str] | None = None,
+        version: str | Iterable[str] | None = None,
+        tag: str | Iterable[str] | None = None,
+        bulk_action: str | None = None,
+        schedule: str | None = None,
+        batch: str | None = None,
+        is_test: bool | None = None,
+        from_: datetime | int | None = None,
+        to: datetime | int | None = None,
+        period: str | None = None,
+        queue: QueueFilter | Iterable[QueueFilter] | None = None,
+        machine: str | Iterable[str] | None = None,
+        region: str | Iterable[str] | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        project_ref: str | None = None,
+        environment: str | Iterable[str] | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> CursorPage[RunListItem]:
+        """Runs, newest first. Iterating the page walks every page lazily.
+
+        With a secret key this lists the key's environment (``GET /api/v1/runs``); with a
+        personal access token it lists a project's runs (``GET /api/v1/projects/{ref}/runs``)
+        in ``environment`` (default: the client's), which that endpoint requires.
+
+        Without ``from_``/``to``/``period`` the API only returns the last 7 days.
+        Without ``limit`` pages are as large as the API allows (100), so walking N runs
+        takes ⌈N/100⌉ requests.
+        """
+        params: dict[str, Any] = {
+            "filter[status]": _statuses(status),
+            "filter[taskIdentifier]": comma_list(task_identifier, "task_identifier"),
+            "filter[version]": comma_list(version, "version"),
+            "filter[tag]": comma_list(tag, "tag"),
+            "filter[bulkAction]": _single(bulk_action, "bulk_action"),
+            "filter[schedule]": _single(schedule, "schedule"),
+            "filter[batch]": _single(batch, "batch"),
+            "filter[isTest]": boolean(is_test, "is_test"),
+            "filter[createdAt][from]": epoch_ms(from_, "from_"),
+            "filter[createdAt][to]": epoch_ms(to, "to"),
+            "filter[createdAt][period]": _period(period),
+            "filter[queue]": _queues(queue),
+            "filter[machine]": _machines(machine),
+            "filter[region]": comma_list(region, "region"),
+            "page[size]": _page_size(limit),
+            "page[after]": _single(after, "after"),
+            "page[before]": _single(before, "before"),
+        }
+        if after and before:
+            raise InvalidRequestError("pass either after or before, not both")
+        params = {key: value for key, value in params.items() if value is not None}
+
+        client = self._client
+        if client.token_kind is TokenKind.SECRET_KEY:
+            if project_ref is not None:
+                raise InvalidRequestError(
+                    "project_ref selects a project's runs, which needs a personal access "
+                    "token; a secret key lists its own environment's runs"
+                )
+            if environment is not None:
+                raise InvalidRequestError(
+                    "environment selects runs with a personal access token; a secret key "
+                    "always lists its own environment's runs"
+                )
+            return self._cursor_page(
+                "/api/v1/runs",
+                operation="runs.list",
+                item=RunListItem.from_api,
+                params=params,
+                request_options=request_options,
+            )
+
+        ref = client.require_project_ref(project_ref, "runs.list")
+        envs = environment if environment is not None else client.environment
+        if envs is None:
+            raise InvalidRequestError(
+                "runs.list with a personal access token needs an environment: pass "
+                "environment='prod' (or configure ENVIRONMENT)"
+            )
+        params["filter[env]"] = _project_environments(envs)
+        return self._cursor_page(
+            build_path("/api/v1/projects/{}/runs", (ref, "project_ref")),
+            operation="runs.list",
+            item=RunListItem.from_api,
+            params=params,
+            auth=Auth.PERSONAL,
+            request_options=request_options,
+        )
+
+    def retrieve(self, run_id: str, *, request_options: RequestOptionsLike = None) -> Run:
+        return self._request(
+            "GET",
+            build_path("/api/v3/runs/{}", (run_id, "run")),
+            operation="runs.retrieve",
+            parse=Run.from_api,
+            request_options=request_options,
+        )
+
+    def cancel(self, run_id: str, *, request_options: RequestOptionsLike = None) -> IdResponse:
+        """Cancel a run that has not finished (a finished run is left as it is)."""
+        return self._request(
+            "POST",
+            build_path("/api/v2/runs/{}/cancel", (run_id, "run")),
+            operation="runs.cancel",
+            parse=IdResponse.from_api,
+            request_options=request_options,
+        )
+
+    def replay(self, run_id: str, *, request_options: RequestOptionsLike = None) -> IdResponse:
+        """Start a new run with the same task and payload; returns the new run's id."""
+        return self._request(
+            "POST",
+            build_path("/api/v1/runs/{}/replay", (run_id, "run")),
+            operation="runs.replay",
+            parse=IdResponse.from_api,
+            request_options=request_options,
+        )
+
+    def reschedule(
+        self,
+        run_id: str,
+        *,
+        delay: str | timedelta | datetime,
+        request_options: RequestOptionsLike = None,
+    ) -> Run:
+        """Change when a ``DELAYED`` run starts: ``delay="2h"``, a ``timedelta``, or an aware
+        ``datetime``."""
+        return self._request(
+            "POST",
+            build_path("/api/v1/runs/{}/reschedule", (run_id, "run")),
+            operation="runs.reschedule",
+            json_body={"delay": duration(delay, "delay")},
+            parse=Run.from_api,
+            request_options=request_options,
+        )
+
+    def add_tags(
+        self,
+        run_id: str,
+        tags: str | Sequence[str],
+        *,
+        request_options: RequestOptionsLike = None,
+    ) -> MessageResponse:
+        """Add tags to a run (existing tags are kept; a run has at most 10)."""
+        values = [tags] if isinstance(tags, str) else list(tags)
+        validate_tags(values)
+        return self._request(
+            "POST",
+            build_path("/api/v1/runs/{}/tags", (run_id, "run")),
+            operation="runs.add_tags",
+            json_body={"tags": values},
+            parse=MessageResponse.from_api,
+            request_options=request_options,
+        )
+
+    def update_metadata(
+        self,
+        run_id: str,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        operations: Sequence[Mapping[str, Any]] | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> dict[str, Any]:
+        """Replace a run's metadata, and/or apply operations (``{"type": "set", "key": ...,
+        "value": ...}``, ``update``, ``delete``, ``append``, ``remove``, ``increment``).
+        Returns the metadata after the update."""
+        if metadata is None and not operations:
+            raise InvalidRequestError("pass metadata, operations, or both")
+        body: dict[str, Any] = {}
+        if metadata is not None:
+            if not isinstance(metadata, Mapping):
+                raise InvalidRequestError("metadata must be a mapping")
+            body["metadata"] = dict(metadata)
+        if operations:
+            body["operations"] = [_metadata_operation(op) for op in operations]
+        return self._request(
+            "PUT",
+            build_path("/api/v1/runs/{}/metadata", (run_id, "run")),
+            operation="runs.update_metadata",
+            json_body=body,
+            parse=_metadata_result,
+            request_options=request_options,
+        )
+
+    def retrieve_result(
+        self, run_id: str, *, request_options: RequestOptionsLike = None
+    ) -> TaskRunExecutionResult | None:
+        """The execution result of a finished run, or ``None`` while it has not finished (the
+        API answers 404 for both an unfinished and an unknown run, like the SDK maps it)."""
+        try:
+            return self._request(
+                "GET",
+                build_path("/api/v1/runs/{}/result", (run_id, "run")),
+                operation="runs.retrieve_result",
+                parse=TaskRunExecutionResult.from_api,
+                request_options=request_options,
+            )
+        except NotFoundError:
+            return None
+
+    def retrieve_events(
+        self, run_id: str, *, request_options: RequestOptionsLike = None
+    ) -> list[dict[str, Any]]:
+        """The run's trace events (untyped, as the API sends them)."""
+        return self._request(
+            "GET",
+            build_path("/api/v1/runs/{}/events", (run_id, "run")),
+            operation="runs.retrieve_events",
+            parse=_events,
+            request_options=request_options,
+        )
+
+    def retrieve_trace(
+        self, run_id: str, *, request_options: RequestOptionsLike = None
+    ) -> dict[str, Any]:
+        """The run's trace: ``{"traceId": ..., "rootSpan": {...}}``."""
+        return self._request(
+            "GET",
+            build_path("/api/v1/runs/{}/trace", (run_id, "run")),
+            operation="runs.retrieve_trace",
+            parse=_trace,
+            request_options=request_options,
+        )
+
+
+# -- argument checks and conversions --------------------------------------------------------
+
+
+def validate_tags(tags: Sequence[str]) -> None:
+    if not tags:
+        raise InvalidRequestError("pass at least one tag")
+    if len(tags) > MAX_TAGS:
+        raise InvalidRequestError(f"a run can have at most {MAX_TAGS} tags, got {len(tags)}")
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip():
+            raise InvalidRequestError("tags must be non-empty strings")
+        if len(tag) > MAX_TAG_LENGTH:
+            raise InvalidRequestError(f"tags are at most {MAX_TAG_LENGTH} characters")
+
+
+def _statuses(value: RunStatus | str | Iterable[RunStatus | str] | None) -> str | None:
+    joined = comma_list(value, "status")
+    if joined is None:
+        return None
+    unknown = [s for s in joined.split(",") if s not in _KNOWN_STATUSES]
+    if unknown:
+        known = ", ".join(s.value for s in RunStatus.v2())
+        raise InvalidRequestError(f"unknown run status {', '.join(unknown)}; expected: {known}")
+    return joined
+
+
+def _machines(value: str | Iterable[str] | None) -> str | None:
+    joined = comma_list(value, "machine")
+    if joined is None:
+        return None
+    unknown = [m for m in joined.split(",") if m not in MACHINE_PRESETS]
+    if unknown:
+        raise InvalidRequestError(
+            f"unknown machine {', '.join(unknown)}; expected: {', '.join(MACHINE_PRESETS)}"
+        )
+    return joined
+
+
+def _queues(value: QueueFilter | Iterable[QueueFilter] | None) -> str | None:
+    """A queue is a custom queue's name, or ``{"type": "task", "name": ...}`` (→ ``task/...``)
+    or ``{"type": "custom", "name": ...}``."""
+    if value is None:
+        return None
+    items = [value] if isinstance(value, (str, Mapping)) else list(value)
+    names = []
+    for item in items:
+        if isinstance(item, Mapping):
+            kind, name = item.get("type", "custom"), item.get("name")
+            if kind not in ("task", "custom") or not isinstance(name, str) or not name:
+                raise InvalidRequestError(
+                    'queue must be a name or {"type": "task"|"custom", "name": ...}'
+                )
+            names.append(f"task/{name}" if kind == "task" else name)
+        else:
+            names.append(item)
+    return comma_list(names, "queue")
+
+
+def _single(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequestError(f"{name} must be a non-empty string")
+    return value
+
+
+def _period(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[1-9]\d*[smhdw]", value):
+        raise InvalidRequestError(
+            f"period must look like '30m', '1h', '7d' or '2w', not {value!r}"
+        )
+    return value
+
+
+def _page_size(limit: int | None) -> int:
+    if limit is None:
+        return MAX_PAGE_SIZE
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidRequestError(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
+    return limit
+
+
+def _project_environments(value: str | Iterable[str]) -> str:
+    items = [value] if isinstance(value, str) else list(value)
+    slugs = []
+    for item in items:
+        try:
+            slugs.append(_PROJECT_RUNS_ENV[normalize_environment(item)])
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from None
+    if not slugs:
+        raise InvalidRequestError("environment must name at least one environment")
+    return ",".join(slugs)
+
+
+_METADATA_OPERATIONS = {"update", "set", "delete", "append", "remove", "increment"}
+
+
+def _metadata_operation(op: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(op, Mapping) or op.get("type") not in _METADATA_OPERATIONS:
+        raise InvalidRequestError(
+            "each operation needs a type: " + ", ".join(sorted(_METADATA_OPERATIONS))
+        )
+    return dict(op)
+
+
+def _metadata_result(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
+        raise SchemaError("expected {'metadata': {...}}")
+    return body["metadata"]
+
+
+def _events(body: Any) -> list[dict[str, Any]]:
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        raise SchemaError("expected {'events': [...]}")
+    return body["events"]
+
+
+def _trace(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("trace"), dict):
+        raise SchemaError("expected {'trace': {...}}")
+    return body["trace"]
