@@ -1,0 +1,102 @@
+"""Clients configured by ``settings.TRIGGER``, one per alias per thread (Django's ``caches``).
+
+    from django_trigger import get_client
+
+    get_client().runs.list(status=["FAILED"])        # the "default" alias
+    get_client("ops").envvars.list()                 # another alias
+    clients["ops"]                                   # the same, dict-style
+
+A client is built on first use in each thread (``asgiref.local.Local``, like database
+connections and caches) and rebuilt when its settings change: after ``trigger_settings.reload()``
+or a change of ``TRIGGER`` (``override_settings`` in tests). A ``TriggerClient`` built by hand
+never reads these settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from asgiref.local import Local
+
+from django_trigger.client import TriggerClient
+from django_trigger.conf import DEFAULT_ALIAS, ClientSettings, trigger_settings
+from django_trigger.exceptions import ConfigurationError
+
+__all__ = ["ClientHandler", "clients", "get_client"]
+
+
+class ClientHandler:
+    """``clients["alias"]`` → that alias's ``TriggerClient`` for the current thread."""
+
+    def __init__(self) -> None:
+        self._local = Local()
+
+    def _cache(self) -> dict[str, tuple[ClientSettings, TriggerClient]]:
+        """This thread's clients, with the settings each was built from."""
+        try:
+            return self._local.clients
+        except AttributeError:
+            self._local.clients = {}
+            return self._local.clients
+
+    def __getitem__(self, alias: str) -> TriggerClient:
+        config = trigger_settings.get(alias)  # ConfigurationError: unknown alias or bad settings
+        cache = self._cache()
+        cached = cache.get(alias)
+        if cached is not None:
+            if cached[0] is config:
+                return cached[1]
+            _close(cached[1])  # built from settings that have since been reloaded
+        client = self.create_client(config)
+        cache[alias] = (config, client)
+        return client
+
+    def create_client(self, config: ClientSettings) -> TriggerClient:
+        try:
+            return TriggerClient(**config.client_kwargs())
+        except ConfigurationError:
+            raise
+        except ValueError as err:  # includes InvalidRequestError; conf should have caught it
+            raise ConfigurationError(f"TRIGGER[{config.alias!r}]: {err}") from err
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(trigger_settings.clients)
+
+    def all(self, initialized_only: bool = False) -> list[TriggerClient]:
+        """Every configured alias's client (``initialized_only``: those this thread built)."""
+        cache = self._cache()
+        return [self[alias] for alias in self if not initialized_only or alias in cache]
+
+    def close_all(self) -> None:
+        """Close and forget this thread's clients; the next use builds new ones."""
+        cache = self._cache()
+        while cache:
+            _close(cache.popitem()[1][1])
+
+
+def _close(client: Any) -> None:
+    close = getattr(client, "close", None)
+    if close is not None:
+        close()
+
+
+clients = ClientHandler()
+
+
+def get_client(alias: str = DEFAULT_ALIAS) -> TriggerClient:
+    """The ``TriggerClient`` of ``alias`` in ``settings.TRIGGER``, cached per thread.
+
+    Raises ``ConfigurationError`` for an unknown alias or settings that cannot work (the same
+    problems ``manage.py check`` reports).
+    """
+    return clients[alias]
+
+
+def settings_changed(*, setting: str, **kwargs: Any) -> None:
+    """``setting_changed`` receiver: re-read TRIGGER (and DEBUG, which one check depends on)."""
+    if setting == "TRIGGER":
+        clients.close_all()
+        trigger_settings.reload()
+    elif setting == "DEBUG":
+        trigger_settings.reload()
