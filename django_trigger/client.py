@@ -27,7 +27,15 @@ from django_trigger.options import (
     RetryPolicy,
     validate_timeout,
 )
+from django_trigger.resources.batches import Batches
+from django_trigger.resources.bulk_actions import BulkActions
+from django_trigger.resources.deployments import Deployments
+from django_trigger.resources.envvars import EnvVars
+from django_trigger.resources.idempotency_keys import IdempotencyKeys
+from django_trigger.resources.queues import Queues
 from django_trigger.resources.runs import Runs
+from django_trigger.resources.schedules import Schedules
+from django_trigger.resources.tasks import Tasks
 
 __all__ = ["DEFAULT_DASHBOARD_URL", "TriggerClient"]
 
@@ -95,6 +103,14 @@ class TriggerClient:
         )
 
         self.runs = Runs(self)
+        self.tasks = Tasks(self)
+        self.batches = Batches(self)
+        self.envvars = EnvVars(self)
+        self.schedules = Schedules(self)
+        self.queues = Queues(self)
+        self.deployments = Deployments(self)
+        self.bulk_actions = BulkActions(self)
+        self.idempotency_keys = IdempotencyKeys(self)
 
     def _resolve_environment(self, environment: str | None) -> str | None:
         key_environment = secret_key_environment(self._access_token)

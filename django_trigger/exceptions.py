@@ -14,7 +14,8 @@
         ├── InternalServerError         >= 500
         ├── ApiConnectionError          no status: network error, timeout
         │   └── ApiTimeoutError
-        └── ApiSchemaValidationError    a 2xx whose body does not have the documented shape
+        ├── ApiSchemaValidationError    a 2xx whose body does not have the documented shape
+        └── BatchNotSealedError         a batch's items were not all accepted
 
 Messages never contain the access token or environment variable values: the request is
 described by method and path only (no query string, no body).
@@ -37,6 +38,7 @@ __all__ = [
     "ApiTimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchNotSealedError",
     "ConfigurationError",
     "ConflictError",
     "InternalServerError",
@@ -184,6 +186,10 @@ class ApiTimeoutError(ApiConnectionError):
 
 class ApiSchemaValidationError(ApiError):
     """A successful response whose body does not have the documented shape."""
+
+
+class BatchNotSealedError(ApiError):
+    """The API kept answering ``sealed: false`` to a batch's items (the SDK's error)."""
 
 
 _STATUS_CLASSES: dict[int, type[ApiError]] = {

@@ -239,9 +239,16 @@ class Transport:
         return (self.connect_timeout, read)
 
 
-def parse_with(raw: RawResponse[Any], parser: Callable[[Any], T]) -> T:
+def parse_with(
+    raw: RawResponse[Any],
+    parser: Callable[[Any], T],
+    merge_headers: Mapping[str, str] | None = None,
+) -> T:
     """Decode ``raw``'s JSON body and parse it, turning shape errors into
-    ``ApiSchemaValidationError`` (a 2xx whose body is not what the API documents)."""
+    ``ApiSchemaValidationError`` (a 2xx whose body is not what the API documents).
+
+    ``merge_headers`` maps response headers to keys added to an object body before parsing
+    (``{"x-trigger-jwt": "publicAccessToken"}``)."""
     try:
         data = _decode_json(raw.http_response)
     except ValueError as exc:
@@ -253,6 +260,8 @@ def parse_with(raw: RawResponse[Any], parser: Callable[[Any], T]) -> T:
             method=raw.method,
             path=raw.path,
         ) from exc
+    if merge_headers and isinstance(data, dict):
+        data = {**data, **{key: raw.headers.get(header) for header, key in merge_headers.items()}}
     try:
         return parser(data)
     except SchemaError as exc:

@@ -13,12 +13,25 @@ from django_trigger._http.transport import Auth, parse_with
 from django_trigger.exceptions import InvalidRequestError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import CursorPage, OffsetPage
-from django_trigger.types import SchemaError
+from django_trigger.types import RunStatus, SchemaError
 
 if TYPE_CHECKING:
     from django_trigger.client import TriggerClient
 
-__all__ = ["Auth", "Resource"]
+__all__ = ["MACHINE_PRESETS", "MAX_PAGE_SIZE", "Auth", "QueueFilter", "Resource"]
+
+MAX_PAGE_SIZE = 100  # page[size] of cursor lists: 1 to 100
+MACHINE_PRESETS = (
+    "micro",
+    "small-1x",
+    "small-2x",
+    "medium-1x",
+    "medium-2x",
+    "large-1x",
+    "large-2x",
+)
+_KNOWN_STATUSES = frozenset(status.value for status in RunStatus)
+QueueFilter = str | Mapping[str, str]
 
 T = TypeVar("T")
 Self = TypeVar("Self", bound="Resource")
@@ -60,6 +73,7 @@ class Resource:
         files: Any = None,
         headers: Mapping[str, str] | None = None,
         request_options: RequestOptionsLike = None,
+        merge_headers: Mapping[str, str] | None = None,
     ) -> T:
         transport = self._client._transport
         transport.check_auth(auth, operation)
@@ -74,7 +88,7 @@ class Resource:
             request_options=request_options,
             authenticated=auth != Auth.NONE,
         )
-        raw._parser = lambda response: parse_with(response, parse)
+        raw._parser = lambda response: parse_with(response, parse, merge_headers)
         if self._raw:
             return raw  # type: ignore[return-value]
         return raw.parse()
@@ -269,3 +283,86 @@ def boolean(value: bool | None, name: str) -> str | None:
     if not isinstance(value, bool):
         raise InvalidRequestError(f"{name} must be True or False, not {value!r}")
     return "true" if value else "false"
+
+def status_filter(value: RunStatus | str | Iterable[RunStatus | str] | None) -> str | None:
+    joined = comma_list(value, "status")
+    if joined is None:
+        return None
+    unknown = [s for s in joined.split(",") if s not in _KNOWN_STATUSES]
+    if unknown:
+        known = ", ".join(s.value for s in RunStatus.v2())
+        raise InvalidRequestError(f"unknown run status {', '.join(unknown)}; expected: {known}")
+    return joined
+
+
+
+def machine_filter(value: str | Iterable[str] | None) -> str | None:
+    joined = comma_list(value, "machine")
+    if joined is None:
+        return None
+    unknown = [m for m in joined.split(",") if m not in MACHINE_PRESETS]
+    if unknown:
+        raise InvalidRequestError(
+            f"unknown machine {', '.join(unknown)}; expected: {', '.join(MACHINE_PRESETS)}"
+        )
+    return joined
+
+
+
+def queue_filter(value: QueueFilter | Iterable[QueueFilter] | None) -> str | None:
+    """A queue is a custom queue's name, or ``{"type": "task", "name": ...}`` (→ ``task/...``)
+    or ``{"type": "custom", "name": ...}``."""
+    if value is None:
+        return None
+    items = [value] if isinstance(value, (str, Mapping)) else list(value)
+    names = []
+    for item in items:
+        if isinstance(item, Mapping):
+            kind, name = item.get("type", "custom"), item.get("name")
+            if kind not in ("task", "custom") or not isinstance(name, str) or not name:
+                raise InvalidRequestError(
+                    'queue must be a name or {"type": "task"|"custom", "name": ...}'
+                )
+            names.append(f"task/{name}" if kind == "task" else name)
+        else:
+            names.append(item)
+    return comma_list(names, "queue")
+
+
+
+def nonempty(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequestError(f"{name} must be a non-empty string")
+    return value
+
+
+
+def period_filter(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[1-9]\d*[smhdw]", value):
+        raise InvalidRequestError(
+            f"period must look like '30m', '1h', '7d' or '2w', not {value!r}"
+        )
+    return value
+
+
+
+def page_size_param(limit: int | None) -> int:
+    if limit is None:
+        return MAX_PAGE_SIZE
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidRequestError(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
+    return limit
+
+
+def positive_int(value: int | None, name: str, *, default: int, maximum: int | None = None) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequestError(f"{name} must be a positive integer")
+    if maximum is not None and value > maximum:
+        raise InvalidRequestError(f"{name} must be at most {maximum}")
+    return value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,27 +21,31 @@ from django_trigger.types import (
     TaskRunExecutionResult,
 )
 
-from ._base import Auth, Resource, boolean, comma_list, duration, epoch_ms
+from ._base import (
+    MACHINE_PRESETS,
+    MAX_PAGE_SIZE,
+    Auth,
+    QueueFilter,
+    Resource,
+    boolean,
+    comma_list,
+    duration,
+    epoch_ms,
+    machine_filter,
+    nonempty,
+    page_size_param,
+    period_filter,
+    queue_filter,
+    status_filter,
+)
 
 __all__ = ["MACHINE_PRESETS", "MAX_PAGE_SIZE", "MAX_TAGS", "Runs"]
 
-MAX_PAGE_SIZE = 100  # page[size] bounds: 1–100
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 128
-MACHINE_PRESETS = (
-    "micro",
-    "small-1x",
-    "small-2x",
-    "medium-1x",
-    "medium-2x",
-    "large-1x",
-    "large-2x",
-)
 # filter[env] on the PAT project runs endpoint takes the stored slugs ("staging" → 500).
 _PROJECT_RUNS_ENV = {"dev": "dev", "staging": "stg", "prod": "prod", "preview": "preview"}
-_KNOWN_STATUSES = frozenset(status.value for status in RunStatus)
 
-QueueFilter = str | Mapping[str, str]
 
 
 class Runs(Resource):
@@ -81,23 +84,23 @@ class Runs(Resource):
         takes ⌈N/100⌉ requests.
         """
         params: dict[str, Any] = {
-            "filter[status]": _statuses(status),
+            "filter[status]": status_filter(status),
             "filter[taskIdentifier]": comma_list(task_identifier, "task_identifier"),
             "filter[version]": comma_list(version, "version"),
             "filter[tag]": comma_list(tag, "tag"),
-            "filter[bulkAction]": _single(bulk_action, "bulk_action"),
-            "filter[schedule]": _single(schedule, "schedule"),
-            "filter[batch]": _single(batch, "batch"),
+            "filter[bulkAction]": nonempty(bulk_action, "bulk_action"),
+            "filter[schedule]": nonempty(schedule, "schedule"),
+            "filter[batch]": nonempty(batch, "batch"),
             "filter[isTest]": boolean(is_test, "is_test"),
             "filter[createdAt][from]": epoch_ms(from_, "from_"),
             "filter[createdAt][to]": epoch_ms(to, "to"),
-            "filter[createdAt][period]": _period(period),
-            "filter[queue]": _queues(queue),
-            "filter[machine]": _machines(machine),
+            "filter[createdAt][period]": period_filter(period),
+            "filter[queue]": queue_filter(queue),
+            "filter[machine]": machine_filter(machine),
             "filter[region]": comma_list(region, "region"),
-            "page[size]": _page_size(limit),
-            "page[after]": _single(after, "after"),
-            "page[before]": _single(before, "before"),
+            "page[size]": page_size_param(limit),
+            "page[after]": nonempty(after, "after"),
+            "page[before]": nonempty(before, "before"),
         }
         if after and before:
             raise InvalidRequestError("pass either after or before, not both")
@@ -291,73 +294,16 @@ def validate_tags(tags: Sequence[str]) -> None:
             raise InvalidRequestError(f"tags are at most {MAX_TAG_LENGTH} characters")
 
 
-def _statuses(value: RunStatus | str | Iterable[RunStatus | str] | None) -> str | None:
-    joined = comma_list(value, "status")
-    if joined is None:
-        return None
-    unknown = [s for s in joined.split(",") if s not in _KNOWN_STATUSES]
-    if unknown:
-        known = ", ".join(s.value for s in RunStatus.v2())
-        raise InvalidRequestError(f"unknown run status {', '.join(unknown)}; expected: {known}")
-    return joined
 
 
-def _machines(value: str | Iterable[str] | None) -> str | None:
-    joined = comma_list(value, "machine")
-    if joined is None:
-        return None
-    unknown = [m for m in joined.split(",") if m not in MACHINE_PRESETS]
-    if unknown:
-        raise InvalidRequestError(
-            f"unknown machine {', '.join(unknown)}; expected: {', '.join(MACHINE_PRESETS)}"
-        )
-    return joined
 
 
-def _queues(value: QueueFilter | Iterable[QueueFilter] | None) -> str | None:
-    """A queue is a custom queue's name, or ``{"type": "task", "name": ...}`` (→ ``task/...``)
-    or ``{"type": "custom", "name": ...}``."""
-    if value is None:
-        return None
-    items = [value] if isinstance(value, (str, Mapping)) else list(value)
-    names = []
-    for item in items:
-        if isinstance(item, Mapping):
-            kind, name = item.get("type", "custom"), item.get("name")
-            if kind not in ("task", "custom") or not isinstance(name, str) or not name:
-                raise InvalidRequestError(
-                    'queue must be a name or {"type": "task"|"custom", "name": ...}'
-                )
-            names.append(f"task/{name}" if kind == "task" else name)
-        else:
-            names.append(item)
-    return comma_list(names, "queue")
 
 
-def _single(value: str | None, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidRequestError(f"{name} must be a non-empty string")
-    return value
 
 
-def _period(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not re.fullmatch(r"[1-9]\d*[smhdw]", value):
-        raise InvalidRequestError(
-            f"period must look like '30m', '1h', '7d' or '2w', not {value!r}"
-        )
-    return value
 
 
-def _page_size(limit: int | None) -> int:
-    if limit is None:
-        return MAX_PAGE_SIZE
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidRequestError(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
-    return limit
 
 
 def _project_environments(value: str | Iterable[str]) -> str:

@@ -3,6 +3,8 @@
 from ._base import Record, SchemaError, parse_datetime
 from .common import IdResponse, MessageResponse, SuccessResponse
 from .enums import RunStatus
+from .envvars import REDACTED, EnvVar
+from .queues import Deployment, DeploymentListItem, PromotedDeployment, Queue, QueueConcurrency
 from .runs import (
     RelatedRuns,
     Run,
@@ -14,10 +16,33 @@ from .runs import (
     ScheduleGenerator,
     TaskRunExecutionResult,
 )
+from .schedules import Schedule, ScheduleEnvironment
+from .tasks import (
+    Batch,
+    BatchHandle,
+    BatchProcessing,
+    BatchProcessingError,
+    BulkAction,
+    BulkActionCounts,
+    TriggerResult,
+)
 
 __all__ = [
+    "REDACTED",
+    "Batch",
+    "BatchHandle",
+    "BatchProcessing",
+    "BatchProcessingError",
+    "BulkAction",
+    "BulkActionCounts",
+    "Deployment",
+    "DeploymentListItem",
+    "EnvVar",
     "IdResponse",
     "MessageResponse",
+    "PromotedDeployment",
+    "Queue",
+    "QueueConcurrency",
     "Record",
     "RelatedRuns",
     "Run",
@@ -27,9 +52,12 @@ __all__ = [
     "RunSchedule",
     "RunStatus",
     "RunSummary",
+    "Schedule",
+    "ScheduleEnvironment",
     "ScheduleGenerator",
     "SchemaError",
     "SuccessResponse",
     "TaskRunExecutionResult",
+    "TriggerResult",
     "parse_datetime",
 ]

@@ -1,0 +1,1 @@
+"""One module per API resource; each class is mounted on ``TriggerClient`` by its plural name."""

@@ -1,0 +1,156 @@
+"""``client.bulk_actions``: cancel or replay many runs server-side (API.md §6.8)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from django_trigger._http.paths import build_path
+from django_trigger.exceptions import InvalidRequestError
+from django_trigger.options import RequestOptionsLike
+from django_trigger.pagination import CursorPage
+from django_trigger.types import BulkAction, IdResponse
+from django_trigger.types._base import camel_case
+
+from ._base import (
+    Resource,
+    comma_list,
+    epoch_ms,
+    machine_filter,
+    nonempty,
+    page_size_param,
+    period_filter,
+    queue_filter,
+    status_filter,
+)
+
+__all__ = ["MAX_RUN_IDS", "BulkActions"]
+
+MAX_RUN_IDS = 500
+
+
+class BulkActions(Resource):
+    def create(
+        self,
+        action: Literal["cancel", "replay"],
+        *,
+        run_ids: Sequence[str] | None = None,
+        filter: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> IdResponse:
+        """Start a bulk action over explicit ``run_ids`` (1–500) or over every run matching
+        ``filter`` (the keywords of ``runs.list``: ``status``, ``task_identifier``, ``tag``,
+        ``from_``, ``to``, ``period``, ...)."""
+        if action not in ("cancel", "replay"):
+            raise InvalidRequestError("action must be 'cancel' or 'replay'")
+        if (run_ids is None) == (filter is None):
+            raise InvalidRequestError("pass exactly one of run_ids and filter")
+        body: dict[str, Any] = {"action": action}
+        if run_ids is not None:
+            ids = list(run_ids)
+            if not 1 <= len(ids) <= MAX_RUN_IDS:
+                raise InvalidRequestError(f"run_ids must hold 1 to {MAX_RUN_IDS} ids")
+            for run_id in ids:
+                build_path("{}", (run_id, "run"))  # validates the id
+            body["runIds"] = ids
+        else:
+            body["filter"] = _filter(filter or {})
+        if name is not None:
+            if not isinstance(name, str) or len(name) > 255:
+                raise InvalidRequestError("name must be a string of at most 255 characters")
+            body["name"] = name
+        return self._request(
+            "POST",
+            "/api/v1/bulk-actions",
+            operation="bulk_actions.create",
+            json_body=body,
+            parse=IdResponse.from_api,
+            request_options=request_options,
+        )
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> CursorPage[BulkAction]:
+        if after and before:
+            raise InvalidRequestError("pass either after or before, not both")
+        params = {
+            "page[size]": page_size_param(limit),
+            "page[after]": after,
+            "page[before]": before,
+        }
+        return self._cursor_page(
+            "/api/v1/bulk-actions",
+            operation="bulk_actions.list",
+            item=BulkAction.from_api,
+            params={key: value for key, value in params.items() if value is not None},
+            request_options=request_options,
+        )
+
+    def retrieve(
+        self, bulk_action_id: str, *, request_options: RequestOptionsLike = None
+    ) -> BulkAction:
+        return self._request(
+            "GET",
+            build_path("/api/v1/bulk-actions/{}", (bulk_action_id, "bulk_action")),
+            operation="bulk_actions.retrieve",
+            parse=BulkAction.from_api,
+            request_options=request_options,
+        )
+
+    def abort(
+        self, bulk_action_id: str, *, request_options: RequestOptionsLike = None
+    ) -> IdResponse:
+        return self._request(
+            "POST",
+            build_path("/api/v1/bulk-actions/{}/abort", (bulk_action_id, "bulk_action")),
+            operation="bulk_actions.abort",
+            parse=IdResponse.from_api,
+            request_options=request_options,
+        )
+
+
+def _filter(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """``runs.list`` keywords → the JSON filter of a bulk action (multi-values as arrays)."""
+    wire: dict[str, Any] = {}
+    for key, value in spec.items():
+        if value is None:
+            continue
+        if key == "status":
+            wire["status"] = _split(status_filter(value))
+        elif key == "machine":
+            wire["machine"] = _split(machine_filter(value))
+        elif key in ("task_identifier", "version", "tag", "region"):
+            wire[camel_case(key)] = _split(comma_list(value, key))
+        elif key in ("bulk_action", "schedule", "batch"):
+            wire[camel_case(key)] = nonempty(value, key)
+        elif key == "queue":
+            wire["queue"] = [
+                {"type": "task", "name": name[5:]}
+                if name.startswith("task/")
+                else {"type": "custom", "name": name}
+                for name in _split(queue_filter(value))
+            ]
+        elif key in ("from_", "to"):
+            wire[key.rstrip("_")] = epoch_ms(value, key)
+        elif key == "period":
+            wire["period"] = period_filter(value)
+        elif key == "is_test":
+            if not isinstance(value, bool):
+                raise InvalidRequestError("is_test must be True or False")
+            wire["isTest"] = value
+        else:
+            raise InvalidRequestError(f"unknown bulk action filter {key!r}")
+    wire = {key: value for key, value in wire.items() if value not in (None, [])}
+    if not wire:
+        raise InvalidRequestError("a bulk action filter needs at least one value")
+    return wire
+
+
+def _split(joined: str | None) -> list[str]:
+    return joined.split(",") if joined else []

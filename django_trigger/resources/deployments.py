@@ -1,0 +1,118 @@
+"""``client.deployments``: deployed versions of the project's tasks (API.md §6.7)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django_trigger._http.paths import build_path
+from django_trigger.exceptions import InvalidRequestError
+from django_trigger.options import RequestOptionsLike
+from django_trigger.pagination import CursorPage
+from django_trigger.types import Deployment, DeploymentListItem, PromotedDeployment
+
+from ._base import MAX_PAGE_SIZE, Resource, page_size_param, period_filter
+
+__all__ = ["DEPLOYMENT_STATUSES", "Deployments"]
+
+DEPLOYMENT_STATUSES = (
+    "PENDING",
+    "BUILDING",
+    "DEPLOYING",
+    "DEPLOYED",
+    "FAILED",
+    "CANCELED",
+    "TIMED_OUT",
+)
+DeploymentStatus = Literal[
+    "PENDING", "BUILDING", "DEPLOYING", "DEPLOYED", "FAILED", "CANCELED", "TIMED_OUT"
+]
+
+
+class Deployments(Resource):
+    def list(
+        self,
+        *,
+        status: DeploymentStatus | None = None,
+        period: str | None = None,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> CursorPage[DeploymentListItem]:
+        """Deployments, newest first (forward-only pages; ``limit`` 5–100, default 100)."""
+        if status is not None and status not in DEPLOYMENT_STATUSES:
+            raise InvalidRequestError(
+                f"unknown deployment status {status!r}; expected: {', '.join(DEPLOYMENT_STATUSES)}"
+            )
+        params: dict[str, Any] = {
+            "status": status,
+            "period": period_filter(period),
+            "from": _iso(from_, "from_"),
+            "to": _iso(to, "to"),
+            "page[size]": page_size_param(limit) if limit is not None else MAX_PAGE_SIZE,
+            "page[after]": after,
+        }
+        return self._cursor_page(
+            "/api/v1/deployments",
+            operation="deployments.list",
+            item=DeploymentListItem.from_api,
+            params={key: value for key, value in params.items() if value is not None},
+            request_options=request_options,
+        )
+
+    def current(self, *, request_options: RequestOptionsLike = None) -> DeploymentListItem:
+        """The deployment currently promoted in this environment."""
+        return self._request(
+            "GET",
+            "/api/v1/deployments/current",
+            operation="deployments.current",
+            parse=DeploymentListItem.from_api,
+            request_options=request_options,
+        )
+
+    def retrieve(
+        self, deployment_id: str, *, request_options: RequestOptionsLike = None
+    ) -> Deployment:
+        return self._request(
+            "GET",
+            build_path("/api/v1/deployments/{}", (deployment_id, "deployment")),
+            operation="deployments.retrieve",
+            parse=Deployment.from_api,
+            request_options=request_options,
+        )
+
+    def latest(self, *, request_options: RequestOptionsLike = None) -> Deployment:
+        return self._request(
+            "GET",
+            "/api/v1/deployments/latest",
+            operation="deployments.latest",
+            parse=Deployment.from_api,
+            request_options=request_options,
+        )
+
+    def promote(
+        self,
+        version: str,
+        *,
+        allow_rollbacks: bool = False,
+        request_options: RequestOptionsLike = None,
+    ) -> PromotedDeployment:
+        """Make ``version`` the current deployment."""
+        return self._request(
+            "POST",
+            build_path("/api/v1/deployments/{}/promote", (version, "version")),
+            operation="deployments.promote",
+            params={"allowRollbacks": "true"} if allow_rollbacks else None,
+            parse=PromotedDeployment.from_api,
+            request_options=request_options,
+        )
+
+
+def _iso(value: datetime | None, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidRequestError(f"{name} must be an aware datetime")
+    return value.isoformat()

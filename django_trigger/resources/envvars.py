@@ -1,0 +1,270 @@
+"""``client.envvars``: a project environment's variables (API.md §6.4, §8).
+
+The project ref and environment default to the client's configuration. With a secret key the
+API ignores the environment in the path and always uses the key's own (API.md §2.5), so asking
+for another environment is refused here, before anything is sent; a personal access token can
+address any environment of its projects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import IO, Any
+
+from django_trigger._http.paths import build_path
+from django_trigger.credentials import TokenKind, secret_key_environment
+from django_trigger.exceptions import InvalidRequestError
+from django_trigger.options import RequestOptionsLike
+from django_trigger.types import EnvVar, SchemaError, SuccessResponse
+
+from ._base import Auth, Resource
+
+__all__ = ["NAME_PATTERN", "RESERVED_NAMES", "EnvVars", "validate_name"]
+
+#: The dashboard's rule (the API has none): ASCII letters, digits and underscores.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$", re.ASCII)
+#: Names the server silently drops on write and hides from lists (API.md §8).
+RESERVED_NAMES = frozenset({"TRIGGER_SECRET_KEY", "TRIGGER_API_URL"})
+# The OpenAPI file names staging "staging"; the server also takes "stg".
+_PATH_ENVIRONMENT = {"dev": "dev", "staging": "staging", "prod": "prod", "preview": "preview"}
+
+
+def validate_name(name: object) -> str:
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise InvalidRequestError(
+            f"invalid environment variable name {name!r}: use ASCII letters, digits and "
+            "underscores"
+        )
+    if name in RESERVED_NAMES:
+        raise InvalidRequestError(
+            f"{name} is reserved: Trigger.dev sets it itself and silently drops it on write"
+        )
+    return name
+
+
+class EnvVars(Resource):
+    def list(
+        self,
+        *,
+        project_ref: str | None = None,
+        environment: str | None = None,
+        branch: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> list[EnvVar]:
+        """Every variable of the environment (secret values read back as ``<redacted>``)."""
+        path, headers = self._target("envvars.list", project_ref, environment, branch)
+        return self._request(
+            "GET",
+            path,
+            operation="envvars.list",
+            auth=Auth.EITHER,
+            headers=headers,
+            parse=_env_var_list,
+            request_options=request_options,
+        )
+
+    def retrieve(
+        self,
+        name: str,
+        *,
+        project_ref: str | None = None,
+        environment: str | None = None,
+        branch: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> EnvVar:
+        path, headers = self._target("envvars.retrieve", project_ref, environment, branch, name)
+        return self._request(
+            "GET",
+            path,
+            operation="envvars.retrieve",
+            auth=Auth.EITHER,
+            headers=headers,
+            parse=EnvVar.from_api,
+            request_options=request_options,
+        )
+
+    def create(
+        self,
+        name: str,
+        value: str,
+        *,
+        is_secret: bool | None = None,
+        project_ref: str | None = None,
+        environment: str | None = None,
+        branch: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> SuccessResponse:
+        """Create a variable, or overwrite its value if it exists (the API upserts)."""
+        validate_name(name)
+        body: dict[str, Any] = {"name": name, "value": _value(value, name)}
+        if is_secret is not None:
+            body["isSecret"] = _flag(is_secret, "is_secret")
+        path, headers = self._target("envvars.create", project_ref, environment, branch)
+        return self._request(
+            "POST",
+            path,
+            operation="envvars.create",
+            auth=Auth.EITHER,
+            headers=headers,
+            json_body=body,
+            parse=SuccessResponse.from_api,
+            request_options=request_options,
+        )
+
+    def update(
+        self,
+        name: str,
+        value: str,
+        *,
+        project_ref: str | None = None,
+        environment: str | None = None,
+        branch: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> SuccessResponse:
+        """Set the value of a variable that exists in the project."""
+        path, headers = self._target("envvars.update", project_ref, environment, branch, name)
+        return self._request(
+            "PUT",
+            path,
+            operation="envvars.update",
+            auth=Auth.EITHER,
+            headers=headers,
+            json_body={"value": _value(value, name)},
+            parse=SuccessResponse.from_api,
+            request_options=request_options,
+        )
+
+    def delete(
+        self,
+        name: str,
+        *,
+        project_ref: str | None = None,
+        environment: str | None = None,
+        branch: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> SuccessResponse:
+        path, headers = self._target("envvars.delete", project_ref, environment, branch, name)
+        return self._request(
+            "DELETE",
+            path,
+            operation="envvars.delete",
+            auth=Auth.EITHER,
+            headers=headers,
+            parse=SuccessResponse.from_api,
+            request_options=request_options,
+        )
+
+    def upload(
+        self,
+        variables: Mapping[str, str] | str | bytes | IO[bytes],
+        *,
+        override: bool = False,
+        is_secret: bool | None = None,
+        parent_variables: Mapping[str, str] | None = None,
+        project_ref: str | None = None,
+        environment: str | None = None,
+        branch: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> SuccessResponse:
+        """Import many variables in one request.
+
+        ``variables`` is a mapping (sent as JSON) or dotenv text / a binary file (sent as the
+        multipart upload the dashboard uses). Without ``override`` the API refuses the whole
+        import (400, nothing written) if any name already has a value in this environment.
+        """
+        path, headers = self._target("envvars.upload", project_ref, environment, branch)
+        path += "/import"
+        if isinstance(variables, Mapping):
+            for name in variables:
+                validate_name(name)
+            body: dict[str, Any] = {
+                "variables": {name: _value(value, name) for name, value in variables.items()},
+                "override": _flag(override, "override"),
+            }
+            if is_secret is not None:
+                body["isSecret"] = _flag(is_secret, "is_secret")
+            if parent_variables:
+                for name in parent_variables:
+                    validate_name(name)
+                body["parentVariables"] = {
+                    name: _value(value, name) for name, value in parent_variables.items()
+                }
+            return self._request(
+                "POST",
+                path,
+                operation="envvars.upload",
+                auth=Auth.EITHER,
+                headers=headers,
+                json_body=body,
+                parse=SuccessResponse.from_api,
+                request_options=request_options,
+            )
+        if is_secret is not None or parent_variables:
+            raise InvalidRequestError(
+                "is_secret and parent_variables need variables as a mapping, not a file"
+            )
+        content = variables.encode() if isinstance(variables, str) else variables
+        files = {"variables": (".env", content, "text/plain")}
+        form = {"override": "true"} if override else {}
+        return self._request(
+            "POST",
+            path,
+            operation="envvars.upload",
+            auth=Auth.EITHER,
+            headers=headers,
+            files={**files, **{key: (None, value) for key, value in form.items()}},
+            parse=SuccessResponse.from_api,
+            request_options=request_options,
+        )
+
+    # -- target resolution ---------------------------------------------------------------------
+
+    def _target(
+        self,
+        operation: str,
+        project_ref: str | None,
+        environment: str | None,
+        branch: str | None,
+        name: str | None = None,
+    ) -> tuple[str, dict[str, str]]:
+        client = self._client
+        ref = client.require_project_ref(project_ref, operation)
+        slug = client.require_environment(environment, operation)
+        if client.token_kind is TokenKind.SECRET_KEY:
+            key_environment = secret_key_environment(client._access_token)
+            if slug != key_environment:
+                raise InvalidRequestError(
+                    f"{operation}: this secret key belongs to {key_environment!r}, and the API "
+                    f"would silently use that environment instead of {slug!r}. Use the "
+                    f"{slug!r} key, or a personal access token to reach any environment."
+                )
+        headers = {"x-trigger-branch": branch} if branch else {}
+        segments: list[tuple[object, str]] = [
+            (ref, "project_ref"),
+            (_PATH_ENVIRONMENT[slug], "environment"),
+        ]
+        template = "/api/v1/projects/{}/envvars/{}"
+        if name is not None:
+            validate_name(name)
+            template += "/{}"
+            segments.append((name, "envvar_name"))
+        return build_path(template, *segments), headers
+
+
+def _value(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"the value of {name} must be a string")
+    return value
+
+
+def _flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidRequestError(f"{name} must be True or False")
+    return value
+
+
+def _env_var_list(body: Any) -> list[EnvVar]:
+    if not isinstance(body, list):
+        raise SchemaError("expected an array of variables")
+    return [EnvVar.from_api(item) for item in body]

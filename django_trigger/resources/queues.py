@@ -1,0 +1,140 @@
+"""``client.queues``: task and custom queues (API.md §6.6)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import quote
+
+from django_trigger._http.paths import segment
+from django_trigger.exceptions import InvalidRequestError
+from django_trigger.options import RequestOptionsLike
+from django_trigger.pagination import OffsetPage
+from django_trigger.types import Queue
+
+from ._base import Resource, positive_int
+from .schedules import MAX_PER_PAGE
+
+__all__ = ["QueueType", "Queues"]
+
+QueueType = Literal["id", "task", "custom"]
+
+
+class Queues(Resource):
+    def list(
+        self,
+        *,
+        page: int | None = None,
+        per_page: int | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> OffsetPage[Queue]:
+        params = {
+            "page": positive_int(page, "page", default=1),
+            "perPage": positive_int(
+                per_page, "per_page", default=MAX_PER_PAGE, maximum=MAX_PER_PAGE
+            ),
+        }
+        return self._offset_page(
+            "/api/v1/queues",
+            operation="queues.list",
+            item=Queue.from_api,
+            params=params,
+            request_options=request_options,
+        )
+
+    def retrieve(
+        self, queue: str, *, type: QueueType = "id", request_options: RequestOptionsLike = None
+    ) -> Queue:
+        """By ``queue_…`` id (``type="id"``), task identifier (``"task"``) or custom queue
+        name (``"custom"``)."""
+        return self._request(
+            "GET",
+            _path(queue, type),
+            operation="queues.retrieve",
+            params={"type": type},
+            parse=Queue.from_api,
+            request_options=request_options,
+        )
+
+    def pause(
+        self, queue: str, *, type: QueueType = "id", request_options: RequestOptionsLike = None
+    ) -> Queue:
+        return self._pause(queue, type, "pause", request_options)
+
+    def resume(
+        self, queue: str, *, type: QueueType = "id", request_options: RequestOptionsLike = None
+    ) -> Queue:
+        return self._pause(queue, type, "resume", request_options)
+
+    def override_concurrency_limit(
+        self,
+        queue: str,
+        *,
+        concurrency_limit: int | None = None,
+        percent: float | None = None,
+        type: QueueType = "id",
+        request_options: RequestOptionsLike = None,
+    ) -> Queue:
+        """Override the queue's concurrency limit, as a number or a percentage of the base."""
+        if (concurrency_limit is None) == (percent is None):
+            raise InvalidRequestError("pass exactly one of concurrency_limit and percent")
+        body: dict[str, Any] = {"type": type}
+        if concurrency_limit is not None:
+            if (
+                isinstance(concurrency_limit, bool)
+                or not isinstance(concurrency_limit, int)
+                or not 0 <= concurrency_limit <= 100_000
+            ):
+                raise InvalidRequestError("concurrency_limit must be an integer from 0 to 100000")
+            body["concurrencyLimit"] = concurrency_limit
+        else:
+            if isinstance(percent, bool) or not isinstance(percent, (int, float)):
+                raise InvalidRequestError("percent must be a number")
+            if not 0 < percent <= 100:
+                raise InvalidRequestError("percent must be more than 0 and at most 100")
+            body["percent"] = percent
+        return self._request(
+            "POST",
+            _path(queue, type) + "/concurrency/override",
+            operation="queues.override_concurrency_limit",
+            json_body=body,
+            parse=Queue.from_api,
+            request_options=request_options,
+        )
+
+    def reset_concurrency_limit(
+        self, queue: str, *, type: QueueType = "id", request_options: RequestOptionsLike = None
+    ) -> Queue:
+        return self._request(
+            "POST",
+            _path(queue, type) + "/concurrency/reset",
+            operation="queues.reset_concurrency_limit",
+            json_body={"type": type},
+            parse=Queue.from_api,
+            request_options=request_options,
+        )
+
+    def _pause(
+        self, queue: str, type: QueueType, action: str, request_options: RequestOptionsLike
+    ) -> Queue:
+        return self._request(
+            "POST",
+            _path(queue, type) + "/pause",
+            operation=f"queues.{action}",
+            json_body={"type": type, "action": action},
+            parse=Queue.from_api,
+            request_options=request_options,
+        )
+
+
+def _path(queue: str, type: str) -> str:
+    if type not in ("id", "task", "custom"):
+        raise InvalidRequestError("type must be 'id', 'task' or 'custom'")
+    if type == "id" and isinstance(queue, str) and not queue.startswith("queue_"):
+        raise InvalidRequestError(
+            f"{queue!r} is not a queue id (queue_…); pass type='task' or type='custom' to "
+            "look a queue up by name"
+        )
+    segment(queue, "queue")  # validation only
+    # Like the SDK: "/" becomes "%2F" first, then the whole value is encoded (so "%252F"),
+    # and the server turns "%2F" back into "/".
+    return "/api/v1/queues/" + quote(queue.replace("/", "%2F"), safe="")

@@ -1,0 +1,310 @@
+"""``client.tasks``: trigger a task, or many in one batch (API.md §6.2, §9).
+
+Payloads are sent as plain JSON (``payloadType`` ``application/json``); the server encodes
+them. Idempotency keys are hashed the way the official SDK hashes them (SHA-256 of the key,
+the original sent alongside), so a key used from Python and from TypeScript names the same run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django_trigger._http.paths import build_path
+from django_trigger.exceptions import BatchNotSealedError, InvalidRequestError
+from django_trigger.options import RequestOptionsLike
+from django_trigger.types import BatchHandle, SchemaError, TriggerResult
+
+from ._base import MACHINE_PRESETS, Resource, _cooked, duration
+from .runs import validate_tags
+
+__all__ = ["MAX_BATCH_SIZE", "BatchItem", "Tasks", "TriggerOptions", "hash_idempotency_key"]
+
+MAX_BATCH_SIZE = 1000  # runCount limit of POST /api/v3/batches
+_PUBLIC_TOKEN = {"x-trigger-jwt": "publicAccessToken"}
+_TTL_SYNTAX = "a duration like '30s', '10m', '1h' or '2d'"
+
+
+def hash_idempotency_key(key: str) -> str:
+    """The SDK's ``idempotencyKeys.create(key, {scope: "global"})``: a 64-character key is
+    used as is, anything else becomes the SHA-256 hex of it."""
+    if len(key) == 64:
+        return key
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True)
+class TriggerOptions:
+    """The SDK's trigger options, snake_case. Every field is optional."""
+
+    idempotency_key: str | None = None
+    idempotency_key_ttl: str | None = None
+    delay: str | timedelta | datetime | None = None
+    ttl: str | int | timedelta | None = None
+    tags: Sequence[str] | str | None = None
+    queue: str | None = None
+    concurrency_key: str | None = None
+    max_attempts: int | None = None
+    max_duration: int | None = None
+    metadata: Mapping[str, Any] | None = None
+    machine: str | None = None
+    priority: int | None = None
+    region: str | None = None
+    test: bool | None = None
+    lock_to_version: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if self.idempotency_key is not None:
+            key = _text(self.idempotency_key, "idempotency_key", maximum=2048)
+            options["idempotencyKey"] = hash_idempotency_key(key)
+            options["idempotencyKeyOptions"] = {"key": key, "scope": "global"}
+        if self.idempotency_key_ttl is not None:
+            ttl = self.idempotency_key_ttl
+            if not isinstance(ttl, str) or not _is_ttl(ttl):
+                raise InvalidRequestError(
+                    f"idempotency_key_ttl must be {_TTL_SYNTAX} (the API silently uses 30 days "
+                    f"for anything else), not {ttl!r}"
+                )
+            options["idempotencyKeyTTL"] = ttl
+        if self.delay is not None:
+            options["delay"] = duration(self.delay, "delay")
+        if self.ttl is not None:
+            options["ttl"] = duration(self.ttl, "ttl")
+        if self.tags is not None:
+            tags = [self.tags] if isinstance(self.tags, str) else list(self.tags)
+            validate_tags(tags)
+            options["tags"] = tags
+        if self.queue is not None:
+            options["queue"] = {"name": _text(self.queue, "queue")}
+        if self.concurrency_key is not None:
+            options["concurrencyKey"] = _text(self.concurrency_key, "concurrency_key")
+        if self.max_attempts is not None:
+            options["maxAttempts"] = _positive_int(self.max_attempts, "max_attempts")
+        if self.max_duration is not None:
+            options["maxDuration"] = _positive_int(self.max_duration, "max_duration")
+        if self.metadata is not None:
+            if not isinstance(self.metadata, Mapping):
+                raise InvalidRequestError("metadata must be a mapping")
+            options["metadata"] = dict(self.metadata)
+        if self.machine is not None:
+            if self.machine not in MACHINE_PRESETS:
+                raise InvalidRequestError(
+                    f"unknown machine {self.machine!r}; expected: {', '.join(MACHINE_PRESETS)}"
+                )
+            options["machine"] = self.machine
+        if self.priority is not None:
+            options["priority"] = _positive_int(self.priority, "priority", minimum=0)
+        if self.region is not None:
+            options["region"] = _text(self.region, "region")
+        if self.test is not None:
+            if not isinstance(self.test, bool):
+                raise InvalidRequestError("test must be True or False")
+            options["test"] = self.test
+        if self.lock_to_version is not None:
+            options["lockToVersion"] = _text(self.lock_to_version, "lock_to_version")
+        return options
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchItem:
+    """One run of a batch: a task, its payload and its options."""
+
+    task: str
+    payload: Any = None
+    options: TriggerOptions = field(default_factory=TriggerOptions)
+
+
+class Tasks(Resource):
+    def trigger(
+        self,
+        task_identifier: str,
+        payload: Any = None,
+        *,
+        options: TriggerOptions | None = None,
+        request_options: RequestOptionsLike = None,
+        **option_kwargs: Any,
+    ) -> TriggerResult:
+        """Trigger one run of a task. Options may be passed as keywords
+        (``tasks.trigger("send-email", {...}, idempotency_key="order-42", delay="10m")``) or
+        as a ``TriggerOptions``."""
+        opts = _options(options, option_kwargs)
+        body: dict[str, Any] = {"payload": _json_payload(payload)}
+        wire = opts.to_wire()
+        if wire:
+            body["options"] = wire
+        return self._request(
+            "POST",
+            build_path("/api/v1/tasks/{}/trigger", (task_identifier, "task_identifier")),
+            operation="tasks.trigger",
+            json_body=body,
+            parse=TriggerResult.from_api,
+            merge_headers=_PUBLIC_TOKEN,
+            request_options=request_options,
+        )
+
+    def batch_trigger(
+        self,
+        items: Sequence[BatchItem | Mapping[str, Any]],
+        *,
+        idempotency_key: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> BatchHandle:
+        """Trigger many runs (of one or several tasks) as one batch, the way the current SDK
+        does: create the batch (``POST /api/v3/batches``), then stream its items as NDJSON.
+        With an ``idempotency_key`` the same batch is returned for the same key, and each
+        item without its own key gets one derived from the batch key and its index."""
+        if not items:
+            raise InvalidRequestError("a batch needs at least one item")
+        if len(items) > MAX_BATCH_SIZE:
+            raise InvalidRequestError(f"a batch holds at most {MAX_BATCH_SIZE} items")
+        batch_key = (
+            _text(idempotency_key, "idempotency_key", maximum=2048)
+            if idempotency_key is not None
+            else None
+        )
+        # Validate every item before creating anything.
+        lines = []
+        tasks = set()
+        for index, entry in enumerate(items):
+            item = _batch_item(entry, index)
+            tasks.add(item.task)
+            wire = item.options.to_wire()
+            if batch_key is not None and "idempotencyKey" not in wire:
+                parts = f"{batch_key}-{index}"
+                wire["idempotencyKey"] = hashlib.sha256(parts.encode()).hexdigest()
+                wire["idempotencyKeyOptions"] = {"key": parts, "scope": "global"}
+            line: dict[str, Any] = {
+                "index": index,
+                "task": item.task,
+                "payload": _json_payload(item.payload),
+            }
+            if wire:
+                line["options"] = wire
+            lines.append(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
+
+        create: dict[str, Any] = {
+            "runCount": len(lines),
+            "taskIdentifiers": sorted(tasks),
+        }
+        if batch_key is not None:
+            create["idempotencyKey"] = hash_idempotency_key(batch_key)
+            create["idempotencyKeyOptions"] = {"key": batch_key, "scope": "global"}
+        raw = self.with_raw_response._request(
+            "POST",
+            "/api/v3/batches",
+            operation="tasks.batch_trigger",
+            json_body=create,
+            parse=BatchHandle.from_api,
+            merge_headers=_PUBLIC_TOKEN,
+            request_options=request_options,
+        )
+        handle: BatchHandle = raw.parse()
+        if not handle.is_cached:
+            self._stream_items(handle.id, lines, request_options)
+        return raw if self._raw else handle  # type: ignore[return-value]
+
+
+    def _stream_items(
+        self, batch_id: str, lines: list[str], request_options: RequestOptionsLike
+    ) -> None:
+        """Phase 2: send every item as NDJSON. The server deduplicates items by index, so the
+        whole stream is sent again (after the policy's backoff) while it answers
+        ``sealed: false``, as the SDK does."""
+        path = build_path("/api/v3/batches/{}/items", (batch_id, "batch"))
+        body = ("\n".join(lines) + "\n").encode()
+        policy = self._client.retry
+        for attempt in range(1, policy.max_attempts + 1):
+            streamed = Resource._request(
+                _cooked(self),
+                "POST",
+                path,
+                operation="tasks.batch_trigger",
+                data=body,
+                headers={"Content-Type": "application/x-ndjson"},
+                parse=_stream_result,
+                request_options=request_options,
+            )
+            if streamed.get("sealed"):
+                return
+            if attempt < policy.max_attempts:
+                time.sleep(policy.delay(attempt))
+        raise BatchNotSealedError(
+            f"batch {batch_id} was not sealed: the API accepted "
+            f"{streamed.get('itemsAccepted')} of {len(lines)} items",
+            status=200,
+            body=streamed,
+            method="POST",
+            path=path,
+        )
+
+
+def _stream_result(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict) or "sealed" not in body:
+        raise SchemaError("expected {'id', 'itemsAccepted', 'sealed', ...}")
+    return body
+
+
+def _options(options: TriggerOptions | None, kwargs: Mapping[str, Any]) -> TriggerOptions:
+    if options is not None and kwargs:
+        raise InvalidRequestError("pass options= or option keywords, not both")
+    if options is not None:
+        return options
+    try:
+        return TriggerOptions(**kwargs)
+    except TypeError as exc:
+        raise InvalidRequestError(f"unknown trigger option: {exc}") from None
+
+
+def _batch_item(entry: BatchItem | Mapping[str, Any], index: int) -> BatchItem:
+    if isinstance(entry, BatchItem):
+        item = entry
+    elif isinstance(entry, Mapping):
+        extra = set(entry) - {"task", "payload", "options"}
+        if extra:
+            raise InvalidRequestError(f"batch item {index}: unknown key(s) {sorted(extra)}")
+        raw_options = entry.get("options") or {}
+        opts = (
+            raw_options
+            if isinstance(raw_options, TriggerOptions)
+            else _options(None, dict(raw_options))
+        )
+        item = BatchItem(task=entry.get("task"), payload=entry.get("payload"), options=opts)  # type: ignore[arg-type]
+    else:
+        raise InvalidRequestError(f"batch item {index} must be a BatchItem or a mapping")
+    if not isinstance(item.task, str) or not item.task.strip():
+        raise InvalidRequestError(f"batch item {index} needs a task identifier")
+    return item
+
+
+def _json_payload(payload: Any) -> Any:
+    try:
+        json.dumps(payload)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(f"the payload must be JSON-serialisable: {exc}") from None
+    return payload
+
+
+def _text(value: object, name: str, *, maximum: int | None = None) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and name == "concurrency_key":
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequestError(f"{name} must be a non-empty string")
+    if maximum is not None and len(value) > maximum:
+        raise InvalidRequestError(f"{name} is at most {maximum} characters")
+    return value
+
+
+def _positive_int(value: object, name: str, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidRequestError(f"{name} must be an integer >= {minimum}")
+    return value
+
+
+def _is_ttl(value: str) -> bool:
+    return len(value) >= 2 and value[:-1].isdigit() and value[-1] in "smhd"
