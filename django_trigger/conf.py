@@ -57,9 +57,12 @@ from django_trigger.options import (
 
 __all__ = [
     "CHECK_IDS",
+    "CLEANERS",
+    "CLIENT_ARGUMENTS",
     "DEFAULTS",
+    "DEFAULT_ALIAS",
     "ENV_FALLBACKS",
-    "KNOWN_KEYS",
+    "RETRY_KEYS",
     "ClientSettings",
     "Problem",
     "TriggerSettings",
@@ -68,9 +71,9 @@ __all__ = [
 
 DEFAULT_ALIAS = "default"
 
-# Every key an alias may hold, with its default. Adding a key is one line here (plus, if its
-# value needs checking, one line in CLEANERS). Features read it with
-# ``trigger_settings.get(alias)["KEY"]``.
+# Every key an alias may hold (any other key is reported), with its default. Adding a key is
+# one line here (plus, if its value needs checking, one line in CLEANERS). Features read it
+# with ``trigger_settings.get(alias)["KEY"]``.
 DEFAULTS: dict[str, Any] = {
     "ACCESS_TOKEN": None,
     "API_URL": DEFAULT_BASE_URL,
@@ -83,7 +86,6 @@ DEFAULTS: dict[str, Any] = {
     "HEADERS": {},
     "DASHBOARD_URL": DEFAULT_DASHBOARD_URL,
 }
-KNOWN_KEYS = frozenset(DEFAULTS)
 
 # Environment variables consulted, in order, for unset keys of the "default" alias (the
 # official SDK's names). Values are read raw: django-environ's ``get_value`` would treat a
@@ -221,6 +223,10 @@ class ClientSettings(Mapping[str, Any]):
         return kwargs
 
 
+_PROJECT_REF = re.compile(r"^proj_[A-Za-z0-9]+$", re.ASCII)
+_TOKEN_SHAPE = re.compile(r"^tr_[a-z]+_[A-Za-z0-9_]+$", re.ASCII)
+
+
 # --- value cleaners: return the cleaned value or raise ValueError(message) -------------------
 # Messages name the key but never echo a value that could be secret.
 
@@ -292,10 +298,6 @@ CLEANERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 }
 
 
-_PROJECT_REF = re.compile(r"^proj_[A-Za-z0-9]+$", re.ASCII)
-_TOKEN_SHAPE = re.compile(r"^tr_[a-z]+_[A-Za-z0-9_]+$", re.ASCII)
-
-
 def _show(value: Any) -> str:
     """A value fit for a message: anything that could be a token is redacted."""
     if isinstance(value, str) and (value.startswith("tr_") or len(value) > 40):
@@ -350,16 +352,17 @@ class _AliasBuilder:
         return self.sources.get(key) or f"TRIGGER[{self.alias!r}][{key!r}]"
 
     def add(self, code: str, message: str, hint: str | None = None) -> None:
+        message = message[0].upper() + message[1:]  # "The X environment variable ..."
         self.problems.append(_problem(code, self.alias, message, hint))
 
     def build(self) -> ClientSettings:
         values = copy.deepcopy(DEFAULTS)
         for key in self.raw:
-            if key not in KNOWN_KEYS:
+            if key not in DEFAULTS:
                 self.add(
                     "E004",
-                    f"Unknown key {key!r} in TRIGGER[{self.alias!r}].",
-                    _did_you_mean(key, sorted(KNOWN_KEYS)) + CHECK_IDS["E004"][1],
+                    f"Unknown key {_show(key)} in TRIGGER[{self.alias!r}].",
+                    _did_you_mean(key, list(DEFAULTS)) + CHECK_IDS["E004"][1],
                 )
         for key in DEFAULTS:
             value = self.raw.get(key)
@@ -401,7 +404,7 @@ class _AliasBuilder:
             else:
                 self.add(
                     "E004",
-                    f"Unknown key {key!r} in TRIGGER[{self.alias!r}]['RETRY'].",
+                    f"Unknown key {_show(key)} in TRIGGER[{self.alias!r}]['RETRY'].",
                     _did_you_mean(key, list(RETRY_KEYS)) + CHECK_IDS["E004"][1],
                 )
         try:
