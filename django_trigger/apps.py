@@ -10,7 +10,7 @@ class DjangoTriggerConfig(AppConfig):
 
     def ready(self) -> None:
         from django.core import checks
-        from django.test.signals import setting_changed
+        from django.core.signals import setting_changed
 
         from django_trigger.checks import check_settings
         from django_trigger.clients import settings_changed

@@ -258,11 +258,8 @@ def _url(value: Any) -> str:
 
 
 def _seconds(value: Any) -> float:
-    if isinstance(value, tuple):
-        raise ValueError(f"must be a number of seconds, not {value!r}")
-    problems = validate_timeout(value)
-    if problems:
-        raise ValueError(f"must be a positive number of seconds, not {value!r}")
+    if isinstance(value, tuple) or validate_timeout(value):  # a (connect, read) pair is not
+        raise ValueError(f"must be a positive number of seconds, not {_show(value)}")
     return float(value)
 
 
@@ -299,10 +296,13 @@ CLEANERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 
 
 def _show(value: Any) -> str:
-    """A value fit for a message: anything that could be a token is redacted."""
-    if isinstance(value, str) and (value.startswith("tr_") or len(value) > 40):
-        return redact(value)
-    return repr(value)
+    """A value fit for a message: a string that could be a token is redacted, and containers
+    are named by type (they could hold one)."""
+    if isinstance(value, str):
+        return redact(value) if value.startswith("tr_") or len(value) > 40 else repr(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    return type(value).__name__
 
 
 def _did_you_mean(key: Any, known: list[str]) -> str:
@@ -407,6 +407,15 @@ class _AliasBuilder:
                     f"Unknown key {_show(key)} in TRIGGER[{self.alias!r}]['RETRY'].",
                     _did_you_mean(key, list(RETRY_KEYS)) + CHECK_IDS["E004"][1],
                 )
+        not_numbers = [
+            key for key, item in value.items()
+            if key in RETRY_KEYS and not isinstance(item, (bool, int, float))
+        ]
+        for key in not_numbers:  # RetryPolicy's own messages would echo the value
+            self.add("E012", f"{self.where('RETRY')}[{key!r}] must be a number, not "
+                     f"{_show(value[key])}.")
+        if not_numbers:
+            return RetryPolicy()
         try:
             return RetryPolicy(**fields)
         except ValueError as err:

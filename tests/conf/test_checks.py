@@ -215,7 +215,8 @@ class TokenChecksTests(ConfTestCase):
             messages += run({
                 "default": {"ACCESS_TOKEN": token, "ENVIRONMENT": "nope",
                             "PREVIEW_BRANCH": 1, token: 1, "PROJECT_REF": token,
-                            "RETRY": {token: 1}},
+                            "RETRY": {token: 1, "FACTOR": token}, "TIMEOUT": token,
+                            "CONNECT_TIMEOUT": [token], "HEADERS": {"X": token, "Y": 1}},
                 "wrong": {"ACCESS_TOKEN": " ".join(token), "ENVIRONMENT": token,
                           "API_URL": f"http://u:{token}@example.com"},
             })
@@ -253,8 +254,8 @@ class ValueChecksTests(ConfTestCase):
             [
                 error("E011", "TRIGGER['default']['TIMEOUT'] must be a positive number of "
                       "seconds, not inf."),
-                error("E011", "TRIGGER['default']['CONNECT_TIMEOUT'] must be a number of "
-                      "seconds, not (1, 2)."),
+                error("E011", "TRIGGER['default']['CONNECT_TIMEOUT'] must be a positive number "
+                      "of seconds, not tuple."),
             ],
         )
 
@@ -267,6 +268,14 @@ class ValueChecksTests(ConfTestCase):
                 error("E012", "TRIGGER['default']['RETRY'] must be a dict, not int."),
                 error("E012", "TRIGGER['ops']['RETRY']: invalid retry policy: max_attempts must "
                       "be an integer >= 1, not 0; max_delay must not be smaller than min_delay."),
+            ],
+        )
+        self.assertEqual(
+            run(alias(ACCESS_TOKEN=DEV_KEY, RETRY={"FACTOR": "2", "MIN_DELAY": [1]})),
+            [
+                error("E012", "TRIGGER['default']['RETRY']['FACTOR'] must be a number, not '2'."),
+                error("E012", "TRIGGER['default']['RETRY']['MIN_DELAY'] must be a number, not "
+                      "list."),
             ],
         )
 
