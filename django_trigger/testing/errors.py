@@ -1,0 +1,197 @@
+"""Responses and error answers in the exact shapes the real server sends (API.md §3.1).
+
+Handlers return a :class:`Reply` (``json_reply(data, status)``) or raise :class:`HttpError`
+(``raise not_found_loader()``, ``raise api_error(422, "…")``); the app turns either into an HTTP
+response. Error helpers exist for each body shape the real server uses so handler modules never
+hand-craft them:
+
+========================================  =====================================================
+``api_error(status, msg, **extra)``       ``{"error": msg, **extra}`` — almost everything
+``not_found_loader(retry=True)``          404 ``{"error":"Not found"}`` + ``x-should-retry``
+                                          (loader routes: run, batch, events, trace)
+``not_found_action()``                    404 ``{"error":"Resource not found"}`` (action routes)
+``query_error(issues)``                   400 ``{"error":"Query Error","details":[…]}``
+``params_error(issues)``                  400 ``{"error":"Params Error","details":[…]}``
+``headers_error(issues)``                 400 ``{"error":"Headers Error","details":[…]}``
+``body_validation_error(issues)``         400 ``{"error":"Validation error: … at \"path\""}``
+``invalid_request_body(issues)``          400 ``{"error":"Invalid request body","issues":[…]}``
+``invalid_request_parameters(issues)``    400 ``{"error":"Invalid request parameters",…}``
+``rbac_forbidden()``                      403 RBAC body (code/param/type)
+``method_not_allowed(allow)``             405 ``{"error":"Method not allowed"}`` + ``Allow``
+``internal_error()``                      500 ``{"error":"Internal Server Error"}``
+``problem(status, title, detail, …)``     ``application/problem+json`` (rate limiter)
+========================================  =====================================================
+
+Issues are zod-style dicts; build them with :mod:`django_trigger.testing.validation`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "HttpError",
+    "Reply",
+    "api_error",
+    "body_validation_error",
+    "headers_error",
+    "internal_error",
+    "invalid_request_body",
+    "invalid_request_parameters",
+    "json_reply",
+    "method_not_allowed",
+    "not_found_action",
+    "not_found_loader",
+    "params_error",
+    "problem",
+    "query_error",
+    "rbac_forbidden",
+]
+
+JSON_TYPE = "application/json; charset=utf-8"
+PROBLEM_TYPE = "application/problem+json"
+
+
+def dumps(data: Any) -> bytes:
+    """Compact JSON like ``JSON.stringify`` (non-ASCII kept as UTF-8)."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@dataclass
+class Reply:
+    """An HTTP answer before it is written: status, headers and the encoded body."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = JSON_TYPE
+
+    def header_list(self) -> list[tuple[str, str]]:
+        items = list(self.headers.items())
+        if self.content_type and not any(k.lower() == "content-type" for k, _ in items):
+            items.insert(0, ("Content-Type", self.content_type))
+        items.append(("Content-Length", str(len(self.body))))
+        return items
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class HttpError(Exception):
+    """Raise from a handler (or a helper it calls) to answer with ``reply`` at once."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(f"{reply.status} {reply.body[:200]!r}")
+        self.reply = reply
+
+
+def json_reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status=status, body=dumps(data), headers=dict(headers or {}))
+
+
+def api_error(status: int, message: str, *, headers: dict[str, str] | None = None,
+              **extra: Any) -> HttpError:
+    return HttpError(json_reply({"error": message, **extra}, status, headers))
+
+
+def not_found_loader(retry: bool = True, message: str = "Not found") -> HttpError:
+    """The loader-route 404: ``x-should-retry`` is always sent, ``true`` where the route sets
+    ``shouldRetryNotFound`` (runs, batches, events, trace)."""
+    return api_error(404, message, headers={"x-should-retry": "true" if retry else "false"})
+
+
+def not_found_action() -> HttpError:
+    return api_error(404, "Resource not found")
+
+
+def query_error(issues: list[dict[str, Any]]) -> HttpError:
+    return api_error(400, "Query Error", details=issues)
+
+
+def params_error(issues: list[dict[str, Any]]) -> HttpError:
+    return api_error(400, "Params Error", details=issues)
+
+
+def headers_error(issues: list[dict[str, Any]]) -> HttpError:
+    return api_error(400, "Headers Error", details=issues)
+
+
+def format_zod_path(path: list[str | int]) -> str:
+    """zod-validation-error's path rendering: ``options.tags[0]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def body_validation_error(issues: list[dict[str, Any]]) -> HttpError:
+    """An action route's body failed its schema: one string in zod-validation-error format."""
+    parts = []
+    for issue in issues:
+        path = issue.get("path") or []
+        text = issue["message"]
+        if path:
+            text += f' at "{format_zod_path(path)}"'
+        parts.append(text)
+    return api_error(400, "Validation error: " + "; ".join(parts))
+
+
+def invalid_request_body(issues: list[dict[str, Any]]) -> HttpError:
+    return api_error(400, "Invalid request body", issues=issues)
+
+
+def invalid_request_parameters(issues: list[dict[str, Any]]) -> HttpError:
+    return api_error(400, "Invalid request parameters", issues=issues)
+
+
+RBAC_FORBIDDEN = {
+    "error": "Unauthorized",
+    "code": "unauthorized",
+    "param": "access_token",
+    "type": "authorization",
+}
+
+
+def rbac_forbidden() -> HttpError:
+    return HttpError(json_reply(RBAC_FORBIDDEN, 403))
+
+
+def method_not_allowed(allow: str) -> HttpError:
+    return api_error(405, "Method not allowed", headers={"Allow": allow})
+
+
+def internal_error(message: str = "Internal Server Error",
+                   headers: dict[str, str] | None = None) -> HttpError:
+    return api_error(500, message, headers=headers)
+
+
+def problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None,
+            **extra: Any) -> Reply:
+    """An RFC 7807 body as the rate-limit middleware sends it (``error`` repeats ``detail``)."""
+    body = {
+        "title": title,
+        "status": status,
+        "type": f"https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/{status}",
+        "detail": detail,
+        **extra,
+        "error": detail,
+    }
+    return Reply(status=status, body=dumps(body), headers=dict(headers or {}),
+                 content_type=PROBLEM_TYPE)
+
+
+def parse_json_body(raw: bytes) -> tuple[bool, Any]:
+    """``(ok, value)``. Mirrors the server's ``safeJsonParse`` + falsy check: an empty body,
+    invalid JSON and falsy JSON values (``null``, ``0``, ``false``, ``""``) all fail."""
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return False, None
+    if not value and not isinstance(value, (dict, list)):
+        return False, None
+    return True, value

@@ -1,0 +1,153 @@
+"""Deterministic fault injection: what a flaky network or an overloaded server does.
+
+    emu.faults.fail_next(2, status=503)                  # next 2 requests answer 503
+    emu.faults.fail_next(1, 500, headers={"x-should-retry": "false"}, path="/api/v1/runs")
+    emu.faults.fail_next(1, 502, after_processing=True)  # side effect happens, answer is 502
+    emu.faults.rate_limit_next(1, reset_after=0.05)      # real 429 problem+json + x-ratelimit-*
+    emu.faults.drop_next(1)                              # connection closed, nothing answered
+    emu.faults.drop_next(1, after_processing=True)       # handler runs, then the answer is lost
+    emu.faults.stall_next(1, seconds=5)                  # answer only after 5 s (client timeouts)
+    emu.faults.latency(20, jitter_ms=10)                 # every answer waits 20–30 ms
+    emu.faults.set_fault_rate(0.1, statuses=(500, 502, 503))   # seeded: same sequence each run
+    emu.faults.clear()
+
+``path`` is matched with :func:`fnmatch.fnmatchcase` (``"/api/v1/runs*"`` for a prefix),
+``method`` case-insensitively. Each request consumes at most one queued rule (the oldest that
+matches); the fault rate applies only when no rule matched. Jitter and the fault rate draw from
+a ``random.Random`` seeded by the emulator's seed, so a sequential test sees the same faults on
+every run. A stall or latency wait ends early when the emulator stops.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+__all__ = ["FaultDecision", "Faults"]
+
+FAULT_STATUSES = (408, 409, 429, 500, 502, 503, 504)
+
+
+@dataclass
+class FaultDecision:
+    kind: str  # "fail" | "drop" | "stall" | "rate_limit" | "fault_rate"
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    after_processing: bool = False
+    reset_after: float = 0.05
+
+
+@dataclass
+class _Rule:
+    decision: FaultDecision
+    remaining: int
+    path: str | None
+    method: str | None
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        return self.path is None or fnmatchcase(path, self.path)
+
+
+class Faults:
+    def __init__(self, seed: int = 1) -> None:
+        self._lock = threading.Lock()
+        self._seed = seed
+        self._rules: list[_Rule] = []
+        self._rng = random.Random(f"{seed}:faults")
+        self.latency_ms = 0.0
+        self.jitter_ms = 0.0
+        self.fault_rate = 0.0
+        self.fault_statuses: tuple[int, ...] = (500, 502, 503)
+
+    # -- configuration ------------------------------------------------------------------------
+
+    def _add(self, n: int, decision: FaultDecision, path: str | None,
+             method: str | None) -> None:
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        with self._lock:
+            self._rules.append(_Rule(decision, n, path, method))
+
+    def fail_next(self, n: int = 1, status: int = 503, *, headers: dict[str, str] | None = None,
+                  path: str | None = None, method: str | None = None,
+                  after_processing: bool = False) -> None:
+        """Answer the next ``n`` matching requests with ``status`` (and ``headers``) instead of
+        running them; with ``after_processing=True`` run them first, then answer ``status``.
+        A 429 gets the real rate-limit body and ``x-ratelimit-*`` headers."""
+        if not 400 <= status <= 599:
+            raise ValueError(f"status must be an HTTP error status, not {status}")
+        kind = "rate_limit" if status == 429 else "fail"
+        self._add(n, FaultDecision(kind, status, dict(headers or {}),
+                                   after_processing=after_processing), path, method)
+
+    def rate_limit_next(self, n: int = 1, reset_after: float = 0.05, *, path: str | None = None,
+                        method: str | None = None) -> None:
+        """Answer 429 as the rate limiter does, with ``x-ratelimit-reset`` ``reset_after``
+        seconds from now (epoch milliseconds)."""
+        self._add(n, FaultDecision("rate_limit", 429, reset_after=reset_after), path, method)
+
+    def drop_next(self, n: int = 1, *, after_processing: bool = False, path: str | None = None,
+                  method: str | None = None) -> None:
+        """Close the connection without answering; with ``after_processing=True`` the handler
+        runs first (the side effect happens), then the answer is lost."""
+        self._add(n, FaultDecision("drop", after_processing=after_processing), path, method)
+
+    def stall_next(self, n: int, seconds: float, *, path: str | None = None,
+                   method: str | None = None) -> None:
+        """Hold the next ``n`` matching requests for ``seconds`` before handling them."""
+        self._add(n, FaultDecision("stall", seconds=seconds), path, method)
+
+    def latency(self, ms: float, jitter_ms: float = 0) -> None:
+        """Add ``ms`` (+ uniform ``0..jitter_ms``) to every answer."""
+        with self._lock:
+            self.latency_ms, self.jitter_ms = float(ms), float(jitter_ms)
+
+    def set_fault_rate(self, rate: float, statuses: tuple[int, ...] = (500, 502, 503)) -> None:
+        """Fail a seeded-random share ``rate`` (0–1) of requests with one of ``statuses``."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("rate must be between 0 and 1")
+        with self._lock:
+            self.fault_rate = rate
+            self.fault_statuses = tuple(statuses)
+            self._rng = random.Random(f"{self._seed}:faults")
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+            self.latency_ms = self.jitter_ms = 0.0
+            self.fault_rate = 0.0
+            self.fault_statuses = (500, 502, 503)
+            self._rng = random.Random(f"{self._seed}:faults")
+
+    @property
+    def pending(self) -> int:
+        """How many queued faults have not been used yet."""
+        with self._lock:
+            return sum(rule.remaining for rule in self._rules)
+
+    # -- used by the app ----------------------------------------------------------------------
+
+    def take(self, method: str, path: str) -> FaultDecision | None:
+        with self._lock:
+            for index, rule in enumerate(self._rules):
+                if rule.matches(method, path):
+                    rule.remaining -= 1
+                    if rule.remaining <= 0:
+                        del self._rules[index]
+                    return rule.decision
+            if self.fault_rate and self._rng.random() < self.fault_rate:
+                return FaultDecision("fault_rate", self._rng.choice(self.fault_statuses))
+        return None
+
+    def delay(self) -> float:
+        """Seconds of added latency for one answer."""
+        with self._lock:
+            if not self.latency_ms and not self.jitter_ms:
+                return 0.0
+            jitter = self._rng.uniform(0, self.jitter_ms) if self.jitter_ms else 0.0
+            return (self.latency_ms + jitter) / 1000.0

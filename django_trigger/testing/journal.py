@@ -1,0 +1,115 @@
+"""A record of every request the emulator received, for tests to assert on.
+
+    emu.journal.count(method="POST", path_prefix="/api/v1/tasks/")   # -> 3
+    entry = emu.journal.last()
+    entry.method, entry.path, entry.query["filter[status]"], entry.headers["x-trigger-api-version"]
+    entry.body        # parsed JSON (or text) of the request body
+    entry.status      # what was answered (None when the connection was dropped)
+    entry.fault       # "fail" | "drop" | "stall" | "rate_limit" | "fault_rate" | None
+    entry.replayed    # True when answered from the request-idempotency cache
+
+Credentials never reach the journal: ``Authorization`` is stored redacted
+(``Bearer tr_dev_…wxyz``), as are other secret-bearing headers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Journal", "JournalEntry", "redact_token"]
+
+SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-trigger-jwt"}
+
+
+def redact_token(token: str) -> str:
+    """``tr_dev_…wxyz``: the kind stays visible, the secret does not."""
+    token = token.strip()
+    if not token:
+        return ""
+    for prefix in ("tr_dev_sk_", "tr_stg_sk_", "tr_prod_sk_", "tr_preview_sk_", "tr_dev_",
+                   "tr_stg_", "tr_prod_", "tr_preview_", "tr_pat_", "tr_uat_", "tr_oat_"):
+        if token.startswith(prefix):
+            rest = token[len(prefix):]
+            return prefix + "…" + (rest[-4:] if len(rest) > 12 else "")
+    return "…" + (token[-4:] if len(token) > 16 else "")
+
+
+def mask_header(name: str, value: str) -> str:
+    if name.lower() not in SECRET_HEADERS:
+        return value
+    if name.lower() == "authorization" and value.startswith("Bearer "):
+        return "Bearer " + redact_token(value[len("Bearer "):])
+    return redact_token(value)
+
+
+@dataclass
+class JournalEntry:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-cased names, secrets redacted
+    body: Any  # parsed JSON, else text, else None
+    status: int | None = None
+    duration: float = 0.0  # seconds spent answering
+    fault: str | None = None
+    replayed: bool = False
+    credential: str = ""  # redacted token, e.g. "tr_dev_…wxyz"
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+
+class Journal:
+    """Thread-safe list of :class:`JournalEntry` with counting helpers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[JournalEntry] = []
+
+    def record(self, entry: JournalEntry) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    @property
+    def entries(self) -> list[JournalEntry]:
+        with self._lock:
+            return list(self._entries)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __iter__(self) -> Iterator[JournalEntry]:
+        return iter(self.entries)
+
+    def filter(self, method: str | None = None, path: str | None = None,
+               path_prefix: str | None = None, status: int | None = None) -> list[JournalEntry]:
+        out = []
+        for entry in self.entries:
+            if method is not None and entry.method != method.upper():
+                continue
+            if path is not None and entry.path != path:
+                continue
+            if path_prefix is not None and not entry.path.startswith(path_prefix):
+                continue
+            if status is not None and entry.status != status:
+                continue
+            out.append(entry)
+        return out
+
+    def count(self, method: str | None = None, path: str | None = None,
+              path_prefix: str | None = None, status: int | None = None) -> int:
+        return len(self.filter(method=method, path=path, path_prefix=path_prefix, status=status))
+
+    def last(self, method: str | None = None, path: str | None = None,
+             path_prefix: str | None = None) -> JournalEntry | None:
+        found = self.filter(method=method, path=path, path_prefix=path_prefix)
+        return found[-1] if found else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
