@@ -148,7 +148,8 @@ CHECK_IDS: dict[str, tuple[int, str]] = {
              "goes in ACCESS_TOKEN, not in an Authorization header."),
     "E015": (checks.ERROR, "Use a string (or None to leave it unset)."),
     "E016": (checks.ERROR, "Project refs look like proj_abc123 (the project's settings page "
-             "in the dashboard), not the project's name or slug."),
+             "in the dashboard), not the project's name or slug; an inline # comment in a .env "
+             "file stays part of the value."),
     "W001": (checks.WARNING, "Use https://. Loopback hosts (127.0.0.1, ::1, localhost) never get "
              "this warning; on a trusted private network silence django_trigger.W001."),
     "W002": (checks.WARNING, "Check that the token was copied whole; this version of "

@@ -320,6 +320,14 @@ class ValueChecksTests(ConfTestCase):
             ],
         )
 
+    def test_e016_project_ref_with_a_dotenv_comment(self):
+        with environment(TRIGGER_PROJECT_REF=f"{PROJECT_REF} # production"):
+            self.assertEqual(
+                run(alias(ACCESS_TOKEN=DEV_KEY)),
+                [error("E016", "The TRIGGER_PROJECT_REF environment variable is not a project ref "
+                       f"(proj_…): '{PROJECT_REF} # production'.")],
+            )
+
     def test_e016_project_ref(self):
         self.assertEqual(
             run({"default": {"ACCESS_TOKEN": PAT, "PROJECT_REF": "my-project"},

@@ -265,6 +265,7 @@ class EnvironmentFallbackTests(ConfTestCase):
                 f"TRIGGER_SECRET_KEY={PAT}\n"
                 f"TRIGGER_PROJECT_REF='{PROJECT_REF}'\n"
                 'TRIGGER_API_URL="https://trigger.example.com/"\n'
+                "TRIGGER_PREVIEW_BRANCH=$feature\n"
             )
         self.addCleanup(os.unlink, f.name)
         with environment(), without_trigger_setting():
@@ -274,6 +275,8 @@ class EnvironmentFallbackTests(ConfTestCase):
             self.assertEqual(config["ACCESS_TOKEN"], PAT)
             self.assertEqual(config["PROJECT_REF"], PROJECT_REF)
             self.assertEqual(config["API_URL"], "https://trigger.example.com")
+            self.assertEqual(config["PREVIEW_BRANCH"], "$feature")  # not None
+            self.assertIsNone(environ.Env().str("TRIGGER_PREVIEW_BRANCH", default=None))
         self.assertNotIn("TRIGGER_SECRET_KEY", os.environ)  # environment() restored it
 
     def test_no_token_anywhere(self):
