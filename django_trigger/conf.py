@@ -82,7 +82,7 @@ DEFAULTS: dict[str, Any] = {
     "PREVIEW_BRANCH": None,
     "TIMEOUT": DEFAULT_TIMEOUT,
     "CONNECT_TIMEOUT": DEFAULT_CONNECT_TIMEOUT,
-    "RETRY": {},  # merged over RetryPolicy(); the cleaned value is a RetryPolicy
+    "RETRY": RetryPolicy(),  # a dict given in settings is merged over it
     "HEADERS": {},
     "DASHBOARD_URL": DEFAULT_DASHBOARD_URL,
 }
@@ -210,12 +210,6 @@ class ClientSettings(Mapping[str, Any]):
             f"api_url={self['API_URL']!r}, project_ref={self['PROJECT_REF']!r}, "
             f"environment={self['ENVIRONMENT']!r}>"
         )
-
-    def check(self) -> None:
-        """Raise ``ConfigurationError`` for the first blocking problem, if any."""
-        for problem in self.problems:
-            if problem.blocking:
-                raise problem.error()
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``TriggerClient`` (including ``alias``)."""
@@ -386,8 +380,6 @@ class _AliasBuilder:
             except ValueError as err:
                 self.invalid.add(key)
                 self.add(code, f"{self.where(key)} {err}.")
-        if not isinstance(values["RETRY"], RetryPolicy):
-            values["RETRY"] = RetryPolicy()
         self.check_credentials(values)
         self.check_transport(values)
         return ClientSettings(self.alias, values, self.problems)
@@ -434,11 +426,11 @@ class _AliasBuilder:
                 where += f" (or the {names} environment variable)"
             self.add("E005", f"No Trigger.dev access token: set {where}.")
             return
-        kind = token_kind(token)
         if any(char.isspace() for char in token):
             self.add("E006", f"{self.where('ACCESS_TOKEN')} ({redact(token)}) contains "
                      "whitespace.")
             return
+        kind = token_kind(token)
         if kind is TokenKind.UNKNOWN:
             if _TOKEN_SHAPE.match(token):
                 self.add("W002", f"{self.where('ACCESS_TOKEN')} ({redact(token)}) is not a kind "
@@ -448,14 +440,16 @@ class _AliasBuilder:
                          "Trigger.dev access token.")
             return
         environment = values["ENVIRONMENT"]
-        if kind.is_personal and not values["PROJECT_REF"]:
+        # A value reported as invalid is not reported again as missing.
+        if kind.is_personal and not values["PROJECT_REF"] and "PROJECT_REF" not in self.invalid:
             self.add("E007", f"{self.where('ACCESS_TOKEN')} is a personal or organization access "
                      f"token ({redact(token)}), which needs a project: PROJECT_REF is not set.")
         key_environment = secret_key_environment(token)
         if key_environment and environment and key_environment != environment:
             self.add("E008", f"{self.where('ACCESS_TOKEN')} is a {key_environment} secret key "
                      f"({redact(token)}) but ENVIRONMENT is {environment!r}.")
-        if key_environment == "preview" and not values["PREVIEW_BRANCH"]:
+        if (key_environment == "preview" and not values["PREVIEW_BRANCH"]
+                and "PREVIEW_BRANCH" not in self.invalid):
             self.add("E009", f"{self.where('ACCESS_TOKEN')} is a preview secret key "
                      f"({redact(token)}) but PREVIEW_BRANCH is not set.")
         if key_environment in ("staging", "prod") and values["PREVIEW_BRANCH"]:

@@ -334,10 +334,7 @@ class ValueChecksTests(ConfTestCase):
                  "b": {"ACCESS_TOKEN": DEV_KEY, "PROJECT_REF": 12}}),
             [
                 error("E016", "TRIGGER['default']['PROJECT_REF'] is not a project ref (proj_…): "
-                      "'my-project'."),
-                error("E007", "TRIGGER['default']['ACCESS_TOKEN'] is a personal or organization "
-                      "access token (tr_pat_…7890), which needs a project: PROJECT_REF is not "
-                      "set."),
+                      "'my-project'."),  # and no E007 "PROJECT_REF is not set"
                 error("E016", "TRIGGER['b']['PROJECT_REF'] must be a string, not int."),
             ],
         )
