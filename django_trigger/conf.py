@@ -85,6 +85,9 @@ DEFAULTS: dict[str, Any] = {
     "RETRY": RetryPolicy(),  # a dict given in settings is merged over it
     "HEADERS": {},
     "DASHBOARD_URL": DEFAULT_DASHBOARD_URL,
+    # Variables trigger_sync_envvars pushes: {"NAME": "value" or None (read the environment)}
+    # or a list of names read from the environment; validated by envsync when the command runs.
+    "ENVVARS": None,
 }
 
 # Environment variables consulted, in order, for unset keys of the "default" alias (the

@@ -109,7 +109,7 @@ class StructureChecksTests(ConfTestCase):
                       "Did you mean 'API_URL'? Remove the key or fix its spelling."),
                 error("E004", "Unknown key 'ZZZ' in TRIGGER['default'].",
                       "Known keys: ACCESS_TOKEN, API_URL, CONNECT_TIMEOUT, DASHBOARD_URL, "
-                      "ENVIRONMENT, HEADERS, PREVIEW_BRANCH, PROJECT_REF, RETRY, TIMEOUT. "
+                      "ENVIRONMENT, ENVVARS, HEADERS, PREVIEW_BRANCH, PROJECT_REF, RETRY, TIMEOUT. "
                       "Remove the key or fix its spelling."),
                 error("E004", "Unknown key 'MAX_ATEMPTS' in TRIGGER['default']['RETRY'].",
                       "Did you mean 'MAX_ATTEMPTS'? Remove the key or fix its spelling."),

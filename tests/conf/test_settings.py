@@ -48,6 +48,7 @@ class DefaultsTests(ConfTestCase):
                 ),
                 "HEADERS": {},
                 "DASHBOARD_URL": "https://cloud.trigger.dev",
+                "ENVVARS": None,
             },
         )
         self.assertEqual(config.problems, ())
