@@ -107,6 +107,7 @@ class Emulator:
         )
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._request_logger: Any = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -115,6 +116,7 @@ class Emulator:
             raise RuntimeError("the emulator is already running")
         self._stop_event.clear()
         self._server = create_server(self.host, self.port, self.app)
+        self._server.request_log = self._request_logger
         self.port = self._server.server_port
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -134,6 +136,12 @@ class Emulator:
         if thread is not None:
             thread.join(timeout=5)
         self._server = self._thread = None
+
+    def set_request_logger(self, callback: Any) -> None:
+        """Call ``callback(method, path, status)`` after each answer (the CLI's ``-v``)."""
+        self._request_logger = callback
+        if self._server is not None:
+            self._server.request_log = callback
 
     @property
     def running(self) -> bool:

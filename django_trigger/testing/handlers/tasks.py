@@ -1,0 +1,53 @@
+"""``POST /api/v1/tasks/{taskIdentifier}/trigger`` (API.md §6.2, §9.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import auth, errors
+from ..app import ApiRequest, Router
+from ..errors import Reply, json_reply
+from ..resources.triggering import check_options, jwt_headers, trigger_run
+from ..validation import Checker
+
+ORDER = 20
+MAX_TRIGGER_BYTES = 3_145_728
+
+
+def register(router: Router) -> None:
+    router.post("/api/v1/tasks/{taskIdentifier}/trigger", trigger_task, auth=auth.BEARER_JWT,
+                authorization="trigger", max_content_length=MAX_TRIGGER_BYTES)
+
+
+def idempotency_headers(request: ApiRequest) -> tuple[str | None, str | None]:
+    """The ``idempotency-key`` / ``idempotency-key-ttl`` headers (400 Headers Error when the
+    key is longer than 2048)."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and len(key) > 2048:
+        raise errors.headers_error([{
+            "code": "too_big", "maximum": 2048, "type": "string", "inclusive": True,
+            "exact": False, "message": "String must contain at most 2048 character(s)",
+            "path": ["idempotency-key"]}])
+    return key or None, request.headers.get("idempotency-key-ttl") or None
+
+
+def trigger_task(request: ApiRequest) -> Reply:
+    key, key_ttl = idempotency_headers(request)
+    body = request.json()
+    check = Checker()
+    if check.object(body):
+        check_options(check, body.get("options"), ["options"])
+    check.raise_body_error()
+    task = request.params["taskIdentifier"]
+    request.authorize([("tasks", task)])
+    world = request.world
+    env = request.principal.environment
+    assert env is not None
+    options: dict[str, Any] = body.get("options") or {}
+    with world.lock:
+        outcome = trigger_run(world, env, task, body.get("payload"), options,
+                              idempotency_key=key, idempotency_key_ttl=key_ttl)
+        run_id = outcome.run.friendly_id
+        headers = jwt_headers(world, env, [f"read:runs:{run_id}",
+                                           f"write:inputStreams:{run_id}"])
+        return json_reply({"id": run_id, "isCached": outcome.cached}, 200, headers)
