@@ -1,0 +1,270 @@
+"""Applying a plan with the fewest requests, then checking the result.
+
+1. Creates and updates go in one import call (``POST …/import``). Its ``override`` flag is
+   global to the call, but only planned names are sent, so ``override=true`` (needed as soon
+   as one name exists) overwrites nothing unplanned; a call holding only creates is sent with
+   ``override=false``, so a variable someone created since the plan makes the server refuse
+   the whole call (400, nothing written) instead of being overwritten. ``isSecret`` is global
+   too: names to make secret go in a second import with ``isSecret: true``; the first omits
+   the flag, which keeps an existing variable's flag and makes new ones non-secret (sending
+   ``false`` would turn existing secrets into plain variables).
+2. Deletions one by one (the API has no bulk delete), only after every import succeeded, and
+   never a name that was not planned. The first failure stops them.
+3. Verification: one more list, compared with what the plan promised.
+
+Requests for a target: 1 list (plan) + 1 import (2 when some names are made secret) + one
+per deletion + 1 list (verification, unless ``verify=False``).
+
+On a failure, the verification list tells exactly which planned changes are in place; if that
+list fails too, changes confirmed by a successful answer are reported applied, the failed
+call's as unknown, the rest as not applied.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django_trigger.client import TriggerClient
+from django_trigger.exceptions import NotFoundError, TriggerError
+from django_trigger.types import EnvVar
+
+from ._plan import Action, Change, Plan
+
+__all__ = [
+    "ApplyResult",
+    "Batch",
+    "Difference",
+    "Outcome",
+    "Verification",
+    "apply",
+    "import_batches",
+    "verify",
+]
+
+Progress = Callable[[str], None]
+
+
+class Outcome(str, enum.Enum):
+    APPLIED = "applied"
+    NOT_APPLIED = "not applied"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One import call."""
+
+    changes: tuple[Change, ...]
+    override: bool
+    is_secret: bool | None  # None: the flag is omitted
+
+    @property
+    def names(self) -> list[str]:
+        return [change.name for change in self.changes]
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return {change.name: change.value or "" for change in self.changes}
+
+
+def import_batches(plan: Plan) -> list[Batch]:
+    """The import calls for ``plan``'s creates and updates: at most two."""
+    batches = []
+    for secret in (False, True):
+        changes = tuple(change for change in plan.writes if change.secret is secret)
+        if changes:
+            override = any(change.action is Action.UPDATE for change in changes)
+            batches.append(Batch(changes, override, True if secret else None))
+    return batches
+
+
+@dataclass(frozen=True)
+class Difference:
+    name: str
+    problem: str
+
+
+@dataclass
+class Verification:
+    """How the environment compares with the plan after applying it."""
+
+    differences: list[Difference] = field(default_factory=list)
+    unverifiable: list[str] = field(default_factory=list)  # secrets: value not readable
+    error: str | None = None  # the verification list itself failed
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.differences
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "differences": [{"name": d.name, "problem": d.problem} for d in self.differences],
+            "unverifiable": list(self.unverifiable),
+            "error": self.error,
+        }
+
+
+@dataclass
+class ApplyResult:
+    plan: Plan
+    outcomes: dict[str, Outcome]  # every planned create/update/delete
+    requests: int
+    error: TriggerError | None = None
+    failed_step: str | None = None  # "import of 3 variables", "delete OLD_NAME"
+    verification: Verification | None = None
+
+    def names(self, outcome: Outcome) -> list[str]:
+        return [name for name, value in self.outcomes.items() if value is outcome]
+
+    @property
+    def applied(self) -> list[str]:
+        return self.names(Outcome.APPLIED)
+
+    @property
+    def not_applied(self) -> list[str]:
+        return self.names(Outcome.NOT_APPLIED)
+
+    @property
+    def unknown(self) -> list[str]:
+        return self.names(Outcome.UNKNOWN)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and (self.verification is None or self.verification.ok)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "applied": self.applied,
+            "not_applied": self.not_applied,
+            "unknown": self.unknown,
+            "error": str(self.error) if self.error else None,
+            "failed_step": self.failed_step,
+            "verification": self.verification.to_dict() if self.verification else None,
+            "requests": self.requests,
+        }
+
+
+def apply(
+    client: TriggerClient,
+    plan: Plan,
+    *,
+    verify_after: bool = True,
+    progress: Progress | None = None,
+) -> ApplyResult:
+    """Apply ``plan`` to its target; never raises ``TriggerError`` (it is in the result).
+    ``client`` must already be the one for the target (``target_client``)."""
+    say = progress or (lambda message: None)
+    target = plan.target
+    where = {"project_ref": target.project_ref, "environment": target.environment}
+    planned = [*plan.writes, *plan.deletes]
+    confirmed: set[str] = set()
+    failed: list[str] = []
+    requests = 0
+    error: TriggerError | None = None
+    failed_step: str | None = None
+
+    for batch in import_batches(plan):
+        count = len(batch.changes)
+        step = f"import of {count} variable{'s' if count != 1 else ''}"
+        if batch.is_secret:
+            step += " as secrets"
+        say(f"{step} (override={'true' if batch.override else 'false'})")
+        requests += 1
+        try:
+            client.envvars.upload(batch.variables, override=batch.override,
+                                  is_secret=batch.is_secret, **where)
+        except TriggerError as err:
+            error, failed_step, failed = err, step, batch.names
+            break
+        confirmed.update(batch.names)
+
+    if error is None:
+        for change in plan.deletes:
+            say(f"delete {change.name}")
+            requests += 1
+            try:
+                client.envvars.delete(change.name, **where)
+            except NotFoundError:
+                pass  # already gone (e.g. a retried delete that had succeeded): as planned
+            except TriggerError as err:
+                error, failed_step, failed = err, f"delete {change.name}", [change.name]
+                break
+            confirmed.add(change.name)
+
+    verification = None
+    outcomes: dict[str, Outcome] = {}
+    if verify_after or error is not None:
+        say("verification (listing the variables again)")
+        requests += 1
+        try:
+            now = client.envvars.list(**where)
+        except TriggerError as err:
+            verification = Verification(error=str(err))
+        else:
+            verification = verify(plan, now)
+            for change in planned:
+                state = _holds(change, {var.name: var for var in now})
+                if state is None:  # a secret overwritten: only the answer tells
+                    state = True if change.name in confirmed else None
+                outcomes[change.name] = (
+                    Outcome.APPLIED if state else
+                    Outcome.UNKNOWN if state is None else Outcome.NOT_APPLIED
+                )
+    if not outcomes:
+        for change in planned:
+            outcomes[change.name] = (
+                Outcome.APPLIED if change.name in confirmed else
+                Outcome.UNKNOWN if change.name in failed else Outcome.NOT_APPLIED
+            )
+    return ApplyResult(plan, outcomes, requests, error, failed_step, verification)
+
+
+def verify(plan: Plan, remote: Sequence[EnvVar]) -> Verification:
+    """Compare the environment (``remote``, listed after applying) with what ``plan`` promised:
+    every name of the sources present with its value (secret where asked), every pruned name
+    gone. Secret values cannot be read back: they are checked for presence only."""
+    now = {var.name: var for var in remote}
+    result = Verification()
+    for change in plan.changes:
+        if change.action is Action.KEEP:
+            continue
+        state = _holds(change, now)
+        if state is None:
+            result.unverifiable.append(change.name)
+        elif not state:
+            result.differences.append(Difference(change.name, _problem(change, now)))
+    return result
+
+
+def _holds(change: Change, now: dict[str, EnvVar]) -> bool | None:
+    """Whether ``change``'s promise holds in ``now`` (``None``: cannot be told)."""
+    have = now.get(change.name)
+    if change.action is Action.DELETE:
+        return have is None
+    if have is None:
+        return False
+    if change.action is Action.SECRET:
+        return None if have.is_redacted else have.value == change.value
+    if change.secret and not have.is_secret:
+        return False
+    if have.is_redacted:
+        if change.action is Action.CREATE or change.reason == "mark as secret":
+            return True  # it exists (it did not) / it became secret (the value was equal)
+        return None  # an overwritten secret, or a variable made secret by someone else
+    return have.value == change.value
+
+
+def _problem(change: Change, now: dict[str, EnvVar]) -> str:
+    have = now.get(change.name)
+    if change.action is Action.DELETE:
+        return "still present"
+    if have is None:
+        return "missing"
+    if change.secret and not have.is_secret:
+        return "not secret"
+    return "value differs"

@@ -1,0 +1,441 @@
+"""Where the variables come from, and the one set of name → value they add up to.
+
+Three kinds of source, lowest precedence first (a later one wins, see ``allow_overrides``):
+
+1. the settings: ``TRIGGER[alias]["ENVVARS"]``, a dict ``{"NAME": "value"}`` (``None`` reads
+   ``NAME`` from the environment) or a list of names read from the environment;
+2. dotenv files (``--env-file``), in the order given, read line by line with django-environ's
+   own reader (``Env.read_env`` on a class with its own ``ENVIRON``, so nothing touches
+   ``os.environ``; values are taken raw, never through ``get_value``, which would treat a
+   leading ``$`` as a reference to another variable);
+3. the process environment: names listed explicitly (``--from-env``) and names starting with
+   a prefix (``--prefix``), never the whole environment.
+
+Everything wrong is collected and raised at once as ``SourceError`` before anything is sent.
+Messages name variables and where they are defined, never their values.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import environ
+
+from django_trigger.exceptions import InvalidRequestError
+from django_trigger.resources.envvars import NAME_PATTERN, RESERVED_NAMES
+
+__all__ = [
+    "MAX_ENTRY_BYTES",
+    "UNSYNCABLE_NAMES",
+    "UNSYNCABLE_PREFIXES",
+    "Definition",
+    "Desired",
+    "DesiredVar",
+    "Origin",
+    "SkipReason",
+    "Skipped",
+    "SourceError",
+    "SourceKind",
+    "Sources",
+    "collect",
+    "read_dotenv",
+]
+
+#: Names the official SDK never syncs from a process environment (``syncEnvVars`` build
+#: extension): shell, terminal and tool state. Applied to ``--prefix`` matches only.
+UNSYNCABLE_NAMES = frozenset({
+    "PWD", "MallocNanoZone", "USER", "LANG", "__CFBundleIdentifier", "COMMAND_MODE", "PATH",
+    "LOGNAME", "SSLKEYLOGFILE", "SSH_AUTH_SOCK", "SHLVL", "SHELL", "HOME",
+    "__CF_USER_TEXT_ENCODING", "XPC_SERVICE_NAME", "XPC_FLAGS", "ORIGINAL_XDG_CURRENT_DESKTOP",
+    "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "COLORTERM", "GIT_ASKPASS",
+    "VSCODE_GIT_ASKPASS_NODE", "VSCODE_GIT_ASKPASS_EXTRA_ARGS", "VSCODE_GIT_ASKPASS_MAIN",
+    "VSCODE_GIT_IPC_HANDLE", "VSCODE_INJECTION", "ZDOTDIR", "USER_ZDOTDIR", "TERM", "OLDPWD",
+    "HOMEBREW_PREFIX", "HOMEBREW_CELLAR", "HOMEBREW_REPOSITORY", "MANPATH", "INFOPATH",
+    "__GIT_PROMPT_DIR", "GIT_PROMPT_EXECUTABLE", "NVM_DIR", "NVM_CD_FLAGS", "NVM_BIN",
+    "NVM_INC", "BUN_INSTALL", "DENO_INSTALL", "GITHUB_TOKEN", "TMPDIR", "_",
+})
+#: The SDK also never syncs its own configuration variables.
+UNSYNCABLE_PREFIXES = ("TRIGGER_",)
+
+#: The task receives each variable as one ``NAME=value`` string of its process environment;
+#: Linux refuses (E2BIG) any such string of 128 KiB or more, NUL included (MAX_ARG_STRLEN).
+MAX_ENTRY_BYTES = 128 * 1024
+
+# django-environ 0.14's own rule for a variable line (``Env.read_env``); blank lines and lines
+# starting with ``#`` are skipped. Any other line it would drop with a log warning (which
+# echoes the line, value included): we refuse the file instead, naming the line.
+_DOTENV_LINE = re.compile(r"\A(?:export )?([A-Za-z_0-9]+)=(.*)\Z")
+_PREFIX = re.compile(r"^[A-Za-z0-9_]+$", re.ASCII)
+
+
+class SourceError(InvalidRequestError):
+    """The sources cannot be synced as they are; ``problems`` lists every reason."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        heading = "1 problem" if count == 1 else f"{count} problems"
+        super().__init__(f"{heading} in the sources:\n" + "\n".join(
+            f"  - {problem}" for problem in self.problems
+        ))
+
+
+class SourceKind(str, enum.Enum):
+    SETTINGS = "settings"
+    FILE = "file"
+    ENVIRONMENT = "environment"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where one definition comes from: ``source`` names the file, setting or environment
+    (``.env.prod``, ``TRIGGER['default']['ENVVARS']``, ``environment (--prefix APP_)``), ``line``
+    the line of a file; ``str()`` gives ``.env.prod:12``. ``rank`` orders the sources by
+    precedence (higher wins)."""
+
+    kind: SourceKind
+    source: str
+    rank: int
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}" if self.line is not None else self.source
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    value: str = field(repr=False)
+    origin: Origin
+
+
+class SkipReason(str, enum.Enum):
+    RESERVED = "reserved"  # TRIGGER_SECRET_KEY, TRIGGER_API_URL: the server drops them
+    EMPTY = "empty"  # the server drops empty values (skipped with --allow-empty)
+    UNSYNCABLE = "unsyncable"  # a --prefix match the SDK never syncs (PATH, TRIGGER_…)
+    INVALID_NAME = "invalid name"  # a --prefix match that is not a valid variable name
+
+    @property
+    def explanation(self) -> str:
+        return {
+            SkipReason.RESERVED: "reserved: Trigger.dev sets it itself and silently drops it "
+                                 "on write",
+            SkipReason.EMPTY: "empty value: Trigger.dev silently drops empty values",
+            SkipReason.UNSYNCABLE: "matched --prefix but is shell/tool state or SDK "
+                                   "configuration, which the official SDK never syncs",
+            SkipReason.INVALID_NAME: "matched --prefix but is not a valid name (ASCII letters, "
+                                     "digits, underscores)",
+        }[self]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    name: str
+    origin: Origin
+    reason: SkipReason
+
+
+@dataclass(frozen=True)
+class DesiredVar:
+    """A variable as the sources define it; ``overrides`` lists lower-precedence definitions
+    with another value that this one replaced (``allow_overrides``)."""
+
+    name: str
+    value: str = field(repr=False)
+    origin: Origin
+    secret: bool = False
+    overrides: tuple[Origin, ...] = ()
+
+
+@dataclass
+class Desired:
+    variables: dict[str, DesiredVar]
+    skipped: list[Skipped]
+    warnings: list[str]
+
+    def __len__(self) -> int:
+        return len(self.variables)
+
+
+@dataclass
+class Sources:
+    """What to read. ``environ`` is the process environment as a mapping (the command passes
+    ``environ.Env.ENVIRON``; tests pass a dict)."""
+
+    env_files: Sequence[str | Path] = ()
+    settings_envvars: Any = None
+    settings_where: str = "TRIGGER['default']['ENVVARS']"
+    environ: Mapping[str, str] = field(default_factory=dict)
+    environ_names: Sequence[str] = ()
+    prefixes: Sequence[str] = ()
+    parse_comments: bool = False
+    allow_overrides: bool = False
+    allow_empty: bool = False
+    secret_names: Sequence[str] = ()
+    all_secret: bool = False
+
+    @property
+    def empty(self) -> bool:
+        """No source at all was given."""
+        return not (self.env_files or self.settings_envvars is not None or self.environ_names
+                    or self.prefixes)
+
+
+# --- dotenv files ------------------------------------------------------------------------------
+
+
+def read_dotenv(
+    path: str | Path, *, rank: int = 1, parse_comments: bool = False
+) -> tuple[list[Definition], list[str], list[str]]:
+    """Parse one dotenv file: (definitions in file order, problems, warnings).
+
+    Lines are ``NAME=value`` or ``export NAME=value`` (no spaces around ``=``), blank, or
+    comments (``#`` first; lines of only whitespace and indented comments are skipped too).
+    Each variable line is read by django-environ itself, which: takes ``'single quoted'``
+    values literally; in ``"double quoted"`` values turns ``\\"`` into ``"`` and ``\\\\`` into
+    ``\\`` but keeps ``\\n``, ``\\r``, ``\\t`` as a backslash and a letter; keeps an inline
+    ``# comment`` in the value unless ``parse_comments``; reads one line per variable (a value
+    cannot span lines).
+    """
+    label = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return [], [f"{label}: cannot read the file ({exc.strerror or type(exc).__name__})."], []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return [], [
+            f"{label}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as "
+            "UTF-8."
+        ], []
+    text = text.removeprefix("\ufeff")
+
+    reader = type("_DotenvReader", (environ.Env,), {"ENVIRON": {}})
+    definitions: list[Definition] = []
+    problems: list[str] = []
+    warnings: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        where = f"{label}:{number}"
+        match = _DOTENV_LINE.match(line)
+        if match is None:
+            problems.append(f"{where}: {_explain_bad_line(line)}")
+            continue
+        name, raw = match.group(1), match.group(2)
+        reader.ENVIRON.clear()
+        reader.read_env(io.StringIO(line), parse_comments=parse_comments)
+        value = reader.ENVIRON[name]
+        origin = Origin(SourceKind.FILE, label, rank, number)
+        definitions.append(Definition(name, value, origin))
+        warnings.extend(_dotenv_warnings(where, name, raw, parse_comments))
+    return definitions, problems, warnings
+
+
+def _explain_bad_line(line: str) -> str:
+    """Why a line is not a variable, without echoing anything after ``=`` (a value)."""
+    if "=" not in line:
+        return ("not NAME=value (a value cannot continue on the next line: django-environ "
+                "reads one variable per line).")
+    key = line.split("=", 1)[0]
+    if key != key.rstrip():
+        return "spaces before '=' are not allowed (write NAME=value)."
+    candidate = key.removeprefix("export ").strip()
+    shown = candidate if len(candidate) <= 40 else candidate[:40] + "…"
+    if key.startswith((" ", "\t")):
+        return "a variable line must not be indented."
+    return (f"{shown!r} is not a valid name: use ASCII letters, digits and underscores "
+            "(optionally after 'export ').")
+
+
+def _dotenv_warnings(where: str, name: str, raw: str, parse_comments: bool) -> list[str]:
+    warnings = []
+    quoted = raw[:1] in ("'", '"') and raw[-1:] == raw[:1] and len(raw) >= 2
+    if not quoted and not parse_comments and re.search(r"\s#", raw):
+        warnings.append(f"{where}: the value of {name} contains ' #', which django-environ keeps "
+                        "as part of the value (pass --parse-comments to treat it as a comment, "
+                        "or quote the value).")
+    if not quoted and raw != raw.rstrip():
+        warnings.append(f"{where}: the value of {name} ends with whitespace, which is sent as "
+                        "is (quote the value if that is intended).")
+    if raw.startswith('"') and re.search(r"\\[nrt]", raw):
+        warnings.append(f"{where}: the value of {name} contains \\n, \\r or \\t inside double "
+                        "quotes, which django-environ (and so this command) keeps as a backslash "
+                        "and a letter, not a control character.")
+    return warnings
+
+
+# --- settings and process environment ---------------------------------------------------------
+
+
+def _settings_definitions(
+    sources: Sources, problems: list[str]
+) -> list[Definition]:
+    spec, where = sources.settings_envvars, sources.settings_where
+    if spec is None:
+        return []
+    definitions = []
+    if isinstance(spec, Mapping):
+        items = list(spec.items())
+    elif isinstance(spec, (list, tuple)):
+        items = [(name, None) for name in spec]
+    else:
+        problems.append(f"{where} must be a dict of names to values or a list of names, not "
+                        f"{type(spec).__name__}.")
+        return []
+    for name, value in items:
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            problems.append(f"{where}: {_show_name(name)} is not a valid name (ASCII letters, "
+                            "digits and underscores).")
+            continue
+        if value is None:
+            env_value = sources.environ.get(name)
+            if env_value is None:
+                problems.append(f"{name} (listed in {where}) is not set in the environment.")
+                continue
+            origin = Origin(SourceKind.SETTINGS, f"{where} (from the environment)", 0)
+            definitions.append(Definition(name, env_value, origin))
+        elif isinstance(value, str):
+            definitions.append(Definition(name, value, Origin(SourceKind.SETTINGS, where, 0)))
+        else:
+            problems.append(f"{where}[{name!r}] must be a string (or None to read the "
+                            f"environment), not {type(value).__name__}.")
+    return definitions
+
+
+def _environ_definitions(
+    sources: Sources, rank: int, problems: list[str], warnings: list[str], skipped: list[Skipped]
+) -> list[Definition]:
+    env = sources.environ
+    definitions: dict[str, Definition] = {}
+    for name in sources.environ_names:
+        if not NAME_PATTERN.match(name):
+            problems.append(f"--from-env {_show_name(name)} is not a valid name (ASCII letters, "
+                            "digits and underscores).")
+            continue
+        if name not in env:
+            problems.append(f"{name} (--from-env) is not set in the environment.")
+            continue
+        definitions[name] = Definition(
+            name, env[name], Origin(SourceKind.ENVIRONMENT, "environment (--from-env)", rank)
+        )
+    for prefix in sources.prefixes:
+        if not _PREFIX.match(prefix):
+            problems.append(f"--prefix {_show_name(prefix)} must be ASCII letters, digits and "
+                            "underscores.")
+            continue
+        origin = Origin(SourceKind.ENVIRONMENT, f"environment (--prefix {prefix})", rank)
+        matches = sorted(name for name in env if name.startswith(prefix))
+        if not matches:
+            warnings.append(f"--prefix {prefix} matched no variable of the environment.")
+        for name in matches:
+            if name in definitions:
+                continue
+            if not NAME_PATTERN.match(name):
+                skipped.append(Skipped(name, origin, SkipReason.INVALID_NAME))
+            elif name in UNSYNCABLE_NAMES or name.startswith(UNSYNCABLE_PREFIXES):
+                if name not in RESERVED_NAMES:  # those are reported as reserved below
+                    skipped.append(Skipped(name, origin, SkipReason.UNSYNCABLE))
+                    continue
+                definitions[name] = Definition(name, env[name], origin)
+            else:
+                definitions[name] = Definition(name, env[name], origin)
+    return list(definitions.values())
+
+
+def _show_name(name: object) -> str:
+    if isinstance(name, str):
+        return repr(name if len(name) <= 40 else name[:40] + "…")
+    return f"a {type(name).__name__}"
+
+
+# --- merging -----------------------------------------------------------------------------------
+
+
+def collect(sources: Sources) -> Desired:
+    """Read every source and merge them into one ``Desired`` set, or raise ``SourceError``
+    with every problem found (nothing is sent before this succeeds)."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    skipped: list[Skipped] = []
+    if sources.empty:
+        raise SourceError([
+            "nothing to sync: give --env-file, --from-env or --prefix, or set "
+            f"{sources.settings_where}."
+        ])
+
+    groups: list[list[Definition]] = [_settings_definitions(sources, problems)]
+    for index, path in enumerate(sources.env_files, start=1):
+        definitions, file_problems, file_warnings = read_dotenv(
+            path, rank=index, parse_comments=sources.parse_comments
+        )
+        groups.append(definitions)
+        problems.extend(file_problems)
+        warnings.extend(file_warnings)
+    environ_rank = len(sources.env_files) + 1
+    groups.append(_environ_definitions(sources, environ_rank, problems, warnings, skipped))
+
+    by_name: dict[str, list[Definition]] = {}
+    for group in groups:
+        for definition in group:
+            by_name.setdefault(definition.name, []).append(definition)
+
+    secret_names = set(sources.secret_names)
+    for name in sorted(secret_names):
+        if not NAME_PATTERN.match(name):
+            problems.append(f"--secret {_show_name(name)} is not a valid name.")
+        elif name not in by_name:
+            problems.append(f"--secret {name}: {name} is not defined by any source.")
+        elif name in RESERVED_NAMES:
+            problems.append(f"--secret {name}: {name} is reserved and never synced.")
+
+    variables: dict[str, DesiredVar] = {}
+    for name, definitions in by_name.items():
+        winner = definitions[-1]  # groups and lines are in precedence order
+        others = [d for d in definitions[:-1] if d.value != winner.value]
+        if others and not sources.allow_overrides:
+            places = ", ".join(str(d.origin) for d in [*definitions])
+            problems.append(f"{name} is defined with different values in {places}; remove all "
+                            "but one, or pass --allow-overrides to let the later source win.")
+            continue
+        if name in RESERVED_NAMES:
+            skipped.append(Skipped(name, winner.origin, SkipReason.RESERVED))
+            continue
+        if not winner.value.strip():
+            if sources.allow_empty:
+                skipped.append(Skipped(name, winner.origin, SkipReason.EMPTY))
+            else:
+                problems.append(f"{name} is empty in {winner.origin}: Trigger.dev drops empty "
+                                "values; remove it, or pass --allow-empty to skip empty values.")
+            continue
+        if "\x00" in winner.value:
+            problems.append(f"{name} ({winner.origin}) contains a NUL character, which no "
+                            "process environment can hold.")
+            continue
+        size = len(f"{name}={winner.value}".encode()) + 1
+        if size > MAX_ENTRY_BYTES:
+            problems.append(f"{name} ({winner.origin}) is too large: NAME=value takes "
+                            f"{size:,} bytes; a process environment entry must stay under "
+                            f"{MAX_ENTRY_BYTES:,} (Linux refuses to start the task otherwise).")
+            continue
+        variables[name] = DesiredVar(
+            name,
+            winner.value,
+            winner.origin,
+            secret=sources.all_secret or name in secret_names,
+            overrides=tuple(d.origin for d in others),
+        )
+    if problems:
+        raise SourceError(problems)
+    ordered = dict(sorted(variables.items()))
+    skipped.sort(key=lambda item: item.name)
+    return Desired(ordered, skipped, warnings)
