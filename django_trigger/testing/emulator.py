@@ -156,7 +156,9 @@ class Emulator:
     def reset(self) -> None:
         """Back to the freshly seeded state (same seed, same keys and ids); the journal,
         queued faults, request-idempotency cache and rate-limit buckets are cleared, and the
-        latency / fault rate given to the constructor apply again."""
+        latency / fault rate given to the constructor apply again; the clock loses any
+        ``advance()``/``freeze()`` done since."""
+        self.clock.reset()
         self.state.reset()
         self.journal.clear()
         self.faults.clear()

@@ -14,6 +14,7 @@ Credentials never reach the journal: ``Authorization`` is stored redacted
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,17 +25,15 @@ __all__ = ["Journal", "JournalEntry", "redact_token"]
 SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-trigger-jwt"}
 
 
-def redact_token(token: str) -> str:
-    """``tr_dev_…wxyz``: the kind stays visible, the secret does not."""
-    token = token.strip()
+def redact_token(token: str | None) -> str:
+    """``tr_dev_…wxyz``: the kind stays visible, the secret does not (``<none>`` if empty)."""
+    token = (token or "").strip()
     if not token:
-        return ""
-    for prefix in ("tr_dev_sk_", "tr_stg_sk_", "tr_prod_sk_", "tr_preview_sk_", "tr_dev_",
-                   "tr_stg_", "tr_prod_", "tr_preview_", "tr_pat_", "tr_uat_", "tr_oat_"):
-        if token.startswith(prefix):
-            rest = token[len(prefix):]
-            return prefix + "…" + (rest[-4:] if len(rest) > 12 else "")
-    return "…" + (token[-4:] if len(token) > 16 else "")
+        return "<none>"
+    match = re.match(r"^(tr_[a-z]+_(?:sk_)?)", token)
+    prefix = match.group(1) if match else ""
+    tail = token[-4:] if len(token) >= len(prefix) + 12 else ""
+    return f"{prefix}…{tail}"
 
 
 def mask_header(name: str, value: str) -> str:

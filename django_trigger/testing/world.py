@@ -97,7 +97,8 @@ class Clock:
 
     def __init__(self, frozen_at: dt.datetime | None = None) -> None:
         self._lock = threading.Lock()
-        self._frozen_at = frozen_at.astimezone(UTC) if frozen_at else None
+        self._initial = frozen_at.astimezone(UTC) if frozen_at else None
+        self._frozen_at = self._initial
         self._offset = dt.timedelta(0)
 
     def now(self) -> dt.datetime:
@@ -122,6 +123,12 @@ class Clock:
     def unfreeze(self) -> None:
         with self._lock:
             self._frozen_at = None
+
+    def reset(self) -> None:
+        """Back to how it was built: no offset, frozen again if it started frozen."""
+        with self._lock:
+            self._frozen_at = self._initial
+            self._offset = dt.timedelta(0)
 
     @property
     def frozen(self) -> bool:
