@@ -1,0 +1,11 @@
+"""Runs, schedules and environment variables of Trigger.dev in the Django admin.
+
+Importing this package (Django's admin autodiscovery does) registers ``RunAdmin``,
+``ScheduleAdmin`` and ``EnvVarAdmin`` on ``admin.site``. The models have no table: every row
+comes from the API through the queryset-like wrappers of ``querysets.py``. docs/admin.md
+describes what staff see and the permissions involved.
+"""
+
+from .runs import RunAdmin
+
+__all__ = ["RunAdmin"]

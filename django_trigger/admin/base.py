@@ -1,0 +1,172 @@
+"""``RemoteModelAdmin``: what the three API-backed admins share.
+
+- the queryset is a ``RemoteQuerySet`` and the changelist one of ``changelist.py``'s;
+- no sorting, no facets, no "show all", no ``list_editable``, no ``delete_selected``;
+- the ``TRIGGER`` alias (``?alias=``) is carried by every link and form;
+- API errors become admin messages on a page that still renders (``message_api_error``,
+  ``api_error_response``), never a 500.
+
+``ModelAdmin`` instances are shared between threads: per-request state lives on the request,
+the changelist or local variables, never on ``self``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
+from django_trigger.exceptions import (
+    ApiConnectionError,
+    AuthenticationError,
+    ConfigurationError,
+    InternalServerError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+
+try:  # Django >= 5.0
+    from django.contrib.admin import ShowFacets
+except ImportError:  # pragma: no cover - Django 4.2
+    ShowFacets = None  # type: ignore[assignment,misc]
+
+__all__ = ["ApiUnavailable", "RemoteModelAdmin", "describe_error"]
+
+logger = logging.getLogger("django_trigger.admin")
+
+
+class ApiUnavailable(Exception):
+    """Raised from ``get_object`` to leave Django's change view with an API error."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def describe_error(error: Exception) -> str:
+    """A short, user-facing description of an API or configuration error (never a token:
+    the exceptions' messages never hold one)."""
+    if isinstance(error, ConfigurationError):
+        return _("The Trigger.dev client is not configured correctly: %(error)s") % {
+            "error": error
+        }
+    if isinstance(error, ApiConnectionError):
+        return _("The Trigger.dev API could not be reached (%(error)s).") % {"error": error}
+    if isinstance(error, AuthenticationError | PermissionDeniedError):
+        return _("The Trigger.dev API refused the access token (%(error)s).") % {"error": error}
+    if isinstance(error, RateLimitError):
+        return _("The Trigger.dev API is rate limiting requests (%(error)s).") % {"error": error}
+    if isinstance(error, InternalServerError):
+        return _("The Trigger.dev API had an internal error (%(error)s).") % {"error": error}
+    return _("The Trigger.dev API answered with an error: %(error)s") % {"error": error}
+
+
+def retry_advice(error: Exception) -> str:
+    if isinstance(error, ConfigurationError):
+        return _("Fix the TRIGGER setting (python manage.py check lists what is wrong).")
+    if isinstance(error, AuthenticationError | PermissionDeniedError):
+        return _("Check ACCESS_TOKEN in the TRIGGER setting for this client.")
+    if isinstance(error, RateLimitError):
+        seconds = error.seconds_until_reset
+        if seconds:
+            return _("Try again in %(seconds)d seconds.") % {"seconds": max(1, round(seconds))}
+    return _("This is usually temporary: reload the page in a moment. If it persists, check "
+             "API_URL and the Trigger.dev status page.")
+
+
+class RemoteModelAdmin(admin.ModelAdmin):
+    queryset_class: Any = None
+    changelist_class: Any = None
+
+    sortable_by = ()  # the API has one order
+    show_full_result_count = False  # never a second count request
+    list_max_show_all = 0  # no "Show all" (it would fetch every page)
+    list_editable = ()
+    date_hierarchy = None
+    if ShowFacets is not None:
+        show_facets = ShowFacets.NEVER  # facets call aggregate()
+
+    class Media:
+        css = {"all": ("django_trigger/admin.css",)}
+
+    # -- data -----------------------------------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return self.queryset_class(alias=DEFAULT_ALIAS)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> Any:
+        return self.changelist_class
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # it walks the database
+        return actions
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str
+                           ) -> tuple[Any, bool]:
+        return queryset, False
+
+    def request_alias(self, request: HttpRequest) -> str:
+        """The alias of a detail page or action: ``?alias=``, else the one the changelist
+        was showing (``_changelist_filters``), else ``default``. Unknown aliases are 404."""
+        alias = request.GET.get("alias")
+        if alias is None:
+            preserved = dict(parse_qsl(request.GET.get("_changelist_filters", "")))
+            alias = preserved.get("alias", DEFAULT_ALIAS)
+        if alias not in trigger_settings.clients:
+            raise Http404(_("Unknown Trigger.dev client alias."))
+        return alias
+
+    def scope_params(self, obj: Any) -> dict[str, str]:
+        """Query parameters that locate ``obj`` besides its id (its alias)."""
+        alias = getattr(obj, "alias", DEFAULT_ALIAS)
+        return {"alias": alias} if alias != DEFAULT_ALIAS else {}
+
+    def object_url(self, obj: Any, view: str = "change") -> str:
+        opts = self.model._meta
+        url = reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_{view}",
+            args=(quote(obj.pk),),
+            current_app=self.admin_site.name,
+        )
+        scope = self.scope_params(obj)
+        return f"{url}?{urlencode(scope)}" if scope else url
+
+    def changelist_url(self, alias: str = DEFAULT_ALIAS, **params: str) -> str:
+        opts = self.model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist",
+                      current_app=self.admin_site.name)
+        if alias != DEFAULT_ALIAS:
+            params["alias"] = alias
+        return f"{url}?{urlencode(params)}" if params else url
+
+    # -- errors ---------------------------------------------------------------------------
+
+    def message_api_error(self, request: HttpRequest, error: Exception) -> None:
+        logger.warning("Trigger.dev admin: %s", error)
+        self.message_user(request, f"{describe_error(error)} {retry_advice(error)}",
+                          messages.ERROR, fail_silently=True)
+
+    def api_error_response(self, request: HttpRequest, error: Exception,
+                           status: int = 503) -> HttpResponse:
+        """A full admin page explaining that the API failed (the view could not go on)."""
+        self.message_api_error(request, error)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Trigger.dev API unavailable"),
+            "opts": self.model._meta,
+            "error": describe_error(error),
+            "advice": retry_advice(error),
+            "retry_url": request.get_full_path(),
+        }
+        return TemplateResponse(request, "admin/django_trigger/api_error.html", context,
+                                status=status)

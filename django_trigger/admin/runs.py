@@ -1,0 +1,523 @@
+"""Runs in the admin: a cursor changelist, a read-only detail page and four actions.
+
+Requests per page: the changelist makes one ``GET /api/v1/runs`` (none for counting), the
+detail page one ``GET /api/v3/runs/{id}``, an action page none until confirmed, and a
+confirmed action one request per run, or one bulk action (``POST /api/v1/bulk-actions``) for
+cancel/replay of more than ``BULK_THRESHOLD`` runs or of "all runs matching the filters".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote as urlquote
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from django_trigger.clients import get_client
+from django_trigger.exceptions import ApiError, ConfigurationError, InvalidRequestError
+from django_trigger.models import Run
+
+from .base import ApiUnavailable, RemoteModelAdmin, describe_error
+from .changelist import CursorChangeList
+from .filters import (
+    AliasFilter,
+    BatchFilter,
+    CreatedFilter,
+    IsTestFilter,
+    ScheduleIdFilter,
+    StatusFilter,
+    TagFilter,
+    TaskFilter,
+    VersionFilter,
+)
+from .forms import AddTagsForm, RescheduleForm
+from .querysets import RunQuerySet, admin_request_options, bump_cache_generation
+
+__all__ = ["BULK_THRESHOLD", "RunAdmin"]
+
+#: Cancel/replay of more runs than this goes through one server-side bulk action.
+BULK_THRESHOLD = 20
+_RUN_ID = re.compile(r"^run_[A-Za-z0-9]+$")
+
+STATUS_CLASSES = {
+    "COMPLETED": "success",
+    "FAILED": "failed", "CRASHED": "failed", "SYSTEM_FAILURE": "failed",
+    "TIMED_OUT": "failed", "EXPIRED": "failed", "INTERRUPTED": "failed",
+    "CANCELED": "canceled",
+    "EXECUTING": "running", "DEQUEUED": "running", "REATTEMPTING": "running",
+    "WAITING": "waiting", "FROZEN": "waiting",
+    "QUEUED": "queued", "DELAYED": "queued", "PENDING_VERSION": "queued",
+    "WAITING_FOR_DEPLOY": "queued",
+}
+
+
+@dataclass(frozen=True)
+class RunAction:
+    name: str  # URL segment and permission verb stem
+    permission: str  # has_<permission>_permission
+    label: Any
+    done: Any  # "Cancelled" … used in messages
+    form_class: type[forms.Form] | None = None
+    bulk: str | None = None  # the bulk action that does the same server-side
+
+
+ACTIONS = {
+    "cancel": RunAction("cancel", "cancel", gettext_lazy("Cancel"), gettext_lazy("Cancelled"),
+                        bulk="cancel"),
+    "replay": RunAction("replay", "replay", gettext_lazy("Replay"), gettext_lazy("Replayed"),
+                        bulk="replay"),
+    "reschedule": RunAction("reschedule", "reschedule", gettext_lazy("Reschedule"),
+                            gettext_lazy("Rescheduled"), form_class=RescheduleForm),
+    "tag": RunAction("tag", "tag", gettext_lazy("Add tags"), gettext_lazy("Tagged"),
+                     form_class=AddTagsForm),
+}
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _pre(value: Any) -> str:
+    if value is None:
+        return "-"
+    return format_html('<pre class="trigger-json">{}</pre>', _pretty(value))
+
+
+def format_duration(ms: float) -> str:
+    if not ms:
+        return "-"
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def format_cost(cents: float) -> str:
+    if not cents:
+        return "$0"
+    return "$" + f"{cents / 100:.6f}".rstrip("0").rstrip(".")
+
+
+def _log_message(spec: RunAction, data: dict[str, Any]) -> str:
+    if spec.name == "reschedule":
+        return f"{spec.done}: {data['delay']}"
+    if spec.name == "tag":
+        return f"{spec.done}: {', '.join(data['tags'])}"
+    return str(spec.done)
+
+
+@admin.register(Run)
+class RunAdmin(RemoteModelAdmin):
+    queryset_class = RunQuerySet
+    changelist_class = CursorChangeList
+    change_form_template = "admin/django_trigger/run/change_form.html"
+
+    list_display = ("id", "task_identifier", "status_badge", "created_at", "duration",
+                    "cost", "tag_list", "version", "test_or_live")
+    list_display_links = ("id",)
+    list_filter = (AliasFilter, StatusFilter, CreatedFilter, TaskFilter, TagFilter,
+                   VersionFilter, IsTestFilter, ScheduleIdFilter, BatchFilter)
+    list_per_page = 50
+    search_fields = ("id",)  # renders the box; get_search_results maps the term to the API
+    search_help_text = gettext_lazy(
+        "Enter a run id (run_…) to open that run, or a tag to list the runs with it. (The "
+        "runs API cannot search by idempotency key.)"
+    )
+    actions = ("cancel_selected", "replay_selected", "reschedule_selected", "tag_selected")
+
+    fieldsets = (
+        (None, {"fields": ("id", "task_identifier", "status_badge", "test_or_live", "version",
+                           "tag_list", "idempotency_key", "dashboard_link")}),
+        (gettext_lazy("Timings"), {"fields": ("created_at", "updated_at", "started_at",
+                                              "finished_at", "delayed_until", "expired_at",
+                                              "ttl", "duration", "cost")}),
+        (gettext_lazy("Execution"), {"fields": ("trigger_function", "depth", "batch_id",
+                                                "schedule_display", "attempt_count",
+                                                "attempts_display", "region",
+                                                "related_runs")}),
+        (gettext_lazy("Payload"), {"fields": ("payload_display",)}),
+        (gettext_lazy("Output"), {"fields": ("output_display",)}),
+        (gettext_lazy("Error"), {"fields": ("error_display",)}),
+        (gettext_lazy("Metadata"), {"fields": ("metadata_display",)}),
+    )
+
+    # -- permissions ------------------------------------------------------------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _has(self, request: HttpRequest, codename: str) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    def has_cancel_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._has(request, "cancel_run")
+
+    def has_replay_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._has(request, "replay_run")
+
+    def has_reschedule_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._has(request, "reschedule_run")
+
+    def has_tag_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._has(request, "tag_run")
+
+    def has_action_permission(self, request: HttpRequest, action: RunAction) -> bool:
+        check: Callable[[HttpRequest], bool] = getattr(self, f"has_{action.permission}_permission")
+        return self.has_view_permission(request) and check(request)
+
+    # -- columns ----------------------------------------------------------------------------
+
+    @admin.display(description=gettext_lazy("status"))
+    def status_badge(self, obj: Run) -> str:
+        css = STATUS_CLASSES.get(obj.status, "other")
+        return format_html('<span class="trigger-status trigger-status-{}">{}</span>', css,
+                           obj.status.replace("_", " ").title())
+
+    @admin.display(description=gettext_lazy("duration"))
+    def duration(self, obj: Run) -> str:
+        return format_duration(obj.duration_ms)
+
+    @admin.display(description=gettext_lazy("cost"))
+    def cost(self, obj: Run) -> str:
+        return format_cost(obj.cost_in_cents + obj.base_cost_in_cents)
+
+    @admin.display(description=gettext_lazy("tags"))
+    def tag_list(self, obj: Run) -> str:
+        if not obj.tags:
+            return "-"
+        return format_html_join(" ", '<span class="trigger-tag">{}</span>',
+                                ((tag,) for tag in obj.tags))
+
+    @admin.display(description=gettext_lazy("test/live"))
+    def test_or_live(self, obj: Run) -> str:
+        return _("Test") if obj.is_test else _("Live")
+
+    # -- detail fields ----------------------------------------------------------------------
+
+    @admin.display(description=gettext_lazy("Trigger.dev dashboard"))
+    def dashboard_link(self, obj: Run) -> str:
+        try:
+            base = get_client(obj.alias).dashboard_url
+        except ConfigurationError:
+            return "-"
+        url = f"{base}/runs/{urlquote(obj.id, safe='')}"
+        return format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+                           url, _("Open this run in the Trigger.dev dashboard"))
+
+    @admin.display(description=gettext_lazy("payload"))
+    def payload_display(self, obj: Run) -> str:
+        record = obj.record
+        if getattr(record, "payload_presigned_url", None):
+            return format_html('<a href="{}" rel="noopener noreferrer">{}</a>',
+                               record.payload_presigned_url,
+                               _("Payload stored externally (download)"))
+        return _pre(getattr(record, "payload", None))
+
+    @admin.display(description=gettext_lazy("output"))
+    def output_display(self, obj: Run) -> str:
+        record = obj.record
+        if getattr(record, "output_presigned_url", None):
+            return format_html('<a href="{}" rel="noopener noreferrer">{}</a>',
+                               record.output_presigned_url,
+                               _("Output stored externally (download)"))
+        return _pre(getattr(record, "output", None))
+
+    @admin.display(description=gettext_lazy("error"))
+    def error_display(self, obj: Run) -> str:
+        error = getattr(obj.record, "error", None)
+        return _pre(error.raw if error is not None else None)
+
+    @admin.display(description=gettext_lazy("metadata"))
+    def metadata_display(self, obj: Run) -> str:
+        return _pre(getattr(obj.record, "metadata", None))
+
+    @admin.display(description=gettext_lazy("attempts (as the API lists them)"))
+    def attempts_display(self, obj: Run) -> str:
+        attempts = getattr(obj.record, "attempts", None)
+        return _pre(attempts) if attempts else "-"
+
+    @admin.display(description=gettext_lazy("schedule"))
+    def schedule_display(self, obj: Run) -> str:
+        schedule = getattr(obj.record, "schedule", None)
+        if schedule is None:
+            return "-"
+        return format_html("{} — <code>{}</code> {}", schedule.id,
+                           schedule.generator.expression, schedule.generator.description)
+
+    @admin.display(description=gettext_lazy("related runs"))
+    def related_runs(self, obj: Run) -> str:
+        related = getattr(obj.record, "related_runs", None)
+        if related is None:
+            return "-"
+        rows = []
+        for label, runs in ((_("root"), [related.root]), (_("parent"), [related.parent]),
+                            (_("child"), related.children)):
+            for run in runs:
+                if run is not None:
+                    rows.append((label, self.object_url(Run.reference(run.id, alias=obj.alias)),
+                                 run.id, run.status))
+        if not rows:
+            return "-"
+        return format_html_join(format_html("<br>"), '{}: <a href="{}">{}</a> ({})', rows)
+
+    # -- changelist -------------------------------------------------------------------------
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str
+                           ) -> tuple[Any, bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(tag=term), False
+        except ValueError as err:
+            raise IncorrectLookupParameters(err) from err
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+                        ) -> HttpResponse:
+        term = request.GET.get("q", "").strip()
+        if request.method == "GET" and _RUN_ID.match(term):
+            if not self.has_view_permission(request):
+                raise PermissionDenied
+            alias = self.request_alias(request)
+            return HttpResponseRedirect(self.object_url(Run.reference(term, alias=alias)))
+        return super().changelist_view(request, extra_context)
+
+    # -- detail -----------------------------------------------------------------------------
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        """The run, or ``Http404`` when the API does not know it; other API errors leave the
+        view as ``ApiUnavailable``."""
+        cached = getattr(request, "_django_trigger_object", None)
+        if cached is not None and cached.pk == object_id:
+            return cached
+        queryset = self.get_queryset(request).filter(alias=self.request_alias(request))
+        try:
+            obj = queryset.get(id=object_id)
+        except Run.DoesNotExist:
+            raise Http404(_("There is no run %(id)s in this environment.") % {"id": object_id})
+        except (ApiError, ConfigurationError) as err:
+            raise ApiUnavailable(err) from err
+        request._django_trigger_object = obj  # type: ignore[attr-defined]
+        return obj
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied  # before any request to the API
+        try:
+            obj = self.get_object(request, unquote(object_id))
+        except ApiUnavailable as exc:
+            return self.api_error_response(request, exc.error)
+        context = {
+            "run_actions": [
+                (action.label, self.object_url(obj, action.name))
+                for action in ACTIONS.values() if self.has_action_permission(request, action)
+            ],
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def history_view(self, request: HttpRequest, object_id: str,
+                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        try:
+            return super().history_view(request, object_id, extra_context)
+        except ApiUnavailable as exc:
+            return self.api_error_response(request, exc.error)
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        info = self.opts.app_label, self.opts.model_name
+        urls = [
+            path(f"<path:object_id>/{name}/",
+                 self.admin_site.admin_view(self.run_action_view),
+                 {"action": name}, name="{}_{}_{}".format(*info, name))
+            for name in ACTIONS
+        ]
+        return urls + super().get_urls()
+
+    def run_action_view(self, request: HttpRequest, object_id: str, action: str
+                        ) -> HttpResponse:
+        """One run's action page: GET asks for confirmation (no API request), POST does it."""
+        spec = ACTIONS[action]
+        if not self.has_action_permission(request, spec):
+            raise PermissionDenied
+        alias = self.request_alias(request)
+        run = Run.reference(unquote(object_id), alias=alias)
+        detail_url = self.object_url(run)
+        form = None
+        if request.method == "POST":
+            form = spec.form_class(request.POST) if spec.form_class else None
+            if form is None or form.is_valid():
+                self.perform(request, spec, alias, [run.id],
+                             form.cleaned_data if form else {})
+                return HttpResponseRedirect(detail_url)
+        elif spec.form_class:
+            form = spec.form_class()
+        return self.render_confirmation(request, spec, alias, [run.id], form,
+                                        cancel_url=detail_url)
+
+    def _action(self, request: HttpRequest, queryset: Any, name: str) -> HttpResponse | None:
+        """The changelist's bulk action: confirmation page first, then ``perform``."""
+        spec = ACTIONS[name]
+        select_across = request.POST.get("select_across") == "1"
+        if select_across and not spec.bulk:
+            self.message_user(request, _(
+                "“%(action)s” cannot be applied to every run matching the filters; select "
+                "the runs on the page instead.") % {"action": spec.label}, messages.ERROR)
+            return None
+        ids = [] if select_across else queryset.ids()
+        form = None
+        if request.POST.get("post") == "yes":
+            form = spec.form_class(request.POST) if spec.form_class else None
+            if form is None or form.is_valid():
+                data = form.cleaned_data if form else {}
+                if select_across:
+                    self.perform_bulk_filter(request, spec, queryset)
+                else:
+                    self.perform(request, spec, queryset.alias, ids, data)
+                return None  # Django redirects back to the changelist
+        elif spec.form_class:
+            form = spec.form_class()
+        filters = queryset.api_filters() if select_across else None
+        return self.render_confirmation(request, spec, queryset.alias, ids, form,
+                                        select_across=select_across, filters=filters,
+                                        cancel_url=request.get_full_path())
+
+    @admin.action(description=gettext_lazy("Cancel selected runs"), permissions=["cancel"])
+    def cancel_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        return self._action(request, queryset, "cancel")
+
+    @admin.action(description=gettext_lazy("Replay selected runs"), permissions=["replay"])
+    def replay_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        return self._action(request, queryset, "replay")
+
+    @admin.action(description=gettext_lazy("Reschedule selected delayed runs"),
+                  permissions=["reschedule"])
+    def reschedule_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        return self._action(request, queryset, "reschedule")
+
+    @admin.action(description=gettext_lazy("Add tags to selected runs"), permissions=["tag"])
+    def tag_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        return self._action(request, queryset, "tag")
+
+    def render_confirmation(self, request: HttpRequest, spec: RunAction, alias: str,
+                            ids: list[str], form: forms.Form | None, *,
+                            select_across: bool = False, filters: dict[str, Any] | None = None,
+                            cancel_url: str) -> TemplateResponse:
+        runs = [Run.reference(run_id, alias=alias) for run_id in ids]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("%(action)s: are you sure?") % {"action": spec.label},
+            "subtitle": None,
+            "opts": self.opts,
+            "action": spec,
+            "action_name": f"{spec.name}_selected",
+            "runs": [(run, self.object_url(run)) for run in runs],
+            "ids": ids,
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME) or ids,
+            "form": form,
+            "select_across": select_across,
+            "filters": sorted((filters or {}).items()),
+            "uses_bulk_action": bool(spec.bulk) and (select_across or len(ids) > BULK_THRESHOLD),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "cancel_url": cancel_url,
+            "media": self.media + (form.media if form else forms.Media()),
+        }
+        return TemplateResponse(request, "admin/django_trigger/run/action_confirmation.html",
+                                context)
+
+    # -- doing it ---------------------------------------------------------------------------
+
+    def perform(self, request: HttpRequest, spec: RunAction, alias: str, ids: list[str],
+                data: dict[str, Any]) -> None:
+        """Apply ``spec`` to each run and report every run by id in admin messages."""
+        try:
+            client = get_client(alias)
+            options = admin_request_options(alias)
+        except ConfigurationError as err:
+            self.message_api_error(request, err)
+            return
+        if spec.bulk and len(ids) > BULK_THRESHOLD:
+            self.perform_bulk(request, spec, alias, {"run_ids": ids}, ids)
+            return
+        done: list[str] = []
+        for run_id in ids:
+            try:
+                if spec.name == "cancel":
+                    client.runs.cancel(run_id, request_options=options)
+                    done.append(run_id)
+                elif spec.name == "replay":
+                    new = client.runs.replay(run_id, request_options=options)
+                    done.append(_("%(old)s as %(new)s") % {"old": run_id, "new": new.id})
+                elif spec.name == "reschedule":
+                    client.runs.reschedule(run_id, delay=data["delay"], request_options=options)
+                    done.append(run_id)
+                elif spec.name == "tag":
+                    client.runs.add_tags(run_id, data["tags"], request_options=options)
+                    done.append(run_id)
+            except (ApiError, InvalidRequestError) as err:
+                self.message_user(request, _("Could not %(action)s %(run)s: %(error)s") % {
+                    "action": str(spec.label).lower(), "run": run_id,
+                    "error": describe_error(err)}, messages.ERROR)
+                continue
+            self.log_change(request, Run.reference(run_id, alias=alias),
+                            _log_message(spec, data))
+        if done:
+            bump_cache_generation(alias)
+            self.message_user(request, ngettext(
+                "%(done)s run: %(runs)s.", "%(done)s %(count)d runs: %(runs)s.", len(done)) % {
+                "done": spec.done, "count": len(done), "runs": ", ".join(done)},
+                messages.SUCCESS)
+
+    def perform_bulk_filter(self, request: HttpRequest, spec: RunAction, queryset: Any) -> None:
+        self.perform_bulk(request, spec, queryset.alias, {"filter": queryset.api_filters()}, [])
+
+    def perform_bulk(self, request: HttpRequest, spec: RunAction, alias: str,
+                     target: dict[str, Any], ids: list[str]) -> None:
+        try:
+            bulk = get_client(alias).bulk_actions.create(
+                spec.bulk, name=f"Django admin: {spec.bulk} by {request.user}"[:255],
+                request_options=admin_request_options(alias), **target,
+            )
+        except (ApiError, InvalidRequestError, ConfigurationError) as err:
+            self.message_user(request, _("Could not start the bulk %(action)s: %(error)s") % {
+                "action": spec.bulk, "error": describe_error(err)}, messages.ERROR)
+            return
+        bump_cache_generation(alias)
+        if ids:
+            text = _("Started bulk action %(bulk)s (%(action)s) for %(count)d runs: %(runs)s. "
+                     "It runs on Trigger.dev; reload to see the new statuses.") % {
+                "bulk": bulk.id, "action": spec.bulk, "count": len(ids), "runs": ", ".join(ids)}
+        else:
+            text = _("Started bulk action %(bulk)s (%(action)s) for every run matching the "
+                     "filters. It runs on Trigger.dev; reload to see the new statuses.") % {
+                "bulk": bulk.id, "action": spec.bulk}
+        self.message_user(request, text, messages.SUCCESS)
