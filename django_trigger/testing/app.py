@@ -371,7 +371,7 @@ class EmulatorApp:
             return self._drop(environ, start_response, entry, started)
 
         entry.status = reply.status
-        entry.response_headers = {k.lower(): v for k, v in reply.headers.items()}
+        entry.response_headers = {k.lower(): mask_header(k, v) for k, v in reply.headers.items()}
         entry.duration = time.perf_counter() - started
         self.journal.record(entry)
         start_response(_status_line(reply.status), reply.header_list())
