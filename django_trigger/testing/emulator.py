@@ -215,6 +215,19 @@ class Emulator:
                           and env.branch_name)
 
     @property
+    def tasks(self) -> list[str]:
+        """Task identifiers the default project's workers declare."""
+        with self.state.lock:
+            return list(self.state.deployments.tasks_of(self.project_ref))
+
+    @property
+    def scheduled_tasks(self) -> list[str]:
+        """Those of :attr:`tasks` that are scheduled tasks (the only ones schedules accept)."""
+        with self.state.lock:
+            return [task for task, source in self.state.deployments.tasks_of(
+                self.project_ref).items() if source == "SCHEDULED"]
+
+    @property
     def server_errors(self) -> list[str]:
         """Tracebacks of handler bugs (each answered 500); empty in a healthy run."""
         return list(self.app.server_errors)
