@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import quote
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -101,7 +102,12 @@ class RemoteModelAdmin(admin.ModelAdmin):
     # -- data -----------------------------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return self.queryset_class(alias=DEFAULT_ALIAS)
+        """Reads ``?alias=`` itself, so that an unknown alias is refused even when there is
+        a single client and the alias filter is hidden."""
+        alias = request.GET.get("alias", DEFAULT_ALIAS)
+        if alias not in trigger_settings.clients:
+            raise IncorrectLookupParameters(f"unknown alias {alias!r}")
+        return self.queryset_class(alias=alias)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> Any:
         return self.changelist_class

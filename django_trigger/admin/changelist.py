@@ -96,6 +96,7 @@ class CursorChangeList(RemoteChangeList):
             self.next_url = self.get_query_string({PAGE_VAR: AFTER + page.next_cursor})
         if page.previous_cursor:
             self.previous_url = self.get_query_string({PAGE_VAR: BEFORE + page.previous_cursor})
+        self.has_time_filter = getattr(self.queryset, "has_time_filter", True)
         self.is_first_page = after is None and before is None
         self.first_page_url = self.get_query_string()
 

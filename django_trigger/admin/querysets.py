@@ -242,6 +242,8 @@ class RemoteQuerySet:
         return bool(self._fetch_all())
 
     def __getitem__(self, index: int | slice) -> Any:
+        if not isinstance(index, int | slice):  # templates try obj["name"] before obj.name
+            raise TypeError(f"{type(self).__name__} indices must be integers or slices")
         return self._fetch_all()[index]
 
     def exists(self) -> bool:

@@ -317,7 +317,7 @@ class RunAdmin(RemoteModelAdmin):
         cached = getattr(request, "_django_trigger_object", None)
         if cached is not None and cached.pk == object_id:
             return cached
-        queryset = self.get_queryset(request).filter(alias=self.request_alias(request))
+        queryset = self.queryset_class(alias=self.request_alias(request))
         try:
             obj = queryset.get(id=object_id)
         except Run.DoesNotExist:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Permission, User
 from django.test import TestCase
 from django.urls import reverse
@@ -43,7 +44,7 @@ class AdminTestCase(EmulatorTestMixin, TestCase):
 
     @staticmethod
     def url(name: str, *args: Any) -> str:
-        return reverse(f"admin:django_trigger_{name}", args=args)
+        return reverse(f"admin:django_trigger_{name}", args=[quote(a) for a in args])
 
     # -- emulator ---------------------------------------------------------------------------
 
