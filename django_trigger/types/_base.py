@@ -65,6 +65,8 @@ class Record:
                     raise SchemaError(f"{cls.__name__}: missing required key {wire!r}")
                 if required and not _allows_none(annotation):
                     raise SchemaError(f"{cls.__name__}: {wire!r} must not be null")
+                if required:
+                    values[field] = None  # a required key that may be null (nullable)
                 continue
             try:
                 values[field] = _convert(annotation, data[wire])
