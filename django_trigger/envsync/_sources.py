@@ -155,9 +155,14 @@ class DesiredVar:
 
 @dataclass
 class Desired:
+    """The merged sources: ``variables`` by name (sorted), what was ``skipped`` and why,
+    ``warnings`` about suspicious lines, and ``sources``: each source used with how many
+    definitions it gave, lowest precedence first."""
+
     variables: dict[str, DesiredVar]
     skipped: list[Skipped]
     warnings: list[str]
+    sources: list[tuple[str, int]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.variables)
@@ -385,9 +390,11 @@ def collect(sources: Sources) -> Desired:
     groups.append(_environ_definitions(sources, environ_rank, problems, warnings, skipped))
 
     by_name: dict[str, list[Definition]] = {}
+    used: dict[str, int] = {}
     for group in groups:
         for definition in group:
             by_name.setdefault(definition.name, []).append(definition)
+            used[definition.origin.source] = used.get(definition.origin.source, 0) + 1
 
     secret_names = set(sources.secret_names)
     for name in sorted(secret_names):
@@ -438,4 +445,4 @@ def collect(sources: Sources) -> Desired:
         raise SourceError(problems)
     ordered = dict(sorted(variables.items()))
     skipped.sort(key=lambda item: item.name)
-    return Desired(ordered, skipped, warnings)
+    return Desired(ordered, skipped, warnings, list(used.items()))

@@ -272,8 +272,9 @@ usage; 3 --check found changes to make."""
                 raise CommandError(f"Could not list the variables of {target}; nothing was "
                                    f"written: {err}") from err
             plans.append(plan)
-            self.document["targets"].append({"target": target.to_dict(),
-                                             "plan": plan.to_dict(self.show_values),
+            planned = plan.to_dict(self.show_values)
+            del planned["target"]
+            self.document["targets"].append({"target": target.to_dict(), "plan": planned,
                                              "result": None})
             self.show_plan(plan, client)
         return plans
@@ -319,9 +320,12 @@ usage; 3 --check found changes to make."""
             return True
         reasons = []
         if deletes:
-            names = ", ".join(f"{name} ({target})" for target, name in deletes)
-            reasons.append(f"delete {len(deletes)} variable{'s' if len(deletes) != 1 else ''}: "
-                           f"{names}")
+            by_target: dict[str, list[str]] = {}
+            for target, name in deletes:
+                by_target.setdefault(str(target), []).append(name)
+            reasons.append(" and ".join(
+                f"delete {len(names)} variable{'s' if len(names) != 1 else ''} in {target}: "
+                f"{', '.join(names)}" for target, names in by_target.items()))
         if prod:
             reasons.append(f"write to production ({', '.join(str(t) for t in prod)})")
         question = f"This will {' and '.join(reasons)}. Continue? [y/N] "
@@ -336,42 +340,41 @@ usage; 3 --check found changes to make."""
     # -- output ------------------------------------------------------------------------------
 
     def say(self, message: str, style: Any = None, *, level: int = 1) -> None:
-        """A line of the human report (stdout; stderr in JSON mode so stdout stays JSON)."""
-        if self.verbosity < level:
-            return
-        stream = self.stderr if self.as_json else self.stdout
-        stream.write(style(message) if style else message)
+        """A line of the human report on stdout (not in JSON mode: the document has it all)."""
+        if self.verbosity >= level and not self.as_json:
+            self.stdout.write(style(message) if style else message)
 
     def progress(self, index: int, total: int, message: str, *, level: int = 1) -> None:
-        """Progress lines: shown for multi-environment runs, and for every run with -v 2."""
+        """Progress lines: shown for multi-environment runs, and for every run with -v 2 (on
+        stderr in JSON mode, so that stdout stays one JSON document)."""
         if total == 1:
             level = 2
+        if self.verbosity < level:
+            return
         prefix = f"[{index}/{total}] " if total > 1 else ""
-        self.say(f"{prefix}{message}…", level=level)
+        (self.stderr if self.as_json else self.stdout).write(f"{prefix}{message}…")
 
     def show_sources(self, desired: envsync.Desired) -> None:
+        self.document["sources"] = [{"source": source, "definitions": count}
+                                    for source, count in desired.sources]
         self.document["warnings"] = list(desired.warnings)
         self.document["skipped"] = [
             {"name": item.name, "reason": item.reason.value, "source": str(item.origin)}
             for item in desired.skipped
         ]
-        counts: dict[tuple[int, str], int] = {}
+        count = len(desired)
+        used = " < ".join(f"{source} ({number})" for source, number in desired.sources)
+        self.say(f"{count} variable{'s' if count != 1 else ''} from {used or 'no source'}"
+                 + (" (lowest precedence first)." if len(desired.sources) > 1 else "."))
         for var in desired.variables.values():
-            key = (var.origin.rank, var.origin.source)
-            counts[key] = counts.get(key, 0) + 1
-        used = ", ".join(f"{source} ({count})" for (_rank, source), count in sorted(counts.items()))
-        self.say(f"{len(desired)} variable{'s' if len(desired) != 1 else ''} from "
-                 f"{used or 'no source'}.")
-        overridden = [var for var in desired.variables.values() if var.overrides]
-        if overridden:
-            self.say("Precedence: later sources win (--allow-overrides):")
-            for var in overridden:
+            if var.overrides:
                 replaced = ", ".join(str(origin) for origin in var.overrides)
-                self.say(f"  {var.name}: {var.origin} overrides {replaced}")
+                self.say(f"  {var.name}: {var.origin} overrides {replaced} "
+                         "(--allow-overrides)")
         for warning in desired.warnings:
             self.say(f"Warning: {warning}", self.style.WARNING)
         if desired.skipped:
-            self.say("Skipped (not sent):", self.style.WARNING)
+            self.say("Skipped (never sent):", self.style.WARNING)
             for item in desired.skipped:
                 level = 2 if item.reason is SkipReason.UNSYNCABLE else 1
                 self.say(f"  ! {item.name}  {item.origin}: {item.reason.explanation}",
@@ -389,30 +392,31 @@ usage; 3 --check found changes to make."""
             Action.CREATE: self.style.SUCCESS, Action.UPDATE: self.style.WARNING,
             Action.DELETE: self.style.ERROR, Action.SECRET: self.style.NOTICE,
         }
-        rows = [c for c in plan.changes if c.action not in (Action.UNCHANGED, Action.KEEP)
-                or self.verbosity >= 2]
-        width = max((len(c.name) for c in rows), default=0)
-        for change in rows:
-            value = self.describe_value(change)
-            source = str(change.origin) if change.origin else "remote"
-            line = (f"  {_SYMBOLS[change.action]} {change.action.value:<9} "
-                    f"{change.name:<{width}}  {value}  [{source}] {change.reason}")
-            self.say(line.rstrip(), styles.get(change.action))
+        shown = [c for c in plan.changes if c.action not in (Action.UNCHANGED, Action.KEEP)
+                 or self.verbosity >= 2]
+        rows = [(f"{_SYMBOLS[c.action]} {c.action.value}", c.name, self.describe_value(c),
+                 str(c.origin) if c.origin else "Trigger.dev", c.reason) for c in shown]
+        if rows:
+            lines = _table([("  ACTION", "NAME", "VALUE", "SOURCE", "NOTE"),
+                            *[("  " + row[0], *row[1:]) for row in rows]])
+            self.say(lines[0])
+            for change, line in zip(shown, lines[1:], strict=True):
+                self.say(line, styles.get(change.action))
         counts = plan.counts()
         parts = [f"{counts['create']} to create", f"{counts['update']} to update",
                  f"{counts['delete']} to delete", f"{counts['unchanged']} unchanged"]
         if counts["secret"]:
-            parts.append(f"{counts['secret']} secret (cannot be compared, left alone; "
-                         "--overwrite-secrets re-sends them)")
+            parts.append(f"{counts['secret']} secret not compared (left alone; "
+                         "--overwrite-secrets re-sends)")
         if counts["keep"]:
-            parts.append(f"{counts['keep']} only in Trigger.dev (kept; --prune deletes them)")
+            parts.append(f"{counts['keep']} only in Trigger.dev (kept; --prune deletes)")
         if counts["skipped"]:
             parts.append(f"{counts['skipped']} skipped")
-        self.say(f"  {', '.join(parts)}.")
+        self.say(f"  Summary: {', '.join(parts)}.")
 
     def describe_value(self, change: envsync.Change) -> str:
         if change.action is Action.SECRET:
-            return "secret, cannot be compared"
+            return "(secret)"
         if not self.show_values:
             return MASK
         if change.action in (Action.DELETE, Action.KEEP):
@@ -427,7 +431,8 @@ usage; 3 --check found changes to make."""
         if result.error is None:
             done = (f"{len(plan.creates)} created, {len(plan.updates)} updated, "
                     f"{len(plan.deletes)} deleted")
-            self.say(f"Applied to {target}: {done} ({result.requests} requests).",
+            requests = 1 + result.requests  # the plan's list, then the apply's own
+            self.say(f"Applied to {target}: {done} ({requests} requests in all).",
                      self.style.SUCCESS)
         else:
             self.say(f"FAILED in {target} at the {result.failed_step}: {result.error}",
@@ -439,19 +444,19 @@ usage; 3 --check found changes to make."""
                     self.say(f"  {label}: {', '.join(names)}")
         verification = result.verification
         if verification is None:
-            if self.options["verify"] or result.error is not None:
-                return
             self.say("  Not verified (--no-verify).", level=2)
-            return
-        if verification.error is not None:
-            self.say(f"  Could not verify: {verification.error}", self.style.ERROR)
+        elif verification.error is not None:
+            self.say(f"  Could not list the variables again to check: {verification.error}",
+                     self.style.ERROR)
+        elif result.error is not None:
+            pass  # the applied / not applied lists above come from the verification list
         elif verification.differences:
             self.say(f"  Verification found differences in {target}:", self.style.ERROR)
             for difference in verification.differences:
                 self.say(f"    {difference.name}: {difference.problem}")
-        elif result.error is None:
+        else:
             self.say(f"  Verified: {target} matches the sources.", self.style.SUCCESS)
-        if verification.unverifiable and result.error is None:
+        if verification and verification.unverifiable and result.error is None:
             count = len(verification.unverifiable)
             self.say(f"  {count} secret value{'s' if count != 1 else ''} cannot be read back: "
                      "checked for presence only.", level=2)
@@ -480,6 +485,13 @@ usage; 3 --check found changes to make."""
         finally:
             logger.removeHandler(handler)
             logger.setLevel(previous)
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows as aligned text columns (the last column is not padded)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)),
+                       row[-1]]).rstrip() for row in rows]
 
 
 def _split(values: list[str]) -> list[str]:
