@@ -346,6 +346,8 @@ class RunAdmin(RemoteModelAdmin):
 
     def history_view(self, request: HttpRequest, object_id: str,
                      extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied  # before any request to the API
         try:
             return super().history_view(request, object_id, extra_context)
         except ApiUnavailable as exc:
