@@ -1,0 +1,86 @@
+"""The admin when the API fails: a page that renders with a message and retry advice, never a
+server error; at most one retry per view."""
+
+from __future__ import annotations
+
+from django.contrib.messages import get_messages
+from django.test import override_settings
+
+from .base import RUNS_LIST, AdminTestCase
+
+
+class ApiTroubleTests(AdminTestCase):
+    def messages_of(self, response) -> list[str]:
+        return [str(m) for m in get_messages(response.wsgi_request)]
+
+    def test_server_errors_on_the_changelist(self):
+        self.emulator.faults.fail_next(2, 503, path=RUNS_LIST)
+        response = self.client.get(self.url("run_changelist"))
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "Could not load from Trigger.dev")
+        self.assertContains(response, "had an internal error")
+        self.assertContains(response, "reload the page in a moment")
+        self.assertEqual(list(response.context["cl"].result_list), [])
+        self.assertNotContains(response, 'name="action"')
+        self.assertEqual(self.journal.count(path=RUNS_LIST), 2)  # one retry, then the page
+        # Once the API is back, the same page works.
+        self.journal.clear()
+        response = self.client.get(self.url("run_changelist"))
+        self.assertNotContains(response, "Could not load from Trigger.dev")
+        self.assertTrue(response.context["cl"].result_list)
+
+    def test_api_unreachable(self):
+        self.emulator.faults.drop_next(2)
+        response = self.client.get(self.url("run_changelist"))
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("could not be reached", " ".join(self.messages_of(response)))
+
+    @override_settings()
+    def test_nothing_listening(self):
+        with self.settings(TRIGGER={"default": {**self.emulator.client_settings(),
+                                                "API_URL": "http://127.0.0.1:9"}}):
+            response = self.client.get(self.url("run_changelist"))
+            self.assertEqual(response.status_code, 200)
+            self.assertContains(response, "could not be reached")
+            response = self.client.get(self.url("run_change", "run_abc123"))
+            self.assertEqual(response.status_code, 503)
+            self.assertContains(response, "Trigger.dev API unavailable", status_code=503)
+            self.assertContains(response, "Retry", status_code=503)
+
+    def test_rejected_token(self):
+        with self.settings(TRIGGER={"default": self.emulator.client_settings(
+                ACCESS_TOKEN="tr_dev_wrongwrongwrong1234")}):
+            response = self.client.get(self.url("run_changelist"))
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "refused the access token")
+        self.assertContains(response, "Check ACCESS_TOKEN")
+
+    def test_misconfigured_client(self):
+        with self.settings(TRIGGER={"default": {"ACCESS_TOKEN": "not-a-token"}}):
+            response = self.client.get(self.url("run_changelist"))
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "not configured correctly")
+        self.assertContains(response, "manage.py check")
+
+    def test_detail_page_error_is_a_page_not_a_500(self):
+        run_id = self.runs()[0].id
+        self.emulator.faults.fail_next(2, 500, path=f"/api/v3/runs/{run_id}")
+        response = self.client.get(self.url("run_change", run_id))
+        self.assertEqual(response.status_code, 503)
+        self.assertContains(response, "internal error", status_code=503)
+        self.assertContains(response, "reload the page in a moment", status_code=503)
+
+    def test_action_errors_are_messages(self):
+        run_id = self.runs(status=["QUEUED", "EXECUTING"])[0].id
+        self.emulator.faults.fail_next(2, 503, path=f"/api/v2/runs/{run_id}/cancel")
+        response = self.client.post(self.url("run_cancel", run_id), {"post": "yes"})
+        self.assertEqual(response.status_code, 302)
+        (message,) = self.messages_of(response)
+        self.assertIn(f"Could not cancel {run_id}", message)
+
+    def test_timeout(self):
+        with self.settings(TRIGGER={"default": self.emulator.client_settings(TIMEOUT=0.2)}):
+            self.emulator.faults.stall_next(2, seconds=2, path=RUNS_LIST)
+            response = self.client.get(self.url("run_changelist"))
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "Could not load from Trigger.dev")
