@@ -207,8 +207,9 @@ def apply(
             verification = Verification(error=str(err))
         else:
             verification = verify(plan, now)
+            by_name = {var.name: var for var in now}
             for change in planned:
-                state = _holds(change, {var.name: var for var in now})
+                state = _holds(change, by_name)
                 if state is None:  # a secret overwritten: only the answer tells
                     state = True if change.name in confirmed else None
                 outcomes[change.name] = (
