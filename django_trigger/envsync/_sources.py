@@ -345,13 +345,12 @@ def _environ_definitions(
         for name in matches:
             if name in definitions:
                 continue
+            # Reserved names go through, to be reported as reserved by the merge.
+            unsyncable = name in UNSYNCABLE_NAMES or name.startswith(UNSYNCABLE_PREFIXES)
             if not NAME_PATTERN.match(name):
                 skipped.append(Skipped(name, origin, SkipReason.INVALID_NAME))
-            elif name in UNSYNCABLE_NAMES or name.startswith(UNSYNCABLE_PREFIXES):
-                if name not in RESERVED_NAMES:  # those are reported as reserved below
-                    skipped.append(Skipped(name, origin, SkipReason.UNSYNCABLE))
-                    continue
-                definitions[name] = Definition(name, env[name], origin)
+            elif unsyncable and name not in RESERVED_NAMES:
+                skipped.append(Skipped(name, origin, SkipReason.UNSYNCABLE))
             else:
                 definitions[name] = Definition(name, env[name], origin)
     return list(definitions.values())

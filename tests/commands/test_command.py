@@ -61,6 +61,14 @@ class PlanAndApplyTests(SyncTestCase):
         self.assertIn("1 created, 1 updated, 0 deleted (3 requests in all)", result.stdout)
         self.assertIn("Verified:", result.stdout)
 
+    def test_a_thousand_variables_take_one_import(self):
+        lines = "".join(f"VAR_{i:04d}=value-{i}\n" for i in range(1000))
+        result = self.sync("--env-file", self.env_file(lines))
+        self.assertEqual(result.code, 0, result.text)
+        self.assertEqual([m for m, _p in self.requests()], ["GET", "POST", "GET"])
+        self.assertEqual(len(self.journal.last(method="POST").body["variables"]), 1000)
+        self.assertEqual(len(self.remote()), 1000 + len(SEEDED_DEV))
+
     def test_no_verify_makes_two_requests(self):
         path = self.env_file("NEW_NAME=n\n")
         result = self.sync("--env-file", path, "--no-verify")
@@ -188,7 +196,14 @@ class PruneTests(SyncTestCase):
 
         result = self.sync("--env-file", path, "--prune", stdin="")  # end of input is a no
         self.assertEqual(result.code, 1)
+        self.assertIn("No answer (end of input): nothing was written. Pass --no-input",
+                      result.stdout)
         self.assertEqual(self.journal.count(method="DELETE"), 0)
+
+        result = self.sync("--env-file", path, "--prune", "--format", "json", stdin="n\n")
+        self.assertEqual(result.code, 1)
+        self.assertIn("Continue? [y/N]", result.stderr)  # stdout stays one JSON document
+        self.assertEqual(json.loads(result.stdout)["errors"], ["Cancelled."])
 
         result = self.sync("--env-file", path, "--prune", stdin="yes\n")
         self.assertEqual(result.code, 0, result.text)

@@ -40,6 +40,7 @@ import environ
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
 from django_trigger import envsync
+from django_trigger.client import TriggerClient
 from django_trigger.clients import get_client
 from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
 from django_trigger.envsync import Action, ApplyResult, Plan, SkipReason
@@ -189,6 +190,8 @@ usage; 3 --check found changes to make."""
             self.document["errors"].append(str(err))
             self.finish(err.returncode)
             raise
+        if message:
+            self.document["errors"].append(message)
         self.finish(code)
         if code != EXIT_OK:
             raise CommandError(message, returncode=code)
@@ -244,12 +247,18 @@ usage; 3 --check found changes to make."""
         if options["dry_run"]:
             self.say("Dry run: nothing was written.", self.style.NOTICE)
             return EXIT_OK, ""
-        if options["interactive"] and not self.confirm(plans):
-            self.say("Cancelled: nothing was written.", self.style.WARNING)
-            return EXIT_ERROR, "Cancelled."
+        if options["interactive"]:
+            answer = self.confirm(plans)
+            if answer is None:
+                self.say("No answer (end of input): nothing was written. Pass --no-input to "
+                         "apply without asking.", self.style.WARNING)
+                return EXIT_ERROR, "Cancelled: no answer to the confirmation."
+            if not answer:
+                self.say("Cancelled: nothing was written.", self.style.WARNING)
+                return EXIT_ERROR, "Cancelled."
         return self.apply_plans(client, plans)
 
-    def client_and_settings(self) -> tuple[Any, Any]:
+    def client_and_settings(self) -> tuple[TriggerClient, Any]:
         alias = self.options["client"]
         try:
             client = get_client(alias)
@@ -258,7 +267,7 @@ usage; 3 --check found changes to make."""
             raise CommandError(f"Nothing was sent: {err}") from err
         return client, spec
 
-    def make_plans(self, client: Any, targets: list[envsync.Target],
+    def make_plans(self, client: TriggerClient, targets: list[envsync.Target],
                    desired: envsync.Desired) -> list[Plan]:
         plans = []
         for index, target in enumerate(targets, start=1):
@@ -279,7 +288,7 @@ usage; 3 --check found changes to make."""
             self.show_plan(plan, client)
         return plans
 
-    def apply_plans(self, client: Any, plans: list[Plan]) -> tuple[int, str]:
+    def apply_plans(self, client: TriggerClient, plans: list[Plan]) -> tuple[int, str]:
         total = len(plans)
         for index, plan in enumerate(plans):
             entry = self.document["targets"][index]
@@ -312,7 +321,8 @@ usage; 3 --check found changes to make."""
 
     # -- confirmation ------------------------------------------------------------------------
 
-    def confirm(self, plans: list[Plan]) -> bool:
+    def confirm(self, plans: list[Plan]) -> bool | None:
+        """Ask before deletions and before writing to production; ``None``: no answer."""
         deletes = [(plan.target, change.name) for plan in plans for change in plan.deletes]
         prod = [plan.target for plan in plans
                 if plan.target.environment == "prod" and not plan.is_empty]
@@ -333,8 +343,9 @@ usage; 3 --check found changes to make."""
         stream.write(question, ending="")
         stream.flush()
         answer = self.stdin.readline()
-        if not answer:  # end of input: no answer is a no
+        if not answer:  # end of input (no terminal, e.g. CI)
             stream.write("")
+            return None
         return answer.strip().lower() in ("y", "yes")
 
     # -- output ------------------------------------------------------------------------------
@@ -384,7 +395,7 @@ usage; 3 --check found changes to make."""
                 self.say(f"  ! {hidden} shell/tool or TRIGGER_* variable"
                          f"{'s' if hidden != 1 else ''} matched --prefix (-v 2 lists them)")
 
-    def show_plan(self, plan: Plan, client: Any) -> None:
+    def show_plan(self, plan: Plan, client: TriggerClient) -> None:
         credential = "personal access token" if client.uses_personal_token else "secret key"
         self.say("")
         self.say(f"Plan for {plan.target} ({credential}):", self.style.MIGRATE_HEADING)
