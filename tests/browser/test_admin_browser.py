@@ -1,0 +1,156 @@
+"""A real browser through the runs admin: headless Chromium (Debian's package) driven by
+Playwright's Python API against Django's live server and the emulator.
+
+Tagged ``browser``. It runs by default; without Chromium (or Playwright) it fails and says
+what to install. Set ``DJANGO_TRIGGER_SKIP_BROWSER=1`` to skip it explicitly, or run
+``python runtests.py --exclude-tag browser``. ``DJANGO_TRIGGER_CHROMIUM`` points at another
+Chromium binary; ``DJANGO_TRIGGER_SCREENSHOTS=docs/screenshots`` saves the changelist and
+detail page screenshots there.
+
+Playwright's sync API keeps an asyncio loop in the thread that started it, where Django then
+refuses database work; so the browser lives in one worker thread of its own and the test
+hands it the scenario (``in_browser``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import unittest
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.contrib.staticfiles.testing import StaticLiveServerTestCase
+from django.test import tag
+
+from django_trigger import get_client
+from django_trigger.testing import EmulatorTestMixin
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+INSTALL_HINT = ("Install Debian's chromium (apt-get install -y chromium) and the dev extra "
+                "(pip install -e '.[dev]', which brings playwright), point "
+                "DJANGO_TRIGGER_CHROMIUM at a Chromium binary, or set "
+                "DJANGO_TRIGGER_SKIP_BROWSER=1 to skip the browser tests.")
+
+
+def chromium_path() -> str:
+    configured = os.environ.get("DJANGO_TRIGGER_CHROMIUM")
+    candidates = [configured] if configured else [
+        shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium"]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise RuntimeError(f"No Chromium found for the browser tests. {INSTALL_HINT}")
+
+
+@tag("browser")
+class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
+    emulator_options = {"seed": 11, "runs": 400}
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        if os.environ.get("DJANGO_TRIGGER_SKIP_BROWSER") == "1":
+            raise unittest.SkipTest("DJANGO_TRIGGER_SKIP_BROWSER=1")
+        executable = chromium_path()
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError as err:
+            raise RuntimeError(f"Playwright is not installed. {INSTALL_HINT}") from err
+        super().setUpClass()
+        cls.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright")
+        cls.addClassCleanup(cls.worker.shutdown)
+
+        def start() -> Any:
+            cls.playwright = sync_playwright().start()
+            return cls.playwright.chromium.launch(executable_path=executable,
+                                                  args=CHROMIUM_ARGS)
+
+        def stop() -> None:
+            cls.browser.close()
+            cls.playwright.stop()
+
+        cls.browser = cls.worker.submit(start).result(timeout=120)
+        cls.addClassCleanup(lambda: cls.worker.submit(stop).result(timeout=60))
+
+    def in_browser(self, scenario: Callable[[], None]) -> None:
+        """Run ``scenario`` in the browser's thread (its exceptions come back here)."""
+        self.worker.submit(scenario).result(timeout=300)
+
+    def setUp(self) -> None:
+        super().setUp()
+        User.objects.create_superuser("admin", "admin@example.com", "correct horse")
+        # 60 executing runs among the newest: more than one page of them.
+        newest = get_client().runs.list(limit=100).data
+        self.executing = [run.id for run in newest[:60]]
+        with self.emulator.state.lock:
+            for run_id in self.executing:
+                self.emulator.state.runs.set_status(run_id, "EXECUTING")
+        self.shots = os.environ.get("DJANGO_TRIGGER_SCREENSHOTS")
+
+        def open_page() -> None:
+            self.context = self.browser.new_context(viewport={"width": 1680, "height": 1050})
+            self.page = self.context.new_page()
+            self.page.set_default_timeout(15_000)
+
+        self.in_browser(open_page)
+        self.addCleanup(self.in_browser, lambda: self.context.close())
+
+    def screenshot(self, name: str, full_page: bool = False) -> None:
+        if self.shots:
+            Path(self.shots).mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(Path(self.shots) / name), full_page=full_page)
+
+    def test_filter_page_open_and_cancel_a_run(self):
+        self.in_browser(self.filter_page_open_and_cancel)
+        with self.emulator.state.lock:
+            cancelled = [run.friendly_id for run in self.emulator.state.runs
+                         if run.status == "CANCELED" and run.friendly_id in self.executing]
+        self.assertEqual(len(cancelled), 1)
+
+    def filter_page_open_and_cancel(self) -> None:
+        page = self.page
+        page.goto(f"{self.live_server_url}/admin/login/?next=/admin/django_trigger/run/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", "correct horse")
+        page.click("input[type=submit]")
+        page.wait_for_selector("#result_list")
+        self.assertIn("Showing runs created in the last 7 days", page.content())
+
+        # Filter by status.
+        page.locator("#changelist-filter").get_by_role(
+            "link", name="Executing", exact=True).click()
+        page.wait_for_url("**status=EXECUTING**")
+        badges = page.locator("#result_list .trigger-status").all_inner_texts()
+        self.assertEqual(len(badges), 50)
+        self.assertEqual(set(badges), {"Executing"})
+        self.screenshot("runs-changelist.png")
+        first_page = page.locator("#result_list th.field-id a").all_inner_texts()
+
+        # The next (older) page keeps the filter.
+        page.get_by_role("link", name="Older ›").click()
+        page.wait_for_url("**p=a.**")
+        self.assertIn("status=EXECUTING", page.url)
+        second_page = page.locator("#result_list th.field-id a").all_inner_texts()
+        self.assertEqual(len(second_page), 10)
+        self.assertFalse(set(first_page) & set(second_page))
+        self.assertEqual(set(first_page) | set(second_page), set(self.executing))
+        self.assertEqual(page.locator(".trigger-newer").count(), 1)
+
+        # Open a run and cancel it.
+        run_id = second_page[0]
+        page.locator("#result_list th.field-id a", has_text=run_id).click()
+        page.wait_for_selector(".field-payload_display")
+        self.assertIn(run_id, page.locator("h2").first.inner_text())
+        self.screenshot("run-detail.png", full_page=True)
+        page.locator(".object-tools").get_by_role("link", name="Cancel", exact=True).click()
+        page.wait_for_selector("text=Cancel this run?")
+        page.get_by_role("button", name="Yes, I’m sure").click()
+        page.wait_for_selector(".messagelist")
+        self.assertIn(f"Cancelled run: {run_id}.",
+                      page.locator(".messagelist").inner_text())
+        self.assertEqual(page.locator(".field-status_badge .trigger-status").inner_text(),
+                         "Canceled")
