@@ -202,7 +202,6 @@ class CreateScheduleTests(ScheduleCase):
         response = self.post(SCHEDULES, data=b"{nope", headers={"Content-Type":
                                                                "application/json"})
         self.assertError(response, 500, "Internal Server Error")
-        self.emu.app.server_errors.clear()
 
     def test_cron_validation_is_422(self):
         cases = (
