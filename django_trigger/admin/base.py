@@ -19,7 +19,8 @@ from urllib.parse import parse_qsl
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import quote
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -28,6 +29,7 @@ from django.utils.translation import gettext as _
 from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
 from django_trigger.exceptions import (
     ApiConnectionError,
+    ApiError,
     AuthenticationError,
     ConfigurationError,
     InternalServerError,
@@ -121,21 +123,79 @@ class RemoteModelAdmin(admin.ModelAdmin):
                            ) -> tuple[Any, bool]:
         return queryset, False
 
-    def request_alias(self, request: HttpRequest) -> str:
-        """The alias of a detail page or action: ``?alias=``, else the one the changelist
-        was showing (``_changelist_filters``), else ``default``. Unknown aliases are 404."""
-        alias = request.GET.get("alias")
-        if alias is None:
+    def request_scope(self, request: HttpRequest, key: str, default: str | None = None
+                      ) -> str | None:
+        """A scope parameter (``alias``, ``environment``) of a detail page or action:
+        ``?key=``, else the one the changelist was showing (``_changelist_filters``)."""
+        value = request.GET.get(key)
+        if value is None:
             preserved = dict(parse_qsl(request.GET.get("_changelist_filters", "")))
-            alias = preserved.get("alias", DEFAULT_ALIAS)
+            value = preserved.get(key, default)
+        return value
+
+    def request_alias(self, request: HttpRequest) -> str:
+        """The alias of a detail page or action (``default`` unless given); unknown: 404."""
+        alias = self.request_scope(request, "alias", DEFAULT_ALIAS)
         if alias not in trigger_settings.clients:
             raise Http404(_("Unknown Trigger.dev client alias."))
-        return alias
+        return alias  # type: ignore[return-value]
 
     def scope_params(self, obj: Any) -> dict[str, str]:
         """Query parameters that locate ``obj`` besides its id (its alias)."""
         alias = getattr(obj, "alias", DEFAULT_ALIAS)
         return {"alias": alias} if alias != DEFAULT_ALIAS else {}
+
+    def object_queryset(self, request: HttpRequest) -> Any:
+        """The queryset ``get_object`` asks (alias and any other scope of the request)."""
+        return self.queryset_class(alias=self.request_alias(request))
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        """The object, fetched once per request; ``Http404`` when the API does not know it,
+        ``ApiUnavailable`` for any other API error (the views turn it into a page)."""
+        cached = getattr(request, "_django_trigger_object", None)
+        if cached is not None and cached.pk == object_id:
+            return cached
+        try:
+            obj = self.object_queryset(request).get(pk=object_id)
+        except self.model.DoesNotExist:
+            raise Http404(_("%(name)s “%(key)s” does not exist in this environment.") % {
+                "name": self.model._meta.verbose_name.capitalize(), "key": object_id})
+        except (ApiError, ConfigurationError) as err:
+            raise ApiUnavailable(err) from err
+        request._django_trigger_object = obj  # type: ignore[attr-defined]
+        return obj
+
+    def guarded(self, request: HttpRequest, view: Any, *args: Any, **kwargs: Any
+                ) -> HttpResponse:
+        """Call ``view``; an ``ApiUnavailable`` raised inside becomes the error page."""
+        try:
+            return view(request, *args, **kwargs)
+        except ApiUnavailable as exc:
+            return self.api_error_response(request, exc.error)
+
+    def history_view(self, request: HttpRequest, object_id: str,
+                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied  # before any request to the API
+        return self.guarded(request, super().history_view, object_id, extra_context)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """Nothing cascades: only the objects themselves (Django's default walks the
+        database)."""
+        perms_needed = set() if self.has_delete_permission(request) else {
+            str(self.model._meta.verbose_name)}
+        return [str(obj) for obj in objs], {self.model._meta.verbose_name_plural: len(objs)}, \
+            perms_needed, []
+
+    def delete_view(self, request: HttpRequest, object_id: str,
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not self.has_delete_permission(request):
+            raise PermissionDenied  # before any request to the API
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ApiUnavailable as exc:  # the deletion failed: its log entry was rolled back
+            self.message_api_error(request, exc.error)
+            return HttpResponseRedirect(request.get_full_path())
 
     def object_url(self, obj: Any, view: str = "change") -> str:
         opts = self.model._meta

@@ -21,7 +21,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html, format_html_join
@@ -311,22 +311,6 @@ class RunAdmin(RemoteModelAdmin):
 
     # -- detail -----------------------------------------------------------------------------
 
-    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
-        """The run, or ``Http404`` when the API does not know it; other API errors leave the
-        view as ``ApiUnavailable``."""
-        cached = getattr(request, "_django_trigger_object", None)
-        if cached is not None and cached.pk == object_id:
-            return cached
-        queryset = self.queryset_class(alias=self.request_alias(request))
-        try:
-            obj = queryset.get(id=object_id)
-        except Run.DoesNotExist:
-            raise Http404(_("There is no run %(id)s in this environment.") % {"id": object_id})
-        except (ApiError, ConfigurationError) as err:
-            raise ApiUnavailable(err) from err
-        request._django_trigger_object = obj  # type: ignore[attr-defined]
-        return obj
-
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if not self.has_view_permission(request):
@@ -343,15 +327,6 @@ class RunAdmin(RemoteModelAdmin):
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, context)
-
-    def history_view(self, request: HttpRequest, object_id: str,
-                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        if not self.has_view_permission(request):
-            raise PermissionDenied  # before any request to the API
-        try:
-            return super().history_view(request, object_id, extra_context)
-        except ApiUnavailable as exc:
-            return self.api_error_response(request, exc.error)
 
     # -- actions ----------------------------------------------------------------------------
 
