@@ -94,9 +94,10 @@ class QueueStore:
         return queue
 
     def in_environment(self, env: Environment) -> list[Queue]:
-        """Ordered by name (the list's ``orderableName asc``)."""
+        """Ordered by ``orderableName`` (the task id for task queues, the name for custom
+        ones)."""
         found = [q for q in self.by_id.values() if q.environment_id == env.id]
-        return sorted(found, key=lambda q: (q.name.lower(), q.seq))
+        return sorted(found, key=lambda q: (q.public_name.lower(), q.seq))
 
     def find(self, env: Environment, value: str, kind: str = "id") -> Queue | None:
         """``getQueue``: by friendly id, by task id (``task/`` prefix optional) or by name."""
