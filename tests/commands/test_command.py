@@ -33,6 +33,7 @@ class PlanAndApplyTests(SyncTestCase):
         self.assertEqual(self.remote(), before)
         out = result.stdout
         self.assertIn("3 variables from", out)
+        self.assertIn(".env (3 definitions).", out)
         self.assertIn("+ create  NEW_NAME", out)
         self.assertIn("~ update  LOG_LEVEL", out)
         self.assertIn("value differs", out)
@@ -186,8 +187,8 @@ class PruneTests(SyncTestCase):
         before = self.remote()
         result = self.sync("--env-file", path, "--prune", stdin="n\n")
         self.assertEqual(result.code, 1)
-        self.assertIn(f"This will delete 5 variables in {self.emu.project_ref}/dev: "
-                      "API_BASE_URL, DATABASE_URL, FEATURE_FLAGS, LOG_LEVEL, SLACK_API_KEY. "
+        self.assertIn(f"This will delete 5 variables in {self.emu.project_ref}/dev "
+                      "(API_BASE_URL, DATABASE_URL, FEATURE_FLAGS, LOG_LEVEL, SLACK_API_KEY). "
                       "Continue? [y/N]", result.stdout)
         self.assertIn("Continue? [y/N]", result.stdout)
         self.assertIn("Cancelled: nothing was written.", result.stdout)

@@ -334,8 +334,8 @@ usage; 3 --check found changes to make."""
             for target, name in deletes:
                 by_target.setdefault(str(target), []).append(name)
             reasons.append(" and ".join(
-                f"delete {len(names)} variable{'s' if len(names) != 1 else ''} in {target}: "
-                f"{', '.join(names)}" for target, names in by_target.items()))
+                f"delete {len(names)} variable{'s' if len(names) != 1 else ''} in {target} "
+                f"({', '.join(names)})" for target, names in by_target.items()))
         if prod:
             reasons.append(f"write to production ({', '.join(str(t) for t in prod)})")
         question = f"This will {' and '.join(reasons)}. Continue? [y/N] "
@@ -374,7 +374,8 @@ usage; 3 --check found changes to make."""
             for item in desired.skipped
         ]
         count = len(desired)
-        used = " < ".join(f"{source} ({number})" for source, number in desired.sources)
+        used = " < ".join(f"{source} ({number} definition{'s' if number != 1 else ''})"
+                          for source, number in desired.sources)
         self.say(f"{count} variable{'s' if count != 1 else ''} from {used or 'no source'}"
                  + (" (lowest precedence first)." if len(desired.sources) > 1 else "."))
         for var in desired.variables.values():
