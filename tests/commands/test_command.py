@@ -10,6 +10,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 from unittest import mock
 
 from django.core.management import get_commands, load_command_class
@@ -699,3 +702,34 @@ class OutputTests(SyncTestCase):
                          "Exit codes: 0", "3 --check", "--no-input", "--noinput", "--yes",
                          "lowest precedence first"):
             self.assertIn(fragment, " ".join(text.split()))
+
+
+class ProcessExitCodeTests(SyncTestCase):
+    """The exit codes as a shell sees them: ``python -m django trigger_sync_envvars``."""
+
+    def run_process(self, *args: str) -> subprocess.CompletedProcess:
+        settings_file = self.dir / "sync_settings.py"
+        trigger = {"default": self.emu.client_settings()}
+        settings_file.write_text(f"from tests.settings import *  # noqa\nTRIGGER = {trigger!r}\n")
+        root = Path(__file__).resolve().parents[2]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(self.dir), str(root)]),
+               "DJANGO_SETTINGS_MODULE": "sync_settings"}
+        return subprocess.run(
+            [sys.executable, "-m", "django", "trigger_sync_envvars", *args],
+            capture_output=True, text=True, env=env, cwd=root, timeout=60, stdin=subprocess.DEVNULL,
+        )
+
+    def test_exit_codes(self):
+        drift = self.env_file("LOG_LEVEL=warning\n")
+        same = self.env_file("LOG_LEVEL=debug\n", "same.env")
+        self.assertEqual(self.run_process("--env-file", same, "--check").returncode, 0)
+        checked = self.run_process("--env-file", drift, "--check")
+        self.assertEqual(checked.returncode, 3, checked.stderr)
+        self.assertIn("CommandError: Changes to make in", checked.stderr)
+        bad = self.run_process("--env-file", str(self.dir / "missing.env"))
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("cannot read the file", bad.stderr)
+        self.assertEqual(self.run_process("--no-such-option").returncode, 2)
+        applied = self.run_process("--env-file", drift, "--no-input")
+        self.assertEqual(applied.returncode, 0, applied.stderr)
+        self.assertEqual(self.remote()["LOG_LEVEL"], ("warning", False))
