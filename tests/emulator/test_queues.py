@@ -23,6 +23,15 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def public_jwt(env: Any, scopes: list[str]) -> str:
+    """A public access token for ``env`` (HS256 with the environment's secret key)."""
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = _b64(json.dumps({"sub": env.id, "pub": True, "scopes": scopes}).encode())
+    signature = hmac.new(env.api_key.encode(), f"{header}.{payload}".encode(),
+                         hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64(signature)}"
+
+
 class QueueCase(OpenApiShapes, EmulatorCase):
     def queue(self, name: str, kind: str = "task", token: Any = None):
         kwargs = {} if token is None else {"token": token}
@@ -31,14 +40,6 @@ class QueueCase(OpenApiShapes, EmulatorCase):
     def store_queue(self, name: str, kind: str = "task", env=None):
         with self.emu.state.lock:
             return self.emu.state.queues.find(env or self.dev_env, name, kind)
-
-    def jwt(self, scopes: list[str]) -> str:
-        env = self.dev_env
-        header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        payload = _b64(json.dumps({"sub": env.id, "pub": True, "scopes": scopes}).encode())
-        signature = hmac.new(env.api_key.encode(), f"{header}.{payload}".encode(),
-                             hashlib.sha256).digest()
-        return f"{header}.{payload}.{_b64(signature)}"
 
 
 class QueueAuthTests(QueueCase):
@@ -66,10 +67,10 @@ class QueueAuthTests(QueueCase):
                          'Validation error: Required at "action"')
 
     def test_public_jwt_may_retrieve_but_not_list(self):
-        token = self.jwt(["read:queues"])
+        token = public_jwt(self.dev_env, ["read:queues"])
         self.assertEqual(self.queue("send-email", token=token).status_code, 200)
         self.assertError(self.get(QUEUES, token=token), 401, "Invalid API key")
-        other = self.jwt(["read:runs"])
+        other = public_jwt(self.dev_env, ["read:runs"])
         self.assertEqual(self.queue("send-email", token=other).json(), RBAC_403)
 
     def test_engine_v1_projects_get_engine_version(self):

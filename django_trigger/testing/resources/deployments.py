@@ -291,8 +291,8 @@ def _seed_environment(world: World, env: Environment, rng: random.Random, weeks:
     branch = env.branch_name or "main"
     versions = weekly_versions(world.seeded_at, weeks)
     current = None
-    for deployed_at, version in versions:
-        git = _git(rng, branch) if rng.random() < 0.8 else None
+    for index, (deployed_at, version) in enumerate(versions):
+        git = _git(rng, branch) if index else None  # the first one was deployed without git
         current = store.add(
             env, version, status="DEPLOYED", type=kind,
             created_at=deployed_at - dt.timedelta(minutes=rng.randint(2, 6)),
