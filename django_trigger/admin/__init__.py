@@ -6,6 +6,8 @@ comes from the API through the queryset-like wrappers of ``querysets.py``. docs/
 describes what staff see and the permissions involved.
 """
 
+from .envvars import EnvVarAdmin
 from .runs import RunAdmin
+from .schedules import ScheduleAdmin
 
-__all__ = ["RunAdmin"]
+__all__ = ["EnvVarAdmin", "RunAdmin", "ScheduleAdmin"]

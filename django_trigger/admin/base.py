@@ -207,9 +207,10 @@ class RemoteModelAdmin(admin.ModelAdmin):
         scope = self.scope_params(obj)
         return f"{url}?{urlencode(scope)}" if scope else url
 
-    def changelist_url(self, alias: str = DEFAULT_ALIAS, **params: str) -> str:
+    def changelist_url(self, alias: str = DEFAULT_ALIAS, view: str = "changelist",
+                       **params: str) -> str:
         opts = self.model._meta
-        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist",
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}",
                       current_app=self.admin_site.name)
         if alias != DEFAULT_ALIAS:
             params["alias"] = alias

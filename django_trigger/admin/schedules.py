@@ -1,0 +1,165 @@
+"""Schedules in the admin: numbered pages with the API's real count, a create/edit form (cron
+checked before sending, time zone chosen from the API's list), and activate / deactivate /
+delete actions.
+
+Requests: the changelist makes one ``GET /api/v1/schedules`` (page and count together); the
+edit page one ``GET /api/v1/schedules/{id}`` plus the time zone list (``GET /api/v1/timezones``,
+cached for a day in Django's cache); saving one POST or PUT; actions one request per schedule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from django_trigger.clients import get_client
+from django_trigger.exceptions import ApiError, ConfigurationError, InvalidRequestError
+from django_trigger.models import Schedule
+
+from .base import describe_error
+from .changelist import OffsetChangeList
+from .filters import AliasFilter
+from .forms import ScheduleForm
+from .forms_view import RemoteFormAdmin, api_call
+from .querysets import ScheduleQuerySet, admin_request_options, bump_cache_generation
+
+__all__ = ["ScheduleAdmin"]
+
+TIMEZONES_CACHE_SECONDS = 24 * 3600
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(RemoteFormAdmin):
+    queryset_class = ScheduleQuerySet
+    changelist_class = OffsetChangeList
+
+    list_display = ("id", "task", "cron", "cron_description", "timezone", "active", "type",
+                    "next_run", "external_id")
+    list_filter = (AliasFilter,)
+    list_per_page = 25
+    actions = ("activate_selected", "deactivate_selected", "delete_selected_schedules")
+
+    # -- form -------------------------------------------------------------------------------
+
+    def timezones(self, alias: str) -> list[str]:
+        client = get_client(alias)
+        key = f"django_trigger:admin:timezones:{client.base_url}"
+        zones = cache.get(key)
+        if zones is None:
+            zones = api_call(self, lambda: client.schedules.timezones(
+                request_options=admin_request_options(alias)))
+            cache.set(key, zones, TIMEZONES_CACHE_SECONDS)
+        return zones
+
+    def build_form(self, request: HttpRequest, obj: Any, data: Any = None) -> forms.Form:
+        alias = obj.alias if obj is not None else self.request_alias(request)
+        zones = self.timezones(alias)
+        if obj is not None and obj.timezone not in zones:
+            zones = [obj.timezone, *zones]
+        initial = {} if obj is None else {
+            "task": obj.task, "cron": obj.cron, "timezone": obj.timezone,
+            "external_id": obj.external_id or "",
+        }
+        form = ScheduleForm(data, initial=initial, timezones=zones, change=obj is not None)
+        if obj is not None and obj.is_declarative:
+            for field in form.fields.values():
+                field.disabled = True
+            form.fields["task"].help_text = _(
+                "Declarative schedules are defined in code and cannot be edited here.")
+        return form
+
+    def save_form_to_api(self, request: HttpRequest, form: forms.Form, obj: Any) -> Schedule:
+        data = form.cleaned_data
+        alias = obj.alias if obj is not None else self.request_alias(request)
+        schedules = get_client(alias).schedules
+        options = admin_request_options(alias)
+        common = {"task": data["task"], "cron": data["cron"], "timezone": data["timezone"],
+                  "external_id": data.get("external_id") or None}
+        if obj is None:
+            record = schedules.create(deduplication_key=data["deduplication_key"],
+                                      request_options=options, **common)
+        else:
+            record = schedules.update(obj.pk, request_options=options, **common)
+        bump_cache_generation(alias)
+        saved = Schedule.from_api(record, alias=alias)
+        self.log_change(request, saved, _("Saved through the Trigger.dev API."))
+        return saved
+
+    # -- deletion (Django's delete view, with the API doing the deleting) -----------------
+
+    def delete_model(self, request: HttpRequest, obj: Schedule) -> None:
+        api_call(self, lambda: get_client(obj.alias).schedules.delete(
+            obj.pk, request_options=admin_request_options(obj.alias)))
+        bump_cache_generation(obj.alias)
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def _each(self, request: HttpRequest, queryset: Any, verb: str, done_label: str,
+              call: Any) -> None:
+        alias = queryset.alias
+        try:
+            schedules = get_client(alias).schedules
+            options = admin_request_options(alias)
+        except ConfigurationError as err:
+            self.message_api_error(request, err)
+            return
+        done = []
+        for schedule_id in queryset.ids():
+            try:
+                call(schedules, schedule_id, options)
+            except (ApiError, InvalidRequestError) as err:
+                self.message_user(request, _("Could not %(verb)s %(id)s: %(error)s") % {
+                    "verb": verb, "id": schedule_id, "error": describe_error(err)},
+                    messages.ERROR)
+            else:
+                done.append(schedule_id)
+        if done:
+            bump_cache_generation(alias)
+            self.message_user(request, ngettext(
+                "%(done)s %(count)d schedule: %(ids)s.", "%(done)s %(count)d schedules: %(ids)s.",
+                len(done)) % {"done": done_label, "count": len(done), "ids": ", ".join(done)},
+                messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Activate selected schedules"),
+                  permissions=["change"])
+    def activate_selected(self, request: HttpRequest, queryset: Any) -> None:
+        self._each(request, queryset, _("activate"), _("Activated"),
+                   lambda api, pk, options: api.activate(pk, request_options=options))
+
+    @admin.action(description=gettext_lazy("Deactivate selected schedules"),
+                  permissions=["change"])
+    def deactivate_selected(self, request: HttpRequest, queryset: Any) -> None:
+        self._each(request, queryset, _("deactivate"), _("Deactivated"),
+                   lambda api, pk, options: api.deactivate(pk, request_options=options))
+
+    @admin.action(description=gettext_lazy("Delete selected schedules"),
+                  permissions=["delete"])
+    def delete_selected_schedules(self, request: HttpRequest, queryset: Any) -> Any:
+        if request.POST.get("post") != "yes":
+            return self.render_delete_confirmation(request, queryset)
+        self._each(request, queryset, _("delete"), _("Deleted"),
+                   lambda api, pk, options: api.delete(pk, request_options=options))
+        return None
+
+    def render_delete_confirmation(self, request: HttpRequest, queryset: Any) -> Any:
+        from django.contrib.admin import helpers
+        from django.template.response import TemplateResponse
+
+        ids = queryset.ids()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Delete schedules: are you sure?"),
+            "opts": self.opts,
+            "ids": ids,
+            "action_name": "delete_selected_schedules",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "cancel_url": request.get_full_path(),
+        }
+        return TemplateResponse(request, "admin/django_trigger/delete_selected_confirmation.html",
+                                context)
