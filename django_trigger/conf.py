@@ -88,6 +88,8 @@ DEFAULTS: dict[str, Any] = {
     # Variables trigger_sync_envvars pushes: {"NAME": "value" or None (read the environment)}
     # or a list of names read from the environment; validated by envsync when the command runs.
     "ENVVARS": None,
+    # Seconds the admin keeps list pages in Django's cache (None: no caching).
+    "ADMIN_CACHE_TIMEOUT": None,
 }
 
 # Environment variables consulted, in order, for unset keys of the "default" alias (the
@@ -290,6 +292,7 @@ CLEANERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "CONNECT_TIMEOUT": ("E011", _seconds),
     "HEADERS": ("E014", _headers),
     "DASHBOARD_URL": ("E013", _url),
+    "ADMIN_CACHE_TIMEOUT": ("E011", _seconds),
 }
 
 

@@ -49,6 +49,7 @@ class DefaultsTests(ConfTestCase):
                 "HEADERS": {},
                 "DASHBOARD_URL": "https://cloud.trigger.dev",
                 "ENVVARS": None,
+                "ADMIN_CACHE_TIMEOUT": None,
             },
         )
         self.assertEqual(config.problems, ())
@@ -132,17 +133,17 @@ class DefaultsTests(ConfTestCase):
         self.assertEqual(trigger_settings.get("other")["HEADERS"], {})
         self.assertEqual(conf.DEFAULTS["HEADERS"], {})
 
-    @override_settings(TRIGGER={"default": {"ACCESS_TOKEN": DEV_KEY, "ADMIN_CACHE_TIMEOUT": 5}})
+    @override_settings(TRIGGER={"default": {"ACCESS_TOKEN": DEV_KEY, "EXAMPLE_FEATURE_KEY": 5}})
     def test_a_feature_key_is_one_line_in_defaults(self):
         self.assertEqual(
             [p.id for p in trigger_settings.problems], ["django_trigger.E004"]
         )  # unknown until declared
-        with mock.patch.dict(conf.DEFAULTS, {"ADMIN_CACHE_TIMEOUT": 30}):
+        with mock.patch.dict(conf.DEFAULTS, {"EXAMPLE_FEATURE_KEY": 30}):
             trigger_settings.reload()
-            self.assertEqual(trigger_settings.get()["ADMIN_CACHE_TIMEOUT"], 5)
+            self.assertEqual(trigger_settings.get()["EXAMPLE_FEATURE_KEY"], 5)
             self.assertEqual(trigger_settings.problems, ())
             with override_settings(TRIGGER={"default": {"ACCESS_TOKEN": DEV_KEY}}):
-                self.assertEqual(trigger_settings.get()["ADMIN_CACHE_TIMEOUT"], 30)
+                self.assertEqual(trigger_settings.get()["EXAMPLE_FEATURE_KEY"], 30)
         trigger_settings.reload()
 
     def test_nothing_is_read_before_first_use(self):
