@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.run_list, name="runs"),
+    path("runs/<str:run_id>/", views.run_detail, name="run"),
+    path("trigger/", views.trigger_task, name="trigger"),
+    path("overview/", views.overview, name="overview"),
+]

@@ -1,0 +1,232 @@
+"""The example's pages: how a Django project calls Trigger.dev through django_trigger.
+
+Every view gets its client with ``get_client(alias)`` (configured by ``settings.TRIGGER``),
+wraps each call in ``try … except TriggerError`` and shows ``api_errors.describe(exc)``
+instead of a 500. ``overview`` is the async view: it calls the (synchronous) client through
+``sync_to_async(thread_sensitive=False)``, see its docstring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.contrib.admin.utils import quote
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+
+from django_trigger import (
+    ConfigurationError,
+    InvalidRequestError,
+    NotFoundError,
+    TriggerError,
+    get_client,
+)
+from django_trigger.clients import clients
+from django_trigger.types import RunStatus
+
+from .api_errors import describe
+from .forms import RunFilterForm, TriggerTaskForm
+
+DEFAULT_ALIAS = "default"
+PAGE_SIZE = 20
+OVERVIEW_SIZE = 5
+FAILED_STATUSES = [
+    RunStatus.FAILED,
+    RunStatus.CRASHED,
+    RunStatus.SYSTEM_FAILURE,
+    RunStatus.TIMED_OUT,
+]
+
+
+def _aliases() -> list[str]:
+    """The clients configured in ``settings.TRIGGER`` (reading them sends nothing)."""
+    return list(clients)
+
+
+def _alias(request: HttpRequest) -> str:
+    alias = request.GET.get("client") or DEFAULT_ALIAS
+    if alias not in _aliases():
+        raise Http404(_("There is no Trigger.dev client named “%(alias)s”.") % {"alias": alias})
+    return alias
+
+
+def _error_status(exc: TriggerError) -> int:
+    """The status of a page that shows ``exc`` instead of data."""
+    if isinstance(exc, (NotFoundError, InvalidRequestError)):
+        return 404
+    if isinstance(exc, ConfigurationError):
+        return 500
+    return 502  # Trigger.dev failed or could not be reached
+
+
+@login_required
+def run_list(request: HttpRequest) -> HttpResponse:
+    """The latest runs of one client, newest first, filtered by status, one page at a time
+    (one API request per page; the API's opaque cursors go in ``?after=``/``?before=``)."""
+    form = RunFilterForm(request.GET, aliases=_aliases())
+    context: dict[str, Any] = {"form": form, "runs": None, "error": None}
+    if not form.is_valid():
+        return render(request, "dashboard/run_list.html", context, status=400)
+    alias = form.cleaned_data["client"] or DEFAULT_ALIAS
+    status = form.cleaned_data["status"] or None
+    after = request.GET.get("after") or None
+    before = None if after else request.GET.get("before") or None
+    context["alias"] = alias
+    try:
+        page = get_client(alias).runs.list(
+            status=status, limit=PAGE_SIZE, after=after, before=before
+        )
+    except TriggerError as exc:
+        context["error"] = describe(exc, alias)
+        return render(request, "dashboard/run_list.html", context, status=_error_status(exc))
+    # page.data, not page: iterating a page would fetch every following page as well.
+    context["runs"] = page.data
+    if page.has_next_page():
+        context["next_url"] = _page_url(request, after=page.next_cursor)
+    if page.has_previous_page():
+        context["previous_url"] = _page_url(request, before=page.previous_cursor)
+    return render(request, "dashboard/run_list.html", context)
+
+
+def _page_url(request: HttpRequest, **cursor: str | None) -> str:
+    """This page's filters (blank ones left out) and one cursor."""
+    params = QueryDict(mutable=True)
+    for key, values in request.GET.lists():
+        if key not in ("after", "before"):
+            params.setlist(key, [value for value in values if value])
+    params.update(cursor)
+    return "?" + params.urlencode()
+
+
+@login_required
+def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
+    """One run: ``runs.retrieve(id)``; an unknown id is a 404 page, not an exception."""
+    alias = _alias(request)
+    try:
+        run = get_client(alias).runs.retrieve(run_id)
+    except TriggerError as exc:
+        context = {"error": describe(exc, alias), "run_id": run_id, "alias": alias}
+        return render(request, "dashboard/run_detail.html", context, status=_error_status(exc))
+    context = {
+        "run": run,
+        "alias": alias,
+        "payload": _pretty(run.payload),
+        "output": _pretty(run.output),
+        "admin_url": _admin_url(run.id, alias),
+    }
+    return render(request, "dashboard/run_detail.html", context)
+
+
+def _pretty(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _admin_url(run_id: str, alias: str) -> str | None:
+    try:
+        url = reverse("admin:django_trigger_run_change", args=[quote(run_id)])
+    except NoReverseMatch:  # the project does not use django_trigger's admin
+        return None
+    return url if alias == DEFAULT_ALIAS else f"{url}?alias={alias}"
+
+
+@login_required
+def trigger_task(request: HttpRequest) -> HttpResponse:
+    """Trigger a run from a form, safely repeatable: the idempotency key comes from a token
+    made when the form was rendered (and the user), so a double click, a browser resubmit or
+    a retry after an error returns the run the first submission started (``is_cached``)."""
+    if request.method == "POST":
+        form = TriggerTaskForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = get_client().tasks.trigger(
+                    data["task"],
+                    data["payload"],
+                    idempotency_key=form.idempotency_key(request.user.pk),
+                    tags=data["tags"] or None,
+                    delay=data["delay"],
+                )
+            except TriggerError as exc:
+                # The form keeps its token: submitting it again cannot start a second run.
+                messages.error(request, describe(exc))
+            else:
+                if result.is_cached:
+                    messages.info(
+                        request,
+                        _(
+                            "This form had already been submitted: Trigger.dev returned the "
+                            "run it started then (%(id)s) instead of starting another one."
+                        )
+                        % {"id": result.id},
+                    )
+                else:
+                    messages.success(request, _("Triggered run %(id)s.") % {"id": result.id})
+                return redirect("dashboard:run", run_id=result.id)
+        status = 400 if form.errors else 502
+    else:
+        form = TriggerTaskForm()
+        status = 200
+    return render(request, "dashboard/trigger.html", {"form": form}, status=status)
+
+
+async def overview(request: HttpRequest) -> HttpResponse:
+    """An async view: the latest runs and failures of every client, fetched concurrently.
+
+    The recommended way to call the client from async code::
+
+        await sync_to_async(fetch, thread_sensitive=False)(alias)
+
+    - ``sync_to_async``: the client is synchronous (requests); called directly here it would
+      block the event loop, and every other request this process serves would wait for
+      Trigger.dev.
+    - ``thread_sensitive=False``: the default runs the function in the one thread Django keeps
+      for thread-sensitive code (the ORM), so calls would queue behind each other and behind
+      every sync view. API calls do not touch the database, so they can run in the thread pool,
+      in parallel (``asyncio.gather`` below).
+    - ``get_client()`` inside ``fetch``, not here: clients are cached per thread (like database
+      connections), so it is obtained where it is used, and this coroutine never holds a
+      synchronous client.
+
+    The response is a ``TemplateResponse``: Django renders it in a sync thread, where the
+    template may read ``request.user`` and the session.
+    """
+    if not await _is_authenticated(request):
+        return redirect_to_login(request.get_full_path())
+    calls = [
+        sync_to_async(_latest, thread_sensitive=False)(alias, statuses)
+        for alias in _aliases()
+        for statuses in (None, FAILED_STATUSES)
+    ]
+    results = await asyncio.gather(*calls)
+    columns = [
+        {"alias": latest["alias"], "latest": latest, "failures": failures}
+        for latest, failures in zip(results[::2], results[1::2], strict=True)
+    ]
+    return TemplateResponse(request, "dashboard/overview.html", {"columns": columns})
+
+
+def _latest(alias: str, statuses: list[RunStatus] | None) -> dict[str, Any]:
+    """Runs in a worker thread: one request, errors turned into a message."""
+    try:
+        page = get_client(alias).runs.list(status=statuses, limit=OVERVIEW_SIZE)
+    except TriggerError as exc:
+        return {"alias": alias, "runs": [], "error": describe(exc, alias)}
+    return {"alias": alias, "runs": page.data, "error": None}
+
+
+async def _is_authenticated(request: HttpRequest) -> bool:
+    auser = getattr(request, "auser", None)  # Django >= 5.0
+    if auser is not None:
+        return (await auser()).is_authenticated
+    return await sync_to_async(lambda: request.user.is_authenticated)()
