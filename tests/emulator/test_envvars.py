@@ -413,3 +413,56 @@ class SeedTests(EnvVarCase):
             self.assertEqual(self.emu.state.envvars.resolved(self.env("prod")), before)
             self.assertEqual(self.emu.state.envvars.value(self.env("prod"), "DATABASE_URL"), dsn)
         self.assertIn("SENTRY_DSN", dict((k, v) for k, v, _s in before))
+
+
+class ProjectRouteTests(EnvVarCase):
+    """``GET /api/v1/projects/{ref}/envvars`` (runtime values) and ``…/{ref}/{env}``."""
+
+    def runtime(self, token: Any, ref: str | None = None, **headers: str):
+        return self.get(f"/api/v1/projects/{ref or self.emu.project_ref}/envvars", token=token,
+                        headers=headers)
+
+    def test_runtime_variables_are_unredacted_with_built_ins(self):
+        prod = self.emu.secret_keys["prod"]
+        variables = self.runtime(prod).json()["variables"]
+        with self.emu.state.lock:
+            dsn = self.emu.state.envvars.value(self.env("prod"), "DATABASE_URL")
+        self.assertEqual(variables["DATABASE_URL"], dsn)  # a secret, in clear
+        self.assertEqual(variables["TRIGGER_SECRET_KEY"], prod)
+        self.assertEqual(variables["TRIGGER_API_URL"], self.emu.base_url)
+        dev = self.runtime(self.emu.secret_key).json()["variables"]
+        self.assertNotIn("TRIGGER_SECRET_KEY", dev)
+        self.assertEqual(dev["OTEL_EXPORTER_OTLP_ENDPOINT"], self.emu.base_url + "/otel")
+
+    def test_runtime_variables_of_a_branch(self):
+        variables = self.runtime(self.emu.secret_keys["preview"],
+                                 **{"x-trigger-branch": "feature-login"}).json()["variables"]
+        self.assertEqual(variables["TRIGGER_PREVIEW_BRANCH"], "feature-login")
+        self.assertEqual(variables["TRIGGER_SECRET_KEY"], self.emu.secret_keys["preview"])
+        self.assertEqual(variables["API_BASE_URL"], "https://feature-login.preview.example.com")
+        self.assertEqual(variables["FEATURE_FLAGS"], "beta-dashboard,new-billing")
+
+    def test_runtime_variables_auth(self):
+        self.assertError(self.runtime(self.emu.access_token), 401, "Invalid API key")
+        self.assertError(self.runtime(self.emu.secret_key, ref=self.emu.state.second_project.ref),
+                         404, "Project not found")
+        with self.emu.state.lock:
+            runs_only = self.emu.state.add_api_key(self.dev_env, scopes={"read:runs"})
+        self.assertError(self.runtime(runs_only), 403, "Unauthorized")
+
+    def test_project_environment_bootstrap(self):
+        ref = self.emu.project_ref
+        body = self.call("GET", f"/api/v1/projects/{ref}/prod", token=self.emu.access_token)
+        self.assertEqual(body.json(), {
+            "apiKey": self.emu.secret_keys["prod"], "name": "Web App", "apiUrl": self.emu.base_url,
+            "projectId": self.emu.state.default_project.id, "defaultRuntime": None})
+        branch = self.call("GET", f"/api/v1/projects/{ref}/preview", token=self.emu.access_token,
+                           headers={"x-trigger-branch": "fix/checkout"}).json()
+        self.assertEqual(branch["apiKey"], self.emu.secret_keys["preview"])
+        # a secret key gets itself back, whatever {env} says
+        own = self.get(f"/api/v1/projects/{ref}/prod").json()
+        self.assertEqual(own["apiKey"], self.emu.secret_key)
+        for slug in ("stg", "production"):
+            with self.subTest(slug=slug):
+                self.assertError(self.get(f"/api/v1/projects/{ref}/{slug}", token="tr_pat_x"),
+                                 400, "Invalid Params")  # validated before auth

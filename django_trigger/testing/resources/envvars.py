@@ -47,6 +47,7 @@ __all__ = [
 REDACTED = "<redacted>"
 #: Silently dropped on write and hidden on read ([envrules] ``blacklistedVariables``).
 RESERVED_NAMES = frozenset({"TRIGGER_SECRET_KEY", "TRIGGER_API_URL"})
+_RENAMED = {"OTEL_RESOURCE_ATTRIBUTES": "CUSTOM_OTEL_RESOURCE_ATTRIBUTES"}
 
 
 class EnvVarError(Exception):
@@ -113,6 +114,38 @@ class EnvVarStore:
             for key, value in merged.items()
             if key not in RESERVED_NAMES
         ]
+
+    def runtime(self, env: Environment, *, api_origin: str, org_id: str) -> dict[str, str]:
+        """``resolveVariablesForEnvironment``: what a run of ``env`` receives — the overridable
+        defaults, the project's values (parent first, unredacted, ``OTEL_RESOURCE_ATTRIBUTES``
+        renamed ``CUSTOM_OTEL_RESOURCE_ATTRIBUTES``), then the built-in variables, later ones
+        winning."""
+        parent = self._parent(env)
+        project: list[tuple[str, str]] = []
+        merged: dict[str, str] = {}
+        for source in ([parent] if parent else []) + [env]:
+            for var in self._projects.get(env.project_ref, {}).values():
+                if source.id in var.values:
+                    merged[var.key] = var.values[source.id].value
+        for key, value in merged.items():
+            if key not in RESERVED_NAMES:
+                project.append((_RENAMED.get(key, key), value))
+        pairs = [("TRIGGER_REALTIME_STREAM_VERSION", "v2")]
+        if env.type == "DEVELOPMENT":
+            pairs.append(("OTEL_EXPORTER_OTLP_ENDPOINT", f"{api_origin}/otel"))
+            pairs += project
+            pairs += [("TRIGGER_OTEL_EXPORTER_OTLP_ENDPOINT", f"{api_origin}/otel"),
+                      ("TRIGGER_API_URL", api_origin)]
+        else:
+            pairs += project
+            pairs += [("TRIGGER_SECRET_KEY", (parent or env).api_key),
+                      ("TRIGGER_API_URL", api_origin), ("TRIGGER_STREAM_URL", api_origin),
+                      ("TRIGGER_ORG_ID", org_id)]
+        if env.branch_name:
+            pairs.append(("TRIGGER_PREVIEW_BRANCH", env.branch_name))
+        # deduplicateVariableArray: the last occurrence wins and keeps its position.
+        latest = {key: index for index, (key, _value) in enumerate(pairs)}
+        return {key: value for index, (key, value) in enumerate(pairs) if latest[key] == index}
 
     def value(self, env: Environment, key: str) -> str | None:
         """The unredacted value this environment sees for ``key`` (its own, else its parent's)."""
