@@ -272,6 +272,8 @@ class _EnvVars(AuthPolicy):
         slug = request.params.get("env", "")
         slug = "stg" if slug == "staging" else slug
         branch = normalize_branch(request.headers.get("x-trigger-branch"))
+        if slug == "dev" and branch == "default":
+            branch = None  # the dev "default" branch is the root dev environment
         if token.startswith(("tr_pat_", "tr_uat_")):
             user = world.user(world.personal_access_tokens.get(token))
             if user is not None:
