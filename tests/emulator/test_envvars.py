@@ -466,3 +466,10 @@ class ProjectRouteTests(EnvVarCase):
             with self.subTest(slug=slug):
                 self.assertError(self.get(f"/api/v1/projects/{ref}/{slug}", token="tr_pat_x"),
                                  400, "Invalid Params")  # validated before auth
+
+
+class DefaultDevBranchTests(EnvVarCase):
+    def test_the_default_dev_branch_is_the_root_dev_environment(self):
+        self.assertEqual(self.listed("dev", branch="default"), self.listed("dev"))
+        response = self.get(self.path("dev"), headers={"x-trigger-branch": "default"})
+        self.assertEqual(response.status_code, 200)
