@@ -23,6 +23,7 @@ from django_trigger.exceptions import ConfigurationError, InvalidRequestError
 from django_trigger.options import (
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_DASHBOARD_URL,
     DEFAULT_TIMEOUT,
     RetryPolicy,
     validate_timeout,
@@ -37,9 +38,8 @@ from django_trigger.resources.runs import Runs
 from django_trigger.resources.schedules import Schedules
 from django_trigger.resources.tasks import Tasks
 
-__all__ = ["DEFAULT_DASHBOARD_URL", "TriggerClient"]
+__all__ = ["TriggerClient"]
 
-DEFAULT_DASHBOARD_URL = "https://cloud.trigger.dev"
 _PROJECT_REF = re.compile(r"^proj_[A-Za-z0-9]+$")
 
 

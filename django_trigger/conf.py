@@ -38,7 +38,6 @@ import environ
 from django.conf import settings
 from django.core import checks
 
-from django_trigger.client import DEFAULT_DASHBOARD_URL
 from django_trigger.credentials import (
     TokenKind,
     normalize_environment,
@@ -50,6 +49,7 @@ from django_trigger.exceptions import ConfigurationError
 from django_trigger.options import (
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_DASHBOARD_URL,
     DEFAULT_TIMEOUT,
     RetryPolicy,
     validate_timeout,

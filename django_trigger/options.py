@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_DASHBOARD_URL",
     "DEFAULT_TIMEOUT",
     "RequestOptions",
     "RequestOptionsLike",
@@ -22,6 +23,7 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.trigger.dev"
+DEFAULT_DASHBOARD_URL = "https://cloud.trigger.dev"
 DEFAULT_TIMEOUT = 60.0  # seconds to wait for the server to answer
 DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds to establish the connection
 

@@ -10,10 +10,9 @@ import environ
 from django.test import override_settings
 
 from django_trigger import conf
-from django_trigger.client import DEFAULT_DASHBOARD_URL
 from django_trigger.conf import ClientSettings, trigger_settings
 from django_trigger.exceptions import ConfigurationError
-from django_trigger.options import RetryPolicy
+from django_trigger.options import DEFAULT_DASHBOARD_URL, RetryPolicy
 
 from .utils import (
     ALL_TOKENS,
