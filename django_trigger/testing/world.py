@@ -17,6 +17,7 @@ and whatever other handler modules declare in their ``STORES`` (see ``app.py``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import random
 import string
@@ -57,10 +58,13 @@ ENV_TITLES = {"DEVELOPMENT": "Development", "STAGING": "Staging", "PRODUCTION": 
               "PREVIEW": "Preview"}
 
 
+@functools.lru_cache(maxsize=131_072)  # list pages format the same dates over and over
 def format_date(value: dt.datetime) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``, as ``JSON.stringify(new Date())`` writes it."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat() is several times faster than strftime(); list pages format thousands.
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_date(value: str | int | float) -> dt.datetime | None:

@@ -170,7 +170,8 @@ def _page_reply(request: ApiRequest, store: RunStore, environment_id: str, flt: 
         pagination["next"] = page.next
     if page.previous:
         pagination["previous"] = page.previous
-    data = [store.render_list_item(run, request.v2_statuses, viewer_user_id) for run in page.runs]
+    v2 = request.v2_statuses
+    data = [store.render_list_item(run, v2, viewer_user_id) for run in page.runs]
     return json_reply({"data": data, "pagination": pagination})
 
 

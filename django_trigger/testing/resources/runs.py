@@ -331,6 +331,7 @@ class RunStore:
         # (environment id, task, key) -> friendly run id
         self._idempotency: dict[tuple[str, str, str], str] = {}
         self._delayed: set[str] = set()
+        self._children: dict[str, list[str]] = {}  # parent friendly id -> child friendly ids
         # Task identifiers each environment's deployed version declares (seeded).
         self.known_tasks: dict[str, set[str]] = {}
         self.known_versions: dict[str, list[str]] = {}
@@ -345,6 +346,8 @@ class RunStore:
             self._idempotency[key] = run.friendly_id
         if run.status == "DELAYED":
             self._delayed.add(run.friendly_id)
+        if run.parent_id:
+            self._children.setdefault(run.parent_id, []).append(run.friendly_id)
         return run
 
     def get(self, friendly_id: str, environment: Environment | None = None) -> Run | None:
@@ -722,8 +725,8 @@ class RunStore:
         return data
 
     def children_of(self, run: Run) -> list[Run]:
-        return sorted((r for r in self.by_id.values() if r.parent_id == run.friendly_id),
-                      key=lambda r: r.sort_key)
+        children = (self.by_id.get(i) for i in self._children.get(run.friendly_id, ()))
+        return sorted((c for c in children if c is not None), key=lambda r: r.sort_key)
 
     def _presigned(self, run: Run, what: str) -> str:
         env = self.world.environments[run.environment_id]
