@@ -217,6 +217,7 @@ class CreateScheduleTests(ScheduleCase):
             ("0 0 * * 1-9", "Invalid cron expression: Constraint error, got range 1-9 expected "
                             "range 0-7"),
             ("0 x * * *", "Invalid cron expression: Invalid characters, got value: x"),
+            ("0 0 31 2 *", "Invalid cron expression: Invalid explicit day of month definition"),
         )
         for cron, message in cases:
             with self.subTest(cron=cron):

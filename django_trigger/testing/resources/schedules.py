@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from ..world import Environment, format_date
 
@@ -219,9 +219,13 @@ def cron_error(expression: str) -> str | None:
         if message:
             return message
     try:
-        croniter(" ".join(fields[1:]))
+        iterator = croniter(" ".join(fields[1:]), dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
     except (ValueError, KeyError) as exc:
         return str(exc) or "Invalid cron expression"
+    try:
+        iterator.get_next(dt.datetime)
+    except CroniterBadDateError:  # e.g. "0 0 31 2 *": a day no listed month has
+        return "Invalid explicit day of month definition"
     return None
 
 
