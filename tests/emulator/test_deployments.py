@@ -230,9 +230,10 @@ class SingleDeploymentTests(DeploymentCase):
 
 class PromoteTests(DeploymentCase):
     def test_rollback_needs_allow_rollbacks(self):
-        self.assertError(self.promote("20260309.2"), 400,
-                         "Cannot promote a deployment that is older than the current "
-                         "deployment.")
+        refused = self.promote("20260309.2")
+        self.assertError(refused, 400, "Cannot promote a deployment that is older than the "
+                                       "current deployment.")
+        self.assertConforms(refused.json(), f"{DEPLOYMENTS}/{{version}}/promote", "post", "400")
         self.assertEqual(self.current_version(), "20260316.1")
         response = self.promote("20260309.2", allowRollbacks="true")
         self.assertEqual(response.status_code, 200, response.text)

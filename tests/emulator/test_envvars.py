@@ -77,6 +77,7 @@ class EnvVarAuthTests(EnvVarCase):
         self.assertError(self.post(self.path("dev", ref="proj_nope"), json={}), 400, BAD_REF)
 
     def test_pat_selects_the_environment_by_slug(self):
+        # §13: the file's {env} enum is dev/staging/prod; the server also takes stg and preview.
         self.assertEqual(self.listed("prod")["REGION"], ("eu-central-1", False))
         self.assertEqual(self.listed("staging"), self.listed("stg"))
         self.assertEqual(self.listed("stg")["REGION"], ("eu-west-1", False))
@@ -191,6 +192,8 @@ class ListAndRetrieveTests(EnvVarCase):
                 self.assertError(self.get(self.path("dev", name)), 404,
                                  "Environment variable not found")
         self.assertEqual(self.pat("GET", "prod", "SENTRY_DSN").status_code, 200)
+        self.assertConforms(self.get(self.path("dev", "NOPE")).json(), LIST_PATH + "/{name}",
+                            "get", "404")
 
 
 class CreateTests(EnvVarCase):
@@ -233,6 +236,7 @@ class CreateTests(EnvVarCase):
         self.assertEqual([(i["path"], i["message"]) for i in body["issues"]],
                          [(["value"], "Required"),
                           (["isSecret"], "Expected boolean, received string")])
+        self.assertConforms(body, LIST_PATH, "post", "400")
 
     def test_a_body_that_is_not_json_throws_in_the_route(self):
         self.assertError(self.post(self.path(), data=b"name=X"), 500, "Internal Server Error")
@@ -261,6 +265,7 @@ class ImportTests(EnvVarCase):
         response = self.post(self.path(suffix="/import"), json={
             "variables": {"REGION": "mars", "BRAND_NEW": "1"}, "override": True})
         self.assertEqual(response.json(), {"success": True})
+        self.assertConforms(response.json(), LIST_PATH + "/import", "post")
         names = self.listed()
         self.assertEqual((names["REGION"], names["BRAND_NEW"]), (("mars", False), ("1", False)))
 
@@ -270,6 +275,8 @@ class ImportTests(EnvVarCase):
         self.assertEqual(self.listed()["A_KEY"], ("<redacted>", True))
 
     def test_variables_must_be_a_map(self):
+        # §13: the file documents ``variables`` as an array of {name, value}; the server wants
+        # an object map and answers an array with 400 ``Invalid body``.
         for body in ({"variables": [{"name": "A", "value": "1"}]}, {"variables": {"A": 1}},
                      {"variables": {"A": "1"}, "override": "true"}, {}, [],
                      {"variables": {"A": "1"}, "source": {"type": "user"}}):

@@ -380,6 +380,9 @@ class ScheduleByIdTests(ScheduleCase):
         self.assertIs(off.json()["active"], False)
         self.assertIsNone(off.json()["nextRun"])  # §13: retrieve may send nextRun null
         self.assertIsNone(self.get(f"{SCHEDULES}/dedup-1").json()["nextRun"])
+        deactivated = dict(off.json())
+        del deactivated["nextRun"], deactivated["nextRunEffectiveAt"]  # the §13 nulls
+        self.assertConforms(deactivated, f"{SCHEDULES}/{{schedule_id}}/deactivate", "post")
         on = self.post(f"{SCHEDULES}/dedup-1/activate").json()
         self.assertIs(on["active"], True)
         self.assertEqual(on["nextRun"], created["nextRun"])
