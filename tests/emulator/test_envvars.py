@@ -279,7 +279,8 @@ class ImportTests(EnvVarCase):
         # an object map and answers an array with 400 ``Invalid body``.
         for body in ({"variables": [{"name": "A", "value": "1"}]}, {"variables": {"A": 1}},
                      {"variables": {"A": "1"}, "override": "true"}, {}, [],
-                     {"variables": {"A": "1"}, "source": {"type": "user"}}):
+                     {"variables": {"A": "1"}, "source": {"type": "user"}},
+                     {"variables": {"A": "1"}, "source": {"type": ["user"]}}):
             with self.subTest(body=body):
                 self.assertError(self.post(self.path(suffix="/import"), json=body), 400,
                                  "Invalid body")

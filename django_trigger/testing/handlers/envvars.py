@@ -122,7 +122,8 @@ def _valid_import_body(body: Any) -> bool:
         if not isinstance(source, dict):
             return False
         kind = source.get("type")
-        wanted = {"user": "userId", "integration": "integration"}.get(kind)  # type: ignore[arg-type]
+        wanted = {"user": "userId", "integration": "integration"}.get(kind) \
+            if isinstance(kind, str) else None
         if wanted is None or not isinstance(source.get(wanted), str):
             return False
     return True
