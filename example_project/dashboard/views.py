@@ -113,6 +113,13 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     alias = _alias(request)
     try:
         run = get_client(alias).runs.retrieve(run_id)
+    except NotFoundError:
+        error = _("Trigger.dev has no run “%(id)s” for the “%(alias)s” client.") % {
+            "id": run_id,
+            "alias": alias,
+        }
+        context = {"error": error, "run_id": run_id, "alias": alias}
+        return render(request, "dashboard/run_detail.html", context, status=404)
     except TriggerError as exc:
         context = {"error": describe(exc, alias), "run_id": run_id, "alias": alias}
         return render(request, "dashboard/run_detail.html", context, status=_error_status(exc))

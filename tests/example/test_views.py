@@ -174,7 +174,11 @@ class RunDetailTests(ExampleTestCase):
 
     def test_unknown_run_is_a_404_page(self):
         response = self.client.get("/runs/run_doesnotexist0000000000/")
-        self.assertContains(response, "Trigger.dev has no such object", status_code=404)
+        self.assertContains(
+            response,
+            "Trigger.dev has no run “run_doesnotexist0000000000” for the “default” client.",
+            status_code=404,
+        )
 
     def test_invalid_id_is_refused_before_sending(self):
         response = self.client.get("/runs/../")
