@@ -79,7 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             lambda method, path, status: print(f"{method} {path} {status}", flush=True))
 
     stop = threading.Event()
+    # Both signals set the event: a process started from a non-interactive shell's background
+    # job inherits SIGINT as ignored, and then Python never raises KeyboardInterrupt.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     keys = emulator.secret_keys
     branches = ", ".join(emulator.preview_branches)
     print(f"Trigger.dev emulator listening on {emulator.base_url} (seed {seed})")
