@@ -79,8 +79,9 @@ body rules: ``Request body is empty`` / ``Invalid JSON``), ``request.json_or_non
 Answer with ``errors.json_reply(data, status=200, headers=None)``; fail with the helpers of
 :mod:`.errors` (``api_error``, ``not_found_loader``, ``not_found_action``, ``query_error``,
 ``body_validation_error``, ``invalid_request_body``, …) and collect zod-like issues with
-:class:`.validation.Checker`. Dates go out through ``world.format_date`` (ISO, ms, ``Z``).
-Optional keys are omitted, never ``null``, unless the SDK schema is nullish (API.md §11).
+:class:`.validation.Checker`. Dates go out through the module function
+``world.format_date(dt)`` (ISO, milliseconds, ``Z``). Optional keys are omitted, never
+``null``, unless the SDK schema is nullish (API.md §11).
 
 The journal, faults and request idempotency need nothing from a handler module.
 """

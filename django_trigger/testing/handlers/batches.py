@@ -14,8 +14,8 @@ from .. import auth, errors
 from ..app import ApiRequest, Router
 from ..errors import Reply, json_reply
 from ..resources.batches import Batch, BatchStore
-from ..resources.triggering import check_options, jwt_headers, trigger_run
-from ..validation import Checker
+from ..resources.triggering import check_options, idempotency_expiry, jwt_headers, trigger_run
+from ..validation import Checker, received_type
 from ..world import World
 from .tasks import idempotency_headers
 
@@ -92,7 +92,7 @@ def _check_items(body: Any, *, with_task: bool = True) -> list[dict[str, Any]]:
     if isinstance(items, list):
         for i, item in enumerate(items):
             if not isinstance(item, dict):
-                check.add(["items", i], "Expected object, received " + type(item).__name__,
+                check.add(["items", i], "Expected object, received " + received_type(item),
                           "invalid_type")
                 continue
             if with_task:
@@ -155,9 +155,7 @@ def batch_trigger_v1(request: ApiRequest) -> Reply:
 
 
 def _key_expiry(world: World, ttl: str | None) -> dt.datetime:
-    from ..resources.triggering import _idempotency_expiry
-
-    return _idempotency_expiry(ttl, world.now())
+    return idempotency_expiry(ttl, world.now())
 
 
 def _v1_batch_body(world: World, batch: Batch, cached: bool) -> dict[str, Any]:

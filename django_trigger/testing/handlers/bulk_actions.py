@@ -11,7 +11,7 @@ from ..app import ApiRequest, Router
 from ..errors import Reply, json_reply
 from ..resources.bulk_actions import BulkActionStore, decode_cursor, encode_cursor
 from ..resources.runs import API_STATUS_TO_INTERNAL, MACHINE_PRESETS, RunFilter, parse_duration
-from ..validation import Checker
+from ..validation import Checker, received_type
 from ..world import World, parse_date, to_ms
 from .runs import page_size_issues
 
@@ -61,7 +61,7 @@ def parse_filter(check: Checker, raw: Any) -> RunFilter:
     """``BulkActionFilterRequestBody`` → :class:`RunFilter` (no implicit time window)."""
     flt = RunFilter(implicit_window=False)
     if not isinstance(raw, dict):
-        check.add(["filter"], "Expected object, received " + type(raw).__name__, "invalid_type")
+        check.add(["filter"], "Expected object, received " + received_type(raw), "invalid_type")
         return flt
     present = {k: v for k, v in raw.items() if v not in (None, "", [])}
     if not present:
@@ -111,7 +111,7 @@ def parse_filter(check: Checker, raw: Any) -> RunFilter:
             flt.is_test = present["isTest"]
         else:
             check.add(["filter", "isTest"], "Expected boolean, received "
-                      + type(present["isTest"]).__name__, "invalid_type")
+                      + received_type(present["isTest"]), "invalid_type")
     for key, attr in (("bulkAction", "bulk_action"), ("schedule", "schedule"),
                       ("batch", "batch")):
         if key in present:

@@ -22,6 +22,7 @@ from ..resources.runs import (
     parse_duration,
 )
 from ..resources.runs_seed import seed_world
+from ..validation import MISSING, received_type
 from ..world import World, format_date, parse_date, to_ms
 
 ORDER = 10
@@ -263,11 +264,10 @@ def reschedule_run(request: ApiRequest) -> Reply:
     body = request.json_or_none()
     delay = body.get("delay") if isinstance(body, dict) else None
     if not isinstance(delay, str):
+        got = received_type(MISSING if delay is None else delay)
         raise errors.invalid_request_body([{
-            "code": "invalid_type", "expected": "string",
-            "received": "undefined" if delay is None else type(delay).__name__,
-            "path": ["delay"], "message": "Required" if delay is None else
-            "Expected string, received " + type(delay).__name__}])
+            "code": "invalid_type", "expected": "string", "received": got, "path": ["delay"],
+            "message": "Required" if delay is None else f"Expected string, received {got}"}])
     world = request.world
     with world.lock:
         run = world.runs.get(request.params["runId"], request.principal.environment)
@@ -378,19 +378,18 @@ def _store_metadata(run: Run, value: dict[str, Any]) -> None:
 def _metadata_body_issues(body: Any) -> list[dict[str, Any]]:
     if not isinstance(body, dict):
         return [{"code": "invalid_type", "expected": "object", "path": [],
-                 "message": "Expected object, received " + type(body).__name__}]
+                 "message": "Expected object, received " + received_type(body)}]
     issues: list[dict[str, Any]] = []
     if "metadata" in body and not isinstance(body["metadata"], dict):
         issues.append({"code": "invalid_type", "expected": "object", "path": ["metadata"],
-                       "message": "Expected object, received "
-                       + ("null" if body["metadata"] is None else type(body["metadata"]).__name__)})
+                       "message": "Expected object, received " + received_type(body["metadata"])})
     for key in ("operations", "parentOperations", "rootOperations"):
         ops = body.get(key)
         if ops is None:
             continue
         if not isinstance(ops, list):
             issues.append({"code": "invalid_type", "expected": "array", "path": [key],
-                           "message": "Expected array, received " + type(ops).__name__})
+                           "message": "Expected array, received " + received_type(ops)})
             continue
         for i, op in enumerate(ops):
             if not isinstance(op, dict) or op.get("type") not in METADATA_OPS:

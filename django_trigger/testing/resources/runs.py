@@ -24,7 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -798,6 +798,3 @@ def _final_status_error(status: str) -> dict[str, Any]:
              "INTERRUPTED": "TASK_RUN_INTERRUPTED"}
     return {"type": "INTERNAL_ERROR", "code": codes.get(status, "TASK_RUN_UNEXPECTED_ERROR")}
 
-
-def sorted_unique(values: Iterable[str]) -> list[str]:
-    return sorted(set(values))

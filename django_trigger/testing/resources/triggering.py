@@ -12,11 +12,11 @@ from typing import Any
 
 from .. import errors
 from ..jwt import public_access_token
-from ..validation import Checker
+from ..validation import Checker, received_type
 from ..world import Environment, World, parse_date
 from .runs import MACHINE_PRESETS, Run, RunStore, parse_duration
 
-__all__ = ["TriggerOutcome", "check_options", "jwt_headers", "trigger_run"]
+__all__ = ["TriggerOutcome", "check_options", "idempotency_expiry", "jwt_headers", "trigger_run"]
 
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 128
@@ -48,7 +48,7 @@ def check_options(check: Checker, options: Any, prefix: list[str | int]) -> None
     if options is None or options == {}:
         return
     if not isinstance(options, dict):
-        check.add(prefix, f"Expected object, received {type(options).__name__}", "invalid_type")
+        check.add(prefix, f"Expected object, received {received_type(options)}", "invalid_type")
         return
     sub = Checker(prefix)
     for key in ("idempotencyKey",):
@@ -57,15 +57,14 @@ def check_options(check: Checker, options: Any, prefix: list[str | int]) -> None
                 "metadataType", "payloadType", "parentRunId", "bulkActionId"):
         sub.string(options, key, required=False)
     if "delay" in options and not isinstance(options["delay"], str):
-        sub.add(["delay"], "Expected string, received " + type(options["delay"]).__name__,
+        sub.add(["delay"], "Expected string, received " + received_type(options["delay"]),
                 "invalid_type")
     ttl = options.get("ttl")
     if ttl is not None and not (isinstance(ttl, str) or (
             isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl >= 0)):
         sub.add(["ttl"], "Invalid input", "invalid_union")
     if "tags" in options:
-        tags = sub.string_or_list(options, "tags", max_length=MAX_TAG_LENGTH)
-        _ = tags
+        sub.string_or_list(options, "tags", max_length=MAX_TAG_LENGTH)
     if "machine" in options:
         sub.enum(options, "machine", MACHINE_PRESETS, required=False)
     for key in ("maxAttempts", "priority", "payloadSize"):
@@ -99,7 +98,8 @@ def _delay_until(value: Any, now: dt.datetime) -> dt.datetime | None:
     return parsed
 
 
-def _idempotency_expiry(ttl: Any, now: dt.datetime) -> dt.datetime:
+def idempotency_expiry(ttl: Any, now: dt.datetime) -> dt.datetime:
+    """When a run idempotency key expires: ``^\\d+[smhd]$`` TTLs, anything else 30 days."""
     if isinstance(ttl, str):
         match = IDEMPOTENCY_TTL.match(ttl)
         if match:
@@ -165,7 +165,7 @@ def trigger_run(world: World, environment: Environment, task_identifier: str, pa
         delay_until=delay_until, ttl=ttl or None,
         idempotency_key=key,
         idempotency_key_options=options.get("idempotencyKeyOptions") if key else None,
-        idempotency_key_expires_at=_idempotency_expiry(key_ttl, now) if key else None,
+        idempotency_key_expires_at=idempotency_expiry(key_ttl, now) if key else None,
         locked_to_version=locked, version=locked,
         machine=options.get("machine") or "small-1x", region=options.get("region"),
         queue=queue.get("name") if isinstance(queue, dict) and queue.get("name") else None,
