@@ -252,7 +252,11 @@ class RunAdmin(RemoteModelAdmin):
     @admin.display(description=gettext_lazy("error"))
     def error_display(self, obj: Run) -> str:
         error = getattr(obj.record, "error", None)
-        return _pre(error.raw if error is not None else None)
+        if error is None:
+            return "-"
+        heading = f"{error.name}: {error.message}" if error.name else error.message
+        return format_html('<pre class="trigger-json">{}{}</pre>', heading,
+                           f"\n\n{error.stack_trace}" if error.stack_trace else "")
 
     @admin.display(description=gettext_lazy("metadata"))
     def metadata_display(self, obj: Run) -> str:
