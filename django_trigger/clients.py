@@ -6,9 +6,11 @@
     get_client("ops").envvars.list()                 # another alias
     clients["ops"]                                   # the same, dict-style
 
-A client is built on first use in each thread (``asgiref.local.Local``, like database
-connections and caches) and rebuilt when its settings change: after ``trigger_settings.reload()``
-or a change of ``TRIGGER`` (``override_settings`` in tests). A ``TriggerClient`` built by hand
+A client is built on first use in each thread and rebuilt when its settings change: after
+``trigger_settings.reload()`` or a change of ``TRIGGER`` (``override_settings`` in tests). The
+cache is ``asgiref.local.Local(thread_critical=True)``, as for database connections: under
+ASGI a client and its connection pool stay with the worker thread across requests, and two
+threads never share one ``requests.Session``. A ``TriggerClient`` built by hand
 never reads these settings.
 """
 
@@ -30,7 +32,7 @@ class ClientHandler:
     """``clients["alias"]`` → that alias's ``TriggerClient`` for the current thread."""
 
     def __init__(self) -> None:
-        self._local = Local()
+        self._local = Local(thread_critical=True)
 
     def _cache(self) -> dict[str, tuple[ClientSettings, TriggerClient]]:
         """This thread's clients, with the settings each was built from."""

@@ -69,6 +69,24 @@ class GetClientTests(ConfTestCase):
         self.assertIsNot(theirs[0], mine)  # other thread: its own
         self.assertIs(get_client(), mine)
 
+    def test_requests_served_by_one_thread_share_its_client(self):
+        # Under ASGI each request runs sync code (views, get_client) in a worker thread with a
+        # fresh context; like database connections (thread_critical), the client and its
+        # connection pool belong to the thread and outlive the request.
+        import asyncio
+
+        from asgiref.sync import sync_to_async
+
+        def serve_one_request():
+            async def view():
+                return await sync_to_async(get_client, thread_sensitive=True)()
+
+            return asyncio.run(view())
+
+        # From a fresh thread, so that no context value is inherited by the "requests".
+        first, second = in_thread(lambda: (serve_one_request(), serve_one_request()))
+        self.assertIs(first, second)
+
     def test_threads_at_once_each_build_their_own(self):
         barrier = threading.Barrier(8)
         built = []
