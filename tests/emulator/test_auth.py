@@ -127,6 +127,21 @@ class FamilyATests(AuthCase):
                 envs = {r["env"]["name"] for r in response.json()["data"]}
                 self.assertEqual(envs, {"preview"})
 
+    def test_trigger_with_a_preview_key_lands_in_the_branch(self):
+        key = self.emu.secret_keys["preview"]
+        headers = {"x-trigger-branch": "fix/checkout"}
+        run_id = self.post("/api/v1/tasks/send-email/trigger", token=key, headers=headers,
+                           json={"payload": {}}).json()["id"]
+        with self.emu.state.lock:
+            run = self.emu.state.runs.get(run_id)
+            env = self.emu.state.environments[run.environment_id]
+        self.assertEqual((env.type, env.branch_name), ("PREVIEW", "fix/checkout"))
+        self.assertEqual(self.get(f"/api/v3/runs/{run_id}", token=key, headers=headers)
+                         .status_code, 200)
+        other = self.get(f"/api/v3/runs/{run_id}", token=key,
+                         headers={"x-trigger-branch": "feature-login"})
+        self.assertEqual(other.status_code, 404)
+
     def test_branch_header_on_dev_staging_and_prod_keys(self):
         probe = "/api/test/bearer-without-authorization"
         dev = self.get(probe, headers={"x-trigger-branch": "default"}).json()
@@ -204,6 +219,15 @@ class PublicAccessTokenTests(AuthCase):
         tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
         self.assertError(self.get(f"/api/v3/runs/{run_id}", token=tampered), 401,
                          "Invalid Public Access Token")
+
+    def test_batch_jwt_reads_its_batch(self):
+        response = self.post("/api/v2/tasks/batch", json={"items": [{"task": "send-email"}]})
+        token, batch_id = response.headers["x-trigger-jwt"], response.json()["id"]
+        self.assertEqual(json.loads(response.headers["x-trigger-jwt-claims"])["scopes"],
+                         [f"read:batch:{batch_id}"])
+        self.assertEqual(self.get(f"/api/v2/batches/{batch_id}", token=token).status_code, 200)
+        other = self.post("/api/v3/batches", json={"runCount": 1}).json()["id"]
+        self.assertEqual(self.get(f"/api/v2/batches/{other}", token=token).json(), RBAC_403)
 
     def test_expired_jwt(self):
         run_id, token, _ = self.trigger_with_jwt()
