@@ -7,7 +7,7 @@ import unittest
 import requests
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.test import SimpleTestCase, TestCase
+from django.test import SimpleTestCase, TestCase, TransactionTestCase
 
 from django_trigger.testing import EmulatorTestMixin
 
@@ -37,6 +37,14 @@ class MixinOnTestCaseTests(EmulatorTestMixin, TestCase):
         self.assertEqual(Group.objects.count(), 1)
         self.assertTrue(self.emulator.running)
         self.assertEqual(settings.TRIGGER["default"]["API_URL"], self.emulator.base_url)
+
+
+class MixinOnTransactionTestCaseTests(EmulatorTestMixin, TransactionTestCase):
+    emulator_options = {"runs": 3}
+
+    def test_emulator_is_up(self):
+        self.assertTrue(self.emulator.running)
+        self.assertEqual(settings.TRIGGER["default"]["ACCESS_TOKEN"], self.emulator.secret_key)
 
 
 class MixinLifecycleTests(SimpleTestCase):
