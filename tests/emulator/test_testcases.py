@@ -48,51 +48,43 @@ class MixinOnTransactionTestCaseTests(EmulatorTestMixin, TransactionTestCase):
 
 
 class MixinLifecycleTests(SimpleTestCase):
-    def make_case(self, reset_state: bool, seen: list):
+    def make_case(self, reset_state: bool, seen: dict):
         class Inner(EmulatorTestMixin, SimpleTestCase):
             emulator_options = {"seed": 2, "runs": 5}
             emulator_reset_state = reset_state
 
-            def test_1_trigger(self):
-                self.emulator.faults.fail_next(5)
-                requests.post(self.emulator.url("/api/v1/tasks/t/trigger"), json={"payload": 1},
-                              headers={"Authorization": f"Bearer {self.emulator.secret_key}"},
+            def test_1_change_everything(self):
+                emulator = self.emulator
+                seen["seeded"] = len(emulator.state.runs)
+                requests.post(emulator.url("/api/v1/tasks/t/trigger"), json={"payload": 1},
+                              headers={"Authorization": f"Bearer {emulator.secret_key}"},
                               timeout=5)
-                seen.append(("runs", len(self.emulator.state.runs)))
+                seen["after_trigger"] = len(emulator.state.runs)
+                emulator.faults.fail_next(5, path="/elsewhere")
+                seen["emulator"] = emulator
 
             def test_2_observe(self):
-                seen.append(("runs", len(self.emulator.state.runs)))
-                seen.append(("journal", self.emulator.journal.count()))
-                seen.append(("faults", self.emulator.faults.pending))
-                seen.append(("emulator", self.emulator))
+                seen["runs"] = len(self.emulator.state.runs)
+                seen["journal"] = self.emulator.journal.count()
+                seen["faults"] = self.emulator.faults.pending
 
         return Inner
 
-    def test_reset_between_tests_and_cleanup_after_the_class(self):
+    def test_state_journal_and_faults_reset_between_tests(self):
         before = settings.TRIGGER
-        seen: list = []
+        seen: dict = {}
         result = run_case(self.make_case(True, seen))
         self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
-        observed = dict(seen[1:4])
-        self.assertEqual(observed["journal"], 0)
-        self.assertEqual(observed["faults"], 0)
+        self.assertEqual(seen["after_trigger"], seen["seeded"] + 1)
+        self.assertEqual((seen["runs"], seen["journal"], seen["faults"]),
+                         (seen["seeded"], 0, 0))
+        # After the class: settings restored, server stopped.
         self.assertEqual(settings.TRIGGER, before)
-        self.assertFalse(seen[4][1].running)
+        self.assertFalse(seen["emulator"].running)
 
     def test_state_kept_when_asked(self):
-        seen: list = []
-        self.assertTrue(run_case(self.make_case(True, seen)).wasSuccessful())
-        with_reset = seen[0][1], seen[1][1]
-        seen.clear()
-        # The first test's trigger was faulted (fail_next), so counts match either way; trigger
-        # for real to see the difference.
-        kept: list = []
-        case = self.make_case(False, kept)
-        case.test_1_trigger = lambda self: (
-            requests.post(self.emulator.url("/api/v1/tasks/t/trigger"), json={"payload": 1},
-                          headers={"Authorization": f"Bearer {self.emulator.secret_key}"},
-                          timeout=5),
-            kept.append(("runs", len(self.emulator.state.runs))))
-        self.assertTrue(run_case(case).wasSuccessful())
-        self.assertEqual(kept[0][1], kept[1][1])  # the triggered run is still there
-        self.assertEqual(with_reset[0], with_reset[1])
+        seen: dict = {}
+        result = run_case(self.make_case(False, seen))
+        self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
+        self.assertEqual((seen["runs"], seen["journal"], seen["faults"]),
+                         (seen["after_trigger"], 0, 0))
