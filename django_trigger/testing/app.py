@@ -43,7 +43,11 @@ routes in ``handlers/<resource>.py``, the resource's state and rendering in
             router.post("/api/v1/schedules", create_schedule, auth=auth.LEGACY)
             router.get("/api/v1/timezones", timezones, auth=auth.NONE)
 
-    Options of :meth:`Router.add`: ``auth`` (a policy from :mod:`.auth`; **required**),
+    Options of :meth:`Router.add`: ``auth`` (**required**; one policy per route family of
+    API.md §2.3: ``auth.BEARER`` / ``auth.BEARER_JWT`` (A), ``auth.LEGACY`` or
+    ``auth.legacy(message)`` (B), ``auth.scoped(scope)`` (C), ``auth.ENVVARS`` (D: resolves the
+    environment from the ``projectRef``/``env`` path params), ``auth.PAT`` (E), ``auth.NONE``
+    (F); see :mod:`.auth`),
     ``authorization`` (the RBAC action, e.g. ``"read"``, when the handler checks resources with
     ``request.authorize(...)``; family-A routes without it refuse restricted keys with 403, as
     the real builder does), ``max_content_length`` (bytes; a missing or larger
@@ -83,7 +87,9 @@ Answer with ``errors.json_reply(data, status=200, headers=None)``; fail with the
 ``world.format_date(dt)`` (ISO, milliseconds, ``Z``). Optional keys are omitted, never
 ``null``, unless the SDK schema is nullish (API.md §11).
 
-The journal, faults and request idempotency need nothing from a handler module.
+The journal, faults and request idempotency need nothing from a handler module. Test a module
+over real HTTP in ``tests/emulator/test_<resource>.py`` with ``tests.emulator.base.EmulatorCase``
+(frozen clock, reset per test, fails on any handler exception in ``emu.server_errors``).
 """
 
 from __future__ import annotations
