@@ -2,8 +2,8 @@
 
 Importing this package (Django's admin autodiscovery does) registers ``RunAdmin``,
 ``ScheduleAdmin`` and ``EnvVarAdmin`` on ``admin.site``. The models have no table: every row
-comes from the API through the queryset-like wrappers of ``querysets.py``. docs/admin.md
-describes what staff see and the permissions involved.
+comes from the API through the queryset-like wrappers of ``querysets.py``. The README's
+"The Django admin" section describes what staff see and the permissions involved.
 """
 
 from .envvars import EnvVarAdmin
