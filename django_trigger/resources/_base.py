@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django_trigger._http.transport import Auth, parse_with
 from django_trigger.exceptions import InvalidRequestError
 from django_trigger.options import RequestOptionsLike
-from django_trigger.pagination import CursorPage, OffsetPage
+from django_trigger.pagination import CursorPage, OffsetPage, Page
 from django_trigger.types import RunStatus, SchemaError
 
 if TYPE_CHECKING:
@@ -34,7 +34,9 @@ _KNOWN_STATUSES = frozenset(status.value for status in RunStatus)
 QueueFilter = str | Mapping[str, str]
 
 T = TypeVar("T")
+P = TypeVar("P", bound=Page[Any])
 Self = TypeVar("Self", bound="Resource")
+Fetch = Callable[[dict[str, Any]], Any]
 
 
 class Resource:
@@ -103,21 +105,8 @@ class Resource:
         auth: str = Auth.SECRET_KEY,
         request_options: RequestOptionsLike = None,
     ) -> CursorPage[T]:
-        def fetch(page_params: dict[str, Any]) -> CursorPage[T]:
-            # Following pages are fetched as typed pages, even from a raw first page.
-            return Resource._request(
-                _cooked(self),
-                "GET",
-                path,
-                operation=operation,
-                auth=auth,
-                params=page_params,
-                request_options=request_options,
-                parse=lambda body: build(body, page_params),
-            )
-
-        def build(body: Any, page_params: dict[str, Any]) -> CursorPage[T]:
-            data, pagination = _list_envelope(body)
+        def build(data: list[Any], pagination: dict[str, Any], page_params: dict[str, Any],
+                  fetch: Fetch) -> CursorPage[T]:
             return CursorPage(
                 [item(entry) for entry in data],
                 next_cursor=_cursor(pagination, "next"),
@@ -126,15 +115,7 @@ class Resource:
                 fetch=fetch,
             )
 
-        return self._request(
-            "GET",
-            path,
-            operation=operation,
-            auth=auth,
-            params=params,
-            request_options=request_options,
-            parse=lambda body: build(body, params),
-        )
+        return self._page(path, operation, params, auth, request_options, build)
 
     def _offset_page(
         self,
@@ -146,20 +127,8 @@ class Resource:
         auth: str = Auth.SECRET_KEY,
         request_options: RequestOptionsLike = None,
     ) -> OffsetPage[T]:
-        def fetch(page_params: dict[str, Any]) -> OffsetPage[T]:
-            return Resource._request(
-                _cooked(self),
-                "GET",
-                path,
-                operation=operation,
-                auth=auth,
-                params=page_params,
-                request_options=request_options,
-                parse=lambda body: build(body, page_params),
-            )
-
-        def build(body: Any, page_params: dict[str, Any]) -> OffsetPage[T]:
-            data, pagination = _list_envelope(body)
+        def build(data: list[Any], pagination: dict[str, Any], page_params: dict[str, Any],
+                  fetch: Fetch) -> OffsetPage[T]:
             try:
                 current = int(pagination["currentPage"])
                 total = int(pagination["totalPages"])
@@ -175,6 +144,37 @@ class Resource:
                 fetch=fetch,
             )
 
+        return self._page(path, operation, params, auth, request_options, build)
+
+    def _page(
+        self,
+        path: str,
+        operation: str,
+        params: dict[str, Any],
+        auth: str,
+        request_options: RequestOptionsLike,
+        build: Callable[[list[Any], dict[str, Any], dict[str, Any], Fetch], P],
+    ) -> P:
+        """GET one page of a list; ``build`` makes the page from its data and pagination, with a
+        ``fetch`` that gets another page of the same listing (always typed, even when this
+        first page was asked for raw)."""
+
+        def fetch(page_params: dict[str, Any]) -> P:
+            return Resource._request(
+                _cooked(self),
+                "GET",
+                path,
+                operation=operation,
+                auth=auth,
+                params=page_params,
+                request_options=request_options,
+                parse=lambda body: parse(body, page_params),
+            )
+
+        def parse(body: Any, page_params: dict[str, Any]) -> P:
+            data, pagination = _list_envelope(body)
+            return build(data, pagination, page_params, fetch)
+
         return self._request(
             "GET",
             path,
@@ -182,7 +182,7 @@ class Resource:
             auth=auth,
             params=params,
             request_options=request_options,
-            parse=lambda body: build(body, params),
+            parse=lambda body: parse(body, params),
         )
 
 

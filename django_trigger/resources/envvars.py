@@ -9,8 +9,8 @@ address any environment of its projects.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import IO, Any
+from collections.abc import Callable, Mapping
+from typing import IO, Any, TypeVar
 
 from django_trigger._http.paths import build_path
 from django_trigger.credentials import TokenKind, secret_key_environment
@@ -21,6 +21,8 @@ from django_trigger.types import EnvVar, SchemaError, SuccessResponse
 from ._base import Auth, Resource
 
 __all__ = ["NAME_PATTERN", "RESERVED_NAMES", "EnvVars", "validate_name"]
+
+T = TypeVar("T")
 
 #: The dashboard's rule (the API has none): ASCII letters, digits and underscores.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$", re.ASCII)
@@ -53,15 +55,9 @@ class EnvVars(Resource):
         request_options: RequestOptionsLike = None,
     ) -> list[EnvVar]:
         """Every variable of the environment (secret values read back as ``<redacted>``)."""
-        path, headers = self._target("envvars.list", project_ref, environment, branch)
-        return self._request(
-            "GET",
-            path,
-            operation="envvars.list",
-            auth=Auth.EITHER,
-            headers=headers,
-            parse=_env_var_list,
-            request_options=request_options,
+        return self._call(
+            "GET", "envvars.list", (project_ref, environment, branch), None, None,
+            _env_var_list, request_options,
         )
 
     def retrieve(
@@ -73,15 +69,9 @@ class EnvVars(Resource):
         branch: str | None = None,
         request_options: RequestOptionsLike = None,
     ) -> EnvVar:
-        path, headers = self._target("envvars.retrieve", project_ref, environment, branch, name)
-        return self._request(
-            "GET",
-            path,
-            operation="envvars.retrieve",
-            auth=Auth.EITHER,
-            headers=headers,
-            parse=EnvVar.from_api,
-            request_options=request_options,
+        return self._call(
+            "GET", "envvars.retrieve", (project_ref, environment, branch), name, None,
+            EnvVar.from_api, request_options,
         )
 
     def create(
@@ -100,16 +90,9 @@ class EnvVars(Resource):
         body: dict[str, Any] = {"name": name, "value": _value(value, name)}
         if is_secret is not None:
             body["isSecret"] = _flag(is_secret, "is_secret")
-        path, headers = self._target("envvars.create", project_ref, environment, branch)
-        return self._request(
-            "POST",
-            path,
-            operation="envvars.create",
-            auth=Auth.EITHER,
-            headers=headers,
-            json_body=body,
-            parse=SuccessResponse.from_api,
-            request_options=request_options,
+        return self._call(
+            "POST", "envvars.create", (project_ref, environment, branch), None, body,
+            SuccessResponse.from_api, request_options,
         )
 
     def update(
@@ -123,16 +106,9 @@ class EnvVars(Resource):
         request_options: RequestOptionsLike = None,
     ) -> SuccessResponse:
         """Set the value of a variable that exists in the project."""
-        path, headers = self._target("envvars.update", project_ref, environment, branch, name)
-        return self._request(
-            "PUT",
-            path,
-            operation="envvars.update",
-            auth=Auth.EITHER,
-            headers=headers,
-            json_body={"value": _value(value, name)},
-            parse=SuccessResponse.from_api,
-            request_options=request_options,
+        return self._call(
+            "PUT", "envvars.update", (project_ref, environment, branch), name,
+            {"value": _value(value, name)}, SuccessResponse.from_api, request_options,
         )
 
     def delete(
@@ -144,15 +120,9 @@ class EnvVars(Resource):
         branch: str | None = None,
         request_options: RequestOptionsLike = None,
     ) -> SuccessResponse:
-        path, headers = self._target("envvars.delete", project_ref, environment, branch, name)
-        return self._request(
-            "DELETE",
-            path,
-            operation="envvars.delete",
-            auth=Auth.EITHER,
-            headers=headers,
-            parse=SuccessResponse.from_api,
-            request_options=request_options,
+        return self._call(
+            "DELETE", "envvars.delete", (project_ref, environment, branch), name, None,
+            SuccessResponse.from_api, request_options,
         )
 
     def upload(
@@ -219,6 +189,29 @@ class EnvVars(Resource):
         )
 
     # -- target resolution ---------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        operation: str,
+        target: tuple[str | None, str | None, str | None],
+        name: str | None,
+        json_body: Any,
+        parse: Callable[[Any], T],
+        request_options: RequestOptionsLike,
+    ) -> T:
+        """One request to the environment ``target`` = (project ref, environment, branch)."""
+        path, headers = self._target(operation, *target, name)
+        return self._request(
+            method,
+            path,
+            operation=operation,
+            auth=Auth.EITHER,
+            headers=headers,
+            json_body=json_body,
+            parse=parse,
+            request_options=request_options,
+        )
 
     def _target(
         self,
