@@ -54,3 +54,11 @@ TRIGGER = {
         "API_URL": "http://127.0.0.1:9",
     }
 }
+
+# The admin logs API trouble as warnings; tests that care assert them with assertLogs.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"null": {"class": "logging.NullHandler"}},
+    "loggers": {"django_trigger": {"handlers": ["null"], "level": "ERROR", "propagate": False}},
+}

@@ -194,28 +194,23 @@ class RunDetailTests(AdminTestCase):
         self.journal.clear()
         return runs[0]
 
-    def test_payload_with_script_renders_inert(self):
-        with self.emulator.state.lock:
-            store = self.emulator.state.runs
-            run = next(r for r in store if r.payload and "<script>" in r.payload)
-            run_id = run.friendly_id
-            environment = run.environment_id
+    def dev_run_with_payload(self, text):
+        """A seeded run of the dev environment (the client's) whose payload contains text."""
         dev = self.emulator.state.environments_by_public_slug(self.emulator.project_ref)["dev"]
-        if environment != dev.id:
-            self.skipTest("seed put the script payload elsewhere")
-        response = self.client.get(self.url("run_change", run_id))
+        with self.emulator.state.lock:
+            return next(
+                r.friendly_id for r in self.emulator.state.runs
+                if r.environment_id == dev.id and r.payload and text in r.payload
+            )
+
+    def test_payload_with_script_renders_inert(self):
+        response = self.client.get(self.url("run_change", self.dev_run_with_payload("<script>")))
         self.assertEqual(response.status_code, 200)
         self.assertNotContains(response, "<script>alert")
         self.assertContains(response, "&lt;script&gt;alert")
 
     def test_unicode_is_kept(self):
-        with self.emulator.state.lock:
-            run = next(r for r in self.emulator.state.runs
-                       if r.payload and "Renée 🚀" in r.payload)
-            run_id = run.friendly_id
-        response = self.client.get(self.url("run_change", run_id))
-        if response.status_code == 404:
-            self.skipTest("seed put the unicode payload in another environment")
+        response = self.client.get(self.url("run_change", self.dev_run_with_payload("Renée 🚀")))
         self.assertContains(response, "Renée 🚀")
 
     def test_missing_run_is_a_404(self):

@@ -208,3 +208,25 @@ def request_problems(entry: Any) -> list[str]:
                 where = "/".join(str(p) for p in error.absolute_path) or "(root)"
                 problems.append(f"body {where}: {error.message}")
     return problems
+
+
+class OpenApiShapes:
+    """Test-case mixin: ``assertConforms(body, path, method)`` validates a response body against
+    the 200 response schema the OpenAPI file gives for ``method path`` (OpenAPI 3.0 semantics,
+    so the file's ``nullable: true`` is honoured).
+
+    Where the file is absent the check is not made and the rest of the test still runs; the
+    absence is reported once, as a skip, by ``test_emulator_openapi``."""
+
+    def assertConforms(self, body: Any, path: str, method: str = "get",
+                       status: str = "200") -> None:
+        if not available():
+            return
+        from openapi_schema_validator import OAS30Validator
+
+        pointer = ("#/paths/" + path.replace("~", "~0").replace("/", "~1")
+                   + f"/{method}/responses/{status}/content/application~1json/schema")
+        validator = OAS30Validator({**spec(), "$ref": pointer},
+                                   format_checker=OAS30Validator.FORMAT_CHECKER)
+        problems = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
+        self.assertEqual(problems, [], f"{method.upper()} {path}")  # type: ignore[attr-defined]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.conformance.openapi import OpenApiShapes
+
 from .base import EmulatorCase
 from .test_queues import RBAC_403, public_jwt
-from .test_schedules import OpenApiShapes
 
 DEPLOYMENTS = "/api/v1/deployments"
 PROD_VERSIONS = ["20260318.1", "20260316.2", "20260316.1", "20260309.2", "20260302.1",

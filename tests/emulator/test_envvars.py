@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from django_trigger.testing.resources.envvars import parse_dotenv
+from tests.conformance.openapi import OpenApiShapes
 
 from .base import EmulatorCase
-from .test_schedules import OpenApiShapes
 
 BAD_REF = ("Invalid project ref for this API key. Make sure you are using an API key associated "
            "with that project.")

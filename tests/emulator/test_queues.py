@@ -10,8 +10,9 @@ import hmac
 import json
 from typing import Any
 
+from tests.conformance.openapi import OpenApiShapes
+
 from .base import FROZEN_NOW, EmulatorCase
-from .test_schedules import OpenApiShapes
 
 QUEUES = "/api/v1/queues"
 RBAC_403 = {"error": "Unauthorized", "code": "unauthorized", "param": "access_token",

@@ -2,54 +2,21 @@
 pagination, retrieve by id or deduplication key, PUT replacement, delete, (de)activation,
 timezones, and the response shapes against the OpenAPI file.
 
-``OpenApiShapes`` (shape conformance against ``../shared/reference/trigger-v3-openapi.yaml``)
-is shared with the env var, queue and deployment tests."""
+Response shapes are checked with ``tests.conformance.openapi.OpenApiShapes``."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from pathlib import Path
 from typing import Any
 
 from django_trigger.testing.resources.schedules import cron_error, timezones
+from tests.conformance.openapi import OpenApiShapes
 
 from .base import FROZEN_NOW, EmulatorCase
 
-SPEC_FILE = Path(__file__).resolve().parents[3] / "shared" / "reference" / \
-    "trigger-v3-openapi.yaml"
 SCHEDULES = "/api/v1/schedules"
 NOT_AUTHENTICATED = "Invalid or Missing API Key"
 TASK = "nightly-cleanup"
-
-
-@functools.lru_cache(maxsize=1)
-def _spec() -> dict[str, Any] | None:
-    if not SPEC_FILE.is_file():
-        return None
-    import yaml
-
-    return yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
-
-
-class OpenApiShapes:
-    """``assertConforms(body, path, method)``: the body validates against the 200 response
-    schema the OpenAPI file gives for ``method path`` (OpenAPI 3.0 semantics, so the file's
-    ``nullable: true`` is honoured)."""
-
-    def assertConforms(self, body: Any, path: str, method: str = "get",
-                       status: str = "200") -> None:
-        spec = _spec()
-        if spec is None:
-            self.skipTest(f"{SPEC_FILE} is absent")  # type: ignore[attr-defined]
-        from openapi_schema_validator import OAS30Validator
-
-        pointer = ("#/paths/" + path.replace("~", "~0").replace("/", "~1")
-                   + f"/{method}/responses/{status}/content/application~1json/schema")
-        validator = OAS30Validator({**spec, "$ref": pointer},
-                                   format_checker=OAS30Validator.FORMAT_CHECKER)
-        problems = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
-        self.assertEqual(problems, [], f"{method.upper()} {path}")  # type: ignore[attr-defined]
 
 
 class ScheduleCase(OpenApiShapes, EmulatorCase):
