@@ -303,7 +303,9 @@ def _raw_path(environ: dict[str, Any]) -> str:
 
 def _fault_reply(decision: FaultDecision, now_ms: int) -> Reply:
     status = decision.status or 500
-    if decision.kind == "rate_limit":
+    if decision.kind == "respond":
+        reply = errors.Reply(status=status, body=decision.body or b"")
+    elif decision.kind == "rate_limit":
         reply = rate_limited_reply(750, 0, now_ms + int(decision.reset_after * 1000), now_ms)
     else:
         from http import HTTPStatus

@@ -20,10 +20,12 @@ every run. A stall or latency wait ends early when the emulator stops.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from typing import Any
 
 __all__ = ["FaultDecision", "Faults"]
 
@@ -32,12 +34,13 @@ FAULT_STATUSES = (408, 409, 429, 500, 502, 503, 504)
 
 @dataclass
 class FaultDecision:
-    kind: str  # "fail" | "drop" | "stall" | "rate_limit" | "fault_rate"
+    kind: str  # "fail" | "drop" | "stall" | "rate_limit" | "fault_rate" | "respond"
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     after_processing: bool = False
     reset_after: float = 0.05
+    body: bytes | None = None  # "respond": the answer's body as sent
 
 
 @dataclass
@@ -84,6 +87,18 @@ class Faults:
         kind = "rate_limit" if status == 429 else "fail"
         self._add(n, FaultDecision(kind, status, dict(headers or {}),
                                    after_processing=after_processing), path, method)
+
+    def respond_next(self, n: int = 1, status: int = 200, *, body: Any = None,
+                     text: str | None = None, headers: dict[str, str] | None = None,
+                     path: str | None = None, method: str | None = None) -> None:
+        """Answer the next ``n`` matching requests with ``body`` (JSON-encoded) or ``text`` (sent
+        as is) instead of running them: a reply the API would never give, as from a
+        misbehaving proxy or an API change, to test how callers handle a malformed answer."""
+        if (body is None) == (text is None):
+            raise ValueError("pass exactly one of body and text")
+        raw = text.encode() if text is not None else json.dumps(body).encode()
+        self._add(n, FaultDecision("respond", status, dict(headers or {}), body=raw),
+                  path, method)
 
     def rate_limit_next(self, n: int = 1, reset_after: float = 0.05, *, path: str | None = None,
                         method: str | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django_trigger.exceptions import (
     ApiError,
+    ApiSchemaValidationError,
     AuthenticationError,
     BadRequestError,
     InternalServerError,
@@ -91,6 +92,30 @@ class StatusErrorTests(ClientTestCase):
         with self.assertRaises(AuthenticationError) as ctx:
             client._transport.request("GET", "/api/v1/runs")
         self.assertEqual(ctx.exception.message, "Invalid API key")
+
+
+class SchemaValidationTests(ClientTestCase):
+    def test_a_2xx_of_the_wrong_shape(self):
+        self.emulator.faults.respond_next(1, body={"id": "run_x", "status": 7})
+        with self.assertRaises(ApiSchemaValidationError) as ctx:
+            self.trigger.runs.retrieve("run_abc")
+        error = ctx.exception
+        self.assertEqual(error.status, 200)
+        self.assertIn("unexpected response shape", error.message)
+        self.assertEqual(error.body, {"id": "run_x", "status": 7})
+        self.assertEqual(self.journal.count(), 1)  # a 2xx is never retried
+
+    def test_a_2xx_that_is_not_json(self):
+        self.emulator.faults.respond_next(1, text="<html>gateway</html>",
+                                          headers={"Content-Type": "text/html"})
+        with self.assertRaises(ApiSchemaValidationError) as ctx:
+            self.trigger.runs.list(limit=1)
+        self.assertIn("not JSON", ctx.exception.message)
+
+    def test_a_page_without_pagination(self):
+        self.emulator.faults.respond_next(1, body={"data": []})
+        with self.assertRaises(ApiSchemaValidationError):
+            self.trigger.runs.list(limit=1)
 
 
 class BadInputTests(ClientTestCase):

@@ -67,6 +67,20 @@ class StatusFaultTests(EmulatorCase):
         self.assertEqual(self.get("/api/v1/runs").headers["x-ratelimit-reset"],
                          str(FROZEN_MS + 50))
 
+    def test_respond_next_sends_a_malformed_answer(self):
+        self.emu.faults.respond_next(1, body={"unexpected": True}, path="/api/v3/runs/*")
+        self.emu.faults.respond_next(1, 200, text="<html>proxy</html>",
+                                     headers={"Content-Type": "text/html"})
+        answer = self.get("/api/v3/runs/run_x")
+        self.assertEqual((answer.status_code, answer.json()), (200, {"unexpected": True}))
+        answer = self.get("/api/v1/runs")
+        self.assertEqual((answer.status_code, answer.text), (200, "<html>proxy</html>"))
+        self.assertEqual(answer.headers["content-type"], "text/html")
+        self.assertEqual(self.emu.journal.last().fault, "respond")
+        self.assertEqual(self.get("/api/v1/runs").status_code, 200)
+        with self.assertRaises(ValueError):
+            self.emu.faults.respond_next(1)
+
     def test_invalid_fault_arguments(self):
         with self.assertRaises(ValueError):
             self.emu.faults.fail_next(1, 200)
