@@ -16,6 +16,7 @@ import enum
 import re
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import cache
 from typing import Any, TypeVar, Union
@@ -59,94 +60,121 @@ class Record:
         if not isinstance(data, dict):
             raise SchemaError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
         values: dict[str, Any] = {"raw": data}
-        for field, annotation, wire, required in _fields(cls):
-            if wire not in data or data[wire] is None:
+        for field, convert, wire, required, nullable in _fields(cls):
+            value = data.get(wire)
+            if value is None:
                 if required and wire not in data:
                     raise SchemaError(f"{cls.__name__}: missing required key {wire!r}")
-                if required and not _allows_none(annotation):
+                if required and not nullable:
                     raise SchemaError(f"{cls.__name__}: {wire!r} must not be null")
                 if required:
                     values[field] = None  # a required key that may be null (nullable)
                 continue
             try:
-                values[field] = _convert(annotation, data[wire])
+                values[field] = convert(value)
             except SchemaError as exc:
                 raise SchemaError(f"{cls.__name__}.{wire}: {exc}") from None
         return cls(**values)
 
 
+Converter = Callable[[Any], Any]
+
+
 @cache
-def _fields(cls: type[Record]) -> list[tuple[str, Any, str, bool]]:
+def _fields(cls: type[Record]) -> list[tuple[str, Converter, str, bool, bool]]:
+    """(attribute, converter, wire key, required, nullable) of each field, computed once."""
     hints = typing.get_type_hints(cls)
     result = []
     for field in dataclasses.fields(cls):
         if field.name == "raw":
             continue
+        annotation = hints[field.name]
         wire = field.metadata.get("wire") or camel_case(field.name)
         required = (
             field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
         )
-        result.append((field.name, hints[field.name], wire, required))
+        nullable = type(None) in typing.get_args(annotation)
+        result.append((field.name, _converter(annotation), wire, required, nullable))
     return result
 
 
-def _allows_none(annotation: Any) -> bool:
-    return type(None) in typing.get_args(annotation)
-
-
-def _convert(annotation: Any, value: Any) -> Any:
+@cache
+def _converter(annotation: Any) -> Converter:
+    """A function checking and converting one JSON value to ``annotation``, built once."""
     origin = typing.get_origin(annotation)
     if origin in (Union, types.UnionType):
-        options = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        errors = []
-        for option in options:
-            try:
-                return _convert(option, value)
-            except SchemaError as exc:
-                errors.append(str(exc))
-        raise SchemaError("; ".join(errors))
+        options = [
+            _converter(arg) for arg in typing.get_args(annotation) if arg is not type(None)
+        ]
+        if len(options) == 1:
+            return options[0]
+
+        def convert_union(value: Any) -> Any:
+            errors = []
+            for option in options:
+                try:
+                    return option(value)
+                except SchemaError as exc:
+                    errors.append(str(exc))
+            raise SchemaError("; ".join(errors))
+
+        return convert_union
     if annotation is Any:
-        return value
+        return _identity
     if origin is list:
-        if not isinstance(value, list):
-            raise SchemaError(f"expected an array, got {type(value).__name__}")
         (item_type,) = typing.get_args(annotation) or (Any,)
-        return [_convert(item_type, item) for item in value]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise SchemaError(f"expected an object, got {type(value).__name__}")
-        return value
+        item = _converter(item_type)
+
+        def convert_list(value: Any) -> list[Any]:
+            if not isinstance(value, list):
+                raise SchemaError(f"expected an array, got {type(value).__name__}")
+            return value if item is _identity else [item(entry) for entry in value]
+
+        return convert_list
+    if origin is dict or annotation is dict:
+        return _checker(dict, "an object")
     if origin is typing.Literal:
-        if value not in typing.get_args(annotation):
-            raise SchemaError(f"unexpected value {value!r}")
-        return value
+        allowed = typing.get_args(annotation)
+
+        def convert_literal(value: Any) -> Any:
+            if value not in allowed:
+                raise SchemaError(f"unexpected value {value!r}")
+            return value
+
+        return convert_literal
     if isinstance(annotation, type):
         if issubclass(annotation, Record):
-            return annotation.from_api(value)
+            return annotation.from_api
         if issubclass(annotation, enum.Enum):
-            if not isinstance(value, str):
-                raise SchemaError(f"expected a string, got {type(value).__name__}")
-            return annotation(value)
+            enum_type = annotation
+            as_string = _checker(str, "a string")
+            return lambda value: enum_type(as_string(value))
         if annotation is datetime:
-            return parse_datetime(value)
+            return parse_datetime
         if annotation is bool:
-            if not isinstance(value, bool):
-                raise SchemaError(f"expected a boolean, got {type(value).__name__}")
-            return value
-        if annotation is float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise SchemaError(f"expected a number, got {type(value).__name__}")
-            return float(value)
-        if annotation is int:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise SchemaError(f"expected a number, got {type(value).__name__}")
-            return int(value)
+            return _checker(bool, "a boolean")
+        if annotation in (float, int):
+            number = annotation
+
+            def convert_number(value: Any) -> Any:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise SchemaError(f"expected a number, got {type(value).__name__}")
+                return number(value)
+
+            return convert_number
         if annotation is str:
-            if not isinstance(value, str):
-                raise SchemaError(f"expected a string, got {type(value).__name__}")
-            return value
-        if annotation is dict:
-            if not isinstance(value, dict):
-                raise SchemaError(f"expected an object, got {type(value).__name__}")
-            return value
+            return _checker(str, "a string")
     raise TypeError(f"unsupported annotation {annotation!r}")  # a bug in a Record definition
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _checker(kind: type, name: str) -> Converter:
+    def check(value: Any) -> Any:
+        if not isinstance(value, kind):
+            raise SchemaError(f"expected {name}, got {type(value).__name__}")
+        return value
+
+    return check
