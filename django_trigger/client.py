@@ -156,7 +156,7 @@ class TriggerClient:
 
     def with_options(self, **changes: Any) -> TriggerClient:
         """A new client with some constructor arguments changed (this one is untouched)."""
-        arguments = {
+        arguments: dict[str, Any] = {
             "base_url": self.base_url,
             "project_ref": self.project_ref,
             "environment": self.environment,

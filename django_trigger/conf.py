@@ -377,10 +377,10 @@ class _AliasBuilder:
             if key == "RETRY":
                 values[key] = self.clean_retry(value)
                 continue
-            code, cleaner = CLEANERS.get(key, (None, None))
-            if cleaner is None:
+            if key not in CLEANERS:
                 values[key] = value
                 continue
+            code, cleaner = CLEANERS[key]
             try:
                 values[key] = cleaner(value)
             except ValueError as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -256,7 +257,7 @@ class Runs(Resource):
 
     def retrieve_events(
         self, run_id: str, *, request_options: RequestOptionsLike = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """The run's trace events (untyped, as the API sends them)."""
         return self._request(
             "GET",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Any
 
@@ -149,7 +150,7 @@ class Schedules(Resource):
 
     def timezones(
         self, *, exclude_utc: bool = False, request_options: RequestOptionsLike = None
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """The IANA time zones schedules accept (``UTC`` first). Needs no credentials."""
         return self._request(
             "GET",

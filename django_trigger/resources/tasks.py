@@ -13,9 +13,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django_trigger._http.paths import build_path
+from django_trigger._http.transport import RawResponse
 from django_trigger.exceptions import BatchNotSealedError, InvalidRequestError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.types import BatchHandle, SchemaError, TriggerResult
@@ -204,7 +205,7 @@ class Tasks(Resource):
             merge_headers=_PUBLIC_TOKEN,
             request_options=request_options,
         )
-        handle: BatchHandle = raw.parse()
+        handle = cast(RawResponse[BatchHandle], raw).parse()
         if not handle.is_cached:
             self._stream_items(handle.id, lines, request_options)
         return raw if self._raw else handle  # type: ignore[return-value]

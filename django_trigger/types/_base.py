@@ -80,9 +80,19 @@ class Record:
 Converter = Callable[[Any], Any]
 
 
-@cache
-def _fields(cls: type[Record]) -> list[tuple[str, Converter, str, bool, bool]]:
+FieldSpec = tuple[str, Converter, str, bool, bool]
+_FIELDS: dict[type, list[FieldSpec]] = {}
+
+
+def _fields(cls: type[Record]) -> list[FieldSpec]:
     """(attribute, converter, wire key, required, nullable) of each field, computed once."""
+    cached = _FIELDS.get(cls)
+    if cached is None:
+        cached = _FIELDS[cls] = _field_specs(cls)
+    return cached
+
+
+def _field_specs(cls: type[Record]) -> list[FieldSpec]:
     hints = typing.get_type_hints(cls)
     result = []
     for field in dataclasses.fields(cls):
