@@ -18,6 +18,9 @@ per deletion + 1 list (verification, unless ``verify=False``).
 On a failure, the verification list tells exactly which planned changes are in place; if that
 list fails too, changes confirmed by a successful answer are reported applied, the failed
 call's as unknown, the rest as not applied.
+
+Progress messages and ``failed_step`` are translated (gettext); a ``Difference.problem`` is a
+stable English note like a plan's reason (``gettext_noop``), translated where it is shown.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from django_trigger.client import TriggerClient
 from django_trigger.exceptions import NotFoundError, TriggerError
@@ -114,7 +120,7 @@ class ApplyResult:
     outcomes: dict[str, Outcome]  # every planned create/update/delete
     requests: int
     error: TriggerError | None = None
-    failed_step: str | None = None  # "import of 3 variables", "delete OLD_NAME"
+    failed_step: str | None = None  # "import of 3 variables", "delete OLD_NAME" (translated)
     verification: Verification | None = None
 
     def names(self, outcome: Outcome) -> list[str]:
@@ -170,10 +176,14 @@ def apply(
 
     for batch in import_batches(plan):
         count = len(batch.changes)
-        step = f"import of {count} variable{'s' if count != 1 else ''}"
         if batch.is_secret:
-            step += " as secrets"
-        say(f"{step} (override={'true' if batch.override else 'false'})")
+            step = ngettext("import of %(count)d variable as secrets",
+                            "import of %(count)d variables as secrets", count) % {"count": count}
+        else:
+            step = ngettext("import of %(count)d variable",
+                            "import of %(count)d variables", count) % {"count": count}
+        say(_("%(step)s (override=%(override)s)")
+            % {"step": step, "override": "true" if batch.override else "false"})
         requests += 1
         try:
             client.envvars.upload(batch.variables, override=batch.override,
@@ -185,21 +195,22 @@ def apply(
 
     if error is None:
         for change in plan.deletes:
-            say(f"delete {change.name}")
+            step = _("delete %(name)s") % {"name": change.name}
+            say(step)
             requests += 1
             try:
                 client.envvars.delete(change.name, **where)
             except NotFoundError:
                 pass  # already gone (e.g. a retried delete that had succeeded): as planned
             except TriggerError as err:
-                error, failed_step, failed = err, f"delete {change.name}", [change.name]
+                error, failed_step, failed = err, step, [change.name]
                 break
             confirmed.add(change.name)
 
     verification = None
     outcomes: dict[str, Outcome] = {}
     if verify_after or error is not None:
-        say("verification (listing the variables again)")
+        say(_("verification (listing the variables again)"))
         requests += 1
         try:
             now = client.envvars.list(**where)
@@ -263,9 +274,9 @@ def _holds(change: Change, now: dict[str, EnvVar]) -> bool | None:
 def _problem(change: Change, now: dict[str, EnvVar]) -> str:
     have = now.get(change.name)
     if change.action is Action.DELETE:
-        return "still present"
+        return gettext_noop("still present")
     if have is None:
-        return "missing"
+        return gettext_noop("missing")
     if change.secret and not have.is_secret:
-        return "not secret"
-    return "value differs"
+        return gettext_noop("not secret")
+    return gettext_noop("value differs")

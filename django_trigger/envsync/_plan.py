@@ -11,6 +11,9 @@ request. Every name of the sources gets one ``Change``:
   left alone unless ``overwrite_secrets``;
 
 and every remote name absent from the sources is ``delete`` with ``prune``, else ``keep``.
+
+A change's ``reason`` is a stable English note (it is in the command's JSON, and ``_apply``
+compares it): marked with ``gettext_noop`` for the catalogs, translated where it is shown.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils.translation import gettext_noop
 
 from django_trigger.client import TriggerClient
 from django_trigger.types import EnvVar
@@ -134,26 +139,29 @@ def make_plan(
         have = current.get(name)
         common: dict[str, Any] = {"name": name, "value": want.value, "origin": want.origin}
         if have is None:
-            changes.append(Change(Action.CREATE, secret=want.secret, reason="new", **common))
+            changes.append(Change(Action.CREATE, secret=want.secret,
+                                  reason=gettext_noop("new"), **common))
             continue
         common.update(remote_value=have.value, remote_exists=True, remote_secret=have.is_secret)
         if have.is_redacted:
             if overwrite_secrets:
                 changes.append(Change(Action.UPDATE, secret=want.secret,
-                                      reason="secret overwritten (--overwrite-secrets)",
+                                      reason=gettext_noop(
+                                          "secret overwritten (--overwrite-secrets)"),
                                       **common))
             else:
                 changes.append(Change(Action.SECRET, secret=want.secret,
-                                      reason="secret, cannot be compared", **common))
+                                      reason=gettext_noop("secret, cannot be compared"),
+                                      **common))
         elif have.value != want.value:
-            changes.append(Change(Action.UPDATE, secret=want.secret, reason="value differs",
-                                  **common))
+            changes.append(Change(Action.UPDATE, secret=want.secret,
+                                  reason=gettext_noop("value differs"), **common))
         elif want.secret and not have.is_secret:
-            changes.append(Change(Action.UPDATE, secret=True, reason="mark as secret",
-                                  **common))
+            changes.append(Change(Action.UPDATE, secret=True,
+                                  reason=gettext_noop("mark as secret"), **common))
         else:
-            changes.append(Change(Action.UNCHANGED, secret=want.secret, reason="same value",
-                                  **common))
+            changes.append(Change(Action.UNCHANGED, secret=want.secret,
+                                  reason=gettext_noop("same value"), **common))
     skipped_names = {item.name for item in desired.skipped}
     for name, have in current.items():
         if name in desired.variables or name in skipped_names:
@@ -161,10 +169,11 @@ def make_plan(
         common = {"name": name, "remote_value": have.value, "remote_exists": True,
                   "remote_secret": have.is_secret}
         if prune:
-            changes.append(Change(Action.DELETE, reason="not in the sources (--prune)",
-                                  **common))
+            changes.append(Change(Action.DELETE,
+                                  reason=gettext_noop("not in the sources (--prune)"), **common))
         else:
-            changes.append(Change(Action.KEEP, reason="not in the sources", **common))
+            changes.append(Change(Action.KEEP, reason=gettext_noop("not in the sources"),
+                                  **common))
     changes.sort(key=lambda change: change.name)
     return Plan(target, changes, list(desired.skipped))
 

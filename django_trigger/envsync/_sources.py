@@ -12,7 +12,9 @@ Three kinds of source, lowest precedence first (a later one wins, see ``allow_ov
    a prefix (``--prefix``), never the whole environment.
 
 Everything wrong is collected and raised at once as ``SourceError`` before anything is sent.
-Messages name variables and where they are defined, never their values.
+Messages name variables and where they are defined, never their values; they are translated
+(gettext) in the active language. Source labels (``Origin.source``) are not: they name places,
+like file paths, and key the command's JSON.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from django_trigger.exceptions import InvalidRequestError
 from django_trigger.resources.envvars import NAME_PATTERN, RESERVED_NAMES
@@ -80,8 +84,9 @@ class SourceError(InvalidRequestError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         count = len(self.problems)
-        heading = "1 problem" if count == 1 else f"{count} problems"
-        super().__init__(f"{heading} in the sources:\n" + "\n".join(
+        heading = ngettext("%(count)d problem in the sources:",
+                           "%(count)d problems in the sources:", count) % {"count": count}
+        super().__init__(heading + "\n" + "\n".join(
             f"  - {problem}" for problem in self.problems
         ))
 
@@ -123,15 +128,15 @@ class SkipReason(str, enum.Enum):
 
     @property
     def explanation(self) -> str:
-        return {
-            SkipReason.RESERVED: "reserved: Trigger.dev sets it itself and silently drops it "
-                                 "on write",
-            SkipReason.EMPTY: "empty value: Trigger.dev silently drops empty values",
-            SkipReason.UNSYNCABLE: "matched --prefix but is shell/tool state or SDK "
-                                   "configuration, which the official SDK never syncs",
-            SkipReason.INVALID_NAME: "matched --prefix but is not a valid name (ASCII letters, "
-                                     "digits, underscores)",
-        }[self]
+        if self is SkipReason.RESERVED:
+            return _("reserved: Trigger.dev sets it itself and silently drops it on write")
+        if self is SkipReason.EMPTY:
+            return _("empty value: Trigger.dev silently drops empty values")
+        if self is SkipReason.UNSYNCABLE:
+            return _("matched --prefix but is shell/tool state or SDK configuration, which the "
+                     "official SDK never syncs")
+        return _("matched --prefix but is not a valid name (ASCII letters, digits, "
+                 "underscores)")
 
 
 @dataclass(frozen=True)
@@ -212,14 +217,15 @@ def read_dotenv(
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        return [], [f"{label}: cannot read the file ({exc.strerror or type(exc).__name__})."], []
+        return [], [_("%(file)s: cannot read the file (%(reason)s).") % {
+            "file": label, "reason": exc.strerror or type(exc).__name__}], []
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return [], [
-            f"{label}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as "
-            "UTF-8."
+            _("%(where)s: not UTF-8 text (byte %(byte)s); save the file as UTF-8.") % {
+                "where": f"{label}:{line}", "byte": f"0x{data[exc.start]:02x}"}
         ], []
     text = text.removeprefix("\ufeff")
 
@@ -249,33 +255,35 @@ def read_dotenv(
 def _explain_bad_line(line: str) -> str:
     """Why a line is not a variable, without echoing anything after ``=`` (a value)."""
     if "=" not in line:
-        return ("not NAME=value (a value cannot continue on the next line: django-environ "
-                "reads one variable per line).")
+        return _("not NAME=value (a value cannot continue on the next line: django-environ "
+                 "reads one variable per line).")
     key = line.split("=", 1)[0]
     if key != key.rstrip():
-        return "spaces before '=' are not allowed (write NAME=value)."
+        return _("spaces before '=' are not allowed (write NAME=value).")
     candidate = key.removeprefix("export ").strip()
     shown = candidate if len(candidate) <= 40 else candidate[:40] + "…"
     if key.startswith((" ", "\t")):
-        return "a variable line must not be indented."
-    return (f"{shown!r} is not a valid name: use ASCII letters, digits and underscores "
-            "(optionally after 'export ').")
+        return _("a variable line must not be indented.")
+    return _("%(name)s is not a valid name: use ASCII letters, digits and underscores "
+             "(optionally after 'export ').") % {"name": repr(shown)}
 
 
 def _dotenv_warnings(where: str, name: str, raw: str, parse_comments: bool) -> list[str]:
     warnings = []
     quoted = raw[:1] in ("'", '"') and raw[-1:] == raw[:1] and len(raw) >= 2
     if not quoted and not parse_comments and re.search(r"\s#", raw):
-        warnings.append(f"{where}: the value of {name} contains ' #', which django-environ keeps "
-                        "as part of the value (pass --parse-comments to treat it as a comment, "
-                        "or quote the value).")
+        warnings.append(_("%(where)s: the value of %(name)s contains ' #', which django-environ "
+                          "keeps as part of the value (pass --parse-comments to treat it as a "
+                          "comment, or quote the value).") % {"where": where, "name": name})
     if not quoted and raw != raw.rstrip():
-        warnings.append(f"{where}: the value of {name} ends with whitespace, which is sent as "
-                        "is (quote the value if that is intended).")
+        warnings.append(_("%(where)s: the value of %(name)s ends with whitespace, which is sent "
+                          "as is (quote the value if that is intended).")
+                        % {"where": where, "name": name})
     if raw.startswith('"') and re.search(r"\\[nrt]", raw):
-        warnings.append(f"{where}: the value of {name} contains \\n, \\r or \\t inside double "
-                        "quotes, which django-environ (and so this command) keeps as a backslash "
-                        "and a letter, not a control character.")
+        warnings.append(_("%(where)s: the value of %(name)s contains \\n, \\r or \\t inside "
+                          "double quotes, which django-environ (and so this command) keeps as a "
+                          "backslash and a letter, not a control character.")
+                        % {"where": where, "name": name})
     return warnings
 
 
@@ -294,26 +302,28 @@ def _settings_definitions(
     elif isinstance(spec, (list, tuple)):
         items = [(name, None) for name in spec]
     else:
-        problems.append(f"{where} must be a dict of names to values or a list of names, not "
-                        f"{type(spec).__name__}.")
+        problems.append(_("%(setting)s must be a dict of names to values or a list of names, "
+                          "not %(type)s.") % {"setting": where, "type": type(spec).__name__})
         return []
     for name, value in items:
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
-            problems.append(f"{where}: {_show_name(name)} is not a valid name (ASCII letters, "
-                            "digits and underscores).")
+            problems.append(_("%(setting)s: %(name)s is not a valid name (ASCII letters, digits "
+                              "and underscores).") % {"setting": where, "name": _show_name(name)})
             continue
         if value is None:
             env_value = sources.environ.get(name)
             if env_value is None:
-                problems.append(f"{name} (listed in {where}) is not set in the environment.")
+                problems.append(_("%(name)s (listed in %(setting)s) is not set in the "
+                                  "environment.") % {"name": name, "setting": where})
                 continue
             origin = Origin(SourceKind.SETTINGS, f"{where} (from the environment)", 0)
             definitions.append(Definition(name, env_value, origin))
         elif isinstance(value, str):
             definitions.append(Definition(name, value, Origin(SourceKind.SETTINGS, where, 0)))
         else:
-            problems.append(f"{where}[{name!r}] must be a string (or None to read the "
-                            f"environment), not {type(value).__name__}.")
+            problems.append(_("%(setting)s must be a string (or None to read the environment), "
+                              "not %(type)s.") % {"setting": f"{where}[{name!r}]",
+                                                  "type": type(value).__name__})
     return definitions
 
 
@@ -324,24 +334,26 @@ def _environ_definitions(
     definitions: dict[str, Definition] = {}
     for name in sources.environ_names:
         if not NAME_PATTERN.match(name):
-            problems.append(f"--from-env {_show_name(name)} is not a valid name (ASCII letters, "
-                            "digits and underscores).")
+            problems.append(_("--from-env %(name)s is not a valid name (ASCII letters, digits and "
+                              "underscores).") % {"name": _show_name(name)})
             continue
         if name not in env:
-            problems.append(f"{name} (--from-env) is not set in the environment.")
+            problems.append(_("%(name)s (--from-env) is not set in the environment.")
+                            % {"name": name})
             continue
         definitions[name] = Definition(
             name, env[name], Origin(SourceKind.ENVIRONMENT, "environment (--from-env)", rank)
         )
     for prefix in sources.prefixes:
         if not _PREFIX.match(prefix):
-            problems.append(f"--prefix {_show_name(prefix)} must be ASCII letters, digits and "
-                            "underscores.")
+            problems.append(_("--prefix %(prefix)s must be ASCII letters, digits and "
+                              "underscores.") % {"prefix": _show_name(prefix)})
             continue
         origin = Origin(SourceKind.ENVIRONMENT, f"environment (--prefix {prefix})", rank)
         matches = sorted(name for name in env if name.startswith(prefix))
         if not matches:
-            warnings.append(f"--prefix {prefix} matched no variable of the environment.")
+            warnings.append(_("--prefix %(prefix)s matched no variable of the environment.")
+                            % {"prefix": prefix})
         for name in matches:
             if name in definitions:
                 continue
@@ -359,7 +371,7 @@ def _environ_definitions(
 def _show_name(name: object) -> str:
     if isinstance(name, str):
         return repr(name if len(name) <= 40 else name[:40] + "…")
-    return f"a {type(name).__name__}"
+    return _("a %(type)s") % {"type": type(name).__name__}
 
 
 # --- merging -----------------------------------------------------------------------------------
@@ -373,8 +385,8 @@ def collect(sources: Sources) -> Desired:
     skipped: list[Skipped] = []
     if sources.empty:
         raise SourceError([
-            "nothing to sync: give --env-file, --from-env or --prefix, or set "
-            f"{sources.settings_where}."
+            _("nothing to sync: give --env-file, --from-env or --prefix, or set %(setting)s.")
+            % {"setting": sources.settings_where}
         ])
 
     groups: list[list[Definition]] = [_settings_definitions(sources, problems)]
@@ -398,11 +410,14 @@ def collect(sources: Sources) -> Desired:
     secret_names = set(sources.secret_names)
     for name in sorted(secret_names):
         if not NAME_PATTERN.match(name):
-            problems.append(f"--secret {_show_name(name)} is not a valid name.")
+            problems.append(_("--secret %(name)s is not a valid name.")
+                            % {"name": _show_name(name)})
         elif name not in by_name:
-            problems.append(f"--secret {name}: {name} is not defined by any source.")
+            problems.append(_("--secret %(name)s: %(name)s is not defined by any source.")
+                            % {"name": name})
         elif name in RESERVED_NAMES:
-            problems.append(f"--secret {name}: {name} is reserved and never synced.")
+            problems.append(_("--secret %(name)s: %(name)s is reserved and never synced.")
+                            % {"name": name})
 
     variables: dict[str, DesiredVar] = {}
     for name, definitions in by_name.items():
@@ -410,8 +425,9 @@ def collect(sources: Sources) -> Desired:
         others = [d for d in definitions[:-1] if d.value != winner.value]
         if others and not sources.allow_overrides:
             places = ", ".join(str(d.origin) for d in [*definitions])
-            problems.append(f"{name} is defined with different values in {places}; remove all "
-                            "but one, or pass --allow-overrides to let the later source win.")
+            problems.append(_("%(name)s is defined with different values in %(places)s; remove "
+                              "all but one, or pass --allow-overrides to let the later source "
+                              "win.") % {"name": name, "places": places})
             continue
         if name in RESERVED_NAMES:
             skipped.append(Skipped(name, winner.origin, SkipReason.RESERVED))
@@ -420,18 +436,21 @@ def collect(sources: Sources) -> Desired:
             if sources.allow_empty:
                 skipped.append(Skipped(name, winner.origin, SkipReason.EMPTY))
             else:
-                problems.append(f"{name} is empty in {winner.origin}: Trigger.dev drops empty "
-                                "values; remove it, or pass --allow-empty to skip empty values.")
+                problems.append(_("%(name)s is empty in %(origin)s: Trigger.dev drops empty "
+                                  "values; remove it, or pass --allow-empty to skip empty "
+                                  "values.") % {"name": name, "origin": winner.origin})
             continue
         if "\x00" in winner.value:
-            problems.append(f"{name} ({winner.origin}) contains a NUL character, which no "
-                            "process environment can hold.")
+            problems.append(_("%(name)s (%(origin)s) contains a NUL character, which no process "
+                              "environment can hold.") % {"name": name, "origin": winner.origin})
             continue
         size = len(f"{name}={winner.value}".encode()) + 1
         if size > MAX_ENTRY_BYTES:
-            problems.append(f"{name} ({winner.origin}) is too large: NAME=value takes "
-                            f"{size:,} bytes; a process environment entry must stay under "
-                            f"{MAX_ENTRY_BYTES:,} (Linux refuses to start the task otherwise).")
+            problems.append(_("%(name)s (%(origin)s) is too large: NAME=value takes %(size)s "
+                              "bytes; a process environment entry must stay under %(limit)s "
+                              "(Linux refuses to start the task otherwise).") % {
+                "name": name, "origin": winner.origin, "size": f"{size:,}",
+                "limit": f"{MAX_ENTRY_BYTES:,}"})
             continue
         variables[name] = DesiredVar(
             name,

@@ -3,7 +3,8 @@
 A secret key reaches one environment only: the API ignores the environment in the path and
 writes the key's own (API.md §2.5), so any other target is refused here with a hint to use a
 personal access token. A personal access token needs a project ref and reaches every
-environment of its projects (one run can sync dev, staging and prod).
+environment of its projects (one run can sync dev, staging and prod). Problems are translated
+(gettext).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
 
 from django_trigger.client import TriggerClient
 from django_trigger.credentials import TokenKind, normalize_environment
@@ -38,8 +41,10 @@ class Target:
     branch: str | None = None
 
     def __str__(self) -> str:
-        branch = f" (branch {self.branch})" if self.branch else ""
-        return f"{self.project_ref}/{self.environment}{branch}"
+        where = f"{self.project_ref}/{self.environment}"
+        if self.branch:
+            return _("%(target)s (branch %(branch)s)") % {"target": where, "branch": self.branch}
+        return where
 
     def to_dict(self) -> dict[str, str | None]:
         return {"project_ref": self.project_ref, "environment": self.environment,
@@ -60,30 +65,30 @@ def resolve_targets(
     ref = project_ref or client.project_ref
     if ref is None:
         if kind.is_personal:
-            problems.append("A personal access token spans projects: pass --project-ref "
-                            "proj_… or set PROJECT_REF for this client.")
+            problems.append(_("A personal access token spans projects: pass --project-ref "
+                              "proj_… or set PROJECT_REF for this client."))
         else:
-            problems.append("Environment variables live under a project: pass --project-ref "
-                            "proj_… or set PROJECT_REF for this client.")
+            problems.append(_("Environment variables live under a project: pass --project-ref "
+                              "proj_… or set PROJECT_REF for this client."))
     else:
         try:
             ref = client.require_project_ref(ref, "trigger_sync_envvars")
         except InvalidRequestError as err:
-            problems.append(f"--project-ref: {err}.")
+            problems.append(_("--project-ref: %(error)s.") % {"error": err})
 
     slugs: list[str] = []
     for given in environments:
         try:
             slug = normalize_environment(given)
         except ValueError as err:
-            problems.append(f"--environment: {err}.")
+            problems.append(_("--environment: %(error)s.") % {"error": err})
             continue
         if slug not in slugs:
             slugs.append(slug)
     if not environments:
         if client.environment is None:
-            problems.append("No environment: pass --environment (dev, staging, prod or "
-                            "preview) or set ENVIRONMENT for this client.")
+            problems.append(_("No environment: pass --environment (dev, staging, prod or "
+                              "preview) or set ENVIRONMENT for this client."))
         else:
             slugs.append(client.environment)
 
@@ -91,30 +96,29 @@ def resolve_targets(
         own = client.environment
         others = [slug for slug in slugs if slug != own]
         if others:
-            problems.append(
-                f"This client's secret key belongs to {own!r}; the API ignores the "
-                f"environment in the path and would silently write {own!r} instead of "
-                f"{', '.join(repr(s) for s in others)}. Use a personal access token "
-                "(tr_pat_…, with PROJECT_REF) to sync other or several environments, or "
-                "another alias (--client) configured with that environment's secret key."
-            )
+            problems.append(_(
+                "This client's secret key belongs to %(own)s; the API ignores the environment "
+                "in the path and would silently write %(own)s instead of %(others)s. Use a "
+                "personal access token (tr_pat_…, with PROJECT_REF) to sync other or several "
+                "environments, or another alias (--client) configured with that environment's "
+                "secret key."
+            ) % {"own": repr(own), "others": ", ".join(repr(s) for s in others)})
 
     if branch is not None:
         if not branch.strip():
-            problems.append("--branch must not be empty.")
+            problems.append(_("--branch must not be empty."))
         wrong = [slug for slug in slugs if slug not in BRANCH_ENVIRONMENTS]
         if wrong:
-            problems.append(
-                f"--branch applies to preview (and dev) branches only, not to "
-                f"{', '.join(wrong)}: with a personal access token the API would select a "
-                "preview branch instead."
-            )
+            problems.append(_(
+                "--branch applies to preview (and dev) branches only, not to %(environments)s: "
+                "with a personal access token the API would select a preview branch instead."
+            ) % {"environments": ", ".join(wrong)})
     if prune and (branch or (client.preview_branch and client.environment in slugs)):
-        problems.append(
+        problems.append(_(
             "--prune cannot be used on a branch: the API lists a branch's variables merged "
             "with its parent environment's, so names inherited from the parent cannot be told "
             "apart from the branch's own."
-        )
+        ))
     if problems:
         raise TargetError(problems)
 

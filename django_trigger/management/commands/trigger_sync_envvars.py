@@ -24,6 +24,11 @@ The logic lives in ``django_trigger.envsync`` (sources → plan → apply → ve
 parses options, asks for confirmation and prints. Exit codes: 0 ok / already in sync, 1 error
 (bad input, API error, partial failure, verification difference, cancelled), 2 wrong usage
 (argparse), 3 ``--check`` found changes to make.
+
+What people read is translated (gettext, in the active language: ``LANGUAGE_CODE``); what
+machines read is not: the JSON document's keys and codes (``action``, ``reason``, ``source``,
+skip reasons, difference problems) stay English, and so do the ``-v 2`` HTTP log lines.
+Its prose (``errors``, ``warnings``, ``failed_step``) is the same text as the human report.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from typing import Any, TextIO
 
 import environ
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from django_trigger import envsync
 from django_trigger.client import TriggerClient
@@ -60,6 +67,15 @@ _SYMBOLS = {
     Action.DELETE: "-",
     Action.KEEP: "·",
 }
+# The ACTION column of the table; the JSON keeps ``Action`` values.
+_ACTION_LABELS = {
+    Action.CREATE: pgettext_lazy("envsync action", "create"),
+    Action.UPDATE: pgettext_lazy("envsync action", "update"),
+    Action.UNCHANGED: pgettext_lazy("envsync action", "unchanged"),
+    Action.SECRET: pgettext_lazy("envsync action", "secret"),
+    Action.DELETE: pgettext_lazy("envsync action", "delete"),
+    Action.KEEP: pgettext_lazy("envsync action", "keep"),
+}
 
 
 class _HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -67,7 +83,8 @@ class _HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
 
 
 class Command(BaseCommand):
-    help = """Push environment variables to Trigger.dev: plan, show a masked diff, confirm, apply,
+    help = gettext_lazy(
+        """Push environment variables to Trigger.dev: plan, show a masked diff, confirm, apply,
 verify.
 
 Sources, lowest precedence first (several may be combined):
@@ -82,7 +99,7 @@ Targets: the client's project and environment, or --project-ref / --environment 
 several environments need a personal access token) / --branch (preview or dev branches).
 
 Exit codes: 0 ok or already in sync; 1 error (nothing is sent when the input is wrong); 2 wrong
-usage; 3 --check found changes to make."""
+usage; 3 --check found changes to make.""")
 
     stealth_options = ("stdin",)
 
@@ -91,84 +108,96 @@ usage; 3 --check found changes to make."""
         return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        sources = parser.add_argument_group("sources")
+        sources = parser.add_argument_group(gettext_lazy("sources"))
         sources.add_argument(
             "--env-file", action="append", default=[], metavar="PATH", dest="env_files",
-            help="A dotenv file (repeatable; later files win with --allow-overrides). UTF-8, read "
-                 "by django-environ: one NAME=value or 'export NAME=value' per line, no spaces "
-                 "around '=', blank lines and lines starting with '#' ignored; 'single quotes' "
-                 "are literal; in \"double quotes\" \\\" and \\\\ are unescaped but \\n stays a "
-                 "backslash and an n; an inline '# comment' stays in the value unless "
-                 "--parse-comments; a value cannot span lines; '$' is never expanded.")
+            help=gettext_lazy(
+                "A dotenv file (repeatable; later files win with --allow-overrides). UTF-8, read "
+                "by django-environ: one NAME=value or 'export NAME=value' per line, no spaces "
+                "around '=', blank lines and lines starting with '#' ignored; 'single quotes' "
+                "are literal; in \"double quotes\" \\\" and \\\\ are unescaped but \\n stays a "
+                "backslash and an n; an inline '# comment' stays in the value unless "
+                "--parse-comments; a value cannot span lines; '$' is never expanded."))
         sources.add_argument(
             "--parse-comments", action="store_true",
-            help="Drop inline '# comments' after unquoted values (django-environ's "
-                 "parse_comments=True).")
+            help=gettext_lazy("Drop inline '# comments' after unquoted values (django-environ's "
+                              "parse_comments=True)."))
         sources.add_argument(
             "--from-env", action="append", default=[], metavar="NAME", dest="from_env",
-            help="Take NAME from the process environment (repeatable, or comma-separated).")
+            help=gettext_lazy(
+                "Take NAME from the process environment (repeatable, or comma-separated)."))
         sources.add_argument(
             "--prefix", action="append", default=[], metavar="PREFIX", dest="prefixes",
-            help="Take every process environment variable whose name starts with PREFIX "
-                 "(repeatable), except the shell/tool variables and TRIGGER_* names the "
-                 "official SDK never syncs (reported as skipped).")
+            help=gettext_lazy(
+                "Take every process environment variable whose name starts with PREFIX "
+                "(repeatable), except the shell/tool variables and TRIGGER_* names the "
+                "official SDK never syncs (reported as skipped)."))
         sources.add_argument(
             "--no-settings", action="store_false", dest="use_settings",
-            help='Ignore TRIGGER[alias]["ENVVARS"].')
+            help=gettext_lazy('Ignore TRIGGER[alias]["ENVVARS"].'))
         sources.add_argument(
             "--allow-overrides", action="store_true",
-            help="Let a later source replace an earlier one's different value instead of "
-                 "refusing.")
+            help=gettext_lazy("Let a later source replace an earlier one's different value "
+                              "instead of refusing."))
         sources.add_argument(
             "--allow-empty", action="store_true",
-            help="Skip (and report) empty values instead of refusing them; Trigger.dev drops "
-                 "empty values, so they can never be written.")
+            help=gettext_lazy(
+                "Skip (and report) empty values instead of refusing them; Trigger.dev drops "
+                "empty values, so they can never be written."))
 
-        targets = parser.add_argument_group("targets")
+        targets = parser.add_argument_group(gettext_lazy("targets"))
         targets.add_argument(
             "--client", default=DEFAULT_ALIAS, metavar="ALIAS",
-            help="The TRIGGER alias whose client to use (default: %(default)s).")
-        targets.add_argument("--project-ref", metavar="REF", help="Project ref (proj_…).")
+            help=gettext_lazy("The TRIGGER alias whose client to use (default: %(default)s)."))
+        targets.add_argument("--project-ref", metavar="REF",
+                             help=gettext_lazy("Project ref (proj_…)."))
         targets.add_argument(
             "-e", "--environment", action="append", default=[], dest="environments",
             metavar="ENV",
-            help="dev, staging (stg), prod or preview; repeatable to sync several environments "
-                 "in one run (needs a personal access token). Default: the client's.")
-        targets.add_argument("--branch", help="A preview (or dev) branch name.")
+            help=gettext_lazy(
+                "dev, staging (stg), prod or preview; repeatable to sync several environments "
+                "in one run (needs a personal access token). Default: the client's."))
+        targets.add_argument("--branch", help=gettext_lazy("A preview (or dev) branch name."))
         targets.add_argument(
             "--secret", action="append", default=[], metavar="NAME", dest="secret_names",
-            help="Write NAME as a secret (repeatable, or comma-separated). An existing plain "
-                 "variable of that name becomes secret; secrets are never made plain again.")
+            help=gettext_lazy(
+                "Write NAME as a secret (repeatable, or comma-separated). An existing plain "
+                "variable of that name becomes secret; secrets are never made plain again."))
         targets.add_argument(
-            "--all-secret", action="store_true", help="Write every variable as a secret.")
+            "--all-secret", action="store_true",
+            help=gettext_lazy("Write every variable as a secret."))
         targets.add_argument(
             "--overwrite-secrets", action="store_true",
-            help="Re-send secret variables (which read back as <redacted> and cannot be "
-                 "compared); without it they are left alone.")
+            help=gettext_lazy("Re-send secret variables (which read back as <redacted> and "
+                              "cannot be compared); without it they are left alone."))
 
-        behaviour = parser.add_argument_group("behaviour")
+        behaviour = parser.add_argument_group(gettext_lazy("behaviour"))
         behaviour.add_argument(
             "--prune", action="store_true",
-            help="Delete remote variables absent from the sources (after the import "
-                 "succeeded; asks first in interactive runs).")
+            help=gettext_lazy("Delete remote variables absent from the sources (after the "
+                              "import succeeded; asks first in interactive runs)."))
         behaviour.add_argument(
-            "--dry-run", action="store_true", help="Plan and show; send no write.")
+            "--dry-run", action="store_true",
+            help=gettext_lazy("Plan and show; send no write."))
         behaviour.add_argument(
             "--check", action="store_true",
-            help=f"Plan only; exit {EXIT_DRIFT} when there is anything to create, update or "
-                 "delete (for CI).")
+            help=gettext_lazy("Plan only; exit %(drift)d when there is anything to create, "
+                              "update or delete (for CI).") % {"drift": EXIT_DRIFT})
         behaviour.add_argument(
             "--no-input", "--noinput", "--yes", action="store_false", dest="interactive",
-            help="Never ask for confirmation (deletions and writes to prod go ahead).")
+            help=gettext_lazy(
+                "Never ask for confirmation (deletions and writes to prod go ahead)."))
         behaviour.add_argument(
             "--format", choices=["text", "json"], default="text",
-            help="json: one JSON document with the plan and the result on stdout.")
+            help=gettext_lazy(
+                "json: one JSON document with the plan and the result on stdout."))
         behaviour.add_argument(
             "--show-values", action="store_true",
-            help="Show values in the plan and the JSON (masked by default).")
+            help=gettext_lazy("Show values in the plan and the JSON (masked by default)."))
         behaviour.add_argument(
             "--no-verify", action="store_false", dest="verify",
-            help="Skip the verification list after applying (one request fewer).")
+            help=gettext_lazy("Skip the verification list after applying (one request "
+                              "fewer)."))
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -226,10 +255,11 @@ usage; 3 --check found changes to make."""
         except envsync.SourceError as err:
             problems.extend(err.problems)
         if desired is not None and not desired.variables and options["prune"]:
-            problems.append("Refusing to --prune with no variable in the sources: every "
-                            "variable of the environment would be deleted.")
+            problems.append(_("Refusing to --prune with no variable in the sources: every "
+                              "variable of the environment would be deleted."))
         if problems:
-            raise CommandError("Nothing was sent:\n" + "\n".join(f"  - {p}" for p in problems))
+            raise CommandError(_("Nothing was sent:") + "\n"
+                               + "\n".join(f"  - {p}" for p in problems))
         assert desired is not None
         self.show_sources(desired)
 
@@ -238,24 +268,25 @@ usage; 3 --check found changes to make."""
             drift = [plan for plan in plans if not plan.is_empty]
             if drift:
                 where = ", ".join(str(plan.target) for plan in drift)
-                return EXIT_DRIFT, f"Changes to make in {where} (--check)."
-            self.say("In sync: nothing to change.", self.style.SUCCESS)
+                return EXIT_DRIFT, _("Changes to make in %(targets)s (--check).") % {
+                    "targets": where}
+            self.say(_("In sync: nothing to change."), self.style.SUCCESS)
             return EXIT_OK, ""
         if all(plan.is_empty for plan in plans):
-            self.say("Already in sync: nothing to send.", self.style.SUCCESS)
+            self.say(_("Already in sync: nothing to send."), self.style.SUCCESS)
             return EXIT_OK, ""
         if options["dry_run"]:
-            self.say("Dry run: nothing was written.", self.style.NOTICE)
+            self.say(_("Dry run: nothing was written."), self.style.NOTICE)
             return EXIT_OK, ""
         if options["interactive"]:
             answer = self.confirm(plans)
             if answer is None:
-                self.say("No answer (end of input): nothing was written. Pass --no-input to "
-                         "apply without asking.", self.style.WARNING)
-                return EXIT_ERROR, "Cancelled: no answer to the confirmation."
+                self.say(_("No answer (end of input): nothing was written. Pass --no-input to "
+                           "apply without asking."), self.style.WARNING)
+                return EXIT_ERROR, _("Cancelled: no answer to the confirmation.")
             if not answer:
-                self.say("Cancelled: nothing was written.", self.style.WARNING)
-                return EXIT_ERROR, "Cancelled."
+                self.say(_("Cancelled: nothing was written."), self.style.WARNING)
+                return EXIT_ERROR, _("Cancelled.")
         return self.apply_plans(client, plans)
 
     def client_and_settings(self) -> tuple[TriggerClient, Any]:
@@ -264,22 +295,24 @@ usage; 3 --check found changes to make."""
             client = get_client(alias)
             spec = trigger_settings.get(alias)["ENVVARS"] if self.options["use_settings"] else None
         except ConfigurationError as err:
-            raise CommandError(f"Nothing was sent: {err}") from err
+            raise CommandError(_("Nothing was sent: %(error)s") % {"error": err}) from err
         return client, spec
 
     def make_plans(self, client: TriggerClient, targets: list[envsync.Target],
                    desired: envsync.Desired) -> list[Plan]:
         plans = []
         for index, target in enumerate(targets, start=1):
-            self.progress(index, len(targets), f"listing the variables of {target}")
+            self.progress(index, len(targets),
+                          _("listing the variables of %(target)s") % {"target": target})
             try:
                 with envsync.target_client(client, target) as target_client:
                     plan = envsync.plan(
                         target_client, target, desired, prune=self.options["prune"],
                         overwrite_secrets=self.options["overwrite_secrets"])
             except TriggerError as err:
-                raise CommandError(f"Could not list the variables of {target}; nothing was "
-                                   f"written: {err}") from err
+                raise CommandError(_("Could not list the variables of %(target)s; nothing was "
+                                     "written: %(error)s") % {"target": target, "error": err}
+                                   ) from err
             plans.append(plan)
             planned = plan.to_dict(self.show_values)
             del planned["target"]
@@ -294,9 +327,11 @@ usage; 3 --check found changes to make."""
             entry = self.document["targets"][index]
             if plan.is_empty:
                 entry["result"] = {"ok": True, "in_sync": True, "requests": 0}
-                self.say(f"{plan.target} is already in sync.", self.style.SUCCESS)
+                self.say(_("%(target)s is already in sync.") % {"target": plan.target},
+                         self.style.SUCCESS)
                 continue
-            self.progress(index + 1, total, f"applying the plan to {plan.target}")
+            self.progress(index + 1, total,
+                          _("applying the plan to %(target)s") % {"target": plan.target})
 
             def step(message: str, number: int = index + 1) -> None:
                 self.progress(number, total, message, level=2)
@@ -308,14 +343,16 @@ usage; 3 --check found changes to make."""
             self.show_result(result)
             if result.ok:
                 continue
-            message = f"The sync of {plan.target} did not complete (see above)."
+            message = _("The sync of %(target)s did not complete (see above).") % {
+                "target": plan.target}
             rest = plans[index + 1:]
             for later in self.document["targets"][index + 1:]:
                 later["result"] = {"ok": False, "not_attempted": True}
             if rest:
-                names = ", ".join(str(later.target) for later in rest)
-                self.say(f"Not attempted: {names}.", self.style.ERROR)
-                message += f" Not attempted: {names}."
+                not_attempted = _("Not attempted: %(targets)s.") % {
+                    "targets": ", ".join(str(later.target) for later in rest)}
+                self.say(not_attempted, self.style.ERROR)
+                message += " " + not_attempted
             return EXIT_ERROR, message
         return EXIT_OK, ""
 
@@ -333,12 +370,16 @@ usage; 3 --check found changes to make."""
             by_target: dict[str, list[str]] = {}
             for target, name in deletes:
                 by_target.setdefault(str(target), []).append(name)
-            reasons.append(" and ".join(
-                f"delete {len(names)} variable{'s' if len(names) != 1 else ''} in {target} "
-                f"({', '.join(names)})" for target, names in by_target.items()))
+            reasons.append(_and([
+                ngettext("delete %(count)d variable in %(target)s (%(names)s)",
+                         "delete %(count)d variables in %(target)s (%(names)s)", len(names))
+                % {"count": len(names), "target": target, "names": ", ".join(names)}
+                for target, names in by_target.items()]))
         if prod:
-            reasons.append(f"write to production ({', '.join(str(t) for t in prod)})")
-        question = f"This will {' and '.join(reasons)}. Continue? [y/N] "
+            reasons.append(_("write to production (%(targets)s)") % {
+                "targets": ", ".join(str(t) for t in prod)})
+        # The answers are y/yes in every language: [y/N] is not part of the message.
+        question = _("This will %(actions)s. Continue?") % {"actions": _and(reasons)} + " [y/N] "
         stream = self.stderr if self.as_json else self.stdout
         stream.write(question, ending="")
         stream.flush()
@@ -374,61 +415,92 @@ usage; 3 --check found changes to make."""
             for item in desired.skipped
         ]
         count = len(desired)
-        used = " < ".join(f"{source} ({number} definition{'s' if number != 1 else ''})"
-                          for source, number in desired.sources)
-        self.say(f"{count} variable{'s' if count != 1 else ''} from {used or 'no source'}"
-                 + (" (lowest precedence first)." if len(desired.sources) > 1 else "."))
+        used = " < ".join(
+            ngettext("%(source)s (%(count)d definition)", "%(source)s (%(count)d definitions)",
+                     number) % {"source": source, "count": number}
+            for source, number in desired.sources)
+        if not desired.sources:
+            line = ngettext("%(count)d variable from no source.",
+                            "%(count)d variables from no source.", count)
+        elif len(desired.sources) == 1:
+            line = ngettext("%(count)d variable from %(sources)s.",
+                            "%(count)d variables from %(sources)s.", count)
+        else:
+            line = ngettext("%(count)d variable from %(sources)s (lowest precedence first).",
+                            "%(count)d variables from %(sources)s (lowest precedence first).",
+                            count)
+        self.say(line % {"count": count, "sources": used})
         for var in desired.variables.values():
             if var.overrides:
                 replaced = ", ".join(str(origin) for origin in var.overrides)
-                self.say(f"  {var.name}: {var.origin} overrides {replaced} "
-                         "(--allow-overrides)")
+                self.say("  " + _("%(name)s: %(origin)s overrides %(replaced)s "
+                                  "(--allow-overrides)") % {
+                    "name": var.name, "origin": var.origin, "replaced": replaced})
         for warning in desired.warnings:
-            self.say(f"Warning: {warning}", self.style.WARNING)
+            self.say(_("Warning: %(warning)s") % {"warning": warning}, self.style.WARNING)
         if desired.skipped:
-            self.say("Skipped (never sent):", self.style.WARNING)
+            self.say(_("Skipped (never sent):"), self.style.WARNING)
             for item in desired.skipped:
                 level = 2 if item.reason is SkipReason.UNSYNCABLE else 1
                 self.say(f"  ! {item.name}  {item.origin}: {item.reason.explanation}",
                          level=level)
             hidden = sum(1 for item in desired.skipped if item.reason is SkipReason.UNSYNCABLE)
             if hidden and self.verbosity < 2:
-                self.say(f"  ! {hidden} shell/tool or TRIGGER_* variable"
-                         f"{'s' if hidden != 1 else ''} matched --prefix (-v 2 lists them)")
+                self.say("  ! " + ngettext(
+                    "%(count)d shell/tool or TRIGGER_* variable matched --prefix (-v 2 lists "
+                    "them)",
+                    "%(count)d shell/tool or TRIGGER_* variables matched --prefix (-v 2 lists "
+                    "them)", hidden) % {"count": hidden})
 
     def show_plan(self, plan: Plan, client: TriggerClient) -> None:
-        credential = "personal access token" if client.uses_personal_token else "secret key"
+        credential = (_("personal access token") if client.uses_personal_token
+                      else _("secret key"))
         self.say("")
-        self.say(f"Plan for {plan.target} ({credential}):", self.style.MIGRATE_HEADING)
+        self.say(_("Plan for %(target)s (%(credential)s):") % {
+            "target": plan.target, "credential": credential}, self.style.MIGRATE_HEADING)
         styles = {
             Action.CREATE: self.style.SUCCESS, Action.UPDATE: self.style.WARNING,
             Action.DELETE: self.style.ERROR, Action.SECRET: self.style.NOTICE,
         }
         shown = [c for c in plan.changes if c.action not in (Action.UNCHANGED, Action.KEEP)
                  or self.verbosity >= 2]
-        rows = [(f"{_SYMBOLS[c.action]} {c.action.value}", c.name, self.describe_value(c),
-                 str(c.origin) if c.origin else "Trigger.dev", c.reason) for c in shown]
+        rows = [(f"{_SYMBOLS[c.action]} {_ACTION_LABELS[c.action]}", c.name,
+                 self.describe_value(c), str(c.origin) if c.origin else "Trigger.dev",
+                 _(c.reason) if c.reason else "") for c in shown]
         if rows:
-            lines = _table([("  ACTION", "NAME", "VALUE", "SOURCE", "NOTE"),
+            lines = _table([("  " + _("ACTION"), _("NAME"), _("VALUE"), _("SOURCE"), _("NOTE")),
                             *[("  " + row[0], *row[1:]) for row in rows]])
             self.say(lines[0])
             for change, line in zip(shown, lines[1:], strict=True):
                 self.say(line, styles.get(change.action))
         counts = plan.counts()
-        parts = [f"{counts['create']} to create", f"{counts['update']} to update",
-                 f"{counts['delete']} to delete", f"{counts['unchanged']} unchanged"]
-        if counts["secret"]:
-            parts.append(f"{counts['secret']} secret not compared (left alone; "
-                         "--overwrite-secrets re-sends)")
-        if counts["keep"]:
-            parts.append(f"{counts['keep']} only in Trigger.dev (kept; --prune deletes)")
-        if counts["skipped"]:
-            parts.append(f"{counts['skipped']} skipped")
-        self.say(f"  Summary: {', '.join(parts)}.")
+        # ngettext although English does not change: other languages agree with the count.
+        phrases = [
+            ("create", True, ngettext("%(count)d to create", "%(count)d to create",
+                                      counts["create"])),
+            ("update", True, ngettext("%(count)d to update", "%(count)d to update",
+                                      counts["update"])),
+            ("delete", True, ngettext("%(count)d to delete", "%(count)d to delete",
+                                      counts["delete"])),
+            ("unchanged", True, ngettext("%(count)d unchanged", "%(count)d unchanged",
+                                         counts["unchanged"])),
+            ("secret", False, ngettext(
+                "%(count)d secret not compared (left alone; --overwrite-secrets re-sends)",
+                "%(count)d secret not compared (left alone; --overwrite-secrets re-sends)",
+                counts["secret"])),
+            ("keep", False, ngettext("%(count)d only in Trigger.dev (kept; --prune deletes)",
+                                     "%(count)d only in Trigger.dev (kept; --prune deletes)",
+                                     counts["keep"])),
+            ("skipped", False, ngettext("%(count)d skipped", "%(count)d skipped",
+                                        counts["skipped"])),
+        ]
+        parts = [phrase % {"count": counts[key]} for key, always, phrase in phrases
+                 if always or counts[key]]
+        self.say("  " + _("Summary: %(counts)s.") % {"counts": ", ".join(parts)})
 
     def describe_value(self, change: envsync.Change) -> str:
         if change.action is Action.SECRET:
-            return "(secret)"
+            return _("(secret)")
         if not self.show_values:
             return MASK
         if change.action in (Action.DELETE, Action.KEEP):
@@ -441,37 +513,43 @@ usage; 3 --check found changes to make."""
         target = result.plan.target
         plan = result.plan
         if result.error is None:
-            done = (f"{len(plan.creates)} created, {len(plan.updates)} updated, "
-                    f"{len(plan.deletes)} deleted")
             requests = 1 + result.requests  # the plan's list, then the apply's own
-            self.say(f"Applied to {target}: {done} ({requests} requests in all).",
-                     self.style.SUCCESS)
+            self.say(_("Applied to %(target)s: %(created)d created, %(updated)d updated, "
+                       "%(deleted)d deleted (%(requests)d requests in all).") % {
+                "target": target, "created": len(plan.creates), "updated": len(plan.updates),
+                "deleted": len(plan.deletes), "requests": requests}, self.style.SUCCESS)
         else:
-            self.say(f"FAILED in {target} at the {result.failed_step}: {result.error}",
-                     self.style.ERROR)
-            for label, names in (("applied", result.applied),
-                                 ("not applied", result.not_applied),
-                                 ("unknown (could not be confirmed)", result.unknown)):
+            self.say(_("FAILED in %(target)s at the %(step)s: %(error)s") % {
+                "target": target, "step": result.failed_step, "error": result.error},
+                self.style.ERROR)
+            for label, names in ((_("applied: %(names)s"), result.applied),
+                                 (_("not applied: %(names)s"), result.not_applied),
+                                 (_("unknown (could not be confirmed): %(names)s"),
+                                  result.unknown)):
                 if names:
-                    self.say(f"  {label}: {', '.join(names)}")
+                    self.say("  " + label % {"names": ", ".join(names)})
         verification = result.verification
         if verification is None:
-            self.say("  Not verified (--no-verify).", level=2)
+            self.say("  " + _("Not verified (--no-verify)."), level=2)
         elif verification.error is not None:
-            self.say(f"  Could not list the variables again to check: {verification.error}",
-                     self.style.ERROR)
+            self.say("  " + _("Could not list the variables again to check: %(error)s") % {
+                "error": verification.error}, self.style.ERROR)
         elif result.error is not None:
             pass  # the applied / not applied lists above come from the verification list
         elif verification.differences:
-            self.say(f"  Verification found differences in {target}:", self.style.ERROR)
+            self.say("  " + _("Verification found differences in %(target)s:") % {
+                "target": target}, self.style.ERROR)
             for difference in verification.differences:
-                self.say(f"    {difference.name}: {difference.problem}")
+                self.say(f"    {difference.name}: {_(difference.problem)}")
         else:
-            self.say(f"  Verified: {target} matches the sources.", self.style.SUCCESS)
+            self.say("  " + _("Verified: %(target)s matches the sources.") % {"target": target},
+                     self.style.SUCCESS)
         if verification and verification.unverifiable and result.error is None:
             count = len(verification.unverifiable)
-            self.say(f"  {count} secret value{'s' if count != 1 else ''} cannot be read back: "
-                     "checked for presence only.", level=2)
+            self.say("  " + ngettext(
+                "%(count)d secret value cannot be read back: checked for presence only.",
+                "%(count)d secret values cannot be read back: checked for presence only.",
+                count) % {"count": count}, level=2)
 
     def finish(self, code: int) -> None:
         self.document["exit_code"] = code
@@ -504,6 +582,14 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)),
                        row[-1]]).rstrip() for row in rows]
+
+
+def _and(items: list[str]) -> str:
+    """``a and b and c``, each "and" translatable with the phrases it joins."""
+    text = items[0]
+    for item in items[1:]:
+        text = _("%(first)s and %(second)s") % {"first": text, "second": item}
+    return text
 
 
 def _split(values: list[str]) -> list[str]:
