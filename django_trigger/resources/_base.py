@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["MACHINE_PRESETS", "MAX_PAGE_SIZE", "Auth", "QueueFilter", "Resource"]
 
 MAX_PAGE_SIZE = 100  # page[size] of cursor lists: 1 to 100
+MAX_PER_PAGE = 100  # perPage of offset lists (schedules, queues): the server caps it at 100
 MACHINE_PRESETS = (
     "micro",
     "small-1x",
@@ -366,3 +367,11 @@ def positive_int(value: int | None, name: str, *, default: int, maximum: int | N
     if maximum is not None and value > maximum:
         raise InvalidRequestError(f"{name} must be at most {maximum}")
     return value
+
+
+def offset_params(page: int | None, per_page: int | None) -> dict[str, int]:
+    """``page``/``perPage`` of an offset list; without ``per_page``, the largest page."""
+    return {
+        "page": positive_int(page, "page", default=1),
+        "perPage": positive_int(per_page, "per_page", default=MAX_PER_PAGE, maximum=MAX_PER_PAGE),
+    }

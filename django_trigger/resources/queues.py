@@ -11,8 +11,7 @@ from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import OffsetPage
 from django_trigger.types import Queue
 
-from ._base import Resource, positive_int
-from .schedules import MAX_PER_PAGE
+from ._base import Resource, offset_params
 
 __all__ = ["QueueType", "Queues"]
 
@@ -27,17 +26,11 @@ class Queues(Resource):
         per_page: int | None = None,
         request_options: RequestOptionsLike = None,
     ) -> OffsetPage[Queue]:
-        params = {
-            "page": positive_int(page, "page", default=1),
-            "perPage": positive_int(
-                per_page, "per_page", default=MAX_PER_PAGE, maximum=MAX_PER_PAGE
-            ),
-        }
         return self._offset_page(
             "/api/v1/queues",
             operation="queues.list",
             item=Queue.from_api,
-            params=params,
+            params=offset_params(page, per_page),
             request_options=request_options,
         )
 

@@ -12,11 +12,10 @@ from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import OffsetPage
 from django_trigger.types import IdResponse, Schedule, SchemaError
 
-from ._base import Auth, Resource, positive_int
+from ._base import MAX_PER_PAGE, Auth, Resource, offset_params
 
 __all__ = ["MAX_PER_PAGE", "Schedules", "validate_cron"]
 
-MAX_PER_PAGE = 100
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
 _WINDOW = re.compile(r"^(0|[1-9]\d*)[mh]$|^(0|[1-9]\d*)%$")
 
@@ -71,17 +70,11 @@ class Schedules(Resource):
         request_options: RequestOptionsLike = None,
     ) -> OffsetPage[Schedule]:
         """Schedules of the environment, with totals. Without ``per_page`` pages hold 100."""
-        params: dict[str, Any] = {
-            "page": positive_int(page, "page", default=1),
-            "perPage": positive_int(
-                per_page, "per_page", default=MAX_PER_PAGE, maximum=MAX_PER_PAGE
-            ),
-        }
         return self._offset_page(
             "/api/v1/schedules",
             operation="schedules.list",
             item=Schedule.from_api,
-            params=params,
+            params=offset_params(page, per_page),
             request_options=request_options,
         )
 
