@@ -34,6 +34,12 @@ def main(argv: list[str]) -> int:
             and name.startswith("RemovedInDjango")
         ):
             warnings.filterwarnings("error", category=category)
+    # ... nor anything Python or a library has deprecated: a deprecation warning raised from
+    # our own code (the package, its tests, the example project) is an error, so the next
+    # Python or Django release does not surprise users.
+    ours = r"(django_trigger|tests|example_project|dashboard)(\.|$)"
+    for category in (DeprecationWarning, PendingDeprecationWarning):
+        warnings.filterwarnings("error", category=category, module=ours)
 
     django.setup()
     runner_class = get_runner(settings)
