@@ -39,6 +39,11 @@ _EXPORTS = {
     "ApiConnectionError": "django_trigger.exceptions",
     "ApiTimeoutError": "django_trigger.exceptions",
     "ApiSchemaValidationError": "django_trigger.exceptions",
+    "OutcomeUnknownError": "django_trigger.exceptions",
+    "OutcomeUnknownConnectionError": "django_trigger.exceptions",
+    "OutcomeUnknownTimeoutError": "django_trigger.exceptions",
+    "OutcomeUnknownServerError": "django_trigger.exceptions",
+    "OutcomeUnknownConflictError": "django_trigger.exceptions",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -59,6 +64,11 @@ if TYPE_CHECKING:  # pragma: no cover
         InternalServerError,
         InvalidRequestError,
         NotFoundError,
+        OutcomeUnknownConflictError,
+        OutcomeUnknownConnectionError,
+        OutcomeUnknownError,
+        OutcomeUnknownServerError,
+        OutcomeUnknownTimeoutError,
         PermissionDeniedError,
         RateLimitError,
         TriggerError,

@@ -15,7 +15,13 @@
         ├── ApiConnectionError          no status: network error, timeout
         │   └── ApiTimeoutError
         ├── ApiSchemaValidationError    a 2xx whose body does not have the documented shape
-        └── BatchNotSealedError         a batch's items were not all accepted
+        ├── BatchNotSealedError         a batch's items were not all accepted
+        └── OutcomeUnknownError         the request was sent, the answer was lost, and
+            │                           retrying could do the work twice: check, then decide
+            ├── OutcomeUnknownConnectionError  (also ApiConnectionError) dropped after sending
+            ├── OutcomeUnknownTimeoutError     (also ApiTimeoutError) no answer in time
+            ├── OutcomeUnknownServerError      (also InternalServerError) 5xx after sending
+            └── OutcomeUnknownConflictError    (also ConflictError) 409 after sending
 
 Messages never contain the access token or environment variable values: the request is
 described by method and path only (no query string, no body).
@@ -44,6 +50,11 @@ __all__ = [
     "InternalServerError",
     "InvalidRequestError",
     "NotFoundError",
+    "OutcomeUnknownConflictError",
+    "OutcomeUnknownConnectionError",
+    "OutcomeUnknownError",
+    "OutcomeUnknownServerError",
+    "OutcomeUnknownTimeoutError",
     "PermissionDeniedError",
     "RateLimitError",
     "TriggerError",
@@ -74,6 +85,9 @@ class ApiError(TriggerError):
     """
 
     status: int | None = None
+    #: True when an earlier attempt of this call may have been processed (its answer was lost)
+    #: and this error is the answer to a retry: "not found" may then mean "already done".
+    retried_after_unknown_outcome: bool = False
 
     def __init__(
         self,
@@ -190,6 +204,38 @@ class ApiSchemaValidationError(ApiError):
 
 class BatchNotSealedError(ApiError):
     """The API kept answering ``sealed: false`` to a batch's items (the SDK's error)."""
+
+
+class OutcomeUnknownError(ApiError):
+    """The request reached the server (or may have), its answer was lost, and the call was
+    not retried because doing it twice could duplicate work (``runs.replay``, a trigger without
+    an idempotency key, ...). The server may or may not have acted: the message says what to
+    check. ``cause`` is the underlying error (also chained as ``__cause__``).
+
+    Catch ``OutcomeUnknownError`` to handle every such case; the concrete classes also inherit
+    the error the call would otherwise have raised, so an existing ``except ApiConnectionError``
+    or ``except InternalServerError`` still catches them.
+    """
+
+    def __init__(self, message: str, *, cause: ApiError | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.cause = cause
+
+
+class OutcomeUnknownConnectionError(OutcomeUnknownError, ApiConnectionError):
+    """The connection was dropped after the request was sent."""
+
+
+class OutcomeUnknownTimeoutError(OutcomeUnknownError, ApiTimeoutError):
+    """No answer within the read timeout after the request was sent."""
+
+
+class OutcomeUnknownServerError(OutcomeUnknownError, InternalServerError):
+    """A 5xx answer: the server (or a proxy) failed, possibly after acting."""
+
+
+class OutcomeUnknownConflictError(OutcomeUnknownError, ConflictError):
+    """A 409 answer to a request that may have been acted on."""
 
 
 _STATUS_CLASSES: dict[int, type[ApiError]] = {

@@ -12,8 +12,16 @@ this order:
 4. ≥ 500 → back off (honouring ``Retry-After`` when the server sends one).
 5. anything else → fail now.
 
-Connection errors, dropped connections and read timeouts are retried with the same backoff.
 Backoff after ``n`` requests: ``min(max_delay, r * min_delay * factor ** (n - 1))``.
+
+Which failures are retried also depends on the call's ``RetrySafety`` (declared per resource
+method, see ``resources/_base.py`` and the README's policy table). A failure that proves the
+request was not processed is always retried: the connection could not be made (refused, DNS,
+connect timeout, TLS handshake), or the answer says so (429 from the rate limiter that runs
+before the route, 408, ``x-should-retry: true``). A failure after the request was sent (read
+timeout, connection dropped, 409, 5xx) is retried only when doing the call twice is safe
+(``RetrySafety.retries_after_sending``); otherwise urllib3 hands the failure back and the
+transport raises ``OutcomeUnknownError``.
 
 One deliberate difference from the SDK: a server-requested wait longer than
 ``max_server_wait`` (60 s) is not slept through; the error is returned to the caller at once
@@ -28,6 +36,7 @@ response reaches the error mapper instead of becoming a ``RetryError``.
 from __future__ import annotations
 
 import email.utils
+import enum
 import logging
 import math
 import random
@@ -35,13 +44,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    ProtocolError,
+    ReadTimeoutError,
+    ResponseError,
+)
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
+from urllib3.util.util import reraise
 
 from django_trigger.options import RetryPolicy
 
-__all__ = ["MAX_SERVER_WAIT", "TriggerRetry"]
+__all__ = ["MAX_SERVER_WAIT", "RetrySafety", "TriggerRetry", "error_after_sending",
+           "status_after_processing"]
 
 logger = logging.getLogger("django_trigger.http")
 
@@ -49,11 +66,54 @@ MAX_SERVER_WAIT = 60.0
 _BACKOFF_STATUSES = frozenset({408, 409})
 
 
+class RetrySafety(enum.Enum):
+    """What happens if the server processes a call twice: decides whether a call is retried
+    after a failure that may have come after the server acted on it."""
+
+    #: A read (GET): no side effect.
+    READ = "read"
+    #: Doing it twice leaves the same state as once (a PUT-style set, an upsert, a cancel).
+    IDEMPOTENT = "idempotent"
+    #: The server recognises the repeat by a key in the request (a run idempotency key, a
+    #: schedule's deduplication key, a batch idempotency key) and does not act twice.
+    DEDUPLICATED = "deduplicated"
+    #: The resource checks what a retry's answer means ("value not found" after a lost delete
+    #: answer = done) or reads the state back before reporting success.
+    VERIFIED = "verified"
+    #: Doing it twice does the work twice (a replay, a trigger without a key): retried only
+    #: when the request provably never reached the server; otherwise OutcomeUnknownError.
+    UNSAFE = "unsafe"
+
+    @property
+    def retries_after_sending(self) -> bool:
+        return self is not RetrySafety.UNSAFE
+
+
+def error_after_sending(error: BaseException | None) -> bool:
+    """Whether a urllib3 error may have come after the request reached the server: a read
+    timeout, or the connection dropped once the request was sent (``ProtocolError`` wraps
+    ``RemoteDisconnected``/resets). Connect failures (refused, DNS, connect timeout) and TLS
+    handshake errors come before anything is sent."""
+    if isinstance(error, ConnectTimeoutError):  # NewConnectionError (refused, DNS) included
+        return False
+    return isinstance(error, (ReadTimeoutError, ProtocolError))
+
+
+def status_after_processing(status: int, headers: Any) -> bool:
+    """Whether an error answer may come after the route acted: 409 and 5xx, unless the
+    server says ``x-should-retry: true`` (its word that retrying is safe). 408 and 429 are
+    answered before the route runs."""
+    if (headers.get("x-should-retry") or "").strip().lower() == "true":
+        return False
+    return status == 409 or status >= 500
+
+
 class TriggerRetry(Retry):
     def __init__(
         self,
         policy: RetryPolicy | None = None,
         *,
+        safety: RetrySafety = RetrySafety.READ,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
         max_server_wait: float = MAX_SERVER_WAIT,
@@ -61,6 +121,7 @@ class TriggerRetry(Retry):
         **kwargs: Any,
     ) -> None:
         self.policy = policy or RetryPolicy()
+        self.safety = safety
         self.rng = rng or random.Random()  # jitter, not cryptography
         self.clock = clock
         self.max_server_wait = max_server_wait
@@ -75,6 +136,7 @@ class TriggerRetry(Retry):
     def new(self, **kw: Any) -> TriggerRetry:
         retry = super().new(**kw)
         retry.policy = self.policy
+        retry.safety = self.safety
         retry.rng = self.rng
         retry.clock = self.clock
         retry.max_server_wait = self.max_server_wait
@@ -98,10 +160,15 @@ class TriggerRetry(Retry):
         attempt = len(self.history) + 1  # requests made so far, this one included
         if response is not None and error is None:
             delay, reason = self._delay_for_response(response, attempt)
+            if delay is not None and not self._safe_after(response=response):
+                delay, reason = None, f"{response.status} after sending; not safe to repeat"
             if delay is None:
                 # Not retryable: urllib3 hands the response back (raise_on_status is off).
                 raise MaxRetryError(_pool, url or "", ResponseError(reason))
         else:
+            if not self._safe_after(error=error):
+                assert error is not None
+                reraise(type(error), error, _stacktrace)
             delay, reason = self._backoff(attempt), type(error).__name__
         new_retry = super().increment(method, url, response, error, _pool, _stacktrace)
         new_retry.next_delay = delay
@@ -124,6 +191,16 @@ class TriggerRetry(Retry):
         return self.next_delay
 
     # -- the rules -------------------------------------------------------------------------
+
+    def _safe_after(
+        self, *, response: BaseHTTPResponse | None = None, error: Exception | None = None
+    ) -> bool:
+        """Whether this failure may be retried given the call's ``RetrySafety``."""
+        if self.safety.retries_after_sending:
+            return True
+        if response is not None:
+            return not status_after_processing(response.status, response.headers)
+        return not error_after_sending(error)
 
     def _delay_for_response(
         self, response: BaseHTTPResponse, attempt: int

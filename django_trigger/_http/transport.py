@@ -7,6 +7,7 @@ parse it into typed records (or hand it back as is for ``with_raw_response``).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -24,6 +25,7 @@ from urllib3.exceptions import (
     NewConnectionError,
     ReadTimeoutError,
 )
+from urllib3.util.retry import Retry
 
 from django_trigger import __version__
 from django_trigger.credentials import TokenKind, token_kind
@@ -32,13 +34,19 @@ from django_trigger.exceptions import (
     ApiError,
     ApiSchemaValidationError,
     ApiTimeoutError,
+    ConflictError,
     InvalidRequestError,
+    OutcomeUnknownConflictError,
+    OutcomeUnknownConnectionError,
+    OutcomeUnknownError,
+    OutcomeUnknownServerError,
+    OutcomeUnknownTimeoutError,
     error_class_for_status,
 )
 from django_trigger.options import RequestOptions, RequestOptionsLike, RetryPolicy
 from django_trigger.types import SchemaError
 
-from .retry import TriggerRetry
+from .retry import RetrySafety, TriggerRetry, error_after_sending, status_after_processing
 
 __all__ = ["API_VERSION", "Auth", "RawResponse", "Transport"]
 
@@ -71,6 +79,8 @@ class RawResponse(Generic[T]):
     method: str
     path: str
     _parser: Callable[[RawResponse[Any]], T] | None = None
+    #: An earlier attempt of this call may have been processed (its answer was lost).
+    retried_after_unknown_outcome: bool = False
 
     def json(self) -> Any:
         return _decode_json(self.http_response)
@@ -108,7 +118,7 @@ class Transport:
         self.retry = retry
         self.preview_branch = preview_branch
         self.headers = self._default_headers(headers or {})
-        self._sessions: dict[RetryPolicy, requests.Session] = {}
+        self._sessions: dict[tuple[RetryPolicy, RetrySafety], requests.Session] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -129,17 +139,21 @@ class Transport:
 
     # -- sessions ----------------------------------------------------------------------------
 
-    def session(self, policy: RetryPolicy) -> requests.Session:
-        """The session whose adapter retries with ``policy`` (created once, then reused)."""
+    def session(
+        self, policy: RetryPolicy, safety: RetrySafety = RetrySafety.READ
+    ) -> requests.Session:
+        """The session whose adapter retries with ``policy`` for calls of this ``safety``
+        (created once, then reused)."""
         with self._lock:
-            session = self._sessions.get(policy)
+            session = self._sessions.get((policy, safety))
             if session is None:
                 session = requests.Session()
                 session.trust_env = False  # no ~/.netrc auth, no env proxies surprises
-                adapter = HTTPAdapter(max_retries=TriggerRetry(policy), pool_maxsize=10)
+                retry = TriggerRetry(policy, safety=safety)
+                adapter = HTTPAdapter(max_retries=retry, pool_maxsize=10)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
-                self._sessions[policy] = session
+                self._sessions[(policy, safety)] = session
             return session
 
     def close(self) -> None:
@@ -176,8 +190,16 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         request_options: RequestOptionsLike = None,
         authenticated: bool = True,
+        retry_safety: RetrySafety | None = None,
+        unknown_hint: str | None = None,
     ) -> RawResponse[Any]:
+        """Send one logical call (retried per the policy and ``retry_safety``; a GET defaults
+        to ``READ``, anything else to ``UNSAFE``). ``unknown_hint`` tells the caller what to
+        check when the outcome is unknown; ``{sent_at}`` in it becomes the UTC time the call
+        started."""
         options = _coerce_options(request_options)
+        if retry_safety is None:
+            retry_safety = RetrySafety.READ if method == "GET" else RetrySafety.UNSAFE
         try:
             policy = self.retry.merged(options.retry)
         except (TypeError, ValueError) as exc:
@@ -199,8 +221,9 @@ class Transport:
 
         url = self.base_url + path
         started = time.monotonic()
+        sent_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         try:
-            response = self.session(policy).request(
+            response = self.session(policy, retry_safety).request(
                 method,
                 url,
                 params=_clean_params(params),
@@ -211,7 +234,10 @@ class Transport:
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
-            raise _connection_error(exc, method, path) from exc
+            error = _connection_error(exc, method, path)
+            if not retry_safety.retries_after_sending and error_after_sending(_reason(exc)):
+                error = _outcome_unknown(error, unknown_hint, sent_at, timeout[1])
+            raise error from exc
         elapsed_ms = (time.monotonic() - started) * 1000
         logger.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, elapsed_ms)
 
@@ -221,9 +247,16 @@ class Transport:
             http_response=response,
             method=method,
             path=path,
+            retried_after_unknown_outcome=_earlier_attempt_may_have_acted(response),
         )
         if not 200 <= response.status_code < 300:
-            raise _status_error(raw)
+            status_error = _status_error(raw)
+            status_error.retried_after_unknown_outcome = raw.retried_after_unknown_outcome
+            if not retry_safety.retries_after_sending and status_after_processing(
+                response.status_code, response.headers
+            ):
+                raise _outcome_unknown(status_error, unknown_hint, sent_at, timeout[1])
+            raise status_error
         return raw
 
     def _timeout(self, override: Any) -> tuple[float, float]:
@@ -318,6 +351,65 @@ def _status_error(raw: RawResponse[Any]) -> ApiError:
     return error_class(
         message, status=status, headers=raw.headers, body=body, method=raw.method, path=raw.path
     )
+
+
+def _reason(exc: requests.RequestException) -> BaseException | None:
+    """The urllib3 error behind a requests exception."""
+    reason: BaseException | None = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return reason
+
+
+def _earlier_attempt_may_have_acted(response: requests.Response) -> bool:
+    """Whether an attempt before the one that answered failed after the request was sent
+    (urllib3 records every retried failure in the retry's history)."""
+    retries = getattr(response.raw, "retries", None)
+    if not isinstance(retries, Retry):
+        return False
+    for attempt in retries.history:
+        if attempt.error is not None and error_after_sending(attempt.error):
+            return True
+        if attempt.status is not None and (attempt.status == 409 or attempt.status >= 500):
+            return True
+    return False
+
+
+_WHAT_HAPPENED: list[tuple[type[ApiError], type[OutcomeUnknownError], str]] = [
+    (ApiTimeoutError, OutcomeUnknownTimeoutError,
+     "no answer came within the read timeout ({read:g} s) after the request was sent"),
+    (ApiConnectionError, OutcomeUnknownConnectionError,
+     "the connection was dropped after the request was sent"),
+    (ConflictError, OutcomeUnknownConflictError, "the server answered {status} ({message})"),
+    (ApiError, OutcomeUnknownServerError, "the server answered {status} ({message})"),
+]
+
+
+def _outcome_unknown(
+    cause: ApiError, hint: str | None, sent_at: dt.datetime, read_timeout: float
+) -> OutcomeUnknownError:
+    """The error for a failure after sending a call that is not safe to repeat."""
+    error_class, template = next(
+        (error, text) for kind, error, text in _WHAT_HAPPENED if isinstance(cause, kind)
+    )
+    what = template.format(read=read_timeout, status=cause.status, message=cause.message)
+    check = (hint or "look at the affected resources before repeating the call").replace(
+        "{sent_at}", sent_at.isoformat().replace("+00:00", "Z")
+    )
+    message = (
+        f"outcome unknown: {what}, so the server may have acted on it. It was not retried "
+        f"because repeating it could do the work twice. To find out: {check}."
+    )
+    error = error_class(
+        message,
+        cause=cause,
+        status=cause.status,
+        headers=cause.headers,
+        body=cause.body,
+        method=cause.method,
+        path=cause.path,
+    )
+    return error
 
 
 def _connection_error(exc: requests.RequestException, method: str, path: str) -> ApiError:

@@ -4,13 +4,16 @@ response twin, and the conversions of Python values to the wire's query formats.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django_trigger._http.retry import RetrySafety
 from django_trigger._http.transport import Auth, parse_with
-from django_trigger.exceptions import InvalidRequestError
+from django_trigger.exceptions import ApiError, InvalidRequestError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import CursorPage, OffsetPage, Page
 from django_trigger.types import RunStatus, SchemaError
@@ -18,7 +21,15 @@ from django_trigger.types import RunStatus, SchemaError
 if TYPE_CHECKING:
     from django_trigger.client import TriggerClient
 
-__all__ = ["MACHINE_PRESETS", "MAX_PAGE_SIZE", "Auth", "QueueFilter", "Resource"]
+__all__ = [
+    "MACHINE_PRESETS",
+    "MAX_PAGE_SIZE",
+    "Auth",
+    "QueueFilter",
+    "Resource",
+    "RetrySafety",
+    "retry_safety",
+]
 
 MAX_PAGE_SIZE = 100  # page[size] of cursor lists: 1 to 100
 MAX_PER_PAGE = 100  # perPage of offset lists (schedules, queues): the server caps it at 100
@@ -38,6 +49,52 @@ T = TypeVar("T")
 P = TypeVar("P", bound=Page[Any])
 Self = TypeVar("Self", bound="Resource")
 Fetch = Callable[[dict[str, Any]], Any]
+F = TypeVar("F", bound=Callable[..., Any])
+
+# The classes declared by the resource method running now (set by @retry_safety).
+_declared: ContextVar[tuple[RetrySafety, ...]] = ContextVar("retry_safety", default=())
+
+
+def retry_safety(*classes: RetrySafety, why: str) -> Callable[[F], F]:
+    """Declare which ``RetrySafety`` classes a resource method's requests use, and why (the
+    README's policy table is checked against these). A method with one class needs nothing
+    more; one with several (it depends on the arguments) passes ``retry_safety=`` to each
+    ``_request``, which must be one of the declared."""
+    if not classes or not why:
+        raise TypeError("declare at least one RetrySafety and why")
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = _declared.set(classes)
+            try:
+                return method(*args, **kwargs)
+            finally:
+                _declared.reset(token)
+
+        wrapper.retry_safety = classes  # type: ignore[attr-defined]
+        wrapper.retry_safety_why = why  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _safety_for(method: str, given: RetrySafety | None) -> RetrySafety:
+    """The class of one request: a GET is a read; anything else uses the running method's
+    declaration (the one declared, or ``given`` when it declared several)."""
+    if method == "GET":
+        return RetrySafety.READ
+    declared = _declared.get()
+    if given is None:
+        if len(declared) != 1:
+            raise TypeError(
+                f"{method} request without a retry safety: decorate the resource method with "
+                "@retry_safety(...) and pass retry_safety= when it declares several"
+            )
+        return declared[0]
+    if given not in declared:
+        raise TypeError(f"retry_safety={given} is not among the method's {declared}")
+    return given
 
 
 class Resource:
@@ -60,6 +117,17 @@ class Resource:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._client!r}>"
 
+    def _done_before(self, error: ApiError, status: int, message: str | None = None) -> bool:
+        """Whether ``error``, the answer to a retry after a lost answer, says that the lost
+        attempt already did the work (``status``, and ``message`` in its message if given).
+        Raw-response calls get the error as is: there is no response to hand back."""
+        return (
+            not self._raw
+            and error.retried_after_unknown_outcome
+            and error.status == status
+            and (message is None or message.lower() in error.message.lower())
+        )
+
     # -- calls -----------------------------------------------------------------------------
 
     def _request(
@@ -77,9 +145,12 @@ class Resource:
         headers: Mapping[str, str] | None = None,
         request_options: RequestOptionsLike = None,
         merge_headers: Mapping[str, str] | None = None,
+        retry_safety: RetrySafety | None = None,
+        unknown_hint: str | None = None,
     ) -> T:
         transport = self._client._transport
         transport.check_auth(auth, operation)
+        safety = _safety_for(method, retry_safety)
         raw = transport.request(
             method,
             path,
@@ -90,6 +161,8 @@ class Resource:
             headers=headers,
             request_options=request_options,
             authenticated=auth != Auth.NONE,
+            retry_safety=safety,
+            unknown_hint=unknown_hint,
         )
         raw._parser = lambda response: parse_with(response, parse, merge_headers)
         if self._raw:

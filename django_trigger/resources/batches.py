@@ -8,12 +8,13 @@ from django_trigger._http.paths import build_path
 from django_trigger.options import RequestOptionsLike
 from django_trigger.types import Batch, SchemaError, TaskRunExecutionResult
 
-from ._base import Resource
+from ._base import Resource, RetrySafety, retry_safety
 
 __all__ = ["Batches"]
 
 
 class Batches(Resource):
+    @retry_safety(RetrySafety.READ, why="a read")
     def retrieve(self, batch_id: str, *, request_options: RequestOptionsLike = None) -> Batch:
         return self._request(
             "GET",
@@ -23,6 +24,7 @@ class Batches(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def retrieve_results(
         self, batch_id: str, *, request_options: RequestOptionsLike = None
     ) -> list[TaskRunExecutionResult]:

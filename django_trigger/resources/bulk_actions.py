@@ -14,6 +14,7 @@ from django_trigger.types._base import camel_case
 
 from ._base import (
     Resource,
+    RetrySafety,
     comma_list,
     epoch_ms,
     machine_filter,
@@ -21,6 +22,7 @@ from ._base import (
     page_size_param,
     period_filter,
     queue_filter,
+    retry_safety,
     status_filter,
 )
 
@@ -30,6 +32,12 @@ MAX_RUN_IDS = 500
 
 
 class BulkActions(Resource):
+    @retry_safety(
+        RetrySafety.IDEMPOTENT,
+        RetrySafety.UNSAFE,
+        why="a second cancel action cancels nothing more; a second replay action replays "
+        "every run again, and the API has no key to recognise it",
+    )
     def create(
         self,
         action: Literal["cancel", "replay"],
@@ -67,8 +75,14 @@ class BulkActions(Resource):
             json_body=body,
             parse=IdResponse.from_api,
             request_options=request_options,
+            retry_safety=RetrySafety.IDEMPOTENT if action == "cancel" else RetrySafety.UNSAFE,
+            unknown_hint=(
+                "list the bulk actions (client.bulk_actions.list()) for a replay action "
+                "created at or after {sent_at} before starting another"
+            ),
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def list(
         self,
         *,
@@ -92,6 +106,7 @@ class BulkActions(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def retrieve(
         self, bulk_action_id: str, *, request_options: RequestOptionsLike = None
     ) -> BulkAction:
@@ -103,6 +118,7 @@ class BulkActions(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.IDEMPOTENT, why="aborting an aborted action changes nothing")
     def abort(
         self, bulk_action_id: str, *, request_options: RequestOptionsLike = None
     ) -> IdResponse:

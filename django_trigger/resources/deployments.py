@@ -11,7 +11,14 @@ from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import CursorPage
 from django_trigger.types import Deployment, DeploymentListItem, PromotedDeployment
 
-from ._base import MAX_PAGE_SIZE, Resource, page_size_param, period_filter
+from ._base import (
+    MAX_PAGE_SIZE,
+    Resource,
+    RetrySafety,
+    page_size_param,
+    period_filter,
+    retry_safety,
+)
 
 __all__ = ["DEPLOYMENT_STATUSES", "Deployments"]
 
@@ -30,6 +37,7 @@ DeploymentStatus = Literal[
 
 
 class Deployments(Resource):
+    @retry_safety(RetrySafety.READ, why="a read")
     def list(
         self,
         *,
@@ -62,6 +70,7 @@ class Deployments(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def current(self, *, request_options: RequestOptionsLike = None) -> DeploymentListItem:
         """The deployment currently promoted in this environment."""
         return self._request(
@@ -72,6 +81,7 @@ class Deployments(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def retrieve(
         self, deployment_id: str, *, request_options: RequestOptionsLike = None
     ) -> Deployment:
@@ -83,6 +93,7 @@ class Deployments(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def latest(self, *, request_options: RequestOptionsLike = None) -> Deployment:
         return self._request(
             "GET",
@@ -92,6 +103,7 @@ class Deployments(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.IDEMPOTENT, why="promoting the current version again changes nothing")
     def promote(
         self,
         version: str,

@@ -14,11 +14,11 @@ from typing import IO, Any, TypeVar
 
 from django_trigger._http.paths import build_path
 from django_trigger.credentials import TokenKind, secret_key_environment
-from django_trigger.exceptions import InvalidRequestError
+from django_trigger.exceptions import ApiError, InvalidRequestError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.types import EnvVar, SchemaError, SuccessResponse
 
-from ._base import Auth, Resource
+from ._base import Auth, Resource, RetrySafety, retry_safety
 
 __all__ = ["NAME_PATTERN", "RESERVED_NAMES", "EnvVars", "validate_name"]
 
@@ -46,6 +46,7 @@ def validate_name(name: object) -> str:
 
 
 class EnvVars(Resource):
+    @retry_safety(RetrySafety.READ, why="a read")
     def list(
         self,
         *,
@@ -60,6 +61,7 @@ class EnvVars(Resource):
             _env_var_list, request_options,
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def retrieve(
         self,
         name: str,
@@ -74,6 +76,7 @@ class EnvVars(Resource):
             EnvVar.from_api, request_options,
         )
 
+    @retry_safety(RetrySafety.IDEMPOTENT, why="the API upserts: the same value again")
     def create(
         self,
         name: str,
@@ -95,6 +98,7 @@ class EnvVars(Resource):
             SuccessResponse.from_api, request_options,
         )
 
+    @retry_safety(RetrySafety.IDEMPOTENT, why="sets the same value again")
     def update(
         self,
         name: str,
@@ -111,6 +115,11 @@ class EnvVars(Resource):
             {"value": _value(value, name)}, SuccessResponse.from_api, request_options,
         )
 
+    @retry_safety(
+        RetrySafety.VERIFIED,
+        why="a retry answered 'value not found' (or 404 once the last value is gone) after "
+        "a lost answer means it was deleted",
+    )
     def delete(
         self,
         name: str,
@@ -120,11 +129,25 @@ class EnvVars(Resource):
         branch: str | None = None,
         request_options: RequestOptionsLike = None,
     ) -> SuccessResponse:
-        return self._call(
-            "DELETE", "envvars.delete", (project_ref, environment, branch), name, None,
-            SuccessResponse.from_api, request_options,
-        )
+        try:
+            return self._call(
+                "DELETE", "envvars.delete", (project_ref, environment, branch), name, None,
+                SuccessResponse.from_api, request_options,
+            )
+        except ApiError as exc:
+            # The lost attempt deleted this environment's value (and the variable with it
+            # when that was its last value).
+            if self._done_before(exc, 400, "value not found") or self._done_before(exc, 404):
+                return SuccessResponse.from_api({"success": True})
+            raise
 
+    @retry_safety(
+        RetrySafety.IDEMPOTENT,
+        RetrySafety.VERIFIED,
+        RetrySafety.UNSAFE,
+        why="with override the same values are written again; without, a retry answered "
+        "'already set' is verified by reading the values back (a file cannot be: unsafe)",
+    )
     def upload(
         self,
         variables: Mapping[str, str] | str | bytes | IO[bytes],
@@ -160,16 +183,29 @@ class EnvVars(Resource):
                 body["parentVariables"] = {
                     name: _value(value, name) for name, value in parent_variables.items()
                 }
-            return self._request(
-                "POST",
-                path,
-                operation="envvars.upload",
-                auth=Auth.EITHER,
-                headers=headers,
-                json_body=body,
-                parse=SuccessResponse.from_api,
-                request_options=request_options,
-            )
+            try:
+                return self._request(
+                    "POST",
+                    path,
+                    operation="envvars.upload",
+                    auth=Auth.EITHER,
+                    headers=headers,
+                    json_body=body,
+                    parse=SuccessResponse.from_api,
+                    request_options=request_options,
+                    retry_safety=RetrySafety.IDEMPOTENT if override else RetrySafety.VERIFIED,
+                )
+            except ApiError as exc:
+                if not self._done_before(exc, 400, "already set"):
+                    raise
+                # The lost attempt may have written them: done if every value reads back.
+                target = (project_ref, environment, branch)
+                if not _all_set(body["variables"], self.list(
+                    project_ref=target[0], environment=target[1], branch=target[2],
+                    request_options=request_options,
+                )):
+                    raise
+                return SuccessResponse.from_api({"success": True})
         if is_secret is not None or parent_variables:
             raise InvalidRequestError(
                 "is_secret and parent_variables need variables as a mapping, not a file"
@@ -186,6 +222,11 @@ class EnvVars(Resource):
             files={**files, **{key: (None, value) for key, value in form.items()}},
             parse=SuccessResponse.from_api,
             request_options=request_options,
+            retry_safety=RetrySafety.IDEMPOTENT if override else RetrySafety.UNSAFE,
+            unknown_hint=(
+                "list the environment's variables (client.envvars.list()) to see whether the "
+                "file's values were written, then upload again with override=True if needed"
+            ),
         )
 
     # -- target resolution ---------------------------------------------------------------------
@@ -255,6 +296,19 @@ def _flag(value: object, name: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidRequestError(f"{name} must be True or False")
     return value
+
+
+def _all_set(wanted: Mapping[str, str], found: list[EnvVar]) -> bool:
+    """Whether every non-empty value of ``wanted`` reads back (a secret's value reads back
+    redacted, so only its presence can be checked; the API drops empty values)."""
+    current = {var.name: var for var in found}
+    for name, value in wanted.items():
+        if not value.strip():
+            continue
+        var = current.get(name)
+        if var is None or (not var.is_redacted and var.value != value):
+            return False
+    return True
 
 
 def _env_var_list(body: Any) -> list[EnvVar]:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from django_trigger._http.paths import build_path
-from django_trigger.exceptions import InvalidRequestError
+from django_trigger.exceptions import ApiError, InvalidRequestError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.types import IdResponse
 
-from ._base import Resource
+from ._base import Resource, RetrySafety, retry_safety
 from .tasks import hash_idempotency_key
 
 __all__ = ["IdempotencyKeys"]
 
 
 class IdempotencyKeys(Resource):
+    @retry_safety(
+        RetrySafety.VERIFIED,
+        why="a retry answered 404 after a lost answer means the key was already reset",
+    )
     def reset(
         self,
         task_identifier: str,
@@ -28,11 +32,16 @@ class IdempotencyKeys(Resource):
         if not isinstance(idempotency_key, str) or not idempotency_key:
             raise InvalidRequestError("idempotency_key must be a non-empty string")
         key = hash_idempotency_key(idempotency_key)
-        return self._request(
-            "POST",
-            build_path("/api/v1/idempotencyKeys/{}/reset", (key, "idempotency_key")),
-            operation="idempotency_keys.reset",
-            json_body={"taskIdentifier": task_identifier},
-            parse=IdResponse.from_api,
-            request_options=request_options,
-        )
+        try:
+            return self._request(
+                "POST",
+                build_path("/api/v1/idempotencyKeys/{}/reset", (key, "idempotency_key")),
+                operation="idempotency_keys.reset",
+                json_body={"taskIdentifier": task_identifier},
+                parse=IdResponse.from_api,
+                request_options=request_options,
+            )
+        except ApiError as exc:
+            if self._done_before(exc, 404):  # the lost attempt cleared the key
+                return IdResponse.from_api({"id": key})
+            raise

@@ -6,12 +6,12 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from django_trigger._http.paths import segment
-from django_trigger.exceptions import InvalidRequestError
+from django_trigger.exceptions import ApiError, InvalidRequestError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import OffsetPage
 from django_trigger.types import Queue
 
-from ._base import Resource, offset_params
+from ._base import Resource, RetrySafety, offset_params, retry_safety
 
 __all__ = ["QueueType", "Queues"]
 
@@ -19,6 +19,7 @@ QueueType = Literal["id", "task", "custom"]
 
 
 class Queues(Resource):
+    @retry_safety(RetrySafety.READ, why="a read")
     def list(
         self,
         *,
@@ -34,6 +35,7 @@ class Queues(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def retrieve(
         self, queue: str, *, type: QueueType = "id", request_options: RequestOptionsLike = None
     ) -> Queue:
@@ -48,16 +50,19 @@ class Queues(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.IDEMPOTENT, why="sets the paused state")
     def pause(
         self, queue: str, *, type: QueueType = "id", request_options: RequestOptionsLike = None
     ) -> Queue:
         return self._pause(queue, type, "pause", request_options)
 
+    @retry_safety(RetrySafety.IDEMPOTENT, why="sets the paused state")
     def resume(
         self, queue: str, *, type: QueueType = "id", request_options: RequestOptionsLike = None
     ) -> Queue:
         return self._pause(queue, type, "resume", request_options)
 
+    @retry_safety(RetrySafety.IDEMPOTENT, why="sets the override to the same value")
     def override_concurrency_limit(
         self,
         queue: str,
@@ -94,17 +99,27 @@ class Queues(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(
+        RetrySafety.VERIFIED,
+        why="a retry answered 'Queue is not overridden' after a lost answer means done: "
+        "the queue is read back",
+    )
     def reset_concurrency_limit(
         self, queue: str, *, type: QueueType = "id", request_options: RequestOptionsLike = None
     ) -> Queue:
-        return self._request(
-            "POST",
-            _path(queue, type) + "/concurrency/reset",
-            operation="queues.reset_concurrency_limit",
-            json_body={"type": type},
-            parse=Queue.from_api,
-            request_options=request_options,
-        )
+        try:
+            return self._request(
+                "POST",
+                _path(queue, type) + "/concurrency/reset",
+                operation="queues.reset_concurrency_limit",
+                json_body={"type": type},
+                parse=Queue.from_api,
+                request_options=request_options,
+            )
+        except ApiError as exc:
+            if not self._done_before(exc, 400, "not overridden"):
+                raise
+            return self.retrieve(queue, type=type, request_options=request_options)
 
     def _pause(
         self, queue: str, type: QueueType, action: str, request_options: RequestOptionsLike

@@ -28,6 +28,7 @@ from ._base import (
     Auth,
     QueueFilter,
     Resource,
+    RetrySafety,
     boolean,
     comma_list,
     duration,
@@ -37,6 +38,7 @@ from ._base import (
     page_size_param,
     period_filter,
     queue_filter,
+    retry_safety,
     status_filter,
 )
 
@@ -50,6 +52,7 @@ _PROJECT_RUNS_ENV = {"dev": "dev", "staging": "stg", "prod": "prod", "preview": 
 
 
 class Runs(Resource):
+    @retry_safety(RetrySafety.READ, why="a read")
     def list(
         self,
         *,
@@ -144,6 +147,7 @@ class Runs(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def retrieve(self, run_id: str, *, request_options: RequestOptionsLike = None) -> Run:
         return self._request(
             "GET",
@@ -153,6 +157,9 @@ class Runs(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(
+        RetrySafety.IDEMPOTENT, why="cancelling a finished run answers 200 and changes nothing"
+    )
     def cancel(self, run_id: str, *, request_options: RequestOptionsLike = None) -> IdResponse:
         """Cancel a run that has not finished (a finished run is left as it is)."""
         return self._request(
@@ -163,6 +170,7 @@ class Runs(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.UNSAFE, why="each replay starts a new run")
     def replay(self, run_id: str, *, request_options: RequestOptionsLike = None) -> IdResponse:
         """Start a new run with the same task and payload; returns the new run's id."""
         return self._request(
@@ -171,8 +179,15 @@ class Runs(Resource):
             operation="runs.replay",
             parse=IdResponse.from_api,
             request_options=request_options,
+            unknown_hint=(
+                f"list the runs created at or after {{sent_at}} (client.runs.list(from_=...)) "
+                f"for a replay of {run_id} before replaying it again"
+            ),
         )
 
+    @retry_safety(
+        RetrySafety.IDEMPOTENT, why="sets the delay again (a relative delay counts from the retry)"
+    )
     def reschedule(
         self,
         run_id: str,
@@ -191,6 +206,7 @@ class Runs(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.IDEMPOTENT, why="tags the run already has are ignored")
     def add_tags(
         self,
         run_id: str,
@@ -210,6 +226,12 @@ class Runs(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(
+        RetrySafety.IDEMPOTENT,
+        RetrySafety.UNSAFE,
+        why="replacing metadata and set/update/delete operations are idempotent; "
+        "append, remove and increment change the result when applied twice",
+    )
     def update_metadata(
         self,
         run_id: str,
@@ -230,6 +252,7 @@ class Runs(Resource):
             body["metadata"] = dict(metadata)
         if operations:
             body["operations"] = [_metadata_operation(op) for op in operations]
+        repeatable = all(op["type"] in _IDEMPOTENT_OPERATIONS for op in body.get("operations", []))
         return self._request(
             "PUT",
             build_path("/api/v1/runs/{}/metadata", (run_id, "run")),
@@ -237,8 +260,11 @@ class Runs(Resource):
             json_body=body,
             parse=_metadata_result,
             request_options=request_options,
+            retry_safety=RetrySafety.IDEMPOTENT if repeatable else RetrySafety.UNSAFE,
+            unknown_hint=f"retrieve run {run_id} and look at its metadata before repeating",
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def retrieve_result(
         self, run_id: str, *, request_options: RequestOptionsLike = None
     ) -> TaskRunExecutionResult | None:
@@ -255,6 +281,7 @@ class Runs(Resource):
         except NotFoundError:
             return None
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def retrieve_events(
         self, run_id: str, *, request_options: RequestOptionsLike = None
     ) -> builtins.list[dict[str, Any]]:
@@ -267,6 +294,7 @@ class Runs(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def retrieve_trace(
         self, run_id: str, *, request_options: RequestOptionsLike = None
     ) -> dict[str, Any]:
@@ -321,6 +349,8 @@ def _project_environments(value: str | Iterable[str]) -> str:
 
 
 _METADATA_OPERATIONS = {"update", "set", "delete", "append", "remove", "increment"}
+# Applying these twice gives the same metadata as once (append/remove/increment do not).
+_IDEMPOTENT_OPERATIONS = {"update", "set", "delete"}
 
 
 def _metadata_operation(op: Mapping[str, Any]) -> dict[str, Any]:

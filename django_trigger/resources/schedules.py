@@ -7,12 +7,12 @@ import re
 from typing import Any
 
 from django_trigger._http.paths import build_path
-from django_trigger.exceptions import InvalidRequestError
+from django_trigger.exceptions import ApiError, InvalidRequestError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import OffsetPage
 from django_trigger.types import IdResponse, Schedule, SchemaError
 
-from ._base import MAX_PER_PAGE, Auth, Resource, offset_params
+from ._base import MAX_PER_PAGE, Auth, Resource, RetrySafety, offset_params, retry_safety
 
 __all__ = ["MAX_PER_PAGE", "Schedules", "validate_cron"]
 
@@ -37,6 +37,9 @@ def validate_cron(cron: object) -> str:
 
 
 class Schedules(Resource):
+    @retry_safety(
+        RetrySafety.DEDUPLICATED, why="the same deduplication key updates the same schedule"
+    )
     def create(
         self,
         *,
@@ -62,6 +65,7 @@ class Schedules(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def list(
         self,
         *,
@@ -78,6 +82,7 @@ class Schedules(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def retrieve(self, schedule_id: str, *, request_options: RequestOptionsLike = None) -> Schedule:
         """By ``sched_…`` id or by deduplication key."""
         return self._request(
@@ -88,6 +93,7 @@ class Schedules(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.IDEMPOTENT, why="a full replacement with the same values")
     def update(
         self,
         schedule_id: str,
@@ -110,15 +116,24 @@ class Schedules(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(
+        RetrySafety.VERIFIED, why="a retry answered 404 after a lost answer means it was deleted"
+    )
     def delete(self, schedule_id: str, *, request_options: RequestOptionsLike = None) -> IdResponse:
-        return self._request(
-            "DELETE",
-            _path(schedule_id),
-            operation="schedules.delete",
-            parse=IdResponse.from_api,
-            request_options=request_options,
-        )
+        try:
+            return self._request(
+                "DELETE",
+                _path(schedule_id),
+                operation="schedules.delete",
+                parse=IdResponse.from_api,
+                request_options=request_options,
+            )
+        except ApiError as exc:
+            if self._done_before(exc, 404):  # the lost attempt deleted it
+                return IdResponse.from_api({"id": schedule_id})
+            raise
 
+    @retry_safety(RetrySafety.IDEMPOTENT, why="sets the active state")
     def activate(
         self, schedule_id: str, *, request_options: RequestOptionsLike = None
     ) -> Schedule:
@@ -130,6 +145,7 @@ class Schedules(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.IDEMPOTENT, why="sets the active state")
     def deactivate(
         self, schedule_id: str, *, request_options: RequestOptionsLike = None
     ) -> Schedule:
@@ -141,6 +157,7 @@ class Schedules(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.READ, why="a read")
     def timezones(
         self, *, exclude_utc: bool = False, request_options: RequestOptionsLike = None
     ) -> builtins.list[str]:

@@ -17,11 +17,15 @@ from typing import Any, cast
 
 from django_trigger._http.paths import build_path
 from django_trigger._http.transport import RawResponse
-from django_trigger.exceptions import BatchNotSealedError, InvalidRequestError
+from django_trigger.exceptions import (
+    BatchNotSealedError,
+    InvalidRequestError,
+    UnprocessableEntityError,
+)
 from django_trigger.options import RequestOptionsLike
 from django_trigger.types import BatchHandle, SchemaError, TriggerResult
 
-from ._base import MACHINE_PRESETS, Resource, _cooked, duration
+from ._base import MACHINE_PRESETS, Resource, RetrySafety, _cooked, duration, retry_safety
 from .runs import validate_tags
 
 __all__ = ["MAX_BATCH_SIZE", "BatchItem", "Tasks", "TriggerOptions", "hash_idempotency_key"]
@@ -29,6 +33,9 @@ __all__ = ["MAX_BATCH_SIZE", "BatchItem", "Tasks", "TriggerOptions", "hash_idemp
 MAX_BATCH_SIZE = 1000  # runCount limit of POST /api/v3/batches
 _PUBLIC_TOKEN = {"x-trigger-jwt": "publicAccessToken"}
 _TTL_SYNTAX = "a duration like '30s', '10m', '1h' or '2d'"
+# The service's answer when a batch idempotency key was used before (the batch table's unique
+# key on environment + idempotency key; API.md §4.5).
+_BATCH_KEY_USED = "already been created with the same idempotency key"
 
 
 def hash_idempotency_key(key: str) -> str:
@@ -122,6 +129,12 @@ class BatchItem:
 
 
 class Tasks(Resource):
+    @retry_safety(
+        RetrySafety.DEDUPLICATED,
+        RetrySafety.UNSAFE,
+        why="with an idempotency key the API returns the run it already started; without "
+        "one every request that reaches it starts a run",
+    )
     def trigger(
         self,
         task_identifier: str,
@@ -147,8 +160,23 @@ class Tasks(Resource):
             parse=TriggerResult.from_api,
             merge_headers=_PUBLIC_TOKEN,
             request_options=request_options,
+            retry_safety=(
+                RetrySafety.DEDUPLICATED if "idempotencyKey" in wire else RetrySafety.UNSAFE
+            ),
+            unknown_hint=(
+                f"list the runs of task {task_identifier!r} created at or after {{sent_at}} "
+                "(client.runs.list(task_identifier=..., from_=...)) before triggering again; "
+                "pass idempotency_key= to make retries safe"
+            ),
         )
 
+    @retry_safety(
+        RetrySafety.DEDUPLICATED,
+        RetrySafety.UNSAFE,
+        RetrySafety.IDEMPOTENT,
+        why="creating the batch is deduplicated by its idempotency key (without one a lost "
+        "answer may leave an extra empty batch); its items are deduplicated by index",
+    )
     def batch_trigger(
         self,
         items: Sequence[BatchItem | Mapping[str, Any]],
@@ -193,22 +221,47 @@ class Tasks(Resource):
             "runCount": len(lines),
             "taskIdentifiers": sorted(tasks),
         }
+        keyed = dict(create)
         if batch_key is not None:
-            create["idempotencyKey"] = hash_idempotency_key(batch_key)
-            create["idempotencyKeyOptions"] = {"key": batch_key, "scope": "global"}
+            keyed["idempotencyKey"] = hash_idempotency_key(batch_key)
+            keyed["idempotencyKeyOptions"] = {"key": batch_key, "scope": "global"}
+        try:
+            raw = self._create_batch(keyed, request_options)
+        except UnprocessableEntityError as exc:
+            if not (exc.retried_after_unknown_outcome and _BATCH_KEY_USED in exc.message):
+                raise
+            # The lost attempt created the batch, but its id never reached us, so its items
+            # can never be sent. Put them in a new batch without the batch key: each item
+            # keeps the run idempotency key derived from it, so no run is started twice.
+            raw = self._create_batch(create, request_options)
+        handle = cast(RawResponse[BatchHandle], raw).parse()
+        if not handle.is_cached or self._client.batches.retrieve(handle.id).status == "PENDING":
+            # A cached batch still PENDING was never sealed (the answer that carried its id
+            # was lost before the items were sent): send them; the API deduplicates by index.
+            self._stream_items(handle.id, lines, request_options)
+        return raw if self._raw else handle  # type: ignore[return-value]
+
+    def _create_batch(
+        self, body: dict[str, Any], request_options: RequestOptionsLike
+    ) -> RawResponse[BatchHandle]:
+        """Phase 1: ``POST /api/v3/batches``."""
+        keyed = "idempotencyKey" in body
         raw = self.with_raw_response._request(
             "POST",
             "/api/v3/batches",
             operation="tasks.batch_trigger",
-            json_body=create,
+            json_body=body,
             parse=BatchHandle.from_api,
             merge_headers=_PUBLIC_TOKEN,
             request_options=request_options,
+            retry_safety=RetrySafety.DEDUPLICATED if keyed else RetrySafety.UNSAFE,
+            unknown_hint=(
+                "no item was sent, so no run was triggered, but the lost attempt may have "
+                "created an empty batch; calling again is safe (at worst an empty batch "
+                "remains). Pass idempotency_key= to make retries of batch_trigger safe"
+            ),
         )
-        handle = cast(RawResponse[BatchHandle], raw).parse()
-        if not handle.is_cached:
-            self._stream_items(handle.id, lines, request_options)
-        return raw if self._raw else handle  # type: ignore[return-value]
+        return cast(RawResponse[BatchHandle], raw)
 
 
     def _stream_items(
@@ -230,6 +283,7 @@ class Tasks(Resource):
                 headers={"Content-Type": "application/x-ndjson"},
                 parse=_stream_result,
                 request_options=request_options,
+                retry_safety=RetrySafety.IDEMPOTENT,  # items are deduplicated by index
             )
             if streamed.get("sealed"):
                 return

@@ -10,16 +10,16 @@ Pipeline of one request (``EmulatorApp.__call__``)
    whitelist, a missing ``Authorization`` header is a problem+json 401; every other answer gets
    ``x-ratelimit-*`` headers.
 3. **Routing**: unknown path → 404 ``{"error":"Not found"}``; known path, wrong method → 405.
-4. **Request idempotency** (:mod:`.request_idempotency`): a non-GET request carrying
-   ``x-trigger-request-idempotency-key`` that already got a 2xx answer (same key, method, path
-   and credential, within 24 h of emulated time) is answered from the cache; the handler does
-   not run again.
-5. **Route checks**, in the real builder's order: ``pre_auth`` hook (PAT routes validate the
+4. **Route checks**, in the real builder's order: ``pre_auth`` hook (PAT routes validate the
    query before auth) → auth policy (:mod:`.auth`) → restricted-key rejection → content-length
    cap (413) → the handler.
-6. **Latency** (fixed + seeded jitter), then the **journal** entry (:mod:`.journal`).
+5. **Latency** (fixed + seeded jitter), then the **journal** entry (:mod:`.journal`).
 
-Handlers never see faults, auth failures or replays; they get an authenticated
+Request idempotency is not a pipeline step: like the service, the routes that honour it
+(trigger, v2 batch, v3 batch create) call ``request.idempotency`` (:mod:`.request_idempotency`)
+themselves, after auth, and set ``request.replayed`` when they answer from it.
+
+Handlers never see faults or auth failures; they get an authenticated
 :class:`ApiRequest` and return a :class:`~.errors.Reply` or raise :class:`~.errors.HttpError`.
 
 Adding a handler module (e.g. env vars, schedules, queues, deployments)
@@ -52,8 +52,7 @@ routes in ``handlers/<resource>.py``, the resource's state and rendering in
     ``request.authorize(...)``; family-A routes without it refuse restricted keys with 403, as
     the real builder does), ``max_content_length`` (bytes; a missing or larger
     ``Content-Length`` is 413 ``Request body too large``), ``pre_auth`` (a callable run before
-    auth), ``replay_status`` (status used when the request-idempotency cache replays the
-    answer, e.g. 200 for a 202 create). Registering the same method + pattern twice raises.
+    auth). Registering the same method + pattern twice raises.
 
 ``STORES: dict[str, Callable[[World], object]]`` (optional)
     Per-resource state, built when the world is built and rebuilt on ``reset()``. Each store is
@@ -115,7 +114,7 @@ from .errors import HttpError, Reply
 from .faults import FaultDecision, Faults
 from .journal import Journal, JournalEntry, mask_header, redact_token
 from .ratelimit import RateLimiter, is_rate_limited_path, rate_limited_reply, unauthorized_reply
-from .request_idempotency import RequestIdempotencyCache
+from .request_idempotency import RequestIdempotency
 
 if TYPE_CHECKING:  # pragma: no cover
     from .auth import AuthPolicy, Principal
@@ -140,7 +139,6 @@ class Route:
     authorization: str | None = None
     max_content_length: int | None = None
     pre_auth: Callable[[ApiRequest], None] | None = None
-    replay_status: int | None = None
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
         if len(parts) != len(self.segments):
@@ -166,8 +164,7 @@ class Router:
 
     def add(self, method: str, pattern: str, handler: Handler, *, auth: AuthPolicy,
             authorization: str | None = None, max_content_length: int | None = None,
-            pre_auth: Callable[[ApiRequest], None] | None = None,
-            replay_status: int | None = None) -> Route:
+            pre_auth: Callable[[ApiRequest], None] | None = None) -> Route:
         method = method.upper()
         if (method, pattern) in self._seen:
             raise ValueError(f"route registered twice: {method} {pattern}")
@@ -176,7 +173,7 @@ class Router:
         self._seen.add((method, pattern))
         segments = tuple(pattern.strip("/").split("/"))
         route = Route(method, pattern, segments, handler, auth, authorization,
-                      max_content_length, pre_auth, replay_status)
+                      max_content_length, pre_auth)
         bucket = self._routes.setdefault(len(segments), [])
         bucket.append(route)
         # Literal segments first, so fixed paths beat placeholders.
@@ -234,6 +231,8 @@ class ApiRequest:
         self.params: dict[str, str] = {}
         self.route: Route | None = None
         self.principal: Principal = auth_module.Principal(kind="anonymous", credential="")
+        self.idempotency: RequestIdempotency = RequestIdempotency()
+        self.replayed = False  # answered from the request-idempotency cache
 
     # -- query and body -----------------------------------------------------------------------
 
@@ -334,7 +333,7 @@ class EmulatorApp:
 
     def __init__(self, world: World, router: Router, *, journal: Journal | None = None,
                  faults: Faults | None = None, rate_limiter: RateLimiter | None = None,
-                 idempotency: RequestIdempotencyCache | None = None,
+                 idempotency: RequestIdempotency | None = None,
                  stop_event: threading.Event | None = None) -> None:
         self.world = world
         self.router = router
@@ -342,7 +341,7 @@ class EmulatorApp:
         self.journal = Journal() if journal is None else journal
         self.faults = Faults(world.seed) if faults is None else faults
         self.rate_limiter = RateLimiter() if rate_limiter is None else rate_limiter
-        self.idempotency = RequestIdempotencyCache() if idempotency is None else idempotency
+        self.idempotency = RequestIdempotency() if idempotency is None else idempotency
         self.stop_event = threading.Event() if stop_event is None else stop_event
         # Unexpected handler exceptions (answered 500), for tests to assert on.
         self.server_errors: list[str] = []
@@ -353,6 +352,7 @@ class EmulatorApp:
         started = time.perf_counter()
         body = get_input_stream(environ).read()
         request = ApiRequest(environ, self.world, body)
+        request.idempotency = self.idempotency
         entry = self._journal_entry(request)
         decision = self.faults.take(request.method, request.path)
 
@@ -431,7 +431,9 @@ class EmulatorApp:
             reply = exc.reply
         else:
             request.route, request.params = route, params
-            reply = self._with_request_idempotency(route, request, entry)
+            reply = self._run_route(route, request)
+            if entry is not None:
+                entry.replayed = request.replayed
         for name, value in extra_headers.items():
             reply.headers.setdefault(name, value)
         return reply
@@ -442,25 +444,6 @@ class EmulatorApp:
         if key is not None:
             return "env:" + key.environment_id
         return "auth:" + self.world.token_fingerprint(request.headers.get("Authorization", ""))
-
-    def _with_request_idempotency(self, route: Route, request: ApiRequest,
-                                  entry: JournalEntry | None) -> Reply:
-        key = request.headers.get("x-trigger-request-idempotency-key")
-        if not key or request.method in ("GET", "HEAD", "OPTIONS"):
-            return self._run_route(route, request)
-        credential = self.world.token_fingerprint(auth_module.bearer_token(request))
-        cache_key = (key, request.method, request.path, credential)
-        with self.idempotency.hold(cache_key):
-            cached = self.idempotency.get(cache_key, self.world.clock.now_ms())
-            if cached is not None:
-                if entry is not None:
-                    entry.replayed = True
-                status = route.replay_status or cached.status
-                return Reply(status, cached.body, dict(cached.headers), cached.content_type)
-            reply = self._run_route(route, request)
-            if 200 <= reply.status < 300:
-                self.idempotency.put(cache_key, reply, self.world.clock.now_ms())
-            return reply
 
     def _run_route(self, route: Route, request: ApiRequest) -> Reply:
         try:

@@ -25,7 +25,7 @@ from .app import EmulatorApp, build_router, load_handler_modules
 from .faults import Faults
 from .journal import Journal
 from .ratelimit import RateLimiter
-from .request_idempotency import RequestIdempotencyCache
+from .request_idempotency import Mode, RequestIdempotency
 from .server import create_server
 from .world import Clock, World
 
@@ -52,6 +52,11 @@ class Emulator:
         environment gets a fifth as many, staging and preview branches a few).
     :param now: freeze the emulated clock at this instant (otherwise real time).
     :param enforce_rate_limits: refuse requests with 429 when the real token bucket is empty.
+    :param request_idempotency: ``"service"`` (default): like the service's code, a repeated
+        ``x-trigger-request-idempotency-key`` deduplicates nothing and a repeated batch
+        idempotency key is refused with 422; ``"documented"``: trigger, v2 batch and v3 batch
+        create replay their first answer as API.md §4.5 describes. See
+        :mod:`.request_idempotency`.
     """
 
     def __init__(
@@ -70,6 +75,7 @@ class Emulator:
         jitter_ms: float = 0,
         fault_statuses: tuple[int, ...] = (500, 502, 503),
         enforce_rate_limits: bool = False,
+        request_idempotency: Mode = "service",
     ) -> None:
         if secret_key is not None and not _SECRET_KEY.match(secret_key):
             raise ValueError("secret_key must look like tr_dev_ followed by letters and digits")
@@ -103,7 +109,7 @@ class Emulator:
         self.app = EmulatorApp(
             self.state, build_router(modules), journal=self.journal, faults=self.faults,
             rate_limiter=RateLimiter(enforce=enforce_rate_limits),
-            idempotency=RequestIdempotencyCache(), stop_event=self._stop_event,
+            idempotency=RequestIdempotency(request_idempotency), stop_event=self._stop_event,
         )
         self._server: Any = None
         self._thread: threading.Thread | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from django_trigger.exceptions import UnprocessableEntityError
 from django_trigger.resources.tasks import BatchItem, TriggerOptions, hash_idempotency_key
 from django_trigger.types import BatchHandle, RunStatus, TriggerResult
 
@@ -130,10 +131,12 @@ class BatchTriggerTests(ClientTestCase):
         items = [{"task": "send-email", "payload": {"n": i}} for i in range(3)]
         first = self.trigger.tasks.batch_trigger(items, idempotency_key="nightly-2026-11-29")
         self.journal.clear()
-        again = self.trigger.tasks.batch_trigger(items, idempotency_key="nightly-2026-11-29")
-        self.assertEqual(again.id, first.id)
-        self.assertTrue(again.is_cached)
-        self.assertEqual(self.journal.count(), 1)  # a cached batch streams no items
+        # The service refuses a batch key it has seen (as for the official SDK); the
+        # retry-safety tests cover a lost answer and a service that answers isCached.
+        with self.assertRaises(UnprocessableEntityError):
+            self.trigger.tasks.batch_trigger(items, idempotency_key="nightly-2026-11-29")
+        self.assertEqual(self.journal.count(), 1)
+        self.assertEqual(len(self.trigger.batches.retrieve(first.id).runs), 3)
 
     def test_item_keys_derive_from_the_batch_key(self):
         self.trigger.tasks.batch_trigger(

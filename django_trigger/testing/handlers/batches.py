@@ -13,6 +13,7 @@ from typing import Any
 from .. import auth, errors
 from ..app import ApiRequest, Router
 from ..errors import Reply, json_reply
+from ..request_idempotency import scope_key
 from ..resources.batches import Batch, BatchStore
 from ..resources.triggering import check_options, idempotency_expiry, jwt_headers, trigger_run
 from ..validation import Checker, received_type
@@ -37,8 +38,7 @@ def register(router: Router) -> None:
     router.post("/api/v1/tasks/{taskIdentifier}/batch", batch_trigger_task, auth=auth.BEARER,
                 authorization="trigger", max_content_length=MAX_TASK_BATCH_BYTES)
     router.post("/api/v2/tasks/batch", batch_trigger_v2, auth=auth.BEARER_JWT,
-                authorization="trigger", max_content_length=MAX_V1_BATCH_BYTES,
-                replay_status=200)
+                authorization="trigger", max_content_length=MAX_V1_BATCH_BYTES)
     router.post("/api/v3/batches", create_batch, auth=auth.BEARER_JWT, authorization="trigger",
                 max_content_length=MAX_CREATE_BATCH_BYTES)
     router.post("/api/v3/batches/{batchId}/items", stream_batch_items, auth=auth.BEARER_JWT,
@@ -204,14 +204,25 @@ def batch_trigger_v2(request: ApiRequest) -> Reply:
                                headers={"x-should-retry": "false"})
     world = request.world
     env = _env(request)
+    tasks = [i["task"] for i in items]
+    scoped = scope_key(request.headers.get("x-trigger-request-idempotency-key"),
+                       [env.id, *sorted(set(tasks))])
     with world.lock:
+        now_ms = world.clock.now_ms()
+        cached = world.batches.get(
+            request.idempotency.check("batch-trigger", scoped, now_ms) or "", env.id)
+        if cached is not None:
+            request.replayed = True
+            return json_reply({"id": cached.friendly_id, "runCount": cached.run_count}, 200,
+                              _batch_jwt(world, env, cached))
         batch = world.batches.create(
-            env.id, len(items), task_identifiers=[i["task"] for i in items],
+            env.id, len(items), task_identifiers=tasks,
             resume_parent=bool(body.get("resumeParentOnCompletion")),
             parent_run_id=body.get("parentRunId"))
         function = "batchTriggerAndWait" if batch.resume_parent else "batchTrigger"
         _create_runs(request, batch, items, function)
         world.batches.finish_processing(batch)
+        request.idempotency.save("batch-trigger", scoped, batch.friendly_id, now_ms)
         return json_reply({"id": batch.friendly_id, "runCount": batch.run_count}, 202,
                           _batch_jwt(world, env, batch))
 
@@ -243,18 +254,25 @@ def create_batch(request: ApiRequest) -> Reply:
     world = request.world
     env = _env(request)
     key = body.get("idempotencyKey") or None
+    scoped = scope_key(key, [env.id, *sorted(set(tasks))])
     with world.lock:
-        if key:
-            cached = world.batches.find_by_idempotency_key(env.id, key, tasks)
-            if cached is not None:
-                out = {"id": cached.friendly_id, "runCount": cached.run_count, "isCached": True,
-                       "idempotencyKey": key}
-                return json_reply(out, 200, _batch_jwt(world, env, cached))
+        now_ms = world.clock.now_ms()
+        cached = world.batches.get(
+            request.idempotency.check("create-batch", scoped, now_ms) or "", env.id)
+        if cached is not None:
+            request.replayed = True
+            out = {"id": cached.friendly_id, "runCount": cached.run_count, "isCached": True}
+            return json_reply(out, 200, _batch_jwt(world, env, cached))
+        if key and world.batches.holding_key(env.id, key) is not None:
+            # The unique (environment, idempotencyKey) index refuses the insert.
+            raise errors.api_error(422, "Cannot create batch as it has already been created "
+                                   "with the same idempotency key.")
         batch = world.batches.create(
             env.id, run_count, task_identifiers=tasks, idempotency_key=key,
             idempotency_key_expires_at=_key_expiry(world, None) if key else None,
             resume_parent=bool(body.get("resumeParentOnCompletion")),
             parent_run_id=body.get("parentRunId"))
+        request.idempotency.save("create-batch", scoped, batch.friendly_id, now_ms)
         out: dict[str, Any] = {"id": batch.friendly_id, "runCount": run_count, "isCached": False}
         if key:
             out["idempotencyKey"] = key
@@ -274,9 +292,14 @@ def stream_batch_items(request: ApiRequest) -> Reply:
     env = _env(request)
     with world.lock:
         batch = world.batches.get(request.params["batchId"], env.id)
-        if batch is None:
-            raise errors.api_error(404, f"Batch {request.params['batchId']} not found")
+        if batch is None:  # a ServiceValidationError: 422
+            raise errors.api_error(422, f"Batch {request.params['batchId']} not found")
         request.authorize([("batch", batch.friendly_id)])
+        if batch.sealed:
+            # The service's Phase 2 retry check: the work is done, nothing is enqueued.
+            return json_reply({"id": batch.friendly_id, "itemsAccepted": 0,
+                               "itemsDeduplicated": 0, "sealed": True,
+                               "runCount": batch.run_count})
         parsed: list[tuple[int, dict[str, Any]]] = []
         for number, line in enumerate(request.body.split(b"\n"), start=1):
             if not line.strip():
@@ -317,6 +340,7 @@ def stream_batch_items(request: ApiRequest) -> Reply:
         if not batch.sealed:
             out["enqueuedCount"] = len(batch.items)
             out["expectedCount"] = batch.run_count
+        out["runCount"] = batch.run_count
         return json_reply(out)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from .. import auth, errors
 from ..app import ApiRequest, Router
 from ..errors import Reply, json_reply
+from ..request_idempotency import scope_key
 from ..resources.triggering import check_options, jwt_headers, trigger_run
 from ..validation import Checker
 
@@ -44,10 +45,24 @@ def trigger_task(request: ApiRequest) -> Reply:
     env = request.principal.environment
     assert env is not None
     options: dict[str, Any] = body.get("options") or {}
+    scoped = scope_key(request.headers.get("x-trigger-request-idempotency-key"),
+                       [env.id, task])
     with world.lock:
+        now_ms = world.clock.now_ms()
+        cached = world.runs.by_id.get(request.idempotency.check("trigger", scoped, now_ms) or "")
+        if cached is not None:
+            request.replayed = True
+            return json_reply({"id": cached.friendly_id, "isCached": False}, 200,
+                              _run_jwt(request, cached.friendly_id))
         outcome = trigger_run(world, env, task, body.get("payload"), options,
                               idempotency_key=key, idempotency_key_ttl=key_ttl)
         run_id = outcome.run.friendly_id
-        headers = jwt_headers(world, env, [f"read:runs:{run_id}",
-                                           f"write:inputStreams:{run_id}"])
-        return json_reply({"id": run_id, "isCached": outcome.cached}, 200, headers)
+        request.idempotency.save("trigger", scoped, run_id, now_ms)
+        return json_reply({"id": run_id, "isCached": outcome.cached}, 200,
+                          _run_jwt(request, run_id))
+
+
+def _run_jwt(request: ApiRequest, run_id: str) -> dict[str, str]:
+    env = request.principal.environment
+    return jwt_headers(request.world, env, [f"read:runs:{run_id}",
+                                            f"write:inputStreams:{run_id}"])

@@ -77,6 +77,14 @@ class BatchStore:
                 return batch
         return None
 
+    def holding_key(self, environment_id: str, key: str) -> Batch | None:
+        """The batch holding ``key`` in the environment (the batch table's unique index on
+        (environment, idempotencyKey), whatever the key's expiry)."""
+        for batch in self.by_id.values():
+            if batch.environment_id == environment_id and batch.idempotency_key == key:
+                return batch
+        return None
+
     def add_run(self, batch: Batch, index: int, run_friendly_id: str) -> None:
         batch.items[index] = run_friendly_id
         batch.run_ids = [batch.items[i] for i in sorted(batch.items)]
