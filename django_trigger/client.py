@@ -7,14 +7,12 @@ isolated from global configuration.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
+from django_trigger import validators
 from django_trigger._http.transport import Transport
 from django_trigger.credentials import (
-    normalize_environment,
     redact,
     secret_key_environment,
     token_kind,
@@ -40,7 +38,7 @@ from django_trigger.resources.tasks import Tasks
 
 __all__ = ["TriggerClient"]
 
-_PROJECT_REF = re.compile(r"^proj_[A-Za-z0-9]+$")
+T = TypeVar("T")
 
 
 class TriggerClient:
@@ -76,9 +74,11 @@ class TriggerClient:
         self._access_token = access_token
         self.token_kind = token_kind(access_token)
         self.alias = alias
-        self.base_url = _validate_url(base_url, "base_url")
-        self.dashboard_url = _validate_url(dashboard_url or DEFAULT_DASHBOARD_URL, "dashboard_url")
-        self.project_ref = _validate_project_ref(project_ref)
+        self.base_url = _checked(validators.url, base_url, "base_url")
+        self.dashboard_url = _checked(
+            validators.url, dashboard_url or DEFAULT_DASHBOARD_URL, "dashboard_url"
+        )
+        self.project_ref = _checked(validators.project_ref, project_ref, "project_ref")
         self.environment = self._resolve_environment(environment)
         self.preview_branch = preview_branch or None
         for problem in validate_timeout(timeout) + validate_timeout(
@@ -91,7 +91,7 @@ class TriggerClient:
             self.retry = RetryPolicy().merged(retry)
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid retry option: {exc}") from exc
-        self.headers = _validate_headers(headers)
+        self.headers = _checked(validators.headers, headers, "headers")
         self._transport = Transport(
             access_token=access_token,
             base_url=self.base_url,
@@ -116,10 +116,7 @@ class TriggerClient:
         key_environment = secret_key_environment(self._access_token)
         if environment is None:
             return key_environment
-        try:
-            slug = normalize_environment(environment)
-        except (AttributeError, ValueError) as exc:
-            raise ConfigurationError(str(exc)) from None
+        slug = _checked(validators.environment, environment, "environment")
         if key_environment is not None and slug != key_environment:
             raise ConfigurationError(
                 f"environment {slug!r} contradicts the secret key, which belongs to "
@@ -131,12 +128,12 @@ class TriggerClient:
 
     def require_project_ref(self, explicit: str | None, operation: str) -> str:
         ref = explicit if explicit is not None else self.project_ref
+        ref = _checked(validators.project_ref, ref, "project_ref", InvalidRequestError)
         if ref is None:
             raise InvalidRequestError(
                 f"{operation} needs a project ref (proj_…): pass project_ref= or configure "
                 "PROJECT_REF"
             )
-        _validate_project_ref(ref, error=InvalidRequestError)
         return ref
 
     def require_environment(self, explicit: str | None, operation: str) -> str:
@@ -147,10 +144,7 @@ class TriggerClient:
                     "environment= or configure ENVIRONMENT"
                 )
             return self.environment
-        try:
-            return normalize_environment(explicit)
-        except (AttributeError, ValueError) as exc:
-            raise InvalidRequestError(str(exc)) from None
+        return _checked(validators.environment, explicit, "environment", InvalidRequestError)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -200,34 +194,13 @@ class TriggerClient:
         return f"<TriggerClient{alias} {self.base_url} {self.redacted_token}>"
 
 
-def _validate_url(value: str, name: str) -> str:
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{name} must be a URL string")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(f"{name} must be an http(s) URL, not {value!r}")
-    if parts.query or parts.fragment or "@" in parts.netloc:
-        raise ConfigurationError(f"{name} must not contain credentials, a query or a fragment")
-    return value.strip().rstrip("/")
-
-
-def _validate_project_ref(
-    value: str | None, error: type[Exception] = ConfigurationError
-) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or not _PROJECT_REF.match(value):
-        raise error(f"project ref must look like 'proj_…', not {value!r}")
-    return value
-
-
-def _validate_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for name, value in (headers or {}).items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise ConfigurationError("headers must map header names to string values")
-        if name.lower() == "authorization":
-            raise ConfigurationError("set the token with access_token, not an Authorization header")
-        result[name] = value
-    return result
-
+def _checked(
+    check: Callable[[Any], T], value: Any, name: str,
+    error: type[Exception] = ConfigurationError,
+) -> T:
+    """``check(value)``, its ``ValueError`` raised as ``error`` naming the argument (the
+    messages of ``validators`` never echo a secret)."""
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise error(f"{name} {exc}") from None

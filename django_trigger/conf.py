@@ -38,9 +38,9 @@ import environ
 from django.conf import settings
 from django.core import checks
 
+from django_trigger import validators
 from django_trigger.credentials import (
     TokenKind,
-    normalize_environment,
     redact,
     secret_key_environment,
     token_kind,
@@ -223,8 +223,7 @@ class ClientSettings(Mapping[str, Any]):
         return kwargs
 
 
-_PROJECT_REF = re.compile(r"^proj_[A-Za-z0-9]+$", re.ASCII)
-_TOKEN_SHAPE = re.compile(r"^tr_[a-z]+_[A-Za-z0-9_]+$", re.ASCII)
+_TOKEN_SHAPE = re.compile(r"tr_[a-z]+_[A-Za-z0-9_]+", re.ASCII)
 
 
 # --- value cleaners: return the cleaned value or raise ValueError(message) -------------------
@@ -237,73 +236,29 @@ def _string(value: Any) -> str | None:
     return value.strip() or None
 
 
-def _environment(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"must be a string, not {type(value).__name__}")
-    try:
-        return normalize_environment(value)
-    except ValueError:
-        raise ValueError(f"must be dev, staging (or stg), prod or preview, not {_show(value)}")
-
-
-def _url(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"must be a string, not {type(value).__name__}")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an absolute http:// or https:// URL")
-    if parts.query or parts.fragment or "@" in parts.netloc:
-        raise ValueError("must not contain credentials, a query string or a fragment")
-    return value.strip().rstrip("/")
-
-
 def _seconds(value: Any) -> float:
     if isinstance(value, tuple) or validate_timeout(value):  # a (connect, read) pair is not
-        raise ValueError(f"must be a positive number of seconds, not {_show(value)}")
+        raise ValueError(f"must be a positive number of seconds, not {validators.show(value)}")
     return float(value)
 
 
-def _headers(value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"must be a dict, not {type(value).__name__}")
-    bad = [repr(k) for k, v in value.items() if not isinstance(k, str) or not isinstance(v, str)]
-    if bad:
-        raise ValueError(f"names and values must be strings (check {', '.join(bad)})")
-    if any(name.lower() == "authorization" for name in value):
-        raise ValueError("must not set Authorization (the token is ACCESS_TOKEN)")
-    return dict(value)
-
-
 def _project_ref(value: Any) -> str | None:
-    value = _string(value)
-    if value is not None and not _PROJECT_REF.match(value):
-        raise ValueError(f"is not a project ref (proj_…): {_show(value)}")
-    return value
+    return validators.project_ref(_string(value))
 
 
 # Key -> (check id for an invalid value, cleaner). Keys not listed are kept as given.
 CLEANERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "ACCESS_TOKEN": ("E015", _string),
-    "API_URL": ("E013", _url),
+    "API_URL": ("E013", validators.url),
     "PROJECT_REF": ("E016", _project_ref),
-    "ENVIRONMENT": ("E010", _environment),
+    "ENVIRONMENT": ("E010", validators.environment),
     "PREVIEW_BRANCH": ("E015", _string),
     "TIMEOUT": ("E011", _seconds),
     "CONNECT_TIMEOUT": ("E011", _seconds),
-    "HEADERS": ("E014", _headers),
-    "DASHBOARD_URL": ("E013", _url),
+    "HEADERS": ("E014", validators.headers),
+    "DASHBOARD_URL": ("E013", validators.url),
     "ADMIN_CACHE_TIMEOUT": ("E011", _seconds),
 }
-
-
-def _show(value: Any) -> str:
-    """A value fit for a message: a string that could be a token is redacted, and containers
-    are named by type (they could hold one)."""
-    if isinstance(value, str):
-        return redact(value) if value.startswith("tr_") or len(value) > 40 else repr(value)
-    if value is None or isinstance(value, (bool, int, float)):
-        return repr(value)
-    return type(value).__name__
 
 
 def _did_you_mean(key: Any, known: list[str]) -> str:
@@ -362,7 +317,7 @@ class _AliasBuilder:
             if key not in DEFAULTS:
                 self.add(
                     "E004",
-                    f"Unknown key {_show(key)} in TRIGGER[{self.alias!r}].",
+                    f"Unknown key {validators.show(key)} in TRIGGER[{self.alias!r}].",
                     _did_you_mean(key, list(DEFAULTS)) + CHECK_IDS["E004"][1],
                 )
         for key in DEFAULTS:
@@ -403,7 +358,7 @@ class _AliasBuilder:
             else:
                 self.add(
                     "E004",
-                    f"Unknown key {_show(key)} in TRIGGER[{self.alias!r}]['RETRY'].",
+                    f"Unknown key {validators.show(key)} in TRIGGER[{self.alias!r}]['RETRY'].",
                     _did_you_mean(key, list(RETRY_KEYS)) + CHECK_IDS["E004"][1],
                 )
         not_numbers = [
@@ -412,7 +367,7 @@ class _AliasBuilder:
         ]
         for key in not_numbers:  # RetryPolicy's own messages would echo the value
             self.add("E012", f"{self.where('RETRY')}[{key!r}] must be a number, not "
-                     f"{_show(value[key])}.")
+                     f"{validators.show(value[key])}.")
         if not_numbers:
             return RetryPolicy()
         try:
@@ -438,7 +393,7 @@ class _AliasBuilder:
             return
         kind = token_kind(token)
         if kind is TokenKind.UNKNOWN:
-            if _TOKEN_SHAPE.match(token):
+            if _TOKEN_SHAPE.fullmatch(token):
                 self.add("W002", f"{self.where('ACCESS_TOKEN')} ({redact(token)}) is not a kind "
                          "of token this version knows.")
             else:

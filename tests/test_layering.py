@@ -10,8 +10,8 @@ from django.test import SimpleTestCase
 
 PACKAGE = Path(__file__).resolve().parents[1] / "django_trigger"
 
-CORE = ("exceptions", "credentials", "options", "types", "_http", "pagination", "resources",
-        "client")
+CORE = ("exceptions", "credentials", "options", "validators", "types", "_http", "pagination",
+        "resources", "client")
 GLUE = ("conf", "clients", "checks", "apps")
 FEATURES = ("admin", "envsync", "management", "models", "migrations")
 

@@ -37,6 +37,18 @@ from .querysets import EnvVarQuerySet, admin_request_options
 __all__ = ["MASK", "EnvVarAdmin"]
 
 MASK = "••••••••"
+
+
+class _Concealed(str):
+    """A revealed value: renders as itself, but its repr hides it. Django's template engine
+    logs every variable it cannot resolve at DEBUG (``django.template``) with the whole
+    context's repr in the exception message (the admin's base template asks for ``subtitle``,
+    ``is_popup``…), so a plain string there would reach any DEBUG log handler."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<value hidden>"
 _ENVIRONMENTS = {slug for slug, _label in ENVIRONMENT_CHOICES}
 
 
@@ -156,7 +168,7 @@ class EnvVarAdmin(RemoteFormAdmin):
                 "title": _("Value of %(name)s") % {"name": obj.name},
                 "opts": self.opts,
                 "original": obj,
-                "value": None if obj.is_redacted else obj.value,
+                "value": None if obj.is_redacted else _Concealed(obj.value),
                 "change_url": self.object_url(obj),
             }
             response = TemplateResponse(request, "admin/django_trigger/envvar/reveal.html",

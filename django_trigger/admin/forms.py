@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from django_trigger import validators
 from django_trigger.resources.envvars import NAME_PATTERN, RESERVED_NAMES
 from django_trigger.resources.runs import MAX_TAG_LENGTH, MAX_TAGS
 from django_trigger.resources.schedules import validate_cron
@@ -24,7 +25,7 @@ __all__ = [
     "ScheduleForm",
 ]
 
-_DELAY = re.compile(r"^(?:\d+(?:w|d|hr|h|m|s))+$")
+_DELAY = re.compile(r"(?:\d+(?:w|d|hr|h|m|s))+")
 
 
 class RescheduleForm(forms.Form):
@@ -37,7 +38,7 @@ class RescheduleForm(forms.Form):
 
     def clean_delay(self) -> str:
         value = self.cleaned_data["delay"].strip()
-        if _DELAY.match(value):
+        if _DELAY.fullmatch(value):
             return value
         from django.utils.dateparse import parse_datetime
 
@@ -109,6 +110,14 @@ class ScheduleForm(forms.Form):
         if change:  # the API ignores it on update
             del self.fields["deduplication_key"]
 
+    def clean_task(self) -> str:
+        try:
+            return validators.task_identifier(self.cleaned_data["task"])
+        except ValueError as err:
+            raise forms.ValidationError(
+                _("The task id %(reason)s.") % {"reason": err}, code="invalid"
+            ) from None
+
     def clean_cron(self) -> str:
         try:
             return validate_cron(self.cleaned_data["cron"])
@@ -137,7 +146,7 @@ class EnvVarForm(forms.Form):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        if not NAME_PATTERN.match(name):
+        if not NAME_PATTERN.fullmatch(name):
             raise forms.ValidationError(
                 _("Use ASCII letters, digits and underscores only."), code="invalid"
             )

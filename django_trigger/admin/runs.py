@@ -52,7 +52,7 @@ __all__ = ["BULK_THRESHOLD", "RunAdmin"]
 
 #: Cancel/replay of more runs than this goes through one server-side bulk action.
 BULK_THRESHOLD = 20
-_RUN_ID = re.compile(r"^run_[A-Za-z0-9]+$")
+_RUN_ID = re.compile(r"run_[A-Za-z0-9]+")
 
 STATUS_CLASSES = {
     "COMPLETED": "success",
@@ -306,7 +306,7 @@ class RunAdmin(RemoteModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None
                         ) -> HttpResponse:
         term = request.GET.get("q", "").strip()
-        if request.method == "GET" and _RUN_ID.match(term):
+        if request.method == "GET" and _RUN_ID.fullmatch(term):
             if not self.has_view_permission(request):
                 raise PermissionDenied
             alias = self.request_alias(request)

@@ -75,7 +75,12 @@ MAX_ENTRY_BYTES = 128 * 1024
 # starting with ``#`` are skipped. Any other line it would drop with a log warning (which
 # echoes the line, value included): we refuse the file instead, naming the line.
 _DOTENV_LINE = re.compile(r"\A(?:export )?([A-Za-z_0-9]+)=(.*)\Z")
-_PREFIX = re.compile(r"^[A-Za-z0-9_]+$", re.ASCII)
+_PREFIX = re.compile(r"[A-Za-z0-9_]+", re.ASCII)
+# Lines end at \n, \r\n or \r only, as in python-dotenv. ``str.splitlines()`` also splits at
+# the characters below, which would cut a value in two and make its second half another
+# variable; such characters stay part of the value (as python-dotenv keeps them).
+_DOTENV_NEWLINE = re.compile(r"\r\n|\r|\n")
+_OTHER_LINE_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
 class SourceError(InvalidRequestError):
@@ -190,6 +195,22 @@ class Sources:
     secret_names: Sequence[str] = ()
     all_secret: bool = False
 
+    def __repr__(self) -> str:
+        # Names and counts only: ``environ`` is the whole process environment and
+        # ``settings_envvars`` holds values.
+        spec = self.settings_envvars
+        settings_names = (sorted(spec) if isinstance(spec, Mapping)
+                          else list(spec) if isinstance(spec, (list, tuple)) else None)
+        shown = {
+            "env_files": repr([str(path) for path in self.env_files]),
+            "settings_envvars": repr(settings_names),
+            "environ": f"<{len(self.environ)} variables>",
+            "environ_names": repr(list(self.environ_names)),
+            "prefixes": repr(list(self.prefixes)),
+            "secret_names": repr(list(self.secret_names)),
+        }
+        return "Sources(" + ", ".join(f"{key}={value}" for key, value in shown.items()) + ")"
+
     @property
     def empty(self) -> bool:
         """No source at all was given."""
@@ -233,7 +254,7 @@ def read_dotenv(
     definitions: list[Definition] = []
     problems: list[str] = []
     warnings: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_DOTENV_NEWLINE.split(text), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -243,13 +264,29 @@ def read_dotenv(
             problems.append(f"{where}: {_explain_bad_line(line)}")
             continue
         name, raw = match.group(1), match.group(2)
-        reader.ENVIRON.clear()
-        reader.read_env(io.StringIO(line), parse_comments=parse_comments)
-        value = reader.ENVIRON[name]
+        value = _environ_value(reader, line, name, parse_comments)
         origin = Origin(SourceKind.FILE, label, rank, number)
         definitions.append(Definition(name, value, origin))
         warnings.extend(_dotenv_warnings(where, name, raw, parse_comments))
     return definitions, problems, warnings
+
+
+def _environ_value(reader: type[environ.Env], line: str, name: str, parse_comments: bool) -> str:
+    """The value django-environ reads from one variable line. Its reader splits its input with
+    ``str.splitlines()`` (and logs the pieces it cannot parse, value included), so the other
+    line-break characters go through it as private-use placeholders and are put back."""
+    hidden: dict[str, str] = {}
+    free = (chr(code) for code in range(0xE000, 0xF900) if chr(code) not in line)
+    for char in sorted(set(line) & set(_OTHER_LINE_BREAKS)):
+        hidden[char] = next(free)
+    for char, placeholder in hidden.items():
+        line = line.replace(char, placeholder)
+    reader.ENVIRON.clear()
+    reader.read_env(io.StringIO(line), parse_comments=parse_comments)
+    value: str = reader.ENVIRON.pop(name)
+    for char, placeholder in hidden.items():
+        value = value.replace(placeholder, char)
+    return value
 
 
 def _explain_bad_line(line: str) -> str:
@@ -258,6 +295,10 @@ def _explain_bad_line(line: str) -> str:
         return _("not NAME=value (a value cannot continue on the next line: django-environ "
                  "reads one variable per line).")
     key = line.split("=", 1)[0]
+    control = next((char for char in key if not char.isprintable() and char not in " \t"), None)
+    if control is not None:
+        return _("the name contains the control character U+%(code)04X (names are ASCII "
+                 "letters, digits and underscores).") % {"code": ord(control)}
     if key != key.rstrip():
         return _("spaces before '=' are not allowed (write NAME=value).")
     candidate = key.removeprefix("export ").strip()
@@ -306,7 +347,7 @@ def _settings_definitions(
                           "not %(type)s.") % {"setting": where, "type": type(spec).__name__})
         return []
     for name, value in items:
-        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
             problems.append(_("%(setting)s: %(name)s is not a valid name (ASCII letters, digits "
                               "and underscores).") % {"setting": where, "name": _show_name(name)})
             continue
@@ -333,7 +374,7 @@ def _environ_definitions(
     env = sources.environ
     definitions: dict[str, Definition] = {}
     for name in sources.environ_names:
-        if not NAME_PATTERN.match(name):
+        if not NAME_PATTERN.fullmatch(name):
             problems.append(_("--from-env %(name)s is not a valid name (ASCII letters, digits and "
                               "underscores).") % {"name": _show_name(name)})
             continue
@@ -345,7 +386,7 @@ def _environ_definitions(
             name, env[name], Origin(SourceKind.ENVIRONMENT, "environment (--from-env)", rank)
         )
     for prefix in sources.prefixes:
-        if not _PREFIX.match(prefix):
+        if not _PREFIX.fullmatch(prefix):
             problems.append(_("--prefix %(prefix)s must be ASCII letters, digits and "
                               "underscores.") % {"prefix": _show_name(prefix)})
             continue
@@ -359,7 +400,7 @@ def _environ_definitions(
                 continue
             # Reserved names go through, to be reported as reserved by the merge.
             unsyncable = name in UNSYNCABLE_NAMES or name.startswith(UNSYNCABLE_PREFIXES)
-            if not NAME_PATTERN.match(name):
+            if not NAME_PATTERN.fullmatch(name):
                 skipped.append(Skipped(name, origin, SkipReason.INVALID_NAME))
             elif unsyncable and name not in RESERVED_NAMES:
                 skipped.append(Skipped(name, origin, SkipReason.UNSYNCABLE))
@@ -409,7 +450,7 @@ def collect(sources: Sources) -> Desired:
 
     secret_names = set(sources.secret_names)
     for name in sorted(secret_names):
-        if not NAME_PATTERN.match(name):
+        if not NAME_PATTERN.fullmatch(name):
             problems.append(_("--secret %(name)s is not a valid name.")
                             % {"name": _show_name(name)})
         elif name not in by_name:

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django_trigger import validators
 from django_trigger._http.retry import RetrySafety
 from django_trigger._http.transport import Auth, parse_with
 from django_trigger.exceptions import ApiError, InvalidRequestError
@@ -307,6 +308,24 @@ def comma_list(value: str | Iterable[Any] | None, name: str) -> str | None:
     return ",".join(texts)
 
 
+def task_identifier(value: object, name: str = "task_identifier") -> str:
+    """A task's id (``validators.task_identifier``), refused before anything is sent."""
+    try:
+        return validators.task_identifier(value)
+    except ValueError as exc:
+        raise InvalidRequestError(f"{name} {exc}") from None
+
+
+def task_filter(value: str | Iterable[str] | None) -> str | None:
+    """``task_identifier=`` of the run lists and bulk action filters: ids as one comma list."""
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else list(value)
+    for item in items:
+        task_identifier(item)
+    return comma_list(items, "task_identifier")
+
+
 def epoch_ms(value: datetime | date | int | float | None, name: str) -> int | None:
     """Dates go on the wire as epoch milliseconds, like the SDK's ``Date.getTime()``."""
     if value is None:
@@ -324,7 +343,7 @@ def epoch_ms(value: datetime | date | int | float | None, name: str) -> int | No
     raise InvalidRequestError(f"{name} must be a datetime or epoch milliseconds, not {value!r}")
 
 
-_DURATION = re.compile(r"^(?:\d+(?:w|d|hr|h|m|s))+$")
+_DURATION = re.compile(r"(?:\d+(?:w|d|hr|h|m|s))+")
 
 
 def duration(value: str | int | timedelta | datetime, name: str) -> str:
@@ -343,7 +362,7 @@ def duration(value: str | int | timedelta | datetime, name: str) -> str:
         if value < 0:
             raise InvalidRequestError(f"{name} must not be negative")
         return f"{value}s"
-    if isinstance(value, str) and _DURATION.match(value.strip()):
+    if isinstance(value, str) and _DURATION.fullmatch(value.strip()):
         return value.strip()
     raise InvalidRequestError(
         f"{name} must be a duration like '30s', '10m', '1h30m', '2d', '1w', a timedelta or "
@@ -397,6 +416,8 @@ def queue_filter(value: QueueFilter | Iterable[QueueFilter] | None) -> str | Non
                 raise InvalidRequestError(
                     'queue must be a name or {"type": "task"|"custom", "name": ...}'
                 )
+            if kind == "task":
+                task_identifier(name, "queue's task")
             names.append(f"task/{name}" if kind == "task" else name)
         else:
             names.append(item)

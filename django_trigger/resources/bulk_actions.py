@@ -24,6 +24,7 @@ from ._base import (
     queue_filter,
     retry_safety,
     status_filter,
+    task_filter,
 )
 
 __all__ = ["MAX_RUN_IDS", "BulkActions"]
@@ -141,7 +142,9 @@ def _filter(spec: Mapping[str, Any]) -> dict[str, Any]:
             wire["status"] = _split(status_filter(value))
         elif key == "machine":
             wire["machine"] = _split(machine_filter(value))
-        elif key in ("task_identifier", "version", "tag", "region"):
+        elif key == "task_identifier":
+            wire["taskIdentifier"] = _split(task_filter(value))
+        elif key in ("version", "tag", "region"):
             wire[camel_case(key)] = _split(comma_list(value, key))
         elif key in ("bulk_action", "schedule", "batch"):
             wire[camel_case(key)] = nonempty(value, key)

@@ -25,7 +25,7 @@ __all__ = ["NAME_PATTERN", "RESERVED_NAMES", "EnvVars", "validate_name"]
 T = TypeVar("T")
 
 #: The dashboard's rule (the API has none): ASCII letters, digits and underscores.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$", re.ASCII)
+NAME_PATTERN = re.compile(r"\A[A-Za-z0-9_]+\Z", re.ASCII)
 #: Names the server silently drops on write and hides from lists (API.md §8).
 RESERVED_NAMES = frozenset({"TRIGGER_SECRET_KEY", "TRIGGER_API_URL"})
 # The OpenAPI file names staging "staging"; the server also takes "stg".
@@ -33,7 +33,7 @@ _PATH_ENVIRONMENT = {"dev": "dev", "staging": "staging", "prod": "prod", "previe
 
 
 def validate_name(name: object) -> str:
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise InvalidRequestError(
             f"invalid environment variable name {name!r}: use ASCII letters, digits and "
             "underscores"

@@ -8,6 +8,7 @@ from django_trigger.options import RequestOptionsLike
 from django_trigger.types import IdResponse
 
 from ._base import Resource, RetrySafety, retry_safety
+from ._base import task_identifier as validate_task
 from .tasks import hash_idempotency_key
 
 __all__ = ["IdempotencyKeys"]
@@ -27,8 +28,7 @@ class IdempotencyKeys(Resource):
     ) -> IdResponse:
         """Forget ``idempotency_key`` for ``task_identifier`` so that the next trigger with it
         starts a new run. Pass the key as you passed it to ``tasks.trigger``."""
-        if not isinstance(task_identifier, str) or not task_identifier.strip():
-            raise InvalidRequestError("task_identifier must be a non-empty string")
+        validate_task(task_identifier)
         if not isinstance(idempotency_key, str) or not idempotency_key:
             raise InvalidRequestError("idempotency_key must be a non-empty string")
         key = hash_idempotency_key(idempotency_key)

@@ -11,7 +11,7 @@ from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import OffsetPage
 from django_trigger.types import Queue
 
-from ._base import Resource, RetrySafety, offset_params, retry_safety
+from ._base import Resource, RetrySafety, offset_params, retry_safety, task_identifier
 
 __all__ = ["QueueType", "Queues"]
 
@@ -142,6 +142,8 @@ def _path(queue: str, type: str) -> str:
             f"{queue!r} is not a queue id (queue_…); pass type='task' or type='custom' to "
             "look a queue up by name"
         )
+    if type == "task":
+        task_identifier(queue, "queue")
     segment(queue, "queue")  # validation only
     # Like the SDK: "/" becomes "%2F" first, then the whole value is encoded (so "%252F"),
     # and the server turns "%2F" back into "/".

@@ -40,6 +40,7 @@ from ._base import (
     queue_filter,
     retry_safety,
     status_filter,
+    task_filter,
 )
 
 __all__ = ["MACHINE_PRESETS", "MAX_PAGE_SIZE", "MAX_TAGS", "Runs"]
@@ -89,7 +90,7 @@ class Runs(Resource):
         """
         params: dict[str, Any] = {
             "filter[status]": status_filter(status),
-            "filter[taskIdentifier]": comma_list(task_identifier, "task_identifier"),
+            "filter[taskIdentifier]": task_filter(task_identifier),
             "filter[version]": comma_list(version, "version"),
             "filter[tag]": comma_list(tag, "tag"),
             "filter[bulkAction]": nonempty(bulk_action, "bulk_action"),

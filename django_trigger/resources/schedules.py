@@ -12,12 +12,20 @@ from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import OffsetPage
 from django_trigger.types import IdResponse, Schedule, SchemaError
 
-from ._base import MAX_PER_PAGE, Auth, Resource, RetrySafety, offset_params, retry_safety
+from ._base import (
+    MAX_PER_PAGE,
+    Auth,
+    Resource,
+    RetrySafety,
+    offset_params,
+    retry_safety,
+    task_identifier,
+)
 
 __all__ = ["MAX_PER_PAGE", "Schedules", "validate_cron"]
 
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
-_WINDOW = re.compile(r"^(0|[1-9]\d*)[mh]$|^(0|[1-9]\d*)%$")
+_CRON_FIELD = re.compile(r"[0-9A-Za-z*/,\-?LW#]+")
+_WINDOW = re.compile(r"(0|[1-9]\d*)[mh]|(0|[1-9]\d*)%")
 
 
 def validate_cron(cron: object) -> str:
@@ -28,7 +36,7 @@ def validate_cron(cron: object) -> str:
     fields = cron.split()
     if len(fields) == 6:
         raise InvalidRequestError("cron expressions with seconds are not allowed (use 5 fields)")
-    if len(fields) != 5 or not all(_CRON_FIELD.match(field) for field in fields):
+    if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(field) for field in fields):
         raise InvalidRequestError(
             f"invalid cron expression {cron!r}: expected 5 fields "
             "(minute hour day-of-month month day-of-week)"
@@ -180,8 +188,7 @@ def _path(schedule_id: str) -> str:
 def _body(
     task: str, cron: str, external_id: str | None, timezone: str | None, window: str | None
 ) -> dict[str, Any]:
-    if not isinstance(task, str) or not task.strip():
-        raise InvalidRequestError("task must be the identifier of a scheduled task")
+    task_identifier(task, "task")
     body: dict[str, Any] = {"task": task, "cron": validate_cron(cron)}
     if external_id is not None:
         body["externalId"] = external_id
@@ -190,7 +197,7 @@ def _body(
             raise InvalidRequestError("timezone must be an IANA name like 'Europe/London'")
         body["timezone"] = timezone
     if window is not None:
-        if not isinstance(window, str) or not _WINDOW.match(window):
+        if not isinstance(window, str) or not _WINDOW.fullmatch(window):
             raise InvalidRequestError("window must look like '15m', '2h' (≤ 24h) or '10%'")
         body["window"] = window
     return body

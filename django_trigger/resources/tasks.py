@@ -26,6 +26,7 @@ from django_trigger.options import RequestOptionsLike
 from django_trigger.types import BatchHandle, SchemaError, TriggerResult
 
 from ._base import MACHINE_PRESETS, Resource, RetrySafety, _cooked, duration, retry_safety
+from ._base import task_identifier as task_id
 from .runs import validate_tags
 
 __all__ = ["MAX_BATCH_SIZE", "BatchItem", "Tasks", "TriggerOptions", "hash_idempotency_key"]
@@ -154,7 +155,7 @@ class Tasks(Resource):
             body["options"] = wire
         return self._request(
             "POST",
-            build_path("/api/v1/tasks/{}/trigger", (task_identifier, "task_identifier")),
+            build_path("/api/v1/tasks/{}/trigger", (task_id(task_identifier), "task_identifier")),
             operation="tasks.trigger",
             json_body=body,
             parse=TriggerResult.from_api,
@@ -332,8 +333,7 @@ def _batch_item(entry: BatchItem | Mapping[str, Any], index: int) -> BatchItem:
         item = BatchItem(task=entry.get("task"), payload=entry.get("payload"), options=opts)  # type: ignore[arg-type]
     else:
         raise InvalidRequestError(f"batch item {index} must be a BatchItem or a mapping")
-    if not isinstance(item.task, str) or not item.task.strip():
-        raise InvalidRequestError(f"batch item {index} needs a task identifier")
+    task_id(item.task, f"batch item {index}: task")
     return item
 
 

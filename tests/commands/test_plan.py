@@ -181,7 +181,8 @@ class ResolveTargetsTests(SimpleTestCase):
                             branch="feature", prune=True)
         problems = caught.exception.problems
         self.assertEqual(len(problems), 4, problems)
-        self.assertIn("--project-ref: project ref must look like 'proj_…'", problems[0])
+        self.assertIn("--project-ref: project_ref is not a project ref (proj_…): 'my-project'",
+                      problems[0])
         self.assertIn("--environment: unknown environment 'qa'", problems[1])
         self.assertIn("--branch applies to preview (and dev) branches only, not to prod",
                       problems[2])

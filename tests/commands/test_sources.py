@@ -4,6 +4,7 @@ HTTP."""
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
@@ -309,3 +310,87 @@ class CollectTests(TempFiles, SimpleTestCase):
     def test_value_reprs_hide_values(self):
         desired = collect(Sources(settings_envvars={"A": "s3cret"}))
         self.assertNotIn("s3cret", repr(desired))
+
+    def test_sources_repr_shows_names_and_counts_only(self):
+        sources = Sources(env_files=[".env"], settings_envvars={"API_KEY": "s3cret-setting"},
+                          environ={"HOME": "/root", "DB_PASSWORD": "s3cret-env"},
+                          environ_names=["DB_PASSWORD"], secret_names=["API_KEY"])
+        text = repr(sources)
+        self.assertNotIn("s3cret", text)
+        self.assertNotIn("/root", text)
+        self.assertEqual(
+            text,
+            "Sources(env_files=['.env'], settings_envvars=['API_KEY'], "
+            "environ=<2 variables>, environ_names=['DB_PASSWORD'], prefixes=[], "
+            "secret_names=['API_KEY'])",
+        )
+
+
+class LineBreakTests(TempFiles, SimpleTestCase):
+    """Lines end at \\n, \\r\\n and \\r only (python-dotenv's rule); the other characters
+    ``str.splitlines()`` splits at stay in the value and are refused in a name."""
+
+    OTHER_BREAKS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+
+    def test_other_line_breaks_stay_in_the_value(self):
+        for char in self.OTHER_BREAKS:
+            with self.subTest(char=hex(ord(char))):
+                path = self.file(".env", f"A=one{char}B=two\nC='x{char}y'\nD=\"p{char}q\"\n")
+                definitions, problems, _warnings = read_dotenv(path)
+                self.assertEqual(problems, [])
+                self.assertEqual([(d.name, d.value, d.origin.line) for d in definitions],
+                                 [("A", f"one{char}B=two", 1), ("C", f"x{char}y", 2),
+                                  ("D", f"p{char}q", 3)])
+
+    def test_line_ends(self):
+        path = self.file(".env", b"A=1\r\nB=2\rC=3\nD=4")
+        definitions, problems, _warnings = read_dotenv(path)
+        self.assertEqual(problems, [])
+        self.assertEqual([(d.name, d.value, d.origin.line) for d in definitions],
+                         [("A", "1", 1), ("B", "2", 2), ("C", "3", 3), ("D", "4", 4)])
+
+    def test_a_break_character_in_a_name_is_an_error(self):
+        for char in self.OTHER_BREAKS:
+            with self.subTest(char=hex(ord(char))):
+                path = self.file(".env", f"A{char}B=secret-value\n")
+                _definitions, problems, _warnings = read_dotenv(path)
+                self.assertEqual(len(problems), 1)
+                self.assertIn(f"the control character U+{ord(char):04X}", problems[0])
+                self.assertNotIn("secret-value", problems[0])
+
+    def test_django_environ_logs_nothing(self):
+        """django-environ logs lines it cannot parse with their value: none reach it."""
+        path = self.file(".env", "A=one\x0c two-secret\n")
+        logger = logging.getLogger("environ")
+        previous = logger.level
+        logger.setLevel(logging.DEBUG)
+        self.addCleanup(logger.setLevel, previous)
+        with self.assertLogs("environ", level="DEBUG") as logs:
+            read_dotenv(path)
+        self.assertFalse([line for line in logs.output if "two-secret" in line], logs.output)
+        self.assertEqual(read_dotenv(path)[0][0].value, "one\x0c two-secret")
+
+
+class NameEndingInNewlineTests(SimpleTestCase):
+    """``$`` matches before a final newline: names are checked with fullmatch."""
+
+    def test_settings_names(self):
+        with self.assertRaises(SourceError) as caught:
+            collect(Sources(settings_envvars={"NAME\n": "v"}))
+        self.assertIn("'NAME\\n' is not a valid name", str(caught.exception))
+
+    def test_from_env_and_secret_names(self):
+        with self.assertRaises(SourceError) as caught:
+            collect(Sources(environ={"NAME\n": "v", "OK": "x"}, environ_names=["NAME\n", "OK"],
+                            secret_names=["OK\n"]))
+        text = str(caught.exception)
+        self.assertIn("--from-env 'NAME\\n' is not a valid name", text)
+        self.assertIn("--secret 'OK\\n' is not a valid name", text)
+
+    def test_prefix_matches_and_prefixes(self):
+        desired = collect(Sources(environ={"APP_A\n": "v", "APP_B": "w"}, prefixes=["APP_"]))
+        self.assertEqual(list(desired.variables), ["APP_B"])
+        self.assertEqual([(s.name, s.reason) for s in desired.skipped],
+                         [("APP_A\n", SkipReason.INVALID_NAME)])
+        with self.assertRaises(SourceError):
+            collect(Sources(environ={"APP_B": "w"}, prefixes=["APP_\n"]))
