@@ -125,6 +125,7 @@ class CommandLeakTests(SecretsMixin, EmulatorTestMixin, SimpleTestCase):
                     arrange()
                     code, stdout, stderr = self.sync("--format", output, "-v", "3",
                                                      "--prune")
+                    self.assertEqual(code, 1, stdout + stderr)
                     self.assertNoSecret(f"{label} stdout", stdout)
                     self.assertNoSecret(f"{label} stderr", stderr)
                     self.assertEqual(logs.containing(*self.secrets()), [], label)
