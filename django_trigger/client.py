@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from django_trigger import validators
 from django_trigger._http.transport import Transport
 from django_trigger.credentials import (
+    Secret,
     redact,
     secret_key_environment,
     token_kind,
@@ -22,8 +23,14 @@ from django_trigger.options import (
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_DASHBOARD_URL,
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    DEFAULT_NOT_FOUND_RETRY_BUDGET,
+    DEFAULT_POOL_MAXSIZE,
     DEFAULT_TIMEOUT,
     RetryPolicy,
+    validate_budget,
+    validate_count,
     validate_timeout,
 )
 from django_trigger.resources.batches import Batches
@@ -63,6 +70,10 @@ class TriggerClient:
         headers: Mapping[str, str] | None = None,
         dashboard_url: str | None = None,
         alias: str | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+        not_found_retry_budget: float = DEFAULT_NOT_FOUND_RETRY_BUDGET,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        pool_maxsize: int = DEFAULT_POOL_MAXSIZE,
     ) -> None:
         if not isinstance(access_token, str) or not access_token.strip():
             raise ConfigurationError(
@@ -71,7 +82,7 @@ class TriggerClient:
             )
         if access_token != access_token.strip() or any(c.isspace() for c in access_token):
             raise ConfigurationError("The access token must not contain whitespace.")
-        self._access_token = access_token
+        self._access_token = Secret(access_token)  # repr redacted: vars(client) is safe
         self.token_kind = token_kind(access_token)
         self.alias = alias
         self.base_url = _checked(validators.url, base_url, "base_url")
@@ -87,6 +98,17 @@ class TriggerClient:
             raise ConfigurationError(problem)
         self.timeout = float(timeout)
         self.connect_timeout = float(connect_timeout)
+        for problem in (
+            validate_timeout(deadline, "deadline")
+            + validate_budget(not_found_retry_budget, "not_found_retry_budget")
+            + validate_count(max_response_size, "max_response_size")
+            + validate_count(pool_maxsize, "pool_maxsize")
+        ):
+            raise ConfigurationError(problem)
+        self.deadline = float(deadline)
+        self.not_found_retry_budget = float(not_found_retry_budget)
+        self.max_response_size = int(max_response_size)
+        self.pool_maxsize = int(pool_maxsize)
         try:
             self.retry = RetryPolicy().merged(retry)
         except (TypeError, ValueError) as exc:
@@ -100,6 +122,10 @@ class TriggerClient:
             retry=self.retry,
             headers=self.headers,
             preview_branch=self.preview_branch,
+            deadline=self.deadline,
+            not_found_retry_budget=self.not_found_retry_budget,
+            max_response_size=self.max_response_size,
+            pool_maxsize=self.pool_maxsize,
         )
 
         self.runs = Runs(self)
@@ -161,6 +187,10 @@ class TriggerClient:
             "headers": self.headers,
             "dashboard_url": self.dashboard_url,
             "alias": self.alias,
+            "deadline": self.deadline,
+            "not_found_retry_budget": self.not_found_retry_budget,
+            "max_response_size": self.max_response_size,
+            "pool_maxsize": self.pool_maxsize,
         }
         token = changes.pop("access_token", self._access_token)
         unknown = set(changes) - set(arguments)

@@ -50,8 +50,14 @@ from django_trigger.options import (
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_DASHBOARD_URL,
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    DEFAULT_NOT_FOUND_RETRY_BUDGET,
+    DEFAULT_POOL_MAXSIZE,
     DEFAULT_TIMEOUT,
     RetryPolicy,
+    validate_budget,
+    validate_count,
     validate_timeout,
 )
 
@@ -82,6 +88,10 @@ DEFAULTS: dict[str, Any] = {
     "PREVIEW_BRANCH": None,
     "TIMEOUT": DEFAULT_TIMEOUT,
     "CONNECT_TIMEOUT": DEFAULT_CONNECT_TIMEOUT,
+    "DEADLINE": DEFAULT_DEADLINE,  # seconds per call, every retry and the body included
+    "NOT_FOUND_RETRY_BUDGET": DEFAULT_NOT_FOUND_RETRY_BUDGET,  # seconds retrying 404s; 0: off
+    "MAX_RESPONSE_SIZE": DEFAULT_MAX_RESPONSE_SIZE,  # bytes of decoded response body
+    "POOL_MAXSIZE": DEFAULT_POOL_MAXSIZE,  # pooled connections per host
     "RETRY": RetryPolicy(),  # a dict given in settings is merged over it
     "HEADERS": {},
     "DASHBOARD_URL": DEFAULT_DASHBOARD_URL,
@@ -90,6 +100,9 @@ DEFAULTS: dict[str, Any] = {
     "ENVVARS": None,
     # Seconds the admin keeps list pages in Django's cache (None: no caching).
     "ADMIN_CACHE_TIMEOUT": None,
+    # Deadline of each API call an admin page makes (seconds): a page answers, or shows the
+    # API's error, within about this long.
+    "ADMIN_DEADLINE": 10.0,
 }
 
 # Environment variables consulted, in order, for unset keys of the "default" alias (the
@@ -111,6 +124,10 @@ CLIENT_ARGUMENTS = {
     "PREVIEW_BRANCH": "preview_branch",
     "TIMEOUT": "timeout",
     "CONNECT_TIMEOUT": "connect_timeout",
+    "DEADLINE": "deadline",
+    "NOT_FOUND_RETRY_BUDGET": "not_found_retry_budget",
+    "MAX_RESPONSE_SIZE": "max_response_size",
+    "POOL_MAXSIZE": "pool_maxsize",
     "RETRY": "retry",
     "HEADERS": "headers",
     "DASHBOARD_URL": "dashboard_url",
@@ -155,6 +172,8 @@ CHECK_IDS: dict[str, tuple[int, str]] = {
     "E016": (checks.ERROR, "Project refs look like proj_abc123 (the project's settings page "
              "in the dashboard), not the project's name or slug; an inline # comment in a .env "
              "file stays part of the value."),
+    "E017": (checks.ERROR, "Use a number of seconds >= 0, e.g. 1 (0 turns it off)."),
+    "E018": (checks.ERROR, "Use a whole number >= 1."),
     "W001": (checks.WARNING, "Use https://. Loopback hosts (127.0.0.1, ::1, localhost) never get "
              "this warning; on a trusted private network silence django_trigger.W001."),
     "W002": (checks.WARNING, "Check that the token was copied whole; this version of "
@@ -242,6 +261,18 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
+def _budget(value: Any) -> float:
+    if validate_budget(value, "value"):
+        raise ValueError(f"must be a number of seconds >= 0, not {validators.show(value)}")
+    return float(value)
+
+
+def _count(value: Any) -> int:
+    if validate_count(value, "value"):
+        raise ValueError(f"must be an integer >= 1, not {validators.show(value)}")
+    return int(value)
+
+
 def _project_ref(value: Any) -> str | None:
     return validators.project_ref(_string(value))
 
@@ -255,6 +286,11 @@ CLEANERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "PREVIEW_BRANCH": ("E015", _string),
     "TIMEOUT": ("E011", _seconds),
     "CONNECT_TIMEOUT": ("E011", _seconds),
+    "DEADLINE": ("E011", _seconds),
+    "NOT_FOUND_RETRY_BUDGET": ("E017", _budget),
+    "MAX_RESPONSE_SIZE": ("E018", _count),
+    "POOL_MAXSIZE": ("E018", _count),
+    "ADMIN_DEADLINE": ("E011", _seconds),
     "HEADERS": ("E014", validators.headers),
     "DASHBOARD_URL": ("E013", validators.url),
     "ADMIN_CACHE_TIMEOUT": ("E011", _seconds),

@@ -8,6 +8,7 @@ import re
 
 __all__ = [
     "ENVIRONMENT_SLUGS",
+    "Secret",
     "TokenKind",
     "normalize_environment",
     "redact",
@@ -70,3 +71,15 @@ def redact(token: str | None) -> str:
     prefix = match.group(1) if match else ""
     tail = token[-4:] if len(token) >= len(prefix) + 12 else ""
     return f"{prefix}…{tail}"
+
+
+class Secret(str):
+    """A string that holds a credential: usable wherever a ``str`` is (a header value), but
+    its ``repr()`` is redacted, so debug pages that print frame locals or ``vars()``
+    (Django's technical 500 page, pdb, loggers of dicts) never show it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        scheme, _, token = self.rpartition(" ")
+        return repr(f"{scheme} {redact(token)}" if scheme else redact(token))

@@ -16,6 +16,7 @@
         │   └── ApiTimeoutError
         ├── ApiSchemaValidationError    a 2xx whose body does not have the documented shape
         ├── BatchNotSealedError         a batch's items were not all accepted
+        ├── ApiResponseTooLargeError    the body, decoded, exceeded max_response_size
         └── OutcomeUnknownError         the request was sent, the answer was lost, and
             │                           retrying could do the work twice: check, then decide
             ├── OutcomeUnknownConnectionError  (also ApiConnectionError) dropped after sending
@@ -40,6 +41,7 @@ from django.core.exceptions import ImproperlyConfigured
 __all__ = [
     "ApiConnectionError",
     "ApiError",
+    "ApiResponseTooLargeError",
     "ApiSchemaValidationError",
     "ApiTimeoutError",
     "AuthenticationError",
@@ -254,3 +256,11 @@ def error_class_for_status(status: int) -> type[ApiError]:
     if status >= 500:
         return InternalServerError
     return _STATUS_CLASSES.get(status, ApiError)
+
+
+# --- transport limits ----------------------------------------------------------------------
+
+
+class ApiResponseTooLargeError(ApiError):
+    """The response body, once decoded (gzip inflated), exceeded the client's
+    ``max_response_size``: reading stopped there and the connection was closed."""

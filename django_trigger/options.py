@@ -16,6 +16,10 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_DASHBOARD_URL",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_MAX_RESPONSE_SIZE",
+    "DEFAULT_NOT_FOUND_RETRY_BUDGET",
+    "DEFAULT_POOL_MAXSIZE",
     "DEFAULT_TIMEOUT",
     "RequestOptions",
     "RequestOptionsLike",
@@ -26,6 +30,18 @@ DEFAULT_BASE_URL = "https://api.trigger.dev"
 DEFAULT_DASHBOARD_URL = "https://cloud.trigger.dev"
 DEFAULT_TIMEOUT = 60.0  # seconds to wait for the server to answer
 DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds to establish the connection
+# Seconds one call may take in all: connect, every retry and its sleep, reading the body.
+# Above one full answer (CONNECT_TIMEOUT + TIMEOUT = 70 s) plus the default retry sleeps
+# (1 + 1.6 + 2.56 + 4.1 s), so a slow but live answer is never cut; bounded where per-read
+# timeouts are not (a trickled body, timeouts multiplied by retries).
+DEFAULT_DEADLINE = 90.0
+# Seconds of sleeps allowed for retrying 404s marked x-should-retry (read-after-write lag):
+# a few quick retries, then NotFoundError in about a second instead of ~9 s.
+DEFAULT_NOT_FOUND_RETRY_BUDGET = 1.0
+DEFAULT_MAX_RESPONSE_SIZE = 32 * 1024 * 1024  # bytes of decoded body; the API's pages are KBs
+# Pooled connections kept per host: at least requests' 10, and enough for a default
+# ThreadPoolExecutor (up to 32 workers) sharing one client without discarding connections.
+DEFAULT_POOL_MAXSIZE = 32
 
 
 @dataclass(frozen=True)
@@ -96,11 +112,15 @@ class RequestOptions:
     ``retry`` may be a whole ``RetryPolicy`` or a mapping of the fields to change, e.g.
     ``RequestOptions(retry={"max_attempts": 1})``. ``timeout`` is the read timeout in seconds,
     or a ``(connect, read)`` pair. ``headers`` are added to (and win over) the client's.
+    ``deadline`` bounds the whole call (every attempt, sleep and the body) in seconds;
+    ``not_found_retry_budget`` the seconds spent retrying 404s (0: no 404 retries).
     """
 
     retry: RetryPolicy | Mapping[str, Any] | None = None
     timeout: Timeout | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    deadline: float | None = None
+    not_found_retry_budget: float | None = None
 
     @classmethod
     def coerce(cls, value: RequestOptionsLike) -> RequestOptions:
@@ -109,14 +129,10 @@ class RequestOptions:
         if isinstance(value, RequestOptions):
             return value
         if isinstance(value, Mapping):
-            unknown = set(value) - {"retry", "timeout", "headers"}
+            unknown = set(value) - {f.name for f in dataclasses.fields(cls)}
             if unknown:
                 raise ValueError(f"unknown request option(s): {', '.join(sorted(unknown))}")
-            return cls(
-                retry=value.get("retry"),
-                timeout=value.get("timeout"),
-                headers=value.get("headers") or {},
-            )
+            return cls(**{**value, "headers": value.get("headers") or {}})
         raise TypeError(f"request_options must be a RequestOptions or a dict, not {value!r}")
 
 
@@ -145,4 +161,18 @@ def validate_timeout(value: Any, name: str = "timeout") -> list[str]:
         )
     if not _is_number(value) or value <= 0:
         return [f"{name} must be a positive number of seconds, not {value!r}"]
+    return []
+
+
+def validate_budget(value: Any, name: str) -> list[str]:
+    """Problems with a time budget: a finite number of seconds >= 0 (0 turns it off)."""
+    if not _is_number(value) or value < 0:
+        return [f"{name} must be a number of seconds >= 0, not {value!r}"]
+    return []
+
+
+def validate_count(value: Any, name: str) -> list[str]:
+    """Problems with a size or count: an integer >= 1."""
+    if not _is_int(value) or value < 1:
+        return [f"{name} must be an integer >= 1, not {value!r}"]
     return []

@@ -13,6 +13,8 @@ this order:
 5. anything else → fail now.
 
 Backoff after ``n`` requests: ``min(max_delay, r * min_delay * factor ** (n - 1))``.
+Every retry also fits the call's budget (budget.py): no wait ends past the call's deadline,
+and 404s marked ``x-should-retry: true`` are retried only within ``not_found_retry_budget``.
 
 Which failures are retried also depends on the call's ``RetrySafety`` (declared per resource
 method, see ``resources/_base.py`` and the README's policy table). A failure that proves the
@@ -56,6 +58,8 @@ from urllib3.util.retry import Retry
 from urllib3.util.util import reraise
 
 from django_trigger.options import RetryPolicy
+
+from .budget import current_budget
 
 __all__ = ["MAX_SERVER_WAIT", "RetrySafety", "TriggerRetry", "error_after_sending",
            "status_after_processing"]
@@ -170,6 +174,7 @@ class TriggerRetry(Retry):
                 assert error is not None
                 reraise(type(error), error, _stacktrace)
             delay, reason = self._backoff(attempt), type(error).__name__
+        delay = self._within_call_budget(delay, method, url, response, error, _pool)
         new_retry = super().increment(method, url, response, error, _pool, _stacktrace)
         new_retry.next_delay = delay
         logger.info(
@@ -182,6 +187,21 @@ class TriggerRetry(Retry):
             reason,
         )
         return new_retry
+
+    def _within_call_budget(self, delay: float, method: str | None, url: str | None,
+                            response: BaseHTTPResponse | None, error: Exception | None,
+                            pool: Any) -> float:
+        """``delay`` as the call's budget allows (budget.py: the deadline, the 404 budget),
+        or give up now: a response goes back to the caller, an error is raised."""
+        budget = current_budget()
+        if budget is None or not self.total:  # no attempts left: urllib3 stops anyway
+            return delay
+        allowed, why = budget.retry_delay(delay, not_found=response is not None
+                                          and error is None and response.status == 404)
+        if allowed is not None:
+            return allowed
+        logger.info("Not retrying %s %s: %s", method, _path_only(url), why)
+        raise MaxRetryError(pool, url or "", error if error is not None else ResponseError(why))
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
         if self.next_delay > 0:

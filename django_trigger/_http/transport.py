@@ -1,6 +1,11 @@
 """``Transport``: one ``requests.Session`` per retry policy, the SDK's headers, one request
 idempotency key per logical call, finite timeouts, and the mapping of failures to errors.
 
+Limits of one call (all its attempts): an overall deadline (connect, retries and their sleeps,
+and reading the body; see budget.py), a cap on the decoded body size (read in chunks, so a
+gzip bomb never inflates in memory), and JSON nesting that cannot crash the parser. The token
+lives in a ``Secret`` added by an auth hook, so no frame's locals show it in clear.
+
 Every call goes through ``Transport.request()``, which returns a ``RawResponse``; resources
 parse it into typed records (or hand it back as is for ``with_raw_response``).
 """
@@ -10,28 +15,37 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import ssl
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    DecodeError,
+    HTTPError,
     MaxRetryError,
+    NameResolutionError,
     NewConnectionError,
+    ProtocolError,
     ReadTimeoutError,
+    SSLError,
 )
 from urllib3.util.retry import Retry
 
 from django_trigger import __version__
-from django_trigger.credentials import TokenKind, token_kind
+from django_trigger.credentials import Secret, TokenKind, token_kind
 from django_trigger.exceptions import (
     ApiConnectionError,
     ApiError,
+    ApiResponseTooLargeError,
     ApiSchemaValidationError,
     ApiTimeoutError,
     ConflictError,
@@ -43,9 +57,20 @@ from django_trigger.exceptions import (
     OutcomeUnknownTimeoutError,
     error_class_for_status,
 )
-from django_trigger.options import RequestOptions, RequestOptionsLike, RetryPolicy
+from django_trigger.options import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    DEFAULT_NOT_FOUND_RETRY_BUDGET,
+    DEFAULT_POOL_MAXSIZE,
+    RequestOptions,
+    RequestOptionsLike,
+    RetryPolicy,
+    validate_budget,
+    validate_timeout,
+)
 from django_trigger.types import SchemaError
 
+from .budget import CallBudget, DeadlineTimeout, active_budget
 from .retry import RetrySafety, TriggerRetry, error_after_sending, status_after_processing
 
 __all__ = ["API_VERSION", "Auth", "RawResponse", "Transport"]
@@ -57,6 +82,8 @@ API_VERSION = "2025-07-16"
 USER_AGENT = f"django-trigger/{__version__} (+https://pypi.org/project/django-trigger-dev/)"
 
 T = TypeVar("T")
+
+_CHUNK_SIZE = 64 * 1024  # bytes asked of the socket (or the gzip decoder) per read
 
 
 class Auth:
@@ -83,6 +110,7 @@ class RawResponse(Generic[T]):
     retried_after_unknown_outcome: bool = False
 
     def json(self) -> Any:
+        """The body decoded as JSON (``ValueError`` if it is not JSON, or nested too deep)."""
         return _decode_json(self.http_response)
 
     @property
@@ -109,14 +137,22 @@ class Transport:
         retry: RetryPolicy,
         headers: Mapping[str, str] | None = None,
         preview_branch: str | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+        not_found_retry_budget: float = DEFAULT_NOT_FOUND_RETRY_BUDGET,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        pool_maxsize: int = DEFAULT_POOL_MAXSIZE,
     ) -> None:
-        self._access_token = access_token
+        self._auth = _BearerAuth(access_token)
         self.token_kind = token_kind(access_token)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.retry = retry
         self.preview_branch = preview_branch
+        self.deadline = deadline
+        self.not_found_retry_budget = not_found_retry_budget
+        self.max_response_size = max_response_size
+        self.pool_maxsize = pool_maxsize
         self.headers = self._default_headers(headers or {})
         self._sessions: dict[tuple[RetryPolicy, RetrySafety], requests.Session] = {}
         self._lock = threading.Lock()
@@ -149,8 +185,10 @@ class Transport:
             if session is None:
                 session = requests.Session()
                 session.trust_env = False  # no ~/.netrc auth, no env proxies surprises
+                # pool_block stays off: a thread finding every pooled connection busy opens
+                # one more (discarded after use) instead of waiting without a deadline.
                 retry = TriggerRetry(policy, safety=safety)
-                adapter = HTTPAdapter(max_retries=retry, pool_maxsize=10)
+                adapter = HTTPAdapter(max_retries=retry, pool_maxsize=self.pool_maxsize)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
                 self._sessions[(policy, safety)] = session
@@ -204,11 +242,10 @@ class Transport:
             policy = self.retry.merged(options.retry)
         except (TypeError, ValueError) as exc:
             raise InvalidRequestError(f"invalid retry option: {exc}") from exc
-        timeout = self._timeout(options.timeout)
+        connect_timeout, read_timeout = self._timeout(options.timeout)
+        budget = self._budget(options)
 
         send_headers = dict(self.headers)
-        if authenticated:
-            send_headers["Authorization"] = f"Bearer {self._access_token}"
         # One key per logical call; urllib3 re-sends the same prepared request on retries.
         send_headers["x-trigger-request-idempotency-key"] = str(uuid.uuid4())
         send_headers.update(headers or {})
@@ -220,25 +257,34 @@ class Transport:
             body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
 
         url = self.base_url + path
-        started = time.monotonic()
         sent_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         try:
-            response = self.session(policy, retry_safety).request(
-                method,
-                url,
-                params=_clean_params(params),
-                data=body,
-                files=files,
-                headers=send_headers,
-                timeout=timeout,
-                allow_redirects=False,
-            )
+            with active_budget(budget):
+                response = self.session(policy, retry_safety).request(
+                    method,
+                    url,
+                    params=_clean_params(params),
+                    data=body,
+                    files=files,
+                    headers=send_headers,
+                    auth=self._auth if authenticated else None,
+                    # requests passes a urllib3 Timeout through as is (typeshed omits it)
+                    timeout=DeadlineTimeout(connect_timeout, read_timeout, budget),  # type: ignore[arg-type]
+                    allow_redirects=False,
+                    stream=True,  # the body is read below, within the deadline and size cap
+                )
         except requests.RequestException as exc:
-            error = _connection_error(exc, method, path)
+            error = self._connection_error(exc, method, path, budget)
             if not retry_safety.retries_after_sending and error_after_sending(_reason(exc)):
-                error = _outcome_unknown(error, unknown_hint, sent_at, timeout[1])
+                error = _outcome_unknown(error, unknown_hint, sent_at, read_timeout)
             raise error from exc
-        elapsed_ms = (time.monotonic() - started) * 1000
+        try:
+            self._read_body(response, budget, read_timeout, method, path)
+        except ApiConnectionError as error:  # the request was processed; its answer was cut
+            if retry_safety.retries_after_sending:
+                raise
+            raise _outcome_unknown(error, unknown_hint, sent_at, read_timeout) from error
+        elapsed_ms = (time.monotonic() - budget.started) * 1000
         logger.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, elapsed_ms)
 
         raw: RawResponse[Any] = RawResponse(
@@ -255,9 +301,59 @@ class Transport:
             if not retry_safety.retries_after_sending and status_after_processing(
                 response.status_code, response.headers
             ):
-                raise _outcome_unknown(status_error, unknown_hint, sent_at, timeout[1])
+                raise _outcome_unknown(status_error, unknown_hint, sent_at, read_timeout)
             raise status_error
         return raw
+
+    def _budget(self, options: RequestOptions) -> CallBudget:
+        deadline = self.deadline if options.deadline is None else options.deadline
+        not_found = (self.not_found_retry_budget if options.not_found_retry_budget is None
+                     else options.not_found_retry_budget)
+        problems = validate_timeout(deadline, "deadline") if options.deadline is not None else []
+        if options.not_found_retry_budget is not None:
+            problems += validate_budget(not_found, "not_found_retry_budget")
+        if problems:
+            raise InvalidRequestError(problems[0])
+        return CallBudget(float(deadline), float(not_found))
+
+    def _read_body(self, response: requests.Response, budget: CallBudget, read_timeout: float,
+                   method: str, path: str) -> None:
+        """Read the (decoded) body in chunks, each read bounded by the time left, stopping
+        at the deadline or past ``max_response_size``; the result becomes ``.content``."""
+        raw = response.raw
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                _clamp_socket_timeout(raw, min(read_timeout, budget.remaining()))
+                # What has arrived (a trickle cannot block it), inflated at most a chunk at a time.
+                chunk = raw.read1(_CHUNK_SIZE, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > self.max_response_size:
+                    raise ApiResponseTooLargeError(
+                        f"response body larger than max_response_size "
+                        f"({self.max_response_size:,} bytes decoded); reading stopped",
+                        status=response.status_code, headers=response.headers,
+                        method=method, path=path,
+                    )
+                chunks.append(chunk)
+                if budget.remaining() <= 0:
+                    raise self._deadline_error(budget, method, path, "reading the response")
+        except ApiError:
+            response.close()  # the rest of the body is unread: the connection cannot be reused
+            raise
+        except (HTTPError, OSError) as exc:
+            response.close()
+            if budget.remaining() <= 0:
+                raise self._deadline_error(budget, method, path, "reading the response") from exc
+            raise ApiConnectionError(
+                self._describe_failure(exc, "reading the response"),
+                method=method, path=path,
+            ) from exc
+        response._content = b"".join(chunks)
+        response._content_consumed = True
 
     def _timeout(self, override: Any) -> tuple[float, float]:
         value = self.timeout if override is None else override
@@ -270,6 +366,108 @@ class Transport:
         if not read > 0 or read == float("inf"):
             raise InvalidRequestError("timeout must be a positive, finite number of seconds")
         return (self.connect_timeout, read)
+
+    # -- failures ----------------------------------------------------------------------------
+
+    @property
+    def _host(self) -> str:
+        """``host:port`` of the API (never credentials, a path or a query string)."""
+        parts = urlsplit(self.base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return f"{parts.hostname}:{port}"
+
+    def _deadline_error(self, budget: CallBudget, method: str, path: str,
+                        doing: str) -> ApiTimeoutError:
+        attempts = f"{budget.attempts} attempt" + ("s" if budget.attempts != 1 else "")
+        return ApiTimeoutError(
+            f"Deadline of {budget.deadline_seconds:g}s reached after {attempts} "
+            f"({doing}, {self._host}).",
+            method=method, path=path,
+        )
+
+    def _connection_error(self, exc: requests.RequestException, method: str, path: str,
+                          budget: CallBudget) -> ApiError:
+        if isinstance(exc, requests.exceptions.InvalidURL):
+            return ApiConnectionError(f"Invalid URL: {exc}", method=method, path=path)
+        reason: BaseException = _reason(exc) or exc
+        if budget.deadline_reached or budget.remaining() <= 0:
+            return self._deadline_error(budget, method, path, _doing(reason))
+        attempts = f"after {budget.attempts} attempts" if budget.attempts > 1 else ""
+        message = self._describe_failure(reason, attempts)
+        # urllib3's NewConnectionError (refused, DNS) subclasses ConnectTimeoutError: no timeout.
+        timed_out = isinstance(exc, requests.Timeout) or (
+            isinstance(reason, (ReadTimeoutError, ConnectTimeoutError))
+            and not isinstance(reason, NewConnectionError)
+        )
+        error_class = ApiTimeoutError if timed_out else ApiConnectionError
+        return error_class(message, method=method, path=path)
+
+    def _describe_failure(self, reason: BaseException, suffix: str = "") -> str:
+        """What happened, in words, with ``host:port``; never the URL (it may carry a query)
+        nor urllib3's own message (it quotes the URL)."""
+        host = self._host
+        suffix = f" ({suffix})" if suffix else ""
+        if isinstance(reason, NameResolutionError):
+            return f"DNS lookup failed for {host}: the host name does not resolve{suffix}."
+        if isinstance(reason, NewConnectionError):
+            cause = reason.__cause__ or reason.__context__
+            if isinstance(cause, ConnectionRefusedError):
+                return f"Connection refused by {host}{suffix}."
+            detail = f": {cause.strerror}" if isinstance(cause, OSError) and cause.strerror else ""
+            return f"Could not connect to {host}{detail}{suffix}."
+        if isinstance(reason, ConnectTimeoutError):
+            return f"Connect timeout: {host} did not accept the connection in time{suffix}."
+        if isinstance(reason, ReadTimeoutError):
+            return f"Read timeout: {host} did not answer in time{suffix}."
+        if isinstance(reason, (SSLError, ssl.SSLError)):
+            return f"TLS error talking to {host}: {_tls_reason(reason)}{suffix}."
+        if isinstance(reason, DecodeError):
+            return f"Undecodable response from {host}: bad Content-Encoding data{suffix}."
+        if isinstance(reason, (ProtocolError, ConnectionError)):
+            return f"Connection dropped by {host} before the answer was complete{suffix}."
+        return f"Connection error talking to {host} ({type(reason).__name__}){suffix}."
+
+
+class _BearerAuth(AuthBase):
+    """Adds ``Authorization: Bearer …`` to each prepared request, as a ``Secret`` (its repr
+    is redacted): no frame's locals hold the header in clear, which is what Django's technical
+    500 page and debuggers print."""
+
+    def __init__(self, token: str) -> None:
+        self._token = Secret(token)
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = Secret("Bearer " + self._token)
+        return request
+
+    def __repr__(self) -> str:
+        return "<BearerAuth>"
+
+
+def _doing(reason: BaseException) -> str:
+    if isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError):
+        return "connecting"
+    return "waiting for the answer"
+
+
+def _tls_reason(reason: BaseException) -> str:
+    """The OpenSSL reason (``WRONG_VERSION_NUMBER``, ``CERTIFICATE_VERIFY_FAILED``…)."""
+    current: BaseException | None = reason
+    while current is not None:
+        if isinstance(current, ssl.SSLError):
+            return str(current.reason or current.strerror or "handshake failed")
+        nested = current.args[0] if current.args else None
+        current = nested if isinstance(nested, BaseException) else (
+            current.__cause__ or current.__context__)
+    return "handshake failed"
+
+
+def _clamp_socket_timeout(raw: Any, seconds: float) -> None:
+    """Bound the next socket read to ``seconds`` (the time left before the deadline)."""
+    connection = getattr(raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(max(0.001, seconds))
 
 
 def parse_with(
@@ -297,6 +495,14 @@ def parse_with(
         data = {**data, **{key: raw.headers.get(header) for header, key in merge_headers.items()}}
     try:
         return parser(data)
+    except RecursionError as exc:
+        raise ApiSchemaValidationError(
+            "response body nested too deeply to parse",
+            status=raw.status_code,
+            headers=raw.headers,
+            method=raw.method,
+            path=raw.path,
+        ) from exc
     except SchemaError as exc:
         raise ApiSchemaValidationError(
             f"unexpected response shape: {exc}",
@@ -324,7 +530,16 @@ def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
 def _decode_json(response: requests.Response) -> Any:
     if not response.content:
         raise ValueError("empty body")
-    return json.loads(response.content)
+    return loads(response.content)
+
+
+def loads(data: bytes | str) -> Any:
+    """``json.loads`` where nesting too deep for the parser is a ``ValueError`` like any
+    other malformed body (``RecursionError`` would escape every ``except ValueError``)."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to decode") from None
 
 
 def _status_error(raw: RawResponse[Any]) -> ApiError:
@@ -333,7 +548,7 @@ def _status_error(raw: RawResponse[Any]) -> ApiError:
     text = raw.http_response.text
     body: Any
     try:
-        body = json.loads(text) if text else None
+        body = loads(text) if text else None
     except ValueError:
         body = text
     error = body.get("error") if isinstance(body, dict) else None
@@ -410,19 +625,3 @@ def _outcome_unknown(
         path=cause.path,
     )
     return error
-
-
-def _connection_error(exc: requests.RequestException, method: str, path: str) -> ApiError:
-    reason: BaseException | None = exc
-    if exc.args and isinstance(exc.args[0], MaxRetryError):
-        reason = exc.args[0].reason
-    # urllib3's NewConnectionError (refused, DNS) subclasses ConnectTimeoutError: not a timeout.
-    timed_out = isinstance(exc, requests.Timeout) or (
-        isinstance(reason, (ReadTimeoutError, ConnectTimeoutError))
-        and not isinstance(reason, NewConnectionError)
-    )
-    if timed_out:
-        return ApiTimeoutError(method=method, path=path)
-    if isinstance(exc, requests.exceptions.InvalidURL):
-        return ApiConnectionError(f"Invalid URL: {exc}", method=method, path=path)
-    return ApiConnectionError(method=method, path=path)

@@ -53,8 +53,13 @@ ADMIN_MAX_ATTEMPTS = 2
 
 
 def admin_request_options(alias: str) -> dict[str, Any]:
+    """Options of every API call an admin page makes: one retry at most, and the alias's
+    ``ADMIN_DEADLINE`` (10 s by default) for the whole call, so a page answers in seconds."""
     client = get_client(alias)
-    return {"retry": {"max_attempts": min(client.retry.max_attempts, ADMIN_MAX_ATTEMPTS)}}
+    return {
+        "retry": {"max_attempts": min(client.retry.max_attempts, ADMIN_MAX_ATTEMPTS)},
+        "deadline": min(client.deadline, trigger_settings.get(alias)["ADMIN_DEADLINE"]),
+    }
 
 
 @dataclass

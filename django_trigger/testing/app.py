@@ -5,7 +5,8 @@ Pipeline of one request (``EmulatorApp.__call__``)
 ==================================================
 
 1. **Faults** (:mod:`.faults`): a queued fault or the seeded fault rate may stall, drop or fail
-   the request before anything else runs (or, with ``after_processing``, after the handler ran).
+   the request before anything else runs (or, with ``after_processing``, after the handler ran;
+   a trickle sends the handler's answer one body byte at a time).
 2. **Rate-limit middleware** (:mod:`.ratelimit`, API.md §2.2): on ``/api…`` paths outside the
    whitelist, a missing ``Authorization`` header is a problem+json 401; every other answer gets
    ``x-ratelimit-*`` headers.
@@ -373,7 +374,8 @@ class EmulatorApp:
                 entry.fault = decision.kind
                 if decision.kind == "drop":
                     return self._drop(environ, start_response, entry, started)
-                reply = _fault_reply(decision, self.world.clock.now_ms())
+                if decision.kind != "trickle":
+                    reply = _fault_reply(decision, self.world.clock.now_ms())
 
         delay = self.faults.delay()
         if delay and self.stop_event.wait(delay):
@@ -384,7 +386,17 @@ class EmulatorApp:
         entry.duration = time.perf_counter() - started
         self.journal.record(entry)
         start_response(_status_line(reply.status), reply.header_list())
+        if decision is not None and decision.kind == "trickle":
+            return self._trickle(reply.body, decision.seconds)
         return [reply.body]
+
+    def _trickle(self, body: bytes, interval: float) -> Iterable[bytes]:
+        """The body one byte at a time, ``interval`` seconds apart (the server writes each
+        chunk as it comes); the emulator stopping cuts it short."""
+        for index in range(len(body)):
+            if index and self.stop_event.wait(interval):
+                raise ConnectionAbortedError("emulator stopped mid-body")
+            yield body[index:index + 1]
 
     def _journal_entry(self, request: ApiRequest) -> JournalEntry:
         headers = {k.lower(): mask_header(k, v) for k, v in request.headers.items()}

@@ -153,6 +153,12 @@ class Emulator:
     def running(self) -> bool:
         return self._server is not None
 
+    @property
+    def connections_opened(self) -> int:
+        """TCP connections the server accepted since it started (not reset by ``reset()``):
+        tests of connection reuse compare it before and after."""
+        return self._server.connections.opened if self._server is not None else 0
+
     def __enter__(self) -> Emulator:
         return self.start()
 

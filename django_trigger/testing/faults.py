@@ -7,6 +7,8 @@
     emu.faults.drop_next(1)                              # connection closed, nothing answered
     emu.faults.drop_next(1, after_processing=True)       # handler runs, then the answer is lost
     emu.faults.stall_next(1, seconds=5)                  # answer only after 5 s (client timeouts)
+    emu.faults.trickle_next(1, interval=0.3)             # headers at once, then 1 body byte / 0.3 s
+    emu.faults.respond_next(1, content=gz, headers={"Content-Encoding": "gzip"})  # raw bytes
     emu.faults.latency(20, jitter_ms=10)                 # every answer waits 20–30 ms
     emu.faults.set_fault_rate(0.1, statuses=(500, 502, 503))   # seeded: same sequence each run
     emu.faults.clear()
@@ -15,7 +17,8 @@
 ``method`` case-insensitively. Each request consumes at most one queued rule (the oldest that
 matches); the fault rate applies only when no rule matched. Jitter and the fault rate draw from
 a ``random.Random`` seeded by the emulator's seed, so a sequential test sees the same faults on
-every run. A stall or latency wait ends early when the emulator stops.
+every run. A stall, trickle or latency wait ends early when the emulator stops (a trickle then
+closes the connection mid-body).
 """
 
 from __future__ import annotations
@@ -34,10 +37,10 @@ FAULT_STATUSES = (408, 409, 429, 500, 502, 503, 504)
 
 @dataclass
 class FaultDecision:
-    kind: str  # "fail" | "drop" | "stall" | "rate_limit" | "fault_rate" | "respond"
+    kind: str  # "fail" | "drop" | "stall" | "trickle" | "rate_limit" | "fault_rate" | "respond"
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # "stall": the wait; "trickle": the wait between body bytes
     after_processing: bool = False
     reset_after: float = 0.05
     body: bytes | None = None  # "respond": the answer's body as sent
@@ -89,14 +92,19 @@ class Faults:
                                    after_processing=after_processing), path, method)
 
     def respond_next(self, n: int = 1, status: int = 200, *, body: Any = None,
-                     text: str | None = None, headers: dict[str, str] | None = None,
+                     text: str | None = None, content: bytes | None = None,
+                     headers: dict[str, str] | None = None,
                      path: str | None = None, method: str | None = None) -> None:
-        """Answer the next ``n`` matching requests with ``body`` (JSON-encoded) or ``text`` (sent
-        as is) instead of running them: a reply the API would never give, as from a
+        """Answer the next ``n`` matching requests with ``body`` (JSON-encoded), ``text`` or
+        ``content`` (bytes, sent as is, e.g. gzip with ``Content-Encoding: gzip`` in
+        ``headers``) instead of running them: a reply the API would never give, as from a
         misbehaving proxy or an API change, to test how callers handle a malformed answer."""
-        if (body is None) == (text is None):
-            raise ValueError("pass exactly one of body and text")
-        raw = text.encode() if text is not None else json.dumps(body).encode()
+        if sum(value is not None for value in (body, text, content)) != 1:
+            raise ValueError("pass exactly one of body, text and content")
+        if content is not None:
+            raw = bytes(content)
+        else:
+            raw = text.encode() if text is not None else json.dumps(body).encode()
         self._add(n, FaultDecision("respond", status, dict(headers or {}), body=raw),
                   path, method)
 
@@ -116,6 +124,16 @@ class Faults:
                    method: str | None = None) -> None:
         """Hold the next ``n`` matching requests for ``seconds`` before handling them."""
         self._add(n, FaultDecision("stall", seconds=seconds), path, method)
+
+    def trickle_next(self, n: int = 1, interval: float = 0.3, *, path: str | None = None,
+                     method: str | None = None) -> None:
+        """Run the next ``n`` matching requests, send the status and headers at once, then the
+        body one byte every ``interval`` seconds: a slow network or a stuck proxy that a
+        per-read timeout never catches (each byte arrives in time)."""
+        if not interval > 0:
+            raise ValueError("interval must be a positive number of seconds")
+        self._add(n, FaultDecision("trickle", seconds=interval, after_processing=True),
+                  path, method)
 
     def latency(self, ms: float, jitter_ms: float = 0) -> None:
         """Add ``ms`` (+ uniform ``0..jitter_ms``) to every answer."""

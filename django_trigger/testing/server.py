@@ -6,7 +6,9 @@ connection at ~100 requests/s. Our handler keeps werkzeug's server, request-line
 and WSGI environ, and replaces only ``run_wsgi``: the application always sets
 ``Content-Length`` and always reads the whole request body, so the connection can serve the
 next request. The server also tracks open connections so ``stop()`` can close idle keep-alive
-sockets instead of leaving threads blocked on them.
+sockets instead of leaving threads blocked on them, and counts the connections it accepted
+(``Emulator.connections_opened``). An app returning a generator instead of a list is
+streamed: the head first, then each chunk as it is produced (the ``trickle`` fault).
 """
 
 from __future__ import annotations
@@ -54,37 +56,62 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
 
         try:
             result = self.server.app(environ, start_response)
-            try:
-                body = b"".join([*state.get("written", []), *result])
-            finally:
-                if hasattr(result, "close"):
-                    result.close()
+            if not isinstance(result, list):  # a generator: headers now, then chunk by chunk
+                try:
+                    self._write_streamed(state, result)
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
+                return
+            body = b"".join([*state.get("written", []), *result])
             if environ.get(DROPPED):
                 self.close_connection = True
                 return
-            status = state["status"]
-            code = int(status.split(None, 1)[0])
-            lines = [f"{self.protocol_version} {status}\r\n",
-                     f"Server: {self.version_string()}\r\n",
-                     f"Date: {self.date_time_string()}\r\n"]
-            has_length = False
-            for name, value in state["headers"]:
-                if name.lower() == "content-length":
-                    has_length = True
-                lines.append(f"{name}: {value}\r\n")
-            if not has_length:
-                lines.append(f"Content-Length: {len(body)}\r\n")
-            if self.close_connection or self.headers.get("Connection", "").lower() == "close":
-                self.close_connection = True
-                lines.append("Connection: close\r\n")
-            lines.append("\r\n")
-            head = "".join(lines).encode("latin-1")
+            head, code = self._head(state, len(body))
             payload = head if environ["REQUEST_METHOD"] == "HEAD" else head + body
             self.wfile.write(payload)
             self.log_request(code, len(body))
         except OSError as exc:  # includes ConnectionError and socket timeouts
             self.close_connection = True
             self.connection_dropped(exc, environ)
+
+    def _head(self, state: dict[str, Any], length: int | None) -> tuple[bytes, int]:
+        """The status line and headers (``Content-Length: length`` unless the app set one)."""
+        status = state["status"]
+        code = int(status.split(None, 1)[0])
+        lines = [f"{self.protocol_version} {status}\r\n",
+                 f"Server: {self.version_string()}\r\n",
+                 f"Date: {self.date_time_string()}\r\n"]
+        has_length = False
+        for name, value in state["headers"]:
+            if name.lower() == "content-length":
+                has_length = True
+            lines.append(f"{name}: {value}\r\n")
+        if not has_length:
+            if length is None:  # the body's end is the connection's end
+                self.close_connection = True
+            else:
+                lines.append(f"Content-Length: {length}\r\n")
+        if self.close_connection or self.headers.get("Connection", "").lower() == "close":
+            self.close_connection = True
+            lines.append("Connection: close\r\n")
+        lines.append("\r\n")
+        return "".join(lines).encode("latin-1"), code
+
+    def _write_streamed(self, state: dict[str, Any], result: Any) -> None:
+        """Write the head as soon as the first chunk is ready, then each chunk as it comes
+        (the app must set ``Content-Length``; without one the connection closes after)."""
+        iterator = iter(result)
+        first = next(iterator, b"")
+        head, code = self._head(state, None)
+        self.wfile.write(head + first)
+        self.wfile.flush()
+        size = len(first)
+        for chunk in iterator:
+            self.wfile.write(chunk)
+            self.wfile.flush()
+            size += len(chunk)
+        self.log_request(code, size)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # Malformed request lines: answer like http.server, but keep it quiet.
@@ -111,10 +138,12 @@ class ConnectionRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
+        self.opened = 0  # connections accepted since the server started (pooling tests)
 
     def add(self, conn: socket.socket) -> None:
         with self._lock:
             self._sockets.add(conn)
+            self.opened += 1
 
     def discard(self, conn: socket.socket) -> None:
         with self._lock:

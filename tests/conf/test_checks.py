@@ -108,9 +108,10 @@ class StructureChecksTests(ConfTestCase):
                 error("E004", "Unknown key 'api_url' in TRIGGER['default'].",
                       "Did you mean 'API_URL'? Remove the key or fix its spelling."),
                 error("E004", "Unknown key 'ZZZ' in TRIGGER['default'].",
-                      "Known keys: ACCESS_TOKEN, ADMIN_CACHE_TIMEOUT, API_URL, CONNECT_TIMEOUT, "
-                      "DASHBOARD_URL, ENVIRONMENT, ENVVARS, HEADERS, PREVIEW_BRANCH, PROJECT_REF, "
-                      "RETRY, TIMEOUT. "
+                      "Known keys: ACCESS_TOKEN, ADMIN_CACHE_TIMEOUT, ADMIN_DEADLINE, API_URL, "
+                      "CONNECT_TIMEOUT, DASHBOARD_URL, DEADLINE, ENVIRONMENT, ENVVARS, HEADERS, "
+                      "MAX_RESPONSE_SIZE, NOT_FOUND_RETRY_BUDGET, POOL_MAXSIZE, PREVIEW_BRANCH, "
+                      "PROJECT_REF, RETRY, TIMEOUT. "
                       "Remove the key or fix its spelling."),
                 error("E004", "Unknown key 'MAX_ATEMPTS' in TRIGGER['default']['RETRY'].",
                       "Did you mean 'MAX_ATTEMPTS'? Remove the key or fix its spelling."),

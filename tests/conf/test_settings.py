@@ -42,6 +42,10 @@ class DefaultsTests(ConfTestCase):
                 "PREVIEW_BRANCH": None,
                 "TIMEOUT": 60.0,
                 "CONNECT_TIMEOUT": 10.0,
+                "DEADLINE": 90.0,
+                "NOT_FOUND_RETRY_BUDGET": 1.0,
+                "MAX_RESPONSE_SIZE": 32 * 1024 * 1024,
+                "POOL_MAXSIZE": 32,
                 "RETRY": RetryPolicy(
                     max_attempts=5, factor=1.6, min_delay=1.0, max_delay=30.0, randomize=False
                 ),
@@ -49,6 +53,7 @@ class DefaultsTests(ConfTestCase):
                 "DASHBOARD_URL": "https://cloud.trigger.dev",
                 "ENVVARS": None,
                 "ADMIN_CACHE_TIMEOUT": None,
+                "ADMIN_DEADLINE": 10.0,
             },
         )
         self.assertEqual(config.problems, ())
@@ -103,6 +108,10 @@ class DefaultsTests(ConfTestCase):
                 "preview_branch": "feature/x",
                 "timeout": 30.0,
                 "connect_timeout": 2.5,
+                "deadline": 90.0,
+                "not_found_retry_budget": 1.0,
+                "max_response_size": 32 * 1024 * 1024,
+                "pool_maxsize": 32,
                 "retry": RetryPolicy(max_attempts=2, randomize=True),
                 "headers": {"X-Team": "ops"},
                 "dashboard_url": "https://dash.example.com",
