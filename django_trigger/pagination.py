@@ -10,12 +10,17 @@ and ``OffsetPage`` (schedules, queues: ``page``/``perPage``) share one interface
     for item in page: ...     every item of every page, lazily, one page in memory at a time
 
 A cursor listing started with ``before=`` walks backwards (towards newer items), like stripe.
+
+A server that answers with the cursor (or page number) of a page already fetched would make
+iteration endless: ``ApiSchemaValidationError`` is raised instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
+
+from django_trigger.exceptions import ApiSchemaValidationError
 
 __all__ = ["CursorPage", "OffsetPage", "Page"]
 
@@ -40,19 +45,28 @@ class Page(Generic[T]):
     def _forwards(self) -> bool:
         return True
 
+    def _position(self) -> Any:
+        """What this page was asked for (a cursor, a page number)."""
+        raise NotImplementedError
+
+    def _next_position(self, forwards: bool) -> Any:
+        """What the page after this one (in the direction of travel) will be asked for."""
+        raise NotImplementedError
+
     def iter_pages(self) -> Iterator[Page[T]]:
         page: Page[T] = self
         forwards = self._forwards()
+        seen = {page._position()}
         while True:
             yield page
-            if forwards:
-                if not page.data or not page.has_next_page():
-                    return
-                page = page.get_next_page()
-            else:
-                if not page.data or not page.has_previous_page():
-                    return
-                page = page.get_previous_page()
+            if not page.data or not (page.has_next_page() if forwards
+                                     else page.has_previous_page()):
+                return
+            position = page._next_position(forwards)
+            if position in seen:
+                raise _repeated(position)
+            seen.add(position)
+            page = page.get_next_page() if forwards else page.get_previous_page()
 
     def __iter__(self) -> Iterator[T]:
         for page in self.iter_pages():
@@ -100,9 +114,21 @@ class CursorPage(Page[T]):
     def has_previous_page(self) -> bool:
         return bool(self.previous_cursor)
 
+    def _position(self) -> Any:
+        if self._params.get("page[after]"):
+            return ("after", self._params["page[after]"])
+        if self._params.get("page[before]"):
+            return ("before", self._params["page[before]"])
+        return ("first",)
+
+    def _next_position(self, forwards: bool) -> Any:
+        return ("after", self.next_cursor) if forwards else ("before", self.previous_cursor)
+
     def get_next_page(self) -> CursorPage[T]:
         if not self.next_cursor:
             raise ValueError("this is the last page")
+        if self._next_position(True) == self._position():
+            raise _repeated(self._position())
         params = {k: v for k, v in self._params.items() if k != "page[before]"}
         params["page[after]"] = self.next_cursor
         return self._fetch(params)  # type: ignore[return-value]
@@ -110,6 +136,8 @@ class CursorPage(Page[T]):
     def get_previous_page(self) -> CursorPage[T]:
         if not self.previous_cursor:
             raise ValueError("this is the first page")
+        if self._next_position(False) == self._position():
+            raise _repeated(self._position())
         params = {k: v for k, v in self._params.items() if k != "page[after]"}
         params["page[before]"] = self.previous_cursor
         return self._fetch(params)  # type: ignore[return-value]
@@ -147,6 +175,12 @@ class OffsetPage(Page[T]):
     def has_previous_page(self) -> bool:
         return self.current_page > 1
 
+    def _position(self) -> Any:
+        return self.current_page
+
+    def _next_position(self, forwards: bool) -> Any:
+        return self.current_page + (1 if forwards else -1)
+
     def get_next_page(self) -> OffsetPage[T]:
         if not self.has_next_page():
             raise ValueError("this is the last page")
@@ -159,3 +193,11 @@ class OffsetPage(Page[T]):
 
     def __repr__(self) -> str:
         return f"<OffsetPage {self.current_page}/{self.total_pages} of {self.count} items>"
+
+
+def _repeated(position: Any) -> ApiSchemaValidationError:
+    what = f"page {position}" if isinstance(position, int) else f"cursor {position[-1]!r}"
+    return ApiSchemaValidationError(
+        f"the API pointed again to {what}, a page already fetched; stopping the listing "
+        "instead of looping forever"
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -42,7 +42,7 @@ try:  # Django >= 5.0
 except ImportError:  # pragma: no cover - Django 4.2
     ShowFacets = None  # type: ignore[assignment,misc]
 
-__all__ = ["ApiUnavailable", "RemoteModelAdmin", "describe_error"]
+__all__ = ["ApiUnavailable", "RemoteModelAdmin", "describe_error", "is_http_url"]
 
 logger = logging.getLogger("django_trigger.admin")
 
@@ -53,6 +53,14 @@ class ApiUnavailable(Exception):
     def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def is_http_url(url: object) -> bool:
+    """Whether a URL the API returned may become a link: http(s) with a host only."""
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def describe_error(error: Exception) -> str:
@@ -230,8 +238,9 @@ class RemoteModelAdmin(admin.ModelAdmin):
 
     def api_error_response(self, request: HttpRequest, error: Exception,
                            status: int = 503) -> HttpResponse:
-        """A full admin page explaining that the API failed (the view could not go on)."""
-        self.message_api_error(request, error)
+        """A full admin page explaining that the API failed (the view could not go on). The
+        page says it once: no admin message too (the template would show both)."""
+        logger.warning("Trigger.dev admin: %s", error)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Trigger.dev API unavailable"),

@@ -32,7 +32,7 @@ from django_trigger.clients import get_client
 from django_trigger.exceptions import ApiError, ConfigurationError, InvalidRequestError
 from django_trigger.models import Run
 
-from .base import ApiUnavailable, RemoteModelAdmin, describe_error
+from .base import ApiUnavailable, RemoteModelAdmin, describe_error, is_http_url
 from .changelist import CursorChangeList
 from .filters import (
     AliasFilter,
@@ -96,6 +96,14 @@ def _pre(value: Any) -> str:
     if value is None:
         return "-"
     return format_html('<pre class="trigger-json">{}</pre>', _pretty(value))
+
+
+def _external_link(url: str, label: str) -> str:
+    """A link to a URL the API gave, only if it is http(s): anything else (``javascript:``,
+    ``data:``…) would run in the admin's origin when clicked, so it is shown as text."""
+    if is_http_url(url):
+        return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, label)
+    return format_html('{} <code>{}</code>', _("Not a web link, not opened:"), url)
 
 
 def format_duration(ms: float) -> str:
@@ -235,18 +243,16 @@ class RunAdmin(RemoteModelAdmin):
     def payload_display(self, obj: Run) -> str:
         record = obj.record
         if getattr(record, "payload_presigned_url", None):
-            return format_html('<a href="{}" rel="noopener noreferrer">{}</a>',
-                               record.payload_presigned_url,
-                               _("Payload stored externally (download)"))
+            return _external_link(record.payload_presigned_url,
+                                  _("Payload stored externally (download)"))
         return _pre(getattr(record, "payload", None))
 
     @admin.display(description=gettext_lazy("output"))
     def output_display(self, obj: Run) -> str:
         record = obj.record
         if getattr(record, "output_presigned_url", None):
-            return format_html('<a href="{}" rel="noopener noreferrer">{}</a>',
-                               record.output_presigned_url,
-                               _("Output stored externally (download)"))
+            return _external_link(record.output_presigned_url,
+                                  _("Output stored externally (download)"))
         return _pre(getattr(record, "output", None))
 
     @admin.display(description=gettext_lazy("error"))

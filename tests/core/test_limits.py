@@ -353,3 +353,40 @@ class TechnicalErrorPageTests(ClientTestCase):
                 self.assertNotIn(token, repr(obj))
                 self.assertNotIn(token, repr(vars(obj)))
         self.assertNotIn(token, repr(vars(raw.http_response.request)))
+
+
+class RepeatedCursorTests(ClientTestCase):
+    def page_body(self, next_cursor: str) -> dict:
+        body = self.trigger.runs.with_raw_response.list(limit=2).json()
+        body["pagination"] = {"next": next_cursor}
+        return body
+
+    def test_the_same_next_cursor_again_stops_the_listing(self):
+        body = self.page_body("fixed")
+        self.journal.clear()
+        self.emulator.faults.respond_next(5, body=body, path="/api/v1/runs")
+        with self.assertRaisesMessage(ApiSchemaValidationError,
+                                      "the API pointed again to cursor 'fixed'"):
+            list(self.trigger.runs.list(limit=2))
+        self.assertEqual(self.journal.count(path="/api/v1/runs"), 2)
+        page = self.trigger.runs.list(limit=2, after="fixed")
+        with self.assertRaises(ApiSchemaValidationError):
+            page.get_next_page()  # asked directly, too
+
+    def test_a_cycle_of_cursors_stops_the_listing(self):
+        bodies = [self.page_body(cursor) for cursor in ("A", "B", "A")]
+        self.journal.clear()
+        for body in bodies:
+            self.emulator.faults.respond_next(1, body=body, path="/api/v1/runs")
+        with self.assertRaisesMessage(ApiSchemaValidationError, "cursor 'A'"):
+            list(self.trigger.runs.list(limit=2))
+        self.assertEqual(self.journal.count(path="/api/v1/runs"), 3)
+
+    def test_an_offset_list_stuck_on_one_page_stops(self):
+        body = self.trigger.schedules.with_raw_response.list(per_page=1).json()
+        body["pagination"] = {"currentPage": 1, "totalPages": 3, "count": 3}
+        self.journal.clear()
+        self.emulator.faults.respond_next(3, body=body, path="/api/v1/schedules")
+        with self.assertRaisesMessage(ApiSchemaValidationError, "page 2"):
+            list(self.trigger.schedules.list(per_page=1))
+        self.assertEqual(self.journal.count(path="/api/v1/schedules"), 2)
