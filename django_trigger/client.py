@@ -42,6 +42,7 @@ from django_trigger.resources.queues import Queues
 from django_trigger.resources.runs import Runs
 from django_trigger.resources.schedules import Schedules
 from django_trigger.resources.tasks import Tasks
+from django_trigger.resources.waitpoints import Waitpoints
 
 __all__ = ["TriggerClient"]
 
@@ -137,6 +138,7 @@ class TriggerClient:
         self.deployments = Deployments(self)
         self.bulk_actions = BulkActions(self)
         self.idempotency_keys = IdempotencyKeys(self)
+        self.waitpoints = Waitpoints(self)
 
     def _resolve_environment(self, environment: str | None) -> str | None:
         key_environment = secret_key_environment(self._access_token)

@@ -23,6 +23,9 @@
             ├── OutcomeUnknownTimeoutError     (also ApiTimeoutError) no answer in time
             ├── OutcomeUnknownServerError      (also InternalServerError) 5xx after sending
             └── OutcomeUnknownConflictError    (also ConflictError) 409 after sending
+    TriggerError
+    ├── WaitpointTimedOutError    completing a token that had already timed out (nothing stored)
+    └── PollTimeoutError          (also TimeoutError) runs.poll gave up before a final status
 
 Messages never contain the access token or environment variable values: the request is
 described by method and path only (no query string, no body).
@@ -57,10 +60,12 @@ __all__ = [
     "OutcomeUnknownError",
     "OutcomeUnknownServerError",
     "OutcomeUnknownTimeoutError",
+    "PollTimeoutError",
     "PermissionDeniedError",
     "RateLimitError",
     "TriggerError",
     "UnprocessableEntityError",
+    "WaitpointTimedOutError",
     "error_class_for_status",
 ]
 
@@ -238,6 +243,24 @@ class OutcomeUnknownServerError(OutcomeUnknownError, InternalServerError):
 
 class OutcomeUnknownConflictError(OutcomeUnknownError, ConflictError):
     """A 409 answer to a request that may have been acted on."""
+
+
+class WaitpointTimedOutError(TriggerError):
+    """A waitpoint token was completed after it had timed out: the API answers success but
+    keeps the timeout, so the data given was not stored."""
+
+    def __init__(self, token_id: str, message: str | None) -> None:
+        self.token_id = token_id
+        super().__init__(f"waitpoint token {token_id} had already timed out"
+                         + (f" ({message})" if message else "") + "; the data was not stored")
+
+
+class PollTimeoutError(TriggerError, TimeoutError):
+    """``runs.poll`` stopped (timeout or attempts) before the run reached a final status."""
+
+    def __init__(self, message: str, *, last: Any = None) -> None:
+        self.last = last  # the last retrieved run
+        super().__init__(message)
 
 
 _STATUS_CLASSES: dict[int, type[ApiError]] = {

@@ -20,6 +20,7 @@ ID_PATTERNS: dict[str, re.Pattern[str]] = {
     "run": re.compile(r"^run_[A-Za-z0-9]+$"),
     "batch": re.compile(r"^batch_[A-Za-z0-9]+$"),
     "bulk_action": re.compile(r"^bulk_[A-Za-z0-9]+$"),
+    "waitpoint": re.compile(r"^waitpoint_[A-Za-z0-9]+$"),
     "project_ref": re.compile(r"^proj_[A-Za-z0-9]+$"),
     "envvar_name": re.compile(r"^[A-Za-z0-9_]+$", re.ASCII),
     "environment": re.compile(r"^(dev|staging|stg|prod|preview)$"),

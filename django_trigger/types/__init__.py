@@ -17,6 +17,12 @@ from .runs import (
     TaskRunExecutionResult,
 )
 from .schedules import Schedule, ScheduleEnvironment
+from .waitpoints import (
+    WaitpointToken,
+    WaitpointTokenCreated,
+    WaitpointTokenDetail,
+    WaitpointTokenStatus,
+)
 from .tasks import (
     Batch,
     BatchHandle,
@@ -59,5 +65,9 @@ __all__ = [
     "SuccessResponse",
     "TaskRunExecutionResult",
     "TriggerResult",
+    "WaitpointToken",
+    "WaitpointTokenCreated",
+    "WaitpointTokenDetail",
+    "WaitpointTokenStatus",
     "parse_datetime",
 ]
