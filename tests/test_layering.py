@@ -13,7 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "django_trigger"
 CORE = ("exceptions", "credentials", "options", "validators", "types", "_http", "pagination",
         "resources", "client")
 GLUE = ("conf", "clients", "checks", "apps")
-FEATURES = ("admin", "envsync", "management", "models", "migrations")
+FEATURES = ("admin", "envsync", "management", "models", "migrations", "transactions",
+            "webhooks")
 
 
 def module_name(path: Path) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from django_trigger._http.paths import build_path
 from django_trigger.credentials import TokenKind, normalize_environment
-from django_trigger.exceptions import InvalidRequestError, NotFoundError
+from django_trigger.exceptions import InvalidRequestError, NotFoundError, PollTimeoutError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import CursorPage
 from django_trigger.types import (
@@ -29,6 +30,7 @@ from ._base import (
     QueueFilter,
     Resource,
     RetrySafety,
+    _cooked,
     boolean,
     comma_list,
     duration,
@@ -44,6 +46,10 @@ from ._base import (
 )
 
 __all__ = ["MACHINE_PRESETS", "MAX_PAGE_SIZE", "MAX_TAGS", "Runs"]
+
+# runs.poll(): the SDK's pollIntervalMs default (1000) and MAX_POLL_ATTEMPTS (500).
+POLL_INTERVAL = 1.0
+POLL_MAX_ATTEMPTS = 500
 
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 128
@@ -157,6 +163,50 @@ class Runs(Resource):
             parse=Run.from_api,
             request_options=request_options,
         )
+
+    @retry_safety(RetrySafety.READ, why="repeated reads")
+    def poll(
+        self,
+        run_id: str,
+        *,
+        interval: float = POLL_INTERVAL,
+        timeout: float | None = None,
+        max_attempts: int = POLL_MAX_ATTEMPTS,
+        request_options: RequestOptionsLike = None,
+    ) -> Run:
+        """Retrieve the run every ``interval`` seconds until its status is final, and return
+        it; ``PollTimeoutError`` (with ``.last``, the last run retrieved) after
+        ``max_attempts`` retrievals or once ``timeout`` seconds would be exceeded.
+
+        The SDK's ``runs.poll`` (1 s, 500 attempts, no minimum interval), except that it stops
+        on every final status: the SDK waits for ``isCompleted``, which EXPIRED and TIMED_OUT
+        runs never reach. One ``GET /api/v3/runs/{id}`` per attempt (each retried as any read).
+        """
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (
+                interval > 0):
+            raise InvalidRequestError("interval must be a positive number of seconds")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(
+                timeout, (int, float)) or not timeout > 0):
+            raise InvalidRequestError("timeout must be a positive number of seconds or None")
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or (
+                max_attempts < 1):
+            raise InvalidRequestError("max_attempts must be a positive integer")
+        build_path("/api/v3/runs/{}", (run_id, "run"))  # a bad id fails before any request
+        runs = _cooked(self)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for attempt in range(1, max_attempts + 1):
+            run = runs.retrieve(run_id, request_options=request_options)
+            if run.status.is_final:
+                return run
+            if attempt == max_attempts:
+                break
+            if deadline is not None and time.monotonic() + interval > deadline:
+                raise PollTimeoutError(
+                    f"run {run_id} is still {run.status} after {timeout} s ({attempt} "
+                    "retrievals)", last=run)
+            time.sleep(interval)
+        raise PollTimeoutError(
+            f"run {run_id} is still {run.status} after {max_attempts} retrievals", last=run)
 
     @retry_safety(
         RetrySafety.IDEMPOTENT, why="cancelling a finished run answers 200 and changes nothing"

@@ -1,0 +1,82 @@
+"""``runs.poll`` against the emulator: the run moves through its lifecycle while the client
+polls (a timer plays the worker), and the request count is what the docstring promises."""
+
+from __future__ import annotations
+
+import threading
+
+from django_trigger.exceptions import InvalidRequestError, PollTimeoutError
+from django_trigger.types import RunStatus
+
+from .base import ClientTestCase
+
+
+class PollTests(ClientTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.run_id = self.trigger.tasks.trigger("send-email", {"to": "a@example.com"}).id
+        self.path = f"/api/v3/runs/{self.run_id}"
+
+    def later(self, seconds: float, action) -> None:
+        timer = threading.Timer(seconds, action)
+        timer.start()
+        self.addCleanup(timer.cancel)
+
+    def worker(self, *statuses: str, output=None) -> None:
+        """Move the run through ``statuses`` then complete it, one step per call."""
+        steps = list(statuses)
+
+        def step() -> None:
+            with self.emulator.state.lock:
+                if steps:
+                    self.emulator.state.runs.set_status(self.run_id, steps.pop(0))
+                else:
+                    self.emulator.state.runs.complete(self.run_id, output)
+        return step
+
+    def test_polls_until_the_run_is_final(self):
+        step = self.worker("EXECUTING", output={"sent": True})
+        self.later(0.15, step)
+        self.later(0.3, step)
+        run = self.trigger.runs.poll(self.run_id, interval=0.05)
+        self.assertIs(run.status, RunStatus.COMPLETED)
+        self.assertEqual(run.output, {"sent": True})
+        polls = self.journal.count(method="GET", path=self.path)
+        self.assertGreaterEqual(polls, 4)
+        self.assertLess(polls, 20)
+
+    def test_a_final_run_takes_one_request(self):
+        with self.emulator.state.lock:
+            self.emulator.state.runs.fail(self.run_id, "boom")
+        run = self.trigger.runs.poll(self.run_id)  # default interval: never slept
+        self.assertIs(run.status, RunStatus.FAILED)
+        self.assertEqual(self.journal.count(method="GET", path=self.path), 1)
+
+    def test_expired_runs_end_the_poll_unlike_the_sdk(self):
+        with self.emulator.state.lock:
+            self.emulator.state.runs.set_status(self.run_id, "EXPIRED")
+        run = self.trigger.runs.poll(self.run_id, interval=0.01, max_attempts=3)
+        self.assertIs(run.status, RunStatus.EXPIRED)
+
+    def test_max_attempts(self):
+        with self.assertRaises(PollTimeoutError) as caught:
+            self.trigger.runs.poll(self.run_id, interval=0.01, max_attempts=3)
+        self.assertEqual(self.journal.count(method="GET", path=self.path), 3)
+        self.assertIs(caught.exception.last.status, RunStatus.QUEUED)
+        self.assertIn("after 3 retrievals", str(caught.exception))
+        self.assertIsInstance(caught.exception, TimeoutError)
+
+    def test_timeout(self):
+        with self.assertRaisesRegex(PollTimeoutError, "still QUEUED after 0.25 s"):
+            self.trigger.runs.poll(self.run_id, interval=0.1, timeout=0.25)
+        self.assertEqual(self.journal.count(method="GET", path=self.path), 3)  # 0, .1, .2 s
+
+    def test_bad_arguments_send_nothing(self):
+        self.journal.clear()
+        for kwargs, message in [({"interval": 0}, "interval"), ({"interval": "1"}, "interval"),
+                                ({"timeout": -1}, "timeout"), ({"max_attempts": 0}, "attempts")]:
+            with self.subTest(kwargs), self.assertRaisesRegex(InvalidRequestError, message):
+                self.trigger.runs.poll(self.run_id, **kwargs)
+        with self.assertRaisesRegex(InvalidRequestError, "not a valid run"):
+            self.trigger.runs.poll("waitpoint_1")
+        self.assertEqual(len(self.journal.entries), 0)
