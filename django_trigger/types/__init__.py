@@ -17,12 +17,6 @@ from .runs import (
     TaskRunExecutionResult,
 )
 from .schedules import Schedule, ScheduleEnvironment
-from .waitpoints import (
-    WaitpointToken,
-    WaitpointTokenCreated,
-    WaitpointTokenDetail,
-    WaitpointTokenStatus,
-)
 from .tasks import (
     Batch,
     BatchHandle,
@@ -31,6 +25,12 @@ from .tasks import (
     BulkAction,
     BulkActionCounts,
     TriggerResult,
+)
+from .waitpoints import (
+    WaitpointToken,
+    WaitpointTokenCreated,
+    WaitpointTokenDetail,
+    WaitpointTokenStatus,
 )
 
 __all__ = [
