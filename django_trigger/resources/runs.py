@@ -6,7 +6,7 @@ import builtins
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django_trigger._http.paths import build_path
 from django_trigger.credentials import TokenKind, normalize_environment
@@ -192,7 +192,7 @@ class Runs(Resource):
                 max_attempts < 1):
             raise InvalidRequestError("max_attempts must be a positive integer")
         build_path("/api/v3/runs/{}", (run_id, "run"))  # a bad id fails before any request
-        runs = _cooked(self)
+        runs = cast(Runs, _cooked(self))
         deadline = None if timeout is None else time.monotonic() + timeout
         for attempt in range(1, max_attempts + 1):
             run = runs.retrieve(run_id, request_options=request_options)
