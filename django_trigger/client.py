@@ -33,6 +33,7 @@ from django_trigger.options import (
     validate_count,
     validate_timeout,
 )
+from django_trigger.resources.auth import PublicTokens
 from django_trigger.resources.batches import Batches
 from django_trigger.resources.bulk_actions import BulkActions
 from django_trigger.resources.deployments import Deployments
@@ -78,8 +79,8 @@ class TriggerClient:
     ) -> None:
         if not isinstance(access_token, str) or not access_token.strip():
             raise ConfigurationError(
-                "No Trigger.dev access token: pass a secret key (tr_dev_…, tr_prod_…) or a "
-                "personal access token (tr_pat_…)."
+                "No Trigger.dev access token: pass a secret key (tr_dev_…, tr_prod_…), a "
+                "personal access token (tr_pat_…) or a public access token."
             )
         if access_token != access_token.strip() or any(c.isspace() for c in access_token):
             raise ConfigurationError("The access token must not contain whitespace.")
@@ -139,6 +140,7 @@ class TriggerClient:
         self.bulk_actions = BulkActions(self)
         self.idempotency_keys = IdempotencyKeys(self)
         self.waitpoints = Waitpoints(self)
+        self.auth = PublicTokens(self)
 
     def _resolve_environment(self, environment: str | None) -> str | None:
         key_environment = secret_key_environment(self._access_token)

@@ -92,6 +92,9 @@ class Auth:
     SECRET_KEY = "secret_key"
     PERSONAL = "personal"  # tr_pat_ (and tr_uat_/tr_oat_ where the server allows)
     EITHER = "either"
+    # A secret key, or a public access token (the routes the server builds with allowJWT);
+    # the server checks the token's scopes.
+    SECRET_KEY_OR_PUBLIC = "secret_key_or_public"
     NONE = "none"
 
 
@@ -205,7 +208,16 @@ class Transport:
     def check_auth(self, auth: str, operation: str) -> None:
         """Refuse, before sending, a call these credentials cannot make (API.md §14)."""
         kind = self.token_kind
-        if auth == Auth.SECRET_KEY and kind.is_personal:
+        if kind is TokenKind.PUBLIC_ACCESS_TOKEN and auth not in (
+            Auth.SECRET_KEY_OR_PUBLIC,
+            Auth.NONE,
+        ):
+            raise InvalidRequestError(
+                f"{operation} needs a secret key (tr_dev_…, tr_prod_…); this client is "
+                "configured with a public access token, which the API accepts only for "
+                "reading runs and batches, realtime subscriptions and triggering tasks."
+            )
+        if auth in (Auth.SECRET_KEY, Auth.SECRET_KEY_OR_PUBLIC) and kind.is_personal:
             raise InvalidRequestError(
                 f"{operation} needs a secret key (tr_dev_…, tr_prod_…); this client is "
                 "configured with a personal access token, which the API refuses here."

@@ -8,7 +8,7 @@ from django_trigger._http.paths import build_path
 from django_trigger.options import RequestOptionsLike
 from django_trigger.types import Batch, SchemaError, TaskRunExecutionResult
 
-from ._base import Resource, RetrySafety, retry_safety
+from ._base import Auth, Resource, RetrySafety, retry_safety
 
 __all__ = ["Batches"]
 
@@ -20,6 +20,7 @@ class Batches(Resource):
             "GET",
             build_path("/api/v2/batches/{}", (batch_id, "batch")),
             operation="batches.retrieve",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
             parse=Batch.from_api,
             request_options=request_options,
         )

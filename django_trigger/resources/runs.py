@@ -118,7 +118,7 @@ class Runs(Resource):
         params = {key: value for key, value in params.items() if value is not None}
 
         client = self._client
-        if client.token_kind is TokenKind.SECRET_KEY:
+        if client.token_kind in (TokenKind.SECRET_KEY, TokenKind.PUBLIC_ACCESS_TOKEN):
             if project_ref is not None:
                 raise InvalidRequestError(
                     "project_ref selects a project's runs, which needs a personal access "
@@ -132,6 +132,7 @@ class Runs(Resource):
             return self._cursor_page(
                 "/api/v1/runs",
                 operation="runs.list",
+                auth=Auth.SECRET_KEY_OR_PUBLIC,
                 item=RunListItem.from_api,
                 params=params,
                 request_options=request_options,
@@ -160,6 +161,7 @@ class Runs(Resource):
             "GET",
             build_path("/api/v3/runs/{}", (run_id, "run")),
             operation="runs.retrieve",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
             parse=Run.from_api,
             request_options=request_options,
         )
@@ -217,6 +219,7 @@ class Runs(Resource):
             "POST",
             build_path("/api/v2/runs/{}/cancel", (run_id, "run")),
             operation="runs.cancel",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
             parse=IdResponse.from_api,
             request_options=request_options,
         )

@@ -25,7 +25,15 @@ from django_trigger.exceptions import (
 from django_trigger.options import RequestOptionsLike
 from django_trigger.types import BatchHandle, SchemaError, TriggerResult
 
-from ._base import MACHINE_PRESETS, Resource, RetrySafety, _cooked, duration, retry_safety
+from ._base import (
+    MACHINE_PRESETS,
+    Auth,
+    Resource,
+    RetrySafety,
+    _cooked,
+    duration,
+    retry_safety,
+)
 from ._base import task_identifier as task_id
 from .runs import validate_tags
 
@@ -157,6 +165,7 @@ class Tasks(Resource):
             "POST",
             build_path("/api/v1/tasks/{}/trigger", (task_id(task_identifier), "task_identifier")),
             operation="tasks.trigger",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
             json_body=body,
             parse=TriggerResult.from_api,
             merge_headers=_PUBLIC_TOKEN,
@@ -251,6 +260,7 @@ class Tasks(Resource):
             "POST",
             "/api/v3/batches",
             operation="tasks.batch_trigger",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
             json_body=body,
             parse=BatchHandle.from_api,
             merge_headers=_PUBLIC_TOKEN,
@@ -280,6 +290,7 @@ class Tasks(Resource):
                 "POST",
                 path,
                 operation="tasks.batch_trigger",
+                auth=Auth.SECRET_KEY_OR_PUBLIC,
                 data=body,
                 headers={"Content-Type": "application/x-ndjson"},
                 parse=_stream_result,

@@ -24,12 +24,13 @@ else 403 with the RBAC body.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import errors
-from .jwt import decode_unverified, verify_hs256
+from .jwt import decode_unverified, is_public_jwt, validate
 from .world import ApiKey, Environment, Project, User
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +48,7 @@ __all__ = [
     "bearer_token",
     "legacy",
     "normalize_branch",
+    "one_time_use_key",
     "scoped",
 ]
 
@@ -108,10 +110,6 @@ def bearer_token(request: ApiRequest) -> str:
     return raw.strip()
 
 
-def _looks_like_jwt(token: str) -> bool:
-    return token.startswith("ey") and token.count(".") == 2
-
-
 class AuthPolicy:
     """Base class: ``authenticate(request) -> Principal`` or raise ``errors.HttpError``."""
 
@@ -149,9 +147,7 @@ class _Bearer(AuthPolicy):
         if not token:
             raise self.fail(self.empty_message)
         world = request.world
-        if _looks_like_jwt(token):
-            if not self.allow_jwt:
-                raise self.fail(self.unknown_message)
+        if self.allow_jwt and is_public_jwt(token):
             return self._jwt(request, token)
         key = world.api_keys.get(token)
         if key is None:
@@ -185,18 +181,19 @@ class _Bearer(AuthPolicy):
         return env
 
     def _jwt(self, request: ApiRequest, token: str) -> Principal:
+        """rbac ``BearerCredentialResolver``: ``sub`` names the environment, jose verifies
+        with its key (issuer, audience, expiry); scopes become the ability; ``otu`` and
+        ``realtime`` ride along in ``claims``."""
         world = request.world
-        claims = decode_unverified(token)
-        env = world.environments.get(str(claims.get("sub"))) if claims else None
-        if (
-            env is None
-            or not verify_hs256(token, env.api_key)
-            or claims.get("pub") is not True
-            or (isinstance(claims.get("exp"), (int, float))
-                and claims["exp"] < world.clock.now_ms() / 1000)
-        ):
+        sub = (decode_unverified(token) or {}).get("sub")
+        env = world.environments.get(sub) if isinstance(sub, str) else None
+        if env is None:
             raise self.fail("Invalid Public Access Token")
-        scopes = claims.get("scopes") or []
+        claims = validate(token, env.api_key, world.clock.now_ms() / 1000)
+        if claims is None:
+            raise self.fail("Public Access Token is invalid")
+        scopes = claims.get("scopes")
+        scopes = scopes if isinstance(scopes, list) else []
         return Principal(
             kind="jwt", credential=world.token_fingerprint(token), environment=env,
             project=world.projects[env.project_ref],
@@ -320,6 +317,15 @@ class _EnvVars(AuthPolicy):
                 raise errors.api_error(404, "Environment not found")
         return Principal(kind="pat", credential=world.token_fingerprint(token), environment=env,
                          project=project, user=user)
+
+
+def one_time_use_key(request: ApiRequest) -> str | None:
+    """``getOneTimeUseToken``: for a public token with ``otu: true``, the SHA-256 hex of the
+    token, which the run (or batch) it creates stores under a unique index."""
+    principal = request.principal
+    if principal.kind != "jwt" or principal.claims.get("otu") is not True:
+        return None
+    return hashlib.sha256(bearer_token(request).encode()).hexdigest()
 
 
 def legacy(message: str = "Invalid or Missing API Key") -> AuthPolicy:

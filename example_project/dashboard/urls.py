@@ -7,6 +7,7 @@ app_name = "dashboard"
 urlpatterns = [
     path("", views.run_list, name="runs"),
     path("runs/<str:run_id>/", views.run_detail, name="run"),
+    path("runs/<str:run_id>/token/", views.run_token, name="run_token"),
     path("trigger/", views.trigger_task, name="trigger"),
     path("overview/", views.overview, name="overview"),
 ]

@@ -17,11 +17,12 @@ from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from django_trigger import (
     ConfigurationError,
@@ -131,6 +132,38 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         "admin_url": _admin_url(run.id, alias),
     }
     return render(request, "dashboard/run_detail.html", context)
+
+
+# Long enough to open the realtime subscription and follow a typical run; the frontend asks
+# this view again for a new token when the API answers 401 (so access is re-checked).
+RUN_TOKEN_LIFETIME = "10m"
+
+
+@require_GET
+def run_token(request: HttpRequest, run_id: str) -> JsonResponse:
+    """A public access token that can read this one run, for a browser to follow it.
+
+    The permission check comes first (here: signed in, and the run exists in this client's
+    environment — put your own rule here, e.g. the run carries the user's tag); the token is
+    minted per request, reads only this run, and expires soon, so it never outlives the
+    user's right to see the run by more than its lifetime. Requests: ``runs.retrieve`` (1),
+    plus the JWT claims once per client; the token is signed locally."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": _("Sign in to follow this run.")}, status=401)
+    alias = _alias(request)
+    client = get_client(alias)
+    try:
+        client.runs.retrieve(run_id)
+        token = client.auth.create_public_token(
+            scopes={"read": {"runs": run_id}}, expiration_time=RUN_TOKEN_LIFETIME
+        )
+    except NotFoundError:
+        return JsonResponse({"error": _("No such run.")}, status=404)
+    except TriggerError as exc:
+        return JsonResponse({"error": describe(exc, alias)}, status=_error_status(exc))
+    response = JsonResponse({"token": token, "apiUrl": client.base_url, "runId": run_id})
+    response["Cache-Control"] = "no-store"  # a credential: never cached by a proxy
+    return response
 
 
 def _pretty(value: Any) -> str | None:

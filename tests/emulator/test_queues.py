@@ -26,8 +26,10 @@ def _b64(data: bytes) -> str:
 
 def public_jwt(env: Any, scopes: list[str]) -> str:
     """A public access token for ``env`` (HS256 with the environment's secret key)."""
-    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = _b64(json.dumps({"sub": env.id, "pub": True, "scopes": scopes}).encode())
+    header = _b64(json.dumps({"alg": "HS256"}).encode())
+    payload = _b64(json.dumps({"sub": env.id, "pub": True, "scopes": scopes,
+                               "iss": "https://id.trigger.dev",
+                               "aud": "https://api.trigger.dev"}).encode())
     signature = hmac.new(env.api_key.encode(), f"{header}.{payload}".encode(),
                          hashlib.sha256).digest()
     return f"{header}.{payload}.{_b64(signature)}"

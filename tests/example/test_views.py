@@ -337,3 +337,48 @@ class DemoBannerTests(ExampleTestCase):
 
     def test_no_banner_otherwise(self):
         self.assertNotContains(self.client.get("/"), "DEMO MODE")
+
+
+class RunTokenTests(ExampleTestCase):
+    """``/runs/<id>/token/``: a short-lived public access token for one run."""
+
+    def test_a_token_that_reads_this_run_only(self):
+        import base64
+        import json
+
+        from django_trigger import TriggerClient
+        from django_trigger.exceptions import PermissionDeniedError
+
+        run_id, other = [run.id for run in self.api_runs(limit=2)]
+        self.journal.clear()
+        response = self.client.get(f"/runs/{run_id}/token/")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response["Cache-Control"], "no-store")
+        body = response.json()
+        self.assertEqual((body["runId"], body["apiUrl"]), (run_id, self.emulator.base_url))
+        payload = body["token"].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        self.assertEqual(claims["scopes"], [f"read:runs:{run_id}"])
+        self.assertEqual(claims["exp"] - claims["iat"], 600)
+        # One retrieve (the permission check) and the claims, fetched once per client.
+        self.assertEqual([path for _, path in self.api_calls()],
+                         [f"/api/v3/runs/{run_id}", "/api/v1/auth/jwt/claims"])
+        self.client.get(f"/runs/{run_id}/token/")
+        self.assertEqual(self.journal.count(path="/api/v1/auth/jwt/claims"), 1)
+
+        browser = TriggerClient(body["token"], base_url=body["apiUrl"])
+        self.addCleanup(browser.close)
+        self.assertEqual(browser.runs.retrieve(run_id).id, run_id)
+        with self.assertRaises(PermissionDeniedError):
+            browser.runs.retrieve(other)
+
+    def test_no_token_without_permission_or_run(self):
+        self.client.logout()
+        self.assertEqual(self.client.get("/runs/run_abc/token/").status_code, 401)
+        self.assertEqual(self.api_calls(), [])
+        self.client.force_login(self.user)
+        missing = self.client.get("/runs/run_doesnotexist/token/")
+        self.assertEqual(missing.status_code, 404)
+        self.assertNotIn("token", missing.json())
+        self.assertEqual(self.journal.count(path="/api/v1/auth/jwt/claims"), 0)
+        self.assertEqual(self.client.post("/runs/run_abc/token/").status_code, 405)

@@ -18,6 +18,7 @@ from ..resources.batches import Batch, BatchStore
 from ..resources.triggering import check_options, idempotency_expiry, jwt_headers, trigger_run
 from ..validation import Checker, received_type
 from ..world import World
+from .public_tokens import authorize_every, check_one_time_use, mark_used
 from .tasks import idempotency_headers
 
 ORDER = 30
@@ -38,11 +39,11 @@ def register(router: Router) -> None:
     router.post("/api/v1/tasks/{taskIdentifier}/batch", batch_trigger_task, auth=auth.BEARER,
                 authorization="trigger", max_content_length=MAX_TASK_BATCH_BYTES)
     router.post("/api/v2/tasks/batch", batch_trigger_v2, auth=auth.BEARER_JWT,
-                authorization="trigger", max_content_length=MAX_V1_BATCH_BYTES)
-    router.post("/api/v3/batches", create_batch, auth=auth.BEARER_JWT, authorization="trigger",
-                max_content_length=MAX_CREATE_BATCH_BYTES)
+                authorization="batchTrigger", max_content_length=MAX_V1_BATCH_BYTES)
+    router.post("/api/v3/batches", create_batch, auth=auth.BEARER_JWT,
+                authorization="batchTrigger", max_content_length=MAX_CREATE_BATCH_BYTES)
     router.post("/api/v3/batches/{batchId}/items", stream_batch_items, auth=auth.BEARER_JWT,
-                authorization="trigger")
+                authorization="batchTrigger")
     router.get("/api/v1/batches/{batchId}", retrieve_batch_v1, auth=auth.BEARER_JWT,
                authorization="read")
     router.get("/api/v2/batches/{batchId}", retrieve_batch_v2, auth=auth.BEARER_JWT,
@@ -197,7 +198,8 @@ def batch_trigger_task(request: ApiRequest) -> Reply:
 def batch_trigger_v2(request: ApiRequest) -> Reply:
     body = request.json()
     items = _check_items(body)
-    _authorize_tasks(request, [i["task"] for i in items])
+    authorize_every(request, "batchTrigger",
+                    [("tasks", t) for t in sorted({i["task"] for i in items})])
     if len(items) > MAX_BATCH_ITEMS:
         raise errors.api_error(400, f"Batch size of {len(items)} is too large. Maximum allowed "
                                f"batch size is {MAX_BATCH_ITEMS}.",
@@ -215,6 +217,8 @@ def batch_trigger_v2(request: ApiRequest) -> Reply:
             request.replayed = True
             return json_reply({"id": cached.friendly_id, "runCount": cached.run_count}, 200,
                               _batch_jwt(world, env, cached))
+        one_time = check_one_time_use(
+            request, "Cannot batch trigger with a one-time use token as it has already been used.")
         batch = world.batches.create(
             env.id, len(items), task_identifiers=tasks,
             resume_parent=bool(body.get("resumeParentOnCompletion")),
@@ -222,6 +226,7 @@ def batch_trigger_v2(request: ApiRequest) -> Reply:
         function = "batchTriggerAndWait" if batch.resume_parent else "batchTrigger"
         _create_runs(request, batch, items, function)
         world.batches.finish_processing(batch)
+        mark_used(request, one_time)
         request.idempotency.save("batch-trigger", scoped, batch.friendly_id, now_ms)
         return json_reply({"id": batch.friendly_id, "runCount": batch.run_count}, 202,
                           _batch_jwt(world, env, batch))
@@ -247,7 +252,11 @@ def create_batch(request: ApiRequest) -> Reply:
     check.raise_body_error()
     run_count = int(body["runCount"])
     tasks = list(body.get("taskIdentifiers") or [])
-    request.authorize([("tasks", t) for t in tasks] or [("tasks", None)])
+    collection = (("batch", None), ("tasks", None))
+    if tasks:  # newer SDKs declare the tasks: every one must be allowed
+        authorize_every(request, "batchTrigger", [("tasks", t) for t in tasks], collection)
+    else:
+        request.authorize(collection)
     if run_count > MAX_RUN_COUNT:
         raise errors.api_error(400, f"Batch runCount of {run_count} exceeds maximum allowed of "
                                f"{MAX_RUN_COUNT}.")
@@ -267,16 +276,40 @@ def create_batch(request: ApiRequest) -> Reply:
             # The unique (environment, idempotencyKey) index refuses the insert.
             raise errors.api_error(422, "Cannot create batch as it has already been created "
                                    "with the same idempotency key.")
+        one_time = check_one_time_use(
+            request, "Cannot create batch with a one-time use token as it has already been used.")
         batch = world.batches.create(
             env.id, run_count, task_identifiers=tasks, idempotency_key=key,
             idempotency_key_expires_at=_key_expiry(world, None) if key else None,
             resume_parent=bool(body.get("resumeParentOnCompletion")),
             parent_run_id=body.get("parentRunId"))
+        mark_used(request, one_time)
         request.idempotency.save("create-batch", scoped, batch.friendly_id, now_ms)
         out: dict[str, Any] = {"id": batch.friendly_id, "runCount": run_count, "isCached": False}
         if key:
             out["idempotencyKey"] = key
         return json_reply(out, 202, _batch_jwt(world, env, batch))
+
+
+def _authorize_items(request: ApiRequest) -> None:
+    """``authorizedBatchItemStream``: ``write:batch:<id>`` allows any item; otherwise every
+    item's task needs ``batchTrigger`` and a stream with no item is refused, before the batch
+    is looked up (403 ``{"error": "Unauthorized"}``)."""
+    principal = request.principal
+    if principal.can("write", [("batch", request.params["batchId"])]):
+        return
+    tasks = []
+    for line in request.body.split(b"\n"):
+        if line.strip():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                break  # the parse error is reported by the handler
+            tasks.append(item.get("task") if isinstance(item, dict) else None)
+    if not tasks or not all(isinstance(task, str) and principal.can("batchTrigger",
+                                                                    [("tasks", task)])
+                            for task in tasks):
+        raise errors.HttpError(json_reply({"error": "Unauthorized"}, 403))
 
 
 def _batch_jwt(world: World, env: Any, batch: Batch) -> dict[str, str]:
@@ -290,11 +323,11 @@ def stream_batch_items(request: ApiRequest) -> Reply:
                                "application/ndjson")
     world = request.world
     env = _env(request)
+    _authorize_items(request)
     with world.lock:
         batch = world.batches.get(request.params["batchId"], env.id)
         if batch is None:  # a ServiceValidationError: 422
             raise errors.api_error(422, f"Batch {request.params['batchId']} not found")
-        request.authorize([("batch", batch.friendly_id)])
         if batch.sealed:
             # The service's Phase 2 retry check: the work is done, nothing is enqueued.
             return json_reply({"id": batch.friendly_id, "itemsAccepted": 0,

@@ -10,6 +10,7 @@ from ..errors import Reply, json_reply
 from ..request_idempotency import scope_key
 from ..resources.triggering import check_options, jwt_headers, trigger_run
 from ..validation import Checker
+from .public_tokens import check_one_time_use, mark_used
 
 ORDER = 20
 MAX_TRIGGER_BYTES = 3_145_728
@@ -54,8 +55,12 @@ def trigger_task(request: ApiRequest) -> Reply:
             request.replayed = True
             return json_reply({"id": cached.friendly_id, "isCached": False}, 200,
                               _run_jwt(request, cached.friendly_id))
+        one_time = check_one_time_use(
+            request, f"Cannot trigger {task} with a one-time use token as it has already been "
+            "used.")
         outcome = trigger_run(world, env, task, body.get("payload"), options,
                               idempotency_key=key, idempotency_key_ttl=key_ttl)
+        mark_used(request, one_time)
         run_id = outcome.run.friendly_id
         request.idempotency.save("trigger", scoped, run_id, now_ms)
         return json_reply({"id": run_id, "isCached": outcome.cached}, 200,
