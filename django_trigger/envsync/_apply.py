@@ -13,7 +13,15 @@
 3. Verification: one more list, compared with what the plan promised.
 
 Requests for a target: 1 list (plan) + 1 import (2 when some names are made secret) + one
-per deletion + 1 list (verification, unless ``verify=False``).
+per deletion + 1 list (verification, unless ``verify=False``), plus the client's retries.
+
+A call whose answer was lost (``OutcomeUnknownError``, a dropped connection or a 5xx after
+retries, or a retry refused because the lost attempt had already done the work: "already set"
+for an import, "value not found" or 404 for a delete) is settled by reading the state back:
+one list; when every change of that call is in place the run goes on and those names are
+reported "already there" (``Outcome.ALREADY_THERE``), else it stops there as a failure (that
+list then serves as the verification). The calls are made raw so that such retry answers reach
+this module (the client would otherwise settle them with its own list, unreported).
 
 On a failure, the verification list tells exactly which planned changes are in place; if that
 list fails too, changes confirmed by a successful answer are reported applied, the failed
@@ -34,7 +42,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
 from django_trigger.client import TriggerClient
-from django_trigger.exceptions import NotFoundError, TriggerError
+from django_trigger.exceptions import (
+    ApiConnectionError,
+    ApiError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    OutcomeUnknownError,
+    TriggerError,
+)
 from django_trigger.types import EnvVar
 
 from ._plan import Action, Change, Plan
@@ -54,7 +70,8 @@ Progress = Callable[[str], None]
 
 
 class Outcome(str, enum.Enum):
-    APPLIED = "applied"
+    APPLIED = "applied"  # written: a success answer, or the verification list, confirms it
+    ALREADY_THERE = "already there"  # its answer was lost; reading back found it in place
     NOT_APPLIED = "not applied"
     UNKNOWN = "unknown"
 
@@ -131,6 +148,10 @@ class ApplyResult:
         return self.names(Outcome.APPLIED)
 
     @property
+    def already_there(self) -> list[str]:
+        return self.names(Outcome.ALREADY_THERE)
+
+    @property
     def not_applied(self) -> list[str]:
         return self.names(Outcome.NOT_APPLIED)
 
@@ -146,6 +167,7 @@ class ApplyResult:
         return {
             "ok": self.ok,
             "applied": self.applied,
+            "already_there": self.already_there,
             "not_applied": self.not_applied,
             "unknown": self.unknown,
             "error": str(self.error) if self.error else None,
@@ -168,11 +190,34 @@ def apply(
     target = plan.target
     where = {"project_ref": target.project_ref, "environment": target.environment}
     planned = [*plan.writes, *plan.deletes]
+    raw = client.envvars.with_raw_response
     confirmed: set[str] = set()
+    already: set[str] = set()  # a lost answer, settled by reading back
     failed: list[str] = []
     requests = 0
     error: TriggerError | None = None
     failed_step: str | None = None
+    listed: Sequence[EnvVar] | None = None  # the state read back after the failure
+
+    def settle(err: TriggerError, step: str, changes: Sequence[Change]) -> bool:
+        """After a call whose answer was lost: whether reading back (one list) finds every
+        change of the call in place."""
+        nonlocal requests, listed
+        if not _answer_lost(err):
+            return False
+        say(_("the answer to the %(step)s was lost: reading the variables back") % {
+            "step": step})
+        requests += 1
+        try:
+            now = client.envvars.list(**where)
+        except TriggerError:
+            return False
+        by_name = {var.name: var for var in now}
+        if all(_holds(change, by_name) for change in changes):
+            already.update(change.name for change in changes)
+            return True
+        listed = now
+        return False
 
     for batch in import_batches(plan):
         count = len(batch.changes)
@@ -184,56 +229,95 @@ def apply(
                             "import of %(count)d variables", count) % {"count": count}
         say(_("%(step)s (override=%(override)s)")
             % {"step": step, "override": "true" if batch.override else "false"})
-        requests += 1
         try:
-            client.envvars.upload(batch.variables, override=batch.override,
-                                  is_secret=batch.is_secret, **where)
+            answer = raw.upload(batch.variables, override=batch.override,
+                                is_secret=batch.is_secret, **where)
         except TriggerError as err:
+            requests += _attempts(err)
+            if settle(err, step, batch.changes):
+                continue
             error, failed_step, failed = err, step, batch.names
             break
+        requests += _attempts(answer)
         confirmed.update(batch.names)
 
     if error is None:
         for change in plan.deletes:
             step = _("delete %(name)s") % {"name": change.name}
             say(step)
-            requests += 1
             try:
-                client.envvars.delete(change.name, **where)
-            except NotFoundError:
-                pass  # already gone (e.g. a retried delete that had succeeded): as planned
-            except TriggerError as err:
+                answer = raw.delete(change.name, **where)
+            except NotFoundError as err:
+                requests += _attempts(err)
+                if not err.retried_after_unknown_outcome:
+                    already.add(change.name)  # deleted by someone else since the plan
+                    continue
+                if settle(err, step, [change]):
+                    continue
                 error, failed_step, failed = err, step, [change.name]
                 break
+            except TriggerError as err:
+                requests += _attempts(err)
+                if settle(err, step, [change]):
+                    continue
+                error, failed_step, failed = err, step, [change.name]
+                break
+            requests += _attempts(answer)
             confirmed.add(change.name)
 
     verification = None
     outcomes: dict[str, Outcome] = {}
     if verify_after or error is not None:
-        say(_("verification (listing the variables again)"))
-        requests += 1
-        try:
-            now = client.envvars.list(**where)
-        except TriggerError as err:
-            verification = Verification(error=str(err))
-        else:
+        now: Sequence[EnvVar] | None = listed
+        if now is None:
+            say(_("verification (listing the variables again)"))
+            requests += 1
+            try:
+                now = client.envvars.list(**where)
+            except TriggerError as err:
+                verification = Verification(error=str(err))
+        if now is not None:
             verification = verify(plan, now)
             by_name = {var.name: var for var in now}
             for change in planned:
                 state = _holds(change, by_name)
                 if state is None:  # a secret overwritten: only the answer tells
-                    state = True if change.name in confirmed else None
+                    state = True if change.name in confirmed | already else None
                 outcomes[change.name] = (
-                    Outcome.APPLIED if state else
-                    Outcome.UNKNOWN if state is None else Outcome.NOT_APPLIED
+                    Outcome.UNKNOWN if state is None else
+                    Outcome.NOT_APPLIED if not state else
+                    Outcome.ALREADY_THERE if change.name in already else Outcome.APPLIED
                 )
     if not outcomes:
         for change in planned:
             outcomes[change.name] = (
                 Outcome.APPLIED if change.name in confirmed else
+                Outcome.ALREADY_THERE if change.name in already else
                 Outcome.UNKNOWN if change.name in failed else Outcome.NOT_APPLIED
             )
     return ApplyResult(plan, outcomes, requests, error, failed_step, verification)
+
+
+def _answer_lost(error: TriggerError) -> bool:
+    """Whether the server may have done what the call asked although the call failed: the
+    answer was lost (a dropped connection, a timeout, a 5xx or 409 after the retries), or a
+    retry was refused because the lost attempt had done the work (400 "already set", 400
+    "value not found", 404)."""
+    if isinstance(error, (OutcomeUnknownError, ApiConnectionError, InternalServerError,
+                          ConflictError)):
+        return True
+    return (isinstance(error, ApiError) and error.retried_after_unknown_outcome
+            and error.status in (400, 404))
+
+
+def _attempts(outcome: Any) -> int:
+    """Requests a call made: for an answer (a ``RawResponse``), urllib3's retry history
+    tells; an error that answers a retry after a lost answer counts two (the lost attempt and
+    the retry), any other error one."""
+    if isinstance(outcome, TriggerError):
+        return 2 if getattr(outcome, "retried_after_unknown_outcome", False) else 1
+    retries = getattr(outcome.http_response.raw, "retries", None)
+    return 1 + len(getattr(retries, "history", ()) or ())
 
 
 def verify(plan: Plan, remote: Sequence[EnvVar]) -> Verification:

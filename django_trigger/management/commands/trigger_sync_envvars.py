@@ -518,11 +518,19 @@ usage; 3 --check found changes to make.""")
                        "%(deleted)d deleted (%(requests)d requests in all).") % {
                 "target": target, "created": len(plan.creates), "updated": len(plan.updates),
                 "deleted": len(plan.deletes), "requests": requests}, self.style.SUCCESS)
+            if result.applied:
+                self.say("  " + _("applied: %(names)s") % {"names": ", ".join(result.applied)},
+                         level=2)
+            if result.already_there:
+                self.say("  " + _("already there (answer lost, read back): %(names)s") % {
+                    "names": ", ".join(result.already_there)})
         else:
             self.say(_("FAILED in %(target)s at the %(step)s: %(error)s") % {
                 "target": target, "step": result.failed_step, "error": result.error},
                 self.style.ERROR)
             for label, names in ((_("applied: %(names)s"), result.applied),
+                                 (_("already there (answer lost, read back): %(names)s"),
+                                  result.already_there),
                                  (_("not applied: %(names)s"), result.not_applied),
                                  (_("unknown (could not be confirmed): %(names)s"),
                                   result.unknown)):
