@@ -100,6 +100,8 @@ DEFAULTS: dict[str, Any] = {
     "ENVVARS": None,
     # Seconds the admin keeps list pages in Django's cache (None: no caching).
     "ADMIN_CACHE_TIMEOUT": None,
+    # Secret of the alert webhook channel (checks x-trigger-signature-hmacsha256).
+    "WEBHOOK_SECRET": None,
     # Deadline of each API call an admin page makes (seconds): a page answers, or shows the
     # API's error, within about this long.
     "ADMIN_DEADLINE": 10.0,
@@ -113,6 +115,7 @@ ENV_FALLBACKS: dict[str, tuple[str, ...]] = {
     "API_URL": ("TRIGGER_API_URL",),
     "PROJECT_REF": ("TRIGGER_PROJECT_REF",),
     "PREVIEW_BRANCH": ("TRIGGER_PREVIEW_BRANCH",),
+    "WEBHOOK_SECRET": ("TRIGGER_WEBHOOK_SECRET",),
 }
 
 # Setting key -> TriggerClient keyword argument.
@@ -174,6 +177,8 @@ CHECK_IDS: dict[str, tuple[int, str]] = {
              "file stays part of the value."),
     "E017": (checks.ERROR, "Use a number of seconds >= 0, e.g. 1 (0 turns it off)."),
     "E018": (checks.ERROR, "Use a whole number >= 1."),
+    "E019": (checks.ERROR, "Copy the secret of the alert's webhook channel again (a string "
+             "without surrounding spaces), or set it to None if you receive no alerts."),
     "W001": (checks.WARNING, "Use https://. Loopback hosts (127.0.0.1, ::1, localhost) never get "
              "this warning; on a trusted private network silence django_trigger.W001."),
     "W002": (checks.WARNING, "Check that the token was copied whole; this version of "
@@ -273,6 +278,14 @@ def _count(value: Any) -> int:
     return int(value)
 
 
+def _webhook_secret(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, not {type(value).__name__}")
+    if value != value.strip():
+        raise ValueError("must not start or end with whitespace (no signature would match)")
+    return value
+
+
 def _project_ref(value: Any) -> str | None:
     return validators.project_ref(_string(value))
 
@@ -294,6 +307,7 @@ CLEANERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "HEADERS": ("E014", validators.headers),
     "DASHBOARD_URL": ("E013", validators.url),
     "ADMIN_CACHE_TIMEOUT": ("E011", _seconds),
+    "WEBHOOK_SECRET": ("E019", _webhook_secret),
 }
 
 

@@ -244,6 +244,16 @@ class Emulator:
         """Tracebacks of handler bugs (each answered 500); empty in a healthy run."""
         return list(self.app.server_errors)
 
+    def deliver_alert(self, url: str, event_type: str, *, secret: str,
+                      **options: Any) -> Any:
+        """POST an alert webhook to ``url`` signed with ``secret``, as Trigger.dev delivers
+        it (up to 3 attempts while not 2xx); returns a :class:`~.alerts.Delivery`. Options:
+        ``run_id``, ``environment``, ``overrides``, ``payload``, ``body``, ``signature``,
+        ``attempts`` (see :mod:`.alerts`)."""
+        from .alerts import deliver
+
+        return deliver(self.state, url, event_type, secret=secret, **options)
+
     def client_settings(self, **overrides: Any) -> dict[str, Any]:
         """A ``TRIGGER`` alias dict pointing a django_trigger client at this emulator, with
         retries shrunk for tests. Nested dicts (``RETRY``, ``HEADERS``) merge key by key."""

@@ -53,6 +53,7 @@ class DefaultsTests(ConfTestCase):
                 "DASHBOARD_URL": "https://cloud.trigger.dev",
                 "ENVVARS": None,
                 "ADMIN_CACHE_TIMEOUT": None,
+                "WEBHOOK_SECRET": None,
                 "ADMIN_DEADLINE": 10.0,
             },
         )
