@@ -5,6 +5,8 @@
     python runtests.py tests.core            # one package, module, class or method
     python runtests.py --exclude-tag browser # skip the real-browser tests
     python runtests.py --parallel 2          # any DiscoverRunner option works
+
+Plain ``pytest`` runs the same tests (configured in pyproject.toml and conftest.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,28 @@ import sys
 import warnings
 
 
+def error_warnings() -> list[tuple[type[Warning], str]]:
+    """``(category, module regex)`` of the warnings the suite turns into errors (here and in
+    conftest.py for pytest). Our own code must not use anything Django has deprecated, nor
+    anything Python or a library has deprecated: a deprecation warning raised from our own code
+    (the package, its tests, the example project) is an error, so the next Python or Django
+    release does not surprise users."""
+    from django.utils import deprecation
+
+    django_removals = [
+        category
+        for name, category in vars(deprecation).items()
+        if isinstance(category, type)
+        and issubclass(category, Warning)
+        and name.startswith("RemovedInDjango")
+    ]
+    ours = r"(django_trigger|tests|example_project|dashboard)(\.|$)"
+    return [(category, "") for category in django_removals] + [
+        (DeprecationWarning, ours),
+        (PendingDeprecationWarning, ours),
+    ]
+
+
 def main(argv: list[str]) -> int:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -23,23 +47,8 @@ def main(argv: list[str]) -> int:
     from django.conf import settings
     from django.test.utils import get_runner
 
-    # Our own code must not use anything Django has deprecated.
-    from django.utils import deprecation
-
-    for name in dir(deprecation):
-        category = getattr(deprecation, name)
-        if (
-            isinstance(category, type)
-            and issubclass(category, Warning)
-            and name.startswith("RemovedInDjango")
-        ):
-            warnings.filterwarnings("error", category=category)
-    # ... nor anything Python or a library has deprecated: a deprecation warning raised from
-    # our own code (the package, its tests, the example project) is an error, so the next
-    # Python or Django release does not surprise users.
-    ours = r"(django_trigger|tests|example_project|dashboard)(\.|$)"
-    for category in (DeprecationWarning, PendingDeprecationWarning):
-        warnings.filterwarnings("error", category=category, module=ours)
+    for category, module in error_warnings():
+        warnings.filterwarnings("error", category=category, module=module)
 
     django.setup()
     runner_class = get_runner(settings)

@@ -458,6 +458,8 @@ class EmulatorApp:
         return "auth:" + self.world.token_fingerprint(request.headers.get("Authorization", ""))
 
     def _run_route(self, route: Route, request: ApiRequest) -> Reply:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            self.world.mark_dirty()  # it may write (reads that change state mark it themselves)
         try:
             if route.pre_auth is not None:
                 route.pre_auth(request)

@@ -94,7 +94,7 @@ class Emulator:
 
         modules = load_handler_modules()
         self.clock = Clock(frozen_at=now)
-        self.state = World(
+        self._world = World(
             seed, runs=runs, secret_key=secret_key, access_token=access_token,
             project_ref=project_ref, clock=self.clock,
             store_factories=[(name, factory) for module in modules
@@ -107,7 +107,7 @@ class Emulator:
         self._apply_configured_faults()
         self._stop_event = threading.Event()
         self.app = EmulatorApp(
-            self.state, build_router(modules), journal=self.journal, faults=self.faults,
+            self._world, build_router(modules), journal=self.journal, faults=self.faults,
             rate_limiter=RateLimiter(enforce=enforce_rate_limits),
             idempotency=RequestIdempotency(request_idempotency), stop_event=self._stop_event,
         )
@@ -165,13 +165,22 @@ class Emulator:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    @property
+    def state(self) -> World:
+        """The in-memory world, for tests to read and change directly (under ``state.lock``).
+        Reaching in marks it dirty, so the next :meth:`reset` restores the seeded state: take
+        it from here in each test rather than keeping it across tests."""
+        self._world.mark_dirty()
+        return self._world
+
     def reset(self) -> None:
         """Back to the freshly seeded state (same seed, same keys and ids); the journal,
         queued faults, request-idempotency cache and rate-limit buckets are cleared, and the
         latency / fault rate given to the constructor apply again; the clock loses any
-        ``advance()``/``freeze()`` done since."""
+        ``advance()``/``freeze()`` done since. Cheap: the seeded world is snapshotted once and
+        restored only when something may have changed it (see :class:`~.world.World`)."""
         self.clock.reset()
-        self.state.reset()
+        self._world.reset()
         self.journal.clear()
         self.faults.clear()
         self._apply_configured_faults()
@@ -201,14 +210,14 @@ class Emulator:
 
     @property
     def project_ref(self) -> str:
-        return self.state.default_project.ref
+        return self._world.default_project.ref
 
     @property
     def secret_keys(self) -> dict[str, str]:
         """Root secret keys of the default project: ``dev`` (the default user's), ``staging``,
         ``prod`` and ``preview`` (which needs an ``x-trigger-branch`` header)."""
-        with self.state.lock:
-            envs = self.state.environments_by_public_slug(self.project_ref)
+        with self._world.lock:
+            envs = self._world.environments_by_public_slug(self.project_ref)
             return {slug: env.api_key for slug, env in envs.items()}
 
     @property
@@ -217,26 +226,26 @@ class Emulator:
 
     @property
     def access_token(self) -> str:
-        return self.state.default_user.personal_access_tokens[0]
+        return self._world.default_user.personal_access_tokens[0]
 
     @property
     def preview_branches(self) -> list[str]:
-        with self.state.lock:
-            return sorted(env.branch_name for env in self.state.environments.values()
+        with self._world.lock:
+            return sorted(env.branch_name for env in self._world.environments.values()
                           if env.project_ref == self.project_ref and env.type == "PREVIEW"
                           and env.branch_name)
 
     @property
     def tasks(self) -> list[str]:
         """Task identifiers the default project's workers declare."""
-        with self.state.lock:
-            return list(self.state.deployments.tasks_of(self.project_ref))
+        with self._world.lock:
+            return list(self._world.deployments.tasks_of(self.project_ref))
 
     @property
     def scheduled_tasks(self) -> list[str]:
         """Those of :attr:`tasks` that are scheduled tasks (the only ones schedules accept)."""
-        with self.state.lock:
-            return [task for task, source in self.state.deployments.tasks_of(
+        with self._world.lock:
+            return [task for task, source in self._world.deployments.tasks_of(
                 self.project_ref).items() if source == "SCHEDULED"]
 
     @property

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
 import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -184,7 +183,7 @@ class DeploymentStore:
         self.world = world
         self.by_id: dict[str, Deployment] = {}
         self._current: dict[str, str] = {}  # environment id -> friendly id (label "current")
-        self._seq = itertools.count()
+        self._seq = 0  # creation order (an int: the world is pickled for reset)
         # Project ref -> {task identifier: trigger source}.
         self.tasks: dict[str, dict[str, str]] = {}
 
@@ -212,10 +211,11 @@ class DeploymentStore:
             ])
         if status == "DEPLOYED" and deployed_at is None:
             deployed_at = created + dt.timedelta(minutes=3)
+        self._seq += 1
         deployment = Deployment(
             friendly_id=ids.friendly("deployment"), environment_id=env.id, version=version,
             short_code=ids.chars("deployment-shortcode", 8), content_hash=digest[:40],
-            status=status, created_at=created, seq=next(self._seq), type=type,
+            status=status, created_at=created, seq=self._seq, type=type,
             deployed_at=deployed_at, worker=worker,
             image_reference=(f"registry.trigger.dev/{env.project_ref}:{version}.{env.slug}"
                              if status not in ("PENDING", "BUILDING", "FAILED", "CANCELED",

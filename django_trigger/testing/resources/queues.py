@@ -16,7 +16,6 @@ restores the base; overrides made through the API record no user (``overriddenBy
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import math
 import random
 from dataclasses import dataclass
@@ -76,7 +75,7 @@ class QueueStore:
     def __init__(self, world: World) -> None:
         self.world = world
         self.by_id: dict[str, Queue] = {}
-        self._seq = itertools.count()
+        self._seq = 0  # creation order (an int: the world is pickled for reset)
         # Environment id -> maximumConcurrencyLimit (default by environment type).
         self.maximum_concurrency: dict[str, int] = {}
 
@@ -87,8 +86,9 @@ class QueueStore:
             concurrency_limit: int | None = None) -> Queue:
         """A task queue (``name`` = the task id) or a custom queue (``custom=True``)."""
         stored = name if custom else f"task/{name}"
+        self._seq += 1
         queue = Queue(self.world.ids.friendly("queue"), env.id, stored,
-                      "NAMED" if custom else "VIRTUAL", next(self._seq),
+                      "NAMED" if custom else "VIRTUAL", self._seq,
                       concurrency_limit=concurrency_limit)
         self.by_id[queue.friendly_id] = queue
         return queue

@@ -380,10 +380,12 @@ class RunStore:
             run = self.by_id.get(friendly_id)
             if run is None or run.status != "DELAYED":
                 self._delayed.discard(friendly_id)
+                self.world.mark_dirty()
             elif run.delay_until is not None and run.delay_until <= now:
                 run.status = "PENDING"
                 run.updated_at = run.delay_until
                 self._delayed.discard(friendly_id)
+                self.world.mark_dirty()
 
     # -- listing -------------------------------------------------------------------------------
 

@@ -31,7 +31,6 @@ import functools
 import hashlib
 import hmac
 import importlib.resources
-import itertools
 import json
 import random
 import re
@@ -327,7 +326,7 @@ class ScheduleStore:
         self.world = world
         self.by_id: dict[str, Schedule] = {}
         self.limit = DEFAULT_LIMIT
-        self._seq = itertools.count()
+        self._seq = 0  # creation order (an int: the world is pickled for reset)
         self._phase_secret = f"django-trigger-emulator:{world.seed}".encode()
 
     # -- lookups -----------------------------------------------------------------------------
@@ -413,11 +412,12 @@ class ScheduleStore:
         seconds, percentage = parse_window(window) if window is not None else (None, None)
         now = self.world.now()
         if existing is None:
+            self._seq += 1
             schedule = Schedule(
                 friendly_id=self.world.ids.friendly("sched"), project_ref=env.project_ref,
                 task=task, cron=cron, description=description, deduplication_key=key,
                 user_provided_deduplication_key=bool(deduplication_key), created_at=now,
-                seq=next(self._seq), timezone=timezone if timezone is not None else "UTC",
+                seq=self._seq, timezone=timezone if timezone is not None else "UTC",
                 external_id=external_id or None, window_seconds=seconds,
                 window_percentage=percentage, environment_ids=[env.id], updated_at=now)
             self.by_id[schedule.friendly_id] = schedule
@@ -442,12 +442,13 @@ class ScheduleStore:
             friendly_id: str | None = None) -> Schedule:
         """Store a schedule directly (seeding and tests): no validation."""
         seconds, percentage = parse_window(window) if window is not None else (None, None)
+        self._seq += 1
         schedule = Schedule(
             friendly_id=friendly_id or self.world.ids.friendly("sched"),
             project_ref=env.project_ref, task=task, cron=cron, description=describe_cron(cron),
             deduplication_key=deduplication_key or self.world.ids.chars("schedule-dedup", 24),
             user_provided_deduplication_key=deduplication_key is not None,
-            created_at=created_at, seq=next(self._seq), type=type, timezone=timezone,
+            created_at=created_at, seq=self._seq, type=type, timezone=timezone,
             external_id=external_id, window_seconds=seconds, window_percentage=percentage,
             active=active, environment_ids=[env.id], updated_at=created_at)
         self.by_id[schedule.friendly_id] = schedule
