@@ -5,7 +5,7 @@
 
     class RunsViewTests(EmulatorTestMixin, TestCase):
         emulator_options = {"seed": 7, "runs": 50}   # passed to Emulator(...)
-        emulator_reset_state = True                   # reseed the world before each test
+        emulator_reset_state = True                   # reset the world before each test
 
         def test_lists_failed_runs(self):
             response = self.client.get("/runs/?status=FAILED")
@@ -13,9 +13,9 @@
 
 One emulator per class (started in ``setUpClass``, stopped by a class cleanup). While the class
 runs, ``settings.TRIGGER`` is ``{"default": emulator.client_settings()}``. Before each test the
-journal and faults are cleared (and the state reseeded unless ``emulator_reset_state`` is
-``False``); if you override ``setUp``, call ``super().setUp()``. Works with ``SimpleTestCase``,
-``TestCase`` and ``TransactionTestCase``.
+journal and faults are cleared (and the state reset, a cheap snapshot restore, unless
+``emulator_reset_state`` is ``False``); if you override ``setUp``, call ``super().setUp()``.
+Works with ``SimpleTestCase``, ``TestCase`` and ``TransactionTestCase``.
 """
 
 from __future__ import annotations

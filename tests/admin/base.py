@@ -1,4 +1,4 @@
-"""Shared set-up of the admin tests: one emulator per class (reseeded before each test), the
+"""Shared set-up of the admin tests: one emulator per class (reset before each test), the
 admin's URLs, users with chosen permissions, and request counting through the journal."""
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from django.test import override_settings
+from django.test import SimpleTestCase, override_settings
 
 from django_trigger.admin.runs import format_cost, format_duration
 
@@ -234,7 +234,7 @@ class RunDetailTests(AdminTestCase):
         self.assertNotContains(response, self.url("run_replay", run.id))
 
 
-class FormattingTests(AdminTestCase):
+class FormattingTests(SimpleTestCase):
     def test_duration_and_cost(self):
         self.assertEqual(format_duration(0), "-")
         self.assertEqual(format_duration(350), "350 ms")

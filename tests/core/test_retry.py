@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import time
 
+from django.test import SimpleTestCase
+
 from django_trigger._http.retry import TriggerRetry
 from django_trigger.exceptions import (
     ApiConnectionError,
@@ -19,7 +21,7 @@ from django_trigger.options import RetryPolicy
 from .base import ClientTestCase
 
 
-class BackoffFormulaTests(ClientTestCase):
+class BackoffFormulaTests(SimpleTestCase):
     def test_sdk_default_ladder(self):
         policy = RetryPolicy()
         self.assertEqual([policy.delay(n) for n in range(1, 5)], [1.0, 1.6, 2.56, 4.096])
@@ -175,7 +177,7 @@ class RetryRuleTests(ClientTestCase):
         self.assertEqual(delays, ["0.010", "0.020", "0.030"])
 
 
-class RetryObjectTests(ClientTestCase):
+class RetryObjectTests(SimpleTestCase):
     def test_new_keeps_the_policy(self):
         policy = RetryPolicy(max_attempts=3, factor=2)
         retry = TriggerRetry(policy, rng=random.Random(1))

@@ -10,6 +10,8 @@ import socket
 import time
 from pathlib import Path
 
+from django.test import SimpleTestCase
+
 from django_trigger.client import TriggerClient
 from django_trigger.exceptions import (
     ApiConnectionError,
@@ -310,7 +312,7 @@ class DocumentedServiceBatchTests(BatchTests):
         self.assertEqual(len(self.runs_of("send-report")), 1)
 
 
-class DeclarationTests(ClientTestCase):
+class DeclarationTests(SimpleTestCase):
     def public_methods(self):
         client = TriggerClient("tr_dev_" + "a" * 20, project_ref="proj_abcd")
         for name, resource in vars(client).items():

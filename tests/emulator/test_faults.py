@@ -7,6 +7,7 @@ import threading
 import time
 
 import requests
+from django.test import SimpleTestCase
 
 from django_trigger.testing import Emulator
 from django_trigger.testing.faults import Faults
@@ -183,7 +184,7 @@ class RateLimitEnforcementTests(EmulatorCase):
         self.assertEqual(session.get(url, headers=headers, timeout=5).status_code, 404)
 
 
-class StopWhileStalledTests(EmulatorCase):
+class StopWhileStalledTests(SimpleTestCase):
     def test_stop_does_not_wait_for_a_stalled_request(self):
         emu = Emulator(seed=2, runs=3).start()
         self.addCleanup(emu.stop)

@@ -9,6 +9,7 @@ import json
 import uuid
 
 import requests
+from django.test import SimpleTestCase
 
 from django_trigger.testing import Emulator
 from django_trigger.testing.request_idempotency import RequestIdempotency, scope_key
@@ -153,7 +154,7 @@ class DocumentedBehaviourTests(_Helpers):
         self.assertNotEqual(self.trigger("day").json()["id"], first)
 
 
-class ModeValidationTests(EmulatorCase):
+class ModeValidationTests(SimpleTestCase):
     def test_unknown_mode(self):
         with self.assertRaises(ValueError):
             Emulator(request_idempotency="kind")  # type: ignore[arg-type]

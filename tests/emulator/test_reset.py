@@ -62,7 +62,7 @@ def pickled_state(world: World) -> bytes:
 
 
 class ResetEquivalenceTests(EmulatorCase):
-    emulator_kwargs = OPTIONS
+    emulator_kwargs = {**OPTIONS, "request_idempotency": "documented"}  # so it caches
 
     def assertSameState(self, world: World, expected: Any, msg: str = "") -> None:
         # (not assertEqual: a diff of two whole worlds takes minutes to compute)
@@ -75,6 +75,7 @@ class ResetEquivalenceTests(EmulatorCase):
         """Writes through every kind of route, direct changes, clock, faults, caches."""
         run_id = self.trigger(payload={"a": 1}, idempotencyKey="k1", tags=["t1"])
         writes = [
+            ("POST", "/api/v1/tasks/send-email/trigger", {"payload": {"b": 2}}),
             ("PUT", f"/api/v1/runs/{run_id}/metadata", {"metadata": {"x": 1}}),
             ("POST", f"/api/v2/runs/{run_id}/cancel", None),
             ("POST", f"/api/v1/runs/{run_id}/replay", None),
