@@ -93,7 +93,7 @@ class TriggerClient:
         )
         self.project_ref = _checked(validators.project_ref, project_ref, "project_ref")
         self.environment = self._resolve_environment(environment)
-        self.preview_branch = preview_branch or None
+        self.preview_branch = _checked(validators.branch, preview_branch, "preview_branch")
         for problem in validate_timeout(timeout) + validate_timeout(
             connect_timeout, "connect_timeout"
         ):

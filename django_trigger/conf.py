@@ -179,6 +179,8 @@ CHECK_IDS: dict[str, tuple[int, str]] = {
     "E018": (checks.ERROR, "Use a whole number >= 1."),
     "E019": (checks.ERROR, "Copy the secret of the alert's webhook channel again (a string "
              "without surrounding spaces), or set it to None if you receive no alerts."),
+    "E020": (checks.ERROR, "Use the branch's name as git shows it (e.g. feature/login), the "
+             "name the preview environment was created with."),
     "W001": (checks.WARNING, "Use https://. Loopback hosts (127.0.0.1, ::1, localhost) never get "
              "this warning; on a trusted private network silence django_trigger.W001."),
     "W002": (checks.WARNING, "Check that the token was copied whole; this version of "
@@ -290,13 +292,17 @@ def _project_ref(value: Any) -> str | None:
     return validators.project_ref(_string(value))
 
 
+def _branch(value: Any) -> str | None:
+    return validators.branch(_string(value))
+
+
 # Key -> (check id for an invalid value, cleaner). Keys not listed are kept as given.
 CLEANERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "ACCESS_TOKEN": ("E015", _string),
     "API_URL": ("E013", validators.url),
     "PROJECT_REF": ("E016", _project_ref),
     "ENVIRONMENT": ("E010", validators.environment),
-    "PREVIEW_BRANCH": ("E015", _string),
+    "PREVIEW_BRANCH": ("E020", _branch),
     "TIMEOUT": ("E011", _seconds),
     "CONNECT_TIMEOUT": ("E011", _seconds),
     "DEADLINE": ("E011", _seconds),

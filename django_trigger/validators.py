@@ -20,6 +20,7 @@ from django_trigger.credentials import normalize_environment, redact
 __all__ = [
     "MAX_TASK_IDENTIFIER_LENGTH",
     "PROJECT_REF",
+    "branch",
     "environment",
     "headers",
     "project_ref",
@@ -83,6 +84,27 @@ def environment(value: Any) -> str:
         return normalize_environment(value)
     except ValueError:
         raise ValueError(f"must be dev, staging (or stg), prod or preview, not {show(value)}")
+
+
+def branch(value: Any) -> str | None:
+    """A preview (or dev) branch name, by the service's own rule for creating one
+    (``isValidGitBranchName``): it is sent as the ``x-trigger-branch`` header, so a line break
+    could never be sent anyway. ``None`` or ``""``: no branch."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, not {type(value).__name__}")
+    if (
+        any(char in " ~^:?*[\\" for char in value)
+        or any(ord(char) < 32 or ord(char) == 127 for char in value)
+        or value.startswith("/") or value.endswith(("/", ".lock"))
+        or any(part in value for part in ("//", "..", "@{"))
+    ):
+        raise ValueError(
+            f"is not a valid git branch name: {show(value)} (no spaces, control characters, "
+            "~ ^ : ? * [ \\, '..', '//' or '@{', no leading or trailing '/', no '.lock' ending)"
+        )
+    return value
 
 
 def project_ref(value: Any) -> str | None:

@@ -169,6 +169,12 @@ CLIENT_CASES: list[Case] = [
      "environment must be dev, staging (or stg), prod or preview, not tr_prod_…1234"),
     ("envvars ref token", lambda c, p: p.envvars.list(project_ref="tr_pat_abcdefghijkl9876"),
      "project_ref is not a project ref (proj_…): tr_pat_…9876"),
+    ("envvars branch space", lambda c, p: p.envvars.list(environment="preview",
+                                                         branch="my branch"),
+     "branch is not a valid git branch name: 'my branch'"),
+    ("envvars branch newline", lambda c, p: p.envvars.create("A", "v", environment="preview",
+                                                             branch="feat\nX-Evil: 1"),
+     "branch is not a valid git branch name"),
     ("envvars ref newline", lambda c, p: p.envvars.list(project_ref="proj_abc\n"),
      "project_ref is not a project ref"),
     # -- ids in paths -----------------------------------------------------------------------
@@ -251,6 +257,7 @@ CONSTRUCTOR_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("headers CRLF", {"headers": {"X-A": "1\r\nX-B: 2"}},
      "headers has a control character (a line break?) in the value of X-A"),
     ("headers name", {"headers": {"X A": "1"}}, "headers has a header name that is not a valid"),
+    ("branch", {"preview_branch": "feat..x"}, "preview_branch is not a valid git branch name"),
 ]
 
 # (label, TRIGGER["default"] options, problem message part)
@@ -266,6 +273,7 @@ SETTINGS_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("timeout", {"TIMEOUT": "fast"}, "['TIMEOUT'] must be a positive number of seconds"),
     ("retry", {"RETRY": {"MAX_ATTEMPTS": "3"}}, "['RETRY']['MAX_ATTEMPTS'] must be a number"),
     ("unknown key", {"PROJECT": "proj_abc"}, "Unknown key 'PROJECT'"),
+    ("branch", {"PREVIEW_BRANCH": "feat\nx"}, "['PREVIEW_BRANCH'] is not a valid git branch"),
     ("token shape", {"ACCESS_TOKEN": "sk_live_abcdef"}, "is not a Trigger.dev access token"),
 ]
 
@@ -403,6 +411,9 @@ class CommandBadInputTests(EmulatorTestMixin, SimpleTestCase):
             ("project ref token", lambda: self.sync("--env-file", self.file("A=1\n"),
                                                     "--project-ref", "tr_pat_abcdefghijkl7777"),
              "tr_pat_…7777"),
+            ("branch", lambda: self.sync("--env-file", self.file("A=1\n"),
+                                         "--branch", "a..b"),
+             "--branch is not a valid git branch name: 'a..b'"),
             ("environment", lambda: self.sync("--env-file", self.file("A=1\n"), "-e", "qa"),
              "--environment"),
         ]

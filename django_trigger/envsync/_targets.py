@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from django_trigger import validators
 from django_trigger.client import TriggerClient
 from django_trigger.credentials import TokenKind, normalize_environment
 from django_trigger.exceptions import InvalidRequestError
@@ -107,6 +108,11 @@ def resolve_targets(
     if branch is not None:
         if not branch.strip():
             problems.append(_("--branch must not be empty."))
+        else:
+            try:
+                validators.branch(branch)
+            except ValueError as err:
+                problems.append(_("--branch %(problem)s.") % {"problem": err})
         wrong = [slug for slug in slugs if slug not in BRANCH_ENVIRONMENTS]
         if wrong:
             problems.append(_(

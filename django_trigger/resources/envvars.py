@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import IO, Any, TypeVar
 
+from django_trigger import validators
 from django_trigger._http.paths import build_path
 from django_trigger.credentials import TokenKind, secret_key_environment
 from django_trigger.exceptions import ApiError, InvalidRequestError
@@ -273,6 +274,10 @@ class EnvVars(Resource):
                     f"would silently use that environment instead of {slug!r}. Use the "
                     f"{slug!r} key, or a personal access token to reach any environment."
                 )
+        try:
+            branch = validators.branch(branch)
+        except ValueError as exc:
+            raise InvalidRequestError(f"branch {exc}") from None
         headers = {"x-trigger-branch": branch} if branch else {}
         segments: list[tuple[object, str]] = [
             (ref, "project_ref"),

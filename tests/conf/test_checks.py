@@ -318,7 +318,7 @@ class ValueChecksTests(ConfTestCase):
             run(alias(ACCESS_TOKEN=b"tr_dev_x", PREVIEW_BRANCH=7)),
             [
                 error("E015", "TRIGGER['default']['ACCESS_TOKEN'] must be a string, not bytes."),
-                error("E015", "TRIGGER['default']['PREVIEW_BRANCH'] must be a string, not int."),
+                error("E020", "TRIGGER['default']['PREVIEW_BRANCH'] must be a string, not int."),
             ],
         )
 

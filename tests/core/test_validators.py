@@ -60,6 +60,13 @@ CASES = [
      "has a header name that is not a valid HTTP token: 'X Team'"),
     ("HEADERS", "headers", {"X-Team": 5}, "must map X-Team to a string, not int"),
     ("HEADERS", "headers", [("X-Team", SECRET)], "must be a dict, not list"),
+    *[("PREVIEW_BRANCH", "preview_branch", value,
+       f"is not a valid git branch name: {shown} (no spaces, control characters, ~ ^ : ? * "
+       "[ \\, '..', '//' or '@{', no leading or trailing '/', no '.lock' ending)")
+      for value, shown in [("feature login", "'feature login'"), ("a..b", "'a..b'"),
+                           ("fe\nat", "'fe\\nat'"), ("/feat", "'/feat'"),
+                           ("feat.lock", "'feat.lock'"), ("a@{1}", "'a@{1}'")]],
+    ("PREVIEW_BRANCH", "preview_branch", 5, "must be a string, not int"),
 ]
 
 
