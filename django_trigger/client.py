@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from django_trigger import validators
+from django_trigger._http.ratelimit import RateLimitStore
 from django_trigger._http.transport import Transport
 from django_trigger.credentials import (
     Secret,
@@ -76,6 +77,7 @@ class TriggerClient:
         not_found_retry_budget: float = DEFAULT_NOT_FOUND_RETRY_BUDGET,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         pool_maxsize: int = DEFAULT_POOL_MAXSIZE,
+        rate_limit_store: RateLimitStore | None = None,
     ) -> None:
         if not isinstance(access_token, str) or not access_token.strip():
             raise ConfigurationError(
@@ -128,7 +130,9 @@ class TriggerClient:
             not_found_retry_budget=self.not_found_retry_budget,
             max_response_size=self.max_response_size,
             pool_maxsize=self.pool_maxsize,
+            rate_limit_store=rate_limit_store,
         )
+        self.rate_limit_store = rate_limit_store
 
         self.runs = Runs(self)
         self.tasks = Tasks(self)
@@ -195,6 +199,7 @@ class TriggerClient:
             "not_found_retry_budget": self.not_found_retry_budget,
             "max_response_size": self.max_response_size,
             "pool_maxsize": self.pool_maxsize,
+            "rate_limit_store": self.rate_limit_store,
         }
         token = changes.pop("access_token", self._access_token)
         unknown = set(changes) - set(arguments)

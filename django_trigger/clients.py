@@ -20,12 +20,32 @@ from collections.abc import Iterator
 from typing import Any
 
 from asgiref.local import Local
+from django.core.cache import caches
 
 from django_trigger.client import TriggerClient
 from django_trigger.conf import DEFAULT_ALIAS, ClientSettings, trigger_settings
 from django_trigger.exceptions import ConfigurationError
 
-__all__ = ["ClientHandler", "clients", "get_client"]
+__all__ = ["CacheRateLimitStore", "ClientHandler", "clients", "get_client"]
+
+
+class CacheRateLimitStore:
+    """The clients' ``RateLimitStore`` over a Django cache (the ``RATE_LIMIT_CACHE`` setting):
+    a 429 seen by one worker makes the others wait for the same reset. The key is a hash of
+    the token, never the token."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+
+    def __repr__(self) -> str:
+        return f"<CacheRateLimitStore {self.alias!r}>"
+
+    def get_reset(self, key: str) -> int | None:
+        value = caches[self.alias].get(key)
+        return value if isinstance(value, int) else None
+
+    def set_reset(self, key: str, reset_ms: int, ttl: float) -> None:
+        caches[self.alias].set(key, reset_ms, timeout=ttl)
 
 
 class ClientHandler:
@@ -56,7 +76,11 @@ class ClientHandler:
 
     def create_client(self, config: ClientSettings) -> TriggerClient:
         try:
-            return TriggerClient(**config.client_kwargs())
+            store = config["RATE_LIMIT_CACHE"]
+            return TriggerClient(
+                **config.client_kwargs(),
+                rate_limit_store=CacheRateLimitStore(store) if store else None,
+            )
         except ConfigurationError:
             raise
         except ValueError as err:  # includes InvalidRequestError; conf should have caught it

@@ -105,6 +105,9 @@ DEFAULTS: dict[str, Any] = {
     # Deadline of each API call an admin page makes (seconds): a page answers, or shows the
     # API's error, within about this long.
     "ADMIN_DEADLINE": 10.0,
+    # A cache alias of CACHES through which the clients of this token (every worker) share the
+    # API's rate-limit reset after a 429 (None: each client on its own).
+    "RATE_LIMIT_CACHE": None,
 }
 
 # Environment variables consulted, in order, for unset keys of the "default" alias (the
@@ -181,6 +184,8 @@ CHECK_IDS: dict[str, tuple[int, str]] = {
              "without surrounding spaces), or set it to None if you receive no alerts."),
     "E020": (checks.ERROR, "Use the branch's name as git shows it (e.g. feature/login), the "
              "name the preview environment was created with."),
+    "E021": (checks.ERROR, "Set RATE_LIMIT_CACHE to an alias of CACHES (a cache every worker "
+             "shares, such as Redis, Memcached, the database or a file cache), or None."),
     "W001": (checks.WARNING, "Use https://. Loopback hosts (127.0.0.1, ::1, localhost) never get "
              "this warning; on a trusted private network silence django_trigger.W001."),
     "W002": (checks.WARNING, "Check that the token was copied whole; this version of "
@@ -278,6 +283,15 @@ def _count(value: Any) -> int:
     if validate_count(value, "value"):
         raise ValueError(f"must be an integer >= 1, not {validators.show(value)}")
     return int(value)
+def _cache_alias(value: Any) -> str | None:
+    if value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be the name of a cache in CACHES")
+    aliases = list(getattr(settings, "CACHES", {}) or {})
+    if value not in aliases:
+        raise ValueError(f"names no cache in CACHES (aliases: {', '.join(map(repr, aliases))})")
+    return value
 
 
 def _webhook_secret(value: Any) -> str:
@@ -314,6 +328,7 @@ CLEANERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "DASHBOARD_URL": ("E013", validators.url),
     "ADMIN_CACHE_TIMEOUT": ("E011", _seconds),
     "WEBHOOK_SECRET": ("E019", _webhook_secret),
+    "RATE_LIMIT_CACHE": ("E021", _cache_alias),
 }
 
 

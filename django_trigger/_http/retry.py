@@ -122,10 +122,12 @@ class TriggerRetry(Retry):
         clock: Callable[[], float] = time.time,
         max_server_wait: float = MAX_SERVER_WAIT,
         next_delay: float = 0.0,
+        on_rate_limited: Callable[[int], None] | None = None,
         **kwargs: Any,
     ) -> None:
         self.policy = policy or RetryPolicy()
         self.safety = safety
+        self.on_rate_limited = on_rate_limited  # told every x-ratelimit-reset of a 429
         self.rng = rng or random.Random()  # jitter, not cryptography
         self.clock = clock
         self.max_server_wait = max_server_wait
@@ -141,16 +143,18 @@ class TriggerRetry(Retry):
         retry = super().new(**kw)
         retry.policy = self.policy
         retry.safety = self.safety
+        retry.on_rate_limited = self.on_rate_limited
         retry.rng = self.rng
         retry.clock = self.clock
         retry.max_server_wait = self.max_server_wait
         retry.next_delay = kw.get("next_delay", self.next_delay)
         return retry
 
-    # urllib3 asks this with the status only: answer "maybe" for every error status while
-    # attempts remain, and decide in increment() where the headers are visible.
+    # urllib3 asks this with the status only: answer "maybe" for every error status, and
+    # decide in increment() where the headers are visible (it also shares a 429's reset, even
+    # on the last attempt; with no attempt left, urllib3 then hands the response back).
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        return bool(self.total) and status_code >= 400
+        return status_code >= 400
 
     def increment(
         self,
@@ -234,6 +238,7 @@ class TriggerRetry(Retry):
         if status in _BACKOFF_STATUSES:
             return self._backoff(attempt), str(status)
         if status == 429:
+            self._share_rate_limit(response)
             wait = self._rate_limit_wait(response)
             if wait is None:
                 wait = self._retry_after(response)
@@ -248,6 +253,14 @@ class TriggerRetry(Retry):
                 return None, f"{status}, server asks to wait {wait:.1f}s"
             return (wait if wait is not None else self._backoff(attempt)), str(status)
         return None, str(status)
+
+    def _share_rate_limit(self, response: BaseHTTPResponse) -> None:
+        try:
+            reset_ms = int((response.headers.get("x-ratelimit-reset") or "").strip())
+        except ValueError:
+            return
+        if self.on_rate_limited is not None:
+            self.on_rate_limited(reset_ms)
 
     def _backoff(self, attempt: int) -> float:
         return self.policy.delay(attempt, self.rng.random())

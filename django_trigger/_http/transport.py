@@ -71,7 +71,14 @@ from django_trigger.options import (
 from django_trigger.types import SchemaError
 
 from .budget import CallBudget, DeadlineTimeout, active_budget
-from .retry import RetrySafety, TriggerRetry, error_after_sending, status_after_processing
+from .ratelimit import RateLimitStore, SharedRateLimit
+from .retry import (
+    MAX_SERVER_WAIT,
+    RetrySafety,
+    TriggerRetry,
+    error_after_sending,
+    status_after_processing,
+)
 
 __all__ = ["API_VERSION", "Auth", "RawResponse", "Transport"]
 
@@ -144,8 +151,12 @@ class Transport:
         not_found_retry_budget: float = DEFAULT_NOT_FOUND_RETRY_BUDGET,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         pool_maxsize: int = DEFAULT_POOL_MAXSIZE,
+        rate_limit_store: RateLimitStore | None = None,
     ) -> None:
         self._auth = _BearerAuth(access_token)
+        self.shared_rate_limit = (
+            SharedRateLimit(rate_limit_store, access_token) if rate_limit_store else None
+        )
         self.token_kind = token_kind(access_token)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -190,7 +201,10 @@ class Transport:
                 session.trust_env = False  # no ~/.netrc auth, no env proxies surprises
                 # pool_block stays off: a thread finding every pooled connection busy opens
                 # one more (discarded after use) instead of waiting without a deadline.
-                retry = TriggerRetry(policy, safety=safety)
+                shared = self.shared_rate_limit
+                retry = TriggerRetry(
+                    policy, safety=safety, on_rate_limited=shared.note if shared else None
+                )
                 adapter = HTTPAdapter(max_retries=retry, pool_maxsize=self.pool_maxsize)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
@@ -269,6 +283,8 @@ class Transport:
             body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
 
         url = self.base_url + path
+        if self.shared_rate_limit is not None:  # a reset another worker saw, within the deadline
+            self.shared_rate_limit.wait(min(MAX_SERVER_WAIT, budget.remaining()), method, path)
         sent_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         try:
             with active_budget(budget):
