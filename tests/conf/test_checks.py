@@ -111,7 +111,7 @@ class StructureChecksTests(ConfTestCase):
                       "Known keys: ACCESS_TOKEN, ADMIN_CACHE_TIMEOUT, ADMIN_DEADLINE, API_URL, "
                       "CONNECT_TIMEOUT, DASHBOARD_URL, DEADLINE, ENVIRONMENT, ENVVARS, HEADERS, "
                       "MAX_RESPONSE_SIZE, NOT_FOUND_RETRY_BUDGET, POOL_MAXSIZE, PREVIEW_BRANCH, "
-                      "PROJECT_REF, RETRY, TIMEOUT, WEBHOOK_SECRET. "
+                      "PROJECT_REF, RATE_LIMIT_CACHE, RETRY, TIMEOUT, WEBHOOK_SECRET. "
                       "Remove the key or fix its spelling."),
                 error("E004", "Unknown key 'MAX_ATEMPTS' in TRIGGER['default']['RETRY'].",
                       "Did you mean 'MAX_ATTEMPTS'? Remove the key or fix its spelling."),

@@ -55,6 +55,7 @@ class DefaultsTests(ConfTestCase):
                 "ADMIN_CACHE_TIMEOUT": None,
                 "WEBHOOK_SECRET": None,
                 "ADMIN_DEADLINE": 10.0,
+                "RATE_LIMIT_CACHE": None,
             },
         )
         self.assertEqual(config.problems, ())
