@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_trigger import types
 
-__all__ = ["EnvVar", "Run", "Schedule"]
+__all__ = ["EnvVar", "Run", "Schedule", "WaitpointToken"]
 
 STATUS_CHOICES = [(status.value, status.value.replace("_", " ").title()) for status in
                   types.RunStatus.v2()]
@@ -230,3 +230,56 @@ class EnvVar(RemoteModel):
     @property
     def is_redacted(self) -> bool:
         return bool(self.record is not None and self.record.is_redacted)
+
+
+WAITPOINT_STATUS_CHOICES = [
+    ("WAITING", _("Waiting")),
+    ("COMPLETED", _("Completed")),
+    ("TIMED_OUT", _("Timed out")),
+]
+
+
+class WaitpointToken(RemoteModel):
+    """A waitpoint token (a run waits on it until someone completes it). The callback URL is
+    never copied here: it completes the token without a key."""
+
+    id = models.CharField(_("token id"), max_length=64, primary_key=True)
+    status = models.CharField(_("status"), max_length=16, choices=WAITPOINT_STATUS_CHOICES)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=2048, null=True)
+    created_at = models.DateTimeField(_("created"))
+    timeout_at = models.DateTimeField(_("times out"), null=True)
+    completed_at = models.DateTimeField(_("completed"), null=True)
+
+    class Meta:
+        managed = False
+        verbose_name = _("waitpoint token")
+        verbose_name_plural = _("waitpoint tokens")
+        ordering = ("-created_at",)  # the API's only order (newest first)
+        default_permissions = ("view",)
+        permissions = [("complete_waitpointtoken", _("Can complete waitpoint tokens"))]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @classmethod
+    def from_api(cls, record: types.WaitpointToken, *, alias: str = "default"
+                 ) -> WaitpointToken:
+        token = cls(
+            id=record.id,
+            status=str(record.status),
+            idempotency_key=record.idempotency_key,
+            created_at=record.created_at,
+            timeout_at=record.timeout_at,
+            completed_at=record.completed_at,
+        )
+        token.alias = alias
+        token.record = record
+        return token
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self.record.tags) if self.record is not None else []
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.status == "WAITING"

@@ -1,13 +1,16 @@
-"""Runs, schedules and environment variables of Trigger.dev in the Django admin.
+"""Runs, schedules, environment variables and waitpoint tokens of Trigger.dev in the Django
+admin.
 
 Importing this package (Django's admin autodiscovery does) registers ``RunAdmin``,
-``ScheduleAdmin`` and ``EnvVarAdmin`` on ``admin.site``. The models have no table: every row
-comes from the API through the queryset-like wrappers of ``querysets.py``. The README's
-"The Django admin" section describes what staff see and the permissions involved.
+``ScheduleAdmin``, ``EnvVarAdmin`` and ``WaitpointTokenAdmin`` on ``admin.site``. The models
+have no table: every row comes from the API through the queryset-like wrappers of
+``querysets.py``. The README's "The Django admin" section describes what staff see and the
+permissions involved.
 """
 
 from .envvars import EnvVarAdmin
 from .runs import RunAdmin
 from .schedules import ScheduleAdmin
+from .waitpoints import WaitpointTokenAdmin
 
-__all__ = ["EnvVarAdmin", "RunAdmin", "ScheduleAdmin"]
+__all__ = ["EnvVarAdmin", "RunAdmin", "ScheduleAdmin", "WaitpointTokenAdmin"]

@@ -35,7 +35,7 @@ from django_trigger import types
 from django_trigger.clients import get_client
 from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
 from django_trigger.exceptions import InvalidRequestError, NotFoundError
-from django_trigger.models import EnvVar, Run, Schedule
+from django_trigger.models import EnvVar, Run, Schedule, WaitpointToken
 
 __all__ = [
     "EnvVarQuerySet",
@@ -43,6 +43,7 @@ __all__ = [
     "RemoteQuerySet",
     "RunQuerySet",
     "ScheduleQuerySet",
+    "WaitpointTokenQuerySet",
     "admin_request_options",
     "bump_cache_generation",
 ]
@@ -481,3 +482,52 @@ def _single_pk(queryset: RemoteQuerySet, kwargs: dict[str, Any]) -> str:
     if not isinstance(value, str) or not value:
         raise queryset.model.DoesNotExist(value)
     return value
+
+
+# -- waitpoint tokens ---------------------------------------------------------------------
+
+
+class WaitpointTokenQuerySet(RemoteQuerySet):
+    """Waitpoint tokens, newest first, through ``client.waitpoints.list_tokens`` (cursor
+    pages, no count)."""
+
+    model = WaitpointToken
+    api_lookups: ClassVar[dict[str, str]] = {"status": "status", "tag": "tags",
+                                             "tags": "tags"}
+    multi_value = frozenset({"status", "tags"})
+
+    def fetch_page(
+        self, *, limit: int = 100, after: str | None = None, before: str | None = None
+    ) -> Page:
+        if self.pks is not None:
+            raise TypeError("tokens selected by id are not listed")
+
+        def fetch() -> dict[str, Any]:
+            page = get_client(self.alias).waitpoints.list_tokens(
+                **self.filters, limit=limit, after=after, before=before,
+                request_options=admin_request_options(self.alias),
+            )
+            return {"data": [item.raw for item in page.data], "next": page.next_cursor,
+                    "previous": page.previous_cursor}
+
+        parts = {"model": "waitpointtoken", "filters": self.filters, "limit": limit,
+                 "after": after, "before": before}
+        raw = _cached(self.alias, parts, fetch)
+        return Page(
+            [WaitpointToken.from_api(types.WaitpointToken.from_api(item), alias=self.alias)
+             for item in raw["data"]],
+            next_cursor=raw["next"],
+            previous_cursor=raw["previous"],
+        )
+
+    def get(self, **kwargs: Any) -> WaitpointToken:
+        token_id = _single_pk(self, kwargs)
+        try:
+            record = get_client(self.alias).waitpoints.retrieve_token(
+                token_id, request_options=admin_request_options(self.alias))
+        except (NotFoundError, InvalidRequestError):
+            raise WaitpointToken.DoesNotExist(token_id) from None
+        return WaitpointToken.from_api(record, alias=self.alias)
+
+    def count(self) -> int:
+        raise NotImplementedError("the waitpoint tokens API has no count; use CursorChangeList")
