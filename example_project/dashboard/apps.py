@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class DashboardConfig(AppConfig):
     name = "dashboard"
     verbose_name = _("Trigger.dev dashboard (example)")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects the alert webhook receivers)

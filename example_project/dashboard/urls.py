@@ -10,4 +10,6 @@ urlpatterns = [
     path("runs/<str:run_id>/token/", views.run_token, name="run_token"),
     path("trigger/", views.trigger_task, name="trigger"),
     path("overview/", views.overview, name="overview"),
+    path("approvals/", views.approvals, name="approvals"),
+    path("approvals/<str:token_id>/", views.decide, name="decide"),
 ]

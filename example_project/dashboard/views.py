@@ -15,14 +15,14 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.admin.utils import quote
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from django_trigger import (
     ConfigurationError,
@@ -32,6 +32,7 @@ from django_trigger import (
     get_client,
 )
 from django_trigger.clients import clients
+from django_trigger.exceptions import WaitpointTimedOutError
 from django_trigger.types import RunStatus
 
 from .api_errors import describe
@@ -270,3 +271,67 @@ async def _is_authenticated(request: HttpRequest) -> bool:
     if auser is not None:
         return (await auser()).is_authenticated
     return await sync_to_async(lambda: request.user.is_authenticated)()
+
+
+# -- approvals: waitpoint tokens completed by a person ------------------------------------------
+
+APPROVALS_PAGE_SIZE = 20
+CAN_DECIDE = "django_trigger.complete_waitpointtoken"
+
+
+@login_required
+@permission_required("django_trigger.view_waitpointtoken", raise_exception=True)
+def approvals(request: HttpRequest) -> HttpResponse:
+    """The tokens runs are waiting on (a task calls ``wait.forToken(token)``), with Approve /
+    Reject buttons. One API request per page (``waitpoints.list_tokens``)."""
+    tag = (request.GET.get("tag") or "").strip() or None
+    context: dict[str, Any] = {"tag": tag or "", "tokens": None, "error": None,
+                               "can_decide": request.user.has_perm(CAN_DECIDE)}
+    try:
+        page = get_client().waitpoints.list_tokens(
+            status="WAITING", tags=tag, limit=APPROVALS_PAGE_SIZE,
+            after=request.GET.get("after") or None)
+    except TriggerError as exc:
+        context["error"] = describe(exc)
+        return render(request, "dashboard/approvals.html", context, status=_error_status(exc))
+    context["tokens"] = page.data
+    if page.has_next_page():
+        context["next_url"] = _page_url(request, after=page.next_cursor)
+    return render(request, "dashboard/approvals.html", context)
+
+
+@require_POST
+@login_required
+@permission_required(CAN_DECIDE, raise_exception=True)
+def decide(request: HttpRequest, token_id: str) -> HttpResponse:
+    """Approve or reject: complete the token with ``{"approved": …, "by": …}`` (two requests).
+
+    Safe to repeat: the API keeps the first data a token was completed with, so a double click
+    records one decision, and a second person's different decision is reported, not stored.
+    CSRF-protected (a POST form), and only for users with the ``complete_waitpointtoken``
+    permission."""
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "reject"):
+        messages.error(request, _("Choose Approve or Reject."))
+        return redirect("dashboard:approvals")
+    data = {"approved": decision == "approve", "by": request.user.get_username()}
+    try:
+        token = get_client().waitpoints.complete_token(token_id, data)
+    except WaitpointTimedOutError:
+        messages.error(request, _("%(id)s had already timed out: the run went on without a "
+                                  "decision, and yours was not recorded.") % {"id": token_id})
+    except (NotFoundError, InvalidRequestError):
+        messages.error(request, _("There is no waitpoint token “%(id)s”.") % {"id": token_id})
+    except TriggerError as exc:
+        messages.error(request, describe(exc))
+    else:
+        recorded = token.data if isinstance(token.data, dict) else {}
+        if recorded == data:
+            messages.success(request, (_("Approved %(id)s.") if data["approved"]
+                                       else _("Rejected %(id)s.")) % {"id": token_id})
+        else:
+            messages.info(request, _("%(id)s had already been decided (approved: %(approved)s, "
+                                     "by %(by)s); your choice was not recorded.") % {
+                "id": token_id, "approved": recorded.get("approved"),
+                "by": recorded.get("by", _("someone else"))})
+    return redirect("dashboard:approvals")

@@ -82,6 +82,7 @@ TRIGGER = {
     "default": {
         "RETRY": {"MAX_ATTEMPTS": 3},  # a web request should not wait through five attempts
         "TIMEOUT": 20.0,
+        # WEBHOOK_SECRET (alert webhooks) comes from TRIGGER_WEBHOOK_SECRET when set.
     },
 }
 
