@@ -95,7 +95,7 @@ def create_token(request: ApiRequest) -> Reply:
             env, idempotency_key=key,
             key_expires_at=parse_ttl(body.get("idempotencyKeyTTL"), now) if key else None,
             timeout_at=parse_delay(body["timeout"], now) if body.get("timeout") else None,
-            tags=tags)
+            tags=tags, now=now)
         answer = {"id": token.friendly_id, "isCached": cached,
                   "url": world.waitpoints.callback_url(request.base_url, token)}
         return json_reply(answer, 200,

@@ -106,17 +106,18 @@ class WaitpointStore:
                 token.output_type = "application/json"
                 token.output_is_error = True
 
-    def _new_id(self) -> str:
+    def _new_id(self, now: dt.datetime) -> str:
         self._sequence += 1
-        stamp = f"{to_ms(self.world.now()):013d}{self._sequence:05d}"
+        stamp = f"{to_ms(now):013d}{self._sequence:05d}"
         return stamp + self.world.ids.chars("waitpoint", 8, LOWER_ALNUM)
 
     def create(self, environment: Environment, *, idempotency_key: str | None,
                key_expires_at: dt.datetime | None, timeout_at: dt.datetime | None,
-               tags: list[str]) -> tuple[WaitpointToken, bool]:
-        """``engine.createManualWaitpoint``: (token, is_cached)."""
+               tags: list[str], now: dt.datetime | None = None) -> tuple[WaitpointToken, bool]:
+        """``engine.createManualWaitpoint``: (token, is_cached). ``now``: the request's instant
+        (the one its timeout and TTL were computed from)."""
         self.tick()
-        now = self.world.now()
+        now = now or self.world.now()
         if idempotency_key:
             existing = self.by_key(environment.id, idempotency_key)
             if existing is not None:
@@ -126,7 +127,7 @@ class WaitpointStore:
                 existing.inactive_idempotency_key = existing.idempotency_key
                 existing.idempotency_key = self.world.ids.chars("waitpoint-key", 24)
         token = WaitpointToken(
-            id=self._new_id(), environment_id=environment.id,
+            id=self._new_id(now), environment_id=environment.id,
             idempotency_key=idempotency_key or self.world.ids.chars("waitpoint-key", 24),
             user_provided_key=bool(idempotency_key), created_at=now, timeout_at=timeout_at,
             idempotency_key_expires_at=key_expires_at, tags=list(tags),
