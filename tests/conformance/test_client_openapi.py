@@ -120,6 +120,11 @@ class ClientRequestConformanceTests(ClientTestCase):
         client.bulk_actions.retrieve(actions.data[0].id)
         client.bulk_actions.abort(actions.data[0].id)
 
+        token = client.waitpoints.create_token(timeout="1h", idempotency_key="conformance",
+                                               idempotency_key_ttl="1h", tags=["t"])
+        client.waitpoints.list_tokens(status=["WAITING"], tags=["t"], period="1h", limit=10)
+        client.waitpoints.complete_token(token.id, {"ok": True})
+
         prod = self.make_client(self.emulator.secret_keys["prod"])
         deployments = prod.deployments.list(status="DEPLOYED", period="30d", limit=10)
         prod.deployments.current()

@@ -1,8 +1,10 @@
 // Drives the official TypeScript SDK against the emulator; prints one line per call:
 // "ok <name> <summary>" or "FAIL <name> <error>". Usage: node check.mjs <baseURL> <secretKey>
-import { configure, runs, tasks, batch, idempotencyKeys } from "@trigger.dev/sdk";
+import { configure, runs, tasks, batch, idempotencyKeys, wait, webhooks } from "@trigger.dev/sdk";
+import { readFileSync } from "node:fs";
 
-const [baseURL, secretKey] = process.argv.slice(2);
+// alertsFile: JSON [{type, body, signature, secret}] of alerts the emulator signed.
+const [baseURL, secretKey, alertsFile] = process.argv.slice(2);
 configure({ baseURL, secretKey, requestOptions: { retry: { maxAttempts: 1 } } });
 
 async function step(name, fn) {
@@ -49,3 +51,35 @@ await step("runs.list (every V2 status parses)", async () => {
   for await (const run of runs.list({ limit: 100, period: "60d" })) seen.add(run.status);
   return [...seen].sort();
 });
+
+// Waitpoint tokens, outside any task.
+const token = await step("wait.createToken", () =>
+  wait.createToken({ timeout: "1h", tags: ["sdk"], idempotencyKey: "sdk-wp", idempotencyKeyTTL: "1h" }));
+await step("wait.createToken (idempotent)", async () => {
+  const again = await wait.createToken({ idempotencyKey: "sdk-wp" });
+  if (!again.isCached || again.id !== token.id) throw new Error(JSON.stringify(again));
+  return again.id;
+});
+await step("wait.listTokens", async () => {
+  let count = 0;
+  for await (const t of wait.listTokens({ status: ["WAITING"], tags: ["sdk"], period: "1h" })) count++;
+  if (count !== 1) throw new Error(`expected 1 waiting token, got ${count}`);
+  return count;
+});
+await step("wait.completeToken", () => wait.completeToken(token, { approved: true }));
+await step("wait.retrieveToken", async () => {
+  const t = await wait.retrieveToken(token.id);
+  if (t.status !== "COMPLETED" || t.output?.approved !== true) throw new Error(JSON.stringify(t));
+  return t.status;
+});
+// Alert webhooks signed by the emulator, verified and parsed by the SDK.
+if (alertsFile) {
+  for (const alert of JSON.parse(readFileSync(alertsFile, "utf-8"))) {
+    await step(`webhooks.constructEvent ${alert.type}`, async () => {
+      const event = await webhooks.constructEvent(
+        { payload: alert.body, header: alert.signature }, alert.secret);
+      if (event.type !== alert.type) throw new Error(event.type);
+      return event.id;
+    });
+  }
+}
