@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="random extra latency (0..N ms, seeded)")
     parser.add_argument("--fault-rate", type=float, default=0.0,
                         help="share of requests (0–1) answered 500/502/503, seeded")
+    parser.add_argument("--request-idempotency", choices=("service", "documented"),
+                        default="service",
+                        help="'service' (default): a repeated x-trigger-request-idempotency-key "
+                        "deduplicates nothing, as the service's code; 'documented': trigger and "
+                        "batch creates replay as API.md §4.5 describes")
     parser.add_argument("--verbose", "-v", action="store_true", help="log every request")
     return parser
 
@@ -63,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=seed, latency_ms=args.latency_ms, jitter_ms=args.jitter_ms,
             fault_rate=args.fault_rate, secret_key=args.secret_key,
             access_token=args.access_token, project_ref=args.project_ref, host=args.host,
-            port=args.port, runs=args.runs,
+            port=args.port, runs=args.runs, request_idempotency=args.request_idempotency,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

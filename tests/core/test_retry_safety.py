@@ -24,7 +24,7 @@ from django_trigger.exceptions import (
     OutcomeUnknownTimeoutError,
     UnprocessableEntityError,
 )
-from django_trigger.resources._base import Resource, RetrySafety
+from django_trigger.resources._base import Resource, RetrySafety, retry_safety
 
 from .base import ClientTestCase
 
@@ -115,6 +115,17 @@ class UnsafeCallTests(SafetyCase):
                 client.runs.replay(self.run_id)
         self.assertNotIsInstance(ctx.exception, OutcomeUnknownError)
         self.assertEqual(len(logs.output), 2)  # two retries after three refused connections
+
+    def test_tls_handshake_failure_is_retried_and_nothing_happened(self):
+        # https:// to the emulator's plain HTTP port: the handshake fails before any request.
+        client = self.make_client(base_url=self.emulator.base_url.replace("http:", "https:"),
+                                  retry={"max_attempts": 2, "min_delay": 0.001})
+        with self.assertLogs("django_trigger.http", "INFO") as logs:
+            with self.assertRaises(ApiConnectionError) as ctx:
+                client.runs.replay(self.run_id)
+        self.assertNotIsInstance(ctx.exception, OutcomeUnknownError)
+        self.assertIn("SSLError", logs.output[0])
+        self.assertEqual(len(self.runs_of("replay-me")), 1)
 
     def test_trigger_without_a_key(self):
         self.emulator.faults.drop_next(1, after_processing=True, **POST)
@@ -313,6 +324,30 @@ class DocumentedServiceBatchTests(BatchTests):
 
 
 class DeclarationTests(SimpleTestCase):
+    def test_a_write_without_a_declaration_is_refused(self):
+        class Undeclared(Resource):
+            def write(self):
+                return self._request("POST", "/api/v1/runs/run_x/replay", operation="x",
+                                     parse=dict)
+
+            @retry_safety(RetrySafety.IDEMPOTENT, RetrySafety.UNSAFE, why="test")
+            def ambiguous(self):
+                return self._request("POST", "/api/v1/runs/run_x/replay", operation="x",
+                                     parse=dict)
+
+            @retry_safety(RetrySafety.IDEMPOTENT, why="test")
+            def undeclared_class(self):
+                return self._request("POST", "/api/v1/runs/run_x/replay", operation="x",
+                                     parse=dict, retry_safety=RetrySafety.UNSAFE)
+
+        # A closed port: a TypeError (not a connection error) shows nothing was attempted.
+        client = TriggerClient("tr_dev_" + "a" * 20, base_url=f"http://127.0.0.1:{free_port()}")
+        self.addCleanup(client.close)
+        resource = Undeclared(client)
+        for call in (resource.write, resource.ambiguous, resource.undeclared_class):
+            with self.subTest(call.__name__), self.assertRaises(TypeError):
+                call()
+
     def public_methods(self):
         client = TriggerClient("tr_dev_" + "a" * 20, project_ref="proj_abcd")
         for name, resource in vars(client).items():

@@ -79,3 +79,14 @@ class CliTests(SimpleTestCase):
         _, err = proc.communicate(timeout=10)
         self.assertEqual(proc.returncode, 2)
         self.assertIn("secret_key must look like tr_dev_", err)
+
+    def test_request_idempotency_mode(self):
+        from django_trigger.testing.__main__ import build_parser
+
+        self.assertEqual(build_parser().parse_args([]).request_idempotency, "service")
+        args = build_parser().parse_args(["--request-idempotency", "documented"])
+        self.assertEqual(args.request_idempotency, "documented")
+        proc = run_cli("--port", "0", "--request-idempotency", "kind")
+        _, err = proc.communicate(timeout=10)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("invalid choice: 'kind'", err)
