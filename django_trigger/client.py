@@ -40,6 +40,7 @@ from django_trigger.resources.bulk_actions import BulkActions
 from django_trigger.resources.deployments import Deployments
 from django_trigger.resources.envvars import EnvVars
 from django_trigger.resources.idempotency_keys import IdempotencyKeys
+from django_trigger.resources.projects import Projects
 from django_trigger.resources.queues import Queues
 from django_trigger.resources.runs import Runs
 from django_trigger.resources.schedules import Schedules
@@ -145,6 +146,7 @@ class TriggerClient:
         self.idempotency_keys = IdempotencyKeys(self)
         self.waitpoints = Waitpoints(self)
         self.auth = PublicTokens(self)
+        self.projects = Projects(self)
 
     def _resolve_environment(self, environment: str | None) -> str | None:
         key_environment = secret_key_environment(self._access_token)

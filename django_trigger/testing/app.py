@@ -102,6 +102,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from email.utils import format_datetime
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
@@ -385,7 +386,11 @@ class EmulatorApp:
         entry.response_headers = {k.lower(): mask_header(k, v) for k, v in reply.headers.items()}
         entry.duration = time.perf_counter() - started
         self.journal.record(entry)
-        start_response(_status_line(reply.status), reply.header_list())
+        # The Date header is the emulated clock's, as the real server's is its own clock (a
+        # frozen or advanced clock shows as a skew to the client).
+        headers = [*reply.header_list(),
+                   ("Date", format_datetime(self.world.clock.now(), usegmt=True))]
+        start_response(_status_line(reply.status), headers)
         if decision is not None and decision.kind == "trickle":
             return self._trickle(reply.body, decision.seconds)
         return [reply.body]

@@ -80,8 +80,9 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         status = state["status"]
         code = int(status.split(None, 1)[0])
         lines = [f"{self.protocol_version} {status}\r\n",
-                 f"Server: {self.version_string()}\r\n",
-                 f"Date: {self.date_time_string()}\r\n"]
+                 f"Server: {self.version_string()}\r\n"]
+        if not any(name.lower() == "date" for name, _value in state["headers"]):
+            lines.append(f"Date: {self.date_time_string()}\r\n")
         has_length = False
         for name, value in state["headers"]:
             if name.lower() == "content-length":

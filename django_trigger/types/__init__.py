@@ -4,6 +4,7 @@ from ._base import Record, SchemaError, parse_datetime
 from .common import IdResponse, MessageResponse, SuccessResponse
 from .enums import RunStatus
 from .envvars import REDACTED, EnvVar
+from .projects import ProjectEnvironment
 from .queues import Deployment, DeploymentListItem, PromotedDeployment, Queue, QueueConcurrency
 from .runs import (
     RelatedRuns,
@@ -46,6 +47,7 @@ __all__ = [
     "EnvVar",
     "IdResponse",
     "MessageResponse",
+    "ProjectEnvironment",
     "PromotedDeployment",
     "Queue",
     "QueueConcurrency",

@@ -65,6 +65,17 @@ class SyncTestCase(EmulatorTestMixin, SimpleTestCase):
             return Outcome(exc.returncode, out.getvalue(), err.getvalue(), str(exc))
         return Outcome(0, out.getvalue(), err.getvalue())
 
+    def command(self, name: str, *args: str, stdin: str | Any = "", **options: Any) -> Outcome:
+        """Run any command; its output and exit code (``CommandError`` caught)."""
+        out, err = io.StringIO(), io.StringIO()
+        if stdin:
+            options["stdin"] = io.StringIO(stdin) if isinstance(stdin, str) else stdin
+        try:
+            call_command(name, *args, stdout=out, stderr=err, **options)
+        except CommandError as exc:
+            return Outcome(exc.returncode, out.getvalue(), err.getvalue(), str(exc))
+        return Outcome(0, out.getvalue(), err.getvalue())
+
     # -- the emulator's side -----------------------------------------------------------------
 
     def environment(self, slug: str = "dev", branch: str | None = None):
