@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote as urlquote
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,15 +22,21 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from django_trigger.clients import get_client
-from django_trigger.exceptions import ApiError, ConfigurationError, InvalidRequestError
+from django_trigger.conf import DEFAULT_ALIAS
+from django_trigger.exceptions import (
+    ApiError,
+    ConfigurationError,
+    InvalidRequestError,
+    NotFoundError,
+)
 from django_trigger.models import Run
 
 from .base import ApiUnavailable, RemoteModelAdmin, describe_error, is_http_url
@@ -50,6 +57,8 @@ from .querysets import RunQuerySet, admin_request_options, bump_cache_generation
 
 __all__ = ["BULK_THRESHOLD", "RunAdmin"]
 
+#: The bulk action status page reloads itself this often while the action is pending.
+BULK_REFRESH_SECONDS = 3
 #: Cancel/replay of more runs than this goes through one server-side bulk action.
 BULK_THRESHOLD = 20
 _RUN_ID = re.compile(r"run_[A-Za-z0-9]+")
@@ -343,10 +352,14 @@ class RunAdmin(RemoteModelAdmin):
     def get_urls(self) -> list[Any]:
         info = self.opts.app_label, self.opts.model_name
         urls = [
-            path(f"<path:object_id>/{name}/",
+            # Before the run URLs: "bulk-actions/<id>/" would otherwise be read as a run id.
+            path("bulk-actions/<str:bulk_action_id>/",
+                 self.admin_site.admin_view(self.bulk_action_view),
+                 name="{}_{}_bulk_action".format(*info)),
+            *(path(f"<path:object_id>/{name}/",
                  self.admin_site.admin_view(self.run_action_view),
                  {"action": name}, name="{}_{}_{}".format(*info, name))
-            for name in ACTIONS
+              for name in ACTIONS),
         ]
         return urls + super().get_urls()
 
@@ -387,9 +400,11 @@ class RunAdmin(RemoteModelAdmin):
             if form is None or form.is_valid():
                 data = form.cleaned_data if form else {}
                 if select_across:
-                    self.perform_bulk_filter(request, spec, queryset)
+                    status_url = self.perform_bulk_filter(request, spec, queryset)
                 else:
-                    self.perform(request, spec, queryset.alias, ids, data)
+                    status_url = self.perform(request, spec, queryset.alias, ids, data)
+                if status_url:  # a bulk action started: follow its progress
+                    return HttpResponseRedirect(status_url)
                 return None  # Django redirects back to the changelist
         elif spec.form_class:
             form = spec.form_class()
@@ -444,17 +459,17 @@ class RunAdmin(RemoteModelAdmin):
     # -- doing it ---------------------------------------------------------------------------
 
     def perform(self, request: HttpRequest, spec: RunAction, alias: str, ids: list[str],
-                data: dict[str, Any]) -> None:
-        """Apply ``spec`` to each run and report every run by id in admin messages."""
+                data: dict[str, Any]) -> str | None:
+        """Apply ``spec`` to each run and report every run by id in admin messages; the
+        status page's URL when a bulk action was started instead."""
         try:
             client = get_client(alias)
             options = admin_request_options(alias)
         except ConfigurationError as err:
             self.message_api_error(request, err)
-            return
+            return None
         if spec.bulk and len(ids) > BULK_THRESHOLD:
-            self.perform_bulk(request, spec, alias, {"run_ids": ids}, ids)
-            return
+            return self.perform_bulk(request, spec, alias, {"run_ids": ids}, ids)
         done: list[str] = []
         for run_id in ids:
             try:
@@ -483,12 +498,16 @@ class RunAdmin(RemoteModelAdmin):
                 "%(done)s run: %(runs)s.", "%(done)s %(count)d runs: %(runs)s.", len(done)) % {
                 "done": spec.done, "count": len(done), "runs": ", ".join(done)},
                 messages.SUCCESS)
+        return None
 
-    def perform_bulk_filter(self, request: HttpRequest, spec: RunAction, queryset: Any) -> None:
-        self.perform_bulk(request, spec, queryset.alias, {"filter": queryset.api_filters()}, [])
+    def perform_bulk_filter(self, request: HttpRequest, spec: RunAction, queryset: Any
+                            ) -> str | None:
+        return self.perform_bulk(request, spec, queryset.alias,
+                                 {"filter": queryset.api_filters()}, [])
 
     def perform_bulk(self, request: HttpRequest, spec: RunAction, alias: str,
-                     target: dict[str, Any], ids: list[str]) -> None:
+                     target: dict[str, Any], ids: list[str]) -> str | None:
+        """Start one bulk action; the URL of its status page (``None`` if it failed)."""
         try:
             bulk = get_client(alias).bulk_actions.create(
                 spec.bulk, name=f"Django admin: {spec.bulk} by {request.user}"[:255],
@@ -497,14 +516,57 @@ class RunAdmin(RemoteModelAdmin):
         except (ApiError, InvalidRequestError, ConfigurationError) as err:
             self.message_user(request, _("Could not start the bulk %(action)s: %(error)s") % {
                 "action": spec.bulk, "error": describe_error(err)}, messages.ERROR)
-            return
+            return None
         bump_cache_generation(alias)
         if ids:
             text = _("Started bulk action %(bulk)s (%(action)s) for %(count)d runs: %(runs)s. "
-                     "It runs on Trigger.dev; reload to see the new statuses.") % {
+                     "It runs on Trigger.dev.") % {
                 "bulk": bulk.id, "action": spec.bulk, "count": len(ids), "runs": ", ".join(ids)}
         else:
             text = _("Started bulk action %(bulk)s (%(action)s) for every run matching the "
-                     "filters. It runs on Trigger.dev; reload to see the new statuses.") % {
+                     "filters. It runs on Trigger.dev.") % {
                 "bulk": bulk.id, "action": spec.bulk}
         self.message_user(request, text, messages.SUCCESS)
+        return self.bulk_action_url(bulk.id, alias)
+
+    # -- bulk action progress ---------------------------------------------------------------
+
+    def bulk_action_url(self, bulk_action_id: str, alias: str) -> str:
+        url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_bulk_action",
+                      args=(bulk_action_id,), current_app=self.admin_site.name)
+        return f"{url}?{urlencode({'alias': alias})}" if alias != DEFAULT_ALIAS else url
+
+    def bulk_action_view(self, request: HttpRequest, bulk_action_id: str) -> HttpResponse:
+        """A bulk action's progress (``GET /api/v1/bulk-actions/{id}``), reloading itself every
+        few seconds until it is no longer pending. For whoever may start one: view runs, and
+        cancel or replay them."""
+        if not (self.has_view_permission(request) and (
+                self.has_cancel_permission(request) or self.has_replay_permission(request))):
+            raise PermissionDenied  # before any request to the API
+        alias = self.request_alias(request)
+        try:
+            bulk = get_client(alias).bulk_actions.retrieve(
+                bulk_action_id, request_options=admin_request_options(alias))
+        except NotFoundError as err:
+            raise Http404(describe_error(err)) from err
+        except InvalidRequestError as err:
+            raise Http404(str(err)) from err
+        except (ApiError, ConfigurationError) as err:
+            return self.api_error_response(request, err)
+        counts = bulk.counts
+        processed = counts.success + counts.failure
+        pending = bulk.status == "PENDING"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Bulk action %(id)s") % {"id": bulk.id},
+            "subtitle": None,
+            "opts": self.opts,
+            "bulk": bulk,
+            "processed": processed,
+            "percent": round(100 * processed / counts.total) if counts.total else
+            (0 if pending else 100),
+            "pending": pending,
+            "refresh_seconds": BULK_REFRESH_SECONDS,
+            "runs_url": self.changelist_url(alias, bulk_action=bulk.id),
+        }
+        return TemplateResponse(request, "admin/django_trigger/run/bulk_action.html", context)

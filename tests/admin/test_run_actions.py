@@ -3,9 +3,12 @@ each run, and what reaches the API."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.admin import helpers
 from django.contrib.messages import get_messages
 from django.test import Client
+from django.urls import reverse
 
 from django_trigger import get_client
 from django_trigger.admin.runs import BULK_THRESHOLD
@@ -285,3 +288,59 @@ class RequestCountTests(RunActionTestCase):
         self.journal.clear()
         self.client.get(self.url("run_reschedule", run_id))
         self.assertEqual(self.api_requests(), [])
+
+
+class BulkActionProgressTests(RunActionTestCase):
+    @staticmethod
+    def bulk_url(bulk_id: str) -> str:
+        return reverse("admin:django_trigger_run_bulk_action", args=[bulk_id])
+
+    def start_bulk(self) -> str:
+        ids = self.runs_with_status("COMPLETED")[: BULK_THRESHOLD + 1]
+        response = self.changelist_post("replay_selected", ids, post="yes")
+        self.assertEqual(response.status_code, 302)
+        (message,) = self.messages_of(response)
+        bulk_id = re.search(r"bulk_[0-9a-z]+", message)[0]
+        self.assertEqual(response["Location"], self.bulk_url(bulk_id))
+        return bulk_id
+
+    def test_starting_a_bulk_action_leads_to_its_progress(self):
+        bulk_id = self.start_bulk()
+        self.journal.clear()
+        response = self.client.get(self.bulk_url(bulk_id))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.api_requests(), [("GET", f"/api/v1/bulk-actions/{bulk_id}")])
+        self.assertContains(response, "COMPLETED")
+        self.assertContains(response, f"{BULK_THRESHOLD + 1} of {BULK_THRESHOLD + 1} runs (100%)")
+        self.assertNotContains(response, 'http-equiv="refresh"')
+        self.journal.clear()
+        runs = self.client.get(response.context["runs_url"])
+        self.assertEqual(runs.status_code, 200)
+        self.assertEqual(self.journal.last().query["filter[bulkAction]"], [bulk_id])
+
+    def test_a_pending_bulk_action_reloads_until_done(self):
+        bulk_id = self.start_bulk()
+        with self.emulator.state.lock:
+            action = self.emulator.state.bulk_actions.by_id[bulk_id]
+            action.status, action.success, action.failure = "PENDING", 20, 5
+            action.completed_at = None
+        response = self.client.get(self.bulk_url(bulk_id))
+        self.assertContains(response, 'http-equiv="refresh" content="3"')
+        self.assertContains(response, "PENDING")
+        total = BULK_THRESHOLD + 1
+        self.assertContains(response, f'<progress max="{total}" value="25">')
+        self.assertContains(response, "reloads every 3 seconds")
+
+    def test_permissions_and_unknown_ids(self):
+        bulk_id = self.start_bulk()
+        self.journal.clear()
+        self.login(self.make_staff("viewer", "view_run"))
+        response = self.client.get(self.bulk_url(bulk_id))
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(self.api_requests(), [])
+        self.login(self.make_staff("operator", "view_run", "cancel_run"))
+        self.assertEqual(self.client.get(self.bulk_url(bulk_id)).status_code, 200)
+        missing = self.client.get(self.bulk_url("bulk_nosuchaction00"))
+        self.assertEqual(missing.status_code, 404)
+        bad = self.client.get(self.bulk_url("not-a-bulk-id"))
+        self.assertEqual(bad.status_code, 404)
