@@ -50,7 +50,8 @@ def export(directory: Path, url: str, key: str, fmt: str) -> dict[str, float]:
     _pid, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if status != 0:
-        raise SystemExit(f"export failed: {process.stderr.read().decode() if process.stderr else ''}")
+        error = process.stderr.read().decode() if process.stderr else ""
+        raise SystemExit(f"export failed: {error}")
     lines = sum(1 for _ in output.open("rb"))
     runs = lines - (1 if fmt == "csv" else 0)
     # ru_maxrss is in KiB on Linux.
