@@ -257,7 +257,7 @@ class ApiRequest:
         if not self.body:
             return None
         try:
-            return json.loads(self.body)
+            return errors.load_json(self.body)
         except ValueError:
             return None
 

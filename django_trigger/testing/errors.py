@@ -129,16 +129,28 @@ def format_zod_path(path: list[str | int]) -> str:
     return out
 
 
+def zod_issue_message(issue: dict[str, Any]) -> str:
+    """zod-validation-error's ``getMessageFromZodIssue``: a union lists each option's issues
+    (``…, or …``), a path is appended (``at "filter.status[0]"``, or ``at index 0`` alone)."""
+    if issue.get("code") == "invalid_union" and issue.get("unionErrors"):
+        options: list[str] = []
+        for error in issue["unionErrors"]:
+            text = "; ".join(zod_issue_message(inner) for inner in error["issues"])
+            if text not in options:
+                options.append(text)
+        return ", or ".join(options)
+    path = issue.get("path") or []
+    if not path:
+        return issue["message"]
+    if len(path) == 1 and isinstance(path[0], int):
+        return f"{issue['message']} at index {path[0]}"
+    return f'{issue["message"]} at "{format_zod_path(path)}"'
+
+
 def body_validation_error(issues: list[dict[str, Any]]) -> HttpError:
     """An action route's body failed its schema: one string in zod-validation-error format."""
-    parts = []
-    for issue in issues:
-        path = issue.get("path") or []
-        text = issue["message"]
-        if path:
-            text += f' at "{format_zod_path(path)}"'
-        parts.append(text)
-    return api_error(400, "Validation error: " + "; ".join(parts))
+    return api_error(400, "Validation error: " + "; ".join(zod_issue_message(issue)
+                                                          for issue in issues[:99]))
 
 
 def invalid_request_body(issues: list[dict[str, Any]]) -> HttpError:
@@ -185,12 +197,24 @@ def problem(status: int, title: str, detail: str, headers: dict[str, str] | None
                  content_type=PROBLEM_TYPE)
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def load_json(raw: bytes | str) -> Any:
+    """``JSON.parse(await request.text())``: UTF-8 with a leading BOM dropped and invalid bytes
+    replaced (as ``TextDecoder`` does), and no ``NaN`` / ``Infinity`` (Python's json reads
+    them, JavaScript's refuses them). Raises ``ValueError``."""
+    text = raw.decode("utf-8-sig", errors="replace") if isinstance(raw, bytes) else raw
+    return json.loads(text, parse_constant=_not_json)
+
+
 def parse_json_body(raw: bytes) -> tuple[bool, Any]:
     """``(ok, value)``. Mirrors the server's ``safeJsonParse`` + falsy check: an empty body,
     invalid JSON and falsy JSON values (``null``, ``0``, ``false``, ``""``) all fail."""
     try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        value = load_json(raw)
+    except ValueError:
         return False, None
     if not value and not isinstance(value, (dict, list)):
         return False, None

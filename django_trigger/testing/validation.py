@@ -223,3 +223,118 @@ def _js_number(value: float) -> str:
     if float(value).is_integer():
         return str(int(value))
     return repr(float(value))
+
+
+# -- zod unions -------------------------------------------------------------------------------
+#
+# A few schemas need zod's exact union behaviour (``z.union([A, z.array(A)])``): every option
+# is tried, and when all fail the issue is ``invalid_union`` carrying each option's issues,
+# which zod-validation-error spells out (``… at "filter.status", or … at "filter.status[0]"``).
+# A check below returns its issues (empty when the value is valid) and the parsed value.
+
+Check = Callable[[Any, list[str | int]], tuple[list[dict[str, Any]], Any]]
+
+
+def issue(path: list[str | int], message: str, code: str = "custom",
+          **extra: Any) -> dict[str, Any]:
+    return {"code": code, **extra, "path": list(path), "message": message}
+
+
+def type_issue(path: list[str | int], expected: str, value: Any) -> dict[str, Any]:
+    got = received_type(value)
+    message = "Required" if value is MISSING else f"Expected {expected}, received {got}"
+    return issue(path, message, "invalid_type", expected=expected, received=got)
+
+
+def is_string(value: Any, path: list[str | int]) -> tuple[list[dict[str, Any]], Any]:
+    return ([] if isinstance(value, str) else [type_issue(path, "string", value)]), value
+
+
+def is_boolean(value: Any, path: list[str | int]) -> tuple[list[dict[str, Any]], Any]:
+    return ([] if isinstance(value, bool) else [type_issue(path, "boolean", value)]), value
+
+
+def is_number(value: Any, path: list[str | int]) -> tuple[list[dict[str, Any]], Any]:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return ([] if ok else [type_issue(path, "number", value)]), value
+
+
+def one_of(options: Iterable[str]) -> Check:
+    """``z.enum(options)``."""
+    options = list(options)
+    expected = _enum_expected(options)
+
+    def check(value: Any, path: list[str | int]) -> tuple[list[dict[str, Any]], Any]:
+        if not isinstance(value, str):
+            return [type_issue(path, expected, value)], value
+        if value not in options:
+            return [issue(path, f"Invalid enum value. Expected {expected}, received '{value}'",
+                          "invalid_enum_value", options=options, received=value)], value
+        return [], value
+
+    return check
+
+
+def array_of(item: Check) -> Check:
+    """``z.array(item)``: every element is checked (all their issues are reported)."""
+
+    def check(value: Any, path: list[str | int]) -> tuple[list[dict[str, Any]], Any]:
+        if not isinstance(value, list):
+            return [type_issue(path, "array", value)], value
+        issues: list[dict[str, Any]] = []
+        parsed = []
+        for index, element in enumerate(value):
+            found, element = item(element, [*path, index])
+            issues += found
+            parsed.append(element)
+        return issues, parsed
+
+    return check
+
+
+def union(*options: Check) -> Check:
+    """``z.union(options)`` (options that fail only abort, as type and enum checks do)."""
+
+    def check(value: Any, path: list[str | int]) -> tuple[list[dict[str, Any]], Any]:
+        errors_of_options = []
+        for option in options:
+            found, parsed = option(value, path)
+            if not found:
+                return [], parsed
+            errors_of_options.append({"issues": found, "name": "ZodError"})
+        return [issue(path, "Invalid input", "invalid_union", unionErrors=errors_of_options)], value
+
+    return check
+
+
+def object_of(fields: dict[str, Check]) -> Check:
+    """``z.object(fields)`` with every field optional (unknown keys are stripped)."""
+
+    def check(value: Any, path: list[str | int]) -> tuple[list[dict[str, Any]], Any]:
+        if not isinstance(value, dict):
+            return [type_issue(path, "object", value)], value
+        issues: list[dict[str, Any]] = []
+        parsed = {}
+        for key, field_check in fields.items():
+            if key in value:
+                found, parsed[key] = field_check(value[key], [*path, key])
+                issues += found
+        return issues, parsed
+
+    return check
+
+
+def required_object_of(fields: dict[str, Check]) -> Check:
+    """``z.object(fields)`` with every field required."""
+
+    def check(value: Any, path: list[str | int]) -> tuple[list[dict[str, Any]], Any]:
+        if not isinstance(value, dict):
+            return [type_issue(path, "object", value)], value
+        issues: list[dict[str, Any]] = []
+        parsed = {}
+        for key, field_check in fields.items():
+            found, parsed[key] = field_check(value.get(key, MISSING), [*path, key])
+            issues += found
+        return issues, parsed
+
+    return check

@@ -302,7 +302,7 @@ def _authorize_items(request: ApiRequest) -> None:
     for line in request.body.split(b"\n"):
         if line.strip():
             try:
-                item = json.loads(line)
+                item = errors.load_json(line)
             except ValueError:
                 break  # the parse error is reported by the handler
             tasks.append(item.get("task") if isinstance(item, dict) else None)
@@ -341,7 +341,7 @@ def stream_batch_items(request: ApiRequest) -> Reply:
                 raise errors.api_error(413, f"Item at line {number} exceeds the maximum size "
                                        f"of {MAX_ITEM_BYTES} bytes")
             try:
-                item = json.loads(line)
+                item = errors.load_json(line)
             except ValueError:
                 raise errors.api_error(400, f"Invalid JSON at line {number}") from None
             check = Checker()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
+import math
 import random
+import re
 from typing import Any
 
 from .. import auth, errors
+from .. import validation as v
 from ..app import ApiRequest, Router
 from ..errors import Reply, json_reply
 from ..resources.bulk_actions import BulkActionStore, decode_cursor, encode_cursor
 from ..resources.runs import API_STATUS_TO_INTERNAL, MACHINE_PRESETS, RunFilter, parse_duration
-from ..validation import Checker, received_type
-from ..world import World, parse_date, to_ms
+from ..world import World, to_ms
 from .runs import page_size_issues
 
 ORDER = 40
@@ -53,103 +56,208 @@ def seed(world: World, rng: random.Random) -> None:
                  process=False, created_at=world.seeded_at - dt.timedelta(minutes=2))
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
+# -- CreateBulkActionRequestBody (packages/core/src/v3/schemas/api.ts) -------------------------
+#
+# Checked as zod checks it, so odd JSON gets the service's 400 (never a crash): each field's
+# union is tried whole, an invalid type anywhere stops the refinements, and the issues come in
+# the schema's field order.
+
+RUN_STATUSES = ("PENDING_VERSION", "QUEUED", "DEQUEUED", "EXECUTING", "WAITING", "COMPLETED",
+                "CANCELED", "FAILED", "CRASHED", "SYSTEM_FAILURE", "DELAYED", "EXPIRED",
+                "TIMED_OUT")  # RunStatus: the V2 vocabulary only
+_MAX_DATE_MS = 8.64e15
 
 
-def parse_filter(check: Checker, raw: Any) -> RunFilter:
-    """``BulkActionFilterRequestBody`` → :class:`RunFilter` (no implicit time window)."""
-    flt = RunFilter(implicit_window=False)
-    if not isinstance(raw, dict):
-        check.add(["filter"], "Expected object, received " + received_type(raw), "invalid_type")
-        return flt
-    present = {k: v for k, v in raw.items() if v not in (None, "", [])}
-    if not present:
-        check.add(["filter"], "At least one filter value must be provided")
-        return flt
-    if "status" in present:
-        statuses = _as_list(present["status"])
-        bad = [s for s in statuses if s not in API_STATUS_TO_INTERNAL]
-        if bad:
-            check.add(["filter", "status"], "Invalid input", "invalid_union")
+def _js_string(value: Any) -> str:
+    """JavaScript's ``String(value)`` for JSON values (what ``new Date(array)`` parses)."""
+    if value is None:
+        return ""  # (inside an array; Array.prototype.join writes null as "")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(int(value)) if float(value).is_integer() and abs(value) < 1e21 else repr(value)
+    if isinstance(value, list):
+        return ",".join(_js_string(item) for item in value)
+    if isinstance(value, dict):
+        return "[object Object]"
+    return str(value)
+
+
+def _js_date_ms(value: Any) -> int | None:
+    """``new Date(value).getTime()`` for a JSON value; ``None`` for an Invalid Date. Strings are
+    parsed as ISO 8601 (also ``YYYY`` and ``YYYY-MM``) or RFC 2822 dates; V8's legacy parser
+    takes a few more exotic forms, which the emulator refuses."""
+    if value is None or isinstance(value, bool):
+        return int(bool(value))
+    if isinstance(value, (int, float)):
+        return int(value) if math.isfinite(value) and abs(value) <= _MAX_DATE_MS else None
+    text = _js_string(value).strip()
+    if re.fullmatch(r"\d{4}(-\d{2})?", text):
+        text += "-01" * (2 - text.count("-"))
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    ms = to_ms(parsed)
+    return ms if abs(ms) <= _MAX_DATE_MS else None
+
+
+def _coerced_date(value: Any, path: list[str | int]) -> tuple[list[dict[str, Any]], Any]:
+    """``z.coerce.date()`` (parsed as epoch milliseconds)."""
+    ms = _js_date_ms(value)
+    if ms is None:
+        return [v.issue(path, "Invalid date", "invalid_date")], value
+    return [], ms
+
+
+def _single_or_array(item: v.Check) -> v.Check:
+    return v.union(item, v.array_of(item))
+
+
+_QUEUE = v.required_object_of({"type": v.one_of(("task", "custom")), "name": v.is_string})
+FILTER_FIELDS: dict[str, v.Check] = {
+    "status": _single_or_array(v.one_of(RUN_STATUSES)),
+    "taskIdentifier": _single_or_array(v.is_string),
+    "version": _single_or_array(v.is_string),
+    "from": v.union(_coerced_date, v.is_number),
+    "to": v.union(_coerced_date, v.is_number),
+    "period": v.is_string,
+    "bulkAction": v.is_string,
+    "tag": _single_or_array(v.is_string),
+    "schedule": v.is_string,
+    "isTest": v.is_boolean,
+    "batch": v.is_string,
+    "queue": _single_or_array(_QUEUE),
+    "machine": _single_or_array(v.one_of(MACHINE_PRESETS)),
+    "region": _single_or_array(v.is_string),
+}
+_filter_object = v.object_of(FILTER_FIELDS)
+
+
+def _non_empty(value: Any) -> bool:
+    """``isNonEmptyBulkActionFilterValue``."""
+    if isinstance(value, list):
+        return any(_non_empty(item) for item in value)
+    if isinstance(value, str):
+        return bool(value.strip())  # (JavaScript's trim() and Python's strip() agree on JSON)
+    return True
+
+
+def _js_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2  # UTF-16 code units, as String.length counts
+
+
+def parse_create_body(body: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """``CreateBulkActionRequestBody.safeParse(body)``: ``(issues, parsed body)``."""
+    if not isinstance(body, dict):
+        return [v.type_issue([], "object", body)], {}
+    action = body.get("action")
+    if not isinstance(action, str) or action not in ("cancel", "replay"):
+        return [v.issue(["action"], "Invalid discriminator value. Expected 'cancel' | 'replay'",
+                        "invalid_union_discriminator", options=["cancel", "replay"])], {}
+    issues: list[dict[str, Any]] = []
+    dirty: list[dict[str, Any]] = []  # issues that do not stop the refinements
+    parsed: dict[str, Any] = {"action": action}
+    if "targetRegion" in body:
+        value = body["targetRegion"]
+        if action == "cancel":
+            issues.append(v.type_issue(["targetRegion"], "never", value))
         else:
-            flt.statuses = frozenset(i for s in statuses for i in API_STATUS_TO_INTERNAL[s])
+            issues += v.is_string(value, ["targetRegion"])[0]
+        parsed["targetRegion"] = value
+    if "filter" in body:
+        found, flt = _filter_object(body["filter"], ["filter"])
+        issues += found
+        if not found and not any(_non_empty(value) for value in flt.values()):
+            dirty.append(v.issue(["filter"], "At least one filter must be provided"))
+        parsed["filter"] = flt
+    if "runIds" in body:
+        value = body["runIds"]
+        if isinstance(value, list) and not value:
+            dirty.append(v.issue(["runIds"], "Array must contain at least 1 element(s)",
+                                 "too_small", minimum=1, type="array", inclusive=True,
+                                 exact=False))
+        issues += v.array_of(v.is_string)(value, ["runIds"])[0]
+        parsed["runIds"] = value
+    if "name" in body:
+        value = body["name"]
+        found = v.is_string(value, ["name"])[0]
+        if not found and _js_length(value) > 255:
+            dirty.append(v.issue(["name"], "Name must be less than 255 characters", "too_big",
+                                 maximum=255, type="string", inclusive=True, exact=False))
+        issues += found
+        parsed["name"] = value
+    if issues:  # an invalid type: zod stops before the refinements
+        return _in_field_order(issues + dirty), parsed
+    if ("filter" in parsed) + ("runIds" in parsed) != 1:
+        dirty.append(v.issue([], "Exactly one of filter or runIds must be provided"))
+    return _in_field_order(dirty), parsed
+
+
+_FIELD_ORDER = ("action", "targetRegion", "filter", "runIds", "name")
+
+
+def _in_field_order(issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def key(found: dict[str, Any]) -> int:
+        path = found["path"]
+        return _FIELD_ORDER.index(path[0]) if path else len(_FIELD_ORDER)
+
+    return sorted(issues, key=key)  # (stable: nested issues keep their order)
+
+
+def run_filter(flt: dict[str, Any]) -> RunFilter:
+    """``bulkActionFilterToRunListFilters`` (no implicit time window)."""
+    out = RunFilter(implicit_window=False)
+
+    def as_list(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else [value]
+
+    if flt.get("status"):
+        out.statuses = frozenset(internal for status in as_list(flt["status"])
+                                 for internal in API_STATUS_TO_INTERNAL[status])
     for key, attr in (("taskIdentifier", "tasks"), ("version", "versions"), ("tag", "tags"),
-                      ("region", "regions")):
-        if key in present:
-            values = _as_list(present[key])
-            if not all(isinstance(v, str) for v in values):
-                check.add(["filter", key], "Invalid input", "invalid_union")
-            else:
-                setattr(flt, attr, frozenset(values))
-    if "machine" in present:
-        machines = _as_list(present["machine"])
-        if any(m not in MACHINE_PRESETS for m in machines):
-            check.add(["filter", "machine"], "Invalid input", "invalid_union")
-        else:
-            flt.machines = frozenset(machines)
-    if "queue" in present:
-        names = []
-        for queue in _as_list(present["queue"]):
-            if not (isinstance(queue, dict) and queue.get("type") in ("task", "custom")
-                    and isinstance(queue.get("name"), str)):
-                check.add(["filter", "queue"], "Invalid input", "invalid_union")
-                break
-            names.append(f"task/{queue['name']}" if queue["type"] == "task" else queue["name"])
-        flt.queues = frozenset(names)
-    for key, attr in (("from", "from_ms"), ("to", "to_ms")):
-        if key in present:
-            parsed = parse_date(present[key])
-            if parsed is None:
-                check.add(["filter", key], "Invalid input", "invalid_union")
-            else:
-                setattr(flt, attr, to_ms(parsed))
-    if "period" in present:
-        flt.period_ms = parse_duration(str(present["period"]))
-    if "isTest" in present:
-        if isinstance(present["isTest"], bool):
-            flt.is_test = present["isTest"]
-        else:
-            check.add(["filter", "isTest"], "Expected boolean, received "
-                      + received_type(present["isTest"]), "invalid_type")
+                      ("machine", "machines"), ("region", "regions")):
+        if flt.get(key):
+            setattr(out, attr, frozenset(as_list(flt[key])))
     for key, attr in (("bulkAction", "bulk_action"), ("schedule", "schedule"),
                       ("batch", "batch")):
-        if key in present:
-            setattr(flt, attr, str(present[key]))
-    return flt
+        if flt.get(key):
+            setattr(out, attr, flt[key])
+    if "isTest" in flt:
+        out.is_test = flt["isTest"]
+    for key, attr in (("from", "from_ms"), ("to", "to_ms")):
+        if key in flt:
+            setattr(out, attr, int(flt[key]))
+    if flt.get("period"):
+        out.period_ms = parse_duration(flt["period"])
+    if flt.get("queue"):
+        out.queues = frozenset(f"task/{q['name']}" if q["type"] == "task" else q["name"]
+                               for q in as_list(flt["queue"]))
+    return out
 
 
 def create_bulk_action(request: ApiRequest) -> Reply:
-    body = request.json()
-    check = Checker()
-    flt = None
-    run_ids = None
-    if check.object(body):
-        action = check.enum(body, "action", ("cancel", "replay"))
-        check.string(body, "name", required=False, max_length=255)
-        check.string(body, "targetRegion", required=False)
-        has_filter, has_ids = body.get("filter") is not None, body.get("runIds") is not None
-        if has_filter == has_ids:
-            check.add([], "Provide exactly one of filter or runIds")
-        elif has_ids:
-            ids = check.array(body, "runIds", min_items=1, max_items=MAX_RUN_IDS)
-            if isinstance(ids, list):
-                if not all(isinstance(i, str) for i in ids):
-                    check.add(["runIds"], "Expected string", "invalid_type")
-                run_ids = ids
-        else:
-            flt = parse_filter(check, body["filter"])
-        if body.get("targetRegion") is not None and action == "cancel":
-            check.add(["targetRegion"], "targetRegion is only supported for replay")
-    check.raise_body_error()
+    issues, body = parse_create_body(request.json())
+    if issues:
+        raise errors.body_validation_error(issues)
+    run_ids = body.get("runIds")
+    if run_ids is not None and len(run_ids) > MAX_RUN_IDS:
+        raise errors.api_error(400, f"Too many runIds ({len(run_ids)}). Maximum is "
+                                    f"{MAX_RUN_IDS}. Use a filter to select more runs.")
     request.authorize([("runs", None)])
     world = request.world
     env = request.principal.environment
     assert env is not None
     with world.lock:
         created = world.bulk_actions.create(
-            env, body["action"].upper(), run_ids=run_ids, flt=flt, name=body.get("name"),
-            target_region=body.get("targetRegion"))
+            env, body["action"].upper(), run_ids=run_ids,
+            flt=run_filter(body["filter"]) if run_ids is None else None,
+            name=body.get("name"), target_region=body.get("targetRegion"))
         return json_reply({"id": created.friendly_id}, 202)
 
 

@@ -14,7 +14,6 @@ route answer 500; bodies that parse but fail the schema get the documented 400s.
 from __future__ import annotations
 
 import io
-import json
 import random
 from typing import Any
 
@@ -62,8 +61,8 @@ def _environment(request: ApiRequest) -> Environment:
 def _json_body(request: ApiRequest) -> Any:
     """``await request.json()``: a body that is not JSON throws, and the route answers 500."""
     try:
-        return json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        return errors.load_json(request.body)
+    except ValueError:
         raise errors.internal_error() from None
 
 

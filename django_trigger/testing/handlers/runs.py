@@ -287,9 +287,9 @@ MAX_TAGS_PER_RUN = 10
 
 def add_tags(request: ApiRequest) -> Reply:
     try:
-        body = json.loads(request.body or b"")
-    except ValueError as exc:
-        raise errors.api_error(500, f"Unexpected end of JSON input ({exc.msg})") from None
+        body = errors.load_json(request.body or b"")
+    except ValueError:  # `await request.json()` throws inside the route's try/catch
+        raise errors.api_error(500, "Something went wrong, please try again.") from None
     tags = body.get("tags") if isinstance(body, dict) else None
     issues = _tag_issues(tags)
     if issues:

@@ -20,7 +20,6 @@ throw → 500, as on the real server. A schedule bound only to another environme
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import re
@@ -131,8 +130,8 @@ def _env(request: ApiRequest) -> Environment:
 def _json_body(request: ApiRequest) -> Any:
     """``await request.json()``: a body that is not JSON throws → 500."""
     try:
-        return json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        return errors.load_json(request.body)
+    except ValueError:
         raise errors.internal_error() from None
 
 
