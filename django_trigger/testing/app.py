@@ -114,7 +114,7 @@ from . import auth as auth_module
 from . import errors
 from .errors import HttpError, Reply
 from .faults import FaultDecision, Faults
-from .journal import Journal, JournalEntry, mask_header, redact_token
+from .journal import Journal, JournalEntry, mask_body, mask_header, redact_token
 from .ratelimit import RateLimiter, is_rate_limited_path, rate_limited_reply, unauthorized_reply
 from .request_idempotency import RequestIdempotency
 
@@ -409,7 +409,9 @@ class EmulatorApp:
         token = authorization[7:] if authorization.startswith("Bearer ") else authorization
         return JournalEntry(
             method=request.method, path=request.path, query=request.query, headers=headers,
-            body=_parse_body(request.body), credential=redact_token(token),
+            body=mask_body(request.path, request.headers.get("Content-Type", ""), request.body,
+                           _parse_body(request.body)),
+            credential=redact_token(token),
         )
 
     def _drop(self, environ: dict[str, Any], start_response: Callable[..., Any],

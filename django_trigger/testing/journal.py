@@ -9,20 +9,28 @@
     entry.replayed    # True when answered from the request-idempotency cache
 
 Credentials never reach the journal: ``Authorization`` is stored redacted
-(``Bearer tr_dev_…wxyz``), as are other secret-bearing headers.
+(``Bearer tr_dev_…wxyz``), as are other secret-bearing headers. Nor do env var values: the
+bodies of the env var routes (create, update, import as JSON or as a multipart dotenv upload)
+keep their names and have every value replaced by ``<redacted>``::
+
+    entry.body   # {"variables": {"API_KEY": "<redacted>"}, "override": True}
 """
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Journal", "JournalEntry", "redact_token"]
+__all__ = ["REDACTED", "Journal", "JournalEntry", "mask_body", "redact_token"]
 
 SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-trigger-jwt"}
+REDACTED = "<redacted>"
+_ENVVAR_PATH = re.compile(r"^/api/v1/projects/[^/]+/envvars/[^/]+(/.*)?$")
+_VARIABLE_MAPS = ("variables", "parentVariables")
 
 
 def redact_token(token: str | None) -> str:
@@ -42,6 +50,53 @@ def mask_header(name: str, value: str) -> str:
     if name.lower() == "authorization" and value.startswith("Bearer "):
         return "Bearer " + redact_token(value[len("Bearer "):])
     return redact_token(value)
+
+
+def mask_body(path: str, content_type: str, raw: bytes, body: Any) -> Any:
+    """The body to keep for a request: env var values redacted (names kept) on the env var
+    routes, anything else as parsed."""
+    if not _ENVVAR_PATH.match(path) or body is None:
+        return body
+    if "multipart/form-data" in content_type.lower():
+        return _mask_upload(content_type, raw)
+    return _mask_values(body)
+
+
+def _mask_values(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_mask_values(item) for item in value]
+    if not isinstance(value, dict):
+        return REDACTED  # not an object: it could be anything, values included
+    masked: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "value":
+            masked[key] = REDACTED
+        elif key in _VARIABLE_MAPS and isinstance(item, dict):
+            masked[key] = dict.fromkeys(item, REDACTED)
+        elif key in _VARIABLE_MAPS or isinstance(item, (dict, list)):
+            masked[key] = _mask_values(item)
+        else:
+            masked[key] = item
+    return masked
+
+
+def _mask_upload(content_type: str, raw: bytes) -> Any:
+    """A dotenv upload as the import route reads it: the file's names, the other fields."""
+    from werkzeug.formparser import parse_form_data
+
+    from .resources.envvars import parse_dotenv
+
+    environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": content_type,
+               "CONTENT_LENGTH": str(len(raw)), "wsgi.input": io.BytesIO(raw)}
+    try:
+        _stream, form, files = parse_form_data(environ, silent=False)
+    except Exception:  # malformed: nothing of it is kept
+        return REDACTED
+    masked: dict[str, Any] = dict(form.items())
+    for name, upload in files.items():
+        text = upload.read().decode("utf-8", errors="replace")
+        masked[name] = dict.fromkeys(parse_dotenv(text), REDACTED)
+    return masked
 
 
 @dataclass

@@ -54,8 +54,9 @@ class PlanAndApplyTests(SyncTestCase):
             ("GET", self.path()), ("POST", self.path(suffix="/import")), ("GET", self.path()),
         ])
         body = self.journal.last(method="POST").body
-        # Only what changes is sent; override is needed because LOG_LEVEL exists.
-        self.assertEqual(body, {"variables": {"LOG_LEVEL": "warning", "NEW_NAME": "n"},
+        # Only what changes is sent; override is needed because LOG_LEVEL exists. (The journal
+        # keeps names, not values: the values are checked in the emulator's state.)
+        self.assertEqual(body, {"variables": {"LOG_LEVEL": REDACTED, "NEW_NAME": REDACTED},
                                 "override": True})
         remote = self.remote()
         self.assertEqual(remote["NEW_NAME"], ("n", False))
@@ -83,7 +84,9 @@ class PlanAndApplyTests(SyncTestCase):
         path = self.env_file("NEW_A=a\nNEW_B=b\n")
         self.assertEqual(self.sync("--env-file", path).code, 0)
         self.assertEqual(self.journal.last(method="POST").body,
-                         {"variables": {"NEW_A": "a", "NEW_B": "b"}, "override": False})
+                         {"variables": {"NEW_A": REDACTED, "NEW_B": REDACTED}, "override": False})
+        self.assertEqual((self.remote()["NEW_A"], self.remote()["NEW_B"]),
+                         (("a", False), ("b", False)))
 
     def test_second_run_is_in_sync_with_one_request(self):
         path = self.env_file("NEW_NAME=n\nLOG_LEVEL=warning\n")
@@ -122,7 +125,7 @@ class PlanAndApplyTests(SyncTestCase):
         result = self.sync("--env-file", path, "--overwrite-secrets")
         self.assertEqual(result.code, 0, result.text)
         self.assertEqual(self.journal.last(method="POST").body,
-                         {"variables": {"DATABASE_URL": "postgres://local"}, "override": True})
+                         {"variables": {"DATABASE_URL": REDACTED}, "override": True})
         self.assertEqual(self.remote()["DATABASE_URL"], ("postgres://local", True))
 
     def test_secret_names_go_in_their_own_import(self):
@@ -131,8 +134,9 @@ class PlanAndApplyTests(SyncTestCase):
         self.assertEqual(result.code, 0, result.text)
         imports = [e.body for e in self.journal.filter(method="POST")]
         self.assertEqual(imports, [
-            {"variables": {"PLAIN": "p"}, "override": False},
-            {"variables": {"REGION": "local", "TOKEN": "t"}, "override": True, "isSecret": True},
+            {"variables": {"PLAIN": REDACTED}, "override": False},
+            {"variables": {"REGION": REDACTED, "TOKEN": REDACTED}, "override": True,
+             "isSecret": True},
         ])
         remote = self.remote()
         self.assertEqual(remote["PLAIN"], ("p", False))
@@ -145,7 +149,7 @@ class PlanAndApplyTests(SyncTestCase):
         path = self.env_file("ONE=1\nTWO=2\n")
         self.assertEqual(self.sync("--env-file", path, "--all-secret").code, 0)
         self.assertEqual(self.journal.last(method="POST").body,
-                         {"variables": {"ONE": "1", "TWO": "2"}, "override": False,
+                         {"variables": {"ONE": REDACTED, "TWO": REDACTED}, "override": False,
                           "isSecret": True})
         self.assertEqual(self.remote()["ONE"], ("1", True))
 
@@ -153,7 +157,8 @@ class PlanAndApplyTests(SyncTestCase):
         path = self.env_file("TRIGGER_SECRET_KEY=tr_dev_mine\nTRIGGER_API_URL=http://x\nA=1\n")
         result = self.sync("--env-file", path)
         self.assertEqual(result.code, 0, result.text)
-        self.assertEqual(self.journal.last(method="POST").body["variables"], {"A": "1"})
+        self.assertEqual(self.journal.last(method="POST").body["variables"], {"A": REDACTED})
+        self.assertEqual(self.remote()["A"], ("1", False))
         self.assertIn("Skipped (never sent):", result.stdout)
         self.assertIn("! TRIGGER_SECRET_KEY", result.stdout)
         self.assertIn("reserved: Trigger.dev sets it itself and silently drops it on write",
@@ -166,7 +171,7 @@ class PlanAndApplyTests(SyncTestCase):
         self.assertEqual(result.code, 0, result.text)
         self.assertIn("! EMPTY", result.stdout)
         self.assertIn("empty value: Trigger.dev silently drops empty values", result.stdout)
-        self.assertEqual(self.journal.last(method="POST").body["variables"], {"A": "1"})
+        self.assertEqual(self.journal.last(method="POST").body["variables"], {"A": REDACTED})
 
 
 class PruneTests(SyncTestCase):
@@ -584,8 +589,10 @@ class SourcesOverHttpTests(SyncTestCase):
             self.journal.clear()
             result = self.sync("--env-file", self.env_file("ONLY_FILE=f\n"), "--no-settings")
         self.assertEqual(result.code, 0, result.text)
-        self.assertEqual(self.journal.last(method="POST").body["variables"], {"ONLY_FILE": "f"})
+        self.assertEqual(self.journal.last(method="POST").body["variables"],
+                         {"ONLY_FILE": REDACTED})
         remote = self.remote()
+        self.assertEqual(remote["ONLY_FILE"], ("f", False))
         self.assertEqual(remote["LITERAL"], ("l", False))
         self.assertEqual(remote["FROM_PROCESS"], ("p", False))
 
@@ -599,7 +606,10 @@ class SourcesOverHttpTests(SyncTestCase):
                                "TRIGGER_")
         self.assertEqual(result.code, 0, result.text)
         sent = self.journal.last(method="POST").body["variables"]
-        self.assertEqual(sent, {"APP_ONE": "1", "APP_PATH": "ok", "APP_TWO": "2", "OTHER": "o"})
+        self.assertEqual(sorted(sent), ["APP_ONE", "APP_PATH", "APP_TWO", "OTHER"])
+        remote = self.remote()
+        self.assertEqual({name: remote[name][0] for name in sent},
+                         {"APP_ONE": "1", "APP_PATH": "ok", "APP_TWO": "2", "OTHER": "o"})
         self.assertIn("! TRIGGER_SECRET_KEY  environment (--prefix TRIGGER_): reserved",
                       result.stdout)
         self.assertIn("! 1 shell/tool or TRIGGER_* variable matched --prefix (-v 2 lists them)",
@@ -619,7 +629,8 @@ class SourcesOverHttpTests(SyncTestCase):
         path = self.env_file("A=$HOME/x\nB='$B'\n")
         self.assertEqual(self.sync("--env-file", path).code, 0)
         self.assertEqual(self.journal.last(method="POST").body["variables"],
-                         {"A": "$HOME/x", "B": "$B"})
+                         {"A": REDACTED, "B": REDACTED})
+        self.assertEqual((self.remote()["A"][0], self.remote()["B"][0]), ("$HOME/x", "$B"))
 
 
 class OutputTests(SyncTestCase):

@@ -58,3 +58,46 @@ class JournalTests(EmulatorCase):
         self.assertEqual(redact_token(None), "<none>")
         self.assertEqual(redact_token("tr_dev_short"), "tr_dev_…")
         self.assertEqual(redact_token("tr_dev_sk_abcdefghijklmnop"), "tr_dev_sk_…mnop")
+
+    def test_env_var_values_never_reach_the_journal(self):
+        """Create, update, import (JSON, branch parent values, multipart dotenv upload): the
+        names stay visible, every value is ``<redacted>``."""
+        base = f"/api/v1/projects/{self.emu.project_ref}/envvars"
+        pat = self.emu.access_token
+        secrets = ["s3cret-create", "s3cret-put", "s3cret-post", "s3cret-import",
+                   "s3cret-parent", "s3cret-upload", "s3cret-raw", "s3cret-list"]
+        self.post(f"{base}/dev", token=pat, json={"name": "A", "value": secrets[0]})
+        self.put(f"{base}/dev/A", token=pat, json={"value": secrets[1]})
+        self.post(f"{base}/dev/A", token=pat, json={"value": secrets[2]})
+        self.post(f"{base}/preview/import", token=pat,
+                  headers={"x-trigger-branch": "feature-login"},
+                  json={"variables": {"B": secrets[3]}, "parentVariables": {"C": secrets[4]},
+                        "override": True})
+        self.post(f"{base}/dev/import", token=pat, data={"override": "true"},
+                  files={"variables": ("x.env", f"D={secrets[5]}\nE='multi\nline'\n")})
+        self.post(f"{base}/dev", token=pat, data=f"not json {secrets[6]}")
+        self.post(f"{base}/dev/import", token=pat,
+                  json={"variables": [{"name": "F", "value": secrets[7]}]})
+        bodies = [entry.body for entry in self.emu.journal.entries]
+        self.assertEqual(bodies, [
+            {"name": "A", "value": "<redacted>"},
+            {"value": "<redacted>"},
+            {"value": "<redacted>"},
+            {"variables": {"B": "<redacted>"}, "parentVariables": {"C": "<redacted>"},
+             "override": True},
+            {"override": "true", "variables": {"D": "<redacted>", "E": "<redacted>"}},
+            "<redacted>",
+            {"variables": [{"name": "F", "value": "<redacted>"}]},
+        ])
+        self.assertEqual([entry.status for entry in self.emu.journal.entries][:5],
+                         [200, 200, 200, 200, 200])  # the values did reach the service
+        dump = repr(self.emu.journal.entries)
+        for secret in secrets:
+            self.assertNotIn(secret, dump)
+        with self.emu.state.lock:
+            env = self.dev_env
+            self.assertEqual(self.emu.state.envvars.value(env, "D"), secrets[5])
+
+    def test_other_bodies_are_kept_as_sent(self):
+        self.post("/api/v1/tasks/send-email/trigger", json={"payload": {"value": "visible"}})
+        self.assertEqual(self.emu.journal.last().body, {"payload": {"value": "visible"}})
