@@ -304,14 +304,16 @@ class Transport:
         except requests.RequestException as exc:
             error = self._connection_error(exc, method, path, budget)
             if not retry_safety.retries_after_sending and error_after_sending(_reason(exc)):
-                error = _outcome_unknown(error, unknown_hint, sent_at, read_timeout)
+                error = _outcome_unknown(error, unknown_hint, sent_at, read_timeout,
+                                         _deadline_if_reached(budget))
             raise error from exc
         try:
             self._read_body(response, budget, read_timeout, method, path)
         except ApiConnectionError as error:  # the request was processed; its answer was cut
             if retry_safety.retries_after_sending:
                 raise
-            raise _outcome_unknown(error, unknown_hint, sent_at, read_timeout) from error
+            raise _outcome_unknown(error, unknown_hint, sent_at, read_timeout,
+                                   _deadline_if_reached(budget)) from error
         elapsed_ms = (time.monotonic() - budget.started) * 1000
         logger.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, elapsed_ms)
 
@@ -368,14 +370,16 @@ class Transport:
                     )
                 chunks.append(chunk)
                 if budget.remaining() <= 0:
-                    raise self._deadline_error(budget, method, path, "reading the response")
+                    raise self._deadline_error(budget, method, path,
+                                               f"reading the response from {self._host}")
         except ApiError:
             response.close()  # the rest of the body is unread: the connection cannot be reused
             raise
         except (HTTPError, OSError) as exc:
             response.close()
             if budget.remaining() <= 0:
-                raise self._deadline_error(budget, method, path, "reading the response") from exc
+                raise self._deadline_error(budget, method, path,
+                                               f"reading the response from {self._host}") from exc
             raise ApiConnectionError(
                 self._describe_failure(exc, "reading the response"),
                 method=method, path=path,
@@ -408,8 +412,7 @@ class Transport:
                         doing: str) -> ApiTimeoutError:
         attempts = f"{budget.attempts} attempt" + ("s" if budget.attempts != 1 else "")
         return ApiTimeoutError(
-            f"Deadline of {budget.deadline_seconds:g}s reached after {attempts} "
-            f"({doing}, {self._host}).",
+            f"Deadline of {budget.deadline_seconds:g}s reached after {attempts} ({doing}).",
             method=method, path=path,
         )
 
@@ -418,15 +421,21 @@ class Transport:
         if isinstance(exc, requests.exceptions.InvalidURL):
             return ApiConnectionError(f"Invalid URL: {exc}", method=method, path=path)
         reason: BaseException = _reason(exc) or exc
-        if budget.deadline_reached or budget.remaining() <= 0:
-            return self._deadline_error(budget, method, path, _doing(reason))
-        attempts = f"after {budget.attempts} attempts" if budget.attempts > 1 else ""
-        message = self._describe_failure(reason, attempts)
         # urllib3's NewConnectionError (refused, DNS) subclasses ConnectTimeoutError: no timeout.
         timed_out = isinstance(exc, requests.Timeout) or (
             isinstance(reason, (ReadTimeoutError, ConnectTimeoutError))
             and not isinstance(reason, NewConnectionError)
         )
+        # Out of time: the time left ran out (a wait cut to it timed out). A failure that came
+        # quickly is reported as itself, even when the deadline left no time for a retry.
+        if budget.remaining() <= 0 or (budget.deadline_reached and timed_out):
+            last = self._describe_failure(reason).rstrip(".")
+            return self._deadline_error(budget, method, path, f"last: {last}")
+        attempts = f"after {budget.attempts} attempts" if budget.attempts > 1 else ""
+        if budget.deadline_reached:
+            attempts = (f"{attempts}; " if attempts else "") + (
+                f"no time for another before the {budget.deadline_seconds:g}s deadline")
+        message = self._describe_failure(reason, attempts)
         error_class = ApiTimeoutError if timed_out else ApiConnectionError
         return error_class(message, method=method, path=path)
 
@@ -470,12 +479,6 @@ class _BearerAuth(AuthBase):
 
     def __repr__(self) -> str:
         return "<BearerAuth>"
-
-
-def _doing(reason: BaseException) -> str:
-    if isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError):
-        return "connecting"
-    return "waiting for the answer"
 
 
 def _tls_reason(reason: BaseException) -> str:
@@ -596,6 +599,10 @@ def _status_error(raw: RawResponse[Any]) -> ApiError:
     )
 
 
+def _deadline_if_reached(budget: CallBudget) -> float | None:
+    return budget.deadline_seconds if budget.deadline_reached or budget.remaining() <= 0 else None
+
+
 def _reason(exc: requests.RequestException) -> BaseException | None:
     """The urllib3 error behind a requests exception."""
     reason: BaseException | None = exc.args[0] if exc.args else None
@@ -629,13 +636,17 @@ _WHAT_HAPPENED: list[tuple[type[ApiError], type[OutcomeUnknownError], str]] = [
 
 
 def _outcome_unknown(
-    cause: ApiError, hint: str | None, sent_at: dt.datetime, read_timeout: float
+    cause: ApiError, hint: str | None, sent_at: dt.datetime, read_timeout: float,
+    deadline: float | None = None,
 ) -> OutcomeUnknownError:
-    """The error for a failure after sending a call that is not safe to repeat."""
+    """The error for a failure after sending a call that is not safe to repeat (``deadline``:
+    the call's deadline, when that is what stopped it)."""
     error_class, template = next(
         (error, text) for kind, error, text in _WHAT_HAPPENED if isinstance(cause, kind)
     )
     what = template.format(read=read_timeout, status=cause.status, message=cause.message)
+    if deadline is not None and isinstance(cause, ApiTimeoutError):
+        what = f"the call's deadline ({deadline:g} s) passed after the request was sent"
     check = (hint or "look at the affected resources before repeating the call").replace(
         "{sent_at}", sent_at.isoformat().replace("+00:00", "Z")
     )

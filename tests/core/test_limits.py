@@ -25,6 +25,7 @@ from django_trigger.exceptions import (
     InternalServerError,
     InvalidRequestError,
     NotFoundError,
+    OutcomeUnknownError,
 )
 
 from .base import ClientTestCase
@@ -63,7 +64,7 @@ class DeadlineTests(ClientTestCase):
         self.assertLess(elapsed, 2.0)
         self.assertGreater(elapsed, 1.2)
         self.assertRegex(ctx.exception.message, r"^Deadline of 1\.5s reached after 1 attempt "
-                         r"\(reading the response, 127\.0\.0\.1:\d+\)\.$")
+                         r"\(reading the response from 127\.0\.0\.1:\d+\)\.$")
 
     def test_a_retry_whose_sleep_would_end_past_the_deadline_is_not_made(self):
         self.emulator.faults.fail_next(5, 503)
@@ -83,7 +84,8 @@ class DeadlineTests(ClientTestCase):
             client.runs.list(limit=1)
         self.assertLess(time.monotonic() - started, 2.0)
         self.assertRegex(ctx.exception.message,
-                         r"^Deadline of 1\.5s reached after 2 attempts \(waiting for the answer")
+                         r"^Deadline of 1\.5s reached after 2 attempts \(last: Read timeout: "
+                         r"127\.0\.0\.1:\d+ did not answer in time\)\.$")
 
     def test_per_request_deadline(self):
         self.emulator.faults.stall_next(1, 3.0)
@@ -92,6 +94,25 @@ class DeadlineTests(ClientTestCase):
             self.trigger.runs.list(limit=1, request_options={"deadline": 0.5})
         self.assertLess(time.monotonic() - started, 1.0)
         self.assertIn("Deadline of 0.5s reached after 1 attempt", ctx.exception.message)
+
+    def test_an_unsafe_call_stopped_by_the_deadline_has_an_unknown_outcome(self):
+        run_id = self.trigger.runs.list(limit=1).data[0].id
+        self.emulator.faults.stall_next(1, 3.0, path=f"/api/v1/runs/{run_id}/replay")
+        with self.assertRaises(OutcomeUnknownError) as ctx:
+            self.trigger.runs.replay(run_id, request_options={"deadline": 0.5})
+        self.assertIsInstance(ctx.exception, ApiTimeoutError)
+        self.assertIn("the call's deadline (0.5 s) passed after the request was sent",
+                      ctx.exception.message)
+
+    def test_a_refused_connection_near_the_deadline_says_refused(self):
+        client = TriggerClient(self.emulator.secret_key, base_url=f"http://127.0.0.1:"
+                               f"{closed_port()}", retry={"min_delay": 0.4}, deadline=1.0)
+        self.addCleanup(client.close)
+        with self.assertRaises(ApiConnectionError) as ctx:
+            client.runs.list(limit=1)
+        self.assertNotIsInstance(ctx.exception, ApiTimeoutError)
+        self.assertRegex(ctx.exception.message, r"^Connection refused by 127\.0\.0\.1:\d+ "
+                         r"\(after 2 attempts; no time for another before the 1s deadline\)\.$")
 
     def test_a_deadline_is_positive_and_finite(self):
         for bad in (0, -1, float("inf"), None, "10"):
