@@ -96,6 +96,7 @@ class SetupOnlyTests(DemoCommandTestCase):
                         "the demo says it is a demo before anything else")
         self.assertIn(f"Created the superuser 'demo' in the database {self.database}.", output)
         self.assertRegex(output, r"The default client reaches the emulator \(latest run: run_")
+        self.assertIn("Created 3 waitpoint tokens waiting for approval", output)
         self.assertIn("log in as    demo / demo", output)
         self.assertIn("http://127.0.0.1:8000/admin/", output)
         self.assertNotIn("Starting development server", output)

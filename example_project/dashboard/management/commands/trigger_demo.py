@@ -90,6 +90,7 @@ class Command(BaseCommand):
             environment = self.point_clients_at(emulator)
             self.prepare_database()
             self.check_client()
+            self.create_approvals()
             self.print_summary(emulator, port, options["seed"], options["runs"])
             if options["setup_only"]:
                 self.stdout.write("Setup only: the emulator stops now; no server was started.")
@@ -146,6 +147,20 @@ class Command(BaseCommand):
         latest = page.data[0].id if page.data else "none"
         self.stdout.write(f"The default client reaches the emulator (latest run: {latest}).")
 
+    def create_approvals(self) -> None:
+        """Tokens for the approvals page, as tasks waiting on ``wait.forToken()`` would create
+        them (idempotency keys: the same tokens however often this runs on one emulator)."""
+        from django_trigger import TriggerError, get_client
+
+        try:
+            for number in (1001, 1002, 1003):
+                get_client().waitpoints.create_token(
+                    timeout="1d", tags=[f"order:{number}"],
+                    idempotency_key=f"demo-approval-{number}")
+        except TriggerError as exc:
+            raise CommandError(f"Cannot create the demo's waitpoint tokens: {exc}") from exc
+        self.stdout.write("Created 3 waitpoint tokens waiting for approval (/approvals/).")
+
     def print_banner(self, emulator: Any) -> None:
         line = "=" * 78
         self.stdout.write(self.style.WARNING(line))
@@ -160,7 +175,7 @@ class Command(BaseCommand):
             f"  emulator     seed {seed}, {runs} seeded runs in dev (fewer in prod), project "
             f"{emulator.project_ref}\n"
             f"  clients      'default' = the dev secret key, 'prod' = the prod secret key\n"
-            f"  site         {site}/  (runs, trigger form, async overview)\n"
+            f"  site         {site}/  (runs, trigger form, approvals, async overview)\n"
             f"  admin        {site}/admin/\n"
             f"  log in as    {DEMO_USERNAME} / {DEMO_PASSWORD}  (a fixed password: this is a "
             "local demo database)"
