@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ from typing import Any, cast
 from django_trigger._http.paths import build_path
 from django_trigger.credentials import TokenKind, normalize_environment
 from django_trigger.exceptions import InvalidRequestError, NotFoundError, PollTimeoutError
-from django_trigger.options import RequestOptionsLike
+from django_trigger.options import RequestOptions, RequestOptionsLike
 from django_trigger.pagination import CursorPage
 from django_trigger.types import (
     IdResponse,
@@ -178,7 +179,9 @@ class Runs(Resource):
     ) -> Run:
         """Retrieve the run every ``interval`` seconds until its status is final, and return
         it; ``PollTimeoutError`` (with ``.last``, the last run retrieved) after
-        ``max_attempts`` retrievals or once ``timeout`` seconds would be exceeded.
+        ``max_attempts`` retrievals or once ``timeout`` seconds would be exceeded. A retrieval
+        in progress gets the time left as its deadline (``ApiTimeoutError`` when it is reached),
+        so the poll never outlasts ``timeout``.
 
         The SDK's ``runs.poll`` (1 s, 500 attempts, no minimum interval), except that it stops
         on every final status: the SDK waits for ``isCompleted``, which EXPIRED and TIMED_OUT
@@ -194,10 +197,19 @@ class Runs(Resource):
                 max_attempts < 1):
             raise InvalidRequestError("max_attempts must be a positive integer")
         build_path("/api/v3/runs/{}", (run_id, "run"))  # a bad id fails before any request
+        try:
+            options = RequestOptions.coerce(request_options)
+        except (TypeError, ValueError) as exc:
+            raise InvalidRequestError(str(exc)) from None
         runs = cast(Runs, _cooked(self))
         deadline = None if timeout is None else time.monotonic() + timeout
         for attempt in range(1, max_attempts + 1):
-            run = runs.retrieve(run_id, request_options=request_options)
+            call_options = options
+            if deadline is not None:  # a retrieval never runs past the poll's timeout
+                remaining = max(deadline - time.monotonic(), 0.001)
+                call_options = dataclasses.replace(
+                    options, deadline=min(options.deadline or remaining, remaining))
+            run = runs.retrieve(run_id, request_options=call_options)
             if run.status.is_final:
                 return run
             if attempt == max_attempts:

@@ -4,8 +4,9 @@ polls (a timer plays the worker), and the request count is what the docstring pr
 from __future__ import annotations
 
 import threading
+import time
 
-from django_trigger.exceptions import InvalidRequestError, PollTimeoutError
+from django_trigger.exceptions import ApiTimeoutError, InvalidRequestError, PollTimeoutError
 from django_trigger.types import RunStatus
 
 from .base import ClientTestCase
@@ -71,10 +72,18 @@ class PollTests(ClientTestCase):
             self.trigger.runs.poll(self.run_id, interval=0.1, timeout=0.25)
         self.assertEqual(self.journal.count(method="GET", path=self.path), 3)  # 0, .1, .2 s
 
+    def test_a_stalled_retrieval_does_not_outlast_the_timeout(self):
+        self.emulator.faults.stall_next(1, seconds=5, path=self.path)
+        started = time.monotonic()
+        with self.assertRaisesRegex(ApiTimeoutError, "Deadline"):
+            self.trigger.runs.poll(self.run_id, interval=0.1, timeout=0.5)
+        self.assertLess(time.monotonic() - started, 2)
+
     def test_bad_arguments_send_nothing(self):
         self.journal.clear()
         for kwargs, message in [({"interval": 0}, "interval"), ({"interval": "1"}, "interval"),
-                                ({"timeout": -1}, "timeout"), ({"max_attempts": 0}, "attempts")]:
+                                ({"timeout": -1}, "timeout"), ({"max_attempts": 0}, "attempts"),
+                                ({"request_options": {"colour": 1}}, "unknown request option")]:
             with self.subTest(kwargs), self.assertRaisesRegex(InvalidRequestError, message):
                 self.trigger.runs.poll(self.run_id, **kwargs)
         with self.assertRaisesRegex(InvalidRequestError, "not a valid run"):
