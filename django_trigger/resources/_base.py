@@ -261,7 +261,7 @@ class Resource:
         )
 
 
-def _cooked(resource: Resource) -> Resource:
+def _cooked(resource: Self) -> Self:
     if not resource._raw:
         return resource
     twin = copy.copy(resource)

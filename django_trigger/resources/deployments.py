@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django_trigger._http.paths import build_path
-from django_trigger.exceptions import InvalidRequestError
+from django_trigger.exceptions import ApiError, InvalidRequestError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import CursorPage
 from django_trigger.types import Deployment, DeploymentListItem, PromotedDeployment
@@ -103,7 +103,11 @@ class Deployments(Resource):
             request_options=request_options,
         )
 
-    @retry_safety(RetrySafety.IDEMPOTENT, why="promoting the current version again changes nothing")
+    @retry_safety(
+        RetrySafety.VERIFIED,
+        why="a retry answered 'already the current deployment' after a lost answer means done: "
+        "the current deployment is read back",
+    )
     def promote(
         self,
         version: str,
@@ -112,14 +116,24 @@ class Deployments(Resource):
         request_options: RequestOptionsLike = None,
     ) -> PromotedDeployment:
         """Make ``version`` the current deployment."""
-        return self._request(
-            "POST",
-            build_path("/api/v1/deployments/{}/promote", (version, "version")),
-            operation="deployments.promote",
-            params={"allowRollbacks": "true"} if allow_rollbacks else None,
-            parse=PromotedDeployment.from_api,
-            request_options=request_options,
-        )
+        try:
+            return self._request(
+                "POST",
+                build_path("/api/v1/deployments/{}/promote", (version, "version")),
+                operation="deployments.promote",
+                params={"allowRollbacks": "true"} if allow_rollbacks else None,
+                parse=PromotedDeployment.from_api,
+                request_options=request_options,
+            )
+        except ApiError as exc:
+            if not self._done_before(exc, 400, "already the current deployment"):
+                raise
+            current = self.current(request_options=request_options)
+            if current.version != version:
+                raise
+            return PromotedDeployment.from_api(
+                {"id": current.id, "version": current.version, "shortCode": current.short_code}
+            )
 
 
 def _iso(value: datetime | None, name: str) -> str | None:

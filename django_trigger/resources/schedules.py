@@ -7,7 +7,12 @@ import re
 from typing import Any
 
 from django_trigger._http.paths import build_path
-from django_trigger.exceptions import ApiError, InvalidRequestError
+from django_trigger.exceptions import (
+    ApiError,
+    InvalidRequestError,
+    NotFoundError,
+    OutcomeUnknownError,
+)
 from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import OffsetPage
 from django_trigger.types import IdResponse, Schedule, SchemaError
@@ -17,6 +22,7 @@ from ._base import (
     Auth,
     Resource,
     RetrySafety,
+    _cooked,
     offset_params,
     retry_safety,
     task_identifier,
@@ -101,7 +107,13 @@ class Schedules(Resource):
             request_options=request_options,
         )
 
-    @retry_safety(RetrySafety.IDEMPOTENT, why="a full replacement with the same values")
+    @retry_safety(
+        RetrySafety.UNSAFE,
+        RetrySafety.IDEMPOTENT,
+        why="a full replacement is idempotent, but the API creates a new schedule for an "
+        "unknown id: after a lost answer the schedule is read, and the update sent again only "
+        "if it exists",
+    )
     def update(
         self,
         schedule_id: str,
@@ -115,14 +127,35 @@ class Schedules(Resource):
     ) -> Schedule:
         """Replace a schedule. Like the API, omitted ``external_id`` becomes null and omitted
         ``timezone`` becomes UTC: pass every value you want to keep."""
-        return self._request(
-            "PUT",
-            _path(schedule_id),
-            operation="schedules.update",
-            json_body=_body(task, cron, external_id, timezone, window),
-            parse=Schedule.from_api,
-            request_options=request_options,
-        )
+        body = _body(task, cron, external_id, timezone, window)
+
+        def put(safety: RetrySafety) -> Schedule:
+            return self._request(
+                "PUT",
+                _path(schedule_id),
+                operation="schedules.update",
+                json_body=body,
+                parse=Schedule.from_api,
+                request_options=request_options,
+                retry_safety=safety,
+                unknown_hint=(
+                    f"schedule {schedule_id} does not exist, so the lost attempt may have "
+                    "created a new schedule: list the schedules (client.schedules.list()) "
+                    f"of task {task!r}"
+                ),
+            )
+
+        try:
+            return put(RetrySafety.UNSAFE)
+        except OutcomeUnknownError:
+            try:
+                _cooked(self).retrieve(schedule_id, request_options=request_options)
+                exists = True
+            except NotFoundError:
+                exists = False
+            if not exists:
+                raise
+        return put(RetrySafety.IDEMPOTENT)  # it exists: a repeat sets the same values
 
     @retry_safety(
         RetrySafety.VERIFIED, why="a retry answered 404 after a lost answer means it was deleted"

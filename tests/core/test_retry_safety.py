@@ -228,6 +228,23 @@ class VerifiedCallTests(SafetyCase):
         self.assertIn("override=True", str(ctx.exception))
         self.assertNotIn("FROM_FILE_X=1", str(ctx.exception))
 
+    def test_schedule_update(self):
+        task = self.emulator.scheduled_tasks[0]
+        created = self.trigger.schedules.create(task=task, cron="0 9 * * *",
+                                                deduplication_key="to-update")
+        before = self.trigger.schedules.list().count
+        self.emulator.faults.drop_next(1, after_processing=True, method="PUT")
+        updated = self.trigger.schedules.update(created.id, task=task, cron="0 10 * * *")
+        self.assertEqual((updated.id, updated.cron), (created.id, "0 10 * * *"))
+        self.assertEqual(self.trigger.schedules.list().count, before)
+        # An unknown id: the API creates a schedule, so a repeat would create a second one.
+        self.emulator.faults.drop_next(1, after_processing=True, method="PUT")
+        with self.assertRaises(OutcomeUnknownError) as ctx:
+            self.trigger.schedules.update("sched_doesnotexist0000000", task=task,
+                                          cron="0 9 * * *")
+        self.assertIn("may have created a new schedule", str(ctx.exception))
+        self.assertEqual(self.trigger.schedules.list().count, before + 1)
+
     def test_schedule_delete(self):
         task = self.emulator.scheduled_tasks[0]
         created = self.trigger.schedules.create(task=task, cron="0 9 * * *",
@@ -243,6 +260,17 @@ class VerifiedCallTests(SafetyCase):
         self.emulator.faults.drop_next(1, after_processing=True, **POST)
         queue = self.trigger.queues.reset_concurrency_limit("send-email", type="task")
         self.assertIsNone(queue.concurrency.override)
+
+    def test_deployment_promote(self):
+        client = self.make_client(self.emulator.secret_keys["prod"])
+        older = [d for d in client.deployments.list() if d.status == "DEPLOYED"][-1]
+        self.emulator.faults.drop_next(1, after_processing=True, **POST)
+        promoted = client.deployments.promote(older.version, allow_rollbacks=True)
+        self.assertEqual((promoted.id, promoted.version), (older.id, older.version))
+        # The retry was refused "already the current deployment": done.
+        self.assertEqual([e.status for e in self.journal.entries if e.method == "POST"],
+                         [None, 400])
+        self.assertEqual(client.deployments.current().version, older.version)
 
     def test_idempotency_key_reset(self):
         self.trigger.tasks.trigger("keyed", {}, idempotency_key="k-1")
