@@ -7,8 +7,9 @@ isolated from global configuration.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from django_trigger import validators
 from django_trigger._http.ratelimit import RateLimitStore
@@ -34,22 +35,48 @@ from django_trigger.options import (
     validate_count,
     validate_timeout,
 )
-from django_trigger.resources.auth import PublicTokens
-from django_trigger.resources.batches import Batches
-from django_trigger.resources.bulk_actions import BulkActions
-from django_trigger.resources.deployments import Deployments
-from django_trigger.resources.envvars import EnvVars
-from django_trigger.resources.idempotency_keys import IdempotencyKeys
-from django_trigger.resources.projects import Projects
-from django_trigger.resources.queues import Queues
-from django_trigger.resources.runs import Runs
-from django_trigger.resources.schedules import Schedules
-from django_trigger.resources.tasks import Tasks
-from django_trigger.resources.waitpoints import Waitpoints
+
+if TYPE_CHECKING:
+    from django_trigger.resources.auth import PublicTokens
+    from django_trigger.resources.batches import Batches
+    from django_trigger.resources.bulk_actions import BulkActions
+    from django_trigger.resources.deployments import Deployments
+    from django_trigger.resources.envvars import EnvVars
+    from django_trigger.resources.idempotency_keys import IdempotencyKeys
+    from django_trigger.resources.projects import Projects
+    from django_trigger.resources.queues import Queues
+    from django_trigger.resources.runs import Runs
+    from django_trigger.resources.schedules import Schedules
+    from django_trigger.resources.tasks import Tasks
+    from django_trigger.resources.waitpoints import Waitpoints
 
 __all__ = ["TriggerClient"]
 
 T = TypeVar("T")
+
+
+class _Resource(Generic[T]):
+    """``client.runs`` and the like: the resource module is imported on first use (so that
+    importing the client does not define every record class), then the resource object is
+    kept on the client."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = f"django_trigger.resources.{module}"
+        self.name = name
+
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        self.attribute = attribute
+
+    @overload
+    def __get__(self, client: None, owner: type) -> _Resource[T]: ...
+    @overload
+    def __get__(self, client: TriggerClient, owner: type) -> T: ...
+    def __get__(self, client: TriggerClient | None, owner: type) -> _Resource[T] | T:
+        if client is None:
+            return self
+        resource: T = getattr(importlib.import_module(self.module), self.name)(client)
+        client.__dict__[self.attribute] = resource
+        return resource
 
 
 class TriggerClient:
@@ -59,6 +86,19 @@ class TriggerClient:
     >>> page = client.runs.list(status=["FAILED"], limit=20)
     >>> run = client.runs.retrieve(page.data[0].id)
     """
+
+    runs: _Resource[Runs] = _Resource("runs", "Runs")
+    tasks: _Resource[Tasks] = _Resource("tasks", "Tasks")
+    batches: _Resource[Batches] = _Resource("batches", "Batches")
+    envvars: _Resource[EnvVars] = _Resource("envvars", "EnvVars")
+    schedules: _Resource[Schedules] = _Resource("schedules", "Schedules")
+    queues: _Resource[Queues] = _Resource("queues", "Queues")
+    deployments: _Resource[Deployments] = _Resource("deployments", "Deployments")
+    bulk_actions: _Resource[BulkActions] = _Resource("bulk_actions", "BulkActions")
+    idempotency_keys: _Resource[IdempotencyKeys] = _Resource("idempotency_keys", "IdempotencyKeys")
+    waitpoints: _Resource[Waitpoints] = _Resource("waitpoints", "Waitpoints")
+    auth: _Resource[PublicTokens] = _Resource("auth", "PublicTokens")
+    projects: _Resource[Projects] = _Resource("projects", "Projects")
 
     def __init__(
         self,
@@ -134,19 +174,6 @@ class TriggerClient:
             rate_limit_store=rate_limit_store,
         )
         self.rate_limit_store = rate_limit_store
-
-        self.runs = Runs(self)
-        self.tasks = Tasks(self)
-        self.batches = Batches(self)
-        self.envvars = EnvVars(self)
-        self.schedules = Schedules(self)
-        self.queues = Queues(self)
-        self.deployments = Deployments(self)
-        self.bulk_actions = BulkActions(self)
-        self.idempotency_keys = IdempotencyKeys(self)
-        self.waitpoints = Waitpoints(self)
-        self.auth = PublicTokens(self)
-        self.projects = Projects(self)
 
     def _resolve_environment(self, environment: str | None) -> str | None:
         key_environment = secret_key_environment(self._access_token)

@@ -17,14 +17,16 @@ never reads these settings.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.local import Local
 from django.core.cache import caches
 
-from django_trigger.client import TriggerClient
 from django_trigger.conf import DEFAULT_ALIAS, ClientSettings, trigger_settings
 from django_trigger.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from django_trigger.client import TriggerClient
 
 __all__ = ["CacheRateLimitStore", "ClientHandler", "clients", "get_client"]
 
@@ -75,6 +77,8 @@ class ClientHandler:
         return client
 
     def create_client(self, config: ClientSettings) -> TriggerClient:
+        from django_trigger.client import TriggerClient  # requests is imported on first use
+
         try:
             store = config["RATE_LIMIT_CACHE"]
             return TriggerClient(

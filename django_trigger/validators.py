@@ -18,8 +18,12 @@ from urllib.parse import urlsplit
 from django_trigger.credentials import normalize_environment, redact
 
 __all__ = [
+    "ENV_VAR_NAME",
+    "MAX_TAGS",
+    "MAX_TAG_LENGTH",
     "MAX_TASK_IDENTIFIER_LENGTH",
     "PROJECT_REF",
+    "RESERVED_ENV_VAR_NAMES",
     "branch",
     "environment",
     "headers",
@@ -34,6 +38,14 @@ PROJECT_REF = re.compile(r"proj_[A-Za-z0-9]+", re.ASCII)
 #: Queue names (a task's default queue is ``task/<identifier>``) are cut at 128 characters by
 #: the server, and its API schemas cap ``taskIdentifier`` at 128: longer ids are mistakes.
 MAX_TASK_IDENTIFIER_LENGTH = 128
+#: Tags of a run: at most 10, each at most 128 characters (the server's limits).
+MAX_TAGS = 10
+MAX_TAG_LENGTH = 128
+#: Environment variable names, by the dashboard's rule (the API has none): ASCII letters,
+#: digits and underscores.
+ENV_VAR_NAME = re.compile(r"\A[A-Za-z0-9_]+\Z", re.ASCII)
+#: Names the server silently drops on write and hides from lists (API.md §8).
+RESERVED_ENV_VAR_NAMES = frozenset({"TRIGGER_SECRET_KEY", "TRIGGER_API_URL"})
 # RFC 9110 token characters: what a header name may be made of.
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", re.ASCII)
 # Characters no task id written in code has, which point at a query or a paste error ("/" is

@@ -14,9 +14,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from django_trigger import validators
-from django_trigger.resources.envvars import NAME_PATTERN, RESERVED_NAMES
-from django_trigger.resources.runs import MAX_TAG_LENGTH, MAX_TAGS
-from django_trigger.resources.schedules import validate_cron
+from django_trigger.validators import (
+    ENV_VAR_NAME,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    RESERVED_ENV_VAR_NAMES,
+)
 
 __all__ = [
     "AddTagsForm",
@@ -57,13 +60,16 @@ class RescheduleForm(forms.Form):
 
 
 class AddTagsForm(forms.Form):
-    tags = forms.CharField(
-        label=_("Tags to add"),
-        max_length=MAX_TAGS * (MAX_TAG_LENGTH + 1),
-        help_text=_("Comma-separated. Existing tags are kept; a run has at most %(max)d tags "
-                    "of at most %(length)d characters.") % {"max": MAX_TAGS,
-                                                             "length": MAX_TAG_LENGTH},
-    )
+    tags = forms.CharField(label=_("Tags to add"), max_length=MAX_TAGS * (MAX_TAG_LENGTH + 1))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Formatted here, not at class level: formatting translates, and at import time that
+        # would pick whatever language is active then (and load every catalogue at start-up).
+        self.fields["tags"].help_text = _(
+            "Comma-separated. Existing tags are kept; a run has at most %(max)d tags of at "
+            "most %(length)d characters."
+        ) % {"max": MAX_TAGS, "length": MAX_TAG_LENGTH}
 
     def clean_tags(self) -> list[str]:
         tags = []
@@ -120,6 +126,8 @@ class ScheduleForm(forms.Form):
 
     def clean_cron(self) -> str:
         try:
+            from django_trigger.resources.schedules import validate_cron  # imports requests
+
             return validate_cron(self.cleaned_data["cron"])
         except ValueError as err:
             raise forms.ValidationError(str(err), code="invalid") from None
@@ -146,11 +154,11 @@ class EnvVarForm(forms.Form):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        if not NAME_PATTERN.fullmatch(name):
+        if not ENV_VAR_NAME.fullmatch(name):
             raise forms.ValidationError(
                 _("Use ASCII letters, digits and underscores only."), code="invalid"
             )
-        if name in RESERVED_NAMES:
+        if name in RESERVED_ENV_VAR_NAMES:
             raise forms.ValidationError(
                 _("%(name)s is set by Trigger.dev itself and cannot be written.")
                 % {"name": name},

@@ -8,7 +8,6 @@ address any environment of its projects.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import IO, Any, TypeVar
 
@@ -18,6 +17,8 @@ from django_trigger.credentials import TokenKind, secret_key_environment
 from django_trigger.exceptions import ApiError, InvalidRequestError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.types import EnvVar, SchemaError, SuccessResponse
+from django_trigger.validators import ENV_VAR_NAME as NAME_PATTERN
+from django_trigger.validators import RESERVED_ENV_VAR_NAMES as RESERVED_NAMES
 
 from ._base import Auth, Resource, RetrySafety, retry_safety
 
@@ -25,10 +26,6 @@ __all__ = ["NAME_PATTERN", "RESERVED_NAMES", "EnvVars", "validate_name"]
 
 T = TypeVar("T")
 
-#: The dashboard's rule (the API has none): ASCII letters, digits and underscores.
-NAME_PATTERN = re.compile(r"\A[A-Za-z0-9_]+\Z", re.ASCII)
-#: Names the server silently drops on write and hides from lists (API.md §8).
-RESERVED_NAMES = frozenset({"TRIGGER_SECRET_KEY", "TRIGGER_API_URL"})
 # The OpenAPI file names staging "staging"; the server also takes "stg".
 _PATH_ENVIRONMENT = {"dev": "dev", "staging": "staging", "prod": "prod", "preview": "preview"}
 

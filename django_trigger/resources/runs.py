@@ -23,6 +23,7 @@ from django_trigger.types import (
     SchemaError,
     TaskRunExecutionResult,
 )
+from django_trigger.validators import MAX_TAG_LENGTH, MAX_TAGS
 
 from ._base import (
     MACHINE_PRESETS,
@@ -52,8 +53,6 @@ __all__ = ["MACHINE_PRESETS", "MAX_PAGE_SIZE", "MAX_TAGS", "Runs"]
 POLL_INTERVAL = 1.0
 POLL_MAX_ATTEMPTS = 500
 
-MAX_TAGS = 10
-MAX_TAG_LENGTH = 128
 # filter[env] on the PAT project runs endpoint takes the stored slugs ("staging" → 500).
 _PROJECT_RUNS_ENV = {"dev": "dev", "staging": "stg", "prod": "prod", "preview": "preview"}
 
