@@ -1,7 +1,7 @@
 """Client benchmarks against the emulator on loopback (side by side, one process, one run).
 
-    python bench/client_bench.py                 # defaults: 300 calls each, 10,000 runs
-    python bench/client_bench.py --calls 1000 --runs 20000
+    python bench/client_bench.py                 # 1000 calls each, 10,000 runs, 0 and 20 ms
+    python bench/client_bench.py --calls 300 --rounds 5 --latency-ms 0
 
 The emulator runs in its own process (``python -m django_trigger.testing``), so this process
 only does client work and its CPU time is the client's.
@@ -11,8 +11,10 @@ only does client work and its CPU time is the client's.
    GET with the same headers and ``json()``. The two alternate (ABBA) so that the server's
    cost and machine noise fall on both equally. Reported: median wall time per call and CPU
    time per call in this process, each with the client/bare ratio.
-2. Walking every run: ``for run in client.runs.list(period=...)`` over N runs — requests made,
-   wall time, and peak Python memory (tracemalloc) of the walk.
+2. Walking every run: ``for run in client.runs.list(period=...)`` against a hand-written
+   ``requests`` loop over the same pages (100 runs each), ABBA, at each ``--latency-ms`` (the
+   emulator's added latency per request): wall and CPU per walk, and the client's peak Python
+   memory (tracemalloc) for a walk.
 """
 
 from __future__ import annotations
@@ -48,12 +50,12 @@ class Server:
         self.process.communicate(timeout=20)
 
 
-def start_emulator(runs: int) -> Server:
+def start_emulator(runs: int, latency_ms: float = 0.0) -> Server:
     """The emulator in a child process, seeded with ``runs`` runs in the dev environment."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "django_trigger.testing", "--port", "0", "--seed", "7",
-         "--runs", str(runs)],
+         "--runs", str(runs), "--latency-ms", str(latency_ms)],
         stdout=subprocess.PIPE, text=True, env=env,
     )
     values = {}
@@ -111,28 +113,80 @@ def per_call_overhead(server: Server, calls: int) -> dict[str, float]:
     return result
 
 
-def walk_all_runs(server: Server) -> dict[str, float]:
+def walk_side_by_side(server: Server, rounds: int) -> dict[str, float]:
+    """Every run, page by page (100 per page), by the client and by a hand-written requests
+    loop doing the same GETs (same headers, cursors from ``pagination.next``, ``json()``),
+    alternating ABBA. Both touch each run's id. Reported: median wall and CPU per walk."""
     client = TriggerClient(server.secret_key, base_url=server.base_url)
-    requests_made = 0
+    session = requests.Session()
+    session.trust_env = False
+    headers = {
+        "Authorization": f"Bearer {server.secret_key}",
+        "Content-Type": "application/json",
+        "x-trigger-api-version": "2025-07-16",
+    }
+    url = f"{server.base_url}/api/v1/runs"
+
+    def bare() -> int:
+        params = {"page[size]": "100", "filter[createdAt][period]": "3650d"}
+        count = 0
+        while True:
+            response = session.get(url, params=params, headers=headers, timeout=30)
+            response.raise_for_status()
+            body = response.json()
+            for item in body["data"]:
+                if item["id"]:
+                    count += 1
+            after = body["pagination"].get("next")
+            if not after or not body["data"]:
+                return count
+            params["page[after]"] = after
+
+    def ours() -> int:
+        count = 0
+        for run in client.runs.list(period="3650d"):
+            if run.id:
+                count += 1
+        return count
+
+    wall: dict[str, list[float]] = {"bare": [], "client": []}
+    cpu: dict[str, list[float]] = {"bare": [], "client": []}
+    counts = {"bare": bare(), "client": ours()}  # warm up; both must see every run
+    assert counts["bare"] == counts["client"], counts
+    for index in range(rounds * 2):
+        order = [("bare", bare), ("client", ours)]
+        if index % 2:
+            order.reverse()
+        for name, walk in order:
+            gc.collect()
+            started, started_cpu = time.perf_counter(), time.process_time()
+            walk()
+            cpu[name].append(time.process_time() - started_cpu)
+            wall[name].append(time.perf_counter() - started)
+    # memory of one more client walk (tracemalloc slows it down: not timed)
     gc.collect()
     tracemalloc.start()
-    started = time.perf_counter()
-    count = 0
-    for page in client.runs.list(period="3650d").iter_pages():
-        requests_made += 1
-        count += len(page.data)
-    elapsed = time.perf_counter() - started
+    ours()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     client.close()
-    return {"runs": count, "requests": requests_made, "seconds": elapsed,
-            "peak_mib": peak / 2**20}
+    session.close()
+    result = {"runs": counts["client"], "peak_mib": peak / 2**20}
+    for name in ("bare", "client"):
+        result[f"{name}_s"] = statistics.median(wall[name])
+        result[f"{name}_cpu_s"] = statistics.median(cpu[name])
+    result["ratio"] = result["client_s"] / result["bare_s"]
+    result["cpu_ratio"] = result["client_cpu_s"] / result["bare_cpu_s"]
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3, help="ABBA pairs of walks")
+    parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0, 20.0],
+                        help="emulator latency per request for the walks")
     args = parser.parse_args()
 
     server = start_emulator(args.runs)
@@ -143,11 +197,21 @@ def main() -> None:
               f"{o['client_ms']:.3f} ms, ratio {o['ratio']:.2f}")
         print(f"  CPU in this process (mean): bare {o['bare_cpu_ms']:.3f} ms, client "
               f"{o['client_cpu_ms']:.3f} ms, ratio {o['cpu_ratio']:.2f}")
-        walk = walk_all_runs(server)
-        print(f"walk: {walk['runs']} runs in {walk['requests']} requests, "
-              f"{walk['seconds']:.2f} s, peak Python memory {walk['peak_mib']:.1f} MiB")
     finally:
         server.stop()
+    for latency in args.latency_ms:
+        server = start_emulator(args.runs, latency)
+        try:
+            w = walk_side_by_side(server, args.rounds)
+        finally:
+            server.stop()
+        print(f"walk {w['runs']} runs, 100 per page, {latency:g} ms latency, "
+              f"{args.rounds * 2} walks each, ABBA (medians):")
+        print(f"  wall: requests loop {w['bare_s']:.2f} s, client {w['client_s']:.2f} s, "
+              f"ratio {w['ratio']:.2f}")
+        print(f"  CPU in this process: requests loop {w['bare_cpu_s']:.2f} s, client "
+              f"{w['client_cpu_s']:.2f} s, ratio {w['cpu_ratio']:.2f}; client peak Python "
+              f"memory {w['peak_mib']:.1f} MiB")
 
 
 if __name__ == "__main__":
