@@ -378,9 +378,8 @@ class DeclarationTests(SimpleTestCase):
 
     def public_methods(self):
         client = TriggerClient("tr_dev_" + "a" * 20, project_ref="proj_abcd")
-        for name, resource in vars(client).items():
-            if not isinstance(resource, Resource):
-                continue
+        # getmembers reads every attribute: resources are created on first access
+        for name, resource in inspect.getmembers(client, lambda v: isinstance(v, Resource)):
             for method_name, method in inspect.getmembers(type(resource), inspect.isfunction):
                 if not method_name.startswith("_"):
                     yield f"{name}.{method_name}", method
