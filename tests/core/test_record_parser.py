@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import importlib
+import pkgutil
 import types
 import typing
 from datetime import datetime
@@ -16,7 +18,7 @@ from typing import Any, Literal, Union
 
 from django.test import SimpleTestCase
 
-import django_trigger.client  # noqa: F401  (every resource module, hence every record class)
+import django_trigger.types
 from django_trigger.types import Record, SchemaError, parse_datetime
 from django_trigger.types._base import camel_case
 from django_trigger.types.runs import _CommonRunFields
@@ -95,6 +97,9 @@ def reference_convert(annotation: Any, value: Any) -> Any:
 
 
 def record_classes() -> list[type[Record]]:
+    """Every record class of every module of ``django_trigger.types``."""
+    for module in pkgutil.iter_modules(django_trigger.types.__path__):
+        importlib.import_module(f"django_trigger.types.{module.name}")
     found: list[type[Record]] = []
     pending = [Record]
     while pending:
