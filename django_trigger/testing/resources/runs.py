@@ -21,11 +21,13 @@ import base64
 import bisect
 import copy
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..world import Environment, format_date, to_ms
@@ -113,18 +115,20 @@ def parse_duration(text: str) -> int | None:
     return int(total)
 
 
-def boolean_helpers(status: str) -> dict[str, bool]:
-    """``isQueued`` … ``isCancelled`` of a *rendered* status (V1 or V2), API.md §7.2."""
+@functools.cache
+def boolean_helpers(status: str) -> Mapping[str, bool]:
+    """``isQueued`` … ``isCancelled`` of a *rendered* status (V1 or V2), API.md §7.2 (computed
+    once per status: list pages render them for every run)."""
     queued = status in ("PENDING_VERSION", "DELAYED", "QUEUED", "WAITING_FOR_DEPLOY")
     executing = status in ("DEQUEUED", "EXECUTING", "REATTEMPTING", "FROZEN")
     waiting = status == "WAITING"
     success = status == "COMPLETED"
     failed = status in ("CANCELED", "FAILED", "CRASHED", "SYSTEM_FAILURE", "INTERRUPTED")
-    return {
+    return MappingProxyType({
         "isQueued": queued, "isExecuting": executing, "isWaiting": waiting,
         "isCompleted": success or failed, "isSuccess": success, "isFailed": failed,
         "isCancelled": status == "CANCELED",
-    }
+    })
 
 
 def js_number(value: float) -> float | int:
