@@ -67,7 +67,8 @@ class SyncTestCase(EmulatorTestMixin, SimpleTestCase):
 
     def command(self, name: str, *args: str, stdin: str | Any = "", **options: Any) -> Outcome:
         """Run any command; its output and exit code (``CommandError`` caught)."""
-        out, err = io.StringIO(), io.StringIO()
+        out = io.StringIO()
+        err = options.pop("stderr", None) or io.StringIO()
         if stdin:
             options["stdin"] = io.StringIO(stdin) if isinstance(stdin, str) else stdin
         try:

@@ -168,3 +168,21 @@ class DoctorTests(SyncTestCase):
         self.assertEqual(document["errors"], 1)
         self.assertEqual(only.code, 0, only.text)
         self.assertNotIn("broken", only.stdout)
+
+    def test_server_whose_project_route_refuses_secret_keys(self):
+        # Versions of the service before the route took secret keys answer every key with 401
+        # there; the key is still good for everything else.
+        self.emu.faults.respond_next(1, 401, body={"error": "Invalid or Missing Access Token"},
+                                     path=f"/api/v1/projects/{self.emu.project_ref}/dev")
+        code, findings = self.findings()
+        self.assertEqual(code, 0, findings)
+        self.assertEqual(findings["credentials"]["status"], "ok")
+        self.assertEqual(findings["project"]["status"], "warning")
+        self.assertIn("does not tell which project", findings["project"]["message"])
+        self.assertEqual(findings["runs"]["status"], "ok")
+
+    def test_wrong_key_is_refused_by_both_routes(self):
+        with self.settings(ACCESS_TOKEN=UNKNOWN_KEY):
+            self.findings()
+        self.assertEqual([path for _method, path in self.requests()],
+                         [f"/api/v1/projects/{self.emu.project_ref}/dev", "/api/v1/runs"])

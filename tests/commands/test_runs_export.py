@@ -196,3 +196,29 @@ class RunsExportTests(SyncTestCase):
         return subprocess.Popen([sys.executable, "-m", "django", *args], env=env, cwd=root,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
+
+    def test_progress_line_only_on_a_terminal(self):
+        class Terminal(io.StringIO):
+            def isatty(self) -> bool:
+                return True
+
+        terminal = Terminal()
+        self.command("trigger_runs", "export", *EVERYTHING, "--output", str(self.dir / "a.csv"),
+                     stderr=terminal)
+        self.assertRegex(terminal.getvalue(), r"\r[\d,]+ runs \([\d,]+/s\)")
+        piped = self.export(*EVERYTHING, "--output", str(self.dir / "b.csv"))
+        self.assertNotIn("\r", piped.stderr)
+        quiet = Terminal()
+        self.command("trigger_runs", "export", *EVERYTHING, "--output", str(self.dir / "c.csv"),
+                     "--no-progress", stderr=quiet)
+        self.assertNotIn("\r", quiet.getvalue())
+
+    def test_personal_access_token_exports_the_projects_runs(self):
+        with self.pat_settings(ENVIRONMENT="prod"):
+            result = self.export(*EVERYTHING, "--format", "jsonl")
+        self.assertEqual(result.code, 0, result.text)
+        paths = {entry.path for entry in self.journal.entries}
+        self.assertEqual(paths, {f"/api/v1/projects/{self.emu.project_ref}/runs"})
+        ids = [json.loads(line)["id"] for line in result.stdout.splitlines()]
+        self.assertTrue(ids)
+        self.assertEqual(len(ids), len(set(ids)))

@@ -159,17 +159,26 @@ class Command(BaseCommand):
     def run_checks(self, client: TriggerClient, findings: list[Finding]) -> None:
         first: Answer | None = None
         identity: Answer | None = None
+        # A secret key refused by the project route: settled by the runs list (below).
+        doubtful: list[Finding] = []
         if client.project_ref and client.environment:
             identity, project = _ask(lambda: client.projects.with_raw_response.environment())
             first = identity
             if _unreachable(identity, client, findings):
                 return
             findings.append(_api_finding(identity, client))
-            findings.extend(_identity_findings(identity, project, client))
-            if isinstance(identity.error, AuthenticationError):
-                # Every other request would be refused the same way.
-                findings.append(_clock_finding(identity))
-                return
+            found = _identity_findings(identity, project, client)
+            refused = any(f.check == "credentials" and f.status == ERROR for f in found)
+            if refused and not client.uses_personal_token:
+                # Servers before the route took secret keys (self-hosted) refuse every key
+                # there: the runs list tells whether this one is refused everywhere.
+                doubtful = found
+            else:
+                findings.extend(found)
+                if isinstance(identity.error, AuthenticationError):
+                    # Every other request would be refused the same way.
+                    findings.append(_clock_finding(identity))
+                    return
         else:
             findings.append(Finding("project", WARNING, _(
                 "No PROJECT_REF or ENVIRONMENT: which project and environment the token "
@@ -183,6 +192,20 @@ class Command(BaseCommand):
             if _unreachable(runs_answer, client, findings):
                 return
             findings.append(_api_finding(runs_answer, client))
+        if doubtful:
+            if isinstance(runs_answer.error, AuthenticationError):
+                findings.extend(doubtful)
+                findings.append(_clock_finding(first))
+                return
+            assert identity is not None and identity.error is not None
+            findings.append(Finding("credentials", OK, _("The secret key is accepted.")))
+            findings.append(Finding("project", WARNING, _(
+                "This API does not tell which project a secret key belongs to (GET "
+                "/api/v1/projects/%(ref)s/%(env)s: %(error)s).") % {
+                "ref": client.project_ref, "env": client.environment,
+                "error": identity.error.message}, _(
+                "An older (self-hosted) version: check PROJECT_REF against the dashboard, or "
+                "run the doctor with a personal access token.")))
         findings.append(_runs_finding(runs_answer, client, identity))
         findings.append(_clock_finding(first))
         findings.append(_rate_limit_finding(runs_answer))
