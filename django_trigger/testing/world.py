@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import io
 import pickle
 import random
 import string
@@ -266,24 +265,15 @@ StoreFactory = Callable[["World"], Any]
 SNAPSHOT_MAX_AGE = dt.timedelta(seconds=5)
 
 
-class _SnapshotPickler(pickle.Pickler):
-    """Pickles the world's state; the world itself and its clock are kept by reference."""
-
-    def __init__(self, file: io.BytesIO, world: World) -> None:
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._shared = {id(world): "world", id(world.clock): "clock"}
-
-    def persistent_id(self, obj: Any) -> str | None:
-        return self._shared.get(id(obj))
+_restoring = threading.local()  # .world: the world a snapshot is being restored into
+# Snapshots of frozen-clock worlds by build arguments: emulators built alike (one per test
+# class, say) copy the first one's world instead of seeding it again.
+_SNAPSHOTS: dict[tuple[Any, ...], bytes] = {}
+_SNAPSHOTS_KEPT = 8
 
 
-class _SnapshotUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BytesIO, world: World) -> None:
-        super().__init__(file)
-        self._shared = {"world": world, "clock": world.clock}
-
-    def persistent_load(self, pid: Any) -> Any:
-        return self._shared[pid]
+def _restoring_world() -> World:
+    return _restoring.world  # type: ignore[no-any-return]
 
 
 class World:
@@ -292,12 +282,17 @@ class World:
     are new objects).
 
     The seeded state is snapshotted once after :meth:`build` (pickled: several times faster to
-    restore than ``copy.deepcopy``, and much faster than reseeding). Anything that may have
+    restore than ``copy.deepcopy``, and faster than reseeding). Anything that may have
     changed it marks the world dirty (:meth:`mark_dirty`: the app does it for every request
     that is not a GET, stores for their time-based transitions, the id factory when an id is
     drawn, ``Emulator.state`` when a test reaches in), and :meth:`reset` restores the snapshot
     only then.
     """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Stores keep a back reference to their world: in a snapshot it stands for the world
+        # the snapshot is restored into (a plain pickle: no per-object hook, so it is fast).
+        return (_restoring_world, ())
 
     # Configuration and shared objects; everything else in ``__dict__`` is seeded state.
     _NOT_STATE = frozenset({"lock", "seed", "run_count", "clock", "_secret_key",
@@ -333,8 +328,15 @@ class World:
 
     def build(self) -> None:
         """(Re)create tenants, keys and stores from the seed, run every seeder, and snapshot
-        the result for :meth:`reset`."""
+        the result for :meth:`reset`. With a frozen clock, a world already built with the same
+        arguments at the same instant is copied from its snapshot instead (the same bytes)."""
         with self.lock:
+            key = self._snapshot_key()
+            snapshot = _SNAPSHOTS.get(key) if key is not None else None
+            if snapshot is not None:
+                self._snapshot = snapshot
+                self._restore()
+                return
             self.ids = IdFactory(self.seed)
             self.organizations: dict[str, Organization] = {}
             self.users: dict[str, User] = {}
@@ -352,10 +354,21 @@ class World:
             for name, seeder in self._seeders:
                 seeder(self, random.Random(f"{self.seed}:seed:{name}"))
             self.ids.drawn = False
-            buffer = io.BytesIO()
-            _SnapshotPickler(buffer, self).dump(self._state())
-            self._snapshot = buffer.getvalue()
+            self._snapshot = pickle.dumps(self._state(), protocol=pickle.HIGHEST_PROTOCOL)
             self._dirty = False
+            if key is not None:
+                while len(_SNAPSHOTS) >= _SNAPSHOTS_KEPT:
+                    _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)))
+                _SNAPSHOTS[key] = self._snapshot
+
+    def _snapshot_key(self) -> tuple[Any, ...] | None:
+        """Everything a build depends on, when the clock is frozen (else ``None``)."""
+        if not self.clock.frozen:
+            return None
+        return (self.seed, self.run_count, self._secret_key, self._access_token,
+                self._project_ref, self.clock.now(),
+                tuple((name, id(f)) for name, f in self._store_factories),
+                tuple((name, id(f)) for name, f in self._seeders))
 
     def reset(self) -> None:
         """Back to the freshly seeded state, exactly as a new world with the same seed and
@@ -371,11 +384,18 @@ class World:
             if not current:
                 self.build()
             elif self.dirty:
-                state = _SnapshotUnpickler(io.BytesIO(self._snapshot), self).load()
-                for name in [name for name in self.__dict__ if name not in self._NOT_STATE]:
-                    del self.__dict__[name]  # attributes added since the snapshot go too
-                self.__dict__.update(state)
-                self._dirty = False
+                self._restore()
+
+    def _restore(self) -> None:
+        _restoring.world = self
+        try:
+            state = pickle.loads(self._snapshot)  # noqa: S301 (our own bytes)
+        finally:
+            _restoring.world = None
+        for name in [name for name in self.__dict__ if name not in self._NOT_STATE]:
+            del self.__dict__[name]  # attributes added since the snapshot go too
+        self.__dict__.update(state)
+        self._dirty = False
 
     def mark_dirty(self) -> None:
         """Record that the state may differ from the snapshot (:meth:`reset` restores it)."""

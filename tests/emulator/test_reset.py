@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
+import pickle
 import random
 import re
 import threading
@@ -57,9 +57,7 @@ def world_state(world: World) -> Any:
 
 def pickled_state(world: World) -> bytes:
     """The state as the snapshot pickles it (equal bytes: nothing changed in between)."""
-    buffer = io.BytesIO()
-    world_module._SnapshotPickler(buffer, world).dump(world._state())
-    return buffer.getvalue()
+    return pickle.dumps(world._state())
 
 
 class ResetEquivalenceTests(EmulatorCase):
@@ -218,6 +216,22 @@ class ResetEquivalenceTests(EmulatorCase):
         self.emu.reset()
         self.assertEqual(world.seeded_at, FROZEN_NOW)
         self.assertSameState(world, self.fresh_state())
+
+
+class SharedSnapshotTests(EmulatorCase):
+    def test_emulators_built_alike_copy_one_seeded_world(self):
+        world_module._SNAPSHOTS.clear()
+        seeded = Emulator(**OPTIONS).app.world  # seeded from scratch
+        copied = Emulator(**OPTIONS).app.world  # from the first one's snapshot
+        self.assertIs(copied._snapshot, seeded._snapshot)
+        self.assertTrue(world_state(copied) == world_state(seeded))
+        self.assertIsNot(copied.stores["runs"], seeded.stores["runs"])
+        self.assertIs(copied.stores["runs"].world, copied)
+        other = Emulator(**{**OPTIONS, "runs": 7}).app.world  # other arguments: seeded anew
+        self.assertIsNot(other._snapshot, seeded._snapshot)
+        live = Emulator(seed=1).app.world  # a real-time clock: never shared
+        self.assertEqual(len(world_module._SNAPSHOTS), 2)
+        self.assertIsNot(live._snapshot, seeded._snapshot)
 
 
 class RealTimeResetTests(EmulatorCase):
