@@ -612,15 +612,19 @@ def _reason(exc: requests.RequestException) -> BaseException | None:
 
 
 def _earlier_attempt_may_have_acted(response: requests.Response) -> bool:
-    """Whether an attempt before the one that answered failed after the request was sent
-    (urllib3 records every retried failure in the retry's history)."""
+    """Whether an attempt before the one that answered may have done the work: it failed
+    after the request was sent, or answered 5xx (urllib3 records every retried failure in the
+    retry's history). A 409 is a refusal, so it does not count here: a resource reads "done"
+    into a retry's answer only when an earlier attempt could really have done it (409
+    "already aborted" after a plain 409 must stay an error). Not retrying an unsafe call after
+    a 409 is the other, equally cautious, reading (``status_after_processing``)."""
     retries = getattr(response.raw, "retries", None)
     if not isinstance(retries, Retry):
         return False
     for attempt in retries.history:
         if attempt.error is not None and error_after_sending(attempt.error):
             return True
-        if attempt.status is not None and (attempt.status == 409 or attempt.status >= 500):
+        if attempt.status is not None and attempt.status >= 500:
             return True
     return False
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from django_trigger._http.paths import build_path
-from django_trigger.exceptions import InvalidRequestError
+from django_trigger.exceptions import ApiError, InvalidRequestError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import CursorPage
 from django_trigger.types import BulkAction, IdResponse
@@ -119,17 +119,25 @@ class BulkActions(Resource):
             request_options=request_options,
         )
 
-    @retry_safety(RetrySafety.IDEMPOTENT, why="aborting an aborted action changes nothing")
+    @retry_safety(
+        RetrySafety.VERIFIED,
+        why="a retry refused 'already aborted' (409) after a lost answer means done",
+    )
     def abort(
         self, bulk_action_id: str, *, request_options: RequestOptionsLike = None
     ) -> IdResponse:
-        return self._request(
-            "POST",
-            build_path("/api/v1/bulk-actions/{}/abort", (bulk_action_id, "bulk_action")),
-            operation="bulk_actions.abort",
-            parse=IdResponse.from_api,
-            request_options=request_options,
-        )
+        try:
+            return self._request(
+                "POST",
+                build_path("/api/v1/bulk-actions/{}/abort", (bulk_action_id, "bulk_action")),
+                operation="bulk_actions.abort",
+                parse=IdResponse.from_api,
+                request_options=request_options,
+            )
+        except ApiError as exc:
+            if self._done_before(exc, 409, "already aborted"):  # the lost attempt aborted it
+                return IdResponse.from_api({"id": bulk_action_id})
+            raise
 
 
 def _filter(spec: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from django_trigger.exceptions import (
     ApiConnectionError,
     ApiTimeoutError,
     BadRequestError,
+    ConflictError,
     InternalServerError,
     OutcomeUnknownConnectionError,
     OutcomeUnknownError,
@@ -260,6 +261,17 @@ class VerifiedCallTests(SafetyCase):
         self.emulator.faults.drop_next(1, after_processing=True, **POST)
         queue = self.trigger.queues.reset_concurrency_limit("send-email", type="task")
         self.assertIsNone(queue.concurrency.override)
+
+    def test_bulk_action_abort(self):
+        pending = next(a for a in self.trigger.bulk_actions.list() if a.status == "PENDING")
+        self.emulator.faults.drop_next(1, after_processing=True, **POST)
+        self.assertEqual(self.trigger.bulk_actions.abort(pending.id).id, pending.id)
+        self.assertEqual(self.trigger.bulk_actions.retrieve(pending.id).status, "ABORTED")
+        statuses = [e.status for e in self.journal.entries if e.method == "POST"]
+        self.assertEqual(statuses[:2], [None, 409])
+        # Without a lost answer, aborting an aborted action is still the service's 409.
+        with self.assertRaises(ConflictError):
+            self.trigger.bulk_actions.abort(pending.id)
 
     def test_deployment_promote(self):
         client = self.make_client(self.emulator.secret_keys["prod"])

@@ -202,6 +202,12 @@ class BulkActionTests(EmulatorCase):
                          {"id": pending["id"]})
         self.assertEqual(self.get(f"/api/v1/bulk-actions/{pending['id']}").json()["status"],
                          "ABORTED")
+        self.assertError(self.post(f"/api/v1/bulk-actions/{pending['id']}/abort"), 409,
+                         f"Bulk action group already aborted: {pending['id']}")
+        done = next(a for a in self.get("/api/v1/bulk-actions").json()["data"]
+                    if a["status"] == "COMPLETED")
+        self.assertError(self.post(f"/api/v1/bulk-actions/{done['id']}/abort"), 409,
+                         f"Bulk action group already completed: {done['id']}")
         self.assertError(self.post("/api/v1/bulk-actions/bulk_nope/abort"), 404,
                          "Resource not found")
         missing = self.get("/api/v1/bulk-actions/bulk_nope")

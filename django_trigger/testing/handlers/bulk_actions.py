@@ -317,5 +317,7 @@ def abort_bulk_action(request: ApiRequest) -> Reply:
         action = request.world.bulk_actions.get(request.params["bulkActionId"], env.id)
         if action is None:
             raise errors.not_found_action()
-        request.world.bulk_actions.abort(action)
+        refused = request.world.bulk_actions.abort(action)
+        if refused is not None:
+            raise errors.api_error(409, refused)
         return json_reply({"id": action.friendly_id})

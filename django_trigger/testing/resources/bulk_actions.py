@@ -2,8 +2,8 @@
 
 The emulator processes a bulk action as soon as it is created (status ``COMPLETED`` with its
 counts: runs cancelled/replayed are successes, already-finished runs a cancel cannot touch are
-failures). Aborting a ``PENDING`` bulk action marks it ``ABORTED``; aborting one that already
-finished changes nothing and still answers 200 (like cancelling a finished run).
+failures). Aborting a ``PENDING`` bulk action marks it ``ABORTED``; aborting one that completed
+or was aborted is refused with 409, as the service's ``BulkActionService.abort`` does.
 """
 
 from __future__ import annotations
@@ -121,9 +121,14 @@ class BulkActionStore:
         action.status = "COMPLETED"
         action.completed_at = self.world.now()
 
-    def abort(self, action: BulkAction) -> None:
-        if action.status == "PENDING":
-            action.status = "ABORTED"
+    def abort(self, action: BulkAction) -> str | None:
+        """Abort a pending action; else the service's refusal (answered 409)."""
+        if action.status == "COMPLETED":
+            return f"Bulk action group already completed: {action.friendly_id}"
+        if action.status == "ABORTED":
+            return f"Bulk action group already aborted: {action.friendly_id}"
+        action.status = "ABORTED"
+        return None
 
     def render(self, action: BulkAction) -> dict[str, Any]:
         data: dict[str, Any] = {"id": action.friendly_id}
