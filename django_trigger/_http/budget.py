@@ -59,11 +59,14 @@ class CallBudget:
         if time.monotonic() + delay >= self.deadline:
             self.deadline_reached = True
             return None, f"the {self.deadline_seconds:g}s deadline would pass"
+        return delay, ""
+
+    def record_retry(self, delay: float, *, not_found: bool) -> None:
+        """Count a retry that will be made after sleeping ``delay``."""
         if not_found:
             self.not_found_retries += 1
             self.not_found_slept += delay
         self.attempts += 1
-        return delay, ""
 
 
 _current: ContextVar[CallBudget | None] = ContextVar("django_trigger_call_budget", default=None)

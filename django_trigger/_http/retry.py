@@ -48,6 +48,7 @@ from typing import Any
 
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    HTTPError,
     MaxRetryError,
     ProtocolError,
     ReadTimeoutError,
@@ -59,7 +60,7 @@ from urllib3.util.util import reraise
 
 from django_trigger.options import RetryPolicy
 
-from .budget import current_budget
+from .budget import CallBudget, current_budget
 
 __all__ = ["MAX_SERVER_WAIT", "RetrySafety", "TriggerRetry", "error_after_sending",
            "status_after_processing"]
@@ -200,9 +201,15 @@ class TriggerRetry(Retry):
         budget = current_budget()
         if budget is None or not self.total:  # no attempts left: urllib3 stops anyway
             return delay
-        allowed, why = budget.retry_delay(delay, not_found=response is not None
-                                          and error is None and response.status == 404)
+        not_found = response is not None and error is None and response.status == 404
+        allowed, why = budget.retry_delay(delay, not_found=not_found)
+        if allowed is not None and response is not None and error is None:
+            _discard_body(response, budget)
+            if budget.remaining() <= allowed:
+                budget.deadline_reached = True
+                allowed, why = None, "the deadline passed while reading the error body"
         if allowed is not None:
+            budget.record_retry(allowed, not_found=not_found)
             return allowed
         logger.info("Not retrying %s %s: %s", method, _path_only(url), why)
         raise MaxRetryError(pool, url or "", error if error is not None else ResponseError(why))
@@ -294,6 +301,28 @@ class TriggerRetry(Retry):
         except (TypeError, ValueError):
             return None
         return max(0.0, when.timestamp() - self.clock())
+
+
+_MAX_DISCARD = 1024 * 1024  # bytes of an error body read to keep its connection; else close
+
+
+def _discard_body(response: BaseHTTPResponse, budget: CallBudget) -> None:
+    """Read away the body of an answer about to be retried, each read bounded by the time left
+    (urllib3's own drain blocks until a whole chunk arrives, so a trickled error body would
+    outlive the deadline); past the deadline or ``_MAX_DISCARD``, close the connection."""
+    sock = getattr(getattr(response, "connection", None), "sock", None)
+    discarded = 0
+    try:
+        while discarded <= _MAX_DISCARD and budget.remaining() > 0:
+            if sock is not None:
+                sock.settimeout(max(0.001, budget.remaining()))
+            chunk = response.read1(64 * 1024, decode_content=False)  # what arrived, as sent
+            if not chunk:
+                return  # all read: urllib3 puts the connection back in the pool
+            discarded += len(chunk)
+    except (HTTPError, OSError):
+        pass
+    response.close()  # the rest stays unread: this connection cannot be reused
 
 
 def _path_only(url: str | None) -> str:

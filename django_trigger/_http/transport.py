@@ -354,6 +354,9 @@ class Transport:
         chunks: list[bytes] = []
         size = 0
         try:
+            if budget.remaining() <= 0:  # e.g. spent reading away a retried answer's body
+                raise self._deadline_error(budget, method, path,
+                                           f"reading the response from {self._host}")
             while True:
                 _clamp_socket_timeout(raw, min(read_timeout, budget.remaining()))
                 # What has arrived (a trickle cannot block it), inflated at most a chunk at a time.

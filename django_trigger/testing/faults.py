@@ -8,6 +8,7 @@
     emu.faults.drop_next(1, after_processing=True)       # handler runs, then the answer is lost
     emu.faults.stall_next(1, seconds=5)                  # answer only after 5 s (client timeouts)
     emu.faults.trickle_next(1, interval=0.3)             # headers at once, then 1 body byte / 0.3 s
+    emu.faults.trickle_next(1, 0.3, status=503)          # the same with a 503 error body
     emu.faults.respond_next(1, content=gz, headers={"Content-Encoding": "gzip"})  # raw bytes
     emu.faults.latency(20, jitter_ms=10)                 # every answer waits 20–30 ms
     emu.faults.set_fault_rate(0.1, statuses=(500, 502, 503))   # seeded: same sequence each run
@@ -125,15 +126,18 @@ class Faults:
         """Hold the next ``n`` matching requests for ``seconds`` before handling them."""
         self._add(n, FaultDecision("stall", seconds=seconds), path, method)
 
-    def trickle_next(self, n: int = 1, interval: float = 0.3, *, path: str | None = None,
-                     method: str | None = None) -> None:
+    def trickle_next(self, n: int = 1, interval: float = 0.3, *, status: int | None = None,
+                     path: str | None = None, method: str | None = None) -> None:
         """Run the next ``n`` matching requests, send the status and headers at once, then the
         body one byte every ``interval`` seconds: a slow network or a stuck proxy that a
-        per-read timeout never catches (each byte arrives in time)."""
+        per-read timeout never catches (each byte arrives in time). With ``status`` (an error
+        status) the handler does not run: that status's error body is trickled instead."""
         if not interval > 0:
             raise ValueError("interval must be a positive number of seconds")
-        self._add(n, FaultDecision("trickle", seconds=interval, after_processing=True),
-                  path, method)
+        if status is not None and not 400 <= status <= 599:
+            raise ValueError(f"status must be an HTTP error status, not {status}")
+        self._add(n, FaultDecision("trickle", status, seconds=interval,
+                                   after_processing=status is None), path, method)
 
     def latency(self, ms: float, jitter_ms: float = 0) -> None:
         """Add ``ms`` (+ uniform ``0..jitter_ms``) to every answer."""

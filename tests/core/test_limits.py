@@ -76,6 +76,28 @@ class DeadlineTests(ClientTestCase):
         self.assertLess(time.monotonic() - started, 1.6)
         self.assertEqual(self.journal.count(path="/api/v1/runs"), 2)
 
+    def test_the_trickled_body_of_an_answer_being_retried_stays_within_the_deadline(self):
+        # urllib3 would read the whole 503 body (a byte every 0.3 s: ~9 s) before retrying.
+        self.emulator.faults.trickle_next(1, 0.3, status=503, path="/api/v1/runs")
+        client = self.make_client(deadline=1.5)
+        started = time.monotonic()
+        with self.assertRaises(ApiTimeoutError) as ctx:
+            client.runs.list(limit=1)
+        self.assertLess(time.monotonic() - started, 2.0)
+        self.assertIn("Deadline of 1.5s reached after 1 attempt", ctx.exception.message)
+        # (requests stalled by an earlier test may land in the journal late)
+        sent = [e for e in self.journal.entries if e.path == "/api/v1/runs" and e.fault != "stall"]
+        self.assertEqual([e.fault for e in sent], ["trickle"])
+
+    def test_retried_answers_keep_their_connection(self):
+        client = self.make_client()
+        client.runs.list(limit=1)
+        opened = self.emulator.connections_opened
+        self.emulator.faults.fail_next(2, 503)
+        client.runs.list(limit=1)
+        self.assertEqual(self.journal.count(path="/api/v1/runs"), 4)
+        self.assertEqual(self.emulator.connections_opened, opened)  # bodies read, then reused
+
     def test_read_timeouts_are_clamped_to_the_time_left(self):
         self.emulator.faults.stall_next(5, 3.0)
         client = self.make_client(timeout=1.0, deadline=1.5)
