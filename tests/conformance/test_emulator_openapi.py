@@ -196,7 +196,9 @@ class EmulatorResponseConformanceTests(EmulatorCase):
         listed = self.get("/api/v1/bulk-actions", params={"page[size]": 2}).json()
         self.get("/api/v1/bulk-actions", params={"page[after]": listed["pagination"]["next"]})
         self.get(f"/api/v1/bulk-actions/{bulk.json()['id']}")
-        self.post(f"/api/v1/bulk-actions/{bulk.json()['id']}/abort")
+        pending = next(a["id"] for a in self.get("/api/v1/bulk-actions").json()["data"]
+                       if a["status"] == "PENDING")
+        self.post(f"/api/v1/bulk-actions/{pending}/abort")  # a completed one would be a 409
 
         token = self.post("/api/v1/waitpoints/tokens", json={
             "timeout": "1h", "tags": ["t"], "idempotencyKey": "conf", "idempotencyKeyTTL": "1h"})
