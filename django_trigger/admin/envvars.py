@@ -20,9 +20,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_post_parameters
 
 from django_trigger.clients import get_client
 from django_trigger.conf import DEFAULT_ALIAS
@@ -132,6 +134,18 @@ class EnvVarAdmin(RemoteFormAdmin):
         api_call(self, lambda: get_client(obj.alias).envvars.delete(
             obj.name, environment=obj.environment or None,
             request_options=admin_request_options(obj.alias)))
+
+    # The value is posted to these views: Django's error reports (the DEBUG 500 page, the
+    # mails and logs of django.request) show it as ******** instead.
+    @method_decorator(sensitive_post_parameters("value"))
+    def add_view(self, request: HttpRequest, form_url: str = "",
+                 extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return super().add_view(request, form_url, extra_context)
+
+    @method_decorator(sensitive_post_parameters("value"))
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def form_view(self, request: HttpRequest, obj: Any,
                   extra_context: dict[str, Any] | None = None) -> HttpResponse:

@@ -219,3 +219,19 @@ class AdminLeakTests(SecretsMixin, AdminTestCase):
                         "nothing")
         self.assertEqual(logs.containing(value), [])
         self.assertEqual(logs.containing(*[s for s in self.secrets() if s != value]), [])
+
+    def test_posted_values_are_hidden_from_error_reports(self):
+        """Django's error reports (DEBUG 500 page, AdminEmailHandler, django.request) show
+        POST data; the value field is marked sensitive on the add and change views."""
+        from django.views.debug import SafeExceptionReporterFilter
+
+        for label, url, data in (
+            ("add", self.url("envvar_add"), {"name": "ADDED", "value": "VALUE-added-2k9d"}),
+            ("change", self.url("envvar_change", "REGION"), {"value": "VALUE-changed-8w1e"}),
+        ):
+            with self.subTest(label):
+                response = self.client.post(url, data)
+                request = response.wsgi_request
+                cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
+                self.assertEqual(cleansed["value"], "********************")
+                self.assertEqual(request.POST["value"], data["value"])
