@@ -235,3 +235,26 @@ class AdminLeakTests(SecretsMixin, AdminTestCase):
                 cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
                 self.assertEqual(cleansed["value"], "********************")
                 self.assertEqual(request.POST["value"], data["value"])
+
+
+class ReprFieldTests(SimpleTestCase):
+    def test_every_value_field_of_envsync_is_left_out_of_reprs(self):
+        """A new dataclass field holding a value must say ``repr=False`` (or the class hide
+        it in its own ``__repr__``), like ``Sources``."""
+        import dataclasses
+
+        from django_trigger import models
+        from django_trigger.types import EnvVar
+
+        checked = 0
+        for obj in [*vars(envsync).values(), EnvVar]:
+            if not (isinstance(obj, type) and dataclasses.is_dataclass(obj)):
+                continue
+            own_repr = "__repr__" in vars(obj) and not getattr(obj.__repr__, "__wrapped__", None)
+            for item in dataclasses.fields(obj):
+                if "value" in item.name or item.name in ("environ", "settings_envvars"):
+                    checked += 1
+                    with self.subTest(f"{obj.__name__}.{item.name}"):
+                        self.assertTrue(not item.repr or own_repr)
+        self.assertGreaterEqual(checked, 6)
+        self.assertNotIn("s3cret", repr(models.EnvVar(name="A", value="s3cret")))
