@@ -13,13 +13,15 @@ Scenarios (each on a keep-alive connection per thread):
   missing    GET /api/v3/runs/run_missing (404: routing + auth, no rendering)
 
 Two clients: ``http.client`` (thin, shows the server's capacity) and ``requests.Session``
-(what django_trigger uses). Also times one in-process list page (no HTTP) on the same data.
+(what django_trigger uses). Also the CPU of one list page in process (no sockets): the whole
+WSGI call and its parts (filter + paginate, rendering, JSON encoding).
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import json
 import os
 import statistics
@@ -28,12 +30,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests
 
 from django_trigger.testing import Emulator
+from django_trigger.testing.errors import dumps
 from django_trigger.testing.resources.runs import RunFilter
 
 V2 = "2025-07-16"
@@ -104,22 +108,44 @@ def measure(make: Callable[..., Callable[[], None]], emu: Emulator,
     return per_thread * threads / elapsed
 
 
-def in_process_list_ms(emu: Emulator, repeat: int = 50) -> tuple[float, float]:
-    """Median ms of one 100-item page (filter + paginate + render), no HTTP."""
+def in_process_list_ms(emu: Emulator, repeat: int = 200) -> dict[str, float]:
+    """CPU ms of one 100-item list page in this process, no sockets: the whole WSGI call
+    (routing, auth, filter + paginate, rendering the items, JSON encoding), and the parts.
+    Median of ``repeat`` calls each."""
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {emu.secret_key}",
+               "HTTP_X_TRIGGER_API_VERSION": V2}
+
+    def wsgi_call() -> bytes:
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/v1/runs",
+                   "QUERY_STRING": "page[size]=100&filter[createdAt][period]=60d",
+                   "SERVER_NAME": "127.0.0.1", "SERVER_PORT": str(emu.port),
+                   "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+                   "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(), **headers}
+        return b"".join(emu.app(environ, lambda status, headers, exc_info=None: None))
+
+    def timed(work: Callable[[], Any]) -> float:
+        samples = []
+        for _ in range(repeat):
+            started = time.process_time()
+            work()
+            samples.append((time.process_time() - started) * 1000)
+        return statistics.median(samples)
+
     with emu.state.lock:
         store = emu.state.runs
         dev = emu.state.environment_for_key(emu.secret_key)
         flt = RunFilter(period_ms=60 * 86_400_000)
-        timings, render = [], []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            page = store.list(dev.id, flt, 100)
-            t1 = time.perf_counter()
-            [store.render_list_item(run, True) for run in page.runs]
-            t2 = time.perf_counter()
-            timings.append((t1 - t0) * 1000)
-            render.append((t2 - t1) * 1000)
-    return statistics.median(timings), statistics.median(render)
+        runs = store.list(dev.id, flt, 100).runs
+        items = [store.render_list_item(run, True) for run in runs]
+        parts = {
+            "query": timed(lambda: store.list(dev.id, flt, 100)),
+            "render": timed(lambda: [store.render_list_item(run, True) for run in runs]),
+            "encode": timed(lambda: dumps({"data": items, "pagination": {}})),
+        }
+    for _ in range(20):
+        wsgi_call()
+    parts["wsgi"] = timed(wsgi_call)
+    return parts
 
 
 def main() -> int:
@@ -139,9 +165,10 @@ def main() -> int:
         print(f"emulator: {total_runs:,} runs seeded in {seeded:.2f} s "
               f"({args.runs:,} in the dev environment); Python {sys.version.split()[0]}, "
               f"{os.cpu_count()} CPUs")
-        query_ms, render_ms = in_process_list_ms(emu)
-        print(f"in-process list page of 100 over {args.runs:,} runs: filter+paginate "
-              f"{query_ms:.2f} ms, render {render_ms:.2f} ms (median)")
+        cpu = in_process_list_ms(emu)
+        print(f"list page of 100 over {args.runs:,} runs, CPU in process (median): whole "
+              f"WSGI call {cpu['wsgi']:.2f} ms = filter+paginate {cpu['query']:.2f} + render "
+              f"{cpu['render']:.2f} + JSON encoding {cpu['encode']:.2f} + routing/auth/journal")
         print()
         header = f"{'scenario':<10} {'client':<12}" + "".join(
             f"{f'{t} thread' + ('s' if t > 1 else ''):>14}" for t in args.threads)
