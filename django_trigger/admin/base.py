@@ -23,7 +23,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
@@ -94,6 +97,17 @@ def retry_advice(error: Exception) -> str:
              "API_URL and the Trigger.dev status page.")
 
 
+_CHECKBOX_PK = "\x00pk\x00"
+_CHECKBOX_LABEL = "\x00label\x00"
+
+
+class _CheckboxPlaceholder:
+    pk = _CHECKBOX_PK
+
+    def __str__(self) -> str:
+        return _CHECKBOX_LABEL
+
+
 class RemoteModelAdmin(admin.ModelAdmin):
     queryset_class: Any = None
     changelist_class: Any = None
@@ -108,6 +122,27 @@ class RemoteModelAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ("django_trigger/admin.css",)}
+
+    # -- the checkbox column ------------------------------------------------------------------
+
+    _checkboxes: dict[str | None, str] = {}  # language -> Django's checkbox HTML, placeholders
+
+    def action_checkbox(self, obj: Any) -> str:
+        """Django's checkbox column, with the same HTML, without rendering the widget's
+        template for every row (that was a fifth of a 100-row changelist's CPU): Django's
+        widget renders it once per language around placeholders, each row fills them in,
+        escaped as the widget escapes them."""
+        language = get_language()
+        html = self._checkboxes.get(language)
+        if html is None:
+            html = self._checkboxes[language] = str(super().action_checkbox(_CheckboxPlaceholder()))
+        return mark_safe(  # noqa: S308 - Django's own HTML; the values are escaped here
+            html.replace(_CHECKBOX_PK, escape(str(obj.pk)))
+            .replace(_CHECKBOX_LABEL, escape(str(obj)))
+        )
+
+    # the header's markup, where Django's version keeps it on the method (4.2)
+    action_checkbox.__dict__.update(vars(admin.ModelAdmin.action_checkbox))
 
     # -- data -----------------------------------------------------------------------------
 
