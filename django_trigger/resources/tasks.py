@@ -243,7 +243,7 @@ class Tasks(Resource):
             # The lost attempt created the batch, but its id never reached us, so its items
             # can never be sent. Put them in a new batch without the batch key: each item
             # keeps the run idempotency key derived from it, so no run is started twice.
-            raw = self._create_batch(create, request_options)
+            raw = self._create_batch(create, request_options, after_refusal=True)
         handle = cast(RawResponse[BatchHandle], raw).parse()
         if not handle.is_cached or self._client.batches.retrieve(handle.id).status == "PENDING":
             # A cached batch still PENDING was never sealed (the answer that carried its id
@@ -252,10 +252,23 @@ class Tasks(Resource):
         return raw if self._raw else handle  # type: ignore[return-value]
 
     def _create_batch(
-        self, body: dict[str, Any], request_options: RequestOptionsLike
+        self,
+        body: dict[str, Any],
+        request_options: RequestOptionsLike,
+        *,
+        after_refusal: bool = False,
     ) -> RawResponse[BatchHandle]:
-        """Phase 1: ``POST /api/v3/batches``."""
+        """Phase 1: ``POST /api/v3/batches`` (``after_refusal``: the keyless batch that takes
+        the items of a keyed batch whose id was lost)."""
         keyed = "idempotencyKey" in body
+        advice = (
+            "calling again with the same key is refused (its batch, created by a lost attempt, "
+            "stays empty); call without idempotency_key: each item keeps its own derived key, "
+            "so no run starts twice"
+            if after_refusal
+            else "calling again is safe (at worst an empty batch remains). Pass "
+            "idempotency_key= to make retries of batch_trigger safe"
+        )
         raw = self.with_raw_response._request(
             "POST",
             "/api/v3/batches",
@@ -268,8 +281,7 @@ class Tasks(Resource):
             retry_safety=RetrySafety.DEDUPLICATED if keyed else RetrySafety.UNSAFE,
             unknown_hint=(
                 "no item was sent, so no run was triggered, but the lost attempt may have "
-                "created an empty batch; calling again is safe (at worst an empty batch "
-                "remains). Pass idempotency_key= to make retries of batch_trigger safe"
+                f"created an empty batch; {advice}"
             ),
         )
         return cast(RawResponse[BatchHandle], raw)

@@ -95,6 +95,14 @@ class UnsafeCallTests(SafetyCase):
         self.assertEqual(self.posts(), 1)
         self.assertEqual(len(self.runs_of("replay-me")), 2)
 
+    def test_should_retry_false_after_processing(self):
+        # The server's "do not retry" on a 500 does not say it did nothing.
+        self.emulator.faults.fail_next(1, 500, headers={"x-should-retry": "false"},
+                                       after_processing=True, **POST)
+        with self.assertRaises(OutcomeUnknownServerError):
+            self.trigger.runs.replay(self.run_id)
+        self.assertEqual(len(self.runs_of("replay-me")), 2)
+
     def test_answers_that_prove_nothing_happened_are_retried(self):
         for name, arm in (
             ("429", lambda: self.emulator.faults.rate_limit_next(1, reset_after=0.01, **POST)),
@@ -324,6 +332,17 @@ class BatchTests(SafetyCase):
         with self.assertRaises(UnprocessableEntityError):
             self.trigger.tasks.batch_trigger(self.items, idempotency_key="nightly-1")
         self.assertEqual(len(self.runs_of("nightly")), 3)
+
+    def test_a_lost_fallback_batch_says_to_call_without_the_key(self):
+        # (Faults cannot skip the refused keyed retry, so the fallback create is called alone.)
+        self.emulator.faults.drop_next(1, after_processing=True, path="/api/v3/batches")
+        with self.assertRaises(OutcomeUnknownError) as ctx:
+            create = retry_safety(RetrySafety.UNSAFE, why="as in batch_trigger")(
+                type(self.trigger.tasks)._create_batch)
+            create(self.trigger.tasks, {"runCount": 3, "taskIdentifiers": ["nightly"]}, None,
+                   after_refusal=True)
+        self.assertIn("call without idempotency_key", str(ctx.exception))
+        self.assertIn("no run starts twice", str(ctx.exception))
 
     def test_lost_items_answer(self):
         self.emulator.faults.drop_next(1, after_processing=True, path="/api/v3/batches/*/items")
