@@ -91,7 +91,10 @@ def _decode(packet: str, data_type: str) -> Any:
     if data_type == "application/store":
         raise ValueError("the output was offloaded to object storage; this client does not "
                          "fetch packets")
-    value = json.loads(packet)
+    try:
+        value = json.loads(packet)
+    except RecursionError:  # nested too deeply: malformed like any other bad JSON
+        raise ValueError("JSON nested too deeply to decode") from None
     if data_type == "application/super+json" and isinstance(value, dict):
         return value.get("json")
     return value

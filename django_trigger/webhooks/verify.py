@@ -56,7 +56,7 @@ def construct_event(payload: bytes, signature: str | None, secret: str) -> Alert
         raise InvalidSignatureError("Invalid signature")
     try:
         body = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # (nested too deeply)
         raise InvalidPayloadError(f"Webhook parsing failed: not JSON ({type(exc).__name__})")
     kind = body.get("type") if isinstance(body, dict) else None
     event_class = ALERT_EVENT_TYPES.get(kind) if isinstance(kind, str) else None

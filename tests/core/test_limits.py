@@ -4,6 +4,7 @@ connection errors that say what happened."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import socket
 import threading
@@ -11,7 +12,7 @@ import time
 import tracemalloc
 import zlib
 
-from django.test import override_settings
+from django.test import SimpleTestCase, override_settings
 
 from django_trigger.client import TriggerClient
 from django_trigger.conf import trigger_settings
@@ -433,3 +434,24 @@ class RepeatedCursorTests(ClientTestCase):
         with self.assertRaisesMessage(ApiSchemaValidationError, "page 2"):
             list(self.trigger.schedules.list(per_page=1))
         self.assertEqual(self.journal.count(path="/api/v1/schedules"), 2)
+
+
+class DeepJsonElsewhereTests(SimpleTestCase):  # decoding only: no emulator
+    DEEP = "[" * 100_000 + "]" * 100_000
+
+    def test_a_waitpoint_packet_nested_too_deeply_is_a_value_error(self):
+        from django_trigger.types.waitpoints import WaitpointTokenDetail, WaitpointTokenStatus
+
+        token = WaitpointTokenDetail(
+            id="waitpoint_x", url="https://example.com/x", status=WaitpointTokenStatus.COMPLETED,
+            created_at=datetime.datetime.now(datetime.timezone.utc), output=self.DEEP,
+            output_type="application/json")
+        with self.assertRaisesMessage(ValueError, "nested too deeply"):
+            token.data
+
+    def test_a_signed_webhook_nested_too_deeply_is_an_invalid_payload(self):
+        from django_trigger.webhooks.verify import InvalidPayloadError, construct_event, sign
+
+        body = self.DEEP.encode()
+        with self.assertRaises(InvalidPayloadError):
+            construct_event(body, sign(body, "s3cret"), "s3cret")
