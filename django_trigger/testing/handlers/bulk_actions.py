@@ -307,7 +307,10 @@ def retrieve_bulk_action(request: ApiRequest) -> Reply:
         action = request.world.bulk_actions.get(request.params["bulkActionId"], env.id)
         if action is None:
             raise errors.not_found_loader(retry=False)
-        return json_reply(request.world.bulk_actions.render(action))
+        store = request.world.bulk_actions
+        if store.batch_size is not None:  # a batch processed since the last look
+            store.process(action, limit=store.batch_size)
+        return json_reply(store.render(action))
 
 
 def abort_bulk_action(request: ApiRequest) -> Reply:

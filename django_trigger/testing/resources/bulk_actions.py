@@ -2,8 +2,12 @@
 
 The emulator processes a bulk action as soon as it is created (status ``COMPLETED`` with its
 counts: runs cancelled/replayed are successes, already-finished runs a cancel cannot touch are
-failures). Aborting a ``PENDING`` bulk action marks it ``ABORTED``; aborting one that completed
-or was aborted is refused with 409, as the service's ``BulkActionService.abort`` does.
+failures). The service processes one in batches in the background, ``PENDING`` with growing
+counts meanwhile: set ``world.bulk_actions.batch_size`` to N and a new bulk action stays
+``PENDING``, each status read (``GET /api/v1/bulk-actions/{id}``) processing the next N runs
+first, as if a batch had been processed since the last look. Aborting a ``PENDING`` bulk
+action marks it ``ABORTED``; aborting one that completed or was aborted is refused with 409, as
+the service's ``BulkActionService.abort`` does.
 """
 
 from __future__ import annotations
@@ -66,6 +70,8 @@ class BulkActionStore:
     def __init__(self, world: World) -> None:
         self.world = world
         self.by_id: dict[str, BulkAction] = {}
+        #: ``None``: processed at once; N: N runs per status read (see the module doc).
+        self.batch_size: int | None = None
 
     def get(self, friendly_id: str, environment_id: str) -> BulkAction | None:
         action = self.by_id.get(friendly_id)
@@ -94,16 +100,18 @@ class BulkActionStore:
             target_region=target_region,
         )
         self.by_id[action.friendly_id] = action
-        if process:
+        if process and self.batch_size is None:
             self.process(action)
         return action
 
-    def process(self, action: BulkAction) -> None:
-        """Apply a pending bulk action to its selected runs."""
+    def process(self, action: BulkAction, limit: int | None = None) -> None:
+        """Apply a pending bulk action to its selected runs (the next ``limit`` of them)."""
         if action.status != "PENDING":
             return
         runs_store = self.world.runs
-        for run_id in action.run_ids:
+        start = action.success + action.failure  # one count per run processed
+        end = len(action.run_ids) if limit is None else min(len(action.run_ids), start + limit)
+        for run_id in action.run_ids[start:end]:
             run = runs_store.by_id.get(run_id)
             if run is None:
                 action.failure += 1
@@ -118,6 +126,8 @@ class BulkActionStore:
                                   bulk_action_id=action.friendly_id)
                 action.success += 1
             run.bulk_action_ids.append(action.friendly_id)
+        if end < len(action.run_ids):
+            return
         action.status = "COMPLETED"
         action.completed_at = self.world.now()
 
