@@ -68,9 +68,10 @@ class PollTests(ClientTestCase):
         self.assertIsInstance(caught.exception, TimeoutError)
 
     def test_timeout(self):
-        with self.assertRaisesRegex(PollTimeoutError, "still QUEUED after 0.25 s"):
-            self.trigger.runs.poll(self.run_id, interval=0.1, timeout=0.25)
-        self.assertEqual(self.journal.count(method="GET", path=self.path), 3)  # 0, .1, .2 s
+        with self.assertRaisesRegex(PollTimeoutError, "still QUEUED after 0.5 s"):
+            self.trigger.runs.poll(self.run_id, interval=0.2, timeout=0.5)
+        # Retrievals at 0, .2 and .4 s; a loaded machine may fit only two in the time.
+        self.assertIn(self.journal.count(method="GET", path=self.path), (2, 3))
 
     def test_a_stalled_retrieval_does_not_outlast_the_timeout(self):
         self.emulator.faults.stall_next(1, seconds=5, path=self.path)
