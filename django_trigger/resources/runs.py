@@ -46,6 +46,8 @@ from ._base import (
     status_filter,
     task_filter,
 )
+from .realtime import DEFAULT_TIMEOUT as REALTIME_TIMEOUT
+from .realtime import SKIPPABLE_COLUMNS, RunSubscription
 
 __all__ = ["MACHINE_PRESETS", "MAX_PAGE_SIZE", "MAX_TAGS", "Runs"]
 
@@ -221,6 +223,80 @@ class Runs(Resource):
         raise PollTimeoutError(
             f"run {run_id} is still {run.status} after {max_attempts} retrievals", last=run)
 
+    # -- realtime ----------------------------------------------------------------------------
+
+    @retry_safety(RetrySafety.READ, why="long-polled reads")
+    def subscribe_to_run(
+        self,
+        run_id: str,
+        *,
+        stop_on_completion: bool = True,
+        skip_columns: Sequence[str] | None = None,
+        timeout: float = REALTIME_TIMEOUT,
+    ) -> RunSubscription:
+        """Follow one run: an iterator of :class:`RealtimeRun` snapshots, the current one
+        first, then one per change; it ends after the snapshot where the run finished (unless
+        ``stop_on_completion=False``). ``ApiTimeoutError`` once ``timeout`` seconds passed.
+        Requests: one, then one per change (or per ~20 s without one). A secret key or a
+        public token that can read the run (``read:runs:<id>``, its task, tag or batch)."""
+        path = build_path("/realtime/v1/runs/{}", (run_id, "run"))
+        return RunSubscription(
+            self._client, path, _skip_columns(skip_columns),
+            operation="runs.subscribe_to_run", stop_on_completion=stop_on_completion,
+            timeout=timeout)
+
+    @retry_safety(RetrySafety.READ, why="long-polled reads")
+    def subscribe_to_runs_with_tag(
+        self,
+        tag: str | Sequence[str],
+        *,
+        created_at: str | timedelta | None = None,
+        skip_columns: Sequence[str] | None = None,
+        timeout: float = REALTIME_TIMEOUT,
+    ) -> RunSubscription:
+        """Follow every run carrying the tag (all of several tags), created in the last
+        ``created_at`` (default and at most ``"24h"``): each run's current snapshot, then one
+        per change, until ``timeout`` (``ApiTimeoutError``) or :meth:`~RunSubscription.close`.
+        Needs ``read:tags:<tag>`` (or ``read:runs``) with a public token."""
+        tags = [tag] if isinstance(tag, str) else list(tag)
+        validate_tags(tags)
+        for value in tags:
+            if any(ch in value for ch in ',"\\') or any(ord(ch) < 32 or ord(ch) == 127
+                                                     for ch in value):
+                raise InvalidRequestError(f"tag {value!r} has a character realtime refuses "
+                                          "(a comma, a quote, a backslash or a control "
+                                          "character)")
+        params = _skip_columns(skip_columns)
+        params["tags"] = ",".join(tags)
+        if created_at is not None:
+            if isinstance(created_at, timedelta):
+                created_at = f"{int(created_at.total_seconds())}s"
+            if not isinstance(created_at, str) or not created_at.strip():
+                raise InvalidRequestError("created_at must be a duration such as '1h' or a "
+                                          "timedelta")
+            params["createdAt"] = created_at
+        return RunSubscription(
+            self._client, "/realtime/v1/runs", params,
+            operation="runs.subscribe_to_runs_with_tag", stop_on_completion=False,
+            timeout=timeout)
+
+    @retry_safety(RetrySafety.READ, why="long-polled reads")
+    def subscribe_to_batch(
+        self,
+        batch_id: str,
+        *,
+        skip_columns: Sequence[str] | None = None,
+        timeout: float = REALTIME_TIMEOUT,
+    ) -> RunSubscription:
+        """Follow the runs of a batch: each run's snapshot, then one per change, until
+        ``timeout`` (``ApiTimeoutError``) or :meth:`~RunSubscription.close` (as in the SDK, it
+        does not end by itself when the runs finish). Needs ``read:batch:<id>`` with a
+        public token."""
+        path = build_path("/realtime/v1/batches/{}", (batch_id, "batch"))
+        return RunSubscription(
+            self._client, path, _skip_columns(skip_columns),
+            operation="runs.subscribe_to_batch", stop_on_completion=False, timeout=timeout)
+
     @retry_safety(
         RetrySafety.IDEMPOTENT, why="cancelling a finished run answers 200 and changes nothing"
     )
@@ -374,6 +450,19 @@ class Runs(Resource):
 
 
 # -- argument checks and conversions --------------------------------------------------------
+
+
+def _skip_columns(columns: Sequence[str] | None) -> dict[str, str]:
+    if columns is None:
+        return {}
+    if isinstance(columns, str):
+        raise InvalidRequestError("skip_columns must be a list of column names")
+    unknown = [c for c in columns if c not in SKIPPABLE_COLUMNS]
+    if unknown:
+        raise InvalidRequestError(
+            f"cannot skip {', '.join(map(repr, unknown))}; skippable columns: "
+            f"{', '.join(SKIPPABLE_COLUMNS)}")
+    return {"skipColumns": ",".join(columns)} if columns else {}
 
 
 def validate_tags(tags: Sequence[str]) -> None:

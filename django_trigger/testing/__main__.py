@@ -50,8 +50,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="'service' (default): a repeated x-trigger-request-idempotency-key "
                         "deduplicates nothing, as the service's code; 'documented': trigger and "
                         "batch creates replay as API.md §4.5 describes")
+    parser.add_argument("--lifecycle", metavar="QUEUED,EXECUTING", type=_lifecycle,
+                        help="let triggered runs move by themselves: executing after QUEUED "
+                        "seconds, completed EXECUTING seconds later (e.g. 1,2); off by default")
+    parser.add_argument("--realtime-hold", type=float, default=20.0,
+                        help="seconds a live realtime request waits for a change (default 20)")
     parser.add_argument("--verbose", "-v", action="store_true", help="log every request")
     return parser
+
+
+def _lifecycle(value: str) -> object:
+    from .lifecycle import Lifecycle
+
+    try:
+        queued, executing = (float(part) for part in value.split(","))
+        return Lifecycle(queued=queued, executing=executing)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected QUEUED,EXECUTING seconds such as 1,2, not {value!r}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             fault_rate=args.fault_rate, secret_key=args.secret_key,
             access_token=args.access_token, project_ref=args.project_ref, host=args.host,
             port=args.port, runs=args.runs, request_idempotency=args.request_idempotency,
+            lifecycle=args.lifecycle, realtime_hold=args.realtime_hold,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

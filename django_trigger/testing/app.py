@@ -234,6 +234,8 @@ class ApiRequest:
         self.route: Route | None = None
         self.principal: Principal = auth_module.Principal(kind="anonymous", credential="")
         self.idempotency: RequestIdempotency = RequestIdempotency()
+        # Set when the emulator stops: long-held requests (realtime live polls) end early.
+        self.stop_event = threading.Event()
         self.replayed = False  # answered from the request-idempotency cache
 
     # -- query and body -----------------------------------------------------------------------
@@ -355,6 +357,7 @@ class EmulatorApp:
         body = get_input_stream(environ).read()
         request = ApiRequest(environ, self.world, body)
         request.idempotency = self.idempotency
+        request.stop_event = self.stop_event
         entry = self._journal_entry(request)
         decision = self.faults.take(request.method, request.path)
 

@@ -24,6 +24,7 @@ from typing import Any
 from .app import EmulatorApp, build_router, load_handler_modules
 from .faults import Faults
 from .journal import Journal
+from .lifecycle import Lifecycle
 from .ratelimit import RateLimiter
 from .request_idempotency import Mode, RequestIdempotency
 from .server import create_server
@@ -57,6 +58,11 @@ class Emulator:
         idempotency key is refused with 422; ``"documented"``: trigger, v2 batch and v3 batch
         create replay their first answer as API.md §4.5 describes. See
         :mod:`.request_idempotency`.
+    :param lifecycle: a :class:`~.lifecycle.Lifecycle` to let triggered runs move from
+        queued to executing to completed (or failed) by themselves; ``None`` (default): runs
+        stay where the API and the tests put them.
+    :param realtime_hold: seconds a live realtime request is held when nothing changes
+        (the service holds about 20).
     """
 
     def __init__(
@@ -76,6 +82,8 @@ class Emulator:
         fault_statuses: tuple[int, ...] = (500, 502, 503),
         enforce_rate_limits: bool = False,
         request_idempotency: Mode = "service",
+        lifecycle: Lifecycle | None = None,
+        realtime_hold: float = 20.0,
     ) -> None:
         if secret_key is not None and not _SECRET_KEY.match(secret_key):
             raise ValueError("secret_key must look like tr_dev_ followed by letters and digits")
@@ -86,6 +94,10 @@ class Emulator:
                              "and digits")
         if runs < 0:
             raise ValueError("runs must be zero or more")
+        if lifecycle is not None and not isinstance(lifecycle, Lifecycle):
+            raise TypeError("lifecycle must be a Lifecycle(queued=..., executing=...)")
+        if not 0 < realtime_hold <= 300:
+            raise ValueError("realtime_hold must be more than 0 and at most 300 seconds")
         self.host = host
         self.port = port
         self.seed = seed
@@ -102,6 +114,9 @@ class Emulator:
             seeders=[(module.__name__.rsplit(".", 1)[-1], module.seed) for module in modules
                      if callable(getattr(module, "seed", None))],
         )
+        # Options the world keeps across reset() (read with getattr by the handlers).
+        self.state.lifecycle = lifecycle
+        self.state.realtime_hold = float(realtime_hold)
         self.journal = Journal()
         self.faults = Faults(seed)
         self._apply_configured_faults()

@@ -297,7 +297,7 @@ class World:
     # Configuration and shared objects; everything else in ``__dict__`` is seeded state.
     _NOT_STATE = frozenset({"lock", "seed", "run_count", "clock", "_secret_key",
                             "_access_token", "_project_ref", "_store_factories", "_seeders",
-                            "_snapshot", "_dirty"})
+                            "_snapshot", "_dirty", "lifecycle", "realtime_hold"})
 
     def __init__(
         self,

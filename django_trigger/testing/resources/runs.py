@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from ..lifecycle import advance_runs
 from ..world import Environment, format_date, to_ms
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -376,20 +377,21 @@ class RunStore:
         run.updated_at = self.world.now()
 
     def tick(self) -> None:
-        """Time-based transitions: delayed runs whose time has come are queued."""
-        if not self._delayed:
-            return
-        now = self.world.now()
-        for friendly_id in list(self._delayed):
-            run = self.by_id.get(friendly_id)
-            if run is None or run.status != "DELAYED":
-                self._delayed.discard(friendly_id)
-                self.world.mark_dirty()
-            elif run.delay_until is not None and run.delay_until <= now:
-                run.status = "PENDING"
-                run.updated_at = run.delay_until
-                self._delayed.discard(friendly_id)
-                self.world.mark_dirty()
+        """Time-based transitions: delayed runs whose time has come are queued; with a
+        lifecycle (:mod:`..lifecycle`), runs move on by themselves."""
+        if self._delayed:
+            now = self.world.now()
+            for friendly_id in list(self._delayed):
+                run = self.by_id.get(friendly_id)
+                if run is None or run.status != "DELAYED":
+                    self._delayed.discard(friendly_id)
+                    self.world.mark_dirty()
+                elif run.delay_until is not None and run.delay_until <= now:
+                    run.status = "PENDING"
+                    run.updated_at = run.delay_until
+                    self._delayed.discard(friendly_id)
+                    self.world.mark_dirty()
+        advance_runs(self.world)
 
     # -- listing -------------------------------------------------------------------------------
 
