@@ -22,7 +22,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -73,6 +73,9 @@ STATUS_CLASSES = {
     "QUEUED": "queued", "DELAYED": "queued", "PENDING_VERSION": "queued",
     "WAITING_FOR_DEPLOY": "queued",
 }
+
+
+STATUS_REFRESH_MS = 3000  # how often an unfinished run's detail page asks for its status
 
 
 @dataclass(frozen=True)
@@ -343,9 +346,35 @@ class RunAdmin(RemoteModelAdmin):
                 (action.label, self.object_url(obj, action.name))
                 for action in ACTIONS.values() if self.has_action_permission(request, action)
             ],
+            # A run that can still change refreshes its status in place (run_status.js).
+            "run_status_url": None if obj.is_final else self.object_url(obj, "status"),
+            "run_status_interval_ms": STATUS_REFRESH_MS,
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, context)
+
+    def run_status_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
+        """The run's status as JSON for the detail page's refresh: one ``runs.retrieve``, with
+        the page's own permission check (view permission, the alias of the page)."""
+        if not self.has_view_permission(request):
+            return JsonResponse({"error": _("You do not have permission to view runs.")},
+                                status=403)
+        try:
+            obj = self.get_object(request, unquote(object_id))
+        except Http404 as exc:
+            return JsonResponse({"error": str(exc)}, status=404)
+        except ApiUnavailable as exc:
+            return JsonResponse({"error": describe_error(exc.error)}, status=503)
+        final = obj.is_final
+        return JsonResponse({
+            "id": obj.pk,
+            "status": obj.status,
+            "status_html": self.status_badge(obj),
+            "final": final,
+            "message": _("The run has finished. Reload the page to see its result.")
+            if final else "",
+            "reload": _("Reload"),
+        })  # admin_view adds never_cache
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -361,6 +390,9 @@ class RunAdmin(RemoteModelAdmin):
                  {"action": name}, name="{}_{}_{}".format(*info, name))
               for name in ACTIONS),
         ]
+        urls.append(path("<path:object_id>/status/",
+                         self.admin_site.admin_view(self.run_status_view),
+                         name="{}_{}_status".format(*info)))
         return urls + super().get_urls()
 
     def run_action_view(self, request: HttpRequest, object_id: str, action: str

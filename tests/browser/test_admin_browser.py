@@ -156,3 +156,29 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
                       page.locator(".messagelist").inner_text())
         self.assertEqual(page.locator(".field-status_badge .trigger-status").inner_text(),
                          "Canceled")
+
+    def test_an_unfinished_run_refreshes_its_status(self):
+        run_id = self.executing[0]
+
+        def follow() -> None:
+            page = self.page
+            page.goto(f"{self.live_server_url}/admin/login/?next=/admin/django_trigger/run/"
+                      f"{run_id}/change/")
+            page.fill("#id_username", "admin")
+            page.fill("#id_password", "correct horse")
+            page.click("input[type=submit]")
+            page.wait_for_selector(".field-status_badge .trigger-status")
+            self.assertEqual(page.locator(".field-status_badge .trigger-status").inner_text(),
+                             "Executing")
+            url = page.url
+            with self.emulator.state.lock:
+                self.emulator.state.runs.complete(run_id, {"ok": True})
+            page.wait_for_selector(".trigger-run-finished")  # no reload: polled in place
+            self.assertEqual(page.url, url)
+            self.assertEqual(page.locator(".field-status_badge .trigger-status").inner_text(),
+                             "Completed")
+            polls = self.emulator.journal.count(path=f"/api/v3/runs/{run_id}")
+            page.wait_for_timeout(4000)  # it stopped asking
+            self.assertEqual(self.emulator.journal.count(path=f"/api/v3/runs/{run_id}"), polls)
+
+        self.in_browser(follow)

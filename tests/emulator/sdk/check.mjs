@@ -1,6 +1,6 @@
 // Drives the official TypeScript SDK against the emulator; prints one line per call:
 // "ok <name> <summary>" or "FAIL <name> <error>". Usage: node check.mjs <baseURL> <secretKey>
-import { configure, runs, tasks, batch, idempotencyKeys, wait, webhooks } from "@trigger.dev/sdk";
+import { auth, configure, runs, tasks, batch, idempotencyKeys, wait, webhooks } from "@trigger.dev/sdk";
 import { readFileSync } from "node:fs";
 
 // alertsFile: JSON [{type, body, signature, secret}] of alerts the emulator signed.
@@ -83,3 +83,48 @@ if (alertsFile) {
     });
   }
 }
+// Public access tokens (claims route + local signing) and realtime (Electric's ShapeStream).
+const live = await step("tasks.trigger (to follow)", () =>
+  tasks.trigger("send-email", { to: "live@example.com" }, { tags: ["sdk-live"] }));
+const readToken = await step("auth.createPublicToken", () =>
+  auth.createPublicToken({ scopes: { read: { runs: [live.id], tags: "sdk-live" } } }));
+await step("runs.retrieve (public token)", () =>
+  auth.withAuth({ baseURL, accessToken: readToken }, () => runs.retrieve(live.id)));
+await step("runs.subscribeToRun (public token, ends on completion)", () =>
+  auth.withAuth({ baseURL, accessToken: readToken }, async () => {
+    const seen = [];
+    const abort = new AbortController();
+    const guard = setTimeout(() => abort.abort(), 15000);
+    setTimeout(() => auth.withAuth({ baseURL, accessToken: secretKey },
+                                   () => runs.cancel(live.id)), 300);
+    for await (const run of runs.subscribeToRun(live.id, { signal: abort.signal })) {
+      seen.push(run.status);
+    }
+    clearTimeout(guard);
+    if (seen[0] !== "QUEUED" || seen.at(-1) !== "CANCELED") throw new Error(seen.join(","));
+    return seen;
+  }));
+await step("runs.subscribeToRunsWithTag", async () => {
+  const subscription = runs.subscribeToRunsWithTag("sdk-live");
+  for await (const run of subscription) {
+    subscription.unsubscribe();
+    return run.id;
+  }
+});
+const triggerToken = await step("auth.createTriggerPublicToken", () =>
+  auth.createTriggerPublicToken("send-email"));
+await step("tasks.trigger (one-time token, twice)", () =>
+  auth.withAuth({ baseURL, accessToken: triggerToken }, async () => {
+    const first = await tasks.trigger("send-email", { n: 1 });
+    try {
+      await tasks.trigger("send-email", { n: 2 });
+    } catch (error) {
+      return [first.id, error.status, error.message];
+    }
+    throw new Error("the one-time token was accepted twice");
+  }));
+const batchToken = await step("auth.createBatchTriggerPublicToken", () =>
+  auth.createBatchTriggerPublicToken("send-email"));
+await step("tasks.batchTrigger (batch-trigger token)", () =>
+  auth.withAuth({ baseURL, accessToken: batchToken }, () =>
+    tasks.batchTrigger("send-email", [{ payload: { n: 1 } }])));
