@@ -266,9 +266,10 @@ SNAPSHOT_MAX_AGE = dt.timedelta(seconds=5)
 
 
 _restoring = threading.local()  # .world: the world a snapshot is being restored into
-# Snapshots of frozen-clock worlds by build arguments: emulators built alike (one per test
-# class, say) copy the first one's world instead of seeding it again.
-_SNAPSHOTS: dict[tuple[Any, ...], bytes] = {}
+# Snapshots by build arguments (and seeding instant): emulators built alike (one per test class,
+# say) copy a world seeded before instead of seeding again. With a real-time clock, only one
+# seeded less than ``SNAPSHOT_MAX_AGE`` ago, the same tolerance as :meth:`World.reset`.
+_SNAPSHOTS: dict[tuple[Any, ...], tuple[bytes, dt.datetime]] = {}
 _SNAPSHOTS_KEPT = 8
 
 
@@ -328,13 +329,13 @@ class World:
 
     def build(self) -> None:
         """(Re)create tenants, keys and stores from the seed, run every seeder, and snapshot
-        the result for :meth:`reset`. With a frozen clock, a world already built with the same
-        arguments at the same instant is copied from its snapshot instead (the same bytes)."""
+        the result for :meth:`reset`. A world already built with the same arguments is copied
+        from its snapshot instead (see ``_SNAPSHOTS``)."""
         with self.lock:
             key = self._snapshot_key()
-            snapshot = _SNAPSHOTS.get(key) if key is not None else None
-            if snapshot is not None:
-                self._snapshot = snapshot
+            shared = _SNAPSHOTS.get(key)
+            if shared is not None and self._seeded_recently(shared[1]):
+                self._snapshot = shared[0]
                 self._restore()
                 return
             self.ids = IdFactory(self.seed)
@@ -356,19 +357,24 @@ class World:
             self.ids.drawn = False
             self._snapshot = pickle.dumps(self._state(), protocol=pickle.HIGHEST_PROTOCOL)
             self._dirty = False
-            if key is not None:
-                while len(_SNAPSHOTS) >= _SNAPSHOTS_KEPT:
-                    _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)))
-                _SNAPSHOTS[key] = self._snapshot
+            _SNAPSHOTS.pop(key, None)
+            while len(_SNAPSHOTS) >= _SNAPSHOTS_KEPT:
+                _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)))
+            _SNAPSHOTS[key] = (self._snapshot, self.seeded_at)
 
-    def _snapshot_key(self) -> tuple[Any, ...] | None:
-        """Everything a build depends on, when the clock is frozen (else ``None``)."""
-        if not self.clock.frozen:
-            return None
+    def _snapshot_key(self) -> tuple[Any, ...]:
+        """Everything a build depends on (the instant only when the clock is frozen)."""
         return (self.seed, self.run_count, self._secret_key, self._access_token,
-                self._project_ref, self.clock.now(),
+                self._project_ref, self.clock.now() if self.clock.frozen else None,
                 tuple((name, id(f)) for name, f in self._store_factories),
                 tuple((name, id(f)) for name, f in self._seeders))
+
+    def _seeded_recently(self, seeded_at: dt.datetime) -> bool:
+        """Whether data seeded at ``seeded_at`` is what seeding now would give."""
+        now = self.clock.now()
+        if self.clock.frozen:
+            return now == seeded_at
+        return dt.timedelta(0) <= now - seeded_at < SNAPSHOT_MAX_AGE
 
     def reset(self) -> None:
         """Back to the freshly seeded state, exactly as a new world with the same seed and
@@ -376,12 +382,7 @@ class World:
         when something did, a full reseed when the clock is no longer where the snapshot was
         seeded (a frozen clock moved, or a real-time one older than ``SNAPSHOT_MAX_AGE``)."""
         with self.lock:
-            now = self.clock.now()
-            if self.clock.frozen:
-                current = now == self.seeded_at
-            else:
-                current = dt.timedelta(0) <= now - self.seeded_at < SNAPSHOT_MAX_AGE
-            if not current:
+            if not self._seeded_recently(self.seeded_at):
                 self.build()
             elif self.dirty:
                 self._restore()

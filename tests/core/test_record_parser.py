@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import importlib
 import pkgutil
 import types
@@ -25,11 +26,14 @@ from django_trigger.types.runs import _CommonRunFields
 
 from .base import ClientTestCase
 
+# Resolving the annotations is the slow part of the oracle (and not what it checks): once a class.
+type_hints = functools.cache(typing.get_type_hints)
+
 
 def reference_from_api(cls: type[Record], data: Any) -> Any:
     if not isinstance(data, dict):
         raise SchemaError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
+    hints = type_hints(cls)
     values: dict[str, Any] = {"raw": data}
     for field in dataclasses.fields(cls):
         if field.name == "raw":

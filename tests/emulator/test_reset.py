@@ -229,9 +229,12 @@ class SharedSnapshotTests(EmulatorCase):
         self.assertIs(copied.stores["runs"].world, copied)
         other = Emulator(**{**OPTIONS, "runs": 7}).app.world  # other arguments: seeded anew
         self.assertIsNot(other._snapshot, seeded._snapshot)
-        live = Emulator(seed=1).app.world  # a real-time clock: never shared
-        self.assertEqual(len(world_module._SNAPSHOTS), 2)
+        # A real-time clock: shared while the snapshot is younger than SNAPSHOT_MAX_AGE.
+        live = Emulator(seed=1).app.world
         self.assertIsNot(live._snapshot, seeded._snapshot)
+        self.assertIs(Emulator(seed=1).app.world._snapshot, live._snapshot)
+        with mock.patch.object(world_module, "SNAPSHOT_MAX_AGE", dt.timedelta(0)):
+            self.assertIsNot(Emulator(seed=1).app.world._snapshot, live._snapshot)
 
 
 class RealTimeResetTests(EmulatorCase):
