@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.management.base import CommandError, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,6 +21,13 @@ from django_trigger.exceptions import ConfigurationError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
+
+
+class OperatorCommand(BaseCommand):
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
+        # argparse formats the description as a str: translate the lazy help now.
+        self.help = str(self.help)
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
 
 def add_client_arguments(parser: argparse.ArgumentParser, *, environment: bool = True) -> None:

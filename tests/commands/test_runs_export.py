@@ -222,3 +222,24 @@ class RunsExportTests(SyncTestCase):
         ids = [json.loads(line)["id"] for line in result.stdout.splitlines()]
         self.assertTrue(ids)
         self.assertEqual(len(ids), len(set(ids)))
+
+    def test_unreachable_api_and_wrong_key_leave_the_file_alone(self):
+        path = self.dir / "runs.csv"
+        with self.settings(API_URL="http://127.0.0.1:9", RETRY={"MAX_ATTEMPTS": 1}):
+            result = self.export(*EVERYTHING, "--output", str(path))
+        self.assertEqual(result.code, 1)
+        self.assertIn("Nothing was exported", result.message)
+        self.assertFalse(path.exists())
+        self.assertFalse(Path(f"{path}.state.json").exists())
+        with self.settings(ACCESS_TOKEN="tr_dev_" + "x" * 24):
+            result = self.export(*EVERYTHING, "--output", str(path))
+        self.assertEqual(result.code, 1)
+        self.assertIn("401", result.message)
+        self.assertNotIn("x" * 24, result.text)
+        self.assertFalse(path.exists())
+
+    def test_environment_other_than_the_keys_is_refused_before_sending(self):
+        result = self.export(*EVERYTHING, "-e", "prod")
+        self.assertEqual(result.code, 1)
+        self.assertIn("Nothing was sent", result.message)
+        self.assertEqual(self.requests(), [])

@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -50,6 +50,7 @@ from django_trigger.exceptions import (
 from django_trigger.management._common import (
     EXIT_ERROR,
     EXIT_OK,
+    OperatorCommand,
     add_client_arguments,
     request_logging,
 )
@@ -83,7 +84,7 @@ class Answer:
     error: ApiError | None = None
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = gettext_lazy(
         "Check each configured Trigger.dev client against the API: reachable, token accepted "
         "for the configured project and environment, preview branch, clock skew, rate-limit "

@@ -26,13 +26,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from django_trigger import envsync
 from django_trigger.exceptions import TriggerError
 from django_trigger.management._common import (
+    OperatorCommand,
     add_client_arguments,
     client_for,
     request_logging,
@@ -56,7 +57,7 @@ def dotenv_line(name: str, value: str) -> str | None:
     return f"{name}='{value}'"
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = gettext_lazy(
         "Write an environment's variables from Trigger.dev as a .env file (secret values "
         "cannot be read back: they become commented placeholders).")
@@ -171,20 +172,22 @@ class Command(BaseCommand):
 
 def render(variables: list[EnvVar], target: str) -> tuple[str, list[str], list[str]]:
     """The file's text, the secret names and the names whose value cannot be written."""
-    lines = [f"# Trigger.dev environment variables of {target} (trigger_pull_envvars)."]
+    # The comments are for people (translated); the reader skips them.
+    lines = ["# " + _("Trigger.dev environment variables of %(target)s (trigger_pull_envvars).")
+             % {"target": target}]
     secrets: list[str] = []
     unwritable: list[str] = []
     for var in sorted(variables, key=lambda v: v.name):
         if var.is_secret:
             secrets.append(var.name)
-            lines.append(f"# {var.name}=  (secret in Trigger.dev: its value cannot be read "
-                         "back; fill it in)")
+            lines.append(f"# {var.name}=  " + _("(secret in Trigger.dev: its value cannot be "
+                                                "read back; fill it in)"))
             continue
         line = dotenv_line(var.name, var.value)
         if line is None:
             unwritable.append(var.name)
-            lines.append(f"# {var.name}=  (its value holds a line break, which a .env line "
-                         "cannot hold)")
+            lines.append(f"# {var.name}=  " + _("(its value holds a line break, which a .env "
+                                                "line cannot hold)"))
             continue
         lines.append(line)
     return "\n".join(lines) + "\n", secrets, unwritable

@@ -38,7 +38,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -47,6 +47,7 @@ from django_trigger.client import TriggerClient
 from django_trigger.exceptions import InvalidRequestError, TriggerError
 from django_trigger.management._common import (
     EXIT_ERROR,
+    OperatorCommand,
     add_client_arguments,
     client_for,
     is_terminal,
@@ -70,7 +71,7 @@ FILTERS = ("status", "task", "tag", "version", "batch", "schedule", "bulk_action
            "region", "queue", "is_test", "from_", "to", "environment")
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = gettext_lazy("Export runs (the client's filters) as CSV or JSON Lines, streamed and "
                         "resumable.")
 
@@ -203,7 +204,7 @@ class Command(BaseCommand):
         try:
             state = json.loads(state_path.read_text(encoding="utf-8"))
             if state.get("version") != STATE_VERSION:
-                raise ValueError("unknown version")
+                raise ValueError(_("unknown state file version"))
         except (OSError, ValueError) as err:
             raise CommandError(_("No interrupted export to resume at %(path)s (%(error)s).") % {
                 "path": state_path, "error": err}) from err
