@@ -43,7 +43,8 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from urllib3.exceptions import (
@@ -62,8 +63,8 @@ from django_trigger.options import RetryPolicy
 
 from .budget import CallBudget, current_budget
 
-__all__ = ["MAX_SERVER_WAIT", "RetrySafety", "TriggerRetry", "error_after_sending",
-           "status_after_processing"]
+__all__ = ["MAX_SERVER_WAIT", "Decision", "Failure", "RetryRules", "RetrySafety", "TriggerRetry",
+           "error_after_sending", "status_after_processing"]
 
 logger = logging.getLogger("django_trigger.http")
 
@@ -113,7 +114,186 @@ def status_after_processing(status: int, headers: Any) -> bool:
     return status == 409 or status >= 500
 
 
+@dataclass(frozen=True)
+class Failure:
+    """One failed attempt as either transport sees it: an error answer (``status`` and
+    ``headers``), or a broken exchange (``error``, its name, and ``after_sending``: whether it
+    may have come after the request reached the server, see ``error_after_sending``)."""
+
+    status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None
+    after_sending: bool = False
+
+    @classmethod
+    def answer(cls, status: int, headers: Mapping[str, str]) -> Failure:
+        return cls(status=status, headers=headers)
+
+    @classmethod
+    def broken(cls, error: str, *, after_sending: bool) -> Failure:
+        return cls(error=error, after_sending=after_sending)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do after a failed attempt: wait ``delay`` seconds and send again, or stop
+    (``delay`` is ``None``) and hand the failure to the caller. ``unsafe``: stopped because
+    the failure may have come after the server acted and the call is not safe to repeat."""
+
+    delay: float | None
+    reason: str
+    unsafe: bool = False
+
+    @property
+    def retry(self) -> bool:
+        return self.delay is not None
+
+
+class RetryRules:
+    """The retry decision of both transports (urllib3's ``TriggerRetry`` and the httpx one):
+    one call's policy and ``RetrySafety``, asked after each failed attempt."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy | None = None,
+        *,
+        safety: RetrySafety = RetrySafety.READ,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
+        max_server_wait: float = MAX_SERVER_WAIT,
+        on_rate_limited: Callable[[int], None] | None = None,
+    ) -> None:
+        self.policy = policy or RetryPolicy()
+        self.safety = safety
+        self.rng = rng or random.Random()  # jitter, not cryptography
+        self.clock = clock
+        self.max_server_wait = max_server_wait
+        self.on_rate_limited = on_rate_limited  # told every x-ratelimit-reset of a 429
+
+    def decide(
+        self,
+        failure: Failure,
+        attempt: int,
+        budget: CallBudget | None = None,
+        *,
+        before_retry: Callable[[], None] | None = None,
+    ) -> Decision:
+        """After request number ``attempt`` failed: retry (after how long) or stop. The
+        call's ``budget`` bounds the wait (deadline, 404 budget) and counts the retry.
+        ``before_retry`` runs once a retried answer's wait is known (the sync transport
+        reads away its body there); if that used up the time, the retry is dropped."""
+        if failure.status is not None:
+            delay, reason = self._delay_for_answer(failure, attempt)
+            if delay is not None and not self._safe_after(failure):
+                return Decision(None, f"{failure.status} after sending; not safe to repeat",
+                                unsafe=True)
+        else:
+            if not self._safe_after(failure):
+                return Decision(None, f"{failure.error} after sending; not safe to repeat",
+                                unsafe=True)
+            delay, reason = self._backoff(attempt), failure.error or "error"
+        if delay is None:
+            return Decision(None, reason)
+        if attempt >= self.policy.max_attempts:
+            return Decision(None, f"{reason}; {attempt} attempts made")
+        if budget is None:
+            return Decision(delay, reason)
+        not_found = failure.status == 404
+        allowed, why = budget.retry_delay(delay, not_found=not_found)
+        if allowed is not None and failure.status is not None and before_retry is not None:
+            before_retry()
+            if budget.remaining() <= allowed:
+                budget.deadline_reached = True
+                allowed, why = None, "the deadline passed while reading the error body"
+        if allowed is None:
+            return Decision(None, why)
+        budget.record_retry(allowed, not_found=not_found)
+        return Decision(allowed, reason)
+
+    # -- the rules -------------------------------------------------------------------------
+
+    def _safe_after(self, failure: Failure) -> bool:
+        """Whether this failure may be retried given the call's ``RetrySafety``."""
+        if self.safety.retries_after_sending:
+            return True
+        if failure.status is not None:
+            return not status_after_processing(failure.status, failure.headers)
+        return not failure.after_sending
+
+    def _delay_for_answer(self, failure: Failure, attempt: int) -> tuple[float | None, str]:
+        status = failure.status
+        assert status is not None
+        headers = failure.headers
+        should_retry = (headers.get("x-should-retry") or "").strip().lower()
+        if should_retry == "false":
+            return None, f"{status}, x-should-retry: false"
+        if should_retry == "true":
+            return self._backoff(attempt), f"{status}, x-should-retry: true"
+        if status in _BACKOFF_STATUSES:
+            return self._backoff(attempt), str(status)
+        if status == 429:
+            self._share_rate_limit(headers)
+            wait = self._rate_limit_wait(headers)
+            if wait is None:
+                wait = self._retry_after(headers)
+            if wait is None:
+                return self._backoff(attempt), "429"
+            if wait > self.max_server_wait:
+                return None, f"429, server asks to wait {wait:.1f}s"
+            return wait, "429, rate limited"
+        if status >= 500:
+            wait = self._retry_after(headers)
+            if wait is not None and wait > self.max_server_wait:
+                return None, f"{status}, server asks to wait {wait:.1f}s"
+            return (wait if wait is not None else self._backoff(attempt)), str(status)
+        return None, str(status)
+
+    def _share_rate_limit(self, headers: Mapping[str, str]) -> None:
+        try:
+            reset_ms = int((headers.get("x-ratelimit-reset") or "").strip())
+        except ValueError:
+            return
+        if self.on_rate_limited is not None:
+            self.on_rate_limited(reset_ms)
+
+    def _backoff(self, attempt: int) -> float:
+        return self.policy.delay(attempt, self.rng.random())
+
+    def _rate_limit_wait(self, headers: Mapping[str, str]) -> float | None:
+        """``x-ratelimit-reset`` (epoch ms) - now + random 0–999 ms, when in the future."""
+        try:
+            reset_ms = int((headers.get("x-ratelimit-reset") or "").strip())
+        except ValueError:
+            return None
+        wait_ms = reset_ms - self.clock() * 1000 + math.floor(self.rng.random() * 1000)
+        return wait_ms / 1000 if wait_ms > 0 else None
+
+    def _retry_after(self, headers: Mapping[str, str]) -> float | None:
+        """``retry-after-ms``, else ``Retry-After`` as seconds or an HTTP date."""
+        value = headers.get("retry-after-ms")
+        if value:
+            try:
+                return max(0.0, float(value) / 1000)
+            except ValueError:
+                pass
+        value = (headers.get("retry-after") or "").strip()
+        if not value:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - self.clock())
+
+
 class TriggerRetry(Retry):
+    """``RetryRules`` mounted in urllib3: the same prepared request (so the same idempotency
+    key) is re-sent by urllib3 itself."""
+
     def __init__(
         self,
         policy: RetryPolicy | None = None,
@@ -124,30 +304,32 @@ class TriggerRetry(Retry):
         max_server_wait: float = MAX_SERVER_WAIT,
         next_delay: float = 0.0,
         on_rate_limited: Callable[[int], None] | None = None,
+        rules: RetryRules | None = None,
         **kwargs: Any,
     ) -> None:
-        self.policy = policy or RetryPolicy()
-        self.safety = safety
-        self.on_rate_limited = on_rate_limited  # told every x-ratelimit-reset of a 429
-        self.rng = rng or random.Random()  # jitter, not cryptography
-        self.clock = clock
-        self.max_server_wait = max_server_wait
+        self.rules = rules or RetryRules(
+            policy, safety=safety, rng=rng, clock=clock, max_server_wait=max_server_wait,
+            on_rate_limited=on_rate_limited,
+        )
         self.next_delay = next_delay
-        kwargs.setdefault("total", self.policy.max_attempts - 1)
+        kwargs.setdefault("total", self.rules.policy.max_attempts - 1)
         kwargs.setdefault("redirect", 0)
         kwargs.setdefault("allowed_methods", None)  # POST too: every call has one idempotency key
         kwargs.setdefault("raise_on_status", False)
         kwargs.setdefault("raise_on_redirect", False)
         super().__init__(**kwargs)
 
+    @property
+    def policy(self) -> RetryPolicy:
+        return self.rules.policy
+
+    @property
+    def rng(self) -> random.Random:
+        return self.rules.rng
+
     def new(self, **kw: Any) -> TriggerRetry:
         retry = super().new(**kw)
-        retry.policy = self.policy
-        retry.safety = self.safety
-        retry.on_rate_limited = self.on_rate_limited
-        retry.rng = self.rng
-        retry.clock = self.clock
-        retry.max_server_wait = self.max_server_wait
+        retry.rules = self.rules
         retry.next_delay = kw.get("next_delay", self.next_delay)
         return retry
 
@@ -167,52 +349,40 @@ class TriggerRetry(Retry):
         _stacktrace: Any = None,
     ) -> TriggerRetry:
         attempt = len(self.history) + 1  # requests made so far, this one included
-        if response is not None and error is None:
-            delay, reason = self._delay_for_response(response, attempt)
-            if delay is not None and not self._safe_after(response=response):
-                delay, reason = None, f"{response.status} after sending; not safe to repeat"
-            if delay is None:
-                # Not retryable: urllib3 hands the response back (raise_on_status is off).
-                raise MaxRetryError(_pool, url or "", ResponseError(reason))
+        budget = current_budget()
+        answered = response is not None and error is None
+        if answered:
+            assert response is not None
+            failure = Failure.answer(response.status, response.headers)
         else:
-            if not self._safe_after(error=error):
+            failure = Failure.broken(type(error).__name__,
+                                     after_sending=error_after_sending(error))
+        decision = self.rules.decide(
+            failure, attempt, budget,
+            before_retry=(lambda: _discard_body(response, budget))  # type: ignore[arg-type]
+            if answered and budget is not None else None,
+        )
+        if decision.delay is None:
+            if not answered and decision.unsafe:
                 assert error is not None
                 reraise(type(error), error, _stacktrace)
-            delay, reason = self._backoff(attempt), type(error).__name__
-        delay = self._within_call_budget(delay, method, url, response, error, _pool)
+            if budget is not None and budget.deadline_reached:
+                logger.info("Not retrying %s %s: %s", method, _path_only(url), decision.reason)
+            # urllib3 hands a response back (raise_on_status is off); an error is raised.
+            raise MaxRetryError(_pool, url or "",
+                                error if not answered else ResponseError(decision.reason))
         new_retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        new_retry.next_delay = delay
+        new_retry.next_delay = decision.delay
         logger.info(
             "Retrying %s %s in %.3fs (attempt %d of %d failed: %s)",
             method,
             _path_only(url),
-            delay,
+            decision.delay,
             attempt,
             self.policy.max_attempts,
-            reason,
+            decision.reason,
         )
         return new_retry
-
-    def _within_call_budget(self, delay: float, method: str | None, url: str | None,
-                            response: BaseHTTPResponse | None, error: Exception | None,
-                            pool: Any) -> float:
-        """``delay`` as the call's budget allows (budget.py: the deadline, the 404 budget),
-        or give up now: a response goes back to the caller, an error is raised."""
-        budget = current_budget()
-        if budget is None or not self.total:  # no attempts left: urllib3 stops anyway
-            return delay
-        not_found = response is not None and error is None and response.status == 404
-        allowed, why = budget.retry_delay(delay, not_found=not_found)
-        if allowed is not None and response is not None and error is None:
-            _discard_body(response, budget)
-            if budget.remaining() <= allowed:
-                budget.deadline_reached = True
-                allowed, why = None, "the deadline passed while reading the error body"
-        if allowed is not None:
-            budget.record_retry(allowed, not_found=not_found)
-            return allowed
-        logger.info("Not retrying %s %s: %s", method, _path_only(url), why)
-        raise MaxRetryError(pool, url or "", error if error is not None else ResponseError(why))
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
         if self.next_delay > 0:
@@ -220,87 +390,6 @@ class TriggerRetry(Retry):
 
     def get_backoff_time(self) -> float:
         return self.next_delay
-
-    # -- the rules -------------------------------------------------------------------------
-
-    def _safe_after(
-        self, *, response: BaseHTTPResponse | None = None, error: Exception | None = None
-    ) -> bool:
-        """Whether this failure may be retried given the call's ``RetrySafety``."""
-        if self.safety.retries_after_sending:
-            return True
-        if response is not None:
-            return not status_after_processing(response.status, response.headers)
-        return not error_after_sending(error)
-
-    def _delay_for_response(
-        self, response: BaseHTTPResponse, attempt: int
-    ) -> tuple[float | None, str]:
-        status = response.status
-        should_retry = (response.headers.get("x-should-retry") or "").strip().lower()
-        if should_retry == "false":
-            return None, f"{status}, x-should-retry: false"
-        if should_retry == "true":
-            return self._backoff(attempt), f"{status}, x-should-retry: true"
-        if status in _BACKOFF_STATUSES:
-            return self._backoff(attempt), str(status)
-        if status == 429:
-            self._share_rate_limit(response)
-            wait = self._rate_limit_wait(response)
-            if wait is None:
-                wait = self._retry_after(response)
-            if wait is None:
-                return self._backoff(attempt), "429"
-            if wait > self.max_server_wait:
-                return None, f"429, server asks to wait {wait:.1f}s"
-            return wait, "429, rate limited"
-        if status >= 500:
-            wait = self._retry_after(response)
-            if wait is not None and wait > self.max_server_wait:
-                return None, f"{status}, server asks to wait {wait:.1f}s"
-            return (wait if wait is not None else self._backoff(attempt)), str(status)
-        return None, str(status)
-
-    def _share_rate_limit(self, response: BaseHTTPResponse) -> None:
-        try:
-            reset_ms = int((response.headers.get("x-ratelimit-reset") or "").strip())
-        except ValueError:
-            return
-        if self.on_rate_limited is not None:
-            self.on_rate_limited(reset_ms)
-
-    def _backoff(self, attempt: int) -> float:
-        return self.policy.delay(attempt, self.rng.random())
-
-    def _rate_limit_wait(self, response: BaseHTTPResponse) -> float | None:
-        """``x-ratelimit-reset`` (epoch ms) - now + random 0–999 ms, when in the future."""
-        try:
-            reset_ms = int((response.headers.get("x-ratelimit-reset") or "").strip())
-        except ValueError:
-            return None
-        wait_ms = reset_ms - self.clock() * 1000 + math.floor(self.rng.random() * 1000)
-        return wait_ms / 1000 if wait_ms > 0 else None
-
-    def _retry_after(self, response: BaseHTTPResponse) -> float | None:
-        """``retry-after-ms``, else ``Retry-After`` as seconds or an HTTP date."""
-        value = response.headers.get("retry-after-ms")
-        if value:
-            try:
-                return max(0.0, float(value) / 1000)
-            except ValueError:
-                pass
-        value = (response.headers.get("retry-after") or "").strip()
-        if not value:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, when.timestamp() - self.clock())
 
 
 _MAX_DISCARD = 1024 * 1024  # bytes of an error body read to keep its connection; else close
