@@ -10,8 +10,7 @@ from typing import Any
 
 from .base import EmulatorCase
 
-ODD_VALUES: list[Any] = [None, True, -1, 1e308, "", "x" * 70_000, [], [{}], [1] * 2000, {},
-                         {"a": {"b": [{}]}}]
+ODD_VALUES: list[Any] = [None, True, 1e308, "x" * 70_000, [{}], [1] * 2000, {"a": {"b": [{}]}}]
 RAW_BODIES = [b"not json", b"NaN", b'{"a": NaN}', b"Infinity", b"[1,2]", b"null", b"0", b'"s"',
               b"\xef\xbb\xbf{}", b"\xff\xfe", b'{"a":1}{"b":2}']
 # Routes whose handler reads the body with `await request.json()`: invalid JSON throws → 500.
