@@ -90,3 +90,23 @@ class CliTests(SimpleTestCase):
         _, err = proc.communicate(timeout=10)
         self.assertEqual(proc.returncode, 2)
         self.assertIn("invalid choice: 'kind'", err)
+
+    def test_lifecycle_and_realtime_hold(self):
+        from django_trigger.testing.__main__ import build_parser
+        from django_trigger.testing.lifecycle import Lifecycle
+
+        args = build_parser().parse_args([])
+        self.assertEqual((args.lifecycle, args.realtime_hold), (None, 20.0))
+        args = build_parser().parse_args(["--lifecycle", "0.5,2", "--realtime-hold", "5"])
+        self.assertEqual(args.lifecycle, Lifecycle(queued=0.5, executing=2))
+        self.assertEqual(args.realtime_hold, 5.0)
+        for bad in (["--lifecycle", "1"], ["--lifecycle", "a,b"], ["--lifecycle", "-1,2"]):
+            with self.subTest(bad=bad):
+                proc = run_cli("--port", "0", *bad)
+                _, err = proc.communicate(timeout=10)
+                self.assertEqual(proc.returncode, 2)
+                self.assertIn("QUEUED,EXECUTING", err)
+        proc = run_cli("--port", "0", "--realtime-hold", "0")
+        _, err = proc.communicate(timeout=10)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("realtime_hold", err)
