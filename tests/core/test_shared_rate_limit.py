@@ -165,7 +165,9 @@ class TwoProcessesTests(ClientTestCase):
 
     def test_the_second_worker_waits_for_the_reset_the_first_saw(self):
         with tempfile.TemporaryDirectory() as cache_dir:
-            self.emulator.faults.rate_limit_next(1, reset_after=4.0)
+            # Long enough that the second worker starts before the reset even on a loaded
+            # machine (each worker is a fresh Python importing Django).
+            self.emulator.faults.rate_limit_next(1, reset_after=8.0)
             first, _ = self.worker(cache_dir, RETRY={"MAX_ATTEMPTS": 1})
             self.assertEqual(first["outcome"], "429")
             reset_ms = int(self.journal.last().response_headers["x-ratelimit-reset"])
