@@ -97,12 +97,30 @@ class AliasFilter(ApiFilter):
 
 
 class StatusFilter(ApiFilter):
+    """One status as the list shows it. The list reports runs in the V2 vocabulary, which
+    merges several internal statuses, but the API's filter maps each name to only some of
+    them (API.md §6.1.1): ``EXECUTING`` misses retrying runs, which the list shows as
+    ``EXECUTING``. So every name whose runs the list shows under this status is sent."""
+
     title = _("status")
     parameter_name = "status"
     lookup = "status"
+    #: V2 status -> the names to filter by (the V1 names cover the merged internal statuses).
+    API_NAMES: dict[str, tuple[str, ...]] = {
+        "PENDING_VERSION": ("PENDING_VERSION", "WAITING_FOR_DEPLOY"),
+        "EXECUTING": ("EXECUTING", "REATTEMPTING"),
+        "WAITING": ("WAITING", "FROZEN"),
+        "FAILED": ("FAILED", "INTERRUPTED"),
+    }
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [(s.value, s.value.replace("_", " ").title()) for s in types.RunStatus.v2()]
+
+    def apply(self, queryset: Any, value: str) -> Any:
+        try:
+            return queryset.filter(status__in=self.API_NAMES.get(value, (value,)))
+        except ValueError as err:
+            raise IncorrectLookupParameters(err) from err
 
 
 class CreatedFilter(ApiFilter):

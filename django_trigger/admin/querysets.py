@@ -329,6 +329,12 @@ class RunQuerySet(RemoteQuerySet):
     #: What the API applies when no time filter is given (API.md §16).
     DEFAULT_PERIOD = "7d"
 
+    def clean_value(self, name: str, value: Any) -> Any:
+        # The API filters by either vocabulary (API.md §6.1.1); the model's choices are V2.
+        if name == "status" and value in types.RunStatus.__members__:
+            return value
+        return super().clean_value(name, value)
+
     @property
     def has_time_filter(self) -> bool:
         return any(key in self.filters for key in ("period", "from_", "to"))
