@@ -93,6 +93,17 @@ def retry_advice(error: Exception) -> str:
         seconds = error.seconds_until_reset
         if seconds:
             return _("Try again in %(seconds)d seconds.") % {"seconds": max(1, round(seconds))}
+    if isinstance(error, ApiError):
+        # The project-scoped endpoints (environment variables) name what does not match.
+        text = str(error.error or error).lower()
+        if "project ref" in text or "project not found" in text:
+            return _("Check PROJECT_REF in the TRIGGER setting for this client: the project's "
+                     "ref (proj_…) from the dashboard's project settings.")
+        if "environment slug" in text or "environment not found" in text:
+            return _("Check ENVIRONMENT in the TRIGGER setting for this client (dev, staging, "
+                     "prod or preview, matching the access token).")
+        if error.status is not None and 400 <= error.status < 500:
+            return _("Reloading will not change this answer: the request itself was refused.")
     return _("This is usually temporary: reload the page in a moment. If it persists, check "
              "API_URL and the Trigger.dev status page.")
 

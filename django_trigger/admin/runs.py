@@ -327,8 +327,23 @@ class RunAdmin(RemoteModelAdmin):
         if request.method == "GET" and _RUN_ID.fullmatch(term):
             if not self.has_view_permission(request):
                 raise PermissionDenied
-            alias = self.request_alias(request)
-            return HttpResponseRedirect(self.object_url(Run.reference(term, alias=alias)))
+            self.request_alias(request)  # an unknown alias is a 404, not "no such run"
+            # One request to know it exists: an unknown id stays on the list with a message
+            # instead of landing on a 404 page.
+            try:
+                run = self.get_object(request, term)
+            except Http404:
+                self.message_user(request, _(
+                    "No run with the id %(id)s in this environment (the search looks up run "
+                    "ids exactly).") % {"id": term}, messages.WARNING)
+                query = request.GET.copy()
+                del query["q"]
+                url = self.changelist_url()
+                return HttpResponseRedirect(f"{url}?{query.urlencode()}" if query else url)
+            except ApiUnavailable as exc:
+                self.message_api_error(request, exc.error)
+                return super().changelist_view(request, extra_context)
+            return HttpResponseRedirect(self.object_url(run))
         return super().changelist_view(request, extra_context)
 
     # -- detail -----------------------------------------------------------------------------

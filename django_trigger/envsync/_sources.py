@@ -254,6 +254,7 @@ def read_dotenv(
     definitions: list[Definition] = []
     problems: list[str] = []
     warnings: list[str] = []
+    open_quote = False  # the previous variable line opened a quote it did not close
     for number, line in enumerate(_DOTENV_NEWLINE.split(text), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -261,9 +262,12 @@ def read_dotenv(
         where = f"{label}:{number}"
         match = _DOTENV_LINE.match(line)
         if match is None:
-            problems.append(f"{where}: {_explain_bad_line(line)}")
+            problems.append(f"{where}: {_explain_bad_line(line, open_quote)}")
             continue
         name, raw = match.group(1), match.group(2)
+        value_text = raw.strip()
+        open_quote = value_text[:1] in ("'", '"') and (
+            len(value_text) < 2 or value_text[-1] != value_text[0])
         value = _environ_value(reader, line, name, parse_comments)
         origin = Origin(SourceKind.FILE, label, rank, number)
         definitions.append(Definition(name, value, origin))
@@ -289,11 +293,16 @@ def _environ_value(reader: type[environ.Env], line: str, name: str, parse_commen
     return value
 
 
-def _explain_bad_line(line: str) -> str:
-    """Why a line is not a variable, without echoing anything after ``=`` (a value)."""
+def _explain_bad_line(line: str, after_open_quote: bool = False) -> str:
+    """Why a line is not a variable, without echoing the line (it may be part of a value).
+    A multi-line value is suspected only after a line that opened a quote and did not close
+    it."""
     if "=" not in line:
-        return _("not NAME=value (a value cannot continue on the next line: django-environ "
-                 "reads one variable per line).")
+        if after_open_quote:
+            return _("not NAME=value: the previous variable's quoted value seems to continue "
+                     "on this line, but a value cannot span lines (django-environ reads one "
+                     "variable per line).")
+        return _("not NAME=value: each line must be NAME=value, a # comment or blank.")
     key = line.split("=", 1)[0]
     control = next((char for char in key if not char.isprintable() and char not in " \t"), None)
     if control is not None:

@@ -179,7 +179,17 @@ class RunChangelistTests(AdminTestCase):
         response = self.get_list(q=f"  {run.id} ")
         self.assertRedirects(response, self.url("run_change", run.id),
                              fetch_redirect_response=False)
-        self.assertEqual(self.api_requests(), [])
+        self.assertEqual(self.api_requests(), [("GET", RUN_RETRIEVE + run.id)])
+
+    def test_search_by_unknown_run_id_stays_on_the_list(self):
+        response = self.client.get(self.url("run_changelist"),
+                                   {"q": "run_doesnotexist0000", "status": "COMPLETED"},
+                                   follow=True)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.redirect_chain[-1][0],
+                         self.url("run_changelist") + "?status=COMPLETED")
+        self.assertContains(response, "No run with the id run_doesnotexist0000")
+        self.assertTrue(response.context["cl"].result_list)
 
     def test_script_in_tags_is_inert(self):
         response = self.get_list(created="any", tag="<script>alert(1)</script>")

@@ -55,6 +55,17 @@ class ApiTroubleTests(AdminTestCase):
         self.assertContains(response, "refused the access token")
         self.assertContains(response, "Check ACCESS_TOKEN")
 
+    def test_wrong_project_ref_points_at_project_ref(self):
+        emu = self.emulator
+        for token in (emu.secret_key, emu.access_token):
+            with self.subTest(token=token[:6]), self.settings(TRIGGER={
+                    "default": emu.client_settings(ACCESS_TOKEN=token,
+                                                   PROJECT_REF="proj_wrongwrongwrong")}):
+                response = self.client.get(self.url("envvar_changelist"))
+                self.assertContains(response, "Check PROJECT_REF", status_code=response.status_code)
+                self.assertNotContains(response, "usually temporary",
+                                       status_code=response.status_code)
+
     def test_misconfigured_client(self):
         with self.settings(TRIGGER={"default": {"ACCESS_TOKEN": "not-a-token"}}):
             response = self.client.get(self.url("run_changelist"))
