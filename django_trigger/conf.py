@@ -94,7 +94,9 @@ DEFAULTS: dict[str, Any] = {
     "POOL_MAXSIZE": DEFAULT_POOL_MAXSIZE,  # pooled connections per host
     "RETRY": RetryPolicy(),  # a dict given in settings is merged over it
     "HEADERS": {},
-    "DASHBOARD_URL": DEFAULT_DASHBOARD_URL,
+    # None: the Trigger.dev cloud dashboard when API_URL is the cloud API, else no links
+    # (an emulator or a self-hosted instance has no dashboard there).
+    "DASHBOARD_URL": None,
     # Variables trigger_sync_envvars pushes: {"NAME": "value" or None (read the environment)}
     # or a list of names read from the environment; validated by envsync when the command runs.
     "ENVVARS": None,
@@ -246,6 +248,14 @@ class ClientSettings(Mapping[str, Any]):
             f"api_url={self['API_URL']!r}, project_ref={self['PROJECT_REF']!r}, "
             f"environment={self['ENVIRONMENT']!r}>"
         )
+
+    @property
+    def dashboard_url(self) -> str | None:
+        """The dashboard to link to: ``DASHBOARD_URL``, else the cloud dashboard for the cloud
+        API, else ``None`` (an emulator or a self-hosted API: no link unless configured)."""
+        if self["DASHBOARD_URL"]:
+            return str(self["DASHBOARD_URL"])
+        return DEFAULT_DASHBOARD_URL if self["API_URL"] == DEFAULT_BASE_URL else None
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``TriggerClient`` (including ``alias``)."""

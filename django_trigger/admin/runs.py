@@ -29,8 +29,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from django_trigger import types
 from django_trigger.clients import get_client
-from django_trigger.conf import DEFAULT_ALIAS
+from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
 from django_trigger.exceptions import (
     ApiError,
     ConfigurationError,
@@ -86,15 +87,41 @@ class RunAction:
     done: Any  # "Cancelled" … used in messages
     form_class: type[forms.Form] | None = None
     bulk: str | None = None  # the bulk action that does the same server-side
+    #: Why this action does not apply to a run of the given status (None: it applies). The
+    #: API would accept some of these anyway (cancelling a finished run answers 200).
+    refuses: Callable[[str], Any] | None = None
+
+    def refusal(self, status: str) -> str | None:
+        reason = self.refuses(status) if self.refuses else None
+        return str(reason) if reason else None
+
+
+def _cancel_refusal(status: str) -> Any:
+    if types.RunStatus(status).is_final:
+        return _("it has already finished (%(status)s), there is nothing to cancel") % {
+            "status": _status_label(status)}
+    return None
+
+
+def _reschedule_refusal(status: str) -> Any:
+    if status != types.RunStatus.DELAYED:
+        return _("only delayed runs can be rescheduled, and it is %(status)s") % {
+            "status": _status_label(status)}
+    return None
+
+
+def _status_label(status: str) -> str:
+    return status.replace("_", " ").lower()
 
 
 ACTIONS = {
     "cancel": RunAction("cancel", "cancel", gettext_lazy("Cancel"), gettext_lazy("Cancelled"),
-                        bulk="cancel"),
+                        bulk="cancel", refuses=_cancel_refusal),
     "replay": RunAction("replay", "replay", gettext_lazy("Replay"), gettext_lazy("Replayed"),
                         bulk="replay"),
     "reschedule": RunAction("reschedule", "reschedule", gettext_lazy("Reschedule"),
-                            gettext_lazy("Rescheduled"), form_class=RescheduleForm),
+                            gettext_lazy("Rescheduled"), form_class=RescheduleForm,
+                            refuses=_reschedule_refusal),
     "tag": RunAction("tag", "tag", gettext_lazy("Add tags"), gettext_lazy("Tagged"),
                      form_class=AddTagsForm),
 }
@@ -116,6 +143,25 @@ def _external_link(url: str, label: str) -> str:
     if is_http_url(url):
         return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, label)
     return format_html('{} <code>{}</code>', _("Not a web link, not opened:"), url)
+
+
+def _dashboard_url(alias: str) -> str | None:
+    try:
+        return trigger_settings.get(alias).dashboard_url
+    except ConfigurationError:
+        return None
+
+
+def describe_action_error(error: Exception) -> str:
+    """What went wrong with one run's action, plainly: the API's own sentence for a refused
+    request ("Cannot reschedule a run that is not delayed."), the full description otherwise
+    (unreachable, internal error...)."""
+    if isinstance(error, ApiError) and error.status is not None and 400 <= error.status < 500 \
+            and error.status not in (401, 403, 429) and isinstance(error.error, str):
+        return error.error.rstrip(".") + "."
+    if isinstance(error, InvalidRequestError):
+        return str(error)
+    return describe_error(error)
 
 
 def format_duration(ms: float) -> str:
@@ -174,7 +220,7 @@ class RunAdmin(RemoteModelAdmin):
                                               "ttl", "duration", "cost")}),
         (gettext_lazy("Execution"), {"fields": ("trigger_function", "depth", "batch_id",
                                                 "schedule_display", "attempt_count",
-                                                "attempts_display", "region",
+                                                "region",
                                                 "related_runs")}),
         (gettext_lazy("Payload"), {"fields": ("payload_display",)}),
         (gettext_lazy("Output"), {"fields": ("output_display",)}),
@@ -241,11 +287,20 @@ class RunAdmin(RemoteModelAdmin):
 
     # -- detail fields ----------------------------------------------------------------------
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """Without a dashboard for the run's client (an emulator or a self-hosted API and no
+        ``DASHBOARD_URL``) the row is left out rather than linking to the cloud."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and _dashboard_url(obj.alias) is None:
+            first, *rest = fieldsets
+            fields = tuple(f for f in first[1]["fields"] if f != "dashboard_link")
+            fieldsets = ((first[0], {**first[1], "fields": fields}), *rest)
+        return fieldsets
+
     @admin.display(description=gettext_lazy("Trigger.dev dashboard"))
     def dashboard_link(self, obj: Run) -> str:
-        try:
-            base = get_client(obj.alias).dashboard_url
-        except ConfigurationError:
+        base = _dashboard_url(obj.alias)
+        if base is None:
             return "-"
         url = f"{base}/runs/{urlquote(obj.id, safe='')}"
         return format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
@@ -278,12 +333,11 @@ class RunAdmin(RemoteModelAdmin):
 
     @admin.display(description=gettext_lazy("metadata"))
     def metadata_display(self, obj: Run) -> str:
-        return _pre(getattr(obj.record, "metadata", None))
-
-    @admin.display(description=gettext_lazy("attempts (as the API lists them)"))
-    def attempts_display(self, obj: Run) -> str:
-        attempts = getattr(obj.record, "attempts", None)
-        return _pre(attempts) if attempts else "-"
+        # "$$…" keys are the SDK's own bookkeeping (``$$streams``), which the list omits too.
+        metadata = getattr(obj.record, "metadata", None)
+        if isinstance(metadata, dict):
+            metadata = {k: v for k, v in metadata.items() if not str(k).startswith("$$")}
+        return _pre(metadata or None)
 
     @admin.display(description=gettext_lazy("schedule"))
     def schedule_display(self, obj: Run) -> str:
@@ -359,7 +413,8 @@ class RunAdmin(RemoteModelAdmin):
         context = {
             "run_actions": [
                 (action.label, self.object_url(obj, action.name))
-                for action in ACTIONS.values() if self.has_action_permission(request, action)
+                for action in ACTIONS.values()
+                if self.has_action_permission(request, action) and not action.refusal(obj.status)
             ],
             # A run that can still change refreshes its status in place (run_status.js).
             "run_status_url": None if obj.is_final else self.object_url(obj, "status"),
@@ -419,12 +474,28 @@ class RunAdmin(RemoteModelAdmin):
         alias = self.request_alias(request)
         run = Run.reference(unquote(object_id), alias=alias)
         detail_url = self.object_url(run)
+        if spec.refuses:  # one retrieve: offer the action only if it applies to the run now
+            try:
+                current = self.get_object(request, run.id)
+            except Http404:
+                self.message_user(request, _("Could not %(action)s %(run)s: no such run in this "
+                                             "environment.") % {
+                    "action": str(spec.label).lower(), "run": run.id}, messages.ERROR)
+                return HttpResponseRedirect(self.changelist_url(alias))
+            except ApiUnavailable as exc:
+                return self.api_error_response(request, exc.error)
+            reason = spec.refusal(current.status)
+            if reason:
+                self.message_user(request, _("Did not %(action)s %(run)s: %(reason)s.") % {
+                    "action": str(spec.label).lower(), "run": run.id, "reason": reason},
+                    messages.WARNING)
+                return HttpResponseRedirect(detail_url)
         form = None
         if request.method == "POST":
             form = spec.form_class(request.POST) if spec.form_class else None
             if form is None or form.is_valid():
                 self.perform(request, spec, alias, [run.id],
-                             form.cleaned_data if form else {})
+                             form.cleaned_data if form else {}, checked=True)
                 return HttpResponseRedirect(detail_url)
         elif spec.form_class:
             form = spec.form_class()
@@ -506,9 +577,10 @@ class RunAdmin(RemoteModelAdmin):
     # -- doing it ---------------------------------------------------------------------------
 
     def perform(self, request: HttpRequest, spec: RunAction, alias: str, ids: list[str],
-                data: dict[str, Any]) -> str | None:
-        """Apply ``spec`` to each run and report every run by id in admin messages; the
-        status page's URL when a bulk action was started instead."""
+                data: dict[str, Any], *, checked: bool = False) -> str | None:
+        """Apply ``spec`` to each run and report every run by id in admin messages (done,
+        skipped and why, failed and why); the status page's URL when a bulk action was started
+        instead. ``checked``: the runs' states were already checked against the action."""
         try:
             client = get_client(alias)
             options = admin_request_options(alias)
@@ -518,8 +590,18 @@ class RunAdmin(RemoteModelAdmin):
         if spec.bulk and len(ids) > BULK_THRESHOLD:
             return self.perform_bulk(request, spec, alias, {"run_ids": ids}, ids)
         done: list[str] = []
+        skipped: list[str] = []
         for run_id in ids:
             try:
+                if spec.refuses and not checked:
+                    # One retrieve per run: the selection may hold runs this does not apply to
+                    # (the API would cancel a finished run "successfully").
+                    status = str(client.runs.retrieve(run_id, request_options=options).status)
+                    reason = spec.refusal(status)
+                    if reason:
+                        skipped.append(_("%(run)s (%(reason)s)") % {"run": run_id,
+                                                                  "reason": reason})
+                        continue
                 if spec.name == "cancel":
                     client.runs.cancel(run_id, request_options=options)
                     done.append(run_id)
@@ -535,10 +617,15 @@ class RunAdmin(RemoteModelAdmin):
             except (ApiError, InvalidRequestError) as err:
                 self.message_user(request, _("Could not %(action)s %(run)s: %(error)s") % {
                     "action": str(spec.label).lower(), "run": run_id,
-                    "error": describe_error(err)}, messages.ERROR)
+                    "error": describe_action_error(err)}, messages.ERROR)
                 continue
             self.log_change(request, Run.reference(run_id, alias=alias),
                             _log_message(spec, data))
+        if skipped:
+            self.message_user(request, ngettext(
+                "Skipped %(count)d run: %(runs)s.", "Skipped %(count)d runs: %(runs)s.",
+                len(skipped)) % {"count": len(skipped), "runs": "; ".join(skipped)},
+                messages.WARNING)
         if done:
             bump_cache_generation(alias)
             self.message_user(request, ngettext(

@@ -46,14 +46,43 @@ class DetailActionTests(RunActionTestCase):
         self.assertContains(response, "Cancel this run?")
         self.assertContains(response, run_id)
         self.assertContains(response, "csrfmiddlewaretoken")
-        self.assertEqual(self.api_requests(), [])  # asking costs nothing
+        # Asking reads the run once (is it still cancellable?), nothing more.
+        self.assertEqual(self.api_requests(), [("GET", f"/api/v3/runs/{run_id}")])
+        self.journal.clear()
 
         response = self.client.post(url, {"post": "yes"})
         self.assertRedirects(response, self.url("run_change", run_id),
                              fetch_redirect_response=False)
-        self.assertEqual(self.api_requests(), [("POST", f"/api/v2/runs/{run_id}/cancel")])
+        self.assertEqual(self.api_requests(), [("GET", f"/api/v3/runs/{run_id}"),
+                                               ("POST", f"/api/v2/runs/{run_id}/cancel")])
         self.assertEqual(self.messages_of(response), [f"Cancelled run: {run_id}."])
         self.assertEqual(self.status_of(run_id), "CANCELED")
+
+    def test_actions_are_offered_by_state(self):
+        finished = self.runs_with_status("COMPLETED")[0]
+        response = self.client.get(self.url("run_change", finished))
+        self.assertNotContains(response, self.url("run_cancel", finished))
+        self.assertNotContains(response, self.url("run_reschedule", finished))
+        self.assertContains(response, self.url("run_replay", finished))
+        self.assertContains(response, self.url("run_tag", finished))
+        delayed = self.runs_with_status("DELAYED")[0]
+        response = self.client.get(self.url("run_change", delayed))
+        self.assertContains(response, self.url("run_cancel", delayed))
+        self.assertContains(response, self.url("run_reschedule", delayed))
+
+    def test_cancelling_a_cancelled_run_says_so_and_sends_nothing(self):
+        run_id = self.runs_with_status("CANCELED")[0]
+        for method in ("get", "post"):
+            with self.subTest(method):
+                self.journal.clear()
+                response = getattr(self.client, method)(self.url("run_cancel", run_id),
+                                                        {"post": "yes"})
+                self.assertRedirects(response, self.url("run_change", run_id),
+                                     fetch_redirect_response=False)
+                self.assertEqual(self.messages_of(response)[-1],
+                                 f"Did not cancel {run_id}: it has already finished (canceled), "
+                                 "there is nothing to cancel.")
+                self.assertEqual(self.journal.count(method="POST"), 0)
 
     def test_replay_names_the_new_run(self):
         run_id = self.runs_with_status("FAILED")[0]
@@ -74,19 +103,27 @@ class DetailActionTests(RunActionTestCase):
                 response = self.client.post(url, {"post": "yes", "delay": bad})
                 self.assertEqual(response.status_code, 200)
                 self.assertTrue(response.context["form"].errors)
-        self.assertEqual(self.api_requests(), [])
+        self.assertEqual(self.journal.count(method="POST"), 0)
         response = self.client.post(url, {"post": "yes", "delay": "2h"})
         self.assertEqual(response.status_code, 302)
         self.assertEqual(self.journal.last().body, {"delay": "2h"})
         self.assertEqual(self.messages_of(response), [f"Rescheduled run: {run_id}."])
 
-    def test_reschedule_of_a_run_that_is_not_delayed_is_reported(self):
+    def test_reschedule_of_a_run_that_is_not_delayed_is_explained(self):
         run_id = self.runs_with_status("COMPLETED")[0]
         response = self.client.post(self.url("run_reschedule", run_id),
                                     {"post": "yes", "delay": "1h"})
+        self.assertEqual(self.messages_of(response), [
+            f"Did not reschedule {run_id}: only delayed runs can be rescheduled, and it is "
+            "completed."])
+        self.assertEqual(self.journal.count(method="POST"), 0)
+
+    def test_a_refused_action_is_said_plainly(self):
+        # The API's own sentence, not "404 … (POST /api/v1/runs/…/replay)".
+        response = self.changelist_post("replay_selected", ["run_nosuchrun0000"], post="yes")
         (message,) = self.messages_of(response)
-        self.assertIn(f"Could not reschedule {run_id}", message)
-        self.assertIn("Cannot reschedule a run that is not delayed", message)
+        self.assertRegex(message, r"^Could not replay run_nosuchrun0000: [A-Z][^()]*\.$")
+        self.assertNotIn("404", message)
 
     def test_add_tags(self):
         run_id = self.runs_with_status("COMPLETED")[0]
@@ -126,8 +163,10 @@ class ChangelistActionTests(RunActionTestCase):
 
         response = self.changelist_post("cancel_selected", ids, post="yes")
         self.assertEqual(response.status_code, 302)
-        self.assertEqual(sorted(self.api_requests()),
-                         sorted(("POST", f"/api/v2/runs/{i}/cancel") for i in ids))
+        # Each run is read (still cancellable?), then cancelled.
+        self.assertEqual(sorted(self.api_requests()), sorted(
+            [("POST", f"/api/v2/runs/{i}/cancel") for i in ids]
+            + [("GET", f"/api/v3/runs/{i}") for i in ids]))
         self.assertEqual(self.messages_of(response),
                          [f"Cancelled 3 runs: {', '.join(ids)}."])
         for run_id in ids:
@@ -139,10 +178,25 @@ class ChangelistActionTests(RunActionTestCase):
         response = self.changelist_post("reschedule_selected", ids + delayed, post="yes",
                                         delay="3h")
         messages = self.messages_of(response)
-        self.assertEqual(len(messages), 3, messages)
-        for run_id in ids:
-            self.assertTrue(any(f"Could not reschedule {run_id}" in m for m in messages))
-        self.assertIn(f"Rescheduled run: {delayed[0]}.", messages)
+        self.assertEqual(messages, [
+            "Skipped 2 runs: " + "; ".join(
+                f"{run_id} (only delayed runs can be rescheduled, and it is completed)"
+                for run_id in ids) + ".",
+            f"Rescheduled run: {delayed[0]}."])
+        self.assertEqual(self.journal.count(method="POST"), 1)
+
+    def test_cancel_selection_skips_finished_runs(self):
+        finished = self.runs_with_status("CANCELED", "COMPLETED")[:2]
+        queued = self.runs_with_status("QUEUED")[:1]
+        response = self.changelist_post("cancel_selected", finished + queued, post="yes")
+        messages = self.messages_of(response)
+        self.assertEqual(len(messages), 2, messages)
+        self.assertTrue(messages[0].startswith("Skipped 2 runs: "), messages)
+        for run_id in finished:
+            self.assertIn(run_id, messages[0])
+        self.assertIn("already finished", messages[0])
+        self.assertEqual(messages[1], f"Cancelled run: {queued[0]}.")
+        self.assertEqual(self.journal.count(method="POST"), 1)
 
     def test_large_selection_goes_through_one_bulk_action(self):
         ids = self.runs_with_status("COMPLETED")[: BULK_THRESHOLD + 1]
@@ -286,7 +340,10 @@ class RequestCountTests(RunActionTestCase):
         self.client.get(self.url("run_change", run_id))
         self.assertEqual(self.api_requests(), [("GET", f"/api/v3/runs/{run_id}")])
         self.journal.clear()
-        self.client.get(self.url("run_reschedule", run_id))
+        self.client.get(self.url("run_reschedule", run_id))  # reads the run: is it delayed?
+        self.assertEqual(self.api_requests(), [("GET", f"/api/v3/runs/{run_id}")])
+        self.journal.clear()
+        self.client.get(self.url("run_tag", run_id))  # applies to any run: no request
         self.assertEqual(self.api_requests(), [])
 
 

@@ -213,12 +213,37 @@ class RunDetailTests(AdminTestCase):
         self.assertEqual(self.api_requests(), [("GET", RUN_RETRIEVE + run.id)])
         for label in ("Run id", "Task", "Status", "Payload", "Output", "Error", "Metadata",
                       "Timings", "Created", "Started", "Finished", "Duration", "Cost",
-                      "Attempts", "Idempotency key", "Trigger.dev dashboard"):
+                      "Attempts", "Idempotency key"):
             self.assertContains(response, label)
         self.assertContains(response, run.task_identifier)
-        self.assertContains(response, f'href="https://cloud.trigger.dev/runs/{run.id}"')
         self.assertContains(response, 'class="trigger-json"')
         self.assertNotContains(response, 'name="_save"')  # read-only
+        # The API always lists attempts as []: no second, contradicting "attempts" row.
+        self.assertNotContains(response, "as the API lists them")
+
+    def test_dashboard_link_follows_the_configuration(self):
+        run = self.completed_run()
+        # The emulator is not the cloud API: no link to the cloud dashboard.
+        response = self.client.get(self.url("run_change", run.id))
+        self.assertNotContains(response, "cloud.trigger.dev")
+        self.assertNotContains(response, "Trigger.dev dashboard")
+        with self.settings(TRIGGER={"default": self.emulator.client_settings(
+                DASHBOARD_URL="https://trigger.internal.example")}):
+            response = self.client.get(self.url("run_change", run.id))
+        self.assertContains(response, f'href="https://trigger.internal.example/runs/{run.id}"')
+
+    def test_internal_metadata_keys_are_hidden(self):
+        with self.emulator.state.lock:
+            run_id = next(r.friendly_id for r in self.emulator.state.runs
+                          if r.metadata and "$$streams" in r.metadata
+                          and r.environment_id == self.dev_environment().id)
+        response = self.client.get(self.url("run_change", run_id))
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "progress")
+        self.assertNotContains(response, "$$streams")
+
+    def dev_environment(self):
+        return self.emulator.state.environments_by_public_slug(self.emulator.project_ref)["dev"]
 
     def completed_run(self):
         from django_trigger import get_client

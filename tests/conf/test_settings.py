@@ -12,7 +12,7 @@ from django.test import override_settings
 from django_trigger import conf
 from django_trigger.conf import ClientSettings, trigger_settings
 from django_trigger.exceptions import ConfigurationError
-from django_trigger.options import DEFAULT_DASHBOARD_URL, RetryPolicy
+from django_trigger.options import RetryPolicy
 
 from .utils import (
     ALL_TOKENS,
@@ -50,7 +50,7 @@ class DefaultsTests(ConfTestCase):
                     max_attempts=5, factor=1.6, min_delay=1.0, max_delay=30.0, randomize=False
                 ),
                 "HEADERS": {},
-                "DASHBOARD_URL": "https://cloud.trigger.dev",
+                "DASHBOARD_URL": None,
                 "ENVVARS": None,
                 "ADMIN_CACHE_TIMEOUT": None,
                 "WEBHOOK_SECRET": None,
@@ -71,7 +71,7 @@ class DefaultsTests(ConfTestCase):
             self.assertIn(f"`{key}`", docs)
         self.assertEqual(set(conf.CLIENT_ARGUMENTS) - set(conf.DEFAULTS), set())
         self.assertEqual(set(conf.CLEANERS) - set(conf.DEFAULTS), set())
-        self.assertEqual(conf.DEFAULTS["DASHBOARD_URL"], DEFAULT_DASHBOARD_URL)
+        self.assertIsNone(conf.DEFAULTS["DASHBOARD_URL"])  # derived from API_URL
 
     @override_settings(
         TRIGGER={
