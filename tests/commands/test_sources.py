@@ -106,8 +106,8 @@ class DotenvTests(TempFiles, SimpleTestCase):
         )
         self.assertEqual(len(problems), 4, problems)
         self.assertIn(".env:2: spaces before '=' are not allowed", problems[0])
-        self.assertIn(".env:4: not NAME=value (a value cannot continue on the next line",
-                      problems[1])
+        self.assertIn(".env:4: not NAME=value: the previous variable's quoted value seems to "
+                      "continue on this line", problems[1])
         self.assertIn(".env:5: 'my-name' is not a valid name", problems[2])
         self.assertIn(".env:6: a variable line must not be indented", problems[3])
         self.assertNotIn("s3cret", "\n".join(problems))
