@@ -480,3 +480,14 @@ class EmulatorTaskIdentifierTests(EmulatorTestMixin, SimpleTestCase):
                 run = requests.get(self.emulator.url(f"/api/v3/runs/{answer.json()['id']}"),
                                    headers=headers, timeout=5).json()
                 self.assertEqual(run["taskIdentifier"], stored)
+
+
+class EmulatorOptionTests(SimpleTestCase):
+    def test_credentials_ending_in_a_newline_are_refused(self):
+        from django_trigger.testing import Emulator
+
+        for option, value in (("secret_key", "tr_dev_abcdefgh12\n"),
+                              ("access_token", "tr_pat_abcdefgh12\n"),
+                              ("project_ref", "proj_abcd\n")):
+            with self.subTest(option), self.assertRaises(ValueError):
+                Emulator(**{option: value})

@@ -85,11 +85,11 @@ class Emulator:
         lifecycle: Lifecycle | None = None,
         realtime_hold: float = 20.0,
     ) -> None:
-        if secret_key is not None and not _SECRET_KEY.match(secret_key):
+        if secret_key is not None and not _SECRET_KEY.fullmatch(secret_key):
             raise ValueError("secret_key must look like tr_dev_ followed by letters and digits")
-        if access_token is not None and not _PAT.match(access_token):
+        if access_token is not None and not _PAT.fullmatch(access_token):
             raise ValueError("access_token must look like tr_pat_ followed by letters and digits")
-        if project_ref is not None and not _PROJECT_REF.match(project_ref):
+        if project_ref is not None and not _PROJECT_REF.fullmatch(project_ref):
             raise ValueError("project_ref must look like proj_ followed by lowercase letters "
                              "and digits")
         if runs < 0:
