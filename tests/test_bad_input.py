@@ -114,6 +114,15 @@ CLIENT_CASES: list[Case] = [
      "idempotency_key_ttl must be a duration like '30s'"),
     ("idempotency key long", lambda c, p: c.tasks.trigger("t", idempotency_key="k" * 2049),
      "idempotency_key is at most 2048 characters"),
+    ("idempotency ttl fullwidth", lambda c, p: c.tasks.trigger("t", idempotency_key="k",
+                                                               idempotency_key_ttl="\uff11h"),
+     "idempotency_key_ttl must be a duration like '30s'"),
+    ("delay fullwidth", lambda c, p: c.tasks.trigger("t", delay="\uff11h"),
+     "delay must be a duration"),
+    ("ttl arabic digits", lambda c, p: c.tasks.trigger("t", ttl="\u0661\u0660m"),
+     "ttl must be a duration"),
+    ("runs.list period fullwidth", lambda c, p: c.runs.list(period="\uff17d"),
+     "period must look like '30m'"),
     ("tags empty", lambda c, p: c.tasks.trigger("t", tags=["ok", " "]),
      "tags must be non-empty strings"),
     ("tags too many", lambda c, p: c.tasks.trigger("t", tags=[f"t{i}" for i in range(11)]),
@@ -222,6 +231,7 @@ CLIENT_CASES: list[Case] = [
     ("window newline", lambda c, p: schedule(c, task="t", cron="0 * * * *",
                                                        window="5m\n"),
      "window must look like '15m'"),
+    ("window fullwidth", lambda c, p: schedule(c, window="\uff15m"), "window must look like"),
     ("window unit", lambda c, p: schedule(c, task="t", cron="0 * * * *", window="5d"),
      "window must look like"),
     ("timezone blank", lambda c, p: schedule(c, task="t", cron="0 * * * *",
@@ -491,3 +501,23 @@ class EmulatorOptionTests(SimpleTestCase):
                               ("project_ref", "proj_abcd\n")):
             with self.subTest(option), self.assertRaises(ValueError):
                 Emulator(**{option: value})
+
+
+class EmulatorEndOfStringTests(SimpleTestCase):
+    """The service's patterns are JavaScript, where ``$`` is the end of the string; Python's
+    ``$`` also matches before a final newline, so the emulator matches whole strings."""
+
+    def test_a_ttl_ending_in_a_newline_is_no_ttl(self):
+        import datetime as dt
+
+        from django_trigger.testing.resources.triggering import (
+            DEFAULT_IDEMPOTENCY_TTL,
+            idempotency_expiry,
+        )
+        from django_trigger.testing.resources.waitpoints import parse_ttl
+
+        now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        self.assertEqual(idempotency_expiry("1h", now), now + dt.timedelta(hours=1))
+        self.assertEqual(idempotency_expiry("1h\n", now), now + DEFAULT_IDEMPOTENCY_TTL)
+        self.assertEqual(parse_ttl("1h", now), now + dt.timedelta(hours=1))
+        self.assertIsNone(parse_ttl("1h\n", now))

@@ -28,7 +28,7 @@ __all__ = [
     "ScheduleForm",
 ]
 
-_DELAY = re.compile(r"(?:\d+(?:w|d|hr|h|m|s))+")
+_DELAY = re.compile(r"(?:\d+(?:w|d|hr|h|m|s))+", re.ASCII)
 
 
 class RescheduleForm(forms.Form):

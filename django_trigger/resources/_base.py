@@ -343,7 +343,7 @@ def epoch_ms(value: datetime | date | int | float | None, name: str) -> int | No
     raise InvalidRequestError(f"{name} must be a datetime or epoch milliseconds, not {value!r}")
 
 
-_DURATION = re.compile(r"(?:\d+(?:w|d|hr|h|m|s))+")
+_DURATION = re.compile(r"(?:\d+(?:w|d|hr|h|m|s))+", re.ASCII)  # the server's \d: 0-9 only
 
 
 def duration(value: str | int | timedelta | datetime, name: str) -> str:
@@ -437,7 +437,7 @@ def nonempty(value: str | None, name: str) -> str | None:
 def period_filter(value: str | None) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not re.fullmatch(r"[1-9]\d*[smhdw]", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[1-9][0-9]*[smhdw]", value):
         raise InvalidRequestError(
             f"period must look like '30m', '1h', '7d' or '2w', not {value!r}"
         )

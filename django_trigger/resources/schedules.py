@@ -31,7 +31,7 @@ from ._base import (
 __all__ = ["MAX_PER_PAGE", "Schedules", "validate_cron"]
 
 _CRON_FIELD = re.compile(r"[0-9A-Za-z*/,\-?LW#]+")
-_WINDOW = re.compile(r"(0|[1-9]\d*)[mh]|(0|[1-9]\d*)%")
+_WINDOW = re.compile(r"(0|[1-9]\d*)[mh]|(0|[1-9]\d*)%", re.ASCII)
 
 
 def validate_cron(cron: object) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -385,4 +386,4 @@ def _positive_int(value: object, name: str, *, minimum: int = 1) -> int:
 
 
 def _is_ttl(value: str) -> bool:
-    return len(value) >= 2 and value[:-1].isdigit() and value[-1] in "smhd"
+    return re.fullmatch(r"[0-9]+[smhd]", value) is not None  # not str.isdigit(): "１h" is not

@@ -56,7 +56,7 @@ def parse_delay(value: str, now: dt.datetime) -> dt.datetime | None:
     when = parse_date(value) if not value.strip().isdigit() else None
     if when is not None:
         return when if when > now else None
-    if len(value) > 100 or not _NATURAL.match(value):
+    if len(value) > 100 or not _NATURAL.fullmatch(value):  # JS "$": the very end
         return None
     total = 0
     for _unit, pattern, unit_ms in _UNIT_MS:

@@ -101,7 +101,7 @@ def _delay_until(value: Any, now: dt.datetime) -> dt.datetime | None:
 def idempotency_expiry(ttl: Any, now: dt.datetime) -> dt.datetime:
     """When a run idempotency key expires: ``^\\d+[smhd]$`` TTLs, anything else 30 days."""
     if isinstance(ttl, str):
-        match = IDEMPOTENCY_TTL.match(ttl)
+        match = IDEMPOTENCY_TTL.fullmatch(ttl)  # JS "$" is the end of the string
         if match:
             return now + dt.timedelta(seconds=int(match.group(1)) * SECONDS[match.group(2)])
     return now + DEFAULT_IDEMPOTENCY_TTL

@@ -77,7 +77,7 @@ ABSENT = _ABSENT
 
 def parse_ttl(value: str | None, now: dt.datetime) -> dt.datetime | None:
     """``resolveIdempotencyKeyTTL``: ``<n>[smhd]`` or nothing (anything else is ignored)."""
-    match = _TTL.match(value or "")
+    match = _TTL.fullmatch(value or "")  # JS "$" is the end of the string
     if not match:
         return None
     return now + dt.timedelta(seconds=int(match[1]) * _TTL_SECONDS[match[2]])
