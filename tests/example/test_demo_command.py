@@ -19,6 +19,8 @@ import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.test import SimpleTestCase
 
+from django_trigger.testing import Emulator
+
 from . import EXAMPLE_PROJECT
 
 REPO = EXAMPLE_PROJECT.parent
@@ -100,6 +102,14 @@ class SetupOnlyTests(DemoCommandTestCase):
         self.assertIn("log in as    demo / demo", output)
         self.assertIn("http://127.0.0.1:8000/admin/", output)
         self.assertNotIn("Starting development server", output)
+        # The emulator's keys, for other tools (e.g. trigger_sync_envvars) against the demo:
+        # the same keys a seed always gives, the emulator's own and nobody else's.
+        seeded = Emulator(seed=5, runs=40)
+        self.assertIn(f"API URL      {emulator_url}", output)
+        self.assertIn(f"dev {seeded.secret_keys['dev']}", output)
+        self.assertIn(f"prod {seeded.secret_keys['prod']}", output)
+        self.assertIn(f"personal access token {seeded.access_token}", output)
+        self.assertIn("keys of this local emulator only", output)
 
         [(username, password, is_staff, is_superuser)] = self.superusers()
         self.assertEqual((username, is_staff, is_superuser), ("demo", 1, 1))

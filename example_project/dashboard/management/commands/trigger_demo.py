@@ -175,6 +175,14 @@ class Command(BaseCommand):
             f"  emulator     seed {seed}, {runs} seeded runs in dev (fewer in prod), project "
             f"{emulator.project_ref}\n"
             f"  clients      'default' = the dev secret key, 'prod' = the prod secret key\n"
+            # Secrets of this local emulator only (the same for a seed on every machine),
+            # printed so that other tools (trigger_sync_envvars, curl, the TypeScript SDK)
+            # can be pointed at the demo. Nothing else ever prints a key.
+            f"  API URL      {emulator.base_url}\n"
+            f"  keys         dev {emulator.secret_keys['dev']}\n"
+            f"               prod {emulator.secret_keys['prod']}\n"
+            f"               personal access token {emulator.access_token}\n"
+            f"               (keys of this local emulator only, shown because this is a demo)\n"
             f"  site         {site}/  (runs, trigger form, approvals, async overview)\n"
             f"  admin        {site}/admin/\n"
             f"  log in as    {DEMO_USERNAME} / {DEMO_PASSWORD}  (a fixed password: this is a "
