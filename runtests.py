@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Run the test suite with Django's test runner.
 
-    python runtests.py                       # everything (browser tests need Chromium, see README)
+    python runtests.py                       # everything (browser tests need Chromium)
     python runtests.py tests.core            # one package, module, class or method
     python runtests.py --exclude-tag browser # skip the real-browser tests
     python runtests.py --parallel 2          # any DiscoverRunner option works

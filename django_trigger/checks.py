@@ -1,5 +1,5 @@
 """System checks for the TRIGGER setting: every problem ``conf`` found, in one ``manage.py
-check``. Offline: nothing is sent to the API (ids and meanings: README.md, Configuration)."""
+check``. Offline: nothing is sent to the API (ids and meanings: docs/configuration.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``TRIGGER`` setting: named clients, like ``CACHES`` or ``DATABASES``.
+"""The ``TRIGGER`` setting: named clients, like ``CACHES`` or ``DATABASES``::
 
     TRIGGER = {
         "default": {                         # token from TRIGGER_SECRET_KEY in the environment
@@ -12,7 +12,7 @@
 Unset values of the ``default`` alias fall back to the environment (``ENV_FALLBACKS``), read
 through django-environ's ``Env.ENVIRON`` so ``.env`` files loaded by ``Env.read_env()`` in the
 settings file count; without a ``TRIGGER`` setting the ``default`` alias comes entirely from
-the environment. See README.md (Configuration) for every key and check id.
+the environment. See docs/configuration.md for every key and check id.
 
 ``trigger_settings`` is created at import but reads nothing until first used (DRF's
 ``api_settings``); ``reload()`` forgets what it read. Validation never raises: it collects
@@ -149,7 +149,7 @@ RETRY_KEYS = {
     "RANDOMIZE": "randomize",
 }
 
-# Check id -> (level, default hint). Ids are never reused; README.md lists them.
+# Check id -> (level, default hint). Ids are never reused; docs/configuration.md lists them.
 CHECK_IDS: dict[str, tuple[int, str]] = {
     "E001": (checks.ERROR, "TRIGGER must be a dict of aliases, e.g. "
              "TRIGGER = {'default': {'ACCESS_TOKEN': ...}}."),

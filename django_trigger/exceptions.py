@@ -1,4 +1,4 @@
-"""The whole error tree of django_trigger.
+"""The whole error tree of django_trigger::
 
     TriggerError
     ├── ConfigurationError        (also ImproperlyConfigured) bad or missing settings

@@ -17,7 +17,7 @@ Every retry also fits the call's budget (budget.py): no wait ends past the call'
 and 404s marked ``x-should-retry: true`` are retried only within ``not_found_retry_budget``.
 
 Which failures are retried also depends on the call's ``RetrySafety`` (declared per resource
-method, see ``resources/_base.py`` and the README's policy table). A failure that proves the
+method, see ``resources/_base.py`` and the docs/client.md policy table). A failure that proves the
 request was not processed is always retried: the connection could not be made (refused, DNS,
 connect timeout, TLS handshake), or the answer says so (429 from the rate limiter that runs
 before the route, 408, ``x-should-retry: true``). A failure after the request was sent (read

@@ -4,7 +4,7 @@ admin.
 Importing this package (Django's admin autodiscovery does) registers ``RunAdmin``,
 ``ScheduleAdmin``, ``EnvVarAdmin`` and ``WaitpointTokenAdmin`` on ``admin.site``. The models
 have no table: every row comes from the API through the queryset-like wrappers of
-``querysets.py``. The README's "The Django admin" section describes what staff see and the
+``querysets.py``. docs/admin.md describes what staff see and the
 permissions involved.
 """
 

@@ -1,4 +1,4 @@
-"""Trigger.dev alert webhooks as Django signals (README: "Alert webhooks").
+"""Trigger.dev alert webhooks as Django signals (docs/webhooks.md).
 
     # urls.py
     path("trigger/webhooks/", include("django_trigger.webhooks.urls")),

@@ -2,7 +2,7 @@
 ``WEBHOOK_SECRET`` in ``settings.TRIGGER``). Connected in ``DashboardConfig.ready()``.
 
 Keep receivers quick: the view answers Trigger.dev once they return, and never asks for a retry
-(see the README, "Alert webhooks"). Hand slow work to a task or a queue."""
+(see docs/webhooks.md). Hand slow work to a task or a queue."""
 
 from __future__ import annotations
 

@@ -309,7 +309,7 @@ class FailureTests(SyncTestCase):
         posts = self.journal.filter(method="POST")
         self.assertEqual(len(posts), 2)
         # The lost attempt wrote the value; the retry is refused "already set" and the client
-        # reads the values back (README: retry safety per method).
+        # reads the values back (docs/client.md: retry safety per method).
         self.assertEqual(posts[1].status, 400)
         self.assertEqual(self.remote()["NEW"], ("n", False))
 

@@ -63,7 +63,7 @@ class DefaultsTests(ConfTestCase):
         self.assertEqual(config.alias, "default")
 
     def test_every_key_is_a_default_and_a_documented_setting(self):
-        with open(os.path.join(os.path.dirname(__file__), "../../README.md")) as f:
+        with open(os.path.join(os.path.dirname(__file__), "../../docs/configuration.md")) as f:
             docs = f.read()
         for key in conf.DEFAULTS:
             self.assertIn(f"`{key}`", docs)

@@ -320,7 +320,7 @@ class FaultInjectionTests(ClientTestCase):
         self.assertFalse(unknown, "a cancel bulk action is retried (idempotent)")
         self.assertIn(result.id, [a.id for a in mine], f"bulk action, {fault}")
         # A retried cancel may leave a second action record that cancels nothing more (the
-        # service has no key to deduplicate it; README "Retry safety per method").
+        # service has no key to deduplicate it; docs/client.md "Retry safety per method").
         self.assertLessEqual(len(mine), 2 if fault else 1, f"bulk action records, {fault}")
         for run_id in run_ids:
             status = self.observer.runs.retrieve(run_id).status
