@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import requests
@@ -164,7 +165,15 @@ class ServerTests(DemoCommandTestCase):
         site = f"http://127.0.0.1:{port}"
 
         session = requests.Session()
-        session.get(f"{site}/admin/login/", timeout=30)
+        # The autoreloader may still be starting its serving child when "Demo ready" prints
+        # on a loaded machine: wait for a login page that sets the CSRF cookie.
+        for _ in range(20):
+            page = session.get(f"{site}/admin/login/", timeout=30)
+            if "csrftoken" in session.cookies:
+                break
+            time.sleep(0.5)
+        self.assertIn("csrftoken", session.cookies,
+                      f"login page {page.status_code} without a CSRF cookie:\n{page.text[:500]}")
         login = session.post(
             f"{site}/admin/login/?next=/",
             data={"username": "demo", "password": "demo", "next": "/",
