@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from django_trigger.resources.envvars import EnvVars
     from django_trigger.resources.idempotency_keys import IdempotencyKeys
     from django_trigger.resources.projects import Projects
+    from django_trigger.resources.prompts import Prompts
     from django_trigger.resources.queues import Queues
     from django_trigger.resources.runs import Runs
     from django_trigger.resources.schedules import Schedules
@@ -99,6 +100,7 @@ class TriggerClient:
     waitpoints: _Resource[Waitpoints] = _Resource("waitpoints", "Waitpoints")
     auth: _Resource[PublicTokens] = _Resource("auth", "PublicTokens")
     projects: _Resource[Projects] = _Resource("projects", "Projects")
+    prompts: _Resource[Prompts] = _Resource("prompts", "Prompts")
 
     def __init__(
         self,

@@ -15,6 +15,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .enums import RunStatus
     from .envvars import REDACTED, EnvVar
     from .projects import ProjectEnvironment
+    from .prompts import (
+        PromptListItem,
+        PromptOk,
+        PromptOverrideCreated,
+        PromptVersion,
+        ResolvedPrompt,
+    )
     from .queues import Deployment, DeploymentListItem, PromotedDeployment, Queue, QueueConcurrency
     from .runs import (
         RelatedRuns,
@@ -56,6 +63,11 @@ _EXPORTS = {
     "REDACTED": "envvars",
     "EnvVar": "envvars",
     "ProjectEnvironment": "projects",
+    "PromptListItem": "prompts",
+    "PromptOk": "prompts",
+    "PromptOverrideCreated": "prompts",
+    "PromptVersion": "prompts",
+    "ResolvedPrompt": "prompts",
     "Deployment": "queues",
     "DeploymentListItem": "queues",
     "PromotedDeployment": "queues",
@@ -100,10 +112,15 @@ __all__ = [
     "MessageResponse",
     "ProjectEnvironment",
     "PromotedDeployment",
+    "PromptListItem",
+    "PromptOk",
+    "PromptOverrideCreated",
+    "PromptVersion",
     "Queue",
     "QueueConcurrency",
     "Record",
     "RelatedRuns",
+    "ResolvedPrompt",
     "Run",
     "RunEnvironment",
     "RunError",
