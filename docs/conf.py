@@ -55,4 +55,3 @@ nitpicky = False
 html_theme = "furo"
 html_title = f"django-trigger {release}"
 html_static_path: list[str] = []
-pygments_style = "sphinx"
