@@ -21,7 +21,7 @@ pytest: the ``trigger_emulator`` and ``trigger_settings`` fixtures (the ``pytest
 
     python -m django_trigger.testing --port 8787 --seed 1
 
-Requires the ``testing`` extra (``pip install django-trigger-dev[testing]``). This package
+Requires the ``testing`` extra (``pip install "path/to/checkout[testing]"``). This package
 imports no other ``django_trigger`` module: it is an independent oracle of the real API.
 Internals: ``app`` (pipeline, router, how to add a handler module), ``world`` (state),
 ``auth``, ``errors``, ``faults``, ``journal``, ``handlers/`` and ``resources/``.

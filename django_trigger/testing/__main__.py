@@ -75,8 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from .emulator import Emulator
     except ImportError as exc:  # pragma: no cover - depends on the install
+        # Not on PyPI yet: the extra is installed from a checkout or a wheel.
         print(f"The emulator needs the 'testing' extra: pip install "
-              f"'django-trigger-dev[testing]' ({exc})", file=sys.stderr)
+              f"'path/to/django-trigger[testing]' (a checkout or the wheel; see "
+              f"docs/installation.md) ({exc})", file=sys.stderr)
         return 2
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     try:

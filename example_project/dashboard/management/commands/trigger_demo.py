@@ -73,7 +73,7 @@ class Command(BaseCommand):
             from django_trigger.testing import Emulator
         except ImportError as exc:
             raise CommandError(
-                "The demo needs the emulator: pip install 'django-trigger-dev[testing]' "
+                "The demo needs the emulator: ./demo.sh installs it (pip install -e '.[testing]') "
                 f"({exc})"
             ) from exc
         port = options["port"]
