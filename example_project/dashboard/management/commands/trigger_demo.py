@@ -177,7 +177,7 @@ class Command(BaseCommand):
             f"  clients      'default' = the dev secret key, 'prod' = the prod secret key\n"
             # Secrets of this local emulator only (the same for a seed on every machine),
             # printed so that other tools (trigger_sync_envvars, curl, the TypeScript SDK)
-            # can be pointed at the demo. Nothing else ever prints a key.
+            # can be pointed at the demo (the emulator CLI prints them too; nothing else does).
             f"  API URL      {emulator.base_url}\n"
             f"  keys         dev {emulator.secret_keys['dev']}\n"
             f"               prod {emulator.secret_keys['prod']}\n"
