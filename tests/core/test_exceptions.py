@@ -1,3 +1,5 @@
+import time
+
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase
 
@@ -35,3 +37,22 @@ class ErrorTreeTests(SimpleTestCase):
         server = e.InternalServerError("boom", status=503)
         self.assertEqual(server.status, 503)
         self.assertIsNone(e.ApiConnectionError().status)
+
+
+class RateLimitResetTests(SimpleTestCase):
+    """``x-ratelimit-reset`` is epoch milliseconds (API.md): a unit slip (seconds vs ms) shows
+    up as a wait 1000 times too long or too short."""
+
+    def error(self, reset: str) -> e.RateLimitError:
+        return e.RateLimitError("Too many requests", headers={"X-RateLimit-Reset": reset})
+
+    def test_seconds_until_reset_from_epoch_milliseconds(self):
+        seconds = self.error(str(int((time.time() + 30) * 1000))).seconds_until_reset
+        self.assertIsNotNone(seconds)
+        self.assertGreater(seconds, 28)
+        self.assertLessEqual(seconds, 30)
+
+    def test_past_reset_is_zero_and_garbage_is_unknown(self):
+        self.assertEqual(self.error(str(int((time.time() - 5) * 1000))).seconds_until_reset, 0)
+        self.assertIsNone(self.error("soon").seconds_until_reset)
+        self.assertIsNone(e.RateLimitError("Too many requests").seconds_until_reset)
