@@ -80,7 +80,7 @@ def url(value: Any) -> str:
     try:
         parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
     except ValueError:
-        raise ValueError("must have a numeric port between 0 and 65535")
+        raise ValueError("must have a numeric port between 0 and 65535") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an absolute http:// or https:// URL with a host")
     if parts.query or parts.fragment or text.endswith(("?", "#")):
@@ -95,7 +95,9 @@ def environment(value: Any) -> str:
     try:
         return normalize_environment(value)
     except ValueError:
-        raise ValueError(f"must be dev, staging (or stg), prod or preview, not {show(value)}")
+        raise ValueError(
+            f"must be dev, staging (or stg), prod or preview, not {show(value)}"
+        ) from None
 
 
 def branch(value: Any) -> str | None:

@@ -218,7 +218,7 @@ class RemoteModelAdmin(admin.ModelAdmin):
             obj = self.object_queryset(request).get(pk=object_id)
         except self.model.DoesNotExist:
             raise Http404(_("%(name)s “%(key)s” does not exist in this environment.") % {
-                "name": self.model._meta.verbose_name.capitalize(), "key": object_id})
+                "name": self.model._meta.verbose_name.capitalize(), "key": object_id}) from None
         except (ApiError, ConfigurationError) as err:
             raise ApiUnavailable(err) from err
         request._django_trigger_object = obj  # type: ignore[attr-defined]

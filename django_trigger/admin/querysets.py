@@ -27,14 +27,14 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
 
 from django_trigger import types
 from django_trigger.clients import get_client
 from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
-from django_trigger.exceptions import InvalidRequestError, NotFoundError
+from django_trigger.exceptions import ConfigurationError, InvalidRequestError, NotFoundError
 from django_trigger.models import EnvVar, Run, Schedule, WaitpointToken
 
 __all__ = [
@@ -196,7 +196,7 @@ class RemoteQuerySet:
         be a non-empty string)."""
         try:
             field = self.model._meta.get_field(name)
-        except Exception:
+        except FieldDoesNotExist:  # an API-only filter (period, created_after, ...)
             field = None
         if isinstance(value, list):
             raise ValueError(f"{name!r} takes one value per lookup")
@@ -271,7 +271,7 @@ def cache_timeout(alias: str) -> float | None:
     cache (``None``: no caching)."""
     try:
         return trigger_settings.get(alias).get("ADMIN_CACHE_TIMEOUT")
-    except Exception:
+    except ConfigurationError:  # the changelist reports it; caching is simply off
         return None
 
 
@@ -451,7 +451,7 @@ class EnvVarQuerySet(RemoteQuerySet):
             return chosen
         try:
             return get_client(self.alias).environment
-        except Exception:
+        except ConfigurationError:  # the changelist reports it
             return None
 
     def fetch_page(self) -> Page:

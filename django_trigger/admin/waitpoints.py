@@ -64,7 +64,7 @@ class CompleteForm(forms.Form):
         try:
             return json.loads(self.cleaned_data["data"])
         except ValueError as exc:
-            raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": exc})
+            raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": exc}) from exc
 
 
 @admin.register(WaitpointToken)

@@ -485,7 +485,7 @@ class EmulatorApp:
             return route.handler(request)
         except HttpError as exc:
             return exc.reply
-        except Exception:  # an emulator bug: answer like the server's catch-all, keep the trace
+        except Exception:  # noqa: BLE001 -- an emulator bug: answer like the server's catch-all
             trace = traceback.format_exc()
             self.server_errors.append(f"{request.method} {request.path}\n{trace}")
             logger.error("emulator handler failed: %s %s\n%s", request.method, request.path,

@@ -90,7 +90,7 @@ def _mask_upload(content_type: str, raw: bytes) -> Any:
                "CONTENT_LENGTH": str(len(raw)), "wsgi.input": io.BytesIO(raw)}
     try:
         _stream, form, files = parse_form_data(environ, silent=False)
-    except Exception:  # malformed: nothing of it is kept
+    except Exception:  # noqa: BLE001 -- malformed in any way: nothing of it is kept
         return REDACTED
     masked: dict[str, Any] = dict(form.items())
     for name, upload in files.items():

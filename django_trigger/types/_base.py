@@ -48,7 +48,7 @@ def parse_datetime(value: Any) -> datetime:
     try:
         parsed = datetime.fromisoformat(_ISO_Z.sub("+00:00", value.strip()))
     except ValueError:
-        raise SchemaError(f"invalid date {value!r}")
+        raise SchemaError(f"invalid date {value!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 

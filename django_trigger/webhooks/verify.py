@@ -57,7 +57,9 @@ def construct_event(payload: bytes, signature: str | None, secret: str) -> Alert
     try:
         body = json.loads(payload)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # (nested too deeply)
-        raise InvalidPayloadError(f"Webhook parsing failed: not JSON ({type(exc).__name__})")
+        raise InvalidPayloadError(
+            f"Webhook parsing failed: not JSON ({type(exc).__name__})"
+        ) from exc
     kind = body.get("type") if isinstance(body, dict) else None
     event_class = ALERT_EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if event_class is None:

@@ -139,7 +139,7 @@ def _parse_import(request: ApiRequest) -> dict[str, Any]:
         }
         try:
             _stream, form, files = parse_form_data(environ, silent=False)
-        except Exception:  # request.formData() throws on a malformed body
+        except Exception:  # noqa: BLE001 -- request.formData() throws on any malformed body
             raise errors.internal_error() from None
         upload = files.get("variables")
         if upload is None:
