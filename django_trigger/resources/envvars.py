@@ -55,8 +55,8 @@ class EnvVars(Resource):
     ) -> list[EnvVar]:
         """Every variable of the environment (secret values read back as ``<redacted>``)."""
         return self._call(
-            "GET", "envvars.list", (project_ref, environment, branch), None, None,
-            _env_var_list, request_options,
+            "GET", "envvars.list", project_ref=project_ref, environment=environment,
+            branch=branch, parse=_env_var_list, request_options=request_options,
         )
 
     @retry_safety(RetrySafety.READ, why="a read")
@@ -70,8 +70,8 @@ class EnvVars(Resource):
         request_options: RequestOptionsLike = None,
     ) -> EnvVar:
         return self._call(
-            "GET", "envvars.retrieve", (project_ref, environment, branch), name, None,
-            EnvVar.from_api, request_options,
+            "GET", "envvars.retrieve", project_ref=project_ref, environment=environment,
+            branch=branch, name=name, parse=EnvVar.from_api, request_options=request_options,
         )
 
     @retry_safety(RetrySafety.IDEMPOTENT, why="the API upserts: the same value again")
@@ -92,8 +92,9 @@ class EnvVars(Resource):
         if is_secret is not None:
             body["isSecret"] = _flag(is_secret, "is_secret")
         return self._call(
-            "POST", "envvars.create", (project_ref, environment, branch), None, body,
-            SuccessResponse.from_api, request_options,
+            "POST", "envvars.create", project_ref=project_ref, environment=environment,
+            branch=branch, json_body=body, parse=SuccessResponse.from_api,
+            request_options=request_options,
         )
 
     @retry_safety(RetrySafety.IDEMPOTENT, why="sets the same value again")
@@ -109,8 +110,9 @@ class EnvVars(Resource):
     ) -> SuccessResponse:
         """Set the value of a variable that exists in the project."""
         return self._call(
-            "PUT", "envvars.update", (project_ref, environment, branch), name,
-            {"value": _value(value, name)}, SuccessResponse.from_api, request_options,
+            "PUT", "envvars.update", project_ref=project_ref, environment=environment,
+            branch=branch, name=name, json_body={"value": _value(value, name)},
+            parse=SuccessResponse.from_api, request_options=request_options,
         )
 
     @retry_safety(
@@ -129,8 +131,9 @@ class EnvVars(Resource):
     ) -> SuccessResponse:
         try:
             return self._call(
-                "DELETE", "envvars.delete", (project_ref, environment, branch), name, None,
-                SuccessResponse.from_api, request_options,
+                "DELETE", "envvars.delete", project_ref=project_ref, environment=environment,
+                branch=branch, name=name, parse=SuccessResponse.from_api,
+                request_options=request_options,
             )
         except ApiError as exc:
             # The lost attempt deleted this environment's value (and the variable with it
@@ -233,14 +236,17 @@ class EnvVars(Resource):
         self,
         method: str,
         operation: str,
-        target: tuple[str | None, str | None, str | None],
-        name: str | None,
-        json_body: Any,
+        *,
+        project_ref: str | None,
+        environment: str | None,
+        branch: str | None,
+        name: str | None = None,
+        json_body: Any = None,
         parse: Callable[[Any], T],
         request_options: RequestOptionsLike,
     ) -> T:
-        """One request to the environment ``target`` = (project ref, environment, branch)."""
-        path, headers = self._target(operation, *target, name)
+        """One request to the variables of (project ref, environment, branch)."""
+        path, headers = self._target(operation, project_ref, environment, branch, name)
         return self._request(
             method,
             path,
