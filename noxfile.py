@@ -55,7 +55,8 @@ def django_main(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff and mypy, in their own virtualenv."""
+    """ruff, mypy and the layering contracts (import-linter), in their own virtualenv."""
     session.install("-e", ".[dev]")
     session.run("ruff", "check", ".")
     session.run("mypy")
+    session.run("lint-imports")
