@@ -51,7 +51,16 @@ class CacheRateLimitStore:
 
 
 class ClientHandler:
-    """``clients["alias"]`` → that alias's ``TriggerClient`` for the current thread."""
+    """``clients["alias"]`` → that alias's ``TriggerClient`` for the current thread.
+
+    Shaped like Django's ``BaseConnectionHandler`` (``Local(thread_critical=True)``, ``all()``,
+    ``close_all()``) but not built on it: that class reads its settings once and caches each
+    alias until told otherwise, while here every access asks ``conf`` (bad settings raise
+    ``ConfigurationError`` on each use, with the check's id) and a client built from settings
+    that have since been reloaded is replaced in *every* thread, not only in the one that
+    received ``setting_changed``. Subclassing would override ``__getitem__``, ``settings`` and
+    ``close_all``, which is all of it but ``__iter__``.
+    """
 
     def __init__(self) -> None:
         self._local = Local(thread_critical=True)
