@@ -8,6 +8,7 @@ and ``OffsetPage`` (schedules, queues: ``page``/``perPage``) share one interface
     page.has_previous_page()  / page.get_previous_page()
     page.iter_pages()         this page, then each following page, fetched lazily
     for item in page: ...     every item of every page, lazily, one page in memory at a time
+    len(page.data)            the items of this page (a page has no len(): see ``Page``)
 
 A cursor listing started with ``before=`` walks backwards (towards newer items), like stripe.
 
@@ -18,11 +19,14 @@ iteration endless: ``ApiSchemaValidationError`` is raised instead.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from django_trigger.exceptions import ApiSchemaValidationError
 
 __all__ = ["CursorPage", "OffsetPage", "Page"]
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 T = TypeVar("T")
 
@@ -53,12 +57,12 @@ class Page(Generic[T]):
         """What the page after this one (in the direction of travel) will be asked for."""
         raise NotImplementedError
 
-    def iter_pages(self) -> Iterator[Page[T]]:
+    def iter_pages(self) -> Iterator[Self]:
         page: Page[T] = self
         forwards = self._forwards()
         seen = {page._position()}
         while True:
-            yield page
+            yield cast("Self", page)  # each following page is of this page's class
             if not page.data or not (page.has_next_page() if forwards
                                      else page.has_previous_page()):
                 return
@@ -75,11 +79,11 @@ class Page(Generic[T]):
             else:
                 yield from reversed(page.data)
 
-    def __len__(self) -> int:
-        """The number of items on this page (not in the whole listing)."""
-        return len(self.data)
+    # No __len__: iterating walks every page, so a len() of this page alone would contradict
+    # it (and a len() of the listing would fetch all of it). ``len(page.data)`` is this page.
 
     def __bool__(self) -> bool:
+        """Whether this page has items."""
         return bool(self.data)
 
 

@@ -37,6 +37,14 @@ class CursorPaginationTests(ClientTestCase):
         self.assertEqual(len(set(ids)), 250)
         requests = self.journal.count(path="/api/v1/runs")
         self.assertEqual(requests, math.ceil(250 / 100))
+
+    def test_a_page_has_no_len_that_disagrees_with_iterating_it(self):
+        # Iterating walks all 250 runs; a len() of 100 (this page) would contradict it.
+        page = self.trigger.runs.list(task_identifier=TASK)
+        with self.assertRaises(TypeError):
+            len(page)
+        self.assertTrue(page)
+        self.assertEqual(len(list(page)), 250)
         sizes = {e.query["page[size]"][0] for e in self.journal.entries}
         self.assertEqual(sizes, {"100"})
 
