@@ -68,10 +68,10 @@ class ClientHandler:
     def _cache(self) -> dict[str, tuple[ClientSettings, TriggerClient]]:
         """This thread's clients, with the settings each was built from."""
         try:
-            return self._local.clients
+            cache: dict[str, tuple[ClientSettings, TriggerClient]] = self._local.clients
         except AttributeError:
-            self._local.clients = {}
-            return self._local.clients
+            cache = self._local.clients = {}
+        return cache
 
     def __getitem__(self, alias: str) -> TriggerClient:
         config = trigger_settings.get(alias)  # ConfigurationError: unknown alias or bad settings

@@ -142,8 +142,9 @@ def _field(body: Any, error: Any, name: str) -> str | None:
     # The SDK reads code/param/type from the `error` value; the RBAC 403 body carries them at
     # the top level next to a string `error`, so look in both places.
     for source in (error, body):
-        if isinstance(source, dict) and isinstance(source.get(name), str):
-            return source[name]
+        value = source.get(name) if isinstance(source, dict) else None
+        if isinstance(value, str):
+            return value
     return None
 
 

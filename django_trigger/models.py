@@ -56,7 +56,8 @@ class RemoteModel(models.Model):
     @classmethod
     def reference(cls, pk: str, *, alias: str = "default") -> Any:
         """An instance that only knows its primary key and alias (for links and logs)."""
-        obj = cls(pk=pk)
+        obj = cls()
+        obj.pk = pk
         obj.alias = alias
         return obj
 

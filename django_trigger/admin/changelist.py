@@ -16,7 +16,7 @@ filter, search and "clear all" links start again at the newest page for free, an
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import quote
@@ -29,7 +29,10 @@ from django.utils.http import urlencode
 from django_trigger.conf import DEFAULT_ALIAS
 from django_trigger.exceptions import ApiError, ConfigurationError, InvalidRequestError
 
-from .querysets import Page
+from .querysets import Page, RemoteQuerySet
+
+if TYPE_CHECKING:
+    from .base import RemoteModelAdmin
 
 __all__ = ["CursorChangeList", "OffsetChangeList", "SinglePageChangeList"]
 
@@ -43,6 +46,9 @@ class RemoteChangeList(ChangeList):
 
     api_error: Exception | None = None
     page: Page | None = None
+    # Set by ChangeList.__init__; only the remote admins use these changelists.
+    model_admin: RemoteModelAdmin
+    queryset: RemoteQuerySet  # not a QuerySet: the API's pages
 
     def url_for_result(self, result: Any) -> str:
         url = reverse(

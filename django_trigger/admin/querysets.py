@@ -134,7 +134,7 @@ class RemoteQuerySet:
     def _add_q(self, q: Q) -> None:
         if q.negated:
             raise ValueError("negated filters cannot be sent to the Trigger.dev API")
-        children = list(q.children)
+        children: list[Any] = list(q.children)  # (lookup, value) pairs and nested Qs
         if q.connector == Q.AND or len(children) <= 1:
             for child in children:
                 if isinstance(child, Q):
@@ -194,6 +194,7 @@ class RemoteQuerySet:
     def clean_value(self, name: str, value: Any) -> Any:
         """A query-string value as the client wants it (model fields convert; the rest must
         be a non-empty string)."""
+        field: Any
         try:
             field = self.model._meta.get_field(name)
         except FieldDoesNotExist:  # an API-only filter (period, created_after, ...)
@@ -230,7 +231,8 @@ class RemoteQuerySet:
 
     # -- evaluation ------------------------------------------------------------------------
 
-    def fetch_page(self, **kwargs: Any) -> Page:
+    def fetch_page(self) -> Page:
+        """The first page (subclasses add their paging keywords: cursor or page number)."""
         raise NotImplementedError
 
     def _fetch_all(self) -> list[Any]:
@@ -486,7 +488,7 @@ def _single_pk(queryset: RemoteQuerySet, kwargs: dict[str, Any]) -> str:
         raise ValueError(f"get() takes only the primary key ({pk_name})")
     value = kwargs.get(pk_name, kwargs.get("pk"))
     if not isinstance(value, str) or not value:
-        raise queryset.model.DoesNotExist(value)
+        raise queryset.model.DoesNotExist(value)  # type: ignore[attr-defined]  # every model has it
     return value
 
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
@@ -177,6 +177,13 @@ class ApplyResult:
         }
 
 
+class _Where(TypedDict):
+    """The target's keywords for ``client.envvars`` calls."""
+
+    project_ref: str | None
+    environment: str | None
+
+
 def apply(
     client: TriggerClient,
     plan: Plan,
@@ -188,7 +195,7 @@ def apply(
     ``client`` must already be the one for the target (``target_client``)."""
     say = progress or (lambda message: None)
     target = plan.target
-    where = {"project_ref": target.project_ref, "environment": target.environment}
+    where = _Where(project_ref=target.project_ref, environment=target.environment)
     planned = [*plan.writes, *plan.deletes]
     raw = client.envvars.with_raw_response
     confirmed: set[str] = set()

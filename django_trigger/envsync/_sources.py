@@ -243,10 +243,10 @@ def read_dotenv(
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line_number = data[: exc.start].count(b"\n") + 1
         return [], [
             _("%(where)s: not UTF-8 text (byte %(byte)s); save the file as UTF-8.") % {
-                "where": f"{label}:{line}", "byte": f"0x{data[exc.start]:02x}"}
+                "where": f"{label}:{line_number}", "byte": f"0x{data[exc.start]:02x}"}
         ], []
     text = text.removeprefix("\ufeff")
 

@@ -7,7 +7,7 @@ import dataclasses
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from django_trigger._http.paths import build_path
 from django_trigger.credentials import TokenKind, normalize_environment
@@ -202,7 +202,7 @@ class Runs(Resource):
             options = RequestOptions.coerce(request_options)
         except (TypeError, ValueError) as exc:
             raise InvalidRequestError(str(exc)) from None
-        runs = cast(Runs, _cooked(self))
+        runs = _cooked(self)
         deadline = None if timeout is None else time.monotonic() + timeout
         for attempt in range(1, max_attempts + 1):
             call_options = options
@@ -516,18 +516,21 @@ def _metadata_operation(op: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _metadata_result(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
+    metadata = body.get("metadata") if isinstance(body, dict) else None
+    if not isinstance(metadata, dict):
         raise SchemaError("expected {'metadata': {...}}")
-    return body["metadata"]
+    return metadata
 
 
 def _events(body: Any) -> list[dict[str, Any]]:
-    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+    events = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(events, list):
         raise SchemaError("expected {'events': [...]}")
-    return body["events"]
+    return events
 
 
 def _trace(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get("trace"), dict):
+    trace = body.get("trace") if isinstance(body, dict) else None
+    if not isinstance(trace, dict):
         raise SchemaError("expected {'trace': {...}}")
-    return body["trace"]
+    return trace

@@ -245,7 +245,7 @@ class Tasks(Resource):
             # can never be sent. Put them in a new batch without the batch key: each item
             # keeps the run idempotency key derived from it, so no run is started twice.
             raw = self._create_batch(create, request_options, after_refusal=True)
-        handle = cast(RawResponse[BatchHandle], raw).parse()
+        handle = raw.parse()
         if not handle.is_cached or self._client.batches.retrieve(handle.id).status == "PENDING":
             # A cached batch still PENDING was never sealed (the answer that carried its id
             # was lost before the items were sent): send them; the API deduplicates by index.

@@ -80,9 +80,8 @@ class WaitpointTokenDetail(WaitpointToken):
         if self.output is None or not self.output_is_error:
             return None
         decoded = _decode(self.output, self.output_type or "application/json")
-        if isinstance(decoded, dict) and isinstance(decoded.get("message"), str):
-            return decoded["message"]
-        return str(decoded)
+        message = decoded.get("message") if isinstance(decoded, dict) else None
+        return message if isinstance(message, str) else str(decoded)
 
 
 def _decode(packet: str, data_type: str) -> Any:

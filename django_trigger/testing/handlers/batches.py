@@ -270,7 +270,8 @@ def create_batch(request: ApiRequest) -> Reply:
             request.idempotency.check("create-batch", scoped, now_ms) or "", env.id)
         if cached is not None:
             request.replayed = True
-            out = {"id": cached.friendly_id, "runCount": cached.run_count, "isCached": True}
+            out: dict[str, Any] = {"id": cached.friendly_id, "runCount": cached.run_count,
+                                   "isCached": True}
             return json_reply(out, 200, _batch_jwt(world, env, cached))
         if key and world.batches.holding_key(env.id, key) is not None:
             # The unique (environment, idempotencyKey) index refuses the insert.
@@ -285,7 +286,7 @@ def create_batch(request: ApiRequest) -> Reply:
             parent_run_id=body.get("parentRunId"))
         mark_used(request, one_time)
         request.idempotency.save("create-batch", scoped, batch.friendly_id, now_ms)
-        out: dict[str, Any] = {"id": batch.friendly_id, "runCount": run_count, "isCached": False}
+        out = {"id": batch.friendly_id, "runCount": run_count, "isCached": False}
         if key:
             out["idempotencyKey"] = key
         return json_reply(out, 202, _batch_jwt(world, env, batch))

@@ -294,7 +294,7 @@ def add_tags(request: ApiRequest) -> Reply:
     issues = _tag_issues(tags)
     if issues:
         raise errors.invalid_request_body(issues)
-    wanted = [tags] if isinstance(tags, str) else list(tags)
+    wanted = [tags] if isinstance(tags, str) else list(tags or ())  # a list: checked above
     world = request.world
     with world.lock:
         run = world.runs.get(request.params["runId"], request.principal.environment)
@@ -471,10 +471,11 @@ def apply_metadata_operations(current: dict[str, Any], operations: list[dict[str
             existing = _get_path(meta, parts) if parts else meta.get(key)
             base = existing if isinstance(existing, (int, float)) and not isinstance(
                 existing, bool) else 0
+            amount: float = op["value"]  # a number: checked by the route's validation
             if parts:
-                _set_path(meta, parts, base + value)
+                _set_path(meta, parts, base + amount)
             else:
-                meta[key] = base + value
+                meta[key] = base + amount
         elif kind == "update":
             meta = value
     return meta
@@ -499,14 +500,15 @@ def _spans(world: World, run: Run) -> list[dict[str, Any]]:
     start = run.started_at or run.created_at
     end = run.completed_at or (world.now() if run.started_at else start)
     root_id = run.span_id
+    duration_ms = max(0, int((end - start).total_seconds() * 1000))
     spans = [{
         "id": root_id, "parentId": None, "message": run.task_identifier, "start": start,
-        "durationMs": max(0, int((end - start).total_seconds() * 1000)),
+        "durationMs": duration_ms,
         "isError": flags["isFailed"] and not flags["isCancelled"],
         "isPartial": not run.is_final, "isCancelled": flags["isCancelled"], "level": "TRACE",
         "attempt": None,
     }]
-    per_attempt = (spans[0]["durationMs"] // run.attempt_count) if run.attempt_count else 0
+    per_attempt = (duration_ms // run.attempt_count) if run.attempt_count else 0
     for n in range(1, run.attempt_count + 1):
         last = n == run.attempt_count
         span_id = hashlib.sha256(f"{run.id}:{n}".encode()).hexdigest()[:16]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import builtins
 import copy
 import datetime as dt
 import functools
@@ -454,7 +455,7 @@ class RunStore:
             nxt = encode_cursor(page[-1].created_ms, page[-1].id) if page else None
         return RunPage(page, nxt, previous)
 
-    def select(self, environment_id: str, flt: RunFilter) -> list[Run]:
+    def select(self, environment_id: str, flt: RunFilter) -> builtins.list[Run]:
         """Every run of an environment matching ``flt``, newest first (bulk actions)."""
         self.tick()
         index = self._by_env.get(environment_id) or _EnvIndex()
@@ -732,7 +733,7 @@ class RunStore:
         data["attempts"] = []
         return data
 
-    def children_of(self, run: Run) -> list[Run]:
+    def children_of(self, run: Run) -> builtins.list[Run]:
         children = (self.by_id.get(i) for i in self._children.get(run.friendly_id, ()))
         return sorted((c for c in children if c is not None), key=lambda r: r.sort_key)
 
