@@ -88,7 +88,7 @@ def retrieve_prompt(request: ApiRequest) -> Reply:
         except ValueError:
             raise errors.query_error([  # z.coerce.number(): NaN
                 {"code": "invalid_type", "expected": "number", "received": "nan",
-                 "path": ["version"], "message": "Expected number, received nan"}])
+                 "path": ["version"], "message": "Expected number, received nan"}]) from None
     label = request.query.get("label", [None])[0]
     with request.world.lock:
         prompt = _loader_prompt(request)
