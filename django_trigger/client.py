@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from django_trigger.resources.queues import Queues
     from django_trigger.resources.runs import Runs
     from django_trigger.resources.schedules import Schedules
+    from django_trigger.resources.streams import Streams
     from django_trigger.resources.tasks import Tasks
     from django_trigger.resources.waitpoints import Waitpoints
 
@@ -101,6 +102,7 @@ class TriggerClient:
     auth: _Resource[PublicTokens] = _Resource("auth", "PublicTokens")
     projects: _Resource[Projects] = _Resource("projects", "Projects")
     prompts: _Resource[Prompts] = _Resource("prompts", "Prompts")
+    streams: _Resource[Streams] = _Resource("streams", "Streams")
 
     def __init__(
         self,
