@@ -352,7 +352,9 @@ class EmulatorApp:
 
     # -- WSGI entry -----------------------------------------------------------------------------
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         started = time.perf_counter()
         body = get_input_stream(environ).read()
         request = ApiRequest(environ, self.world, body)

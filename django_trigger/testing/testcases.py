@@ -37,11 +37,11 @@ class EmulatorTestMixin:
         from django.test import override_settings
 
         emulator = Emulator(**cls.emulator_options).start()
-        cls.addClassCleanup(emulator.stop)
+        cls.addClassCleanup(emulator.stop)  # type: ignore[attr-defined]  # mixed into a TestCase
         cls.emulator = emulator
         overridden = override_settings(TRIGGER={"default": emulator.client_settings()})
         overridden.enable()
-        cls.addClassCleanup(overridden.disable)
+        cls.addClassCleanup(overridden.disable)  # type: ignore[attr-defined]
         super().setUpClass()  # type: ignore[misc]
 
     def setUp(self) -> None:

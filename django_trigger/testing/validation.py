@@ -86,7 +86,7 @@ class Checker:
                max_length: int | None = None, nullable: bool = False,
                path: list[str | int] | None = None) -> Any:
         value = self._get(obj, key)
-        where = path if path is not None else [key]
+        where: list[str | int] = path if path is not None else [key]
         if value is MISSING or (value is None and nullable):
             if required and value is MISSING:
                 self._type_issue(where, "string", value)
@@ -107,7 +107,7 @@ class Checker:
                exclusive_minimum: float | None = None,
                path: list[str | int] | None = None) -> Any:
         value = self._get(obj, key)
-        where = path if path is not None else [key]
+        where: list[str | int] = path if path is not None else [key]
         if value is MISSING:
             if required:
                 self._type_issue(where, "number", value)
@@ -144,7 +144,7 @@ class Checker:
     def enum(self, obj: Any, key: str, options: Iterable[str], *, required: bool = True,
              path: list[str | int] | None = None) -> Any:
         value = self._get(obj, key)
-        where = path if path is not None else [key]
+        where: list[str | int] = path if path is not None else [key]
         options = list(options)
         if value is MISSING:
             if required:
@@ -162,7 +162,7 @@ class Checker:
     def array(self, obj: Any, key: str, *, required: bool = True, min_items: int | None = None,
               max_items: int | None = None, path: list[str | int] | None = None) -> Any:
         value = self._get(obj, key)
-        where = path if path is not None else [key]
+        where: list[str | int] = path if path is not None else [key]
         if value is MISSING:
             if required:
                 self._type_issue(where, "array", value)

@@ -274,7 +274,8 @@ _SNAPSHOTS_KEPT = 8
 
 
 def _restoring_world() -> World:
-    return _restoring.world  # type: ignore[no-any-return]
+    world: World = _restoring.world
+    return world
 
 
 class World:
@@ -294,6 +295,10 @@ class World:
         # Stores keep a back reference to their world: in a snapshot it stands for the world
         # the snapshot is restored into (a plain pickle: no per-object hook, so it is fast).
         return (_restoring_world, ())
+
+    # Options kept across reset(), set by Emulator (the handlers read them with getattr).
+    lifecycle: Any
+    realtime_hold: float
 
     # Configuration and shared objects; everything else in ``__dict__`` is seeded state.
     _NOT_STATE = frozenset({"lock", "seed", "run_count", "clock", "_secret_key",

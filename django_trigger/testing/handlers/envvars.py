@@ -67,7 +67,8 @@ def _json_body(request: ApiRequest) -> Any:
 
 
 def _fail(error: EnvVarError) -> errors.HttpError:
-    extra = {} if error.variable_errors is None else {"variableErrors": error.variable_errors}
+    extra: dict[str, Any] = (
+        {} if error.variable_errors is None else {"variableErrors": error.variable_errors})
     return errors.api_error(400, error.message, **extra)
 
 

@@ -56,6 +56,7 @@ def jwt_claims(request: ApiRequest) -> Reply:
 
 
 def create_public_token(request: ApiRequest) -> Reply:
+    body: Any
     ok, body = errors.parse_json_body(request.body) if request.body else (False, None)
     if not ok:
         raise errors.api_error(400, "Invalid request body")

@@ -69,5 +69,6 @@ def trigger_task(request: ApiRequest) -> Reply:
 
 def _run_jwt(request: ApiRequest, run_id: str) -> dict[str, str]:
     env = request.principal.environment
+    assert env is not None  # an authenticated request's principal has its environment
     return jwt_headers(request.world, env, [f"read:runs:{run_id}",
                                             f"write:inputStreams:{run_id}"])

@@ -140,7 +140,7 @@ def list_tokens(request: ApiRequest) -> Reply:
         lower = max(lower or 0, bounds["filter[createdAt][from]"])
     upper = bounds.get("filter[createdAt][to]")
     tags = set((request.arg("filter[tags]") or "").split(",")) - {""}
-    key = request.arg("filter[idempotencyKey]")
+    idempotency_key = request.arg("filter[idempotencyKey]")
     # One status: COMPLETED and TIMED_OUT differ by the error flag; several: by stored status.
     stored = {"WAITING": "PENDING", "COMPLETED": "COMPLETED", "TIMED_OUT": "COMPLETED"}
     only_error = {"COMPLETED": False, "TIMED_OUT": True}.get(next(iter(statuses))) if len(
@@ -150,7 +150,9 @@ def list_tokens(request: ApiRequest) -> Reply:
         created = to_ms(token.created_at)
         return ((not statuses or token.status in {stored[s] for s in statuses})
                 and (only_error is None or token.output_is_error is only_error)
-                and (not key or key in (token.idempotency_key, token.inactive_idempotency_key))
+                and (not idempotency_key
+                     or idempotency_key in (token.idempotency_key,
+                                            token.inactive_idempotency_key))
                 and (lower is None or created >= lower)
                 and (upper is None or created <= upper)
                 and (not tags or bool(tags & set(token.tags))))
