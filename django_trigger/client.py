@@ -41,7 +41,9 @@ if TYPE_CHECKING:
     from django_trigger.resources.batches import Batches
     from django_trigger.resources.bulk_actions import BulkActions
     from django_trigger.resources.deployments import Deployments
+    from django_trigger.resources.environments import Environments
     from django_trigger.resources.envvars import EnvVars
+    from django_trigger.resources.errors import Errors
     from django_trigger.resources.idempotency_keys import IdempotencyKeys
     from django_trigger.resources.projects import Projects
     from django_trigger.resources.prompts import Prompts
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from django_trigger.resources.streams import Streams
     from django_trigger.resources.tasks import Tasks
     from django_trigger.resources.waitpoints import Waitpoints
+    from django_trigger.resources.webhooks import Webhooks
 
 __all__ = ["TriggerClient"]
 
@@ -103,6 +106,9 @@ class TriggerClient:
     projects: _Resource[Projects] = _Resource("projects", "Projects")
     prompts: _Resource[Prompts] = _Resource("prompts", "Prompts")
     streams: _Resource[Streams] = _Resource("streams", "Streams")
+    environments: _Resource[Environments] = _Resource("environments", "Environments")
+    errors: _Resource[Errors] = _Resource("errors", "Errors")
+    webhooks: _Resource[Webhooks] = _Resource("webhooks", "Webhooks")
 
     def __init__(
         self,

@@ -21,6 +21,9 @@ ID_PATTERNS: dict[str, re.Pattern[str]] = {
     "batch": re.compile(r"^batch_[A-Za-z0-9]+$"),
     "bulk_action": re.compile(r"^bulk_[A-Za-z0-9]+$"),
     "waitpoint": re.compile(r"^waitpoint_[A-Za-z0-9]+$"),
+    "webhook_endpoint": re.compile(r"^wh_[A-Za-z0-9]+$"),
+    "webhook_delivery": re.compile(r"^whd_[A-Za-z0-9]+$"),
+    "error": re.compile(r"^(error_)?[A-Za-z0-9]+$"),  # error_<fingerprint> or the fingerprint
     "project_ref": re.compile(r"^proj_[A-Za-z0-9]+$"),
     "envvar_name": re.compile(r"^[A-Za-z0-9_]+$", re.ASCII),
     "environment": re.compile(r"^(dev|staging|stg|prod|preview)$"),

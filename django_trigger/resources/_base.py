@@ -4,8 +4,10 @@ response twin, and the conversions of Python values to the wire's query formats.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta
@@ -14,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django_trigger import validators
 from django_trigger._http.retry import RetrySafety
 from django_trigger._http.transport import Auth, parse_with
-from django_trigger.exceptions import ApiError, InvalidRequestError
-from django_trigger.options import RequestOptionsLike
+from django_trigger.exceptions import ApiError, InvalidRequestError, PollTimeoutError
+from django_trigger.options import RequestOptions, RequestOptionsLike
 from django_trigger.pagination import CursorPage, OffsetPage, Page
 from django_trigger.types import RunStatus, SchemaError
 
@@ -259,6 +261,64 @@ class Resource:
             request_options=request_options,
             parse=lambda body: parse(body, params),
         )
+
+
+POLL_INTERVAL = 1.0  # seconds, as the SDK's pollIntervalMs default
+POLL_MAX_ATTEMPTS = 500  # as the SDK
+
+
+def poll_until(
+    retrieve: Callable[[RequestOptions], T],
+    finished: Callable[[T], bool],
+    *,
+    what: str,
+    state: Callable[[T], str],
+    interval: float,
+    timeout: float | None,
+    max_attempts: int,
+    request_options: RequestOptionsLike,
+) -> T:
+    """Call ``retrieve`` every ``interval`` seconds until ``finished`` says so and return the
+    last result; ``PollTimeoutError`` (``.last``: the last result) after ``max_attempts``
+    calls or once the next call would start after ``timeout`` seconds. A call in progress
+    gets the time left as its deadline, so the poll never outlasts ``timeout``. The
+    arguments are checked before the first call."""
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (
+            interval > 0):
+        raise InvalidRequestError("interval must be a positive number of seconds")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(
+            timeout, (int, float)) or not timeout > 0):
+        raise InvalidRequestError("timeout must be a positive number of seconds or None")
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or (
+            max_attempts < 1):
+        raise InvalidRequestError("max_attempts must be a positive integer")
+    try:
+        options = RequestOptions.coerce(request_options)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(str(exc)) from None
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for attempt in range(1, max_attempts + 1):
+        call_options = options
+        if deadline is not None:  # a retrieval never runs past the poll's timeout
+            remaining = max(deadline - time.monotonic(), 0.001)
+            call_options = dataclasses.replace(
+                options, deadline=min(options.deadline or remaining, remaining))
+        result = retrieve(call_options)
+        if finished(result):
+            return result
+        if attempt == max_attempts:
+            break
+        if deadline is not None and time.monotonic() + interval > deadline:
+            raise PollTimeoutError(
+                f"{what} is still {state(result)} after {timeout} s ({attempt} retrievals)",
+                last=result)
+        time.sleep(interval)
+        if deadline is not None and time.monotonic() >= deadline:  # the sleep overran
+            raise PollTimeoutError(
+                f"{what} is still {state(result)} after {timeout} s ({attempt} retrievals)",
+                last=result)
+    raise PollTimeoutError(
+        f"{what} is still {state(result)} after {max_attempts} retrievals", last=result)
 
 
 def _cooked(resource: Self) -> Self:

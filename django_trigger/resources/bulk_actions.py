@@ -13,14 +13,18 @@ from django_trigger.types import BulkAction, IdResponse
 from django_trigger.types._base import camel_case
 
 from ._base import (
+    POLL_INTERVAL,
+    POLL_MAX_ATTEMPTS,
     Resource,
     RetrySafety,
+    _cooked,
     comma_list,
     epoch_ms,
     machine_filter,
     nonempty,
     page_size_param,
     period_filter,
+    poll_until,
     queue_filter,
     retry_safety,
     status_filter,
@@ -116,6 +120,34 @@ class BulkActions(Resource):
             build_path("/api/v1/bulk-actions/{}", (bulk_action_id, "bulk_action")),
             operation="bulk_actions.retrieve",
             parse=BulkAction.from_api,
+            request_options=request_options,
+        )
+
+    @retry_safety(RetrySafety.READ, why="repeated reads")
+    def poll(
+        self,
+        bulk_action_id: str,
+        *,
+        interval: float = POLL_INTERVAL,
+        timeout: float | None = None,
+        max_attempts: int = POLL_MAX_ATTEMPTS,
+        request_options: RequestOptionsLike = None,
+    ) -> BulkAction:
+        """Retrieve the bulk action every ``interval`` seconds until it is no longer
+        ``PENDING`` (``COMPLETED`` or ``ABORTED``) and return it; ``PollTimeoutError`` (with
+        ``.last``) after ``max_attempts`` retrievals or once ``timeout`` seconds would be
+        exceeded, exactly as ``runs.poll``. The SDK's ``runs.bulk.poll`` (1 s, 500
+        attempts). One ``GET /api/v1/bulk-actions/{id}`` per attempt."""
+        build_path("/api/v1/bulk-actions/{}", (bulk_action_id, "bulk_action"))
+        actions = _cooked(self)
+        return poll_until(
+            lambda options: actions.retrieve(bulk_action_id, request_options=options),
+            lambda action: action.status != "PENDING",
+            what=f"bulk action {bulk_action_id}",
+            state=lambda action: action.status,
+            interval=interval,
+            timeout=timeout,
+            max_attempts=max_attempts,
             request_options=request_options,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -10,12 +11,16 @@ from django_trigger.exceptions import ApiError, InvalidRequestError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import OffsetPage
 from django_trigger.types import Queue
+from django_trigger.types.operations import QueueMetrics
 
-from ._base import Resource, RetrySafety, offset_params, retry_safety, task_identifier
+from ._base import Auth, Resource, RetrySafety, offset_params, retry_safety, task_identifier
 
-__all__ = ["QueueType", "Queues"]
+__all__ = ["MAX_METRICS_PERIOD", "QueueType", "Queues"]
 
 QueueType = Literal["id", "task", "custom"]
+# queues.metrics(): the route's period shorthand and its cap (api.v1.queues.$queueParam.metrics)
+_PERIOD_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_METRICS_PERIOD = 7 * 86400  # seconds
 
 
 class Queues(Resource):
@@ -47,6 +52,34 @@ class Queues(Resource):
             operation="queues.retrieve",
             params={"type": type},
             parse=Queue.from_api,
+            request_options=request_options,
+        )
+
+    @retry_safety(RetrySafety.READ, why="a read")
+    def metrics(
+        self,
+        queue: str,
+        *,
+        type: Literal["task", "custom"] = "task",
+        period: str = "1h",
+        request_options: RequestOptionsLike = None,
+    ) -> QueueMetrics:
+        """Wait times, started runs and queued depth of a queue over the last ``period``
+        (``"15m"``, ``"24h"``, at most ``"7d"``): by task identifier (``type="task"``, the
+        server adds ``task/``) or custom queue name. An unknown queue gets zeroed metrics,
+        not a 404. One ``GET /api/v1/queues/{queue}/metrics``."""
+        if type not in ("task", "custom"):
+            raise InvalidRequestError("type must be 'task' or 'custom'")
+        if type == "task" and isinstance(queue, str) and not queue.startswith("task/"):
+            task_identifier(queue, "queue")
+        segment(queue, "queue")  # validation only
+        return self._request(
+            "GET",
+            _encoded(queue) + "/metrics",
+            operation="queues.metrics",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            params={"type": type, "period": metrics_period(period)},
+            parse=QueueMetrics.from_api,
             request_options=request_options,
         )
 
@@ -145,6 +178,21 @@ def _path(queue: str, type: str) -> str:
     if type == "task":
         task_identifier(queue, "queue")
     segment(queue, "queue")  # validation only
+    return _encoded(queue)
+
+
+def _encoded(queue: str) -> str:
     # Like the SDK: "/" becomes "%2F" first, then the whole value is encoded (so "%252F"),
     # and the server turns "%2F" back into "/".
     return "/api/v1/queues/" + quote(queue.replace("/", "%2F"), safe="")
+
+
+def metrics_period(value: object) -> str:
+    """``"15m"``, ``"1h"``, ``"7d"``, ``"1w"``: a positive number and one unit, 7 days at most
+    (the route's own check)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[1-9]\d*[smhdw]", value):
+        raise InvalidRequestError(
+            f"period must look like '15m', '1h', '24h' or '7d', not {value!r}")
+    if int(value[:-1]) * _PERIOD_UNITS[value[-1]] > MAX_METRICS_PERIOD:
+        raise InvalidRequestError(f"period {value!r} is too long: at most 7 days")
+    return value

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import builtins
-import dataclasses
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django_trigger._http.paths import build_path
+from django_trigger._http.paths import build_path, segment
 from django_trigger.credentials import TokenKind, normalize_environment
-from django_trigger.exceptions import InvalidRequestError, NotFoundError, PollTimeoutError
-from django_trigger.options import RequestOptions, RequestOptionsLike
+from django_trigger.exceptions import InvalidRequestError, NotFoundError
+from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import CursorPage
 from django_trigger.types import (
     IdResponse,
@@ -28,6 +26,8 @@ from django_trigger.validators import MAX_TAG_LENGTH, MAX_TAGS
 from ._base import (
     MACHINE_PRESETS,
     MAX_PAGE_SIZE,
+    POLL_INTERVAL,
+    POLL_MAX_ATTEMPTS,
     Auth,
     QueueFilter,
     Resource,
@@ -41,6 +41,7 @@ from ._base import (
     nonempty,
     page_size_param,
     period_filter,
+    poll_until,
     queue_filter,
     retry_safety,
     status_filter,
@@ -50,10 +51,6 @@ from .realtime import DEFAULT_TIMEOUT as REALTIME_TIMEOUT
 from .realtime import SKIPPABLE_COLUMNS, RunSubscription
 
 __all__ = ["MACHINE_PRESETS", "MAX_PAGE_SIZE", "MAX_TAGS", "Runs"]
-
-# runs.poll(): the SDK's pollIntervalMs default (1000) and MAX_POLL_ATTEMPTS (500).
-POLL_INTERVAL = 1.0
-POLL_MAX_ATTEMPTS = 500
 
 # filter[env] on the PAT project runs endpoint takes the stored slugs ("staging" → 500).
 _PROJECT_RUNS_ENV = {"dev": "dev", "staging": "stg", "prod": "prod", "preview": "preview"}
@@ -72,6 +69,7 @@ class Runs(Resource):
         bulk_action: str | None = None,
         schedule: str | None = None,
         batch: str | None = None,
+        error: str | None = None,
         is_test: bool | None = None,
         from_: datetime | int | None = None,
         to: datetime | int | None = None,
@@ -92,6 +90,7 @@ class Runs(Resource):
         personal access token it lists a project's runs (``GET /api/v1/projects/{ref}/runs``)
         in ``environment`` (default: the client's), which that endpoint requires.
 
+        ``error``: the runs of an error group (``error_…``, see ``client.errors``).
         Without ``from_``/``to``/``period`` the API only returns the last 7 days.
         Without ``limit`` pages are as large as the API allows (100), so walking N runs
         takes ⌈N/100⌉ requests.
@@ -104,6 +103,7 @@ class Runs(Resource):
             "filter[bulkAction]": nonempty(bulk_action, "bulk_action"),
             "filter[schedule]": nonempty(schedule, "schedule"),
             "filter[batch]": nonempty(batch, "batch"),
+            "filter[error]": None if error is None else segment(error, "error"),
             "filter[isTest]": boolean(is_test, "is_test"),
             "filter[createdAt][from]": epoch_ms(from_, "from_"),
             "filter[createdAt][to]": epoch_ms(to, "to"),
@@ -188,40 +188,18 @@ class Runs(Resource):
         on every final status: the SDK waits for ``isCompleted``, which EXPIRED and TIMED_OUT
         runs never reach. One ``GET /api/v3/runs/{id}`` per attempt (each retried as any read).
         """
-        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (
-                interval > 0):
-            raise InvalidRequestError("interval must be a positive number of seconds")
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(
-                timeout, (int, float)) or not timeout > 0):
-            raise InvalidRequestError("timeout must be a positive number of seconds or None")
-        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or (
-                max_attempts < 1):
-            raise InvalidRequestError("max_attempts must be a positive integer")
         build_path("/api/v3/runs/{}", (run_id, "run"))  # a bad id fails before any request
-        try:
-            options = RequestOptions.coerce(request_options)
-        except (TypeError, ValueError) as exc:
-            raise InvalidRequestError(str(exc)) from None
         runs = _cooked(self)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for attempt in range(1, max_attempts + 1):
-            call_options = options
-            if deadline is not None:  # a retrieval never runs past the poll's timeout
-                remaining = max(deadline - time.monotonic(), 0.001)
-                call_options = dataclasses.replace(
-                    options, deadline=min(options.deadline or remaining, remaining))
-            run = runs.retrieve(run_id, request_options=call_options)
-            if run.status.is_final:
-                return run
-            if attempt == max_attempts:
-                break
-            if deadline is not None and time.monotonic() + interval > deadline:
-                raise PollTimeoutError(
-                    f"run {run_id} is still {run.status} after {timeout} s ({attempt} "
-                    "retrievals)", last=run)
-            time.sleep(interval)
-        raise PollTimeoutError(
-            f"run {run_id} is still {run.status} after {max_attempts} retrievals", last=run)
+        return poll_until(
+            lambda options: runs.retrieve(run_id, request_options=options),
+            lambda run: run.status.is_final,
+            what=f"run {run_id}",
+            state=lambda run: f"{run.status}",
+            interval=interval,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            request_options=request_options,
+        )
 
     # -- realtime ----------------------------------------------------------------------------
 

@@ -464,7 +464,7 @@ class EmulatorApp:
 
     def _rate_limit_key(self, request: ApiRequest) -> str:
         token = auth_module.bearer_token(request)
-        key = self.world.api_keys.get(token)
+        key = self.world.api_key(token)
         if key is not None:
             return "env:" + key.environment_id
         return "auth:" + self.world.token_fingerprint(request.headers.get("Authorization", ""))

@@ -149,7 +149,7 @@ class _Bearer(AuthPolicy):
         world = request.world
         if self.allow_jwt and is_public_jwt(token):
             return self._jwt(request, token)
-        key = world.api_keys.get(token)
+        key = world.api_key(token)
         if key is None:
             raise self.fail(self.unknown_message)
         env = world.environments[key.environment_id]

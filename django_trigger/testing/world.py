@@ -251,6 +251,8 @@ class ApiKey:
     environment_id: str
     root: bool = True
     scopes: frozenset[str] | None = None  # None = unrestricted
+    # A root key replaced by regenerate-api-key keeps working until then (24 h grace).
+    revoked_until: dt.datetime | None = None
 
     @property
     def restricted(self) -> bool:
@@ -533,8 +535,15 @@ class World:
                 return user
         raise KeyError(name)
 
-    def environment_for_key(self, token: str) -> Environment | None:
+    def api_key(self, token: str) -> ApiKey | None:
+        """The secret key ``token``, if it is accepted now."""
         key = self.api_keys.get(token)
+        if key is not None and key.revoked_until is not None and key.revoked_until <= self.now():
+            return None
+        return key
+
+    def environment_for_key(self, token: str) -> Environment | None:
+        key = self.api_key(token)
         return self.environments.get(key.environment_id) if key else None
 
     def project_environments(self, project_ref: str) -> list[Environment]:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..lifecycle import advance_runs
 from ..world import Environment, format_date, to_ms
+from .errors import run_fingerprint
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..world import World
@@ -205,7 +206,6 @@ class Run:
     max_attempts: int | None = None
     max_duration: int | None = None
     priority: int = 0
-    error_group: str | None = None
     replayed_from: str | None = None
     task_kind: str = "STANDARD"
     trace_id: str = ""
@@ -297,7 +297,8 @@ class RunFilter:
             return False
         if self.regions is not None and run.region not in self.regions:
             return False
-        if self.error_group is not None and run.error_group != self.error_group:
+        if self.error_group is not None and run_fingerprint(run) != (
+                self.error_group.removeprefix("error_")):
             return False
         return self.run_ids is None or run.friendly_id in self.run_ids
 
