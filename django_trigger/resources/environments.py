@@ -1,5 +1,5 @@
 """``client.environments``: pause, resume and regenerate the secret key of a project's
-environment — routes for personal access tokens only (docs/API-ADDENDUM.md §8.4)."""
+environment — routes for personal access tokens only (docs/API-ADDENDUM.md §10.4)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """``client.errors``: error groups — the failed runs of a task grouped by error fingerprint —
-and their state (docs/API-ADDENDUM.md §8.2). The runs of a group:
+and their state (docs/API-ADDENDUM.md §10.2). The runs of a group:
 ``client.runs.list(error=group.id)``."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """``client.webhooks``: the project's hosted webhook endpoints and the deliveries they
-received (docs/API-ADDENDUM.md §8.3). Endpoints come from deploying ``webhook()``
+received (docs/API-ADDENDUM.md §10.3). Endpoints come from deploying ``webhook()``
 declarations; the API has no route to create or update one."""
 
 from __future__ import annotations

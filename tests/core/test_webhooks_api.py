@@ -79,7 +79,7 @@ class WebhooksApiTests(ClientTestCase):
         recent = self.trigger.webhooks.list_deliveries(period="1h")
         self.assertEqual(len(recent.data), 5)
         older = self.trigger.webhooks.list_deliveries(
-            to=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+            to=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
         self.assertEqual(len(older.data), 3)
 
     def test_delivery_detail_and_replay(self):

@@ -135,7 +135,7 @@ def _date_arg(check: Checker, request: ApiRequest, name: str) -> dt.datetime | N
         return None
     try:
         if re.fullmatch(r"-?\d+(\.\d+)?", raw):
-            return dt.datetime.fromtimestamp(float(raw) / 1000, dt.UTC)
+            return dt.datetime.fromtimestamp(float(raw) / 1000, dt.timezone.utc)
         return dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except (ValueError, OverflowError):
         check.add([name], "Invalid date", "invalid_date")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Sequence
 
 from .. import auth, errors
 from ..app import ApiRequest, Router
@@ -52,7 +53,7 @@ def _query(request: ApiRequest) -> tuple[str, str]:
     return kind, period
 
 
-def _percentile(values: list[float], fraction: float) -> float | None:
+def _percentile(values: Sequence[float], fraction: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
