@@ -38,10 +38,23 @@ from ._base import (
 from ._base import task_identifier as task_id
 from .runs import validate_tags
 
-__all__ = ["MAX_BATCH_SIZE", "BatchItem", "Tasks", "TriggerOptions", "hash_idempotency_key"]
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "BatchItem",
+    "Debounce",
+    "Tasks",
+    "TriggerOptions",
+    "hash_idempotency_key",
+]
 
 MAX_BATCH_SIZE = 1000  # runCount limit of POST /api/v3/batches
 _PUBLIC_TOKEN = {"x-trigger-jwt": "publicAccessToken"}
+# The SDK's ApiClient sends this on every request (v2 unless its future flag or
+# TRIGGER_V2_REALTIME_STREAMS turns it off); the trigger routes store it on the run.
+_STREAMS_VERSION = {"x-trigger-realtime-streams-version": "v2"}
+_SCOPES = ("run", "attempt", "global")
+_DEBOUNCE_MODES = ("leading", "trailing")
+EXTERNAL_DEPLOYMENT_ID_MAX_LENGTH = 128  # the SDK's ExternalDeploymentId schema
 _TTL_SYNTAX = "a duration like '30s', '10m', '1h' or '2d'"
 # The service's answer when a batch idempotency key was used before (the batch table's unique
 # key on environment + idempotency key; API.md §4.5).
@@ -57,10 +70,49 @@ def hash_idempotency_key(key: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Debounce:
+    """The SDK's ``debounce`` option: triggers with the same ``key`` within ``delay`` are
+    folded into one run (``mode`` ``"leading"``, the service's default, keeps the first
+    payload; ``"trailing"`` the last), pushed back at most until ``max_delay``."""
+
+    key: str
+    delay: str | int | timedelta
+    mode: str | None = None
+    max_delay: str | int | timedelta | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        # A duration, never a date: the service re-applies it each time the run is pushed.
+        if isinstance(self.delay, datetime) or isinstance(self.max_delay, datetime):
+            raise InvalidRequestError("debounce delay and max_delay must be durations, not dates")
+        wire: dict[str, Any] = {
+            "key": _text(self.key, "debounce key", maximum=512),
+            "delay": duration(self.delay, "debounce delay"),
+        }
+        if self.mode is not None:
+            if self.mode not in _DEBOUNCE_MODES:
+                raise InvalidRequestError(
+                    f"debounce mode must be 'leading' or 'trailing', not {self.mode!r}"
+                )
+            wire["mode"] = self.mode
+        if self.max_delay is not None:
+            wire["maxDelay"] = duration(self.max_delay, "debounce max_delay")
+            if _seconds(wire["maxDelay"]) <= _seconds(wire["delay"]):
+                raise InvalidRequestError(
+                    f"debounce max_delay ({wire['maxDelay']}) must be longer than its delay "
+                    f"({wire['delay']}): with these values every trigger creates its own run"
+                )
+        return wire
+
+
+@dataclass(frozen=True, kw_only=True)
 class TriggerOptions:
     """The SDK's trigger options, snake_case. Every field is optional."""
 
     idempotency_key: str | None = None
+    # The SDK's default for a plain string key. Outside a task (always, from Python) "run"
+    # and "attempt" hash like "global": the SDK adds the run id (and attempt number) to the
+    # key material only inside a task. The scope is recorded with the run.
+    idempotency_key_scope: str = "run"
     idempotency_key_ttl: str | None = None
     delay: str | timedelta | datetime | None = None
     ttl: str | int | timedelta | None = None
@@ -75,13 +127,24 @@ class TriggerOptions:
     region: str | None = None
     test: bool | None = None
     lock_to_version: str | None = None
+    external_deployment_id: str | None = None
+    debounce: Debounce | Mapping[str, Any] | None = None
 
     def to_wire(self) -> dict[str, Any]:
         options: dict[str, Any] = {}
         if self.idempotency_key is not None:
             key = _text(self.idempotency_key, "idempotency_key", maximum=2048)
             options["idempotencyKey"] = hash_idempotency_key(key)
-            options["idempotencyKeyOptions"] = {"key": key, "scope": "global"}
+            if self.idempotency_key_scope not in _SCOPES:
+                raise InvalidRequestError(
+                    "idempotency_key_scope must be 'run', 'attempt' or 'global', not "
+                    f"{self.idempotency_key_scope!r}"
+                )
+            if len(key) != 64:  # the SDK sends a ready-made 64-character key without options
+                options["idempotencyKeyOptions"] = {
+                    "key": key,
+                    "scope": self.idempotency_key_scope,
+                }
         if self.idempotency_key_ttl is not None:
             ttl = self.idempotency_key_ttl
             if not isinstance(ttl, str) or not _is_ttl(ttl):
@@ -126,7 +189,26 @@ class TriggerOptions:
             options["test"] = self.test
         if self.lock_to_version is not None:
             options["lockToVersion"] = _text(self.lock_to_version, "lock_to_version")
+        if self.external_deployment_id is not None:
+            options["externalDeploymentId"] = _text(
+                self.external_deployment_id,
+                "external_deployment_id",
+                maximum=EXTERNAL_DEPLOYMENT_ID_MAX_LENGTH,
+            ).strip()
+        if self.debounce is not None:
+            options["debounce"] = _debounce(self.debounce).to_wire()
         return options
+
+
+def _debounce(value: Debounce | Mapping[str, Any]) -> Debounce:
+    if isinstance(value, Debounce):
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidRequestError("debounce must be a Debounce or a mapping with key and delay")
+    try:
+        return Debounce(**value)
+    except TypeError as exc:
+        raise InvalidRequestError(f"debounce: {exc}") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,6 +250,7 @@ class Tasks(Resource):
             operation="tasks.trigger",
             auth=Auth.SECRET_KEY_OR_PUBLIC,
             json_body=body,
+            headers=_STREAMS_VERSION,
             parse=TriggerResult.from_api,
             merge_headers=_PUBLIC_TOKEN,
             request_options=request_options,
@@ -218,7 +301,7 @@ class Tasks(Resource):
             if batch_key is not None and "idempotencyKey" not in wire:
                 parts = f"{batch_key}-{index}"
                 wire["idempotencyKey"] = hashlib.sha256(parts.encode()).hexdigest()
-                wire["idempotencyKeyOptions"] = {"key": parts, "scope": "global"}
+                # Like the SDK: a derived key goes without idempotencyKeyOptions.
             line: dict[str, Any] = {
                 "index": index,
                 "task": item.task,
@@ -235,7 +318,8 @@ class Tasks(Resource):
         keyed = dict(create)
         if batch_key is not None:
             keyed["idempotencyKey"] = hash_idempotency_key(batch_key)
-            keyed["idempotencyKeyOptions"] = {"key": batch_key, "scope": "global"}
+            if len(batch_key) != 64:
+                keyed["idempotencyKeyOptions"] = {"key": batch_key, "scope": "run"}
         try:
             raw = self._create_batch(keyed, request_options)
         except UnprocessableEntityError as exc:
@@ -276,6 +360,7 @@ class Tasks(Resource):
             operation="tasks.batch_trigger",
             auth=Auth.SECRET_KEY_OR_PUBLIC,
             json_body=body,
+            headers=_STREAMS_VERSION,
             parse=BatchHandle.from_api,
             merge_headers=_PUBLIC_TOKEN,
             request_options=request_options,
@@ -305,7 +390,7 @@ class Tasks(Resource):
                 operation="tasks.batch_trigger",
                 auth=Auth.SECRET_KEY_OR_PUBLIC,
                 data=body,
-                headers={"Content-Type": "application/x-ndjson"},
+                headers={"Content-Type": "application/x-ndjson", **_STREAMS_VERSION},
                 parse=_stream_result,
                 request_options=request_options,
                 retry_safety=RetrySafety.IDEMPOTENT,  # items are deduplicated by index
@@ -383,6 +468,17 @@ def _positive_int(value: object, name: str, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidRequestError(f"{name} must be an integer >= {minimum}")
     return value
+
+
+_UNIT_SECONDS = {"w": 604800, "d": 86400, "hr": 3600, "h": 3600, "m": 60, "s": 1}
+
+
+def _seconds(text: str) -> int:
+    """Seconds of a duration ``duration()`` accepted (``1h30m``, ``2hr``, ``45s``)."""
+    return sum(
+        int(number) * _UNIT_SECONDS[unit]
+        for number, unit in re.findall(r"(\d+)(w|d|hr|h|m|s)", text)
+    )
 
 
 def _is_ttl(value: str) -> bool:

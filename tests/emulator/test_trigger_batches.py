@@ -74,6 +74,38 @@ class TriggerTests(EmulatorCase):
                                                "options": {"tags": [f"t{i}" for i in range(11)]}}),
                          422, "Runs can only have 10 tags, you're trying to set 11.")
 
+    def test_sdk_options_are_validated_as_the_service(self):
+        # TriggerTaskRequestBody.options: debounce {key<=512, delay, mode?, maxDelay?},
+        # externalDeploymentId <= 128, idempotencyKeyOptions {key, scope}.
+        path = "/api/v1/tasks/send-email/trigger"
+        for options, where in (
+            ({"debounce": {"key": "k"}}, "options.debounce.delay"),
+            ({"debounce": {"key": "k" * 513, "delay": "1s"}}, "options.debounce.key"),
+            ({"debounce": {"key": "k", "delay": "1s", "mode": "x"}}, "options.debounce.mode"),
+            ({"externalDeploymentId": "x" * 129}, "options.externalDeploymentId"),
+            ({"idempotencyKeyOptions": {"key": "k", "scope": "x"}},
+             "options.idempotencyKeyOptions.scope"),
+        ):
+            with self.subTest(options=options):
+                response = self.post(path, json={"payload": 1, "options": options})
+                self.assertEqual(response.status_code, 400)
+                self.assertIn(f'at "{where}"', response.json()["error"])
+        for debounce, message in (
+            ({"key": "k", "delay": "0s"}, "Debounce requires a valid delay"),
+            ({"key": "k", "delay": "2099-01-01T00:00:00Z"}, "must be a duration, not a date"),
+            ({"key": "k", "delay": "1m", "maxDelay": "1m"}, "must be longer than"),
+            ({"key": "k", "delay": "1m", "maxDelay": "soon"}, "Invalid debounce maxDelay"),
+        ):
+            with self.subTest(debounce=debounce):
+                response = self.post(path, json={"payload": 1, "options": {"debounce": debounce}})
+                self.assertEqual(response.status_code, 422, response.text)
+                self.assertIn(message, response.json()["error"])
+        ok = self.post(path, json={"payload": 1, "options": {
+            "debounce": {"key": "k", "delay": "1s", "mode": "leading", "maxDelay": "1m"},
+            "externalDeploymentId": "x" * 128,
+            "idempotencyKey": "k", "idempotencyKeyOptions": {"key": "k", "scope": "attempt"}}})
+        self.assertEqual(ok.status_code, 200, ok.text)
+
     def test_content_length_is_required(self):
         def chunks():
             yield b'{"payload": 1}'

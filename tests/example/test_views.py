@@ -218,7 +218,7 @@ class TriggerTaskTests(ExampleTestCase):
         key = f"example-trigger:{self.user.pk}:{token}"
         options = trigger.body["options"]
         self.assertEqual(options["idempotencyKey"], hashlib.sha256(key.encode()).hexdigest())
-        self.assertEqual(options["idempotencyKeyOptions"], {"key": key, "scope": "global"})
+        self.assertEqual(options["idempotencyKeyOptions"], {"key": key, "scope": "run"})
         self.assertEqual(options["tags"], ["welcome", "beta"])
         self.assertEqual(options["delay"], "10m")
         self.assertEqual(trigger.body["payload"], {"to": "ada@example.com"})

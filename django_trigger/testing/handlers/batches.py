@@ -32,6 +32,8 @@ MAX_TASK_BATCH_ITEMS = 100
 MAX_RUN_COUNT = 1000
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson")
 
+STREAMS_VERSION = "x-trigger-realtime-streams-version"
+
 
 def register(router: Router) -> None:
     router.post("/api/v1/tasks/batch", batch_trigger_v1, auth=auth.BEARER,
@@ -122,7 +124,8 @@ def _create_runs(request: ApiRequest, batch: Batch, items: list[dict[str, Any]],
         index = indices[position] if indices is not None else position
         outcome = trigger_run(world, env, task or item["task"], item.get("payload"),
                               item.get("options"), batch_id=batch.friendly_id,
-                              trigger_function=trigger_function)
+                              trigger_function=trigger_function,
+                              streams_version=request.headers.get(STREAMS_VERSION))
         world.batches.add_run(batch, index, outcome.run.friendly_id)
         out.append((outcome.run, outcome.cached))
     return out
@@ -365,7 +368,8 @@ def stream_batch_items(request: ApiRequest) -> Reply:
                 continue
             outcome = trigger_run(world, env, item["task"], item.get("payload"),
                                   item.get("options"), batch_id=batch.friendly_id,
-                                  trigger_function=function)
+                                  trigger_function=function,
+                                  streams_version=request.headers.get(STREAMS_VERSION))
             world.batches.add_run(batch, index, outcome.run.friendly_id)
             accepted += 1
         world.batches.finish_processing(batch)

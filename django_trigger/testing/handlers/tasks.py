@@ -59,7 +59,9 @@ def trigger_task(request: ApiRequest) -> Reply:
             request, f"Cannot trigger {task} with a one-time use token as it has already been "
             "used.")
         outcome = trigger_run(world, env, task, body.get("payload"), options,
-                              idempotency_key=key, idempotency_key_ttl=key_ttl)
+                              idempotency_key=key, idempotency_key_ttl=key_ttl,
+                              streams_version=request.headers.get(
+                                  "x-trigger-realtime-streams-version"))
         mark_used(request, one_time)
         run_id = outcome.run.friendly_id
         request.idempotency.save("trigger", scoped, run_id, now_ms)

@@ -207,6 +207,10 @@ class Run:
     max_duration: int | None = None
     priority: int = 0
     replayed_from: str | None = None
+    # Stored as sent, not returned by retrieve (the service keeps them on the run too).
+    external_deployment_id: str | None = None
+    debounce: dict[str, Any] | None = None
+    realtime_streams_version: str = "v1"  # the trigger request's header; v1 without it
     task_kind: str = "STANDARD"
     trace_id: str = ""
     span_id: str = ""
@@ -338,6 +342,8 @@ class RunStore:
         # (environment id, task, key) -> friendly run id
         self._idempotency: dict[tuple[str, str, str], str] = {}
         self._delayed: set[str] = set()
+        # (environment id, task, debounce key) -> the friendly id of the run it created
+        self.debounce_keys: dict[tuple[str, str, str], str] = {}
         self._children: dict[str, list[str]] = {}  # parent friendly id -> child friendly ids
         # Task identifiers each environment's deployed version declares (seeded).
         self.known_tasks: dict[str, set[str]] = {}

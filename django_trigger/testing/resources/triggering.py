@@ -23,6 +23,7 @@ MAX_TAG_LENGTH = 128
 IDEMPOTENCY_TTL = re.compile(r"^(\d+)([smhd])$")
 DEFAULT_IDEMPOTENCY_TTL = dt.timedelta(days=30)
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+IDEMPOTENCY_SCOPES = ("run", "attempt", "global")
 
 
 @dataclass
@@ -53,7 +54,8 @@ def check_options(check: Checker, options: Any, prefix: list[str | int]) -> None
     sub = Checker(prefix)
     for key in ("idempotencyKey",):
         sub.string(options, key, required=False, max_length=2048)
-    for key in ("idempotencyKeyTTL", "lockToVersion", "externalDeploymentId", "region",
+    sub.string(options, "externalDeploymentId", required=False, max_length=128)
+    for key in ("idempotencyKeyTTL", "lockToVersion", "region",
                 "metadataType", "payloadType", "parentRunId", "bulkActionId"):
         sub.string(options, key, required=False)
     if "delay" in options and not isinstance(options["delay"], str):
@@ -72,6 +74,26 @@ def check_options(check: Checker, options: Any, prefix: list[str | int]) -> None
     sub.number(options, "maxDuration", required=False)
     sub.boolean(options, "test")
     sub.boolean(options, "resumeParentOnCompletion")
+    key_options = options.get("idempotencyKeyOptions")
+    if key_options is not None:
+        if not isinstance(key_options, dict):
+            sub.add(["idempotencyKeyOptions"], "Expected object, received "
+                    + received_type(key_options), "invalid_type")
+        else:
+            sub.string(key_options, "key", path=["idempotencyKeyOptions", "key"])
+            sub.enum(key_options, "scope", IDEMPOTENCY_SCOPES,
+                     path=["idempotencyKeyOptions", "scope"])
+    debounce = options.get("debounce")
+    if debounce is not None:
+        if not isinstance(debounce, dict):
+            sub.add(["debounce"], "Expected object, received " + received_type(debounce),
+                    "invalid_type")
+        else:
+            sub.string(debounce, "key", max_length=512, path=["debounce", "key"])
+            sub.string(debounce, "delay", path=["debounce", "delay"])
+            sub.enum(debounce, "mode", ("leading", "trailing"), required=False,
+                     path=["debounce", "mode"])
+            sub.string(debounce, "maxDelay", required=False, path=["debounce", "maxDelay"])
     queue = options.get("queue")
     if queue is not None and not (isinstance(queue, dict) and isinstance(queue.get("name"), str)):
         sub.add(["queue", "name"], "Required", "invalid_type")
@@ -118,7 +140,8 @@ def _packet(payload: Any, payload_type: str) -> str | None:
 def trigger_run(world: World, environment: Environment, task_identifier: str, payload: Any,
                 options: dict[str, Any] | None, *, idempotency_key: str | None = None,
                 idempotency_key_ttl: str | None = None, batch_id: str | None = None,
-                trigger_function: str | None = None) -> TriggerOutcome:
+                trigger_function: str | None = None,
+                streams_version: str | None = None) -> TriggerOutcome:
     """Create a run (or return the live run holding the idempotency key). Raises 422 for
     service validation failures (too many tags). Call with ``world.lock`` held."""
     options = dict(options or {})
@@ -139,7 +162,17 @@ def trigger_run(world: World, environment: Environment, task_identifier: str, pa
         if existing is not None:
             return TriggerOutcome(existing, cached=True)
 
-    delay_until = _delay_until(options.get("delay"), now)
+    debounce = options.get("debounce")
+    delay_until = _delay_until(options.get("delay") or (debounce or {}).get("delay"), now)
+    if debounce:
+        if delay_until is None:
+            raise errors.api_error(422, "Debounce requires a valid delay duration. Provided: "
+                                   f"{debounce['delay']}")
+        debounced = _debounce(store, environment, task_identifier, debounce, options, tags,
+                              payload, now)
+        if debounced is not None:
+            return TriggerOutcome(debounced, cached=False)  # the service says isCached: false
+
     ttl = options.get("ttl")
     if isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
         ttl = stringify_duration(int(ttl))
@@ -176,8 +209,69 @@ def trigger_run(world: World, environment: Environment, task_identifier: str, pa
         depth=(parent.depth + 1) if parent else 0,
         batch_id=batch_id, trigger_function=trigger_function,
         bulk_action_ids=[options["bulkActionId"]] if options.get("bulkActionId") else [],
+        external_deployment_id=options.get("externalDeploymentId") or None,
+        debounce=options.get("debounce"),
+        realtime_streams_version=streams_version or "v1",
     )
+    if debounce:
+        store.debounce_keys[(environment.id, task_identifier, debounce["key"])] = run.friendly_id
     return TriggerOutcome(run, cached=False)
+
+
+def _debounce(store: RunStore, environment: Environment, task_identifier: str,
+              debounce: dict[str, Any], options: dict[str, Any], tags: list[str], payload: Any,
+              now: dt.datetime) -> Run | None:
+    """The run engine's DebounceSystem: a trigger whose debounce key (per environment and
+    task) names a run still DELAYED pushes that run back to now + ``delay`` (never earlier)
+    instead of creating one; ``trailing`` mode also replaces its payload, metadata, tags,
+    maxAttempts, maxDuration and machine. Past ``maxDelay`` from the run's creation a new run
+    is created (the emulator has no server-wide ceiling). ``None``: create a new run."""
+    delay_ms = parse_duration(debounce["delay"])
+    if delay_ms is None:
+        raise errors.api_error(
+            422, f"Invalid debounce delay: {debounce['delay']}. debounce.delay must be a "
+            "duration, not a date, because it is re-applied every time the run is pushed back. "
+            "Supported formats: {number}s, {number}m, {number}h or {number}hr, {number}d, "
+            '{number}w, optionally combined (for example "2h30m").')
+    max_ms = None
+    if debounce.get("maxDelay") is not None:
+        max_ms = parse_duration(debounce["maxDelay"])
+        if max_ms is None:
+            raise errors.api_error(
+                422, f"Invalid debounce maxDelay: {debounce['maxDelay']}. Supported formats: "
+                "{number}s, {number}m, {number}h or {number}hr, {number}d, {number}w, "
+                'optionally combined (for example "2h30m").')
+        if max_ms <= delay_ms:
+            raise errors.api_error(
+                422, f"debounce.maxDelay ({debounce['maxDelay']}) must be longer than "
+                f"debounce.delay ({debounce['delay']}). A debounced run is only pushed back "
+                "while it stays inside maxDelay, so with these values every trigger would "
+                "create its own run.")
+    existing_id = store.debounce_keys.get((environment.id, task_identifier, debounce["key"]))
+    run = store.by_id.get(existing_id or "")
+    if run is None or run.status not in ("DELAYED", "PENDING_VERSION"):
+        return None
+    new_delay = now + dt.timedelta(milliseconds=delay_ms)
+    if max_ms is not None and new_delay > run.created_at + dt.timedelta(milliseconds=max_ms):
+        return None
+    if run.delay_until is None or new_delay > run.delay_until:
+        store.reschedule(run, new_delay)
+    if debounce.get("mode") == "trailing":
+        payload_type = options.get("payloadType") or "application/json"
+        run.payload, run.payload_type = _packet(payload, payload_type), payload_type
+        metadata = options.get("metadata")
+        if metadata is not None:
+            run.metadata = (metadata if isinstance(metadata, str)
+                            else json.dumps(metadata, ensure_ascii=False))
+            run.metadata_type = options.get("metadataType") or "application/json"
+        if "tags" in options:
+            run.tags = tags
+        for option, attribute in (("maxAttempts", "max_attempts"),
+                                  ("maxDuration", "max_duration"), ("machine", "machine")):
+            if options.get(option) is not None:
+                setattr(run, attribute, options[option])
+        store.touch(run)
+    return run
 
 
 def jwt_headers(world: World, environment: Environment, scopes: list[str]) -> dict[str, str]:
