@@ -23,6 +23,7 @@ from django_trigger.types import (
 )
 from django_trigger.validators import MAX_TAG_LENGTH, MAX_TAGS
 
+from . import _packets as packets
 from ._base import (
     MACHINE_PRESETS,
     MAX_PAGE_SIZE,
@@ -158,8 +159,20 @@ class Runs(Resource):
         )
 
     @retry_safety(RetrySafety.READ, why="a read")
-    def retrieve(self, run_id: str, *, request_options: RequestOptionsLike = None) -> Run:
-        return self._request(
+    def retrieve(
+        self,
+        run_id: str,
+        *,
+        download: bool = False,
+        request_options: RequestOptionsLike = None,
+    ) -> Run:
+        """One run. A payload or output of 128 KiB or more is not in the answer, only a
+        presigned URL (``payload_presigned_url``, valid 5 minutes); ``download=True`` fetches
+        it into ``payload``/``output`` as the SDK's ``runs.retrieve`` does (one more request
+        per offloaded packet, to the object store)."""
+        if download and self._raw:
+            raise InvalidRequestError("download=True needs a typed result, not with_raw_response")
+        run: Run = self._request(
             "GET",
             build_path("/api/v3/runs/{}", (run_id, "run")),
             operation="runs.retrieve",
@@ -167,6 +180,21 @@ class Runs(Resource):
             parse=Run.from_api,
             request_options=request_options,
         )
+        if download and (run.payload_presigned_url or run.output_presigned_url):
+            run = dataclasses.replace(
+                run,
+                payload=(
+                    packets.download(self, run.payload_presigned_url)
+                    if run.payload_presigned_url
+                    else run.payload
+                ),
+                output=(
+                    packets.download(self, run.output_presigned_url)
+                    if run.output_presigned_url
+                    else run.output
+                ),
+            )
+        return run
 
     @retry_safety(RetrySafety.READ, why="repeated reads")
     def poll(

@@ -36,6 +36,7 @@ from ._base import (
     retry_safety,
 )
 from ._base import task_identifier as task_id
+from ._packets import OFFLOAD_THRESHOLD, STORE_TYPE, offload
 from .runs import validate_tags
 
 __all__ = [
@@ -224,8 +225,10 @@ class Tasks(Resource):
     @retry_safety(
         RetrySafety.DEDUPLICATED,
         RetrySafety.UNSAFE,
+        RetrySafety.IDEMPOTENT,
         why="with an idempotency key the API returns the run it already started; without "
-        "one every request that reaches it starts a run",
+        "one every request that reaches it starts a run; presigning and uploading an "
+        "offloaded payload store nothing that a repeat could double",
     )
     def trigger(
         self,
@@ -240,13 +243,20 @@ class Tasks(Resource):
         (``tasks.trigger("send-email", {...}, idempotency_key="order-42", delay="10m")``) or
         as a ``TriggerOptions``."""
         opts = _options(options, option_kwargs)
-        body: dict[str, Any] = {"payload": _json_payload(payload)}
+        task = task_id(task_identifier)
+        serialised = _serialised(payload)
         wire = opts.to_wire()
+        body: dict[str, Any] = {"payload": payload}
+        if len(serialised) >= OFFLOAD_THRESHOLD:
+            body["payload"] = offload(
+                self, task, serialised, operation="tasks.trigger", request_options=request_options
+            )
+            wire.update(payloadType=STORE_TYPE, payloadSize=len(serialised))
         if wire:
             body["options"] = wire
         return self._request(
             "POST",
-            build_path("/api/v1/tasks/{}/trigger", (task_id(task_identifier), "task_identifier")),
+            build_path("/api/v1/tasks/{}/trigger", (task, "task_identifier")),
             operation="tasks.trigger",
             auth=Auth.SECRET_KEY_OR_PUBLIC,
             json_body=body,
@@ -269,7 +279,8 @@ class Tasks(Resource):
         RetrySafety.UNSAFE,
         RetrySafety.IDEMPOTENT,
         why="creating the batch is deduplicated by its idempotency key (without one a lost "
-        "answer may leave an extra empty batch); its items are deduplicated by index",
+        "answer may leave an extra empty batch); its items are deduplicated by index; "
+        "offloading a large item's payload stores nothing a repeat could double",
     )
     def batch_trigger(
         self,
@@ -291,13 +302,25 @@ class Tasks(Resource):
             if idempotency_key is not None
             else None
         )
-        # Validate every item before creating anything.
-        lines = []
-        tasks = set()
+        # Validate every item before creating (or uploading) anything.
+        prepared = []
         for index, entry in enumerate(items):
             item = _batch_item(entry, index)
+            prepared.append((item, item.options.to_wire(), _serialised(item.payload)))
+        lines = []
+        tasks = set()
+        for index, (item, wire, serialised) in enumerate(prepared):
             tasks.add(item.task)
-            wire = item.options.to_wire()
+            payload = item.payload
+            if len(serialised) >= OFFLOAD_THRESHOLD:  # as the SDK, before creating the batch
+                payload = offload(
+                    self,
+                    item.task,
+                    serialised,
+                    operation="tasks.batch_trigger",
+                    request_options=request_options,
+                )
+                wire.update(payloadType=STORE_TYPE, payloadSize=len(serialised))
             if batch_key is not None and "idempotencyKey" not in wire:
                 parts = f"{batch_key}-{index}"
                 wire["idempotencyKey"] = hashlib.sha256(parts.encode()).hexdigest()
@@ -305,7 +328,7 @@ class Tasks(Resource):
             line: dict[str, Any] = {
                 "index": index,
                 "task": item.task,
-                "payload": _json_payload(item.payload),
+                "payload": payload,
             }
             if wire:
                 line["options"] = wire
@@ -446,12 +469,13 @@ def _batch_item(entry: BatchItem | Mapping[str, Any], index: int) -> BatchItem:
     return item
 
 
-def _json_payload(payload: Any) -> Any:
+def _serialised(payload: Any) -> bytes:
+    """The payload as it is sent (compact JSON, UTF-8): its size decides offloading."""
     try:
-        json.dumps(payload)
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError(f"the payload must be JSON-serialisable: {exc}") from None
-    return payload
+    return text.encode()
 
 
 def _text(value: object, name: str, *, maximum: int | None = None) -> str:

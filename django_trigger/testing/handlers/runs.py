@@ -229,7 +229,8 @@ def retrieve_run(request: ApiRequest) -> Reply:
         store: RunStore = request.world.runs
         # Public access tokens never see payloads/outputs.
         data = store.render_retrieve(run, request.v2_statuses,
-                                     include_packets=request.principal.kind != "jwt")
+                                     include_packets=request.principal.kind != "jwt",
+                                     base_url=request.base_url)
         return json_reply(data)
 
 
@@ -279,7 +280,8 @@ def reschedule_run(request: ApiRequest) -> Reply:
         if when is None or when <= world.now():
             raise errors.api_error(400, f"Invalid delay: {delay}")
         world.runs.reschedule(run, when)
-        return json_reply(world.runs.render_retrieve(run, request.v2_statuses))
+        return json_reply(world.runs.render_retrieve(run, request.v2_statuses,
+                                                     base_url=request.base_url))
 
 
 MAX_TAGS_PER_RUN = 10

@@ -706,19 +706,19 @@ class RunStore:
             data["batchId"] = run.batch_id
         return data
 
-    def render_retrieve(self, run: Run, v2: bool, *, include_packets: bool = True
-                        ) -> dict[str, Any]:
+    def render_retrieve(self, run: Run, v2: bool, *, include_packets: bool = True,
+                        base_url: str = "") -> dict[str, Any]:
         data = self.render_related(run, v2)
         if include_packets:
             payload = decode_packet(run.payload, run.payload_type)
             if payload is not _OFFLOADED and run.payload is not None:
                 data["payload"] = payload
             elif payload is _OFFLOADED:
-                data["payloadPresignedUrl"] = self._presigned(run, "payload")
+                data["payloadPresignedUrl"] = self._presigned(run, run.payload, base_url)
             if run.status == "COMPLETED_SUCCESSFULLY" and run.output is not None:
                 output = decode_packet(run.output, run.output_type)
                 if output is _OFFLOADED:
-                    data["outputPresignedUrl"] = self._presigned(run, "output")
+                    data["outputPresignedUrl"] = self._presigned(run, run.output, base_url)
                 else:
                     data["output"] = output
         error = render_error(run.error)
@@ -744,10 +744,12 @@ class RunStore:
         children = (self.by_id.get(i) for i in self._children.get(run.friendly_id, ()))
         return sorted((c for c in children if c is not None), key=lambda r: r.sort_key)
 
-    def _presigned(self, run: Run, what: str) -> str:
+    def _presigned(self, run: Run, storage_path: str | None, base_url: str) -> str:
+        """A GET presigned URL of an ``application/store`` packet (its data is the storage
+        path, possibly ``<protocol>://``-prefixed)."""
         env = self.world.environments[run.environment_id]
-        return (f"https://packets.trigger.dev/{run.project_ref}/{env.slug}/{run.friendly_id}/"
-                f"{what}.json?X-Amz-Expires=300")
+        path = (storage_path or "").split("://", 1)[-1]
+        return self.world.packets.presign(base_url, self.world.packets.key(env, path), "GET")
 
     def render_execution_result(self, run: Run) -> dict[str, Any]:
         """``TaskRunExecutionResult`` (API.md §7.5) of a finished run."""
