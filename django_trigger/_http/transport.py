@@ -180,6 +180,9 @@ class Transport:
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
             "x-trigger-api-version": API_VERSION,
+            # The SDK's ApiClient sends it on every request (v2 unless turned off); the
+            # trigger routes record it on the run.
+            "x-trigger-realtime-streams-version": "v2",
             "x-trigger-source": "django-trigger",
         }
         if self.preview_branch:

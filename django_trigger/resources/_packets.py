@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -32,12 +31,11 @@ OFFLOAD_THRESHOLD = 128 * 1024  # bytes of the serialised payload, as the SDK me
 STORE_TYPE = "application/store"
 # encodeURIComponent() leaves these unescaped (besides letters and digits).
 _JS_COMPONENT_SAFE = "-_.!~*'()"
-_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+_FRIENDLY_ID_ALPHABET = "123456789abcdefghijkmnopqrstuvwxyz"  # generateFriendlyId's nanoid
 
 
 def offload(
     resource: Resource,
-    task: str,
     data: bytes,
     *,
     operation: str,
@@ -46,12 +44,10 @@ def offload(
     """Upload ``data`` (a JSON payload) the SDK's way and return its storage path."""
     from ._base import Auth, RetrySafety, _cooked
 
-    # The SDK's createTriggerPayloadPathPrefix(taskId) + ".json".
-    suffix = "".join(secrets.choice(_BASE36) for _ in range(11))
-    filename = (
-        f"trigger/{quote(task, safe=_JS_COMPONENT_SAFE)}/{int(time.time() * 1000)}-{suffix}"
-        "/payload.json"
-    )
+    # SDK 4.8.3's createTriggerPayloadPathPrefix() + ".json": a fresh friendly id, nothing
+    # caller-controlled in the key.
+    packet_id = "".join(secrets.choice(_FRIENDLY_ID_ALPHABET) for _ in range(21))
+    filename = f"trigger/packet_{packet_id}/payload.json"
     presigned = _cooked(resource)._request(
         "PUT",
         "/api/v2/packets/" + quote(filename, safe=_JS_COMPONENT_SAFE),

@@ -50,9 +50,6 @@ __all__ = [
 
 MAX_BATCH_SIZE = 1000  # runCount limit of POST /api/v3/batches
 _PUBLIC_TOKEN = {"x-trigger-jwt": "publicAccessToken"}
-# The SDK's ApiClient sends this on every request (v2 unless its future flag or
-# TRIGGER_V2_REALTIME_STREAMS turns it off); the trigger routes store it on the run.
-_STREAMS_VERSION = {"x-trigger-realtime-streams-version": "v2"}
 _SCOPES = ("run", "attempt", "global")
 _DEBOUNCE_MODES = ("leading", "trailing")
 EXTERNAL_DEPLOYMENT_ID_MAX_LENGTH = 128  # the SDK's ExternalDeploymentId schema
@@ -249,7 +246,7 @@ class Tasks(Resource):
         body: dict[str, Any] = {"payload": payload}
         if len(serialised) >= OFFLOAD_THRESHOLD:
             body["payload"] = offload(
-                self, task, serialised, operation="tasks.trigger", request_options=request_options
+                self, serialised, operation="tasks.trigger", request_options=request_options
             )
             wire.update(payloadType=STORE_TYPE, payloadSize=len(serialised))
         if wire:
@@ -260,7 +257,6 @@ class Tasks(Resource):
             operation="tasks.trigger",
             auth=Auth.SECRET_KEY_OR_PUBLIC,
             json_body=body,
-            headers=_STREAMS_VERSION,
             parse=TriggerResult.from_api,
             merge_headers=_PUBLIC_TOKEN,
             request_options=request_options,
@@ -315,7 +311,6 @@ class Tasks(Resource):
             if len(serialised) >= OFFLOAD_THRESHOLD:  # as the SDK, before creating the batch
                 payload = offload(
                     self,
-                    item.task,
                     serialised,
                     operation="tasks.batch_trigger",
                     request_options=request_options,
@@ -383,7 +378,6 @@ class Tasks(Resource):
             operation="tasks.batch_trigger",
             auth=Auth.SECRET_KEY_OR_PUBLIC,
             json_body=body,
-            headers=_STREAMS_VERSION,
             parse=BatchHandle.from_api,
             merge_headers=_PUBLIC_TOKEN,
             request_options=request_options,
@@ -413,7 +407,7 @@ class Tasks(Resource):
                 operation="tasks.batch_trigger",
                 auth=Auth.SECRET_KEY_OR_PUBLIC,
                 data=body,
-                headers={"Content-Type": "application/x-ndjson", **_STREAMS_VERSION},
+                headers={"Content-Type": "application/x-ndjson"},
                 parse=_stream_result,
                 request_options=request_options,
                 retry_safety=RetrySafety.IDEMPOTENT,  # items are deduplicated by index
