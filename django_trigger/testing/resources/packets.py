@@ -1,4 +1,4 @@
-"""The object store behind offloaded packets (API.md §9, docs/API-ADDENDUM.md §9): objects
+"""The object store behind offloaded packets (docs/API-ADDENDUM.md §10): objects
 keyed ``packets/<projectRef>/<envSlug>/<path>`` and the presigned URLs that reach them, signed
 for one method and valid for 300 s of the emulated clock (the service presigns for 5 minutes)."""
 
