@@ -1,4 +1,4 @@
-"""Offloaded packets, as @trigger.dev/sdk 4.8.3 moves them (docs/API-ADDENDUM.md §11).
+"""Offloaded packets, as @trigger.dev/sdk 4.8.3 moves them (API-ADDENDUM: "Offloaded packets").
 
 A payload whose serialised form is 128 KiB or more (the SDK's
 ``OFFLOAD_IO_PACKET_LENGTH_LIMIT``) is not sent inline: ``PUT /api/v2/packets/<filename>``

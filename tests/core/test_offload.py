@@ -1,5 +1,5 @@
 """Large payloads and outputs: offloaded and downloaded the way @trigger.dev/sdk 4.8.3 does
-(docs/API-ADDENDUM.md §11), against the emulator's object store over real HTTP."""
+(API-ADDENDUM: "Offloaded packets"), against the emulator's object store over real HTTP."""
 
 from __future__ import annotations
 

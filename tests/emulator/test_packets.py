@@ -1,4 +1,4 @@
-"""Offloaded packets (docs/API-ADDENDUM.md §11): the packets routes and the object store's
+"""Offloaded packets (API-ADDENDUM: "Offloaded packets"): the packets routes and the object store's
 presigned URLs, as the service and its S3-compatible store answer."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Offloaded packets (docs/API-ADDENDUM.md §11): ``PUT /api/v2/packets/{filename}`` (presigned
-upload URL + ``storagePath``, what SDK 4.x uses), ``PUT /api/v1/packets/{filename}`` (legacy:
-URL only), ``GET /api/v1/packets/{filename}`` (presigned download URL, public JWTs too), and
-the presigned URLs themselves (``/__objects__/<key>``, no credentials, 300 s)."""
+"""Offloaded packets (API-ADDENDUM: "Offloaded packets"): ``PUT /api/v2/packets/{filename}``
+(presigned upload URL + ``storagePath``, what SDK 4.x uses), ``PUT /api/v1/packets/{filename}``
+(legacy: URL only), ``GET /api/v1/packets/{filename}`` (presigned download URL, public JWTs
+too), and the presigned URLs themselves (``/__objects__/<key>``, no credentials, 300 s)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The object store behind offloaded packets (docs/API-ADDENDUM.md §11): objects
+"""The object store behind offloaded packets (API-ADDENDUM: "Offloaded packets"): objects
 keyed ``packets/<projectRef>/<envSlug>/<path>`` and the presigned URLs that reach them, signed
 for one method and valid for 300 s of the emulated clock (the service presigns for 5 minutes)."""
 
