@@ -348,6 +348,12 @@ def _dotenv_warnings(where: str, name: str, raw: str, parse_comments: bool) -> l
         warnings.append(_("%(where)s: the value of %(name)s contains ' #', which django-environ "
                           "keeps as part of the value (pass --parse-comments to treat it as a "
                           "comment, or quote the value).") % {"where": where, "name": name})
+    if raw[:1] in ("'", '"') and not quoted:
+        warnings.append(_("%(where)s: the value of %(name)s starts with a quote but does not end "
+                          "with it, so django-environ (and so this command) keeps the quotes as "
+                          "part of the value (a value cannot span lines; nothing may follow the "
+                          "closing quote).")
+                        % {"where": where, "name": name})
     if not quoted and raw != raw.rstrip():
         warnings.append(_("%(where)s: the value of %(name)s ends with whitespace, which is sent "
                           "as is (quote the value if that is intended).")

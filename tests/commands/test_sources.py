@@ -95,6 +95,17 @@ class DotenvTests(TempFiles, SimpleTestCase):
         for warning in warnings:
             self.assertNotIn("secret-", warning)
 
+    def test_a_quote_that_does_not_end_the_value_is_a_warning_without_the_value(self):
+        definitions, problems, warnings = self.read('A="secret-a\nB=\'secret-b\'x\nC="ok"\n')
+        self.assertEqual(problems, [])
+        self.assertEqual([(d.name, d.value) for d in definitions],  # as django-environ reads it
+                         [("A", '"secret-a'), ("B", "'secret-b'x"), ("C", "ok")])
+        self.assertEqual(len(warnings), 2, warnings)
+        self.assertIn(".env:1: the value of A starts with a quote but does not end with it",
+                      warnings[0])
+        self.assertIn(".env:2: the value of B starts with a quote", warnings[1])
+        self.assertNotIn("secret-", "\n".join(warnings))
+
     def test_bad_lines_are_problems_without_values(self):
         _definitions, problems, _warnings = self.read(
             "GOOD=1\n"
