@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_trigger import types
 
-__all__ = ["EnvVar", "Run", "Schedule", "WaitpointToken"]
+__all__ = ["EnvVar", "Overview", "Run", "Schedule", "WaitpointToken"]
 
 STATUS_CHOICES = [(status.value, status.value.replace("_", " ").title()) for status in
                   types.RunStatus.v2()]
@@ -142,6 +142,17 @@ class Run(RemoteModel):
     @property
     def is_final(self) -> bool:
         return types.RunStatus(self.status).is_final
+
+
+class Overview(Run):
+    """The admin's overview page (runs by status over time, per-task failure rates and
+    durations, queue depth): no rows of its own; reading it needs ``view_run``."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("overview")
+        verbose_name_plural = _("overview")
+        default_permissions = ()
 
 
 class Schedule(RemoteModel):

@@ -9,8 +9,9 @@ permissions involved.
 """
 
 from .envvars import EnvVarAdmin
+from .overview import OverviewAdmin
 from .runs import RunAdmin
 from .schedules import ScheduleAdmin
 from .waitpoints import WaitpointTokenAdmin
 
-__all__ = ["EnvVarAdmin", "RunAdmin", "ScheduleAdmin", "WaitpointTokenAdmin"]
+__all__ = ["EnvVarAdmin", "OverviewAdmin", "RunAdmin", "ScheduleAdmin", "WaitpointTokenAdmin"]

@@ -184,6 +184,7 @@ class EnvVarAdmin(RemoteFormAdmin):
                 "original": obj,
                 "value": None if obj.is_redacted else _Concealed(obj.value),
                 "change_url": self.object_url(obj),
+                "media": self.media,  # the app's stylesheet (the revealed value's style)
             }
             response = TemplateResponse(request, "admin/django_trigger/envvar/reveal.html",
                                         context)

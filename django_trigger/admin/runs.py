@@ -25,6 +25,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -199,9 +201,10 @@ class RunAdmin(RemoteModelAdmin):
     changelist_class = CursorChangeList
     change_form_template = "admin/django_trigger/run/change_form.html"
 
-    list_display = ("id", "task_identifier", "status_badge", "created_at", "duration",
-                    "cost", "tag_list", "version", "test_or_live")
-    list_display_links = ("id",)
+    # Chosen to fit a 1280 px screen: version and test/live are filters and on the detail page.
+    list_display = ("run_id", "task_identifier", "status_badge", "created", "duration",
+                    "cost", "tag_list")
+    list_display_links = ("run_id",)
     list_filter = (AliasFilter, StatusFilter, CreatedFilter, TaskFilter, TagFilter,
                    VersionFilter, IsTestFilter, ScheduleIdFilter, BatchFilter)
     list_per_page = 50
@@ -266,6 +269,19 @@ class RunAdmin(RemoteModelAdmin):
         return format_html('<span class="trigger-status trigger-status-{}">{}</span>', css,
                            obj.status.replace("_", " ").title())
 
+    @admin.display(description=gettext_lazy("run id"))
+    def run_id(self, obj: Run) -> str:
+        return format_html('<span class="trigger-one-line trigger-id" title="{}">{}</span>',
+                           obj.id, obj.id)
+
+    @admin.display(description=gettext_lazy("created"))
+    def created(self, obj: Run) -> str:
+        if obj.created_at is None:
+            return "-"
+        local = timezone.localtime(obj.created_at)
+        return format_html('<span title="{}">{}</span>', local.isoformat(timespec="seconds"),
+                           date_format(local, "SHORT_DATETIME_FORMAT"))
+
     @admin.display(description=gettext_lazy("duration"))
     def duration(self, obj: Run) -> str:
         return format_duration(obj.duration_ms)
@@ -278,8 +294,10 @@ class RunAdmin(RemoteModelAdmin):
     def tag_list(self, obj: Run) -> str:
         if not obj.tags:
             return "-"
-        return format_html_join(" ", '<span class="trigger-tag">{}</span>',
-                                ((tag,) for tag in obj.tags))
+        # One line, cut with an ellipsis by the stylesheet; the title has every tag.
+        return format_html('<span class="trigger-tags" title="{}">{}</span>', ", ".join(obj.tags),
+                           format_html_join(" ", '<span class="trigger-tag">{}</span>',
+                                            ((tag,) for tag in obj.tags)))
 
     @admin.display(description=gettext_lazy("test/live"))
     def test_or_live(self, obj: Run) -> str:

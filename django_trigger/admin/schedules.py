@@ -15,6 +15,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -34,6 +37,12 @@ __all__ = ["ScheduleAdmin"]
 TIMEZONES_CACHE_SECONDS = 24 * 3600
 
 
+def _one_line(text: str, css: str = "") -> str:
+    if not text:
+        return "-"
+    return format_html('<span class="trigger-one-line {}" title="{}">{}</span>', css, text, text)
+
+
 @admin.register(Schedule)
 class ScheduleAdmin(RemoteFormAdmin):
     queryset_class = ScheduleQuerySet
@@ -41,6 +50,45 @@ class ScheduleAdmin(RemoteFormAdmin):
 
     list_display = ("id", "task", "cron", "cron_description", "timezone", "active", "type",
                     "next_run", "external_id")
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        # The description and external id are cut to one line (title: the full text), so the
+        # table fits a 1280 px screen.
+        return tuple({"id": "schedule_id", "cron": "cron_short",
+                      "cron_description": "description_short",
+                      "timezone": "timezone_short", "next_run": "next_run_short",
+                      "external_id": "external_id_short"}.get(f, f) for f in self.list_display)
+
+    def get_list_display_links(self, request: HttpRequest, list_display: Any) -> Any:
+        return ("schedule_id",)
+
+    @admin.display(description=gettext_lazy("schedule id"))
+    def schedule_id(self, obj: Schedule) -> str:
+        return _one_line(obj.pk, "trigger-id")
+
+    @admin.display(description=gettext_lazy("cron"))
+    def cron_short(self, obj: Schedule) -> str:
+        return _one_line(obj.cron, "trigger-cron")
+
+    @admin.display(description=gettext_lazy("time zone"))
+    def timezone_short(self, obj: Schedule) -> str:
+        return _one_line(obj.timezone)
+
+    @admin.display(description=gettext_lazy("next run"))
+    def next_run_short(self, obj: Schedule) -> str:
+        if obj.next_run is None:
+            return "-"
+        local = timezone.localtime(obj.next_run)
+        return format_html('<span title="{}">{}</span>', local.isoformat(timespec="seconds"),
+                           date_format(local, "SHORT_DATETIME_FORMAT"))
+
+    @admin.display(description=gettext_lazy("runs"))
+    def description_short(self, obj: Schedule) -> str:
+        return _one_line(obj.cron_description)
+
+    @admin.display(description=gettext_lazy("external id"))
+    def external_id_short(self, obj: Schedule) -> str:
+        return _one_line(obj.external_id or "")
     list_filter = (AliasFilter,)
     list_per_page = 25
     actions = ("activate_selected", "deactivate_selected", "delete_selected_schedules")

@@ -92,7 +92,8 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
         self.shots = os.environ.get("DJANGO_TRIGGER_SCREENSHOTS")
 
         def open_page() -> None:
-            self.context = self.browser.new_context(viewport={"width": 1680, "height": 1050})
+            # A 13-14" laptop: every page must fit it without sideways scrolling.
+            self.context = self.browser.new_context(viewport={"width": 1280, "height": 800})
             self.page = self.context.new_page()
             self.page.set_default_timeout(15_000)
 
@@ -129,14 +130,13 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
         badges = page.locator("#result_list .trigger-status").all_inner_texts()
         self.assertEqual(len(badges), 50)
         self.assertEqual(set(badges), {"Executing"})
-        self.screenshot("runs-changelist.png")
-        first_page = page.locator("#result_list th.field-id a").all_inner_texts()
+        first_page = page.locator("#result_list th.field-run_id a").all_inner_texts()
 
         # The next (older) page keeps the filter.
         page.get_by_role("link", name="Older ›").click()
         page.wait_for_url("**p=a.**")
         self.assertIn("status=EXECUTING", page.url)
-        second_page = page.locator("#result_list th.field-id a").all_inner_texts()
+        second_page = page.locator("#result_list th.field-run_id a").all_inner_texts()
         self.assertEqual(len(second_page), 10)
         self.assertFalse(set(first_page) & set(second_page))
         self.assertEqual(set(first_page) | set(second_page), set(self.executing))
@@ -144,7 +144,7 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
 
         # Open a run and cancel it.
         run_id = second_page[0]
-        page.locator("#result_list th.field-id a", has_text=run_id).click()
+        page.locator("#result_list th.field-run_id a", has_text=run_id).click()
         page.wait_for_selector(".field-payload_display")
         self.assertIn(run_id, page.locator("h2").first.inner_text())
         self.screenshot("run-detail.png", full_page=True)
@@ -156,6 +156,96 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
                       page.locator(".messagelist").inner_text())
         self.assertEqual(page.locator(".field-status_badge .trigger-status").inner_text(),
                          "Canceled")
+
+    def log_in(self, next_url: str) -> None:
+        page = self.page
+        page.goto(f"{self.live_server_url}/admin/login/?next={next_url}")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", "correct horse")
+        page.click("input[type=submit]")
+
+    def overflow(self, selector: str) -> int:
+        """How many pixels ``selector`` is wider than its box (scrolls sideways if > 0)."""
+        return int(self.page.evaluate(
+            "s => { const e = document.querySelector(s); return e.scrollWidth - e.clientWidth; }",
+            selector))
+
+    def test_lists_fit_a_1280_px_laptop(self):
+        schedules = get_client().schedules
+        for n, (cron, zone) in enumerate([("*/5 9-17 * * 1-5", "America/Los_Angeles"),
+                                          ("0 3 * * *", "UTC"),
+                                          ("15 10,14,18 1-7 * 1", "Europe/Berlin")]):
+            schedules.create(task="nightly-cleanup", cron=cron, timezone=zone,
+                             deduplication_key=f"fit-{n}", external_id=f"customer_{n:08d}")
+
+        def check() -> None:
+            page = self.page
+            self.log_in("/admin/django_trigger/run/")
+            page.wait_for_selector("#result_list")
+            # With the navigation sidebar folded (its toggle is on every page).
+            page.evaluate("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
+            page.reload()
+            page.wait_for_selector("#result_list")
+            self.assertLessEqual(self.overflow("#changelist .results"), 0)
+            self.assertLessEqual(self.overflow("html"), 0)
+            self.screenshot("runs-changelist.png")
+            # Long tag lists are cut with an ellipsis; the full list is in the title.
+            tags = page.locator("#result_list td.field-tag_list .trigger-tags").first
+            self.assertTrue(tags.get_attribute("title"))
+            page.goto(f"{self.live_server_url}/admin/django_trigger/schedule/")
+            page.wait_for_selector("#result_list")
+            self.assertLessEqual(self.overflow("#changelist .results"), 0)
+            heights = page.locator("#result_list td.field-description_short").evaluate_all(
+                "cells => cells.map(c => c.getBoundingClientRect().height)")
+            line = page.locator("#result_list td.field-task").first.evaluate(
+                "c => c.getBoundingClientRect().height")
+            self.assertTrue(heights)
+            self.assertLessEqual(max(heights), line + 1)  # one line, like the other cells
+            self.screenshot("schedules-changelist.png")
+
+        self.in_browser(check)
+
+    def test_overview(self):
+        with self.emulator.state.lock:  # most of them finished, a few failed
+            for n, run_id in enumerate(self.executing[:50]):
+                if n % 6 == 0:
+                    self.emulator.state.runs.set_status(run_id, "COMPLETED_WITH_ERRORS")
+                else:
+                    self.emulator.state.runs.complete(run_id, {"ok": True})
+
+        def look() -> None:
+            page = self.page
+            self.log_in("/admin/django_trigger/overview/")
+            page.wait_for_selector("svg.trigger-svg")
+            self.assertGreaterEqual(page.locator("svg.trigger-svg").count(), 2)
+            self.assertGreater(page.locator("svg.trigger-svg rect").count(), 0)
+            self.assertLessEqual(self.overflow("html"), 0)
+            self.screenshot("overview.png", full_page=True)
+            # The numbers behind the chart are one click away.
+            page.get_by_text("Table", exact=True).first.click()
+            self.assertTrue(page.locator("#runs-by-status").is_visible())
+            page.get_by_role("link", name="Last 7 days, per day").click()
+            page.wait_for_url("**period=7d**")
+            self.assertEqual(page.locator("#runs-by-status tbody tr").count(), 7)
+
+        self.in_browser(look)
+
+    def test_reveal_is_a_styled_button_and_the_value_readable(self):
+        def reveal() -> None:
+            page = self.page
+            self.log_in("/admin/django_trigger/envvar/REGION/change/")
+            button = page.locator("button.trigger-reveal")
+            style = button.evaluate("b => { const s = getComputedStyle(b); "
+                                    "return [s.borderRadius, s.textTransform]; }")
+            self.assertEqual(style, ["15px", "uppercase"])  # like the other object tools
+            button.click()
+            value = page.locator(".trigger-revealed")
+            size, _colour = value.evaluate("e => { const s = getComputedStyle(e); "
+                                          "return [parseFloat(s.fontSize), s.color]; }")
+            self.assertGreaterEqual(size, 16)
+            self.screenshot("envvar-reveal.png")
+
+        self.in_browser(reveal)
 
     def test_an_unfinished_run_refreshes_its_status(self):
         run_id = self.executing[0]
