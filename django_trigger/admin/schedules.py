@@ -14,7 +14,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -90,6 +93,7 @@ class ScheduleAdmin(RemoteFormAdmin):
     def external_id_short(self, obj: Schedule) -> str:
         return _one_line(obj.external_id or "")
     list_filter = (AliasFilter,)
+    change_form_template = "admin/django_trigger/schedule/change_form.html"
     list_per_page = 25
     actions = ("activate_selected", "deactivate_selected", "delete_selected_schedules")
 
@@ -138,6 +142,52 @@ class ScheduleAdmin(RemoteFormAdmin):
         saved = Schedule.from_api(record, alias=alias)
         self.log_change(request, saved, _("Saved through the Trigger.dev API."))
         return saved
+
+    # -- the edit page: its state, and activate/deactivate ---------------------------------
+
+    def form_view(self, request: HttpRequest, obj: Any,
+                  extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if obj is not None and self.has_change_permission(request, obj):
+            verb = "deactivate" if obj.active else "activate"
+            extra_context = {**(extra_context or {}), "schedule_toggle": {
+                "url": self.object_url(obj, verb),
+                "label": _("Deactivate") if obj.active else _("Activate")}}
+        return super().form_view(request, obj, extra_context)
+
+    def get_urls(self) -> list[Any]:
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            *(path(f"<path:object_id>/{verb}/", self.admin_site.admin_view(self.toggle_view),
+                   {"active": verb == "activate"}, name="{}_{}_{}".format(*info, verb))
+              for verb in ("activate", "deactivate")),
+            *super().get_urls(),
+        ]
+
+    def toggle_view(self, request: HttpRequest, object_id: str, active: bool) -> HttpResponse:
+        """Activate or deactivate one schedule (POST from its edit page), then back to it."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        alias = self.request_alias(request)
+        schedule = Schedule.reference(unquote(object_id), alias=alias)
+        schedules = get_client(alias).schedules
+        call = schedules.activate if active else schedules.deactivate
+        try:
+            call(schedule.pk, request_options=admin_request_options(alias))
+        except (ApiError, InvalidRequestError, ConfigurationError) as err:
+            self.message_user(request, _("Could not %(verb)s %(id)s: %(error)s") % {
+                "verb": _("activate") if active else _("deactivate"), "id": schedule.pk,
+                "error": describe_error(err)}, messages.ERROR)
+        else:
+            bump_cache_generation(alias)
+            self.log_change(request, schedule,
+                            _("Activated.") if active else _("Deactivated."))
+            self.message_user(request, (_("Activated %(id)s: it triggers runs again.") if active
+                                        else _("Deactivated %(id)s: it triggers no runs until "
+                                               "it is activated.")) % {"id": schedule.pk},
+                              messages.SUCCESS)
+        return HttpResponseRedirect(self.object_url(schedule))
 
     # -- deletion (Django's delete view, with the API doing the deleting) -----------------
 

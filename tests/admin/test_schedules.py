@@ -118,6 +118,33 @@ class ScheduleAdminTests(AdminTestCase):
         remaining = {s.id for s in self.schedules()}
         self.assertFalse(set(ids) & remaining)
 
+    def test_edit_page_shows_the_state_and_toggles_it(self):
+        schedule = next(s for s in self.schedules() if s.active and s.type == "IMPERATIVE")
+        page = self.client.get(self.url("schedule_change", schedule.id))
+        self.assertContains(page, "trigger-state-on")
+        deactivate = self.url("schedule_deactivate", schedule.id)
+        self.assertContains(page, f'action="{deactivate}"')
+        self.assertEqual(self.client.get(deactivate).status_code, 405)  # POST only
+        self.journal.clear()
+        response = self.client.post(deactivate)
+        self.assertRedirects(response, self.url("schedule_change", schedule.id),
+                             fetch_redirect_response=False)
+        self.assertEqual([(e.method, e.path) for e in self.journal.entries],
+                         [("POST", f"{SCHEDULES}/{schedule.id}/deactivate")])
+        self.assertFalse(get_client().schedules.retrieve(schedule.id).active)
+        page = self.client.get(self.url("schedule_change", schedule.id))
+        self.assertContains(page, "Inactive")
+        self.assertContains(page, f'action="{self.url("schedule_activate", schedule.id)}"')
+        # Without the change permission: no button, and the POST is refused.
+        self.login(self.make_staff("viewer", "view_schedule"))
+        page = self.client.get(self.url("schedule_change", schedule.id))
+        self.assertContains(page, "Inactive")
+        self.assertNotContains(page, "trigger-schedule-toggle")
+        self.journal.clear()
+        self.assertEqual(self.client.post(self.url("schedule_activate", schedule.id))
+                         .status_code, 403)
+        self.assertEqual(self.journal.count(), 0)
+
     def test_delete_page(self):
         schedule = next(s for s in self.schedules() if s.type == "IMPERATIVE")
         url = self.url("schedule_delete", schedule.id)
