@@ -345,6 +345,11 @@ class RunQuerySet(RemoteQuerySet):
         """The filters as ``runs.list`` keywords, with the API's implicit window spelled out
         (what a bulk action over "everything listed" must use)."""
         filters = dict(self.filters)
+        if "status" in filters:
+            # A bulk action's filter takes the V2 names only (API.md §6.8); the V1 names the
+            # status filter adds for the run list would be refused.
+            v2 = {str(status) for status in types.RunStatus.v2()}
+            filters["status"] = [s for s in filters["status"] if s in v2]
         if not self.has_time_filter:
             filters["period"] = self.DEFAULT_PERIOD
         return filters

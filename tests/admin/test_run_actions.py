@@ -232,6 +232,16 @@ class ChangelistActionTests(RunActionTestCase):
             "name": "Django admin: cancel by root",
         })
 
+    def test_select_across_sends_only_v2_statuses_to_the_bulk_action(self):
+        # The list filter sends EXECUTING,REATTEMPTING; the bulk filter takes V2 names only.
+        ids = self.runs_with_status("EXECUTING")[:1]
+        url = self.url("run_changelist") + "?status=EXECUTING"
+        response = self.client.post(url, {"action": "cancel_selected", CHECKBOX: ids,
+                                          "select_across": "1", "post": "yes"})
+        self.assertEqual(response.status_code, 302, self.messages_of(response))
+        self.assertEqual(self.journal.last().body["filter"]["status"], ["EXECUTING"])
+        self.assertTrue(self.messages_of(response)[0].startswith("Started bulk action"))
+
     def test_select_across_is_refused_without_a_bulk_equivalent(self):
         ids = self.runs_with_status("COMPLETED")[:1]
         response = self.changelist_post("tag_selected", ids, select_across="1", index="0")
