@@ -20,7 +20,9 @@ __version__ = "0.1.0"
 # Django settings are configured (and stays cheap).
 _EXPORTS = {
     "get_client": "django_trigger.clients",
+    "get_async_client": "django_trigger.clients",
     "TriggerClient": "django_trigger.client",
+    "AsyncTriggerClient": "django_trigger.async_client",
     "RequestOptions": "django_trigger.options",
     "RetryPolicy": "django_trigger.options",
     "TriggerError": "django_trigger.exceptions",
@@ -49,8 +51,9 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from django_trigger.async_client import AsyncTriggerClient
     from django_trigger.client import TriggerClient
-    from django_trigger.clients import get_client
+    from django_trigger.clients import get_async_client, get_client
     from django_trigger.exceptions import (
         ApiConnectionError,
         ApiError,

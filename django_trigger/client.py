@@ -8,12 +8,13 @@ isolated from global configuration.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+import time
+from collections.abc import Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 from django_trigger import validators
 from django_trigger._http.ratelimit import RateLimitStore
-from django_trigger._http.transport import Transport
+from django_trigger._http.transport import Transport, TransportBase
 from django_trigger.credentials import (
     Secret,
     redact,
@@ -35,6 +36,7 @@ from django_trigger.options import (
     validate_count,
     validate_timeout,
 )
+from django_trigger.pagination import CursorPage, OffsetPage
 
 if TYPE_CHECKING:
     from django_trigger.resources.auth import PublicTokens
@@ -55,9 +57,10 @@ if TYPE_CHECKING:
     from django_trigger.resources.waitpoints import Waitpoints
     from django_trigger.resources.webhooks import Webhooks
 
-__all__ = ["TriggerClient"]
+__all__ = ["BaseClient", "TriggerClient"]
 
 T = TypeVar("T")
+C = TypeVar("C", bound="BaseClient")
 
 
 class _Resource(Generic[T]):
@@ -75,8 +78,8 @@ class _Resource(Generic[T]):
     @overload
     def __get__(self, client: None, owner: type) -> _Resource[T]: ...
     @overload
-    def __get__(self, client: TriggerClient, owner: type) -> T: ...
-    def __get__(self, client: TriggerClient | None, owner: type) -> _Resource[T] | T:
+    def __get__(self, client: BaseClient, owner: type) -> T: ...
+    def __get__(self, client: BaseClient | None, owner: type) -> _Resource[T] | T:
         if client is None:
             return self
         resource: T = getattr(importlib.import_module(self.module), self.name)(client)
@@ -84,8 +87,10 @@ class _Resource(Generic[T]):
         return resource
 
 
-class TriggerClient:
-    """A client of the Trigger.dev management API.
+class BaseClient:
+    """What ``TriggerClient`` and ``AsyncTriggerClient`` share: configuration, credentials
+    checks and the resources (the same resource classes; the client decides whether a call
+    runs now or is awaited: ``_then``, ``_run_flow``, ``_sleep``, ``_pages``, ``_pager``).
 
     >>> client = TriggerClient("tr_dev_...", project_ref="proj_...")
     >>> page = client.runs.list(status=["FAILED"], limit=20)
@@ -109,6 +114,23 @@ class TriggerClient:
     environments: _Resource[Environments] = _Resource("environments", "Environments")
     errors: _Resource[Errors] = _Resource("errors", "Errors")
     webhooks: _Resource[Webhooks] = _Resource("webhooks", "Webhooks")
+
+    _transport_class: ClassVar[type[TransportBase]]
+    _transport: Any  # the subclass's transport: Transport or AsyncTransport
+    _pages: ClassVar[tuple[type[CursorPage[Any]], type[OffsetPage[Any]]]]
+
+    # How a resource's call runs (sync: now; async: as an awaitable), see resources/_base.py.
+    def _then(self, value: Any, then: Callable[[Any], T]) -> T:
+        raise NotImplementedError
+
+    def _run_flow(self, steps: Generator[Any, Any, T]) -> T:
+        raise NotImplementedError
+
+    def _sleep(self, seconds: float) -> Any:
+        raise NotImplementedError
+
+    def _pager(self, page: T) -> T:
+        raise NotImplementedError
 
     def __init__(
         self,
@@ -169,7 +191,7 @@ class TriggerClient:
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid retry option: {exc}") from exc
         self.headers = _checked(validators.headers, headers, "headers")
-        self._transport = Transport(
+        self._transport = self._transport_class(
             access_token=access_token,
             base_url=self.base_url,
             timeout=self.timeout,
@@ -221,7 +243,7 @@ class TriggerClient:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def with_options(self, **changes: Any) -> TriggerClient:
+    def with_options(self: C, **changes: Any) -> C:
         """A new client with some constructor arguments changed (this one is untouched)."""
         arguments: dict[str, Any] = {
             "base_url": self.base_url,
@@ -247,17 +269,7 @@ class TriggerClient:
         if token is not self._access_token and "environment" not in changes:
             arguments["environment"] = None  # a new key brings its own environment
         arguments.update(changes)
-        return TriggerClient(token, **arguments)
-
-    def close(self) -> None:
-        """Close the pooled connections."""
-        self._transport.close()
-
-    def __enter__(self) -> TriggerClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        return type(self)(token, **arguments)
 
     @property
     def redacted_token(self) -> str:
@@ -269,7 +281,50 @@ class TriggerClient:
 
     def __repr__(self) -> str:
         alias = f" {self.alias!r}" if self.alias else ""
-        return f"<TriggerClient{alias} {self.base_url} {self.redacted_token}>"
+        return f"<{type(self).__name__}{alias} {self.base_url} {self.redacted_token}>"
+
+
+class TriggerClient(BaseClient):
+    """A client of the Trigger.dev management API.
+
+    >>> client = TriggerClient("tr_dev_...", project_ref="proj_...")
+    >>> page = client.runs.list(status=["FAILED"], limit=20)
+    >>> run = client.runs.retrieve(page.data[0].id)
+    """
+
+    _transport_class = Transport
+    _transport: Transport
+    _pages = (CursorPage, OffsetPage)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._transport.close()
+
+    def __enter__(self) -> TriggerClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- how resources' calls run: now ------------------------------------------------------
+
+    def _then(self, value: Any, then: Callable[[Any], T]) -> T:
+        return then(value)
+
+    def _run_flow(self, steps: Generator[Any, Any, T]) -> T:
+        # Each step already ran (its errors were raised inside the generator): hand it back.
+        value: Any = None
+        while True:
+            try:
+                value = steps.send(value)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+
+    def _sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def _pager(self, page: T) -> T:
+        return page
 
 
 def _checked(

@@ -16,8 +16,11 @@ never reads these settings.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+import asyncio
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asgiref.local import Local
 from django.core.cache import caches
@@ -26,9 +29,11 @@ from django_trigger.conf import DEFAULT_ALIAS, ClientSettings, trigger_settings
 from django_trigger.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
+    from django_trigger.async_client import AsyncTriggerClient
     from django_trigger.client import TriggerClient
 
-__all__ = ["CacheRateLimitStore", "ClientHandler", "clients", "get_client"]
+__all__ = ["AsyncClientHandler", "CacheRateLimitStore", "ClientHandler", "async_clients",
+           "clients", "get_async_client", "get_client"]
 
 
 class CacheRateLimitStore:
@@ -88,16 +93,7 @@ class ClientHandler:
     def create_client(self, config: ClientSettings) -> TriggerClient:
         from django_trigger.client import TriggerClient  # requests is imported on first use
 
-        try:
-            store = config["RATE_LIMIT_CACHE"]
-            return TriggerClient(
-                **config.client_kwargs(),
-                rate_limit_store=CacheRateLimitStore(store) if store else None,
-            )
-        except ConfigurationError:
-            raise
-        except ValueError as err:  # includes InvalidRequestError; conf should have caught it
-            raise ConfigurationError(f"TRIGGER[{config.alias!r}]: {err}") from err
+        return _build(TriggerClient, config)
 
     def __iter__(self) -> Iterator[str]:
         return iter(trigger_settings.clients)
@@ -114,6 +110,79 @@ class ClientHandler:
             _close(cache.popitem()[1][1])
 
 
+C = TypeVar("C")
+
+
+def _build(client_class: Callable[..., C], config: ClientSettings) -> C:
+    try:
+        store = config["RATE_LIMIT_CACHE"]
+        return client_class(
+            **config.client_kwargs(),
+            rate_limit_store=CacheRateLimitStore(store) if store else None,
+        )
+    except ConfigurationError:
+        raise
+    except ValueError as err:  # includes InvalidRequestError; conf should have caught it
+        raise ConfigurationError(f"TRIGGER[{config.alias!r}]: {err}") from err
+
+
+class AsyncClientHandler:
+    """``async_clients["alias"]`` → that alias's ``AsyncTriggerClient`` for the running event
+    loop (its connection pool belongs to that loop). ``await async_clients.aclose_all()``
+    closes the running loop's clients (the ASGI lifespan shutdown does it, see asgi.py)."""
+
+    def __init__(self) -> None:
+        self._loops: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, tuple[ClientSettings, AsyncTriggerClient]]
+        ] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()  # loops of several threads share the mapping
+
+    def __getitem__(self, alias: str) -> AsyncTriggerClient:
+        loop = asyncio.get_running_loop()  # RuntimeError outside async code
+        config = trigger_settings.get(alias)
+        with self._lock:
+            cache = self._loops.setdefault(loop, {})
+            cached = cache.get(alias)
+            if cached is not None and cached[0] is config:
+                return cached[1]
+        from django_trigger.async_client import AsyncTriggerClient  # httpx: the [async] extra
+
+        client = _build(AsyncTriggerClient, config)
+        with self._lock:
+            old = cache.get(alias)
+            cache[alias] = (config, client)
+        if old is not None:  # built from settings that have since been reloaded
+            _close_soon(loop, old[1])
+        return client
+
+    async def aclose_all(self) -> None:
+        """Close and forget the running loop's clients; the next use builds new ones."""
+        with self._lock:
+            cache = self._loops.pop(asyncio.get_running_loop(), {})
+        for _, client in cache.values():
+            await client.aclose()
+
+    def discard_all(self) -> None:
+        """Forget every loop's clients (settings changed); each is closed on its own loop
+        when that loop is still running."""
+        with self._lock:
+            loops = list(self._loops.items())
+            self._loops.clear()
+        for loop, cache in loops:
+            for _, client in cache.values():
+                if loop.is_running() and not loop.is_closed():
+                    loop.call_soon_threadsafe(_close_soon, loop, client)
+
+
+_closing: set[asyncio.Task[None]] = set()  # kept until done (the loop holds tasks weakly)
+
+
+def _close_soon(loop: asyncio.AbstractEventLoop, client: AsyncTriggerClient) -> None:
+    task = loop.create_task(client.aclose())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
 def _close(client: Any) -> None:
     close = getattr(client, "close", None)
     if close is not None:
@@ -121,6 +190,7 @@ def _close(client: Any) -> None:
 
 
 clients = ClientHandler()
+async_clients = AsyncClientHandler()
 
 
 def get_client(alias: str = DEFAULT_ALIAS) -> TriggerClient:
@@ -132,10 +202,19 @@ def get_client(alias: str = DEFAULT_ALIAS) -> TriggerClient:
     return clients[alias]
 
 
+def get_async_client(alias: str = DEFAULT_ALIAS) -> AsyncTriggerClient:
+    """The ``AsyncTriggerClient`` of ``alias`` in ``settings.TRIGGER`` for the running event
+    loop (call it from async code). Needs httpx: ``pip install django-trigger-dev[async]``.
+
+    Raises ``ConfigurationError`` like ``get_client()``."""
+    return async_clients[alias]
+
+
 def settings_changed(*, setting: str, **kwargs: Any) -> None:
     """``setting_changed`` receiver: re-read TRIGGER (and DEBUG, which one check depends on)."""
     if setting == "TRIGGER":
         clients.close_all()
+        async_clients.discard_all()
         trigger_settings.reload()
     elif setting == "DEBUG":
         trigger_settings.reload()

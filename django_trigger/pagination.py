@@ -18,17 +18,18 @@ iteration endless: ``ApiSchemaValidationError`` is raised instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from django_trigger.exceptions import ApiSchemaValidationError
 
-__all__ = ["CursorPage", "OffsetPage", "Page"]
+__all__ = ["AsyncCursorPage", "AsyncOffsetPage", "AsyncPager", "CursorPage", "OffsetPage", "Page"]
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 
 class Page(Generic[T]):
@@ -57,20 +58,24 @@ class Page(Generic[T]):
         """What the page after this one (in the direction of travel) will be asked for."""
         raise NotImplementedError
 
+    def _following(self, forwards: bool, seen: set[Any]) -> Any:
+        """The next page in the direction of travel (a page, or with the async client an
+        awaitable of one), ``None`` at the end; ``seen`` guards against endless listings."""
+        if not self.data or not (self.has_next_page() if forwards else self.has_previous_page()):
+            return None
+        position = self._next_position(forwards)
+        if position in seen:
+            raise _repeated(position)
+        seen.add(position)
+        return self.get_next_page() if forwards else self.get_previous_page()
+
     def iter_pages(self) -> Iterator[Self]:
-        page: Page[T] = self
+        page: Page[T] | None = self
         forwards = self._forwards()
-        seen = {page._position()}
-        while True:
+        seen = {self._position()}
+        while page is not None:
             yield cast("Self", page)  # each following page is of this page's class
-            if not page.data or not (page.has_next_page() if forwards
-                                     else page.has_previous_page()):
-                return
-            position = page._next_position(forwards)
-            if position in seen:
-                raise _repeated(position)
-            seen.add(position)
-            page = page.get_next_page() if forwards else page.get_previous_page()
+            page = page._following(forwards, seen)
 
     def __iter__(self) -> Iterator[T]:
         for page in self.iter_pages():
@@ -85,6 +90,55 @@ class Page(Generic[T]):
     def __bool__(self) -> bool:
         """Whether this page has items."""
         return bool(self.data)
+
+
+class AsyncPageMixin(Generic[T]):
+    """The async client's pages: ``await page.get_next_page()``, ``async for item in page``
+    and ``async for page in page.iter_pages()``, lazily, in the listing's direction."""
+
+    async def iter_pages(self) -> AsyncIterator[Page[T]]:  # type: ignore[override]
+        page: Page[T] | None = self  # type: ignore[assignment]
+        assert page is not None
+        forwards = page._forwards()
+        seen = {page._position()}
+        while page is not None:
+            yield page
+            following = page._following(forwards, seen)
+            page = None if following is None else await following
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        forwards = self._forwards()  # type: ignore[attr-defined]
+        async for page in self.iter_pages():
+            for item in (page.data if forwards else reversed(page.data)):
+                yield item
+
+    def __iter__(self) -> Iterator[T]:
+        raise TypeError("a page of the async client is iterated with 'async for'")
+
+
+class AsyncPager(Generic[P]):
+    """What an async list method returns: ``await`` it for the first page, or iterate it
+    with ``async for`` (every item of every page, lazily)."""
+
+    def __init__(self, first: Awaitable[P]) -> None:
+        self._first = first
+        self._page: P | None = None
+
+    async def _get(self) -> P:
+        if self._page is None:
+            self._page = await self._first
+        return self._page
+
+    def __await__(self) -> Generator[Any, None, P]:
+        return self._get().__await__()
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        page = await self._get()
+        async for item in page:  # type: ignore[attr-defined]
+            yield item
+
+    def __repr__(self) -> str:
+        return "<AsyncPager (await it, or iterate it with async for)>"
 
 
 Fetch = Callable[[dict[str, Any]], "Page[T]"]
@@ -197,6 +251,14 @@ class OffsetPage(Page[T]):
 
     def __repr__(self) -> str:
         return f"<OffsetPage {self.current_page}/{self.total_pages} of {self.count} items>"
+
+
+class AsyncCursorPage(AsyncPageMixin[T], CursorPage[T]):  # type: ignore[misc]
+    """``CursorPage`` of the async client (``get_next_page()`` etc. are awaited)."""
+
+
+class AsyncOffsetPage(AsyncPageMixin[T], OffsetPage[T]):  # type: ignore[misc]
+    """``OffsetPage`` of the async client (``get_next_page()`` etc. are awaited)."""
 
 
 def _repeated(position: Any) -> ApiSchemaValidationError:

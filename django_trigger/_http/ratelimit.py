@@ -39,13 +39,11 @@ class SharedRateLimit:
         access_token: str,
         *,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = store
         digest = hashlib.sha256(access_token.encode()).hexdigest()[:32]
         self.key = f"django_trigger:ratelimit:{digest}"
         self.clock = clock
-        self.sleep = sleep
 
     def __repr__(self) -> str:
         return f"<SharedRateLimit {self.key}>"
@@ -60,18 +58,19 @@ class SharedRateLimit:
         except Exception:  # a cache outage must not break the call
             logger.warning("Could not share the rate-limit reset", exc_info=True)
 
-    def wait(self, max_wait: float, method: str, path: str) -> None:
-        """Before sending: wait until a reset another client saw, if it is still ahead."""
+    def wait_before(self, max_wait: float, method: str, path: str) -> float:
+        """Before sending: how long to wait for a reset another client saw (0: none ahead);
+        the transport sleeps (or awaits) it."""
         try:
             reset_ms = self.store.get_reset(self.key)
         except Exception:
             logger.warning("Could not read the shared rate-limit reset", exc_info=True)
-            return
+            return 0.0
         if reset_ms is None:
-            return
+            return 0.0
         wait = reset_ms / 1000 - self.clock()
         if wait <= 0:
-            return
+            return 0.0
         if wait > max_wait:
             raise RateLimitError(
                 f"rate limited: the API's limit for this token resets in {wait:.1f} s (seen by "
@@ -83,4 +82,4 @@ class SharedRateLimit:
             )
         logger.info("Waiting %.3fs for the shared rate-limit reset before %s %s",
                     wait, method, path)
-        self.sleep(wait)
+        return wait

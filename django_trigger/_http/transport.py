@@ -80,7 +80,7 @@ from .retry import (
     status_after_processing,
 )
 
-__all__ = ["API_VERSION", "Auth", "RawResponse", "Transport"]
+__all__ = ["API_VERSION", "Auth", "PreparedCall", "RawResponse", "Transport", "TransportBase"]
 
 logger = logging.getLogger("django_trigger.http")
 
@@ -136,7 +136,28 @@ class RawResponse(Generic[T]):
         return f"<RawResponse {self.method} {self.path} {self.status_code}>"
 
 
-class Transport:
+@dataclass
+class PreparedCall:
+    """One logical call, ready to send (every attempt sends exactly this)."""
+
+    method: str
+    path: str
+    url: str
+    params: dict[str, str] | None
+    body: bytes | None
+    files: Any
+    headers: dict[str, str]
+    policy: RetryPolicy
+    safety: RetrySafety
+    connect_timeout: float
+    read_timeout: float
+    budget: CallBudget
+
+
+class TransportBase:
+    """What both transports share: configuration, headers, credentials checks, preparing a
+    call (options, idempotency key, timeouts, budget, body) and turning answers into errors."""
+
     def __init__(
         self,
         *,
@@ -153,7 +174,6 @@ class Transport:
         pool_maxsize: int = DEFAULT_POOL_MAXSIZE,
         rate_limit_store: RateLimitStore | None = None,
     ) -> None:
-        self._auth = _BearerAuth(access_token)
         self.shared_rate_limit = (
             SharedRateLimit(rate_limit_store, access_token) if rate_limit_store else None
         )
@@ -168,11 +188,9 @@ class Transport:
         self.max_response_size = max_response_size
         self.pool_maxsize = pool_maxsize
         self.headers = self._default_headers(headers or {})
-        self._sessions: dict[tuple[RetryPolicy, RetrySafety], requests.Session] = {}
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"<Transport {self.base_url}>"
+        return f"<{type(self).__name__} {self.base_url}>"
 
     def _default_headers(self, extra: Mapping[str, str]) -> dict[str, str]:
         headers = {
@@ -189,6 +207,138 @@ class Transport:
             headers["x-trigger-branch"] = self.preview_branch
         headers.update(extra)
         return headers
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def check_auth(self, auth: str, operation: str) -> None:
+        """Refuse, before sending, a call these credentials cannot make (API.md §14)."""
+        kind = self.token_kind
+        if kind is TokenKind.PUBLIC_ACCESS_TOKEN and auth not in (
+            Auth.SECRET_KEY_OR_PUBLIC,
+            Auth.NONE,
+        ):
+            raise InvalidRequestError(
+                f"{operation} needs a secret key (tr_dev_…, tr_prod_…); this client is "
+                "configured with a public access token, which the API accepts only for "
+                "reading runs and batches, realtime subscriptions and triggering tasks."
+            )
+        if auth in (Auth.SECRET_KEY, Auth.SECRET_KEY_OR_PUBLIC) and kind.is_personal:
+            raise InvalidRequestError(
+                f"{operation} needs a secret key (tr_dev_…, tr_prod_…); this client is "
+                "configured with a personal access token, which the API refuses here."
+            )
+        if auth == Auth.PERSONAL and kind is TokenKind.SECRET_KEY:
+            raise InvalidRequestError(
+                f"{operation} needs a personal access token (tr_pat_…); this client is "
+                "configured with a secret key, which the API refuses here."
+            )
+
+    def prepare(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        data: bytes | None,
+        files: Any,
+        headers: Mapping[str, str] | None,
+        request_options: RequestOptionsLike,
+        retry_safety: RetrySafety | None,
+    ) -> PreparedCall:
+        """Everything about one logical call that is decided before sending (the same for
+        every attempt): options, retry policy and safety, timeouts, budget, headers, body."""
+        options = _coerce_options(request_options)
+        if retry_safety is None:
+            retry_safety = RetrySafety.READ if method == "GET" else RetrySafety.UNSAFE
+        try:
+            policy = self.retry.merged(options.retry)
+        except (TypeError, ValueError) as exc:
+            raise InvalidRequestError(f"invalid retry option: {exc}") from exc
+        connect_timeout, read_timeout = self._timeout(options.timeout)
+        budget = self._budget(options)
+
+        send_headers = dict(self.headers)
+        # One key per logical call: every attempt re-sends it (that makes retrying POSTs safe).
+        send_headers["x-trigger-request-idempotency-key"] = str(uuid.uuid4())
+        send_headers.update(headers or {})
+        send_headers.update(options.headers)
+        if files is not None:
+            send_headers.pop("Content-Type", None)  # the multipart encoder sets the boundary
+        body = data
+        if json_body is not None:
+            body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
+        return PreparedCall(
+            method=method, path=path, url=self.base_url + path, params=_clean_params(params),
+            body=body, files=files, headers=send_headers, policy=policy, safety=retry_safety,
+            connect_timeout=connect_timeout, read_timeout=read_timeout, budget=budget,
+        )
+
+    def answer(self, call: PreparedCall, raw: RawResponse[Any], unknown_hint: str | None,
+               sent_at: dt.datetime) -> RawResponse[Any]:
+        """``raw`` if it is a success, else raise its error (``OutcomeUnknownError`` when the
+        call is not safe to repeat and the answer may come after the server acted)."""
+        elapsed_ms = (time.monotonic() - call.budget.started) * 1000
+        logger.debug("%s %s -> %s (%.0f ms)", call.method, call.path, raw.status_code, elapsed_ms)
+        if not 200 <= raw.status_code < 300:
+            status_error = _status_error(raw)
+            status_error.retried_after_unknown_outcome = raw.retried_after_unknown_outcome
+            if not call.safety.retries_after_sending and status_after_processing(
+                raw.status_code, raw.headers
+            ):
+                raise _outcome_unknown(status_error, unknown_hint, sent_at, call.read_timeout)
+            raise status_error
+        return raw
+
+    def _budget(self, options: RequestOptions) -> CallBudget:
+        deadline = self.deadline if options.deadline is None else options.deadline
+        not_found = (self.not_found_retry_budget if options.not_found_retry_budget is None
+                     else options.not_found_retry_budget)
+        problems = validate_timeout(deadline, "deadline") if options.deadline is not None else []
+        if options.not_found_retry_budget is not None:
+            problems += validate_budget(not_found, "not_found_retry_budget")
+        if problems:
+            raise InvalidRequestError(problems[0])
+        return CallBudget(float(deadline), float(not_found))
+
+    def _timeout(self, override: Any) -> tuple[float, float]:
+        value = self.timeout if override is None else override
+        if isinstance(value, tuple):
+            return value
+        try:
+            read = float(value)
+        except (TypeError, ValueError):
+            raise InvalidRequestError(f"timeout must be a number of seconds, not {value!r}")
+        if not read > 0 or read == float("inf"):
+            raise InvalidRequestError("timeout must be a positive, finite number of seconds")
+        return (self.connect_timeout, read)
+
+    # -- failures ----------------------------------------------------------------------------
+
+    @property
+    def _host(self) -> str:
+        """``host:port`` of the API (never credentials, a path or a query string)."""
+        parts = urlsplit(self.base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return f"{parts.hostname}:{port}"
+
+    def _deadline_error(self, budget: CallBudget, method: str, path: str,
+                        doing: str) -> ApiTimeoutError:
+        attempts = f"{budget.attempts} attempt" + ("s" if budget.attempts != 1 else "")
+        return ApiTimeoutError(
+            f"Deadline of {budget.deadline_seconds:g}s reached after {attempts} ({doing}).",
+            method=method, path=path,
+        )
+
+class Transport(TransportBase):
+    """The sync transport: requests + urllib3, which retries inside the adapter with
+    ``TriggerRetry`` (the shared ``RetryRules``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._auth = _BearerAuth(kwargs["access_token"])
+        self._sessions: dict[tuple[RetryPolicy, RetrySafety], requests.Session] = {}
+        self._lock = threading.Lock()
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -220,31 +370,6 @@ class Transport:
                 session.close()
             self._sessions.clear()
 
-    # -- requests ----------------------------------------------------------------------------
-
-    def check_auth(self, auth: str, operation: str) -> None:
-        """Refuse, before sending, a call these credentials cannot make (API.md §14)."""
-        kind = self.token_kind
-        if kind is TokenKind.PUBLIC_ACCESS_TOKEN and auth not in (
-            Auth.SECRET_KEY_OR_PUBLIC,
-            Auth.NONE,
-        ):
-            raise InvalidRequestError(
-                f"{operation} needs a secret key (tr_dev_…, tr_prod_…); this client is "
-                "configured with a public access token, which the API accepts only for "
-                "reading runs and batches, realtime subscriptions and triggering tasks."
-            )
-        if auth in (Auth.SECRET_KEY, Auth.SECRET_KEY_OR_PUBLIC) and kind.is_personal:
-            raise InvalidRequestError(
-                f"{operation} needs a secret key (tr_dev_…, tr_prod_…); this client is "
-                "configured with a personal access token, which the API refuses here."
-            )
-        if auth == Auth.PERSONAL and kind is TokenKind.SECRET_KEY:
-            raise InvalidRequestError(
-                f"{operation} needs a personal access token (tr_pat_…); this client is "
-                "configured with a secret key, which the API refuses here."
-            )
-
     def request(
         self,
         method: str,
@@ -264,62 +389,44 @@ class Transport:
         to ``READ``, anything else to ``UNSAFE``). ``unknown_hint`` tells the caller what to
         check when the outcome is unknown; ``{sent_at}`` in it becomes the UTC time the call
         started."""
-        options = _coerce_options(request_options)
-        if retry_safety is None:
-            retry_safety = RetrySafety.READ if method == "GET" else RetrySafety.UNSAFE
-        try:
-            policy = self.retry.merged(options.retry)
-        except (TypeError, ValueError) as exc:
-            raise InvalidRequestError(f"invalid retry option: {exc}") from exc
-        connect_timeout, read_timeout = self._timeout(options.timeout)
-        budget = self._budget(options)
-
-        send_headers = dict(self.headers)
-        # One key per logical call; urllib3 re-sends the same prepared request on retries.
-        send_headers["x-trigger-request-idempotency-key"] = str(uuid.uuid4())
-        send_headers.update(headers or {})
-        send_headers.update(options.headers)
-        if files is not None:
-            send_headers.pop("Content-Type", None)  # requests sets the multipart boundary
-        body = data
-        if json_body is not None:
-            body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
-
-        url = self.base_url + path
+        call = self.prepare(method, path, params=params, json_body=json_body, data=data,
+                            files=files, headers=headers, request_options=request_options,
+                            retry_safety=retry_safety)
+        budget = call.budget
         if self.shared_rate_limit is not None:  # a reset another worker saw, within the deadline
-            self.shared_rate_limit.wait(min(MAX_SERVER_WAIT, budget.remaining()), method, path)
+            wait = self.shared_rate_limit.wait_before(
+                min(MAX_SERVER_WAIT, budget.remaining()), method, path)
+            if wait:
+                time.sleep(wait)
         sent_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         try:
             with active_budget(budget):
-                response = self.session(policy, retry_safety).request(
+                response = self.session(call.policy, call.safety).request(
                     method,
-                    url,
-                    params=_clean_params(params),
-                    data=body,
+                    call.url,
+                    params=call.params,
+                    data=call.body,
                     files=files,
-                    headers=send_headers,
+                    headers=call.headers,
                     auth=self._auth if authenticated else None,
                     # requests passes a urllib3 Timeout through as is (typeshed omits it)
-                    timeout=DeadlineTimeout(connect_timeout, read_timeout, budget),  # type: ignore[arg-type]
+                    timeout=DeadlineTimeout(call.connect_timeout, call.read_timeout, budget),  # type: ignore[arg-type]
                     allow_redirects=False,
                     stream=True,  # the body is read below, within the deadline and size cap
                 )
         except requests.RequestException as exc:
             error = self._connection_error(exc, method, path, budget)
-            if not retry_safety.retries_after_sending and error_after_sending(_reason(exc)):
-                error = _outcome_unknown(error, unknown_hint, sent_at, read_timeout,
+            if not call.safety.retries_after_sending and error_after_sending(_reason(exc)):
+                error = _outcome_unknown(error, unknown_hint, sent_at, call.read_timeout,
                                          _deadline_if_reached(budget))
             raise error from exc
         try:
-            self._read_body(response, budget, read_timeout, method, path)
+            self._read_body(response, budget, call.read_timeout, method, path)
         except ApiConnectionError as error:  # the request was processed; its answer was cut
-            if retry_safety.retries_after_sending:
+            if call.safety.retries_after_sending:
                 raise
-            raise _outcome_unknown(error, unknown_hint, sent_at, read_timeout,
+            raise _outcome_unknown(error, unknown_hint, sent_at, call.read_timeout,
                                    _deadline_if_reached(budget)) from error
-        elapsed_ms = (time.monotonic() - budget.started) * 1000
-        logger.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, elapsed_ms)
-
         raw: RawResponse[Any] = RawResponse(
             status_code=response.status_code,
             headers=response.headers,
@@ -328,26 +435,7 @@ class Transport:
             path=path,
             retried_after_unknown_outcome=_earlier_attempt_may_have_acted(response),
         )
-        if not 200 <= response.status_code < 300:
-            status_error = _status_error(raw)
-            status_error.retried_after_unknown_outcome = raw.retried_after_unknown_outcome
-            if not retry_safety.retries_after_sending and status_after_processing(
-                response.status_code, response.headers
-            ):
-                raise _outcome_unknown(status_error, unknown_hint, sent_at, read_timeout)
-            raise status_error
-        return raw
-
-    def _budget(self, options: RequestOptions) -> CallBudget:
-        deadline = self.deadline if options.deadline is None else options.deadline
-        not_found = (self.not_found_retry_budget if options.not_found_retry_budget is None
-                     else options.not_found_retry_budget)
-        problems = validate_timeout(deadline, "deadline") if options.deadline is not None else []
-        if options.not_found_retry_budget is not None:
-            problems += validate_budget(not_found, "not_found_retry_budget")
-        if problems:
-            raise InvalidRequestError(problems[0])
-        return CallBudget(float(deadline), float(not_found))
+        return self.answer(call, raw, unknown_hint, sent_at)
 
     def _read_body(self, response: requests.Response, budget: CallBudget, read_timeout: float,
                    method: str, path: str) -> None:
@@ -392,35 +480,6 @@ class Transport:
             ) from exc
         response._content = b"".join(chunks)
         response._content_consumed = True
-
-    def _timeout(self, override: Any) -> tuple[float, float]:
-        value = self.timeout if override is None else override
-        if isinstance(value, tuple):
-            return value
-        try:
-            read = float(value)
-        except (TypeError, ValueError):
-            raise InvalidRequestError(f"timeout must be a number of seconds, not {value!r}")
-        if not read > 0 or read == float("inf"):
-            raise InvalidRequestError("timeout must be a positive, finite number of seconds")
-        return (self.connect_timeout, read)
-
-    # -- failures ----------------------------------------------------------------------------
-
-    @property
-    def _host(self) -> str:
-        """``host:port`` of the API (never credentials, a path or a query string)."""
-        parts = urlsplit(self.base_url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        return f"{parts.hostname}:{port}"
-
-    def _deadline_error(self, budget: CallBudget, method: str, path: str,
-                        doing: str) -> ApiTimeoutError:
-        attempts = f"{budget.attempts} attempt" + ("s" if budget.attempts != 1 else "")
-        return ApiTimeoutError(
-            f"Deadline of {budget.deadline_seconds:g}s reached after {attempts} ({doing}).",
-            method=method, path=path,
-        )
 
     def _connection_error(self, exc: requests.RequestException, method: str, path: str,
                           budget: CallBudget) -> ApiError:
@@ -469,6 +528,7 @@ class Transport:
         if isinstance(reason, (ProtocolError, ConnectionError)):
             return f"Connection dropped by {host} before the answer was complete{suffix}."
         return f"Connection error talking to {host} ({type(reason).__name__}){suffix}."
+
 
 
 class _BearerAuth(AuthBase):

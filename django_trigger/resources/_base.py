@@ -6,23 +6,24 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import inspect
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from django_trigger import validators
 from django_trigger._http.retry import RetrySafety
-from django_trigger._http.transport import Auth, parse_with
+from django_trigger._http.transport import Auth, RawResponse, parse_with
 from django_trigger.exceptions import ApiError, InvalidRequestError, PollTimeoutError
 from django_trigger.options import RequestOptions, RequestOptionsLike
 from django_trigger.pagination import CursorPage, OffsetPage, Page
 from django_trigger.types import RunStatus, SchemaError
 
 if TYPE_CHECKING:
-    from django_trigger.client import TriggerClient
+    from django_trigger.client import BaseClient
 
 __all__ = [
     "MACHINE_PRESETS",
@@ -31,6 +32,7 @@ __all__ = [
     "QueueFilter",
     "Resource",
     "RetrySafety",
+    "flow",
     "retry_safety",
 ]
 
@@ -53,6 +55,8 @@ P = TypeVar("P", bound=Page[Any])
 Self = TypeVar("Self", bound="Resource")
 Fetch = Callable[[dict[str, Any]], Any]
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R", bound="Resource")
+P_ = ParamSpec("P_")
 
 # The classes declared by the resource method running now (set by @retry_safety).
 _declared: ContextVar[tuple[RetrySafety, ...]] = ContextVar("retry_safety", default=())
@@ -71,15 +75,42 @@ def retry_safety(*classes: RetrySafety, why: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             token = _declared.set(classes)
             try:
-                return method(*args, **kwargs)
+                result = method(*args, **kwargs)
             finally:
                 _declared.reset(token)
+            if inspect.iscoroutine(result):  # the async client: declared while it runs
+                return _declaring(classes, result)
+            return result
 
         wrapper.retry_safety = classes  # type: ignore[attr-defined]
         wrapper.retry_safety_why = why  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+async def _declaring(classes: tuple[RetrySafety, ...], call: Awaitable[T]) -> T:
+    token = _declared.set(classes)
+    try:
+        return await call
+    finally:
+        _declared.reset(token)
+
+
+def flow(
+    method: Callable[Concatenate[R, P_], Generator[Any, Any, T]],
+) -> Callable[Concatenate[R, P_], T]:
+    """A resource method that makes several requests, or looks at an answer before returning
+    (a verified retry, a read-back, polling): written once as a generator that ``yield``s each
+    request (``x = yield self._request(...)``, or another method's call) and each pause
+    (``yield self._client._sleep(s)``). The sync client runs it as plain calls; the async client
+    awaits each yielded step, throwing its errors back in at the ``yield``."""
+
+    @functools.wraps(method)
+    def run(self: R, *args: P_.args, **kwargs: P_.kwargs) -> T:
+        return self._client._run_flow(method(self, *args, **kwargs))  # type: ignore[no-any-return]
+
+    return run
 
 
 def _safety_for(method: str, given: RetrySafety | None) -> RetrySafety:
@@ -107,7 +138,7 @@ class Resource:
     ``RawResponse`` (status, headers, ``parse()``) instead of the parsed result.
     """
 
-    def __init__(self, client: TriggerClient) -> None:
+    def __init__(self, client: BaseClient) -> None:
         self._client = client
         self._raw = False
 
@@ -167,6 +198,10 @@ class Resource:
             retry_safety=safety,
             unknown_hint=unknown_hint,
         )
+        return self._client._then(raw, lambda answer: self._finish(answer, parse, merge_headers))
+
+    def _finish(self, raw: RawResponse[Any], parse: Callable[[Any], T],
+                merge_headers: Mapping[str, str] | None) -> T:
         raw._parser = lambda response: parse_with(response, parse, merge_headers)
         if self._raw:
             return raw  # type: ignore[return-value]
@@ -184,7 +219,7 @@ class Resource:
     ) -> CursorPage[T]:
         def build(data: list[Any], pagination: dict[str, Any], page_params: dict[str, Any],
                   fetch: Fetch) -> CursorPage[T]:
-            return CursorPage(
+            return self._client._pages[0](
                 [item(entry) for entry in data],
                 next_cursor=_cursor(pagination, "next"),
                 previous_cursor=_cursor(pagination, "previous"),
@@ -212,7 +247,7 @@ class Resource:
                 count = int(pagination["count"])
             except (KeyError, TypeError, ValueError):
                 raise SchemaError("pagination needs currentPage, totalPages and count")
-            return OffsetPage(
+            return self._client._pages[1](
                 [item(entry) for entry in data],
                 current_page=current,
                 total_pages=total,
@@ -252,7 +287,7 @@ class Resource:
             data, pagination = _list_envelope(body)
             return build(data, pagination, page_params, fetch)
 
-        return self._request(
+        return self._client._pager(self._request(
             "GET",
             path,
             operation=operation,
@@ -260,7 +295,7 @@ class Resource:
             params=params,
             request_options=request_options,
             parse=lambda body: parse(body, params),
-        )
+        ))
 
 
 POLL_INTERVAL = 1.0  # seconds, as the SDK's pollIntervalMs default
@@ -268,7 +303,7 @@ POLL_MAX_ATTEMPTS = 500  # as the SDK
 
 
 def poll_until(
-    retrieve: Callable[[RequestOptions], T],
+    retrieve: Callable[[RequestOptions], Any],
     finished: Callable[[T], bool],
     *,
     what: str,
@@ -277,10 +312,12 @@ def poll_until(
     timeout: float | None,
     max_attempts: int,
     request_options: RequestOptionsLike,
-) -> T:
-    """Call ``retrieve`` every ``interval`` seconds until ``finished`` says so and return the
-    last result; ``PollTimeoutError`` (``.last``: the last result) after ``max_attempts``
-    calls or once the next call would start after ``timeout`` seconds. A call in progress
+    sleep: Callable[[float], Any],
+) -> Generator[Any, Any, T]:
+    """A flow's steps (``yield from`` it in a ``@flow``): call ``retrieve`` (a resource's
+    method) every ``interval`` seconds (``sleep``: the client's) until ``finished`` says so
+    and return the last result; ``PollTimeoutError`` (``.last``: the last result) after
+    ``max_attempts`` calls or once the next call would start after ``timeout`` seconds. A call in progress
     gets the time left as its deadline, so the poll never outlasts ``timeout``. The
     arguments are checked before the first call."""
     if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (
@@ -303,7 +340,7 @@ def poll_until(
             remaining = max(deadline - time.monotonic(), 0.001)
             call_options = dataclasses.replace(
                 options, deadline=min(options.deadline or remaining, remaining))
-        result = retrieve(call_options)
+        result = yield retrieve(call_options)
         if finished(result):
             return result
         if attempt == max_attempts:
@@ -312,7 +349,7 @@ def poll_until(
             raise PollTimeoutError(
                 f"{what} is still {state(result)} after {timeout} s ({attempt} retrievals)",
                 last=result)
-        time.sleep(interval)
+        yield sleep(interval)
         if deadline is not None and time.monotonic() >= deadline:  # the sleep overran
             raise PollTimeoutError(
                 f"{what} is still {state(result)} after {timeout} s ({attempt} retrievals)",

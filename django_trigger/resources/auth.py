@@ -16,9 +16,8 @@ import hmac
 import json
 import math
 import re
-import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +26,7 @@ from django_trigger.exceptions import InvalidRequestError, NotFoundError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.types import SchemaError
 
-from ._base import Auth, Resource, RetrySafety, retry_safety
+from ._base import Auth, Resource, RetrySafety, flow, retry_safety
 
 __all__ = [
     "AUDIENCE",
@@ -65,9 +64,9 @@ class PublicTokens(Resource):
     def __init__(self, client: Any) -> None:
         super().__init__(client)
         self._claims: dict[str, Any] | None = None
-        self._claims_lock = threading.Lock()
 
     @retry_safety(RetrySafety.IDEMPOTENT, why=_MINTING)
+    @flow
     def create_public_token(
         self,
         *,
@@ -75,7 +74,7 @@ class PublicTokens(Resource):
         expiration_time: Expiration = DEFAULT_EXPIRATION,
         realtime: Mapping[str, Any] | None = None,
         request_options: RequestOptionsLike = None,
-    ) -> str:
+    ) -> Generator[Any, Any, str]:
         """A token that can read what ``scopes`` name, e.g.
         ``scopes={"read": {"runs": [run_id]}}`` or ``scopes=["read:runs:" + run_id]``.
 
@@ -83,10 +82,12 @@ class PublicTokens(Resource):
         ``timedelta``, an aware ``datetime`` or Unix seconds; at most 30 days ahead.
         ``realtime={"skipColumns": [...]}`` trims what realtime subscriptions send."""
         flat = flatten_scopes(scopes) if scopes is not None else None
-        return self._mint(flat, expiration_time, realtime, one_time_use=None,
-                          request_options=request_options, operation="auth.create_public_token")
+        return (yield from self._mint(flat, expiration_time, realtime, one_time_use=None,
+                                      request_options=request_options,
+                                      operation="auth.create_public_token"))
 
     @retry_safety(RetrySafety.IDEMPOTENT, why=_MINTING)
+    @flow
     def create_trigger_public_token(
         self,
         task: str | Sequence[str],
@@ -95,15 +96,17 @@ class PublicTokens(Resource):
         expiration_time: Expiration = DEFAULT_EXPIRATION,
         realtime: Mapping[str, Any] | None = None,
         request_options: RequestOptionsLike = None,
-    ) -> str:
+    ) -> Generator[Any, Any, str]:
         """A token that can trigger ``task`` (or each of several); usable once unless
         ``multiple_use=True``."""
         flat = flatten_scopes({"trigger": {"tasks": _tasks(task)}})
-        return self._mint(flat, expiration_time, realtime, one_time_use=not multiple_use,
-                          request_options=request_options,
-                          operation="auth.create_trigger_public_token")
+        return (yield from self._mint(flat, expiration_time, realtime,
+                                      one_time_use=not multiple_use,
+                                      request_options=request_options,
+                                      operation="auth.create_trigger_public_token"))
 
     @retry_safety(RetrySafety.IDEMPOTENT, why=_MINTING)
+    @flow
     def create_batch_trigger_public_token(
         self,
         task: str | Sequence[str],
@@ -112,13 +115,14 @@ class PublicTokens(Resource):
         expiration_time: Expiration = DEFAULT_EXPIRATION,
         realtime: Mapping[str, Any] | None = None,
         request_options: RequestOptionsLike = None,
-    ) -> str:
+    ) -> Generator[Any, Any, str]:
         """A token that can batch-trigger ``task`` (or each of several); usable once unless
         ``multiple_use=True``."""
         flat = flatten_scopes({"batchTrigger": {"tasks": _tasks(task)}})
-        return self._mint(flat, expiration_time, realtime, one_time_use=not multiple_use,
-                          request_options=request_options,
-                          operation="auth.create_batch_trigger_public_token")
+        return (yield from self._mint(flat, expiration_time, realtime,
+                                      one_time_use=not multiple_use,
+                                      request_options=request_options,
+                                      operation="auth.create_batch_trigger_public_token"))
 
     # -- minting ---------------------------------------------------------------------------
 
@@ -131,7 +135,7 @@ class PublicTokens(Resource):
         one_time_use: bool | None,
         request_options: RequestOptionsLike,
         operation: str,
-    ) -> str:
+    ) -> Generator[Any, Any, str]:
         realtime_claim = _realtime(realtime)
         now = int(time.time())
         exp = expiration_timestamp(expiration_time, now)
@@ -150,9 +154,9 @@ class PublicTokens(Resource):
                 body["oneTimeUse"] = one_time_use
             if realtime_claim is not None:
                 body["realtime"] = realtime_claim
-            return self._server_minted(body, operation, request_options)
+            return (yield from self._server_minted(body, operation, request_options))
 
-        payload: dict[str, Any] = dict(self._jwt_claims(request_options))
+        payload: dict[str, Any] = dict((yield from self._jwt_claims(request_options)))
         # The SDK's key order: the claims, then (public) scopes, realtime / (trigger) otu,
         # realtime, scopes; then iss, aud, exp, iat.
         if one_time_use is None:
@@ -168,32 +172,36 @@ class PublicTokens(Resource):
         payload.update({"iss": ISSUER, "aud": AUDIENCE, "exp": exp, "iat": now})
         return sign_hs256(payload, self._client._access_token)
 
-    def _jwt_claims(self, request_options: RequestOptionsLike) -> dict[str, Any]:
+    def _jwt_claims(
+        self, request_options: RequestOptionsLike
+    ) -> Generator[Any, Any, dict[str, Any]]:
         """``{"sub": <environment id>, "pub": true}``: one request per client, then cached
-        (the environment a key belongs to never changes)."""
-        with self._claims_lock:
-            if self._claims is None:
-                self._claims = self._request(
-                    "POST",
-                    "/api/v1/auth/jwt/claims",
-                    operation="auth.jwt_claims",
-                    parse=_claims,
-                    request_options=request_options,
-                )
-            return self._claims
+        (the environment a key belongs to never changes). No lock is held while asking: an
+        async task must not block its loop; two first callers at once both ask, harmlessly."""
+        claims = self._claims
+        if claims is None:
+            claims = yield self._request(
+                "POST",
+                "/api/v1/auth/jwt/claims",
+                operation="auth.jwt_claims",
+                parse=_claims,
+                request_options=request_options,
+            )
+            self._claims = claims
+        return claims
 
     def _server_minted(
         self, body: dict[str, Any], operation: str, request_options: RequestOptionsLike
-    ) -> str:
+    ) -> Generator[Any, Any, str]:
         try:
-            return self._request(
+            return (yield self._request(
                 "POST",
                 "/api/v1/auth/public-tokens",
                 operation=operation,
                 json_body=body,
                 parse=_token,
                 request_options=request_options,
-            )
+            ))
         except NotFoundError as exc:
             raise NotFoundError(
                 "This additional API key cannot self-sign public tokens, and the server does "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import Any, Literal
 
 from django_trigger._http.paths import build_path
@@ -20,6 +20,7 @@ from ._base import (
     _cooked,
     comma_list,
     epoch_ms,
+    flow,
     machine_filter,
     nonempty,
     page_size_param,
@@ -124,6 +125,7 @@ class BulkActions(Resource):
         )
 
     @retry_safety(RetrySafety.READ, why="repeated reads")
+    @flow
     def poll(
         self,
         bulk_action_id: str,
@@ -132,7 +134,7 @@ class BulkActions(Resource):
         timeout: float | None = None,
         max_attempts: int = POLL_MAX_ATTEMPTS,
         request_options: RequestOptionsLike = None,
-    ) -> BulkAction:
+    ) -> Generator[Any, Any, BulkAction]:
         """Retrieve the bulk action every ``interval`` seconds until it is no longer
         ``PENDING`` (``COMPLETED`` or ``ABORTED``) and return it; ``PollTimeoutError`` (with
         ``.last``) after ``max_attempts`` retrievals or once ``timeout`` seconds would be
@@ -140,7 +142,7 @@ class BulkActions(Resource):
         attempts). One ``GET /api/v1/bulk-actions/{id}`` per attempt."""
         build_path("/api/v1/bulk-actions/{}", (bulk_action_id, "bulk_action"))
         actions = _cooked(self)
-        return poll_until(
+        return (yield from poll_until(
             lambda options: actions.retrieve(bulk_action_id, request_options=options),
             lambda action: action.status != "PENDING",
             what=f"bulk action {bulk_action_id}",
@@ -149,23 +151,25 @@ class BulkActions(Resource):
             timeout=timeout,
             max_attempts=max_attempts,
             request_options=request_options,
-        )
+            sleep=self._client._sleep,
+        ))
 
     @retry_safety(
         RetrySafety.VERIFIED,
         why="a retry refused 'already aborted' (409) after a lost answer means done",
     )
+    @flow
     def abort(
         self, bulk_action_id: str, *, request_options: RequestOptionsLike = None
-    ) -> IdResponse:
+    ) -> Generator[Any, Any, IdResponse]:
         try:
-            return self._request(
+            return (yield self._request(
                 "POST",
                 build_path("/api/v1/bulk-actions/{}/abort", (bulk_action_id, "bulk_action")),
                 operation="bulk_actions.abort",
                 parse=IdResponse.from_api,
                 request_options=request_options,
-            )
+            ))
         except ApiError as exc:
             if self._done_before(exc, 409, "already aborted"):  # the lost attempt aborted it
                 return IdResponse.from_api({"id": bulk_action_id})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from datetime import datetime
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ from ._base import (
     MAX_PAGE_SIZE,
     Resource,
     RetrySafety,
+    flow,
     page_size_param,
     period_filter,
     retry_safety,
@@ -108,27 +110,28 @@ class Deployments(Resource):
         why="a retry answered 'already the current deployment' after a lost answer means done: "
         "the current deployment is read back",
     )
+    @flow
     def promote(
         self,
         version: str,
         *,
         allow_rollbacks: bool = False,
         request_options: RequestOptionsLike = None,
-    ) -> PromotedDeployment:
+    ) -> Generator[Any, Any, PromotedDeployment]:
         """Make ``version`` the current deployment."""
         try:
-            return self._request(
+            return (yield self._request(
                 "POST",
                 build_path("/api/v1/deployments/{}/promote", (version, "version")),
                 operation="deployments.promote",
                 params={"allowRollbacks": "true"} if allow_rollbacks else None,
                 parse=PromotedDeployment.from_api,
                 request_options=request_options,
-            )
+            ))
         except ApiError as exc:
             if not self._done_before(exc, 400, "already the current deployment"):
                 raise
-            current = self.current(request_options=request_options)
+            current = yield self.current(request_options=request_options)
             if current.version != version:
                 raise
             return PromotedDeployment.from_api(

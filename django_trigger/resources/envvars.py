@@ -8,7 +8,7 @@ address any environment of its projects.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import IO, Any, TypeVar
 
 from django_trigger import validators
@@ -20,7 +20,7 @@ from django_trigger.types import EnvVar, SchemaError, SuccessResponse
 from django_trigger.validators import ENV_VAR_NAME as NAME_PATTERN
 from django_trigger.validators import RESERVED_ENV_VAR_NAMES as RESERVED_NAMES
 
-from ._base import Auth, Resource, RetrySafety, retry_safety
+from ._base import Auth, Resource, RetrySafety, flow, retry_safety
 
 __all__ = ["NAME_PATTERN", "RESERVED_NAMES", "EnvVars", "validate_name"]
 
@@ -120,6 +120,7 @@ class EnvVars(Resource):
         why="a retry answered 'value not found' (or 404 once the last value is gone) after "
         "a lost answer means it was deleted",
     )
+    @flow
     def delete(
         self,
         name: str,
@@ -128,13 +129,13 @@ class EnvVars(Resource):
         environment: str | None = None,
         branch: str | None = None,
         request_options: RequestOptionsLike = None,
-    ) -> SuccessResponse:
+    ) -> Generator[Any, Any, SuccessResponse]:
         try:
-            return self._call(
+            return (yield self._call(
                 "DELETE", "envvars.delete", project_ref=project_ref, environment=environment,
                 branch=branch, name=name, parse=SuccessResponse.from_api,
                 request_options=request_options,
-            )
+            ))
         except ApiError as exc:
             # The lost attempt deleted this environment's value (and the variable with it
             # when that was its last value).
@@ -149,6 +150,7 @@ class EnvVars(Resource):
         why="with override the same values are written again; without, a retry answered "
         "'already set' is verified by reading the values back (a file cannot be: unsafe)",
     )
+    @flow
     def upload(
         self,
         variables: Mapping[str, str] | str | bytes | IO[bytes],
@@ -160,7 +162,7 @@ class EnvVars(Resource):
         environment: str | None = None,
         branch: str | None = None,
         request_options: RequestOptionsLike = None,
-    ) -> SuccessResponse:
+    ) -> Generator[Any, Any, SuccessResponse]:
         """Import many variables in one request.
 
         ``variables`` is a mapping (sent as JSON) or dotenv text / a binary file (sent as the
@@ -185,7 +187,7 @@ class EnvVars(Resource):
                     name: _value(value, name) for name, value in parent_variables.items()
                 }
             try:
-                return self._request(
+                return (yield self._request(
                     "POST",
                     path,
                     operation="envvars.upload",
@@ -195,16 +197,16 @@ class EnvVars(Resource):
                     parse=SuccessResponse.from_api,
                     request_options=request_options,
                     retry_safety=RetrySafety.IDEMPOTENT if override else RetrySafety.VERIFIED,
-                )
+                ))
             except ApiError as exc:
                 if not self._done_before(exc, 400, "already set"):
                     raise
                 # The lost attempt may have written them: done if every value reads back.
                 target = (project_ref, environment, branch)
-                if not _all_set(body["variables"], self.list(
+                if not _all_set(body["variables"], (yield self.list(
                     project_ref=target[0], environment=target[1], branch=target[2],
                     request_options=request_options,
-                )):
+                ))):
                     raise
                 return SuccessResponse.from_api({"success": True})
         if is_secret is not None or parent_variables:

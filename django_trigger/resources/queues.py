@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Generator
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -13,7 +14,7 @@ from django_trigger.pagination import OffsetPage
 from django_trigger.types import Queue
 from django_trigger.types.operations import QueueMetrics
 
-from ._base import Auth, Resource, RetrySafety, offset_params, retry_safety, task_identifier
+from ._base import Auth, Resource, RetrySafety, flow, offset_params, retry_safety, task_identifier
 
 __all__ = ["MAX_METRICS_PERIOD", "QueueType", "Queues"]
 
@@ -137,22 +138,23 @@ class Queues(Resource):
         why="a retry answered 'Queue is not overridden' after a lost answer means done: "
         "the queue is read back",
     )
+    @flow
     def reset_concurrency_limit(
         self, queue: str, *, type: QueueType = "id", request_options: RequestOptionsLike = None
-    ) -> Queue:
+    ) -> Generator[Any, Any, Queue]:
         try:
-            return self._request(
+            return (yield self._request(
                 "POST",
                 _path(queue, type) + "/concurrency/reset",
                 operation="queues.reset_concurrency_limit",
                 json_body={"type": type},
                 parse=Queue.from_api,
                 request_options=request_options,
-            )
+            ))
         except ApiError as exc:
             if not self._done_before(exc, 400, "not overridden"):
                 raise
-            return self.retrieve(queue, type=type, request_options=request_options)
+            return (yield self.retrieve(queue, type=type, request_options=request_options))
 
     def _pause(
         self, queue: str, type: QueueType, action: str, request_options: RequestOptionsLike

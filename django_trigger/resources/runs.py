@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,7 @@ from ._base import (
     comma_list,
     duration,
     epoch_ms,
+    flow,
     machine_filter,
     nonempty,
     page_size_param,
@@ -198,6 +199,7 @@ class Runs(Resource):
         return run
 
     @retry_safety(RetrySafety.READ, why="repeated reads")
+    @flow
     def poll(
         self,
         run_id: str,
@@ -206,7 +208,7 @@ class Runs(Resource):
         timeout: float | None = None,
         max_attempts: int = POLL_MAX_ATTEMPTS,
         request_options: RequestOptionsLike = None,
-    ) -> Run:
+    ) -> Generator[Any, Any, Run]:
         """Retrieve the run every ``interval`` seconds until its status is final, and return
         it; ``PollTimeoutError`` (with ``.last``, the last run retrieved) after
         ``max_attempts`` retrievals or once ``timeout`` seconds would be exceeded. A retrieval
@@ -219,7 +221,7 @@ class Runs(Resource):
         """
         build_path("/api/v3/runs/{}", (run_id, "run"))  # a bad id fails before any request
         runs = _cooked(self)
-        return poll_until(
+        return (yield from poll_until(
             lambda options: runs.retrieve(run_id, request_options=options),
             lambda run: run.status.is_final,
             what=f"run {run_id}",
@@ -228,7 +230,8 @@ class Runs(Resource):
             timeout=timeout,
             max_attempts=max_attempts,
             request_options=request_options,
-        )
+            sleep=self._client._sleep,
+        ))
 
     # -- realtime ----------------------------------------------------------------------------
 
@@ -413,19 +416,20 @@ class Runs(Resource):
         )
 
     @retry_safety(RetrySafety.READ, why="a read")
+    @flow
     def retrieve_result(
         self, run_id: str, *, request_options: RequestOptionsLike = None
-    ) -> TaskRunExecutionResult | None:
+    ) -> Generator[Any, Any, TaskRunExecutionResult | None]:
         """The execution result of a finished run, or ``None`` while it has not finished (the
         API answers 404 for both an unfinished and an unknown run, like the SDK maps it)."""
         try:
-            return self._request(
+            return (yield self._request(
                 "GET",
                 build_path("/api/v1/runs/{}/result", (run_id, "run")),
                 operation="runs.retrieve_result",
                 parse=TaskRunExecutionResult.from_api,
                 request_options=request_options,
-            )
+            ))
         except NotFoundError:
             return None
 

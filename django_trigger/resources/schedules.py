@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import re
+from collections.abc import Generator
 from typing import Any
 
 from django_trigger._http.paths import build_path
@@ -23,6 +24,7 @@ from ._base import (
     Resource,
     RetrySafety,
     _cooked,
+    flow,
     offset_params,
     retry_safety,
     task_identifier,
@@ -114,6 +116,7 @@ class Schedules(Resource):
         "unknown id: after a lost answer the schedule is read, and the update sent again only "
         "if it exists",
     )
+    @flow
     def update(
         self,
         schedule_id: str,
@@ -124,12 +127,12 @@ class Schedules(Resource):
         timezone: str | None = None,
         window: str | None = None,
         request_options: RequestOptionsLike = None,
-    ) -> Schedule:
+    ) -> Generator[Any, Any, Schedule]:
         """Replace a schedule. Like the API, omitted ``external_id`` becomes null and omitted
         ``timezone`` becomes UTC: pass every value you want to keep."""
         body = _body(task, cron, external_id, timezone, window)
 
-        def put(safety: RetrySafety) -> Schedule:
+        def put(safety: RetrySafety) -> Any:
             return self._request(
                 "PUT",
                 _path(schedule_id),
@@ -146,29 +149,32 @@ class Schedules(Resource):
             )
 
         try:
-            return put(RetrySafety.UNSAFE)
+            return (yield put(RetrySafety.UNSAFE))
         except OutcomeUnknownError:
             try:
-                _cooked(self).retrieve(schedule_id, request_options=request_options)
+                yield _cooked(self).retrieve(schedule_id, request_options=request_options)
                 exists = True
             except NotFoundError:
                 exists = False
             if not exists:
                 raise
-        return put(RetrySafety.IDEMPOTENT)  # it exists: a repeat sets the same values
+        return (yield put(RetrySafety.IDEMPOTENT))  # it exists: a repeat sets the same values
 
     @retry_safety(
         RetrySafety.VERIFIED, why="a retry answered 404 after a lost answer means it was deleted"
     )
-    def delete(self, schedule_id: str, *, request_options: RequestOptionsLike = None) -> IdResponse:
+    @flow
+    def delete(
+        self, schedule_id: str, *, request_options: RequestOptionsLike = None
+    ) -> Generator[Any, Any, IdResponse]:
         try:
-            return self._request(
+            return (yield self._request(
                 "DELETE",
                 _path(schedule_id),
                 operation="schedules.delete",
                 parse=IdResponse.from_api,
                 request_options=request_options,
-            )
+            ))
         except ApiError as exc:
             if self._done_before(exc, 404):  # the lost attempt deleted it
                 return IdResponse.from_api({"id": schedule_id})

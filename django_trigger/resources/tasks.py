@@ -10,14 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from django_trigger._http.paths import build_path
-from django_trigger._http.transport import RawResponse
 from django_trigger.exceptions import (
     BatchNotSealedError,
     InvalidRequestError,
@@ -33,6 +31,7 @@ from ._base import (
     RetrySafety,
     _cooked,
     duration,
+    flow,
     retry_safety,
 )
 from ._base import task_identifier as task_id
@@ -278,13 +277,14 @@ class Tasks(Resource):
         "answer may leave an extra empty batch); its items are deduplicated by index; "
         "offloading a large item's payload stores nothing a repeat could double",
     )
+    @flow
     def batch_trigger(
         self,
         items: Sequence[BatchItem | Mapping[str, Any]],
         *,
         idempotency_key: str | None = None,
         request_options: RequestOptionsLike = None,
-    ) -> BatchHandle:
+    ) -> Generator[Any, Any, BatchHandle]:
         """Trigger many runs (of one or several tasks) as one batch, the way the current SDK
         does: create the batch (``POST /api/v3/batches``), then stream its items as NDJSON.
         With an ``idempotency_key`` the same batch is returned for the same key, and each
@@ -339,19 +339,20 @@ class Tasks(Resource):
             if len(batch_key) != 64:
                 keyed["idempotencyKeyOptions"] = {"key": batch_key, "scope": "run"}
         try:
-            raw = self._create_batch(keyed, request_options)
+            raw = yield self._create_batch(keyed, request_options)
         except UnprocessableEntityError as exc:
             if not (exc.retried_after_unknown_outcome and _BATCH_KEY_USED in exc.message):
                 raise
             # The lost attempt created the batch, but its id never reached us, so its items
             # can never be sent. Put them in a new batch without the batch key: each item
             # keeps the run idempotency key derived from it, so no run is started twice.
-            raw = self._create_batch(create, request_options, after_refusal=True)
+            raw = yield self._create_batch(create, request_options, after_refusal=True)
         handle = raw.parse()
-        if not handle.is_cached or self._client.batches.retrieve(handle.id).status == "PENDING":
+        if not handle.is_cached or (
+                (yield self._client.batches.retrieve(handle.id)).status == "PENDING"):
             # A cached batch still PENDING was never sealed (the answer that carried its id
             # was lost before the items were sent): send them; the API deduplicates by index.
-            self._stream_items(handle.id, lines, request_options)
+            yield from self._stream_items(handle.id, lines, request_options)
         return raw if self._raw else handle  # type: ignore[return-value]
 
     def _create_batch(
@@ -360,7 +361,7 @@ class Tasks(Resource):
         request_options: RequestOptionsLike,
         *,
         after_refusal: bool = False,
-    ) -> RawResponse[BatchHandle]:
+    ) -> Any:
         """Phase 1: ``POST /api/v3/batches`` (``after_refusal``: the keyless batch that takes
         the items of a keyed batch whose id was lost)."""
         keyed = "idempotencyKey" in body
@@ -387,12 +388,11 @@ class Tasks(Resource):
                 f"created an empty batch; {advice}"
             ),
         )
-        return cast(RawResponse[BatchHandle], raw)
-
+        return raw
 
     def _stream_items(
         self, batch_id: str, lines: list[str], request_options: RequestOptionsLike
-    ) -> None:
+    ) -> Generator[Any, Any, None]:
         """Phase 2: send every item as NDJSON. The server deduplicates items by index, so the
         whole stream is sent again (after the policy's backoff) while it answers
         ``sealed: false``, as the SDK does."""
@@ -400,7 +400,7 @@ class Tasks(Resource):
         body = ("\n".join(lines) + "\n").encode()
         policy = self._client.retry
         for attempt in range(1, policy.max_attempts + 1):
-            streamed = Resource._request(
+            streamed = yield Resource._request(
                 _cooked(self),
                 "POST",
                 path,
@@ -415,7 +415,7 @@ class Tasks(Resource):
             if streamed.get("sealed"):
                 return
             if attempt < policy.max_attempts:
-                time.sleep(policy.delay(attempt))
+                yield self._client._sleep(policy.delay(attempt))
         raise BatchNotSealedError(
             f"batch {batch_id} was not sealed: the API accepted "
             f"{streamed.get('itemsAccepted')} of {len(lines)} items",

@@ -10,7 +10,7 @@ which the API answers alike).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -32,6 +32,7 @@ from ._base import (
     comma_list,
     duration,
     epoch_ms,
+    flow,
     nonempty,
     page_size_param,
     period_filter,
@@ -176,9 +177,10 @@ class Waitpoints(Resource):
         RetrySafety.IDEMPOTENT,
         why="completing a completed token answers success and changes nothing",
     )
+    @flow
     def complete_token(
         self, token_id: str, data: Any = None, *, request_options: RequestOptionsLike = None
-    ) -> WaitpointTokenDetail:
+    ) -> Generator[Any, Any, WaitpointTokenDetail]:
         """Complete a waiting token with ``data`` (any JSON value); the waiting run resumes
         with it. Completing a completed token changes nothing (the first data stays). A token
         that had timed out raises ``WaitpointTimedOutError``: the API answers success but
@@ -191,7 +193,7 @@ class Waitpoints(Resource):
             raise InvalidRequestError(f"data must be JSON-serializable: {exc}") from None
         if len(body.encode()) > MAX_COMPLETION_BYTES:
             raise InvalidRequestError("data is larger than the API accepts (3 MB)")
-        answer = self._request(
+        answer = yield self._request(
             "POST",
             path,
             operation="waitpoints.complete_token",
@@ -201,7 +203,7 @@ class Waitpoints(Resource):
         )
         if self._raw:
             return answer  # type: ignore[return-value]  # the POST's raw response
-        token = self.retrieve_token(token_id, request_options=request_options)
+        token = yield self.retrieve_token(token_id, request_options=request_options)
         if token.status is WaitpointTokenStatus.TIMED_OUT:
             raise WaitpointTimedOutError(token_id, token.error_message)
         return token

@@ -1,0 +1,282 @@
+"""``AsyncTransport``: the sync ``Transport``'s behaviour on httpx, for ``AsyncTriggerClient``.
+
+Everything decided before sending (options, idempotency key, timeouts, budget, headers, body)
+and after the answer (error mapping, ``OutcomeUnknownError``) is ``TransportBase``'s, and every
+retry decision is ``RetryRules.decide`` (retry.py), exactly as urllib3's ``TriggerRetry`` asks
+it: only the loop that sends, sleeps and reads is written here, with ``await``.
+
+One ``httpx.AsyncClient`` (connection pool) per event loop: a pool is bound to the loop that
+opened its connections, and Django may serve requests on several loops (one per thread under
+``async_to_sync``). Cancelling the awaiting task stops the call at once, also during a retry's
+sleep: nothing runs in a thread pool.
+
+Imported only by ``AsyncTriggerClient``: httpx is the optional ``django-trigger-dev[async]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import socket
+import ssl
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from django_trigger.credentials import Secret
+from django_trigger.exceptions import (
+    ApiConnectionError,
+    ApiError,
+    ApiResponseTooLargeError,
+    ApiTimeoutError,
+)
+from django_trigger.options import RequestOptionsLike
+
+from .budget import CallBudget
+from .retry import MAX_SERVER_WAIT, Failure, RetryRules, RetrySafety, _path_only
+from .transport import (
+    PreparedCall,
+    RawResponse,
+    TransportBase,
+    _deadline_if_reached,
+    _outcome_unknown,
+)
+
+__all__ = ["AsyncTransport"]
+
+logger = logging.getLogger("django_trigger.http")
+
+# Failures before the request could reach the server (nothing was sent).
+_BEFORE_SENDING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
+                   httpx.UnsupportedProtocol)
+
+
+class AsyncTransport(TransportBase):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._authorization = Secret("Bearer " + kwargs["access_token"])
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
+        self._clients = weakref.WeakKeyDictionary()
+
+    # -- connection pools ------------------------------------------------------------------
+
+    def client(self) -> httpx.AsyncClient:
+        """The running event loop's pool (created on first use there)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(
+                trust_env=False,  # no ~/.netrc auth, no env proxies surprises
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=None,
+                                    max_keepalive_connections=self.pool_maxsize),
+            )
+            self._clients[loop] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close the running loop's pool (pools of other loops are closed by their loop)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+
+    # -- requests ----------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        request_options: RequestOptionsLike = None,
+        authenticated: bool = True,
+        retry_safety: RetrySafety | None = None,
+        unknown_hint: str | None = None,
+    ) -> RawResponse[Any]:
+        """``Transport.request`` awaited: same arguments, same result and errors."""
+        call = self.prepare(method, path, params=params, json_body=json_body, data=data,
+                            files=files, headers=headers, request_options=request_options,
+                            retry_safety=retry_safety)
+        budget = call.budget
+        if authenticated:
+            call.headers["Authorization"] = self._authorization
+        if self.shared_rate_limit is not None:
+            wait = self.shared_rate_limit.wait_before(
+                min(MAX_SERVER_WAIT, budget.remaining()), method, path)
+            if wait:
+                await asyncio.sleep(wait)
+        shared = self.shared_rate_limit
+        rules = RetryRules(call.policy, safety=call.safety,
+                           on_rate_limited=shared.note if shared else None)
+        client = self.client()
+        sent_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        earlier_acted = False  # an earlier attempt failed after sending, or answered 5xx
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._send(client, call)
+            except (httpx.HTTPError, asyncio.TimeoutError) as exc:
+                after_sending = not isinstance(exc, _BEFORE_SENDING)
+                decision = rules.decide(Failure.broken(type(exc).__name__,
+                                                       after_sending=after_sending),
+                                        attempt, budget)
+                if decision.delay is not None:
+                    self._log_retry(call, decision.delay, attempt, decision.reason)
+                    earlier_acted = earlier_acted or after_sending
+                    await asyncio.sleep(decision.delay)
+                    continue
+                error = self._connection_error(exc, call)
+                if not call.safety.retries_after_sending and after_sending:
+                    error = _outcome_unknown(error, unknown_hint, sent_at, call.read_timeout,
+                                             _deadline_if_reached(budget))
+                raise error from exc
+            try:
+                content = await self._read_body(response, call)
+            except ApiConnectionError as error:  # the request was processed; its answer was cut
+                if call.safety.retries_after_sending or response.status_code >= 400:
+                    raise
+                raise _outcome_unknown(error, unknown_hint, sent_at, call.read_timeout,
+                                       _deadline_if_reached(budget)) from error
+            if response.status_code >= 400:
+                decision = rules.decide(Failure.answer(response.status_code, response.headers),
+                                        attempt, budget)
+                if decision.delay is not None:
+                    self._log_retry(call, decision.delay, attempt, decision.reason)
+                    earlier_acted = earlier_acted or response.status_code >= 500
+                    await asyncio.sleep(decision.delay)
+                    continue
+            break
+        response._content = content
+        raw: RawResponse[Any] = RawResponse(
+            status_code=response.status_code,
+            headers=response.headers,
+            http_response=response,  # type: ignore[arg-type]  # same .content/.text/.headers
+            method=method,
+            path=path,
+            retried_after_unknown_outcome=earlier_acted,
+        )
+        return self.answer(call, raw, unknown_hint, sent_at)
+
+    async def _send(self, client: httpx.AsyncClient, call: PreparedCall) -> httpx.Response:
+        """One attempt up to the answer's headers, every wait clamped to the time left (the
+        deadline stops the attempt even when each wait was within its own timeout)."""
+        budget = call.budget
+        left = budget.remaining()
+        if left <= 0:
+            raise asyncio.TimeoutError
+        timeout = httpx.Timeout(
+            connect=max(0.001, min(call.connect_timeout, left)),
+            read=max(0.001, min(call.read_timeout, left)),
+            write=max(0.001, min(call.read_timeout, left)),
+            pool=max(0.001, min(call.connect_timeout, left)),
+        )
+        request = client.build_request(
+            call.method, call.url, params=call.params, content=call.body, files=call.files,
+            headers=call.headers, timeout=timeout,
+        )
+        return await asyncio.wait_for(client.send(request, stream=True), left + 0.05)
+
+    async def _read_body(self, response: httpx.Response, call: PreparedCall) -> bytes:
+        """The decoded body, read within the deadline and ``max_response_size``."""
+        budget = call.budget
+        chunks: list[bytes] = []
+        size = 0
+
+        async def read() -> None:
+            nonlocal size
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_response_size:
+                    raise ApiResponseTooLargeError(
+                        f"response body larger than max_response_size "
+                        f"({self.max_response_size:,} bytes decoded); reading stopped",
+                        status=response.status_code, headers=response.headers,
+                        method=call.method, path=call.path,
+                    )
+                chunks.append(chunk)
+
+        doing = f"reading the response from {self._host}"
+        try:
+            if budget.remaining() <= 0:
+                raise self._deadline_error(budget, call.method, call.path, doing)
+            await asyncio.wait_for(read(), max(0.001, budget.remaining()))
+        except asyncio.TimeoutError as exc:
+            budget.deadline_reached = True
+            raise self._deadline_error(budget, call.method, call.path, doing) from exc
+        except httpx.HTTPError as exc:
+            if budget.remaining() <= 0:
+                raise self._deadline_error(budget, call.method, call.path, doing) from exc
+            raise ApiConnectionError(
+                self._describe_failure(exc, "reading the response"),
+                method=call.method, path=call.path,
+            ) from exc
+        finally:
+            await response.aclose()  # back to the pool when read through, else closed
+        return b"".join(chunks)
+
+    def _log_retry(self, call: PreparedCall, delay: float, attempt: int, reason: str) -> None:
+        logger.info(
+            "Retrying %s %s in %.3fs (attempt %d of %d failed: %s)",
+            call.method, _path_only(call.url), delay, attempt, call.policy.max_attempts, reason,
+        )
+
+    # -- failures ----------------------------------------------------------------------------
+
+    def _connection_error(self, exc: BaseException, call: PreparedCall) -> ApiError:
+        budget: CallBudget = call.budget
+        timed_out = isinstance(exc, (httpx.TimeoutException, asyncio.TimeoutError))
+        if budget.remaining() <= 0 or (budget.deadline_reached and timed_out):
+            last = self._describe_failure(exc).rstrip(".")
+            return self._deadline_error(budget, call.method, call.path, f"last: {last}")
+        attempts = f"after {budget.attempts} attempts" if budget.attempts > 1 else ""
+        if budget.deadline_reached:
+            attempts = (f"{attempts}; " if attempts else "") + (
+                f"no time for another before the {budget.deadline_seconds:g}s deadline")
+        message = self._describe_failure(exc, attempts)
+        error_class = ApiTimeoutError if timed_out else ApiConnectionError
+        return error_class(message, method=call.method, path=call.path)
+
+    def _describe_failure(self, exc: BaseException, suffix: str = "") -> str:
+        """The sync transport's wording for httpx's errors (``host:port``, never the URL)."""
+        host = self._host
+        suffix = f" ({suffix})" if suffix else ""
+        cause = _root_cause(exc)
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"Connect timeout: {host} did not accept the connection in time{suffix}."
+        if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout, asyncio.TimeoutError)):
+            return f"Read timeout: {host} did not answer in time{suffix}."
+        if isinstance(cause, ssl.SSLError):
+            reason = cause.reason or cause.strerror or "handshake failed"
+            return f"TLS error talking to {host}: {reason}{suffix}."
+        if isinstance(exc, httpx.ConnectError):
+            if isinstance(cause, socket.gaierror):
+                return f"DNS lookup failed for {host}: the host name does not resolve{suffix}."
+            if isinstance(cause, ConnectionRefusedError):
+                return f"Connection refused by {host}{suffix}."
+            detail = f": {cause.strerror}" if isinstance(cause, OSError) and cause.strerror else ""
+            return f"Could not connect to {host}{detail}{suffix}."
+        if isinstance(exc, httpx.DecodingError):
+            return f"Undecodable response from {host}: bad Content-Encoding data{suffix}."
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+            return f"Connection dropped by {host} before the answer was complete{suffix}."
+        return f"Connection error talking to {host} ({type(exc).__name__}){suffix}."
+
+
+def _root_cause(exc: BaseException) -> BaseException | None:
+    current: BaseException | None = exc
+    seen = 0
+    while current is not None and seen < 10:
+        nested = current.__cause__ or current.__context__
+        if nested is None:
+            return current
+        current, seen = nested, seen + 1
+    return current

@@ -1,0 +1,90 @@
+"""``AsyncTriggerClient``: ``TriggerClient`` for async code (Django async views, ASGI).
+
+The same constructor, resources, methods, options, pages, raw responses and errors as the
+sync client; every call is awaited:
+
+    async with AsyncTriggerClient("tr_dev_...") as client:
+        run = await client.runs.retrieve("run_...")
+        page = await client.runs.list(status=["FAILED"])      # an AsyncCursorPage
+        async for run in client.runs.list(limit=50): ...       # every item, lazily
+
+Resources are the sync client's classes: a resource method validates its arguments and
+describes its request(s); this client's ``_then``/``_run_flow`` turn that into a coroutine
+(see resources/_base.py and docs/ARCHITECTURE.md). The transport is httpx (the optional
+``django-trigger-dev[async]``), with the sync transport's retry decisions (retry.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, TypeVar
+
+from django_trigger._http.async_transport import AsyncTransport
+from django_trigger.client import BaseClient
+from django_trigger.pagination import AsyncCursorPage, AsyncOffsetPage, AsyncPager
+
+__all__ = ["AsyncTriggerClient"]
+
+T = TypeVar("T")
+
+
+class AsyncTriggerClient(BaseClient):
+    """A client of the Trigger.dev management API whose calls are awaited.
+
+    >>> client = AsyncTriggerClient("tr_dev_...", project_ref="proj_...")
+    >>> run = await client.runs.retrieve("run_...")
+
+    Connections are pooled per event loop; ``await client.aclose()`` (or ``async with``)
+    closes the running loop's pool. Resource methods are typed as the sync client's (their
+    results are awaitables of those types).
+    """
+
+    _transport_class = AsyncTransport
+    _transport: AsyncTransport
+    _pages = (AsyncCursorPage, AsyncOffsetPage)
+
+    async def aclose(self) -> None:
+        """Close the running event loop's pooled connections."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> AsyncTriggerClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- how resources' calls run: awaited --------------------------------------------------
+
+    def _then(self, value: Any, then: Callable[[Any], T]) -> Any:
+        async def finish() -> T:
+            return then(await value)
+
+        return finish()
+
+    def _run_flow(self, steps: Generator[Any, Any, T]) -> Any:
+        return _drive(steps)
+
+    def _sleep(self, seconds: float) -> Awaitable[None]:
+        return asyncio.sleep(seconds)
+
+    def _pager(self, page: Any) -> Any:
+        return AsyncPager(page)
+
+
+async def _drive(steps: Generator[Any, Any, T]) -> T:
+    """Run a resource's flow: await each step it yields and send back the result, or throw
+    the step's error back in at its ``yield`` (where the flow's ``try`` sees it)."""
+    value: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            step = steps.throw(error) if error is not None else steps.send(value)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        value, error = None, None
+        try:
+            value = await step if inspect.isawaitable(step) else step
+        except Exception as exc:  # CancelledError (a BaseException) ends the flow as is
+            error = exc

@@ -1,0 +1,396 @@
+"""``AsyncTriggerClient`` against ``TriggerClient``: the same scenarios, written once, run
+through both clients over real HTTP against the emulator (``SyncScenarios`` and
+``AsyncScenarios``), then what only the async client promises: concurrency on one loop,
+cancellation, no thread pool, one pool per loop, per-loop ``get_async_client``."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from django.test import SimpleTestCase, override_settings
+
+from django_trigger.async_client import AsyncTriggerClient
+from django_trigger.client import TriggerClient
+from django_trigger.exceptions import (
+    ApiTimeoutError,
+    InvalidRequestError,
+    NotFoundError,
+    OutcomeUnknownConnectionError,
+    OutcomeUnknownError,
+)
+from django_trigger.pagination import AsyncCursorPage, CursorPage
+
+from .base import FAST_RETRY, ClientTestCase
+
+ROOT = Path(__file__).resolve().parents[2]
+POST = {"method": "POST"}
+
+
+class Scenarios(ClientTestCase):
+    """Each ``scenario_*`` runs with ``self.api`` a sync or an async client; ``await
+    self.call(x)`` is the result of a client call either way."""
+
+    api_class: type[TriggerClient] | type[AsyncTriggerClient] = TriggerClient
+
+    def make(self, **overrides: Any) -> Any:
+        options: dict[str, Any] = {
+            "base_url": self.emulator.base_url,
+            "project_ref": self.emulator.project_ref,
+            "retry": FAST_RETRY,
+            "timeout": 5.0,
+        }
+        options.update(overrides)
+        return self.api_class(self.emulator.secret_key, **options)
+
+    async def call(self, value: Any) -> Any:
+        return await value if inspect.isawaitable(value) else value
+
+    async def items(self, page: Any) -> list[Any]:
+        if hasattr(page, "__aiter__"):
+            return [item async for item in page]
+        return list(page)
+
+    def play(self, scenario: Callable[[], Coroutine[Any, Any, None]], **options: Any) -> None:
+        async def main() -> None:
+            self.api = self.make(**options)
+            try:
+                await scenario()
+            finally:
+                if isinstance(self.api, AsyncTriggerClient):
+                    await self.api.aclose()
+                else:
+                    self.api.close()
+
+        asyncio.run(main())
+
+    # -- the scenarios -----------------------------------------------------------------------
+
+    async def scenario_list_retrieve_and_pages_both_ways(self) -> None:
+        await self.call(self.api.tasks.batch_trigger(
+            [{"task": "paginate-me", "payload": {"n": n}} for n in range(25)]))
+        page = await self.call(self.api.runs.list(task_identifier="paginate-me", limit=10))
+        self.assertIsInstance(page, self.page_class)
+        self.assertEqual(len(page.data), 10)
+        run = await self.call(self.api.runs.retrieve(page.data[3].id))
+        self.assertEqual(run.id, page.data[3].id)
+
+        second = await self.call(page.get_next_page())
+        self.assertTrue(second.has_previous_page())
+        back = await self.call(second.get_previous_page())
+        self.assertEqual([r.id for r in back.data], [r.id for r in page.data])
+
+        self.journal.clear()
+        every = await self.items(self.api.runs.list(task_identifier="paginate-me", limit=10))
+        self.assertEqual(len({r.id for r in every}), 25)
+        created = [r.created_at for r in every]
+        self.assertEqual(created, sorted(created, reverse=True))
+        self.assertEqual(self.journal.count(path="/api/v1/runs"), 3)  # lazily, page by page
+
+        # Backwards from a cursor: towards newer runs, newest last, across pages.
+        third = await self.call(second.get_next_page())
+        backwards = await self.call(self.api.runs.list(
+            task_identifier="paginate-me", limit=10, before=third.previous_cursor))
+        walked = [r.id for r in await self.items(backwards)]
+        self.assertEqual(walked, list(reversed([r.id for r in every[:20]])))
+
+    async def scenario_trigger_with_an_idempotency_key(self) -> None:
+        first = await self.call(self.api.tasks.trigger(
+            "send-email", {"to": "a@example.com"}, idempotency_key="welcome-1"))
+        again = await self.call(self.api.tasks.trigger(
+            "send-email", {"to": "a@example.com"}, idempotency_key="welcome-1"))
+        self.assertEqual(again.id, first.id)
+        self.assertTrue(again.is_cached)
+
+    async def scenario_a_verified_retry(self) -> None:
+        task = self.emulator.scheduled_tasks[0]
+        created = await self.call(self.api.schedules.create(
+            task=task, cron="0 9 * * *", deduplication_key="to-delete"))
+        self.emulator.faults.drop_next(1, after_processing=True, method="DELETE")
+        deleted = await self.call(self.api.schedules.delete(created.id))
+        self.assertEqual(deleted.id, created.id)
+        self.assertEqual(self.journal.count(method="DELETE"), 2)
+        with self.assertRaises(NotFoundError):
+            await self.call(self.api.schedules.retrieve(created.id))
+
+    async def scenario_an_unsafe_call_after_a_drop(self) -> None:
+        run = await self.call(self.api.tasks.trigger("replay-me", {"n": 1}))
+        self.journal.clear()
+        self.emulator.faults.drop_next(1, after_processing=True, **POST)
+        with self.assertRaises(OutcomeUnknownConnectionError) as ctx:
+            await self.call(self.api.runs.replay(run.id))
+        self.assertIn("connection was dropped after the request was sent", str(ctx.exception))
+        self.assertIn(f"for a replay of {run.id}", str(ctx.exception))
+        self.assertNotIn(self.emulator.secret_key, repr(ctx.exception))
+        self.assertEqual(self.journal.count(method="POST"), 1)  # not repeated
+
+    async def scenario_a_deadline(self) -> None:
+        self.emulator.faults.stall_next(5, 2.0)
+        started = time.monotonic()
+        with self.assertRaises(ApiTimeoutError) as ctx:
+            await self.call(self.api.runs.list(
+                limit=1, request_options={"deadline": 0.4, "timeout": 0.3}))
+        elapsed = time.monotonic() - started
+        self.assertIn("Deadline of 0.4s reached", str(ctx.exception))
+        self.assertLess(elapsed, 1.2)
+
+    async def scenario_an_unsafe_call_stopped_by_its_deadline(self) -> None:
+        run = await self.call(self.api.tasks.trigger("replay-me", {"n": 1}))
+        self.emulator.faults.stall_next(1, 2.0, **POST)
+        with self.assertRaises(OutcomeUnknownError) as ctx:
+            await self.call(self.api.runs.replay(run.id, request_options={"deadline": 0.3}))
+        self.assertIn("deadline (0.3 s) passed after the request was sent", str(ctx.exception))
+
+    async def scenario_a_429_with_its_reset(self) -> None:
+        self.emulator.faults.rate_limit_next(1, reset_after=0.3)
+        started = time.monotonic()
+        page = await self.call(self.api.runs.list(limit=2))
+        elapsed = time.monotonic() - started
+        self.assertEqual(len(page.data), 2)
+        self.assertEqual(self.journal.count(path="/api/v1/runs"), 2)
+        self.assertGreaterEqual(elapsed, 0.25)  # waited for the reset (plus jitter < 1 s)
+        self.assertLess(elapsed, 2.0)
+
+    async def scenario_a_raw_response(self) -> None:
+        page = await self.call(self.api.runs.list(limit=1))
+        raw = await self.call(self.api.runs.with_raw_response.retrieve(page.data[0].id))
+        self.assertEqual(raw.status_code, 200)
+        self.assertEqual(raw.headers["content-type"].split(";")[0], "application/json")
+        self.assertEqual(raw.json()["id"], page.data[0].id)
+        self.assertEqual(raw.parse().id, page.data[0].id)
+
+    async def scenario_bad_input_fails_before_sending(self) -> None:
+        self.journal.clear()
+        with self.assertRaises(InvalidRequestError):
+            await self.call(self.api.runs.list(limit=0))
+        with self.assertRaises(InvalidRequestError):
+            await self.call(self.api.waitpoints.complete_token("waitpoint_x", object()))
+        self.assertEqual(self.journal.count(), 0)
+
+    async def scenario_a_waitpoint_completed_and_read_back(self) -> None:
+        token = await self.call(self.api.waitpoints.create_token(timeout="1h"))
+        done = await self.call(self.api.waitpoints.complete_token(token.id, {"ok": True}))
+        self.assertEqual(done.status.value, "COMPLETED")
+        self.assertIn('"ok":true', done.output)  # as the API stores it
+
+    async def scenario_batch_trigger_in_two_phases(self) -> None:
+        handle = await self.call(self.api.tasks.batch_trigger(
+            [{"task": "send-email", "payload": {"n": n}} for n in range(3)],
+            idempotency_key="batch-1"))
+        self.assertEqual(handle.run_count, 3)
+        self.assertEqual(self.journal.count(path=f"/api/v3/batches/{handle.id}/items"), 1)
+
+    async def scenario_poll_until_final(self) -> None:
+        run = await self.call(self.api.tasks.trigger("send-email", {"n": 1}))
+
+        def finish() -> None:
+            with self.emulator.state.lock:
+                self.emulator.state.runs.complete(run.id, {"sent": True})
+
+        timer = threading.Timer(0.2, finish)
+        timer.start()
+        self.addCleanup(timer.cancel)
+        done = await self.call(self.api.runs.poll(run.id, interval=0.05, timeout=5))
+        self.assertEqual(done.output, {"sent": True})
+        polls = self.journal.count(method="GET", path=f"/api/v3/runs/{run.id}")
+        self.assertGreaterEqual(polls, 2)
+
+
+SCENARIOS = [name for name in vars(Scenarios) if name.startswith("scenario_")]
+
+
+def _tests(cls: type[Scenarios]) -> type[Scenarios]:
+    for name in SCENARIOS:
+        def test(self: Scenarios, name: str = name) -> None:
+            self.play(getattr(self, name))
+
+        setattr(cls, "test_" + name.removeprefix("scenario_"), test)
+    return cls
+
+
+@_tests
+class SyncScenarios(Scenarios):
+    api_class = TriggerClient
+    page_class = CursorPage
+
+
+@_tests
+class AsyncScenarios(Scenarios):
+    api_class = AsyncTriggerClient
+    page_class = AsyncCursorPage
+
+
+class AsyncOnlyTests(ClientTestCase):
+    def make(self, **overrides: Any) -> AsyncTriggerClient:
+        options: dict[str, Any] = {
+            "base_url": self.emulator.base_url, "project_ref": self.emulator.project_ref,
+            "retry": FAST_RETRY, "timeout": 5.0,
+        }
+        options.update(overrides)
+        return AsyncTriggerClient(self.emulator.secret_key, **options)
+
+    def test_twenty_concurrent_calls_take_about_the_time_of_one(self):
+        self.emulator.faults.latency(50)
+
+        async def main() -> tuple[float, float]:
+            async with self.make() as client:
+                page = await client.runs.list(limit=1)
+                run_id = page.data[0].id
+                started = time.monotonic()
+                await client.runs.retrieve(run_id)
+                one = time.monotonic() - started
+                # Once to open the twenty connections, then timed.
+                await asyncio.gather(*(client.runs.retrieve(run_id) for _ in range(20)))
+                started = time.monotonic()
+                runs = await asyncio.gather(*(client.runs.retrieve(run_id) for _ in range(20)))
+                twenty = time.monotonic() - started
+                self.assertEqual({r.id for r in runs}, {run_id})
+                return one, twenty
+
+        one, twenty = asyncio.run(main())
+        self.assertGreaterEqual(one, 0.05)
+        # Twenty in sequence would take >= 1 s; concurrently about one latency (plus overhead).
+        self.assertLess(twenty, 0.5, (one, twenty))
+
+    def test_cancelling_the_task_stops_the_call_and_its_retry_sleep(self):
+        async def main() -> None:
+            async with self.make(retry={"min_delay": 0.6, "max_delay": 0.6}) as client:
+                self.emulator.faults.fail_next(1, 503)  # then a 0.6 s backoff sleep
+                task = asyncio.ensure_future(client.runs.list(limit=1))
+                await asyncio.sleep(0.2)
+                started = time.monotonic()
+                task.cancel()
+                with self.assertRaises(asyncio.CancelledError):
+                    await task
+                self.assertLess(time.monotonic() - started, 0.2)
+                await asyncio.sleep(0.8)
+                # The retry, due at 0.6 s, would have been answered 200.
+                self.assertEqual(self.journal.count(path="/api/v1/runs", status=200), 0)
+
+                self.emulator.faults.stall_next(1, 3.0)  # cancelled while waiting for an answer
+                task = asyncio.ensure_future(client.runs.list(limit=1))
+                await asyncio.sleep(0.3)
+                started = time.monotonic()
+                task.cancel()
+                with self.assertRaises(asyncio.CancelledError):
+                    await task
+                self.assertLess(time.monotonic() - started, 0.2)
+
+        asyncio.run(main())
+
+    def test_no_thread_pool_and_no_thread(self):
+        threads_before = set(threading.enumerate())
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            async with self.make() as client:
+                await asyncio.gather(*(client.runs.list(limit=1) for _ in range(5)))
+                self.assertIsNone(getattr(loop, "_default_executor", None))
+                new = set(threading.enumerate()) - threads_before
+                # Only the emulator's request threads: no executor, anyio or asgiref worker.
+                self.assertEqual({t for t in new if "process_request" not in t.name}, set())
+
+        asyncio.run(main())
+
+    def test_one_connection_pool_per_event_loop(self):
+        client = self.make()
+
+        async def pool() -> Any:
+            await client.runs.list(limit=1)
+            first = client._transport.client()
+            await client.runs.list(limit=1)
+            self.assertIs(client._transport.client(), first)
+            await client.aclose()
+            return first
+
+        self.assertIsNot(asyncio.run(pool()), asyncio.run(pool()))
+
+    def test_an_async_page_is_not_iterated_synchronously(self):
+        async def main() -> None:
+            async with self.make() as client:
+                page = await client.runs.list(limit=1)
+                with self.assertRaises(TypeError):
+                    list(page)
+
+        asyncio.run(main())
+
+
+class GetAsyncClientTests(ClientTestCase):
+    def settings(self) -> Any:  # type: ignore[override]
+        return override_settings(TRIGGER={"default": {
+            "ACCESS_TOKEN": self.emulator.secret_key, "API_URL": self.emulator.base_url,
+            "PROJECT_REF": self.emulator.project_ref,
+        }})
+
+    def test_cached_per_loop_and_closed_by_the_lifespan_shutdown(self):
+        from django_trigger import get_async_client
+        from django_trigger.asgi import with_trigger_lifespan
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover
+            raise AssertionError("lifespan must not reach the app")
+
+        async def main() -> Any:
+            client = get_async_client()
+            self.assertIs(get_async_client("default"), client)
+            self.assertEqual(len((await client.runs.list(limit=2)).data), 2)
+            pool = client._transport.client()
+            messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+            sent: list[str] = []
+
+            async def receive() -> Any:
+                return next(messages)
+
+            async def send(message: Any) -> None:
+                sent.append(message["type"])
+
+            await with_trigger_lifespan(app)({"type": "lifespan"}, receive, send)
+            self.assertEqual(sent, ["lifespan.startup.complete", "lifespan.shutdown.complete"])
+            self.assertTrue(pool.is_closed)
+            self.assertIsNot(get_async_client(), client)  # a new one after shutdown
+            await get_async_client().aclose()
+            return client
+
+        with self.settings():
+            first = asyncio.run(main())
+            second = asyncio.run(main())
+        self.assertIsNot(first, second)  # another loop, another client
+
+    def test_needs_a_running_loop(self):
+        from django_trigger import get_async_client
+
+        with self.settings(), self.assertRaises(RuntimeError):
+            get_async_client()
+
+
+class WithoutHttpxTests(SimpleTestCase):
+    def test_django_trigger_imports_and_works_without_httpx(self):
+        code = (
+            "import sys\n"
+            "class Hide:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'httpx' or name.startswith('httpx.'):\n"
+            "            raise ModuleNotFoundError(\"No module named 'httpx'\", name='httpx')\n"
+            "sys.meta_path.insert(0, Hide())\n"
+            "import django_trigger, django_trigger.client, django_trigger.clients\n"
+            "from django_trigger import TriggerClient\n"
+            "TriggerClient('tr_dev_x' + 'y' * 20)\n"
+            "assert 'httpx' not in sys.modules\n"
+            "try:\n"
+            "    from django_trigger import AsyncTriggerClient\n"
+            "except ModuleNotFoundError as exc:\n"
+            "    assert exc.name == 'httpx', exc\n"
+            "    print('ok')\n"
+        )
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                env=env, cwd=ROOT, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.strip(), "ok")
