@@ -110,6 +110,7 @@ def flow(
     def run(self: R, *args: P_.args, **kwargs: P_.kwargs) -> T:
         return self._client._run_flow(method(self, *args, **kwargs))  # type: ignore[no-any-return]
 
+    run.is_flow = True  # type: ignore[attr-defined]
     return run
 
 

@@ -16,6 +16,7 @@ thread, through the client's pooled session.
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections import deque
@@ -30,7 +31,7 @@ from django_trigger.exceptions import ApiTimeoutError, InvalidRequestError
 from django_trigger.types import RunStatus, SchemaError
 
 if TYPE_CHECKING:
-    from django_trigger.client import TriggerClient
+    from django_trigger.client import BaseClient
 
 __all__ = ["DEFAULT_TIMEOUT", "RealtimeRun", "RunSubscription"]
 
@@ -153,7 +154,7 @@ class RunSubscription(Iterator[RealtimeRun]):
 
     def __init__(
         self,
-        client: TriggerClient,
+        client: BaseClient,
         path: str,
         params: Mapping[str, str],
         *,
@@ -192,11 +193,41 @@ class RunSubscription(Iterator[RealtimeRun]):
             if self._closed:
                 raise StopIteration
             self._poll()
+        return self._take()
+
+    def _take(self) -> RealtimeRun:
         run = self._ready.popleft()
         if self._stop_on_completion and run.finished_at is not None:
             self._closed = True
             self._ready.clear()
         return run
+
+    # With ``AsyncTriggerClient``: ``async for run in subscription`` (``async with`` closes it).
+
+    def __aiter__(self) -> RunSubscription:
+        return self
+
+    async def __anext__(self) -> RealtimeRun:
+        while not self._ready:
+            if self._closed:
+                raise StopAsyncIteration
+            params, remaining = self._next_params()
+            try:
+                raw = await self._send(params, remaining)
+            except ApiTimeoutError as exc:
+                error = self._timeout_error(exc)
+                if error is exc:
+                    raise
+                raise error from exc
+            self._apply_answer(raw)
+        return self._take()
+
+    async def __aenter__(self) -> RunSubscription:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self.close()
 
     def close(self) -> None:
         """Stop: the next ``next()`` ends the iteration. (Called from another thread while a
@@ -222,6 +253,35 @@ class RunSubscription(Iterator[RealtimeRun]):
     # -- one request -------------------------------------------------------------------------
 
     def _poll(self) -> None:
+        params, remaining = self._next_params()
+        raw = self._send(params, remaining)
+        if inspect.iscoroutine(raw):
+            raw.close()  # never awaited: no "coroutine was never awaited" warning
+            raise TypeError("a subscription of the async client is iterated with 'async for'")
+        self._apply_answer(raw)
+
+    def _send(self, params: dict[str, str], remaining: float) -> Any:
+        """The request (with the async client, an awaitable of it); a timeout past the
+        subscription's own bound becomes its timeout error (see ``_timeout_error``)."""
+        try:
+            return self._client._transport.request(
+                "GET", self._path, params=params,
+                headers={"x-trigger-electric-version": ELECTRIC_VERSION},
+                request_options={"timeout": min(remaining, LIVE_READ_TIMEOUT),
+                                 "deadline": remaining},
+            )
+        except ApiTimeoutError as exc:
+            error = self._timeout_error(exc)
+            if error is exc:
+                raise
+            raise error from exc
+
+    def _timeout_error(self, exc: ApiTimeoutError) -> ApiTimeoutError:
+        if time.monotonic() >= self._deadline:  # our bound, not a slow server
+            return self._timed_out()
+        return exc
+
+    def _next_params(self) -> tuple[dict[str, str], float]:
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             raise self._timed_out()
@@ -232,17 +292,9 @@ class RunSubscription(Iterator[RealtimeRun]):
                 params["live"] = "true"
             if self._cursor is not None:
                 params["cursor"] = self._cursor
-        try:
-            raw = self._client._transport.request(
-                "GET", self._path, params=params,
-                headers={"x-trigger-electric-version": ELECTRIC_VERSION},
-                request_options={"timeout": min(remaining, LIVE_READ_TIMEOUT),
-                                 "deadline": remaining},
-            )
-        except ApiTimeoutError as exc:
-            if time.monotonic() >= self._deadline:  # our bound, not a slow server
-                raise self._timed_out() from exc
-            raise
+        return params, remaining
+
+    def _apply_answer(self, raw: Any) -> None:
         self.requests += 1
         headers = raw.headers
         offset, handle = headers.get("electric-offset"), headers.get("electric-handle")

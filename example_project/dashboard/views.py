@@ -2,8 +2,8 @@
 
 Every view gets its client with ``get_client(alias)`` (configured by ``settings.TRIGGER``),
 wraps each call in ``try … except TriggerError`` and shows ``api_errors.describe(exc)``
-instead of a 500. ``overview`` is the async view: it calls the (synchronous) client through
-``sync_to_async(thread_sensitive=False)``, see its docstring.
+instead of a 500. ``overview`` is the async view: it awaits ``AsyncTriggerClient`` calls
+(``get_async_client``), see its docstring.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from django_trigger import (
     InvalidRequestError,
     NotFoundError,
     TriggerError,
+    get_async_client,
     get_client,
 )
 from django_trigger.clients import clients
@@ -224,31 +225,16 @@ def trigger_task(request: HttpRequest) -> HttpResponse:
 async def overview(request: HttpRequest) -> HttpResponse:
     """An async view: the latest runs and failures of every client, fetched concurrently.
 
-    The recommended way to call the client from async code::
-
-        await sync_to_async(fetch, thread_sensitive=False)(alias)
-
-    - ``sync_to_async``: the client is synchronous (requests); called directly here it would
-      block the event loop, and every other request this process serves would wait for
-      Trigger.dev.
-    - ``thread_sensitive=False``: the default runs the function in the one thread Django keeps
-      for thread-sensitive code (the ORM), so calls would queue behind each other and behind
-      every sync view. API calls do not touch the database, so they can run in the thread pool,
-      in parallel (``asyncio.gather`` below).
-    - ``get_client()`` inside ``fetch``, not here: clients are cached per thread (like database
-      connections), so it is obtained where it is used, and this coroutine never holds a
-      synchronous client.
-
-    The response is a ``TemplateResponse``: Django renders it in a sync thread, where the
-    template may read ``request.user`` and the session.
+    ``get_async_client(alias)`` is the alias's ``AsyncTriggerClient`` for this event loop (the
+    same TRIGGER setting as ``get_client``); its calls are awaited, so the four requests below
+    run at once on the event loop: no worker thread, and a client that disconnects cancels
+    them. The response is a ``TemplateResponse``: Django renders it in a sync thread, where
+    the template may read ``request.user`` and the session.
     """
     if not await _is_authenticated(request):
         return redirect_to_login(request.get_full_path())
-    calls = [
-        sync_to_async(_latest, thread_sensitive=False)(alias, statuses)
-        for alias in _aliases()
-        for statuses in (None, FAILED_STATUSES)
-    ]
+    calls = [_latest(alias, statuses) for alias in _aliases()
+             for statuses in (None, FAILED_STATUSES)]
     results = await asyncio.gather(*calls)
     columns = [
         {"alias": latest["alias"], "latest": latest, "failures": failures}
@@ -257,10 +243,10 @@ async def overview(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "dashboard/overview.html", {"columns": columns})
 
 
-def _latest(alias: str, statuses: list[RunStatus] | None) -> dict[str, Any]:
-    """Runs in a worker thread: one request, errors turned into a message."""
+async def _latest(alias: str, statuses: list[RunStatus] | None) -> dict[str, Any]:
+    """One request, errors turned into a message."""
     try:
-        page = get_client(alias).runs.list(status=statuses, limit=OVERVIEW_SIZE)
+        page = await get_async_client(alias).runs.list(status=statuses, limit=OVERVIEW_SIZE)
     except TriggerError as exc:
         return {"alias": alias, "runs": [], "error": describe(exc, alias)}
     return {"alias": alias, "runs": page.data, "error": None}

@@ -6,8 +6,11 @@ cancellation, no thread pool, one pool per loop, per-loop ``get_async_client``."
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 import os
+import pkgutil
+import re
 import subprocess
 import sys
 import threading
@@ -204,6 +207,28 @@ class Scenarios(ClientTestCase):
         self.assertGreaterEqual(polls, 2)
 
 
+    async def scenario_a_realtime_subscription(self) -> None:
+        run = await self.call(self.api.tasks.trigger("send-email", {"n": 1}))
+        timer = threading.Timer(0.3, lambda: self._complete(run.id))
+        timer.start()
+        self.addCleanup(timer.cancel)
+        subscription = self.api.runs.subscribe_to_run(run.id, timeout=10)
+        seen = []
+        if isinstance(self.api, AsyncTriggerClient):
+            with self.assertRaises(TypeError):
+                next(subscription)
+            async with subscription:
+                seen = [r.status.value async for r in subscription]
+        else:
+            with subscription:
+                seen = [r.status.value for r in subscription]
+        self.assertEqual((seen[0], seen[-1]), ("QUEUED", "COMPLETED"))
+
+    def _complete(self, run_id: str) -> None:
+        with self.emulator.state.lock:
+            self.emulator.state.runs.complete(run_id, {"sent": True})
+
+
 SCENARIOS = [name for name in vars(Scenarios) if name.startswith("scenario_")]
 
 
@@ -253,19 +278,30 @@ class AsyncOnlyTests(ClientTestCase):
                 runs = await asyncio.gather(*(client.runs.retrieve(run_id) for _ in range(20)))
                 twenty = time.monotonic() - started
                 self.assertEqual({r.id for r in runs}, {run_id})
-                return one, twenty
+                started = time.monotonic()
+                for _ in range(20):
+                    await client.runs.retrieve(run_id)
+                in_sequence = time.monotonic() - started
+                return one, twenty, in_sequence
 
-        one, twenty = asyncio.run(main())
+        one, twenty, in_sequence = asyncio.run(main())
         self.assertGreaterEqual(one, 0.05)
-        # Twenty in sequence would take >= 1 s; concurrently about one latency (plus overhead).
-        self.assertLess(twenty, 0.5, (one, twenty))
+        self.assertGreaterEqual(in_sequence, 1.0)  # 20 x 50 ms
+        # Concurrently: about one latency plus the emulator's CPU for twenty requests (0.1–0.2 s
+        # on an idle machine, see BENCHMARKS.md); compared with the sequence, not a fixed time,
+        # so that a loaded machine (the emulator's threads share its CPUs) does not make it
+        # flaky. Calls made one after another would take as long as the sequence.
+        self.assertLess(twenty, in_sequence / 2, (one, twenty, in_sequence))
 
     def test_cancelling_the_task_stops_the_call_and_its_retry_sleep(self):
         async def main() -> None:
             async with self.make(retry={"min_delay": 0.6, "max_delay": 0.6}) as client:
                 self.emulator.faults.fail_next(1, 503)  # then a 0.6 s backoff sleep
                 task = asyncio.ensure_future(client.runs.list(limit=1))
-                await asyncio.sleep(0.2)
+                while not self.journal.count(path="/api/v1/runs", status=503):
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.05)  # now in the retry's sleep
+                self.assertFalse(task.done())
                 started = time.monotonic()
                 task.cancel()
                 with self.assertRaises(asyncio.CancelledError):
@@ -278,6 +314,7 @@ class AsyncOnlyTests(ClientTestCase):
                 self.emulator.faults.stall_next(1, 3.0)  # cancelled while waiting for an answer
                 task = asyncio.ensure_future(client.runs.list(limit=1))
                 await asyncio.sleep(0.3)
+                self.assertFalse(task.done())
                 started = time.monotonic()
                 task.cancel()
                 with self.assertRaises(asyncio.CancelledError):
@@ -368,6 +405,40 @@ class GetAsyncClientTests(ClientTestCase):
 
         with self.settings(), self.assertRaises(RuntimeError):
             get_async_client()
+
+
+class OneSourceOfTruthTests(SimpleTestCase):
+    """A resource method runs on both clients when it only describes its request (``return
+    self._request(...)``) or is a ``@flow``: one that catches an error, sleeps, or uses an
+    answer before returning would silently do the wrong thing with the async client."""
+
+    def test_methods_that_look_at_an_answer_are_flows(self):
+        import django_trigger.resources as package
+        from django_trigger.resources._base import Resource
+
+        problems = []
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"django_trigger.resources.{info.name}")
+            for cls in vars(module).values():
+                if not (isinstance(cls, type) and issubclass(cls, Resource)
+                        and cls.__module__ == module.__name__):
+                    continue
+                for name, function in vars(cls).items():
+                    if not inspect.isfunction(function):
+                        continue
+                    chain = [function]
+                    while hasattr(chain[-1], "__wrapped__"):
+                        chain.append(chain[-1].__wrapped__)
+                    if any(getattr(f, "is_flow", False) for f in chain) or \
+                            inspect.isgeneratorfunction(chain[-1]):
+                        continue
+                    source = inspect.getsource(chain[-1])
+                    if (re.search(r"except .*(Api\w*|NotFound|Conflict|Unprocessable\w*|"
+                                  r"OutcomeUnknown\w*|BadRequest|RateLimit)Error", source)
+                            or "sleep(" in source
+                            or re.search(r"=\s*(self|Resource)\._request\(", source)):
+                        problems.append(f"{cls.__name__}.{name}")
+        self.assertEqual(problems, [], "write these as @flow (resources/_base.py)")
 
 
 class WithoutHttpxTests(SimpleTestCase):
