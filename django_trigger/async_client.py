@@ -23,7 +23,13 @@ from typing import Any, TypeVar
 
 from django_trigger._http.async_transport import AsyncTransport
 from django_trigger.client import BaseClient
-from django_trigger.pagination import AsyncCursorPage, AsyncOffsetPage, AsyncPager
+from django_trigger.pagination import (
+    AsyncCursorPage,
+    AsyncOffsetPage,
+    AsyncPager,
+    CursorPage,
+    OffsetPage,
+)
 
 __all__ = ["AsyncTriggerClient"]
 
@@ -43,7 +49,10 @@ class AsyncTriggerClient(BaseClient):
 
     _transport_class = AsyncTransport
     _transport: AsyncTransport
-    _pages = (AsyncCursorPage, AsyncOffsetPage)
+
+    @property
+    def _pages(self) -> tuple[type[CursorPage[Any]], type[OffsetPage[Any]]]:
+        return (AsyncCursorPage, AsyncOffsetPage)
 
     async def aclose(self) -> None:
         """Close the running event loop's pooled connections."""

@@ -36,9 +36,9 @@ from django_trigger.options import (
     validate_count,
     validate_timeout,
 )
-from django_trigger.pagination import CursorPage, OffsetPage
 
 if TYPE_CHECKING:
+    from django_trigger.pagination import CursorPage, OffsetPage
     from django_trigger.resources.auth import PublicTokens
     from django_trigger.resources.batches import Batches
     from django_trigger.resources.bulk_actions import BulkActions
@@ -117,7 +117,11 @@ class BaseClient:
 
     _transport_class: ClassVar[type[TransportBase]]
     _transport: Any  # the subclass's transport: Transport or AsyncTransport
-    _pages: ClassVar[tuple[type[CursorPage[Any]], type[OffsetPage[Any]]]]
+
+    @property
+    def _pages(self) -> tuple[type[CursorPage[Any]], type[OffsetPage[Any]]]:
+        """The page classes of list results (imported with the first list, not the client)."""
+        raise NotImplementedError
 
     # How a resource's call runs (sync: now; async: as an awaitable), see resources/_base.py.
     def _then(self, value: Any, then: Callable[[Any], T]) -> T:
@@ -294,7 +298,12 @@ class TriggerClient(BaseClient):
 
     _transport_class = Transport
     _transport: Transport
-    _pages = (CursorPage, OffsetPage)
+
+    @property
+    def _pages(self) -> tuple[type[CursorPage[Any]], type[OffsetPage[Any]]]:
+        from django_trigger.pagination import CursorPage, OffsetPage
+
+        return (CursorPage, OffsetPage)
 
     def close(self) -> None:
         """Close the pooled connections."""
