@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import random
 import socket
 import ssl
+import sys
 import weakref
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
@@ -48,6 +50,8 @@ from .transport import (
 __all__ = ["AsyncTransport"]
 
 logger = logging.getLogger("django_trigger.http")
+T = TypeVar("T")
+_JITTER = random.Random()  # retry jitter, not cryptography
 
 # Failures before the request could reach the server (nothing was sent).
 _BEFORE_SENDING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
@@ -113,19 +117,25 @@ class AsyncTransport(TransportBase):
                 min(MAX_SERVER_WAIT, budget.remaining()), method, path)
             if wait:
                 await asyncio.sleep(wait)
-        shared = self.shared_rate_limit
-        rules = RetryRules(call.policy, safety=call.safety,
-                           on_rate_limited=shared.note if shared else None)
+        rules: RetryRules | None = None  # made at the first failure (most calls have none)
         client = self.client()
         sent_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         earlier_acted = False  # an earlier attempt failed after sending, or answered 5xx
         attempt = 0
         while True:
             attempt += 1
+            answered: list[httpx.Response] = []  # the answer's headers arrived
             try:
-                response = await self._send(client, call)
+                response, content = await self._attempt(client, call, answered)
             except (httpx.HTTPError, asyncio.TimeoutError) as exc:
+                if answered:  # the request was processed; its answer was cut
+                    error = self._body_error(exc, call)
+                    if call.safety.retries_after_sending or answered[0].status_code >= 400:
+                        raise error from exc
+                    raise _outcome_unknown(error, unknown_hint, sent_at, call.read_timeout,
+                                           _deadline_if_reached(budget)) from error
                 after_sending = not isinstance(exc, _BEFORE_SENDING)
+                rules = rules or self._rules(call)
                 decision = rules.decide(Failure.broken(type(exc).__name__,
                                                        after_sending=after_sending),
                                         attempt, budget)
@@ -139,14 +149,8 @@ class AsyncTransport(TransportBase):
                     error = _outcome_unknown(error, unknown_hint, sent_at, call.read_timeout,
                                              _deadline_if_reached(budget))
                 raise error from exc
-            try:
-                content = await self._read_body(response, call)
-            except ApiConnectionError as error:  # the request was processed; its answer was cut
-                if call.safety.retries_after_sending or response.status_code >= 400:
-                    raise
-                raise _outcome_unknown(error, unknown_hint, sent_at, call.read_timeout,
-                                       _deadline_if_reached(budget)) from error
             if response.status_code >= 400:
+                rules = rules or self._rules(call)
                 decision = rules.decide(Failure.answer(response.status_code, response.headers),
                                         attempt, budget)
                 if decision.delay is not None:
@@ -166,11 +170,17 @@ class AsyncTransport(TransportBase):
         )
         return self.answer(call, raw, unknown_hint, sent_at)
 
-    async def _send(self, client: httpx.AsyncClient, call: PreparedCall) -> httpx.Response:
-        """One attempt up to the answer's headers, every wait clamped to the time left (the
-        deadline stops the attempt even when each wait was within its own timeout)."""
-        budget = call.budget
-        left = budget.remaining()
+    def _rules(self, call: PreparedCall) -> RetryRules:
+        shared = self.shared_rate_limit
+        return RetryRules(call.policy, safety=call.safety, rng=_JITTER,
+                          on_rate_limited=shared.note if shared else None)
+
+    async def _attempt(self, client: httpx.AsyncClient, call: PreparedCall,
+                       answered: list[httpx.Response]) -> tuple[httpx.Response, bytes]:
+        """One attempt: send, then read the decoded body within ``max_response_size``. Every
+        wait is clamped to the time left, and the whole attempt is bounded by it (the deadline
+        stops it even when each wait was within its own timeout)."""
+        left = call.budget.remaining()
         if left <= 0:
             raise asyncio.TimeoutError
         timeout = httpx.Timeout(
@@ -183,16 +193,16 @@ class AsyncTransport(TransportBase):
             call.method, call.url, params=call.params, content=call.body, files=call.files,
             headers=call.headers, timeout=timeout,
         )
-        return await asyncio.wait_for(client.send(request, stream=True), left + 0.05)
+        return await _bounded(self._exchange(client, request, call, answered), left + 0.05)
 
-    async def _read_body(self, response: httpx.Response, call: PreparedCall) -> bytes:
-        """The decoded body, read within the deadline and ``max_response_size``."""
-        budget = call.budget
+    async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request,
+                        call: PreparedCall, answered: list[httpx.Response]
+                        ) -> tuple[httpx.Response, bytes]:
+        response = await client.send(request, stream=True)
+        answered.append(response)
         chunks: list[bytes] = []
         size = 0
-
-        async def read() -> None:
-            nonlocal size
+        try:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > self.max_response_size:
@@ -203,25 +213,19 @@ class AsyncTransport(TransportBase):
                         method=call.method, path=call.path,
                     )
                 chunks.append(chunk)
-
-        doing = f"reading the response from {self._host}"
-        try:
-            if budget.remaining() <= 0:
-                raise self._deadline_error(budget, call.method, call.path, doing)
-            await asyncio.wait_for(read(), max(0.001, budget.remaining()))
-        except asyncio.TimeoutError as exc:
-            budget.deadline_reached = True
-            raise self._deadline_error(budget, call.method, call.path, doing) from exc
-        except httpx.HTTPError as exc:
-            if budget.remaining() <= 0:
-                raise self._deadline_error(budget, call.method, call.path, doing) from exc
-            raise ApiConnectionError(
-                self._describe_failure(exc, "reading the response"),
-                method=call.method, path=call.path,
-            ) from exc
         finally:
             await response.aclose()  # back to the pool when read through, else closed
-        return b"".join(chunks)
+        return response, b"".join(chunks)
+
+    def _body_error(self, exc: BaseException, call: PreparedCall) -> ApiError:
+        """A failure while reading the body: the deadline, or a cut connection."""
+        budget = call.budget
+        if isinstance(exc, asyncio.TimeoutError) or budget.remaining() <= 0:
+            budget.deadline_reached = True
+            return self._deadline_error(budget, call.method, call.path,
+                                        f"reading the response from {self._host}")
+        return ApiConnectionError(self._describe_failure(exc, "reading the response"),
+                                  method=call.method, path=call.path)
 
     def _log_retry(self, call: PreparedCall, delay: float, attempt: int, reason: str) -> None:
         logger.info(
@@ -269,6 +273,15 @@ class AsyncTransport(TransportBase):
         if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
             return f"Connection dropped by {host} before the answer was complete{suffix}."
         return f"Connection error talking to {host} ({type(exc).__name__}){suffix}."
+
+
+async def _bounded(call: Awaitable[T], seconds: float) -> T:
+    """``await call``, or ``asyncio.TimeoutError`` after ``seconds`` (without the extra task
+    ``wait_for`` makes before Python 3.12, where ``asyncio.timeout`` exists)."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await call
+    return await asyncio.wait_for(call, seconds)
 
 
 def _root_cause(exc: BaseException) -> BaseException | None:

@@ -13,6 +13,7 @@ parse it into typed records (or hand it back as is for ``with_raw_response``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import ssl
@@ -315,7 +316,7 @@ class TransportBase:
 
     # -- failures ----------------------------------------------------------------------------
 
-    @property
+    @functools.cached_property
     def _host(self) -> str:
         """``host:port`` of the API (never credentials, a path or a query string)."""
         parts = urlsplit(self.base_url)
