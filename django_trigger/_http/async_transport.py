@@ -181,8 +181,8 @@ class AsyncTransport(TransportBase):
         wait is clamped to the time left, and the whole attempt is bounded by it (the deadline
         stops it even when each wait was within its own timeout)."""
         left = call.budget.remaining()
-        if left <= 0:
-            raise asyncio.TimeoutError
+        if left <= 0:  # nothing sent: like a connect timeout, then reported as the deadline
+            raise httpx.ConnectTimeout("the deadline passed before sending")
         timeout = httpx.Timeout(
             connect=max(0.001, min(call.connect_timeout, left)),
             read=max(0.001, min(call.read_timeout, left)),

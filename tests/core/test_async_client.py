@@ -29,10 +29,12 @@ from django_trigger.exceptions import (
     NotFoundError,
     OutcomeUnknownConnectionError,
     OutcomeUnknownError,
+    RateLimitError,
 )
 from django_trigger.pagination import AsyncCursorPage, CursorPage
 
 from .base import FAST_RETRY, ClientTestCase
+from .test_shared_rate_limit import DictStore
 
 ROOT = Path(__file__).resolve().parents[2]
 POST = {"method": "POST"}
@@ -161,6 +163,24 @@ class Scenarios(ClientTestCase):
         self.assertEqual(self.journal.count(path="/api/v1/runs"), 2)
         self.assertGreaterEqual(elapsed, 0.25)  # waited for the reset (plus jitter < 1 s)
         self.assertLess(elapsed, 2.0)
+
+    async def scenario_the_shared_rate_limit(self) -> None:
+        store = DictStore()
+        first = self.make(rate_limit_store=store, retry={"max_attempts": 1})
+        second = self.make(rate_limit_store=store)
+        self.emulator.faults.rate_limit_next(1, reset_after=0.4)
+        with self.assertRaises(RateLimitError):
+            await self.call(first.runs.list(limit=1))
+        [(key, reset_ms)] = store.values.items()
+        self.assertNotIn(self.emulator.secret_key, key)
+        with self.assertLogs("django_trigger.http", "INFO") as logs:
+            await self.call(second.runs.list(limit=1))  # waits for the reset before sending
+        self.assertIn("shared rate-limit reset", logs.output[0])
+        self.assertGreaterEqual(time.time() * 1000, reset_ms)
+        self.assertEqual(self.journal.count(path="/api/v1/runs", status=200), 1)
+        for client in (first, second):
+            await self.call(client.aclose() if isinstance(client, AsyncTriggerClient)
+                            else client.close())
 
     async def scenario_a_raw_response(self) -> None:
         page = await self.call(self.api.runs.list(limit=1))
