@@ -95,5 +95,6 @@ async def _drive(steps: Generator[Any, Any, T]) -> T:
         value, error = None, None
         try:
             value = await step if inspect.isawaitable(step) else step
-        except Exception as exc:  # CancelledError (a BaseException) ends the flow as is
+        except Exception as exc:  # noqa: BLE001  # thrown back into the flow, which decides
+            # (CancelledError, a BaseException, ends the flow as is)
             error = exc

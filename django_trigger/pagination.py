@@ -96,7 +96,7 @@ class AsyncPageMixin(Generic[T]):
     """The async client's pages: ``await page.get_next_page()``, ``async for item in page``
     and ``async for page in page.iter_pages()``, lazily, in the listing's direction."""
 
-    async def iter_pages(self) -> AsyncIterator[Page[T]]:  # type: ignore[override]
+    async def iter_pages(self) -> AsyncIterator[Page[T]]:
         page: Page[T] | None = self  # type: ignore[assignment]
         assert page is not None
         forwards = page._forwards()

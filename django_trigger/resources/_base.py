@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 from django_trigger import validators
 from django_trigger._http.retry import RetrySafety
@@ -108,10 +108,10 @@ def flow(
 
     @functools.wraps(method)
     def run(self: R, *args: P_.args, **kwargs: P_.kwargs) -> T:
-        return self._client._run_flow(method(self, *args, **kwargs))  # type: ignore[no-any-return]
+        return self._client._run_flow(method(self, *args, **kwargs))
 
     run.is_flow = True  # type: ignore[attr-defined]
-    return run
+    return cast(Callable[Concatenate[R, P_], T], run)
 
 
 def _safety_for(method: str, given: RetrySafety | None) -> RetrySafety:

@@ -353,7 +353,7 @@ class Tasks(Resource):
             # A cached batch still PENDING was never sealed (the answer that carried its id
             # was lost before the items were sent): send them; the API deduplicates by index.
             yield from self._stream_items(handle.id, lines, request_options)
-        return raw if self._raw else handle  # type: ignore[return-value]
+        return raw if self._raw else handle
 
     def _create_batch(
         self,

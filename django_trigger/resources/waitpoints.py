@@ -202,7 +202,7 @@ class Waitpoints(Resource):
             request_options=request_options,
         )
         if self._raw:
-            return answer  # type: ignore[return-value]  # the POST's raw response
+            return answer  # the POST's raw response
         token = yield self.retrieve_token(token_id, request_options=request_options)
         if token.status is WaitpointTokenStatus.TIMED_OUT:
             raise WaitpointTimedOutError(token_id, token.error_message)
