@@ -318,9 +318,9 @@ def poll_until(
     """A flow's steps (``yield from`` it in a ``@flow``): call ``retrieve`` (a resource's
     method) every ``interval`` seconds (``sleep``: the client's) until ``finished`` says so
     and return the last result; ``PollTimeoutError`` (``.last``: the last result) after
-    ``max_attempts`` calls or once the next call would start after ``timeout`` seconds. A call in progress
-    gets the time left as its deadline, so the poll never outlasts ``timeout``. The
-    arguments are checked before the first call."""
+    ``max_attempts`` calls or once the next call would start after ``timeout`` seconds. A
+    call in progress gets the time left as its deadline, so the poll never outlasts
+    ``timeout``. The arguments are checked before the first call."""
     if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (
             interval > 0):
         raise InvalidRequestError("interval must be a positive number of seconds")
