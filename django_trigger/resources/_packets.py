@@ -17,7 +17,12 @@ from urllib.parse import quote
 
 import requests
 
-from django_trigger.exceptions import ApiConnectionError, ApiError, ApiTimeoutError
+from django_trigger.exceptions import (
+    ApiConnectionError,
+    ApiError,
+    ApiTimeoutError,
+    InvalidRequestError,
+)
 from django_trigger.types import SchemaError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,6 +101,10 @@ def _object_request(
     from ._base import RetrySafety
 
     transport = resource._client._transport
+    if not hasattr(transport, "session"):
+        raise InvalidRequestError(
+            "payloads and outputs of 128 KiB or more go through the object store, which only "
+            "the sync client (TriggerClient) supports so far")
     # Writing the same bytes to the same key again is harmless: retried like a read.
     session = transport.session(transport.retry, RetrySafety.IDEMPOTENT)
     timeout = transport.timeout if isinstance(transport.timeout, tuple) else (

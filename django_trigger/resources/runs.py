@@ -161,20 +161,21 @@ class Runs(Resource):
         )
 
     @retry_safety(RetrySafety.READ, why="a read")
+    @flow
     def retrieve(
         self,
         run_id: str,
         *,
         download: bool = False,
         request_options: RequestOptionsLike = None,
-    ) -> Run:
+    ) -> Generator[Any, Any, Run]:
         """One run. A payload or output of 128 KiB or more is not in the answer, only a
         presigned URL (``payload_presigned_url``, valid 5 minutes); ``download=True`` fetches
         it into ``payload``/``output`` as the SDK's ``runs.retrieve`` does (one more request
         per offloaded packet, to the object store)."""
         if download and self._raw:
             raise InvalidRequestError("download=True needs a typed result, not with_raw_response")
-        run: Run = self._request(
+        run: Run = yield self._request(
             "GET",
             build_path("/api/v3/runs/{}", (run_id, "run")),
             operation="runs.retrieve",
