@@ -218,6 +218,8 @@ class Resource:
         auth: str = Auth.SECRET_KEY,
         request_options: RequestOptionsLike = None,
     ) -> CursorPage[T]:
+        params = {key: value for key, value in params.items() if value is not None}
+
         def build(data: list[Any], pagination: dict[str, Any], page_params: dict[str, Any],
                   fetch: Fetch) -> CursorPage[T]:
             return self._client._pages[0](
@@ -549,6 +551,16 @@ def page_size_param(limit: int | None) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidRequestError(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
     return limit
+
+
+def cursor_params(limit: int | None, after: str | None, before: str | None) -> dict[str, Any]:
+    """``page[size]``/``page[after]``/``page[before]`` of a cursor list (the largest page when
+    no ``limit`` is given)."""
+    return {
+        "page[size]": page_size_param(limit),
+        "page[after]": nonempty(after, "after"),
+        "page[before]": nonempty(before, "before"),
+    }
 
 
 def positive_int(value: int | None, name: str, *, default: int, maximum: int | None = None) -> int:

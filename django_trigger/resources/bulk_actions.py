@@ -108,7 +108,7 @@ class BulkActions(Resource):
             "/api/v1/bulk-actions",
             operation="bulk_actions.list",
             item=BulkAction.from_api,
-            params={key: value for key, value in params.items() if value is not None},
+            params=params,
             request_options=request_options,
         )
 

@@ -68,7 +68,7 @@ class Deployments(Resource):
             "/api/v1/deployments",
             operation="deployments.list",
             item=DeploymentListItem.from_api,
-            params={key: value for key, value in params.items() if value is not None},
+            params=params,
             request_options=request_options,
         )
 

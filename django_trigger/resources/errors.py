@@ -19,9 +19,9 @@ from ._base import (
     Resource,
     RetrySafety,
     comma_list,
+    cursor_params,
     epoch_ms,
     nonempty,
-    page_size_param,
     period_filter,
     retry_safety,
     task_filter,
@@ -76,16 +76,14 @@ class Errors(Resource):
             "filter[period]": period_filter(period),
             "filter[from]": epoch_ms(from_, "from_"),
             "filter[to]": epoch_ms(to, "to"),
-            "page[size]": page_size_param(limit),
-            "page[after]": nonempty(after, "after"),
-            "page[before]": nonempty(before, "before"),
+            **cursor_params(limit, after, before),
         }
         return self._cursor_page(
             "/api/v1/errors",
             operation="errors.list",
             auth=Auth.SECRET_KEY_OR_PUBLIC,
             item=ErrorGroup.from_api,
-            params={key: value for key, value in params.items() if value is not None},
+            params=params,
             request_options=request_options,
         )
 

@@ -37,12 +37,12 @@ from ._base import (
     _cooked,
     boolean,
     comma_list,
+    cursor_params,
     duration,
     epoch_ms,
     flow,
     machine_filter,
     nonempty,
-    page_size_param,
     period_filter,
     poll_until,
     queue_filter,
@@ -114,9 +114,7 @@ class Runs(Resource):
             "filter[queue]": queue_filter(queue),
             "filter[machine]": machine_filter(machine),
             "filter[region]": comma_list(region, "region"),
-            "page[size]": page_size_param(limit),
-            "page[after]": nonempty(after, "after"),
-            "page[before]": nonempty(before, "before"),
+            **cursor_params(limit, after, before),
         }
         if after and before:
             raise InvalidRequestError("pass either after or before, not both")

@@ -30,11 +30,11 @@ from ._base import (
     Resource,
     RetrySafety,
     comma_list,
+    cursor_params,
     duration,
     epoch_ms,
     flow,
     nonempty,
-    page_size_param,
     period_filter,
     retry_safety,
 )
@@ -146,15 +146,13 @@ class Waitpoints(Resource):
             "filter[createdAt][period]": period_filter(period),
             "filter[createdAt][from]": epoch_ms(from_, "from_"),
             "filter[createdAt][to]": epoch_ms(to, "to"),
-            "page[size]": page_size_param(limit),
-            "page[after]": nonempty(after, "after"),
-            "page[before]": nonempty(before, "before"),
+            **cursor_params(limit, after, before),
         }
         return self._cursor_page(
             "/api/v1/waitpoints/tokens",
             operation="waitpoints.list_tokens",
             item=WaitpointToken.from_api,
-            params={key: value for key, value in params.items() if value is not None},
+            params=params,
             request_options=request_options,
         )
 
