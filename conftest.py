@@ -12,7 +12,8 @@ from runtests import error_warnings
 def pytest_configure(config: pytest.Config) -> None:
     for category, module in error_warnings():
         config.addinivalue_line(
-            "filterwarnings", f"error::{category.__module__}.{category.__qualname__}:{module}")
+            "filterwarnings", f"error::{category.__module__}.{category.__qualname__}:{module}"
+        )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -62,5 +62,6 @@ def lint(session: nox.Session) -> None:
     """ruff, mypy and the layering contracts (import-linter), in their own virtualenv."""
     session.install("-e", ".[dev]")
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
     session.run("mypy")
     session.run("lint-imports")

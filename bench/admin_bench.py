@@ -45,9 +45,14 @@ def configure(api_url: str, secret_key: str) -> None:
         ROOT_URLCONF="admin_bench_urls",
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         INSTALLED_APPS=[
-            "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
-            "django.contrib.sessions", "django.contrib.messages", "django.contrib.staticfiles",
-            "django_trigger", "plainadmin",
+            "django.contrib.admin",
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            "django.contrib.staticfiles",
+            "django_trigger",
+            "plainadmin",
         ],
         MIDDLEWARE=[
             "django.contrib.sessions.middleware.SessionMiddleware",
@@ -56,15 +61,19 @@ def configure(api_url: str, secret_key: str) -> None:
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "django.contrib.messages.middleware.MessageMiddleware",
         ],
-        TEMPLATES=[{
-            "BACKEND": "django.template.backends.django.DjangoTemplates",
-            "APP_DIRS": True,
-            "OPTIONS": {"context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]},
-        }],
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
         STATIC_URL="/static/",
         DEFAULT_AUTO_FIELD="django.db.models.AutoField",
         TRIGGER={"default": {"ACCESS_TOKEN": secret_key, "API_URL": api_url}},
@@ -87,20 +96,34 @@ def fill_plain_table() -> tuple[str, str]:
     run = client.runs.retrieve(page.data[0].id)
     rows = []
     for item in page.data:
-        rows.append(PlainRun(
-            id=item.id, task_identifier=item.task_identifier, status=item.status.value,
-            is_test=item.is_test, version=item.version, idempotency_key=item.idempotency_key,
-            created_at=item.created_at, updated_at=item.updated_at, started_at=item.started_at,
-            finished_at=item.finished_at, delayed_until=item.delayed_until,
-            expired_at=item.expired_at, ttl=item.ttl, duration_ms=item.duration_ms,
-            cost_in_cents=item.cost_in_cents, base_cost_in_cents=item.base_cost_in_cents,
-            region=item.region, depth=item.depth, tags=list(item.tags),
-            payload=run.payload if item.id == run.id else None,
-            output=run.output if item.id == run.id else None,
-            metadata=run.metadata if item.id == run.id else None,
-            attempts=run.attempts if item.id == run.id else [],
-            trigger_function=run.trigger_function if item.id == run.id else None,
-        ))
+        rows.append(
+            PlainRun(
+                id=item.id,
+                task_identifier=item.task_identifier,
+                status=item.status.value,
+                is_test=item.is_test,
+                version=item.version,
+                idempotency_key=item.idempotency_key,
+                created_at=item.created_at,
+                updated_at=item.updated_at,
+                started_at=item.started_at,
+                finished_at=item.finished_at,
+                delayed_until=item.delayed_until,
+                expired_at=item.expired_at,
+                ttl=item.ttl,
+                duration_ms=item.duration_ms,
+                cost_in_cents=item.cost_in_cents,
+                base_cost_in_cents=item.base_cost_in_cents,
+                region=item.region,
+                depth=item.depth,
+                tags=list(item.tags),
+                payload=run.payload if item.id == run.id else None,
+                output=run.output if item.id == run.id else None,
+                metadata=run.metadata if item.id == run.id else None,
+                attempts=run.attempts if item.id == run.id else [],
+                trigger_function=run.trigger_function if item.id == run.id else None,
+            )
+        )
     PlainRun.objects.bulk_create(rows)
     return page.data[0].id, run.id
 
@@ -141,7 +164,7 @@ def main() -> None:
         cpu: dict[str, list[float]] = {name: [] for name in pages}
         names = list(pages)
         for index in range(args.rounds):
-            for name in (names if index % 2 == 0 else names[::-1]):
+            for name in names if index % 2 == 0 else names[::-1]:
                 started = time.process_time()
                 browser.get(pages[name])
                 cpu[name].append((time.process_time() - started) * 1000)
@@ -152,8 +175,10 @@ def main() -> None:
     for kind in ("changelist", "detail"):
         ours, plain = median[f"{kind}, runs admin"], median[f"{kind}, plain admin"]
         label = f"{kind} ({'100 rows' if kind == 'changelist' else 'one run'})"
-        print(f"  {label:<22} runs admin {ours:6.1f} ms, plain admin {plain:6.1f} ms, "
-              f"ratio {ours / plain:.2f}")
+        print(
+            f"  {label:<22} runs admin {ours:6.1f} ms, plain admin {plain:6.1f} ms, "
+            f"ratio {ours / plain:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -59,8 +59,11 @@ async def per_call_overhead(server: Server, calls: int) -> dict[str, float]:
         await bare()
         await ours()
     for index in range(calls):
-        order = (("bare", bare), ("client", ours)) if index % 2 == 0 else (
-            ("client", ours), ("bare", bare))
+        order = (
+            (("bare", bare), ("client", ours))
+            if index % 2 == 0
+            else (("client", ours), ("bare", bare))
+        )
         for name, call in order:
             started, started_cpu = time.perf_counter(), time.process_time()
             await call()
@@ -81,8 +84,10 @@ async def concurrency(server: Server, n: int, rounds: int) -> dict[str, float]:
     client = AsyncTriggerClient(server.secret_key, base_url=server.base_url)
     run_id = (await client.runs.list(limit=1, period="365d")).data[0].id
     http = httpx.AsyncClient(trust_env=False, limits=httpx.Limits(max_connections=None))
-    headers = {"Authorization": f"Bearer {server.secret_key}",
-               "x-trigger-api-version": "2025-07-16"}
+    headers = {
+        "Authorization": f"Bearer {server.secret_key}",
+        "x-trigger-api-version": "2025-07-16",
+    }
     url = f"{server.base_url}/api/v3/runs/{run_id}"
 
     async def bare() -> None:
@@ -128,20 +133,28 @@ def main() -> None:
     try:
         o = asyncio.run(per_call_overhead(server, args.calls))
         print(f"retrieve a run, {args.calls} calls each, ABBA:")
-        print(f"  wall (median): bare httpx {o['bare_ms']:.3f} ms, async client "
-              f"{o['client_ms']:.3f} ms, ratio {o['ratio']:.2f}")
-        print(f"  CPU in this process (mean): bare {o['bare_cpu_ms']:.3f} ms, client "
-              f"{o['client_cpu_ms']:.3f} ms, ratio {o['cpu_ratio']:.2f}")
+        print(
+            f"  wall (median): bare httpx {o['bare_ms']:.3f} ms, async client "
+            f"{o['client_ms']:.3f} ms, ratio {o['ratio']:.2f}"
+        )
+        print(
+            f"  CPU in this process (mean): bare {o['bare_cpu_ms']:.3f} ms, client "
+            f"{o['client_cpu_ms']:.3f} ms, ratio {o['cpu_ratio']:.2f}"
+        )
     finally:
         server.stop()
     server = start_emulator(args.runs, args.latency_ms)
     try:
         c = asyncio.run(concurrency(server, args.concurrency, args.rounds))
-        print(f"{args.concurrency} concurrent retrieves at {args.latency_ms:g} ms latency "
-              f"(median of {args.rounds * 2}, ABBA):")
-        print(f"  bare httpx {c['bare'] * 1000:.0f} ms, async client {c['client'] * 1000:.0f} "
-              f"ms; one call {c['one'] * 1000:.0f} ms; {args.concurrency} one after another "
-              f"{c['sequence'] * 1000:.0f} ms")
+        print(
+            f"{args.concurrency} concurrent retrieves at {args.latency_ms:g} ms latency "
+            f"(median of {args.rounds * 2}, ABBA):"
+        )
+        print(
+            f"  bare httpx {c['bare'] * 1000:.0f} ms, async client {c['client'] * 1000:.0f} "
+            f"ms; one call {c['one'] * 1000:.0f} ms; {args.concurrency} one after another "
+            f"{c['sequence'] * 1000:.0f} ms"
+        )
     finally:
         server.stop()
 

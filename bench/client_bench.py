@@ -54,9 +54,22 @@ def start_emulator(runs: int, latency_ms: float = 0.0) -> Server:
     """The emulator in a child process, seeded with ``runs`` runs in the dev environment."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "django_trigger.testing", "--port", "0", "--seed", "7",
-         "--runs", str(runs), "--latency-ms", str(latency_ms)],
-        stdout=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "django_trigger.testing",
+            "--port",
+            "0",
+            "--seed",
+            "7",
+            "--runs",
+            str(runs),
+            "--latency-ms",
+            str(latency_ms),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     values = {}
     assert process.stdout is not None
@@ -95,8 +108,11 @@ def per_call_overhead(server: Server, calls: int) -> dict[str, float]:
         bare()
         ours()
     for index in range(calls):
-        order = (("bare", bare), ("client", ours)) if index % 2 == 0 else (
-            ("client", ours), ("bare", bare))
+        order = (
+            (("bare", bare), ("client", ours))
+            if index % 2 == 0
+            else (("client", ours), ("bare", bare))
+        )
         for name, call in order:
             started, started_cpu = time.perf_counter(), time.process_time()
             call()
@@ -185,18 +201,27 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3, help="ABBA pairs of walks")
-    parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0, 20.0],
-                        help="emulator latency per request for the walks")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        nargs="+",
+        default=[0.0, 20.0],
+        help="emulator latency per request for the walks",
+    )
     args = parser.parse_args()
 
     server = start_emulator(args.runs)
     try:
         o = per_call_overhead(server, args.calls)
         print(f"retrieve a run, {args.calls} calls each, ABBA:")
-        print(f"  wall (median): bare requests {o['bare_ms']:.3f} ms, client "
-              f"{o['client_ms']:.3f} ms, ratio {o['ratio']:.2f}")
-        print(f"  CPU in this process (mean): bare {o['bare_cpu_ms']:.3f} ms, client "
-              f"{o['client_cpu_ms']:.3f} ms, ratio {o['cpu_ratio']:.2f}")
+        print(
+            f"  wall (median): bare requests {o['bare_ms']:.3f} ms, client "
+            f"{o['client_ms']:.3f} ms, ratio {o['ratio']:.2f}"
+        )
+        print(
+            f"  CPU in this process (mean): bare {o['bare_cpu_ms']:.3f} ms, client "
+            f"{o['client_cpu_ms']:.3f} ms, ratio {o['cpu_ratio']:.2f}"
+        )
     finally:
         server.stop()
     for latency in args.latency_ms:
@@ -205,13 +230,19 @@ def main() -> None:
             w = walk_side_by_side(server, args.rounds)
         finally:
             server.stop()
-        print(f"walk {w['runs']} runs, 100 per page, {latency:g} ms latency, "
-              f"{args.rounds * 2} walks each, ABBA (medians):")
-        print(f"  wall: requests loop {w['bare_s']:.2f} s, client {w['client_s']:.2f} s, "
-              f"ratio {w['ratio']:.2f}")
-        print(f"  CPU in this process: requests loop {w['bare_cpu_s']:.2f} s, client "
-              f"{w['client_cpu_s']:.2f} s, ratio {w['cpu_ratio']:.2f}; client peak Python "
-              f"memory {w['peak_mib']:.1f} MiB")
+        print(
+            f"walk {w['runs']} runs, 100 per page, {latency:g} ms latency, "
+            f"{args.rounds * 2} walks each, ABBA (medians):"
+        )
+        print(
+            f"  wall: requests loop {w['bare_s']:.2f} s, client {w['client_s']:.2f} s, "
+            f"ratio {w['ratio']:.2f}"
+        )
+        print(
+            f"  CPU in this process: requests loop {w['bare_cpu_s']:.2f} s, client "
+            f"{w['client_cpu_s']:.2f} s, ratio {w['cpu_ratio']:.2f}; client peak Python "
+            f"memory {w['peak_mib']:.1f} MiB"
+        )
 
 
 if __name__ == "__main__":

@@ -40,11 +40,15 @@ def main() -> None:
 
     session = requests.Session()
     session.trust_env = False
-    headers = {"Authorization": f"Bearer {server.secret_key}",
-               "x-trigger-api-version": "2025-07-16"}
+    headers = {
+        "Authorization": f"Bearer {server.secret_key}",
+        "x-trigger-api-version": "2025-07-16",
+    }
     cases = {
-        "list page of 100 runs": (f"{server.base_url}/api/v1/runs",
-                                  {"page[size]": "100", "filter[createdAt][period]": "60d"}),
+        "list page of 100 runs": (
+            f"{server.base_url}/api/v1/runs",
+            {"page[size]": "100", "filter[createdAt][period]": "60d"},
+        ),
         "404 (routing + auth)": (f"{server.base_url}/api/v3/runs/run_missing", None),
     }
     try:
@@ -55,9 +59,11 @@ def main() -> None:
             for _ in range(args.requests):
                 session.get(url, params=params, headers=headers, timeout=30).raise_for_status()
             cpu, wall = child_cpu() - cpu, time.perf_counter() - wall
-            print(f"{name:<24} emulator CPU {cpu / args.requests * 1000:.2f} ms per request "
-                  f"({args.requests / cpu if cpu else float('inf'):,.0f} requests per CPU "
-                  f"second); wall {wall / args.requests * 1000:.2f} ms")
+            print(
+                f"{name:<24} emulator CPU {cpu / args.requests * 1000:.2f} ms per request "
+                f"({args.requests / cpu if cpu else float('inf'):,.0f} requests per CPU "
+                f"second); wall {wall / args.requests * 1000:.2f} ms"
+            )
     finally:
         session.close()
         server.stop()

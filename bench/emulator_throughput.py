@@ -57,11 +57,15 @@ def scenarios(emu: Emulator) -> dict[str, tuple[str, str, bytes | None]]:
     }
 
 
-def http_client_worker(emu: Emulator, request: tuple[str, str, bytes | None],
-                       count: int) -> Callable[[], None]:
+def http_client_worker(
+    emu: Emulator, request: tuple[str, str, bytes | None], count: int
+) -> Callable[[], None]:
     method, path, body = request
-    headers = {"Authorization": f"Bearer {emu.secret_key}", "x-trigger-api-version": V2,
-               "Content-Type": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {emu.secret_key}",
+        "x-trigger-api-version": V2,
+        "Content-Type": "application/json",
+    }
 
     def work() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=30)
@@ -78,11 +82,15 @@ def http_client_worker(emu: Emulator, request: tuple[str, str, bytes | None],
     return work
 
 
-def requests_worker(emu: Emulator, request: tuple[str, str, bytes | None],
-                    count: int) -> Callable[[], None]:
+def requests_worker(
+    emu: Emulator, request: tuple[str, str, bytes | None], count: int
+) -> Callable[[], None]:
     method, path, body = request
-    headers = {"Authorization": f"Bearer {emu.secret_key}", "x-trigger-api-version": V2,
-               "Content-Type": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {emu.secret_key}",
+        "x-trigger-api-version": V2,
+        "Content-Type": "application/json",
+    }
     url = emu.url(path)
 
     def work() -> None:
@@ -95,8 +103,13 @@ def requests_worker(emu: Emulator, request: tuple[str, str, bytes | None],
     return work
 
 
-def measure(make: Callable[..., Callable[[], None]], emu: Emulator,
-            request: tuple[str, str, bytes | None], threads: int, total: int) -> float:
+def measure(
+    make: Callable[..., Callable[[], None]],
+    emu: Emulator,
+    request: tuple[str, str, bytes | None],
+    threads: int,
+    total: int,
+) -> float:
     per_thread = max(1, total // threads)
     workers = [threading.Thread(target=make(emu, request, per_thread)) for _ in range(threads)]
     started = time.perf_counter()
@@ -112,15 +125,21 @@ def in_process_list_ms(emu: Emulator, repeat: int = 200) -> dict[str, float]:
     """CPU ms of one 100-item list page in this process, no sockets: the whole WSGI call
     (routing, auth, filter + paginate, rendering the items, JSON encoding), and the parts.
     Median of ``repeat`` calls each."""
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {emu.secret_key}",
-               "HTTP_X_TRIGGER_API_VERSION": V2}
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {emu.secret_key}", "HTTP_X_TRIGGER_API_VERSION": V2}
 
     def wsgi_call() -> bytes:
-        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/v1/runs",
-                   "QUERY_STRING": "page[size]=100&filter[createdAt][period]=60d",
-                   "SERVER_NAME": "127.0.0.1", "SERVER_PORT": str(emu.port),
-                   "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-                   "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(), **headers}
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": "/api/v1/runs",
+            "QUERY_STRING": "page[size]=100&filter[createdAt][period]=60d",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": str(emu.port),
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(),
+            **headers,
+        }
         return b"".join(emu.app(environ, lambda status, headers, exc_info=None: None))
 
     def timed(work: Callable[[], Any]) -> float:
@@ -149,8 +168,9 @@ def in_process_list_ms(emu: Emulator, repeat: int = 200) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=2000, help="per scenario and client")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 4])
@@ -162,20 +182,24 @@ def main() -> int:
     with emu:
         with emu.state.lock:
             total_runs = len(emu.state.runs)
-        print(f"emulator: {total_runs:,} runs seeded in {seeded:.2f} s "
-              f"({args.runs:,} in the dev environment); Python {sys.version.split()[0]}, "
-              f"{os.cpu_count()} CPUs")
+        print(
+            f"emulator: {total_runs:,} runs seeded in {seeded:.2f} s "
+            f"({args.runs:,} in the dev environment); Python {sys.version.split()[0]}, "
+            f"{os.cpu_count()} CPUs"
+        )
         cpu = in_process_list_ms(emu)
-        print(f"list page of 100 over {args.runs:,} runs, CPU in process (median): whole "
-              f"WSGI call {cpu['wsgi']:.2f} ms = filter+paginate {cpu['query']:.2f} + render "
-              f"{cpu['render']:.2f} + JSON encoding {cpu['encode']:.2f} + routing/auth/journal")
+        print(
+            f"list page of 100 over {args.runs:,} runs, CPU in process (median): whole "
+            f"WSGI call {cpu['wsgi']:.2f} ms = filter+paginate {cpu['query']:.2f} + render "
+            f"{cpu['render']:.2f} + JSON encoding {cpu['encode']:.2f} + routing/auth/journal"
+        )
         print()
         header = f"{'scenario':<10} {'client':<12}" + "".join(
-            f"{f'{t} thread' + ('s' if t > 1 else ''):>14}" for t in args.threads)
+            f"{f'{t} thread' + ('s' if t > 1 else ''):>14}" for t in args.threads
+        )
         print(header + "   (requests/s, keep-alive)")
         for name, request in scenarios(emu).items():
-            for label, make in (("http.client", http_client_worker),
-                                ("requests", requests_worker)):
+            for label, make in (("http.client", http_client_worker), ("requests", requests_worker)):
                 cells = []
                 for threads in args.threads:
                     emu.journal.clear()

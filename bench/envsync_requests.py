@@ -52,8 +52,16 @@ def run(emu, *args: str) -> dict:
     started = time.perf_counter()
     code = 0
     try:
-        call_command("trigger_sync_envvars", *args, "--no-input", "-v", "0",
-                     stdout=io.StringIO(), stderr=io.StringIO(), stdin=io.StringIO())
+        call_command(
+            "trigger_sync_envvars",
+            *args,
+            "--no-input",
+            "-v",
+            "0",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+            stdin=io.StringIO(),
+        )
     except CommandError as err:
         code = err.returncode
     elapsed = time.perf_counter() - started
@@ -61,13 +69,19 @@ def run(emu, *args: str) -> dict:
     methods = Counter(entry.method for entry in entries)
     imports = [entry for entry in entries if entry.path.endswith("/import")]
     body = max((len(json.dumps(entry.body)) for entry in imports), default=0)
-    return {"exit": code, "requests": len(entries), "by_method": dict(methods),
-            "seconds": elapsed, "largest_import_bytes": body}
+    return {
+        "exit": code,
+        "requests": len(entries),
+        "by_method": dict(methods),
+        "seconds": elapsed,
+        "largest_import_bytes": body,
+    }
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--variables", type=int, default=1000)
     options = parser.parse_args(argv)
     count = options.variables
@@ -75,8 +89,11 @@ def main(argv: list[str]) -> int:
     from django_trigger.testing import Emulator
 
     with Emulator(seed=1, runs=0) as emu, tempfile.TemporaryDirectory() as tmp:
-        configure(emu.client_settings(ACCESS_TOKEN=emu.access_token, ENVIRONMENT="dev",
-                                      RETRY={"MAX_ATTEMPTS": 1}))
+        configure(
+            emu.client_settings(
+                ACCESS_TOKEN=emu.access_token, ENVIRONMENT="dev", RETRY={"MAX_ATTEMPTS": 1}
+            )
+        )
         from django_trigger.conf import trigger_settings
 
         trigger_settings.reload()
@@ -84,9 +101,12 @@ def main(argv: list[str]) -> int:
         base = Path(tmp) / "base.env"
         base.write_text("".join(f"{n}=value-{i}-{'x' * 24}\n" for i, n in enumerate(names)))
         changed = Path(tmp) / "changed.env"
-        changed.write_text("".join(
-            f"{n}=value-{i}-{'y' if i % 10 == 0 else 'x'}{'x' * 23}\n"
-            for i, n in enumerate(names)))
+        changed.write_text(
+            "".join(
+                f"{n}=value-{i}-{'y' if i % 10 == 0 else 'x'}{'x' * 23}\n"
+                for i, n in enumerate(names)
+            )
+        )
         secrets = ",".join(names[: count // 2])
 
         def extra_remote(how_many: int) -> None:
@@ -98,20 +118,18 @@ def main(argv: list[str]) -> int:
         rows = []
         rows.append(("first push", run(emu, "--env-file", str(base))))
         emu.reset()
-        rows.append(("first push, --no-verify", run(emu, "--env-file", str(base),
-                                                    "--no-verify")))
+        rows.append(("first push, --no-verify", run(emu, "--env-file", str(base), "--no-verify")))
         rows.append(("re-run, in sync", run(emu, "--env-file", str(base))))
         rows.append(("10 % changed", run(emu, "--env-file", str(changed))))
         emu.reset()
-        rows.append(("half as --secret", run(emu, "--env-file", str(base), "--secret",
-                                             secrets)))
+        rows.append(("half as --secret", run(emu, "--env-file", str(base), "--secret", secrets)))
         emu.reset()
         run(emu, "--env-file", str(base))
         extra_remote(50)
-        rows.append(("--prune --dry-run", run(emu, "--env-file", str(base), "--prune",
-                                              "--dry-run")))
-        rows.append(("--prune --check", run(emu, "--env-file", str(base), "--prune",
-                                            "--check")))
+        rows.append(
+            ("--prune --dry-run", run(emu, "--env-file", str(base), "--prune", "--dry-run"))
+        )
+        rows.append(("--prune --check", run(emu, "--env-file", str(base), "--prune", "--check")))
         pruned = run(emu, "--env-file", str(base), "--prune")
         rows.append((f"--prune, {pruned['by_method'].get('DELETE', 0)} to delete", pruned))
 
@@ -119,8 +137,10 @@ def main(argv: list[str]) -> int:
     print(f"{'scenario':<26} {'exit':>4} {'requests':>8}  {'by method':<28} {'time':>8}")
     for label, row in rows:
         methods = ", ".join(f"{m} {n}" for m, n in sorted(row["by_method"].items()))
-        print(f"{label:<26} {row['exit']:>4} {row['requests']:>8}  {methods:<28} "
-              f"{row['seconds'] * 1000:>6.0f} ms")
+        print(
+            f"{label:<26} {row['exit']:>4} {row['requests']:>8}  {methods:<28} "
+            f"{row['seconds'] * 1000:>6.0f} ms"
+        )
     largest = max(row["largest_import_bytes"] for _label, row in rows)
     print(f"largest import body: {largest:,} bytes")
     return 0

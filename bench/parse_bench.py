@@ -33,10 +33,16 @@ from django_trigger.types import Run, RunListItem  # noqa: E402
 def fetch_bodies(runs: int) -> tuple[bytes, bytes]:
     with Emulator(seed=7, runs=runs) as emu, requests.Session() as session:
         session.trust_env = False
-        headers = {"Authorization": f"Bearer {emu.secret_key}",
-                   "x-trigger-api-version": "2025-07-16"}
-        page = session.get(emu.url("/api/v1/runs"), headers=headers, timeout=30,
-                           params={"page[size]": "100", "filter[createdAt][period]": "3650d"})
+        headers = {
+            "Authorization": f"Bearer {emu.secret_key}",
+            "x-trigger-api-version": "2025-07-16",
+        }
+        page = session.get(
+            emu.url("/api/v1/runs"),
+            headers=headers,
+            timeout=30,
+            params={"page[size]": "100", "filter[createdAt][period]": "3650d"},
+        )
         page.raise_for_status()
         run_id = page.json()["data"][0]["id"]
         retrieve = session.get(emu.url(f"/api/v3/runs/{run_id}"), headers=headers, timeout=30)
@@ -73,16 +79,20 @@ def main() -> None:
     results: dict[str, list[float]] = {name: [] for name in cases}
     names = list(cases)
     for index in range(args.rounds):
-        for name in (names if index % 2 == 0 else names[::-1]):
+        for name in names if index % 2 == 0 else names[::-1]:
             work, calls = cases[name]
             results[name].append(cpu_per_call(work, calls))
     median = {name: statistics.median(values) for name, values in results.items()}
-    print(f"{len(page):,}-byte page of 100 runs, {len(retrieve):,}-byte retrieve; "
-          f"{args.rounds} rounds, ABBA, CPU (median of best-of-5):")
+    print(
+        f"{len(page):,}-byte page of 100 runs, {len(retrieve):,}-byte retrieve; "
+        f"{args.rounds} rounds, ABBA, CPU (median of best-of-5):"
+    )
     print(f"  json.loads(page)                 {median['json.loads(page)'] * 1e3:7.3f} ms")
     typed = median["records from the decoded page"]
-    print(f"  records from the decoded page    {typed * 1e3:7.3f} ms   "
-          f"ratio to json.loads {typed / median['json.loads(page)']:.2f}")
+    print(
+        f"  records from the decoded page    {typed * 1e3:7.3f} ms   "
+        f"ratio to json.loads {typed / median['json.loads(page)']:.2f}"
+    )
     print(f"  json.loads(retrieve)             {median['json.loads(retrieve)'] * 1e6:7.1f} µs")
     print(f"  Run.from_api(retrieve)           {median['Run.from_api(retrieve)'] * 1e6:7.1f} µs")
 

@@ -32,8 +32,11 @@ ENV.pop("PYTHONDONTWRITEBYTECODE", None)
 
 def make_project(parent: Path, name: str, with_trigger: bool) -> Path:
     (parent / name).mkdir()
-    subprocess.run([sys.executable, "-m", "django", "startproject", name, str(parent / name)],
-                   check=True, env=ENV)
+    subprocess.run(
+        [sys.executable, "-m", "django", "startproject", name, str(parent / name)],
+        check=True,
+        env=ENV,
+    )
     if with_trigger:
         settings = parent / name / name / "settings.py"
         text = settings.read_text()
@@ -49,14 +52,16 @@ def timed(command: list[str], cwd: Path | None = None) -> float:
     """CPU time (user + system) of one run of ``command`` in a child process: on a shared
     machine it varies far less than wall time."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(command, cwd=cwd, env=ENV, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, cwd=cwd, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def side_by_side(a: list[str], b: list[str], rounds: int, cwd_a: Path | None = None,
-                 cwd_b: Path | None = None) -> tuple[list[float], list[float]]:
+def side_by_side(
+    a: list[str], b: list[str], rounds: int, cwd_a: Path | None = None, cwd_b: Path | None = None
+) -> tuple[list[float], list[float]]:
     times_a: list[float] = []
     times_b: list[float] = []
     timed(a, cwd_a), timed(b, cwd_b)  # warm the file cache
@@ -74,13 +79,21 @@ def report(label_a: str, label_b: str, times_a: list[float], times_b: list[float
     min_a, min_b = min(times_a) * 1000, min(times_b) * 1000
     print(f"  {label_a:<34} median {med_a:7.1f} ms   min {min_a:7.1f} ms")
     print(f"  {label_b:<34} median {med_b:7.1f} ms   min {min_b:7.1f} ms")
-    print(f"  difference: median {med_b - med_a:+.1f} ms, min {min_b - min_a:+.1f} ms; "
-          f"ratio (median) {med_b / med_a:.2f}")
+    print(
+        f"  difference: median {med_b - med_a:+.1f} ms, min {min_b - min_a:+.1f} ms; "
+        f"ratio (median) {med_b / med_a:.2f}"
+    )
 
 
 def imported_at_check(project: Path) -> list[str]:
-    result = subprocess.run([sys.executable, "-X", "importtime", "manage.py", "check"],
-                            cwd=project, env=ENV, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "manage.py", "check"],
+        cwd=project,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     heavy = ("requests", "urllib3", "django_trigger")
     names = []
     for line in result.stderr.splitlines():
@@ -101,16 +114,26 @@ def main() -> None:
         ours = make_project(Path(tmp), "triggersite", with_trigger=True)
         manage = [sys.executable, "manage.py", "check"]
         print(f"manage.py check, {args.rounds} rounds each, ABBA:")
-        report("bare project (contrib admin)", "+ django_trigger",
-               *side_by_side(manage, manage, args.rounds, bare, ours))
+        report(
+            "bare project (contrib admin)",
+            "+ django_trigger",
+            *side_by_side(manage, manage, args.rounds, bare, ours),
+        )
         print(f"imports, {args.rounds} rounds each, ABBA:")
-        report("import requests", "import django_trigger.client",
-               *side_by_side([sys.executable, "-c", "import requests"],
-                             [sys.executable, "-c", "import django_trigger.client"],
-                             args.rounds))
+        report(
+            "import requests",
+            "import django_trigger.client",
+            *side_by_side(
+                [sys.executable, "-c", "import requests"],
+                [sys.executable, "-c", "import django_trigger.client"],
+                args.rounds,
+            ),
+        )
         names = imported_at_check(ours)
-        print(f"modules of requests/urllib3/django_trigger imported by manage.py check "
-              f"({len(names)}): {', '.join(names) or 'none'}")
+        print(
+            f"modules of requests/urllib3/django_trigger imported by manage.py check "
+            f"({len(names)}): {', '.join(names) or 'none'}"
+        )
 
 
 if __name__ == "__main__":

@@ -337,7 +337,9 @@ class TriggerClient(BaseClient):
 
 
 def _checked(
-    check: Callable[[Any], T], value: Any, name: str,
+    check: Callable[[Any], T],
+    value: Any,
+    name: str,
     error: type[Exception] = ConfigurationError,
 ) -> T:
     """``check(value)``, its ``ValueError`` raised as ``error`` naming the argument (the

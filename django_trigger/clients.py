@@ -32,8 +32,15 @@ if TYPE_CHECKING:
     from django_trigger.async_client import AsyncTriggerClient
     from django_trigger.client import TriggerClient
 
-__all__ = ["AsyncClientHandler", "CacheRateLimitStore", "ClientHandler", "async_clients",
-           "clients", "get_async_client", "get_client"]
+__all__ = [
+    "AsyncClientHandler",
+    "CacheRateLimitStore",
+    "ClientHandler",
+    "async_clients",
+    "clients",
+    "get_async_client",
+    "get_client",
+]
 
 
 class CacheRateLimitStore:

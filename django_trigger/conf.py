@@ -151,50 +151,100 @@ RETRY_KEYS = {
 
 # Check id -> (level, default hint). Ids are never reused; docs/configuration.md lists them.
 CHECK_IDS: dict[str, tuple[int, str]] = {
-    "E001": (checks.ERROR, "TRIGGER must be a dict of aliases, e.g. "
-             "TRIGGER = {'default': {'ACCESS_TOKEN': ...}}."),
+    "E001": (
+        checks.ERROR,
+        "TRIGGER must be a dict of aliases, e.g. TRIGGER = {'default': {'ACCESS_TOKEN': ...}}.",
+    ),
     "E002": (checks.ERROR, "Each alias must be a non-empty string mapped to a dict of settings."),
-    "E003": (checks.ERROR, "Add a 'default' alias (or remove TRIGGER to configure the default "
-             "client from the environment)."),
+    "E003": (
+        checks.ERROR,
+        "Add a 'default' alias (or remove TRIGGER to configure the default "
+        "client from the environment).",
+    ),
     "E004": (checks.ERROR, "Remove the key or fix its spelling."),
-    "E005": (checks.ERROR, "Set ACCESS_TOKEN to a secret key (tr_dev_…, tr_prod_…) or a "
-             "personal access token (tr_pat_…)."),
-    "E006": (checks.ERROR, "Trigger.dev tokens start with tr_dev_, tr_stg_, tr_prod_, "
-             "tr_preview_ (secret keys) or tr_pat_ (personal access tokens) and contain no "
-             "spaces; copy one again from the dashboard's API keys page."),
-    "E007": (checks.ERROR, "Set PROJECT_REF (proj_…, in the project's settings) or use the "
-             "environment's secret key instead."),
-    "E008": (checks.ERROR, "A secret key always acts as its own environment: use the key of the "
-             "environment you mean, or fix ENVIRONMENT."),
-    "E009": (checks.ERROR, "Preview keys act on one branch: set PREVIEW_BRANCH (or the "
-             "TRIGGER_PREVIEW_BRANCH environment variable)."),
+    "E005": (
+        checks.ERROR,
+        "Set ACCESS_TOKEN to a secret key (tr_dev_…, tr_prod_…) or a "
+        "personal access token (tr_pat_…).",
+    ),
+    "E006": (
+        checks.ERROR,
+        "Trigger.dev tokens start with tr_dev_, tr_stg_, tr_prod_, "
+        "tr_preview_ (secret keys) or tr_pat_ (personal access tokens) and contain no "
+        "spaces; copy one again from the dashboard's API keys page.",
+    ),
+    "E007": (
+        checks.ERROR,
+        "Set PROJECT_REF (proj_…, in the project's settings) or use the "
+        "environment's secret key instead.",
+    ),
+    "E008": (
+        checks.ERROR,
+        "A secret key always acts as its own environment: use the key of the "
+        "environment you mean, or fix ENVIRONMENT.",
+    ),
+    "E009": (
+        checks.ERROR,
+        "Preview keys act on one branch: set PREVIEW_BRANCH (or the "
+        "TRIGGER_PREVIEW_BRANCH environment variable).",
+    ),
     "E010": (checks.ERROR, "Use one of dev, staging (or stg), prod, preview."),
     "E011": (checks.ERROR, "Use a positive number of seconds, e.g. 30."),
-    "E012": (checks.ERROR, "RETRY is a dict of MAX_ATTEMPTS (int >= 1), FACTOR (>= 1), "
-             "MIN_DELAY and MAX_DELAY (seconds, MIN_DELAY <= MAX_DELAY) and RANDOMIZE (bool)."),
-    "E013": (checks.ERROR, "Use an absolute http(s) URL without credentials, query or "
-             "fragment, e.g. https://api.trigger.dev."),
-    "E014": (checks.ERROR, "HEADERS is a dict of header names to string values; the token "
-             "goes in ACCESS_TOKEN, not in an Authorization header."),
+    "E012": (
+        checks.ERROR,
+        "RETRY is a dict of MAX_ATTEMPTS (int >= 1), FACTOR (>= 1), "
+        "MIN_DELAY and MAX_DELAY (seconds, MIN_DELAY <= MAX_DELAY) and RANDOMIZE (bool).",
+    ),
+    "E013": (
+        checks.ERROR,
+        "Use an absolute http(s) URL without credentials, query or "
+        "fragment, e.g. https://api.trigger.dev.",
+    ),
+    "E014": (
+        checks.ERROR,
+        "HEADERS is a dict of header names to string values; the token "
+        "goes in ACCESS_TOKEN, not in an Authorization header.",
+    ),
     "E015": (checks.ERROR, "Use a string (or None to leave it unset)."),
-    "E016": (checks.ERROR, "Project refs look like proj_abc123 (the project's settings page "
-             "in the dashboard), not the project's name or slug; an inline # comment in a .env "
-             "file stays part of the value."),
+    "E016": (
+        checks.ERROR,
+        "Project refs look like proj_abc123 (the project's settings page "
+        "in the dashboard), not the project's name or slug; an inline # comment in a .env "
+        "file stays part of the value.",
+    ),
     "E017": (checks.ERROR, "Use a number of seconds >= 0, e.g. 1 (0 turns it off)."),
     "E018": (checks.ERROR, "Use a whole number >= 1."),
-    "E019": (checks.ERROR, "Copy the secret of the alert's webhook channel again (a string "
-             "without surrounding spaces), or set it to None if you receive no alerts."),
-    "E020": (checks.ERROR, "Use the branch's name as git shows it (e.g. feature/login), the "
-             "name the preview environment was created with."),
-    "E021": (checks.ERROR, "Set RATE_LIMIT_CACHE to an alias of CACHES (a cache every worker "
-             "shares, such as Redis, Memcached, the database or a file cache), or None."),
-    "W001": (checks.WARNING, "Use https://. Loopback hosts (127.0.0.1, ::1, localhost) never get "
-             "this warning; on a trusted private network silence django_trigger.W001."),
-    "W002": (checks.WARNING, "Check that the token was copied whole; this version of "
-             "django-trigger knows tr_dev_, tr_stg_, tr_prod_, tr_preview_, tr_pat_, tr_uat_ "
-             "and tr_oat_."),
-    "W003": (checks.WARNING, "Staging and production keys ignore the branch header; remove "
-             "PREVIEW_BRANCH or use a preview (or dev) key."),
+    "E019": (
+        checks.ERROR,
+        "Copy the secret of the alert's webhook channel again (a string "
+        "without surrounding spaces), or set it to None if you receive no alerts.",
+    ),
+    "E020": (
+        checks.ERROR,
+        "Use the branch's name as git shows it (e.g. feature/login), the "
+        "name the preview environment was created with.",
+    ),
+    "E021": (
+        checks.ERROR,
+        "Set RATE_LIMIT_CACHE to an alias of CACHES (a cache every worker "
+        "shares, such as Redis, Memcached, the database or a file cache), or None.",
+    ),
+    "W001": (
+        checks.WARNING,
+        "Use https://. Loopback hosts (127.0.0.1, ::1, localhost) never get "
+        "this warning; on a trusted private network silence django_trigger.W001.",
+    ),
+    "W002": (
+        checks.WARNING,
+        "Check that the token was copied whole; this version of "
+        "django-trigger knows tr_dev_, tr_stg_, tr_prod_, tr_preview_, tr_pat_, tr_uat_ "
+        "and tr_oat_.",
+    ),
+    "W003": (
+        checks.WARNING,
+        "Staging and production keys ignore the branch header; remove "
+        "PREVIEW_BRANCH or use a preview (or dev) key.",
+    ),
 }
 
 
@@ -293,6 +343,8 @@ def _count(value: Any) -> int:
     if validate_count(value, "value"):
         raise ValueError(f"must be an integer >= 1, not {validators.show(value)}")
     return int(value)
+
+
 def _cache_alias(value: Any) -> str | None:
     if value == "":
         return None
@@ -443,12 +495,16 @@ class _AliasBuilder:
                     _did_you_mean(key, list(RETRY_KEYS)) + CHECK_IDS["E004"][1],
                 )
         not_numbers = [
-            key for key, item in value.items()
+            key
+            for key, item in value.items()
             if key in RETRY_KEYS and not isinstance(item, (bool, int, float))
         ]
         for key in not_numbers:  # RetryPolicy's own messages would echo the value
-            self.add("E012", f"{self.where('RETRY')}[{key!r}] must be a number, not "
-                     f"{validators.show(value[key])}.")
+            self.add(
+                "E012",
+                f"{self.where('RETRY')}[{key!r}] must be a number, not "
+                f"{validators.show(value[key])}.",
+            )
         if not_numbers:
             return RetryPolicy()
         try:
@@ -469,41 +525,64 @@ class _AliasBuilder:
             self.add("E005", f"No Trigger.dev access token: set {where}.")
             return
         if any(char.isspace() for char in token):
-            self.add("E006", f"{self.where('ACCESS_TOKEN')} ({redact(token)}) contains "
-                     "whitespace.")
+            self.add("E006", f"{self.where('ACCESS_TOKEN')} ({redact(token)}) contains whitespace.")
             return
         kind = token_kind(token)
         if kind is TokenKind.UNKNOWN:
             if _TOKEN_SHAPE.fullmatch(token):
-                self.add("W002", f"{self.where('ACCESS_TOKEN')} ({redact(token)}) is not a kind "
-                         "of token this version knows.")
+                self.add(
+                    "W002",
+                    f"{self.where('ACCESS_TOKEN')} ({redact(token)}) is not a kind "
+                    "of token this version knows.",
+                )
             else:
-                self.add("E006", f"{self.where('ACCESS_TOKEN')} ({redact(token)}) is not a "
-                         "Trigger.dev access token.")
+                self.add(
+                    "E006",
+                    f"{self.where('ACCESS_TOKEN')} ({redact(token)}) is not a "
+                    "Trigger.dev access token.",
+                )
             return
         environment = values["ENVIRONMENT"]
         # A value reported as invalid is not reported again as missing.
         if kind.is_personal and not values["PROJECT_REF"] and "PROJECT_REF" not in self.invalid:
-            self.add("E007", f"{self.where('ACCESS_TOKEN')} is a personal or organization access "
-                     f"token ({redact(token)}), which needs a project: PROJECT_REF is not set.")
+            self.add(
+                "E007",
+                f"{self.where('ACCESS_TOKEN')} is a personal or organization access "
+                f"token ({redact(token)}), which needs a project: PROJECT_REF is not set.",
+            )
         key_environment = secret_key_environment(token)
         if key_environment and environment and key_environment != environment:
-            self.add("E008", f"{self.where('ACCESS_TOKEN')} is a {key_environment} secret key "
-                     f"({redact(token)}) but ENVIRONMENT is {environment!r}.")
-        if (key_environment == "preview" and not values["PREVIEW_BRANCH"]
-                and "PREVIEW_BRANCH" not in self.invalid):
-            self.add("E009", f"{self.where('ACCESS_TOKEN')} is a preview secret key "
-                     f"({redact(token)}) but PREVIEW_BRANCH is not set.")
+            self.add(
+                "E008",
+                f"{self.where('ACCESS_TOKEN')} is a {key_environment} secret key "
+                f"({redact(token)}) but ENVIRONMENT is {environment!r}.",
+            )
+        if (
+            key_environment == "preview"
+            and not values["PREVIEW_BRANCH"]
+            and "PREVIEW_BRANCH" not in self.invalid
+        ):
+            self.add(
+                "E009",
+                f"{self.where('ACCESS_TOKEN')} is a preview secret key "
+                f"({redact(token)}) but PREVIEW_BRANCH is not set.",
+            )
         if key_environment in ("staging", "prod") and values["PREVIEW_BRANCH"]:
-            self.add("W003", f"{self.where('PREVIEW_BRANCH')} is ignored: the access token is a "
-                     f"{key_environment} secret key ({redact(token)}).")
+            self.add(
+                "W003",
+                f"{self.where('PREVIEW_BRANCH')} is ignored: the access token is a "
+                f"{key_environment} secret key ({redact(token)}).",
+            )
 
     def check_transport(self, values: dict[str, Any]) -> None:
         url = values["API_URL"]
         if not self.debug and url.startswith("http://") and not _is_loopback(url):
             host = urlsplit(url).hostname
-            self.add("W001", f"{self.where('API_URL')} uses plain http:// (host {host!r}) while "
-                     "DEBUG is off: the access token would cross the network unencrypted.")
+            self.add(
+                "W001",
+                f"{self.where('API_URL')} uses plain http:// (host {host!r}) while "
+                "DEBUG is off: the access token would cross the network unencrypted.",
+            )
 
 
 # --- the settings object ---------------------------------------------------------------------
@@ -531,17 +610,23 @@ def _build_state() -> _State:
         return _State(MappingProxyType(clients), tuple(problems))
     if DEFAULT_ALIAS not in raw:
         aliases = ", ".join(repr(a) for a in raw) or "none"
-        problems.append(_problem(
-            "E003", DEFAULT_ALIAS, f"TRIGGER has no 'default' alias (aliases: {aliases})."
-        ))
+        problems.append(
+            _problem("E003", DEFAULT_ALIAS, f"TRIGGER has no 'default' alias (aliases: {aliases}).")
+        )
     for alias, options in raw.items():
         if not isinstance(alias, str) or not alias:
-            problems.append(_problem("E002", None, f"TRIGGER alias {alias!r} is not a non-empty "
-                                     "string."))
+            problems.append(
+                _problem("E002", None, f"TRIGGER alias {alias!r} is not a non-empty string.")
+            )
             continue
         if not isinstance(options, Mapping):
-            problems.append(_problem("E002", alias, f"TRIGGER[{alias!r}] must be a dict, not "
-                                     f"{type(options).__name__}."))
+            problems.append(
+                _problem(
+                    "E002",
+                    alias,
+                    f"TRIGGER[{alias!r}] must be a dict, not {type(options).__name__}.",
+                )
+            )
             continue
         client = _AliasBuilder(alias, options, alias == DEFAULT_ALIAS, debug).build()
         clients[alias] = client

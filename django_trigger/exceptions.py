@@ -252,8 +252,11 @@ class WaitpointTimedOutError(TriggerError):
 
     def __init__(self, token_id: str, message: str | None) -> None:
         self.token_id = token_id
-        super().__init__(f"waitpoint token {token_id} had already timed out"
-                         + (f" ({message})" if message else "") + "; the data was not stored")
+        super().__init__(
+            f"waitpoint token {token_id} had already timed out"
+            + (f" ({message})" if message else "")
+            + "; the data was not stored"
+        )
 
 
 class PollTimeoutError(TriggerError, TimeoutError):

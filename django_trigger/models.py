@@ -20,8 +20,9 @@ from django_trigger import types
 
 __all__ = ["EnvVar", "Overview", "Run", "Schedule", "WaitpointToken"]
 
-STATUS_CHOICES = [(status.value, status.value.replace("_", " ").title()) for status in
-                  types.RunStatus.v2()]
+STATUS_CHOICES = [
+    (status.value, status.value.replace("_", " ").title()) for status in types.RunStatus.v2()
+]
 
 ENVIRONMENT_CHOICES = [
     ("dev", _("Development")),
@@ -226,9 +227,7 @@ class EnvVar(RemoteModel):
         return f"<EnvVar {self.name} ({self.environment})>"
 
     @classmethod
-    def from_api(
-        cls, record: types.EnvVar, *, environment: str, alias: str = "default"
-    ) -> EnvVar:
+    def from_api(cls, record: types.EnvVar, *, environment: str, alias: str = "default") -> EnvVar:
         var = cls(
             name=record.name,
             value=record.value,
@@ -274,8 +273,7 @@ class WaitpointToken(RemoteModel):
         return self.id
 
     @classmethod
-    def from_api(cls, record: types.WaitpointToken, *, alias: str = "default"
-                 ) -> WaitpointToken:
+    def from_api(cls, record: types.WaitpointToken, *, alias: str = "default") -> WaitpointToken:
         token = cls(
             id=record.id,
             status=str(record.status),

@@ -109,7 +109,7 @@ class AsyncPageMixin(Generic[T]):
     async def __aiter__(self) -> AsyncIterator[T]:
         forwards = self._forwards()  # type: ignore[attr-defined]
         async for page in self.iter_pages():
-            for item in (page.data if forwards else reversed(page.data)):
+            for item in page.data if forwards else reversed(page.data):
                 yield item
 
     def __iter__(self) -> Iterator[T]:

@@ -96,8 +96,7 @@ def trigger_on_commit(
         except Exception as exc:
             deferred.error = exc
             if robust and not _HAS_ROBUST:  # Django 4.2: log as Django 5's robust hooks do
-                logger.exception("trigger_on_commit(%r) failed after the commit",
-                                 task_identifier)
+                logger.exception("trigger_on_commit(%r) failed after the commit", task_identifier)
                 return
             raise
 

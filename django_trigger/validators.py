@@ -72,8 +72,9 @@ def url(value: Any) -> str:
         raise ValueError(f"must be a string, not {type(value).__name__}")
     text = value.strip()
     if _has_control(text) or any(char.isspace() for char in text):
-        raise ValueError("must be an absolute http:// or https:// URL without spaces or control "
-                         "characters")
+        raise ValueError(
+            "must be an absolute http:// or https:// URL without spaces or control characters"
+        )
     parts = urlsplit(text)
     if "@" in parts.netloc:
         raise ValueError("must not contain credentials (user:password@)")
@@ -111,7 +112,8 @@ def branch(value: Any) -> str | None:
     if (
         any(char in " ~^:?*[\\" for char in value)
         or any(ord(char) < 32 or ord(char) == 127 for char in value)
-        or value.startswith("/") or value.endswith(("/", ".lock"))
+        or value.startswith("/")
+        or value.endswith(("/", ".lock"))
         or any(part in value for part in ("//", "..", "@{"))
     ):
         raise ValueError(
@@ -173,14 +175,17 @@ def task_identifier(value: Any) -> str:
     if bad:
         raise ValueError(f"must be the id of a task, without {' '.join(bad)}: {show(value)}")
     if any(part in ("", ".", "..") for part in value.split("/")):
-        raise ValueError(f"must be the id of a task, without empty, '.' or '..' parts between "
-                         f"slashes: {show(value)}")
+        raise ValueError(
+            f"must be the id of a task, without empty, '.' or '..' parts between "
+            f"slashes: {show(value)}"
+        )
     return value
 
 
 def _has_control(text: str, *, allow_tab: bool = False) -> bool:
     return any(
-        (ord(char) < 0x20 and not (allow_tab and char == "\t")) or 0x7F <= ord(char) <= 0x9F
+        (ord(char) < 0x20 and not (allow_tab and char == "\t"))
+        or 0x7F <= ord(char) <= 0x9F
         or char in "\u2028\u2029"
         for char in text
     )

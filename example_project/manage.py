@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """The example project's management script.
 
-    python example_project/manage.py trigger_demo     # offline demo: emulator + admin + views
-    python example_project/manage.py runserver        # against the API configured in .env
+python example_project/manage.py trigger_demo     # offline demo: emulator + admin + views
+python example_project/manage.py runserver        # against the API configured in .env
 """
 
 import os

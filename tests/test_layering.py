@@ -30,16 +30,25 @@ class LayeringTests(SimpleTestCase):
         # In a process of its own: lint-imports reconfigures logging (dictConfig disables the
         # loggers the other tests assert on) and puts the working directory on sys.path.
         result = subprocess.run(
-            [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports; "
-             "sys.exit(lint_imports(no_cache=True))"],
-            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+            [
+                sys.executable,
+                "-c",
+                "import sys; from importlinter.cli import lint_imports; "
+                "sys.exit(lint_imports(no_cache=True))",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn("Contracts: 4 kept, 0 broken.", result.stdout)
 
     def test_only_conf_reads_django_settings(self):
-        graph = grimp.build_graph("django_trigger", include_external_packages=True,
-                                  exclude_type_checking_imports=True)
+        graph = grimp.build_graph(
+            "django_trigger", include_external_packages=True, exclude_type_checking_imports=True
+        )
         problems = [
             f"{module}:{detail['line_number']} {detail['line_contents']}"
             for module in sorted(graph.modules)

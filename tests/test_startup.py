@@ -13,15 +13,27 @@ from django.test import SimpleTestCase
 
 ROOT = Path(__file__).resolve().parents[1]
 
-HEAVY = ("requests", "urllib3", "django_trigger._http", "django_trigger.resources.runs",
-         "django_trigger.types.runs", "django_trigger.client")
+HEAVY = (
+    "requests",
+    "urllib3",
+    "django_trigger._http",
+    "django_trigger.resources.runs",
+    "django_trigger.types.runs",
+    "django_trigger.client",
+)
 
 
 def imported_after(code: str) -> list[str]:
     script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                            text=True, check=True, timeout=60,
-                            env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": ""})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": ""},
+    )
     return json.loads(result.stdout.splitlines()[-1])
 
 
@@ -44,7 +56,8 @@ class StartupTests(SimpleTestCase):
             "import django; django.setup()\n"
             "from django.test.utils import override_settings\n"
             "from django_trigger import get_client\n"
-            "with override_settings(TRIGGER={'default': {'ACCESS_TOKEN': 'tr_dev_" + "a" * 20
+            "with override_settings(TRIGGER={'default': {'ACCESS_TOKEN': 'tr_dev_"
+            + "a" * 20
             + "'}}):\n    get_client().runs"
         )
         self.assertIn("requests", modules)
@@ -53,5 +66,14 @@ class StartupTests(SimpleTestCase):
     def test_importing_the_client_imports_resources_on_first_use(self):
         modules = imported_after("import django_trigger.client")
         self.assertIn("requests", modules)
-        self.assertEqual(heavy(modules, ("django_trigger.resources", "django_trigger.types.runs",
-                                         "django_trigger.pagination")), [])
+        self.assertEqual(
+            heavy(
+                modules,
+                (
+                    "django_trigger.resources",
+                    "django_trigger.types.runs",
+                    "django_trigger.pagination",
+                ),
+            ),
+            [],
+        )

@@ -11,21 +11,69 @@ from .models import PlainRun
 
 @admin.register(PlainRun)
 class PlainRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "task_identifier", "status_badge", "created_at", "duration",
-                    "cost", "tag_list", "version", "test_or_live")
+    list_display = (
+        "id",
+        "task_identifier",
+        "status_badge",
+        "created_at",
+        "duration",
+        "cost",
+        "tag_list",
+        "version",
+        "test_or_live",
+    )
     list_filter = ("status", "created_at", "task_identifier", "version", "is_test")
     list_per_page = 100
     search_fields = ("id",)
     show_full_result_count = False
     actions = ("touch_selected",)  # like the runs admin: the checkbox column is rendered
     fieldsets = (
-        (None, {"fields": ("id", "task_identifier", "status_badge", "test_or_live", "version",
-                           "tag_list", "idempotency_key", "dashboard_link")}),
-        ("Timings", {"fields": ("created_at", "updated_at", "started_at", "finished_at",
-                                "delayed_until", "expired_at", "ttl", "duration", "cost")}),
-        ("Execution", {"fields": ("trigger_function", "depth", "batch_id", "schedule_display",
-                                  "attempt_count", "attempts_display", "region",
-                                  "related_runs")}),
+        (
+            None,
+            {
+                "fields": (
+                    "id",
+                    "task_identifier",
+                    "status_badge",
+                    "test_or_live",
+                    "version",
+                    "tag_list",
+                    "idempotency_key",
+                    "dashboard_link",
+                )
+            },
+        ),
+        (
+            "Timings",
+            {
+                "fields": (
+                    "created_at",
+                    "updated_at",
+                    "started_at",
+                    "finished_at",
+                    "delayed_until",
+                    "expired_at",
+                    "ttl",
+                    "duration",
+                    "cost",
+                )
+            },
+        ),
+        (
+            "Execution",
+            {
+                "fields": (
+                    "trigger_function",
+                    "depth",
+                    "batch_id",
+                    "schedule_display",
+                    "attempt_count",
+                    "attempts_display",
+                    "region",
+                    "related_runs",
+                )
+            },
+        ),
         ("Payload", {"fields": ("payload_display",)}),
         ("Output", {"fields": ("output_display",)}),
         ("Error", {"fields": ("error_display",)}),
@@ -48,8 +96,11 @@ class PlainRunAdmin(admin.ModelAdmin):
     @admin.display(description="status")
     def status_badge(self, obj):
         css = STATUS_CLASSES.get(obj.status, "other")
-        return format_html('<span class="trigger-status trigger-status-{}">{}</span>', css,
-                           obj.status.replace("_", " ").title())
+        return format_html(
+            '<span class="trigger-status trigger-status-{}">{}</span>',
+            css,
+            obj.status.replace("_", " ").title(),
+        )
 
     @admin.display(description="duration")
     def duration(self, obj):
@@ -63,8 +114,9 @@ class PlainRunAdmin(admin.ModelAdmin):
     def tag_list(self, obj):
         if not obj.tags:
             return "-"
-        return format_html_join(" ", '<span class="trigger-tag">{}</span>',
-                                ((tag,) for tag in obj.tags))
+        return format_html_join(
+            " ", '<span class="trigger-tag">{}</span>', ((tag,) for tag in obj.tags)
+        )
 
     @admin.display(description="test/live")
     def test_or_live(self, obj):
@@ -72,9 +124,11 @@ class PlainRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Trigger.dev dashboard")
     def dashboard_link(self, obj):
-        return format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
-                           f"https://cloud.trigger.dev/runs/{obj.id}",
-                           "Open this run in the Trigger.dev dashboard")
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+            f"https://cloud.trigger.dev/runs/{obj.id}",
+            "Open this run in the Trigger.dev dashboard",
+        )
 
     @admin.display(description="payload")
     def payload_display(self, obj):

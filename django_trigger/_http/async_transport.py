@@ -54,8 +54,12 @@ T = TypeVar("T")
 _JITTER = random.Random()  # retry jitter, not cryptography
 
 # Failures before the request could reach the server (nothing was sent).
-_BEFORE_SENDING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
-                   httpx.UnsupportedProtocol)
+_BEFORE_SENDING = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+)
 
 
 class AsyncTransport(TransportBase):
@@ -75,8 +79,9 @@ class AsyncTransport(TransportBase):
             client = httpx.AsyncClient(
                 trust_env=False,  # no ~/.netrc auth, no env proxies surprises
                 follow_redirects=False,
-                limits=httpx.Limits(max_connections=None,
-                                    max_keepalive_connections=self.pool_maxsize),
+                limits=httpx.Limits(
+                    max_connections=None, max_keepalive_connections=self.pool_maxsize
+                ),
             )
             self._clients[loop] = client
         return client
@@ -106,15 +111,24 @@ class AsyncTransport(TransportBase):
         unknown_hint: str | None = None,
     ) -> RawResponse[Any]:
         """``Transport.request`` awaited: same arguments, same result and errors."""
-        call = self.prepare(method, path, params=params, json_body=json_body, data=data,
-                            files=files, headers=headers, request_options=request_options,
-                            retry_safety=retry_safety)
+        call = self.prepare(
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            data=data,
+            files=files,
+            headers=headers,
+            request_options=request_options,
+            retry_safety=retry_safety,
+        )
         budget = call.budget
         if authenticated:
             call.headers["Authorization"] = self._authorization
         if self.shared_rate_limit is not None:
             wait = self.shared_rate_limit.wait_before(
-                min(MAX_SERVER_WAIT, budget.remaining()), method, path)
+                min(MAX_SERVER_WAIT, budget.remaining()), method, path
+            )
             if wait:
                 await asyncio.sleep(wait)
         rules: RetryRules | None = None  # made at the first failure (most calls have none)
@@ -132,13 +146,18 @@ class AsyncTransport(TransportBase):
                     error = self._body_error(exc, call)
                     if call.safety.retries_after_sending or answered[0].status_code >= 400:
                         raise error from exc
-                    raise _outcome_unknown(error, unknown_hint, sent_at, call.read_timeout,
-                                           _deadline_if_reached(budget)) from error
+                    raise _outcome_unknown(
+                        error,
+                        unknown_hint,
+                        sent_at,
+                        call.read_timeout,
+                        _deadline_if_reached(budget),
+                    ) from error
                 after_sending = not isinstance(exc, _BEFORE_SENDING)
                 rules = rules or self._rules(call)
-                decision = rules.decide(Failure.broken(type(exc).__name__,
-                                                       after_sending=after_sending),
-                                        attempt, budget)
+                decision = rules.decide(
+                    Failure.broken(type(exc).__name__, after_sending=after_sending), attempt, budget
+                )
                 if decision.delay is not None:
                     self._log_retry(call, decision.delay, attempt, decision.reason)
                     earlier_acted = earlier_acted or after_sending
@@ -146,13 +165,19 @@ class AsyncTransport(TransportBase):
                     continue
                 error = self._connection_error(exc, call)
                 if not call.safety.retries_after_sending and after_sending:
-                    error = _outcome_unknown(error, unknown_hint, sent_at, call.read_timeout,
-                                             _deadline_if_reached(budget))
+                    error = _outcome_unknown(
+                        error,
+                        unknown_hint,
+                        sent_at,
+                        call.read_timeout,
+                        _deadline_if_reached(budget),
+                    )
                 raise error from exc
             if response.status_code >= 400:
                 rules = rules or self._rules(call)
-                decision = rules.decide(Failure.answer(response.status_code, response.headers),
-                                        attempt, budget)
+                decision = rules.decide(
+                    Failure.answer(response.status_code, response.headers), attempt, budget
+                )
                 if decision.delay is not None:
                     self._log_retry(call, decision.delay, attempt, decision.reason)
                     earlier_acted = earlier_acted or response.status_code >= 500
@@ -172,11 +197,16 @@ class AsyncTransport(TransportBase):
 
     def _rules(self, call: PreparedCall) -> RetryRules:
         shared = self.shared_rate_limit
-        return RetryRules(call.policy, safety=call.safety, rng=_JITTER,
-                          on_rate_limited=shared.note if shared else None)
+        return RetryRules(
+            call.policy,
+            safety=call.safety,
+            rng=_JITTER,
+            on_rate_limited=shared.note if shared else None,
+        )
 
-    async def _attempt(self, client: httpx.AsyncClient, call: PreparedCall,
-                       answered: list[httpx.Response]) -> tuple[httpx.Response, bytes]:
+    async def _attempt(
+        self, client: httpx.AsyncClient, call: PreparedCall, answered: list[httpx.Response]
+    ) -> tuple[httpx.Response, bytes]:
         """One attempt: send, then read the decoded body within ``max_response_size``. Every
         wait is clamped to the time left, and the whole attempt is bounded by it (the deadline
         stops it even when each wait was within its own timeout)."""
@@ -190,14 +220,23 @@ class AsyncTransport(TransportBase):
             pool=max(0.001, min(call.connect_timeout, left)),
         )
         request = client.build_request(
-            call.method, call.url, params=call.params, content=call.body, files=call.files,
-            headers=call.headers, timeout=timeout,
+            call.method,
+            call.url,
+            params=call.params,
+            content=call.body,
+            files=call.files,
+            headers=call.headers,
+            timeout=timeout,
         )
         return await _bounded(self._exchange(client, request, call, answered), left + 0.05)
 
-    async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request,
-                        call: PreparedCall, answered: list[httpx.Response]
-                        ) -> tuple[httpx.Response, bytes]:
+    async def _exchange(
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        call: PreparedCall,
+        answered: list[httpx.Response],
+    ) -> tuple[httpx.Response, bytes]:
         response = await client.send(request, stream=True)
         answered.append(response)
         chunks: list[bytes] = []
@@ -209,8 +248,10 @@ class AsyncTransport(TransportBase):
                     raise ApiResponseTooLargeError(
                         f"response body larger than max_response_size "
                         f"({self.max_response_size:,} bytes decoded); reading stopped",
-                        status=response.status_code, headers=response.headers,
-                        method=call.method, path=call.path,
+                        status=response.status_code,
+                        headers=response.headers,
+                        method=call.method,
+                        path=call.path,
                     )
                 chunks.append(chunk)
         finally:
@@ -222,15 +263,22 @@ class AsyncTransport(TransportBase):
         budget = call.budget
         if isinstance(exc, asyncio.TimeoutError) or budget.remaining() <= 0:
             budget.deadline_reached = True
-            return self._deadline_error(budget, call.method, call.path,
-                                        f"reading the response from {self._host}")
-        return ApiConnectionError(self._describe_failure(exc, "reading the response"),
-                                  method=call.method, path=call.path)
+            return self._deadline_error(
+                budget, call.method, call.path, f"reading the response from {self._host}"
+            )
+        return ApiConnectionError(
+            self._describe_failure(exc, "reading the response"), method=call.method, path=call.path
+        )
 
     def _log_retry(self, call: PreparedCall, delay: float, attempt: int, reason: str) -> None:
         logger.info(
             "Retrying %s %s in %.3fs (attempt %d of %d failed: %s)",
-            call.method, _path_only(call.url), delay, attempt, call.policy.max_attempts, reason,
+            call.method,
+            _path_only(call.url),
+            delay,
+            attempt,
+            call.policy.max_attempts,
+            reason,
         )
 
     # -- failures ----------------------------------------------------------------------------
@@ -244,7 +292,8 @@ class AsyncTransport(TransportBase):
         attempts = f"after {budget.attempts} attempts" if budget.attempts > 1 else ""
         if budget.deadline_reached:
             attempts = (f"{attempts}; " if attempts else "") + (
-                f"no time for another before the {budget.deadline_seconds:g}s deadline")
+                f"no time for another before the {budget.deadline_seconds:g}s deadline"
+            )
         message = self._describe_failure(exc, attempts)
         error_class = ApiTimeoutError if timed_out else ApiConnectionError
         return error_class(message, method=call.method, path=call.path)

@@ -55,7 +55,7 @@ class CallBudget:
             if left < _MIN_USEFUL_WAIT:
                 return None, f"404 retry budget of {self.not_found_retry_budget:g}s spent"
             step = self.not_found_retry_budget * _NOT_FOUND_FIRST_SHARE
-            delay = min(delay, left, step * _NOT_FOUND_FACTOR ** self.not_found_retries)
+            delay = min(delay, left, step * _NOT_FOUND_FACTOR**self.not_found_retries)
         if time.monotonic() + delay >= self.deadline:
             self.deadline_reached = True
             return None, f"the {self.deadline_seconds:g}s deadline would pass"

@@ -80,6 +80,7 @@ class SharedRateLimit:
                 method=method,
                 path=path,
             )
-        logger.info("Waiting %.3fs for the shared rate-limit reset before %s %s",
-                    wait, method, path)
+        logger.info(
+            "Waiting %.3fs for the shared rate-limit reset before %s %s", wait, method, path
+        )
         return wait

@@ -63,8 +63,16 @@ from django_trigger.options import RetryPolicy
 
 from .budget import CallBudget, current_budget
 
-__all__ = ["MAX_SERVER_WAIT", "Decision", "Failure", "RetryRules", "RetrySafety", "TriggerRetry",
-           "error_after_sending", "status_after_processing"]
+__all__ = [
+    "MAX_SERVER_WAIT",
+    "Decision",
+    "Failure",
+    "RetryRules",
+    "RetrySafety",
+    "TriggerRetry",
+    "error_after_sending",
+    "status_after_processing",
+]
 
 logger = logging.getLogger("django_trigger.http")
 
@@ -185,12 +193,14 @@ class RetryRules:
         if failure.status is not None:
             delay, reason = self._delay_for_answer(failure, attempt)
             if delay is not None and not self._safe_after(failure):
-                return Decision(None, f"{failure.status} after sending; not safe to repeat",
-                                unsafe=True)
+                return Decision(
+                    None, f"{failure.status} after sending; not safe to repeat", unsafe=True
+                )
         else:
             if not self._safe_after(failure):
-                return Decision(None, f"{failure.error} after sending; not safe to repeat",
-                                unsafe=True)
+                return Decision(
+                    None, f"{failure.error} after sending; not safe to repeat", unsafe=True
+                )
             delay, reason = self._backoff(attempt), failure.error or "error"
         if delay is None:
             return Decision(None, reason)
@@ -308,7 +318,11 @@ class TriggerRetry(Retry):
         **kwargs: Any,
     ) -> None:
         self.rules = rules or RetryRules(
-            policy, safety=safety, rng=rng, clock=clock, max_server_wait=max_server_wait,
+            policy,
+            safety=safety,
+            rng=rng,
+            clock=clock,
+            max_server_wait=max_server_wait,
             on_rate_limited=on_rate_limited,
         )
         self.next_delay = next_delay
@@ -355,12 +369,14 @@ class TriggerRetry(Retry):
             assert response is not None
             failure = Failure.answer(response.status, response.headers)
         else:
-            failure = Failure.broken(type(error).__name__,
-                                     after_sending=error_after_sending(error))
+            failure = Failure.broken(type(error).__name__, after_sending=error_after_sending(error))
         decision = self.rules.decide(
-            failure, attempt, budget,
+            failure,
+            attempt,
+            budget,
             before_retry=(lambda: _discard_body(response, budget))  # type: ignore[arg-type]
-            if answered and budget is not None else None,
+            if answered and budget is not None
+            else None,
         )
         if decision.delay is None:
             if not answered and decision.unsafe:
@@ -369,8 +385,9 @@ class TriggerRetry(Retry):
             if budget is not None and budget.deadline_reached:
                 logger.info("Not retrying %s %s: %s", method, _path_only(url), decision.reason)
             # urllib3 hands a response back (raise_on_status is off); an error is raised.
-            raise MaxRetryError(_pool, url or "",
-                                error if not answered else ResponseError(decision.reason))
+            raise MaxRetryError(
+                _pool, url or "", error if not answered else ResponseError(decision.reason)
+            )
         new_retry = super().increment(method, url, response, error, _pool, _stacktrace)
         new_retry.next_delay = decision.delay
         logger.info(

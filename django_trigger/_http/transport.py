@@ -270,13 +270,27 @@ class TransportBase:
         if json_body is not None:
             body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
         return PreparedCall(
-            method=method, path=path, url=self.base_url + path, params=_clean_params(params),
-            body=body, files=files, headers=send_headers, policy=policy, safety=retry_safety,
-            connect_timeout=connect_timeout, read_timeout=read_timeout, budget=budget,
+            method=method,
+            path=path,
+            url=self.base_url + path,
+            params=_clean_params(params),
+            body=body,
+            files=files,
+            headers=send_headers,
+            policy=policy,
+            safety=retry_safety,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            budget=budget,
         )
 
-    def answer(self, call: PreparedCall, raw: RawResponse[Any], unknown_hint: str | None,
-               sent_at: dt.datetime) -> RawResponse[Any]:
+    def answer(
+        self,
+        call: PreparedCall,
+        raw: RawResponse[Any],
+        unknown_hint: str | None,
+        sent_at: dt.datetime,
+    ) -> RawResponse[Any]:
         """``raw`` if it is a success, else raise its error (``OutcomeUnknownError`` when the
         call is not safe to repeat and the answer may come after the server acted)."""
         elapsed_ms = (time.monotonic() - call.budget.started) * 1000
@@ -293,8 +307,11 @@ class TransportBase:
 
     def _budget(self, options: RequestOptions) -> CallBudget:
         deadline = self.deadline if options.deadline is None else options.deadline
-        not_found = (self.not_found_retry_budget if options.not_found_retry_budget is None
-                     else options.not_found_retry_budget)
+        not_found = (
+            self.not_found_retry_budget
+            if options.not_found_retry_budget is None
+            else options.not_found_retry_budget
+        )
         problems = validate_timeout(deadline, "deadline") if options.deadline is not None else []
         if options.not_found_retry_budget is not None:
             problems += validate_budget(not_found, "not_found_retry_budget")
@@ -323,13 +340,16 @@ class TransportBase:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         return f"{parts.hostname}:{port}"
 
-    def _deadline_error(self, budget: CallBudget, method: str, path: str,
-                        doing: str) -> ApiTimeoutError:
+    def _deadline_error(
+        self, budget: CallBudget, method: str, path: str, doing: str
+    ) -> ApiTimeoutError:
         attempts = f"{budget.attempts} attempt" + ("s" if budget.attempts != 1 else "")
         return ApiTimeoutError(
             f"Deadline of {budget.deadline_seconds:g}s reached after {attempts} ({doing}).",
-            method=method, path=path,
+            method=method,
+            path=path,
         )
+
 
 class Transport(TransportBase):
     """The sync transport: requests + urllib3, which retries inside the adapter with
@@ -390,13 +410,22 @@ class Transport(TransportBase):
         to ``READ``, anything else to ``UNSAFE``). ``unknown_hint`` tells the caller what to
         check when the outcome is unknown; ``{sent_at}`` in it becomes the UTC time the call
         started."""
-        call = self.prepare(method, path, params=params, json_body=json_body, data=data,
-                            files=files, headers=headers, request_options=request_options,
-                            retry_safety=retry_safety)
+        call = self.prepare(
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            data=data,
+            files=files,
+            headers=headers,
+            request_options=request_options,
+            retry_safety=retry_safety,
+        )
         budget = call.budget
         if self.shared_rate_limit is not None:  # a reset another worker saw, within the deadline
             wait = self.shared_rate_limit.wait_before(
-                min(MAX_SERVER_WAIT, budget.remaining()), method, path)
+                min(MAX_SERVER_WAIT, budget.remaining()), method, path
+            )
             if wait:
                 time.sleep(wait)
         sent_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -418,16 +447,18 @@ class Transport(TransportBase):
         except requests.RequestException as exc:
             error = self._connection_error(exc, method, path, budget)
             if not call.safety.retries_after_sending and error_after_sending(_reason(exc)):
-                error = _outcome_unknown(error, unknown_hint, sent_at, call.read_timeout,
-                                         _deadline_if_reached(budget))
+                error = _outcome_unknown(
+                    error, unknown_hint, sent_at, call.read_timeout, _deadline_if_reached(budget)
+                )
             raise error from exc
         try:
             self._read_body(response, budget, call.read_timeout, method, path)
         except ApiConnectionError as error:  # the request was processed; its answer was cut
             if call.safety.retries_after_sending:
                 raise
-            raise _outcome_unknown(error, unknown_hint, sent_at, call.read_timeout,
-                                   _deadline_if_reached(budget)) from error
+            raise _outcome_unknown(
+                error, unknown_hint, sent_at, call.read_timeout, _deadline_if_reached(budget)
+            ) from error
         raw: RawResponse[Any] = RawResponse(
             status_code=response.status_code,
             headers=response.headers,
@@ -438,8 +469,14 @@ class Transport(TransportBase):
         )
         return self.answer(call, raw, unknown_hint, sent_at)
 
-    def _read_body(self, response: requests.Response, budget: CallBudget, read_timeout: float,
-                   method: str, path: str) -> None:
+    def _read_body(
+        self,
+        response: requests.Response,
+        budget: CallBudget,
+        read_timeout: float,
+        method: str,
+        path: str,
+    ) -> None:
         """Read the (decoded) body in chunks, each read bounded by the time left, stopping
         at the deadline or past ``max_response_size``; the result becomes ``.content``."""
         raw = response.raw
@@ -447,8 +484,9 @@ class Transport(TransportBase):
         size = 0
         try:
             if budget.remaining() <= 0:  # e.g. spent reading away a retried answer's body
-                raise self._deadline_error(budget, method, path,
-                                           f"reading the response from {self._host}")
+                raise self._deadline_error(
+                    budget, method, path, f"reading the response from {self._host}"
+                )
             while True:
                 _clamp_socket_timeout(raw, min(read_timeout, budget.remaining()))
                 # What has arrived (a trickle cannot block it), inflated at most a chunk at a time.
@@ -460,30 +498,36 @@ class Transport(TransportBase):
                     raise ApiResponseTooLargeError(
                         f"response body larger than max_response_size "
                         f"({self.max_response_size:,} bytes decoded); reading stopped",
-                        status=response.status_code, headers=response.headers,
-                        method=method, path=path,
+                        status=response.status_code,
+                        headers=response.headers,
+                        method=method,
+                        path=path,
                     )
                 chunks.append(chunk)
                 if budget.remaining() <= 0:
-                    raise self._deadline_error(budget, method, path,
-                                               f"reading the response from {self._host}")
+                    raise self._deadline_error(
+                        budget, method, path, f"reading the response from {self._host}"
+                    )
         except ApiError:
             response.close()  # the rest of the body is unread: the connection cannot be reused
             raise
         except (HTTPError, OSError) as exc:
             response.close()
             if budget.remaining() <= 0:
-                raise self._deadline_error(budget, method, path,
-                                               f"reading the response from {self._host}") from exc
+                raise self._deadline_error(
+                    budget, method, path, f"reading the response from {self._host}"
+                ) from exc
             raise ApiConnectionError(
                 self._describe_failure(exc, "reading the response"),
-                method=method, path=path,
+                method=method,
+                path=path,
             ) from exc
         response._content = b"".join(chunks)
         response._content_consumed = True
 
-    def _connection_error(self, exc: requests.RequestException, method: str, path: str,
-                          budget: CallBudget) -> ApiError:
+    def _connection_error(
+        self, exc: requests.RequestException, method: str, path: str, budget: CallBudget
+    ) -> ApiError:
         if isinstance(exc, requests.exceptions.InvalidURL):
             return ApiConnectionError(f"Invalid URL: {exc}", method=method, path=path)
         reason: BaseException = _reason(exc) or exc
@@ -500,7 +544,8 @@ class Transport(TransportBase):
         attempts = f"after {budget.attempts} attempts" if budget.attempts > 1 else ""
         if budget.deadline_reached:
             attempts = (f"{attempts}; " if attempts else "") + (
-                f"no time for another before the {budget.deadline_seconds:g}s deadline")
+                f"no time for another before the {budget.deadline_seconds:g}s deadline"
+            )
         message = self._describe_failure(reason, attempts)
         error_class = ApiTimeoutError if timed_out else ApiConnectionError
         return error_class(message, method=method, path=path)
@@ -531,7 +576,6 @@ class Transport(TransportBase):
         return f"Connection error talking to {host} ({type(reason).__name__}){suffix}."
 
 
-
 class _BearerAuth(AuthBase):
     """Adds ``Authorization: Bearer …`` to each prepared request, as a ``Secret`` (its repr
     is redacted): no frame's locals hold the header in clear, which is what Django's technical
@@ -555,8 +599,11 @@ def _tls_reason(reason: BaseException) -> str:
         if isinstance(current, ssl.SSLError):
             return str(current.reason or current.strerror or "handshake failed")
         nested = current.args[0] if current.args else None
-        current = nested if isinstance(nested, BaseException) else (
-            current.__cause__ or current.__context__)
+        current = (
+            nested
+            if isinstance(nested, BaseException)
+            else (current.__cause__ or current.__context__)
+        )
     return "handshake failed"
 
 
@@ -697,17 +744,26 @@ def _earlier_attempt_may_have_acted(response: requests.Response) -> bool:
 
 
 _WHAT_HAPPENED: list[tuple[type[ApiError], type[OutcomeUnknownError], str]] = [
-    (ApiTimeoutError, OutcomeUnknownTimeoutError,
-     "no answer came within the read timeout ({read:g} s) after the request was sent"),
-    (ApiConnectionError, OutcomeUnknownConnectionError,
-     "the connection was dropped after the request was sent"),
+    (
+        ApiTimeoutError,
+        OutcomeUnknownTimeoutError,
+        "no answer came within the read timeout ({read:g} s) after the request was sent",
+    ),
+    (
+        ApiConnectionError,
+        OutcomeUnknownConnectionError,
+        "the connection was dropped after the request was sent",
+    ),
     (ConflictError, OutcomeUnknownConflictError, "the server answered {status} ({message})"),
     (ApiError, OutcomeUnknownServerError, "the server answered {status} ({message})"),
 ]
 
 
 def _outcome_unknown(
-    cause: ApiError, hint: str | None, sent_at: dt.datetime, read_timeout: float,
+    cause: ApiError,
+    hint: str | None,
+    sent_at: dt.datetime,
+    read_timeout: float,
     deadline: float | None = None,
 ) -> OutcomeUnknownError:
     """The error for a failure after sending a call that is not safe to repeat (``deadline``:

@@ -70,9 +70,7 @@ def describe_error(error: Exception) -> str:
     """A short, user-facing description of an API or configuration error (never a token:
     the exceptions' messages never hold one)."""
     if isinstance(error, ConfigurationError):
-        return _("The Trigger.dev client is not configured correctly: %(error)s") % {
-            "error": error
-        }
+        return _("The Trigger.dev client is not configured correctly: %(error)s") % {"error": error}
     if isinstance(error, ApiConnectionError):
         return _("The Trigger.dev API could not be reached (%(error)s).") % {"error": error}
     if isinstance(error, AuthenticationError | PermissionDeniedError):
@@ -97,15 +95,21 @@ def retry_advice(error: Exception) -> str:
         # The project-scoped endpoints (environment variables) name what does not match.
         text = str(error.error or error).lower()
         if "project ref" in text or "project not found" in text:
-            return _("Check PROJECT_REF in the TRIGGER setting for this client: the project's "
-                     "ref (proj_…) from the dashboard's project settings.")
+            return _(
+                "Check PROJECT_REF in the TRIGGER setting for this client: the project's "
+                "ref (proj_…) from the dashboard's project settings."
+            )
         if "environment slug" in text or "environment not found" in text:
-            return _("Check ENVIRONMENT in the TRIGGER setting for this client (dev, staging, "
-                     "prod or preview, matching the access token).")
+            return _(
+                "Check ENVIRONMENT in the TRIGGER setting for this client (dev, staging, "
+                "prod or preview, matching the access token)."
+            )
         if error.status is not None and 400 <= error.status < 500:
             return _("Reloading will not change this answer: the request itself was refused.")
-    return _("This is usually temporary: reload the page in a moment. If it persists, check "
-             "API_URL and the Trigger.dev status page.")
+    return _(
+        "This is usually temporary: reload the page in a moment. If it persists, check "
+        "API_URL and the Trigger.dev status page."
+    )
 
 
 _CHECKBOX_PK = "\x00pk\x00"
@@ -148,8 +152,9 @@ class RemoteModelAdmin(admin.ModelAdmin):
         if html is None:
             html = self._checkboxes[language] = str(super().action_checkbox(_CheckboxPlaceholder()))
         return mark_safe(  # noqa: S308 - Django's own HTML; the values are escaped here
-            html.replace(_CHECKBOX_PK, escape(str(obj.pk)))
-            .replace(_CHECKBOX_LABEL, escape(str(obj)))
+            html.replace(_CHECKBOX_PK, escape(str(obj.pk))).replace(
+                _CHECKBOX_LABEL, escape(str(obj))
+            )
         )
 
     # the header's markup, where Django's version keeps it on the method (4.2)
@@ -178,12 +183,14 @@ class RemoteModelAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)  # it walks the database
         return actions
 
-    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str
-                           ) -> tuple[Any, bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: Any, search_term: str
+    ) -> tuple[Any, bool]:
         return queryset, False
 
-    def request_scope(self, request: HttpRequest, key: str, default: str | None = None
-                      ) -> str | None:
+    def request_scope(
+        self, request: HttpRequest, key: str, default: str | None = None
+    ) -> str | None:
         """A scope parameter (``alias``, ``environment``) of a detail page or action:
         ``?key=``, else the one the changelist was showing (``_changelist_filters``)."""
         value = request.GET.get(key)
@@ -217,23 +224,25 @@ class RemoteModelAdmin(admin.ModelAdmin):
         try:
             obj = self.object_queryset(request).get(pk=object_id)
         except self.model.DoesNotExist:
-            raise Http404(_("%(name)s “%(key)s” does not exist in this environment.") % {
-                "name": self.model._meta.verbose_name.capitalize(), "key": object_id}) from None
+            raise Http404(
+                _("%(name)s “%(key)s” does not exist in this environment.")
+                % {"name": self.model._meta.verbose_name.capitalize(), "key": object_id}
+            ) from None
         except (ApiError, ConfigurationError) as err:
             raise ApiUnavailable(err) from err
         request._django_trigger_object = obj  # type: ignore[attr-defined]
         return obj
 
-    def guarded(self, request: HttpRequest, view: Any, *args: Any, **kwargs: Any
-                ) -> HttpResponse:
+    def guarded(self, request: HttpRequest, view: Any, *args: Any, **kwargs: Any) -> HttpResponse:
         """Call ``view``; an ``ApiUnavailable`` raised inside becomes the error page."""
         try:
             return view(request, *args, **kwargs)
         except ApiUnavailable as exc:
             return self.api_error_response(request, exc.error)
 
-    def history_view(self, request: HttpRequest, object_id: str,
-                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied  # before any request to the API
         return self.guarded(request, super().history_view, object_id, extra_context)
@@ -241,13 +250,19 @@ class RemoteModelAdmin(admin.ModelAdmin):
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
         """Nothing cascades: only the objects themselves (Django's default walks the
         database)."""
-        perms_needed = set() if self.has_delete_permission(request) else {
-            str(self.model._meta.verbose_name)}
-        return [str(obj) for obj in objs], {self.model._meta.verbose_name_plural: len(objs)}, \
-            perms_needed, []
+        perms_needed = (
+            set() if self.has_delete_permission(request) else {str(self.model._meta.verbose_name)}
+        )
+        return (
+            [str(obj) for obj in objs],
+            {self.model._meta.verbose_name_plural: len(objs)},
+            perms_needed,
+            [],
+        )
 
-    def delete_view(self, request: HttpRequest, object_id: str,
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         if not self.has_delete_permission(request):
             raise PermissionDenied  # before any request to the API
         try:
@@ -266,11 +281,13 @@ class RemoteModelAdmin(admin.ModelAdmin):
         scope = self.scope_params(obj)
         return f"{url}?{urlencode(scope)}" if scope else url
 
-    def changelist_url(self, alias: str = DEFAULT_ALIAS, view: str = "changelist",
-                       **params: str) -> str:
+    def changelist_url(
+        self, alias: str = DEFAULT_ALIAS, view: str = "changelist", **params: str
+    ) -> str:
         opts = self.model._meta
-        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}",
-                      current_app=self.admin_site.name)
+        url = reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_{view}", current_app=self.admin_site.name
+        )
         if alias != DEFAULT_ALIAS:
             params["alias"] = alias
         return f"{url}?{urlencode(params)}" if params else url
@@ -279,11 +296,16 @@ class RemoteModelAdmin(admin.ModelAdmin):
 
     def message_api_error(self, request: HttpRequest, error: Exception) -> None:
         logger.warning("Trigger.dev admin: %s", error)
-        self.message_user(request, f"{describe_error(error)} {retry_advice(error)}",
-                          messages.ERROR, fail_silently=True)
+        self.message_user(
+            request,
+            f"{describe_error(error)} {retry_advice(error)}",
+            messages.ERROR,
+            fail_silently=True,
+        )
 
-    def api_error_response(self, request: HttpRequest, error: Exception,
-                           status: int = 503) -> HttpResponse:
+    def api_error_response(
+        self, request: HttpRequest, error: Exception, status: int = 503
+    ) -> HttpResponse:
         """A full admin page explaining that the API failed (the view could not go on). The
         page says it once: no admin message too (the template would show both)."""
         logger.warning("Trigger.dev admin: %s", error)
@@ -295,5 +317,6 @@ class RemoteModelAdmin(admin.ModelAdmin):
             "advice": retry_advice(error),
             "retry_url": request.get_full_path(),
         }
-        return TemplateResponse(request, "admin/django_trigger/api_error.html", context,
-                                status=status)
+        return TemplateResponse(
+            request, "admin/django_trigger/api_error.html", context, status=status
+        )

@@ -112,7 +112,7 @@ class CursorChangeList(RemoteChangeList):
             return None, None
         for prefix in (AFTER, BEFORE):
             if token.startswith(prefix) and len(token) > len(prefix):
-                cursor = token[len(prefix):]
+                cursor = token[len(prefix) :]
                 if cursor.isprintable() and " " not in cursor and len(cursor) <= 1000:
                     return (cursor, None) if prefix == AFTER else (None, cursor)
         raise IncorrectLookupParameters(f"invalid page token {token!r}")

@@ -51,6 +51,8 @@ class _Concealed(str):
 
     def __repr__(self) -> str:
         return "<value hidden>"
+
+
 _ENVIRONMENTS = {slug for slug, _label in ENVIRONMENT_CHOICES}
 
 
@@ -69,7 +71,8 @@ class EnvVarAdmin(RemoteFormAdmin):
 
     def has_reveal_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_change_permission(request, obj) and request.user.has_perm(
-            f"{self.opts.app_label}.reveal_envvar")
+            f"{self.opts.app_label}.reveal_envvar"
+        )
 
     # -- scope: alias and environment -----------------------------------------------------
 
@@ -100,8 +103,11 @@ class EnvVarAdmin(RemoteFormAdmin):
     @admin.display(description=gettext_lazy("value"))
     def masked_value(self, obj: EnvVar) -> str:
         if obj.is_secret:
-            return format_html('<span class="trigger-masked" title="{}">{}</span>',
-                               _("Secret: cannot be read back"), MASK)
+            return format_html(
+                '<span class="trigger-masked" title="{}">{}</span>',
+                _("Secret: cannot be read back"),
+                MASK,
+            )
         return format_html('<span class="trigger-masked">{}</span>', MASK)
 
     # -- form -------------------------------------------------------------------------------
@@ -113,17 +119,22 @@ class EnvVarAdmin(RemoteFormAdmin):
     def save_form_to_api(self, request: HttpRequest, form: forms.Form, obj: Any) -> EnvVar:
         data = form.cleaned_data
         alias = obj.alias if obj is not None else self.request_alias(request)
-        environment = obj.environment if obj is not None else \
-            self.request_environment(request)
+        environment = obj.environment if obj is not None else self.request_environment(request)
         envvars = get_client(alias).envvars
         options = admin_request_options(alias)
         if obj is None:
-            envvars.create(data["name"], data["value"], is_secret=data.get("is_secret") or None,
-                           environment=environment, request_options=options)
+            envvars.create(
+                data["name"],
+                data["value"],
+                is_secret=data.get("is_secret") or None,
+                environment=environment,
+                request_options=options,
+            )
             name = data["name"]
         else:
-            envvars.update(obj.name, data["value"], environment=environment,
-                           request_options=options)
+            envvars.update(
+                obj.name, data["value"], environment=environment, request_options=options
+            )
             name = obj.name
         saved = EnvVar.reference(name, alias=alias)
         saved.environment = environment or get_client(alias).environment or ""
@@ -131,29 +142,42 @@ class EnvVarAdmin(RemoteFormAdmin):
         return saved
 
     def delete_model(self, request: HttpRequest, obj: EnvVar) -> None:
-        api_call(self, lambda: get_client(obj.alias).envvars.delete(
-            obj.name, environment=obj.environment or None,
-            request_options=admin_request_options(obj.alias)))
+        api_call(
+            self,
+            lambda: get_client(obj.alias).envvars.delete(
+                obj.name,
+                environment=obj.environment or None,
+                request_options=admin_request_options(obj.alias),
+            ),
+        )
 
     # The value is posted to these views: Django's error reports (the DEBUG 500 page, the
     # mails and logs of django.request) show it as ******** instead.
     @method_decorator(sensitive_post_parameters("value"))
-    def add_view(self, request: HttpRequest, form_url: str = "",
-                 extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         return super().add_view(request, form_url, extra_context)
 
     @method_decorator(sensitive_post_parameters("value"))
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def form_view(self, request: HttpRequest, obj: Any,
-                  extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def form_view(
+        self, request: HttpRequest, obj: Any, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         context = {
             "can_reveal": obj is not None and self.has_reveal_permission(request, obj),
             "reveal_url": self.object_url(obj, "reveal") if obj is not None else None,
-            "environment": (obj.environment if obj is not None
-                            else self.request_environment(request)),
+            "environment": (
+                obj.environment if obj is not None else self.request_environment(request)
+            ),
             **(extra_context or {}),
         }
         return super().form_view(request, obj, context)
@@ -163,8 +187,11 @@ class EnvVarAdmin(RemoteFormAdmin):
     def get_urls(self) -> list[Any]:
         info = self.opts.app_label, self.opts.model_name
         return [
-            path("<path:object_id>/reveal/", self.admin_site.admin_view(self.reveal_view),
-                 name="{}_{}_reveal".format(*info)),
+            path(
+                "<path:object_id>/reveal/",
+                self.admin_site.admin_view(self.reveal_view),
+                name="{}_{}_reveal".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -186,15 +213,15 @@ class EnvVarAdmin(RemoteFormAdmin):
                 "change_url": self.object_url(obj),
                 "media": self.media,  # the app's stylesheet (the revealed value's style)
             }
-            response = TemplateResponse(request, "admin/django_trigger/envvar/reveal.html",
-                                        context)
+            response = TemplateResponse(request, "admin/django_trigger/envvar/reveal.html", context)
             response["Cache-Control"] = "no-store"
             return response
 
         return self.guarded(request, view)
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-                        ) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         alias = request.GET.get("alias", DEFAULT_ALIAS)
         environment = request.GET.get("environment")
         context = {"environment": environment, "alias": alias, **(extra_context or {})}

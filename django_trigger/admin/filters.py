@@ -182,8 +182,9 @@ class EnvironmentFilter(ApiFilter):
         except Exception:
             return list(ENVIRONMENT_CHOICES)
         if client.token_kind is TokenKind.SECRET_KEY:
-            return [(slug, label) for slug, label in ENVIRONMENT_CHOICES
-                    if slug == client.environment]
+            return [
+                (slug, label) for slug, label in ENVIRONMENT_CHOICES if slug == client.environment
+            ]
         return list(ENVIRONMENT_CHOICES)
 
     def has_output(self) -> bool:
@@ -208,8 +209,9 @@ class InputFilter(admin.ListFilter):
     placeholder: Any = ""
     max_length = 255
 
-    def __init__(self, request: HttpRequest, params: dict[str, Any], model: Any,
-                 model_admin: Any) -> None:
+    def __init__(
+        self, request: HttpRequest, params: dict[str, Any], model: Any, model_admin: Any
+    ) -> None:
         super().__init__(request, params, model, model_admin)
         if self.parameter_name in params:
             value = params.pop(self.parameter_name)

@@ -35,8 +35,10 @@ class RescheduleForm(forms.Form):
     delay = forms.CharField(
         label=_("New delay"),
         max_length=64,
-        help_text=_("How long from now the run should start: 30s, 10m, 2h, 1d, 1h30m; or an "
-                    "ISO 8601 date and time with a time zone (2030-01-01T09:00:00Z)."),
+        help_text=_(
+            "How long from now the run should start: 30s, 10m, 2h, 1d, 1h30m; or an "
+            "ISO 8601 date and time with a time zone (2030-01-01T09:00:00Z)."
+        ),
     )
 
     def clean_delay(self) -> str:
@@ -54,8 +56,7 @@ class RescheduleForm(forms.Form):
                 _("Enter a duration like 30m or 2h, or an ISO date and time."), code="invalid"
             )
         if moment.tzinfo is None:
-            raise forms.ValidationError(_("Add a time zone (e.g. Z or +02:00)."),
-                                        code="naive")
+            raise forms.ValidationError(_("Add a time zone (e.g. Z or +02:00)."), code="naive")
         return moment.isoformat()
 
 
@@ -95,22 +96,28 @@ class AddTagsForm(forms.Form):
 class ScheduleForm(forms.Form):
     """Create or replace a schedule. ``timezone`` choices are the API's own list."""
 
-    task = forms.CharField(label=_("Task"), max_length=255,
-                           help_text=_("The id of a schedules.task()."))
+    task = forms.CharField(
+        label=_("Task"), max_length=255, help_text=_("The id of a schedules.task().")
+    )
     cron = forms.CharField(
-        label=_("Cron expression"), max_length=255,
-        help_text=_("Five fields: minute hour day-of-month month day-of-week, e.g. "
-                    "0 9 * * 1-5 (seconds are not allowed)."),
+        label=_("Cron expression"),
+        max_length=255,
+        help_text=_(
+            "Five fields: minute hour day-of-month month day-of-week, e.g. "
+            "0 9 * * 1-5 (seconds are not allowed)."
+        ),
     )
     timezone = forms.ChoiceField(label=_("Time zone"), initial="UTC")
     deduplication_key = forms.CharField(
-        label=_("Deduplication key"), max_length=255,
+        label=_("Deduplication key"),
+        max_length=255,
         help_text=_("Creating a schedule with a key that exists updates that schedule."),
     )
     external_id = forms.CharField(label=_("External id"), max_length=255, required=False)
 
-    def __init__(self, *args: Any, timezones: list[str], change: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, timezones: list[str], change: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = [(tz, tz) for tz in timezones]
         if change:  # the API ignores it on update
@@ -142,7 +149,8 @@ class EnvVarForm(forms.Form):
         help_text=_("Never shown again on this page; use Reveal to read it back."),
     )
     is_secret = forms.BooleanField(
-        label=_("Secret"), required=False,
+        label=_("Secret"),
+        required=False,
         help_text=_("Secret values can never be read back through the API."),
     )
 
@@ -160,8 +168,7 @@ class EnvVarForm(forms.Form):
             )
         if name in RESERVED_ENV_VAR_NAMES:
             raise forms.ValidationError(
-                _("%(name)s is set by Trigger.dev itself and cannot be written.")
-                % {"name": name},
+                _("%(name)s is set by Trigger.dev itself and cannot be written.") % {"name": name},
                 code="reserved",
             )
         return name

@@ -40,14 +40,20 @@ class RemoteFormAdmin(RemoteModelAdmin):
         """Create or update through the API; return the saved object."""
         raise NotImplementedError
 
-    def add_view(self, request: HttpRequest, form_url: str = "",
-                 extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
         return self.guarded(request, self.form_view, None, extra_context)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied  # before any request to the API
 
@@ -57,11 +63,13 @@ class RemoteFormAdmin(RemoteModelAdmin):
 
         return self.guarded(request, view)
 
-    def form_view(self, request: HttpRequest, obj: Any,
-                  extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def form_view(
+        self, request: HttpRequest, obj: Any, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         add = obj is None
-        editable = self.has_add_permission(request) if add else \
-            self.has_change_permission(request, obj)
+        editable = (
+            self.has_add_permission(request) if add else self.has_change_permission(request, obj)
+        )
         if request.method == "POST" and not editable:
             raise PermissionDenied
         form = self.build_form(request, obj, request.POST if request.method == "POST" else None)
@@ -100,21 +108,24 @@ class RemoteFormAdmin(RemoteModelAdmin):
             "preserved_filters": self.get_preserved_filters(request),
             **(extra_context or {}),
         }
-        return self.render_change_form(request, context, add=add, change=not add, obj=obj,
-                                       form_url=request.get_full_path())
+        return self.render_change_form(
+            request, context, add=add, change=not add, obj=obj, form_url=request.get_full_path()
+        )
 
     def response_saved(self, request: HttpRequest, obj: Any, add: bool) -> HttpResponse:
         if add:
             text = _("The %(name)s “%(obj)s” was added.")
         else:
             text = _("The %(name)s “%(obj)s” was changed.")
-        self.message_user(request, text % {"name": self.opts.verbose_name, "obj": obj},
-                          messages.SUCCESS)
+        self.message_user(
+            request, text % {"name": self.opts.verbose_name, "obj": obj}, messages.SUCCESS
+        )
         if "_continue" in request.POST:
             return HttpResponseRedirect(self.object_url(obj))
         if "_addanother" in request.POST:
             return HttpResponseRedirect(
-                self.changelist_url(obj.alias, view="add", **self.list_scope(obj)))
+                self.changelist_url(obj.alias, view="add", **self.list_scope(obj))
+            )
         return HttpResponseRedirect(self.changelist_url(obj.alias, **self.list_scope(obj)))
 
     def list_scope(self, obj: Any) -> dict[str, str]:

@@ -110,11 +110,12 @@ def fetch(alias: str, start: datetime) -> dict[str, Any]:
     requests = 0
     truncated = False
     for _page in range(MAX_PAGES):
-        page = client.runs.list(from_=start, limit=PAGE_SIZE, after=after,
-                                request_options=options)
+        page = client.runs.list(from_=start, limit=PAGE_SIZE, after=after, request_options=options)
         requests += 1
-        runs.extend([run.created_at.isoformat(), str(run.status), run.task_identifier,
-                     run.duration_ms or 0] for run in page.data)
+        runs.extend(
+            [run.created_at.isoformat(), str(run.status), run.task_identifier, run.duration_ms or 0]
+            for run in page.data
+        )
         after = page.next_cursor
         if not after:
             break
@@ -149,16 +150,18 @@ def summarize(data: dict[str, Any], start: datetime, period: str) -> dict[str, A
             stats.failed += group == "failed"
             if duration:
                 stats.durations.append(float(duration))
-    return {"buckets": buckets, "tasks": sorted(tasks.values(), key=lambda t: t.task),
-            "totals": totals}
+    return {
+        "buckets": buckets,
+        "tasks": sorted(tasks.values(), key=lambda t: t.task),
+        "totals": totals,
+    }
 
 
 def _bucket_label(when: datetime, period: str) -> str:
     return date_format(when, "M j" if period == "7d" else "H:i")
 
 
-def stacked_bars(buckets: list[dict[str, int]], start: datetime, period: str
-                 ) -> dict[str, Any]:
+def stacked_bars(buckets: list[dict[str, int]], start: datetime, period: str) -> dict[str, Any]:
     """Rectangles of the stacked bar chart (one bar per bucket, groups bottom-up)."""
     _label, step, count = PERIODS[period]
     top = max((sum(b.values()) for b in buckets), default=0) or 1
@@ -174,15 +177,26 @@ def stacked_bars(buckets: list[dict[str, int]], start: datetime, period: str
                 continue
             height = n / top * CHART_HEIGHT
             y -= height
-            rects.append({"group": key, "x": round(i * width + BAR_GAP / 2, 2),
-                          "y": round(y, 2), "w": round(width - BAR_GAP, 2),
-                          "h": round(height, 2), "title": f"{_bucket_label(when, period)} "
-                                                           f"{label}: {n}"})
-        bars.append({"label": _bucket_label(when, period), "rects": rects,
-                     "total": sum(bucket.values()),
-                     "counts": [bucket[key] for key, _ in GROUPS],
-                     "x": round(i * width + width / 2, 2),
-                     "show_label": count <= 12 or i % 3 == 0})
+            rects.append(
+                {
+                    "group": key,
+                    "x": round(i * width + BAR_GAP / 2, 2),
+                    "y": round(y, 2),
+                    "w": round(width - BAR_GAP, 2),
+                    "h": round(height, 2),
+                    "title": f"{_bucket_label(when, period)} {label}: {n}",
+                }
+            )
+        bars.append(
+            {
+                "label": _bucket_label(when, period),
+                "rects": rects,
+                "total": sum(bucket.values()),
+                "counts": [bucket[key] for key, _ in GROUPS],
+                "x": round(i * width + width / 2, 2),
+                "show_label": count <= 12 or i % 3 == 0,
+            }
+        )
     return {"bars": bars, "max": top, "width": CHART_WIDTH, "height": CHART_HEIGHT}
 
 
@@ -191,9 +205,10 @@ def horizontal_bars(rows: list[tuple[str, float, str]]) -> dict[str, Any]:
     top = max((value for _label, value, _text in rows), default=0) or 1
     row_height = 22
     return {
-        "rows": [{"label": label, "text": text, "y": i * row_height,
-                  "w": round(value / top * 380, 2)} for i, (label, value, text) in
-                 enumerate(rows)],
+        "rows": [
+            {"label": label, "text": text, "y": i * row_height, "w": round(value / top * 380, 2)}
+            for i, (label, value, text) in enumerate(rows)
+        ],
         "height": max(1, len(rows)) * row_height,
     }
 
@@ -224,11 +239,17 @@ class OverviewAdmin(admin.ModelAdmin):
         from django.urls import path
 
         info = self.opts.app_label, self.opts.model_name
-        return [path("", self.admin_site.admin_view(self.changelist_view),
-                     name="{}_{}_changelist".format(*info))]
+        return [
+            path(
+                "",
+                self.admin_site.admin_view(self.changelist_view),
+                name="{}_{}_changelist".format(*info),
+            )
+        ]
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-                        ) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         from .base import describe_error, retry_advice
 
         if not self.has_view_permission(request):
@@ -248,8 +269,7 @@ class OverviewAdmin(admin.ModelAdmin):
             "media": self.media,
             "period": period,
             "periods": [(key, label) for key, (label, _s, _n) in PERIODS.items()],
-            "aliases": list(trigger_settings.clients) if len(trigger_settings.clients) > 1
-            else [],
+            "aliases": list(trigger_settings.clients) if len(trigger_settings.clients) > 1 else [],
             "alias": alias,
             "start": timezone.localtime(start),
             "max_pages": MAX_PAGES,
@@ -257,8 +277,11 @@ class OverviewAdmin(admin.ModelAdmin):
             "groups": GROUPS,
         }
         try:
-            data = _cached(alias, {"model": "overview", "start": start.isoformat()},
-                           lambda: fetch(alias, start))
+            data = _cached(
+                alias,
+                {"model": "overview", "start": start.isoformat()},
+                lambda: fetch(alias, start),
+            )
         except (ApiError, ConfigurationError) as err:
             context.update(error=describe_error(err), advice=retry_advice(err))
             return TemplateResponse(request, "admin/django_trigger/overview.html", context)
@@ -274,23 +297,45 @@ class OverviewAdmin(admin.ModelAdmin):
             run_count=len(data["runs"]),
             totals=[(key, label, summary["totals"][key]) for key, label in GROUPS],
             chart=stacked_bars(summary["buckets"], start, period),
-            tasks=[{"task": t.task, "runs": t.runs, "finished": t.finished,
+            tasks=[
+                {
+                    "task": t.task,
+                    "runs": t.runs,
+                    "finished": t.finished,
                     "failed": t.failed,
-                    "failure_rate": None if t.failure_rate is None
-                    else f"{t.failure_rate:.0%}",
+                    "failure_rate": None if t.failure_rate is None else f"{t.failure_rate:.0%}",
                     "p50": format_duration(t.p50) if t.p50 else "-",
-                    "p95": format_duration(t.p95) if t.p95 else "-"} for t in tasks],
-            duration_chart=horizontal_bars([
-                (t.task, t.p95 or 0, _("p50 %(p50)s, p95 %(p95)s") % {
-                    "p50": format_duration(t.p50 or 0), "p95": format_duration(t.p95 or 0)})
-                for t in sorted(durations, key=lambda t: -(t.p95 or 0))[:8]]),
-            slowest=[(t.task, format_duration(t.p95 or 0)) for t in
-                     sorted(durations, key=lambda t: (-(t.p95 or 0), t.task))[:5]],
+                    "p95": format_duration(t.p95) if t.p95 else "-",
+                }
+                for t in tasks
+            ],
+            duration_chart=horizontal_bars(
+                [
+                    (
+                        t.task,
+                        t.p95 or 0,
+                        _("p50 %(p50)s, p95 %(p95)s")
+                        % {"p50": format_duration(t.p50 or 0), "p95": format_duration(t.p95 or 0)},
+                    )
+                    for t in sorted(durations, key=lambda t: -(t.p95 or 0))[:8]
+                ]
+            ),
+            slowest=[
+                (t.task, format_duration(t.p95 or 0))
+                for t in sorted(durations, key=lambda t: (-(t.p95 or 0), t.task))[:5]
+            ],
             failing=[(t.task, t.failed, f"{t.failure_rate or 0:.0%}") for t in failing[:5]],
-            queue_chart=horizontal_bars([
-                (name, queued + running, _("%(queued)d queued, %(running)d running") % {
-                    "queued": queued, "running": running})
-                for name, queued, running, _paused in queues[:10]]),
+            queue_chart=horizontal_bars(
+                [
+                    (
+                        name,
+                        queued + running,
+                        _("%(queued)d queued, %(running)d running")
+                        % {"queued": queued, "running": running},
+                    )
+                    for name, queued, running, _paused in queues[:10]
+                ]
+            ),
             queues=queues,
         )
         return TemplateResponse(request, "admin/django_trigger/overview.html", context)

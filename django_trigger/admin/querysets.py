@@ -258,8 +258,9 @@ class RemoteQuerySet:
         return bool(self)
 
     def aggregate(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("the Trigger.dev API cannot aggregate (keep date_hierarchy "
-                                  "and facets off)")
+        raise NotImplementedError(
+            "the Trigger.dev API cannot aggregate (keep date_hierarchy and facets off)"
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} alias={self.alias!r} filters={self.filters!r}>"
@@ -295,9 +296,7 @@ def _cached(alias: str, parts: dict[str, Any], fetch: Any) -> Any:
     if not timeout:
         return fetch()
     generation = cache.get_or_set(_generation_key(alias), 1, None)
-    digest = hashlib.sha256(
-        json.dumps(parts, sort_keys=True, default=str).encode()
-    ).hexdigest()
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
     key = f"django_trigger:admin:{alias}:{generation}:{digest}"
     value = cache.get(key)
     if value is None:
@@ -363,7 +362,10 @@ class RunQuerySet(RemoteQuerySet):
         def fetch() -> dict[str, Any]:
             client = get_client(self.alias)
             page = client.runs.list(
-                **self.filters, limit=limit, after=after, before=before,
+                **self.filters,
+                limit=limit,
+                after=after,
+                before=before,
                 request_options=admin_request_options(self.alias),
             )
             return {
@@ -372,12 +374,19 @@ class RunQuerySet(RemoteQuerySet):
                 "previous": page.previous_cursor,
             }
 
-        parts = {"model": "run", "filters": self.filters, "limit": limit, "after": after,
-                 "before": before}
+        parts = {
+            "model": "run",
+            "filters": self.filters,
+            "limit": limit,
+            "after": after,
+            "before": before,
+        }
         raw = _cached(self.alias, parts, fetch)
         return Page(
-            [Run.from_api(types.RunListItem.from_api(item), alias=self.alias)
-             for item in raw["data"]],
+            [
+                Run.from_api(types.RunListItem.from_api(item), alias=self.alias)
+                for item in raw["data"]
+            ],
             next_cursor=raw["next"],
             previous_cursor=raw["previous"],
         )
@@ -386,9 +395,7 @@ class RunQuerySet(RemoteQuerySet):
         run_id = _single_pk(self, kwargs)
         client = get_client(self.alias)
         try:
-            record = client.runs.retrieve(
-                run_id, request_options=admin_request_options(self.alias)
-            )
+            record = client.runs.retrieve(run_id, request_options=admin_request_options(self.alias))
         except (NotFoundError, InvalidRequestError):
             raise Run.DoesNotExist(run_id) from None
         return Run.from_api(record, alias=self.alias)
@@ -410,15 +417,18 @@ class ScheduleQuerySet(RemoteQuerySet):
 
         def fetch() -> dict[str, Any]:
             result = get_client(self.alias).schedules.list(
-                page=page, per_page=per_page,
+                page=page,
+                per_page=per_page,
                 request_options=admin_request_options(self.alias),
             )
             return {"data": [item.raw for item in result.data], "count": result.count}
 
         raw = _cached(self.alias, {"model": "schedule", "page": page, "per": per_page}, fetch)
         return Page(
-            [Schedule.from_api(types.Schedule.from_api(item), alias=self.alias)
-             for item in raw["data"]],
+            [
+                Schedule.from_api(types.Schedule.from_api(item), alias=self.alias)
+                for item in raw["data"]
+            ],
             count=raw["count"],
         )
 
@@ -466,8 +476,10 @@ class EnvVarQuerySet(RemoteQuerySet):
         result = get_client(self.alias).envvars.list(
             environment=environment, request_options=admin_request_options(self.alias)
         )
-        items = [EnvVar.from_api(item, environment=environment or "", alias=self.alias)
-                 for item in sorted(result, key=lambda var: var.name)]
+        items = [
+            EnvVar.from_api(item, environment=environment or "", alias=self.alias)
+            for item in sorted(result, key=lambda var: var.name)
+        ]
         return Page(items, count=len(items))
 
     def count(self) -> int:
@@ -479,7 +491,8 @@ class EnvVarQuerySet(RemoteQuerySet):
         client = get_client(self.alias)
         try:
             record = client.envvars.retrieve(
-                name, environment=environment,
+                name,
+                environment=environment,
                 request_options=admin_request_options(self.alias),
             )
         except (NotFoundError, InvalidRequestError):
@@ -505,8 +518,7 @@ class WaitpointTokenQuerySet(RemoteQuerySet):
     pages, no count)."""
 
     model = WaitpointToken
-    api_lookups: ClassVar[dict[str, str]] = {"status": "status", "tag": "tags",
-                                             "tags": "tags"}
+    api_lookups: ClassVar[dict[str, str]] = {"status": "status", "tag": "tags", "tags": "tags"}
     multi_value = frozenset({"status", "tags"})
 
     def fetch_page(
@@ -517,18 +529,31 @@ class WaitpointTokenQuerySet(RemoteQuerySet):
 
         def fetch() -> dict[str, Any]:
             page = get_client(self.alias).waitpoints.list_tokens(
-                **self.filters, limit=limit, after=after, before=before,
+                **self.filters,
+                limit=limit,
+                after=after,
+                before=before,
                 request_options=admin_request_options(self.alias),
             )
-            return {"data": [item.raw for item in page.data], "next": page.next_cursor,
-                    "previous": page.previous_cursor}
+            return {
+                "data": [item.raw for item in page.data],
+                "next": page.next_cursor,
+                "previous": page.previous_cursor,
+            }
 
-        parts = {"model": "waitpointtoken", "filters": self.filters, "limit": limit,
-                 "after": after, "before": before}
+        parts = {
+            "model": "waitpointtoken",
+            "filters": self.filters,
+            "limit": limit,
+            "after": after,
+            "before": before,
+        }
         raw = _cached(self.alias, parts, fetch)
         return Page(
-            [WaitpointToken.from_api(types.WaitpointToken.from_api(item), alias=self.alias)
-             for item in raw["data"]],
+            [
+                WaitpointToken.from_api(types.WaitpointToken.from_api(item), alias=self.alias)
+                for item in raw["data"]
+            ],
             next_cursor=raw["next"],
             previous_cursor=raw["previous"],
         )
@@ -537,7 +562,8 @@ class WaitpointTokenQuerySet(RemoteQuerySet):
         token_id = _single_pk(self, kwargs)
         try:
             record = get_client(self.alias).waitpoints.retrieve_token(
-                token_id, request_options=admin_request_options(self.alias))
+                token_id, request_options=admin_request_options(self.alias)
+            )
         except (NotFoundError, InvalidRequestError):
             raise WaitpointToken.DoesNotExist(token_id) from None
         return WaitpointToken.from_api(record, alias=self.alias)

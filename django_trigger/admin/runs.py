@@ -68,12 +68,21 @@ _RUN_ID = re.compile(r"run_[A-Za-z0-9]+")
 
 STATUS_CLASSES = {
     "COMPLETED": "success",
-    "FAILED": "failed", "CRASHED": "failed", "SYSTEM_FAILURE": "failed",
-    "TIMED_OUT": "failed", "EXPIRED": "failed", "INTERRUPTED": "failed",
+    "FAILED": "failed",
+    "CRASHED": "failed",
+    "SYSTEM_FAILURE": "failed",
+    "TIMED_OUT": "failed",
+    "EXPIRED": "failed",
+    "INTERRUPTED": "failed",
     "CANCELED": "canceled",
-    "EXECUTING": "running", "DEQUEUED": "running", "REATTEMPTING": "running",
-    "WAITING": "waiting", "FROZEN": "waiting",
-    "QUEUED": "queued", "DELAYED": "queued", "PENDING_VERSION": "queued",
+    "EXECUTING": "running",
+    "DEQUEUED": "running",
+    "REATTEMPTING": "running",
+    "WAITING": "waiting",
+    "FROZEN": "waiting",
+    "QUEUED": "queued",
+    "DELAYED": "queued",
+    "PENDING_VERSION": "queued",
     "WAITING_FOR_DEPLOY": "queued",
 }
 
@@ -101,14 +110,16 @@ class RunAction:
 def _cancel_refusal(status: str) -> Any:
     if types.RunStatus(status).is_final:
         return _("it has already finished (%(status)s), there is nothing to cancel") % {
-            "status": _status_label(status)}
+            "status": _status_label(status)
+        }
     return None
 
 
 def _reschedule_refusal(status: str) -> Any:
     if status != types.RunStatus.DELAYED:
         return _("only delayed runs can be rescheduled, and it is %(status)s") % {
-            "status": _status_label(status)}
+            "status": _status_label(status)
+        }
     return None
 
 
@@ -117,15 +128,28 @@ def _status_label(status: str) -> str:
 
 
 ACTIONS = {
-    "cancel": RunAction("cancel", "cancel", gettext_lazy("Cancel"), gettext_lazy("Cancelled"),
-                        bulk="cancel", refuses=_cancel_refusal),
-    "replay": RunAction("replay", "replay", gettext_lazy("Replay"), gettext_lazy("Replayed"),
-                        bulk="replay"),
-    "reschedule": RunAction("reschedule", "reschedule", gettext_lazy("Reschedule"),
-                            gettext_lazy("Rescheduled"), form_class=RescheduleForm,
-                            refuses=_reschedule_refusal),
-    "tag": RunAction("tag", "tag", gettext_lazy("Add tags"), gettext_lazy("Tagged"),
-                     form_class=AddTagsForm),
+    "cancel": RunAction(
+        "cancel",
+        "cancel",
+        gettext_lazy("Cancel"),
+        gettext_lazy("Cancelled"),
+        bulk="cancel",
+        refuses=_cancel_refusal,
+    ),
+    "replay": RunAction(
+        "replay", "replay", gettext_lazy("Replay"), gettext_lazy("Replayed"), bulk="replay"
+    ),
+    "reschedule": RunAction(
+        "reschedule",
+        "reschedule",
+        gettext_lazy("Reschedule"),
+        gettext_lazy("Rescheduled"),
+        form_class=RescheduleForm,
+        refuses=_reschedule_refusal,
+    ),
+    "tag": RunAction(
+        "tag", "tag", gettext_lazy("Add tags"), gettext_lazy("Tagged"), form_class=AddTagsForm
+    ),
 }
 
 
@@ -144,7 +168,7 @@ def _external_link(url: str, label: str) -> str:
     ``data:``…) would run in the admin's origin when clicked, so it is shown as text."""
     if is_http_url(url):
         return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, label)
-    return format_html('{} <code>{}</code>', _("Not a web link, not opened:"), url)
+    return format_html("{} <code>{}</code>", _("Not a web link, not opened:"), url)
 
 
 def _dashboard_url(alias: str) -> str | None:
@@ -158,8 +182,13 @@ def describe_action_error(error: Exception) -> str:
     """What went wrong with one run's action, plainly: the API's own sentence for a refused
     request ("Cannot reschedule a run that is not delayed."), the full description otherwise
     (unreachable, internal error...)."""
-    if isinstance(error, ApiError) and error.status is not None and 400 <= error.status < 500 \
-            and error.status not in (401, 403, 429) and isinstance(error.error, str):
+    if (
+        isinstance(error, ApiError)
+        and error.status is not None
+        and 400 <= error.status < 500
+        and error.status not in (401, 403, 429)
+        and isinstance(error.error, str)
+    ):
         return error.error.rstrip(".") + "."
     if isinstance(error, InvalidRequestError):
         return str(error)
@@ -202,11 +231,27 @@ class RunAdmin(RemoteModelAdmin):
     change_form_template = "admin/django_trigger/run/change_form.html"
 
     # Chosen to fit a 1280 px screen: version and test/live are filters and on the detail page.
-    list_display = ("run_id", "task_identifier", "status_badge", "created", "duration",
-                    "cost", "tag_list")
+    list_display = (
+        "run_id",
+        "task_identifier",
+        "status_badge",
+        "created",
+        "duration",
+        "cost",
+        "tag_list",
+    )
     list_display_links = ("run_id",)
-    list_filter = (AliasFilter, StatusFilter, CreatedFilter, TaskFilter, TagFilter,
-                   VersionFilter, IsTestFilter, ScheduleIdFilter, BatchFilter)
+    list_filter = (
+        AliasFilter,
+        StatusFilter,
+        CreatedFilter,
+        TaskFilter,
+        TagFilter,
+        VersionFilter,
+        IsTestFilter,
+        ScheduleIdFilter,
+        BatchFilter,
+    )
     list_per_page = 50
     search_fields = ("id",)  # renders the box; get_search_results maps the term to the API
     search_help_text = gettext_lazy(
@@ -216,15 +261,51 @@ class RunAdmin(RemoteModelAdmin):
     actions = ("cancel_selected", "replay_selected", "reschedule_selected", "tag_selected")
 
     fieldsets = (
-        (None, {"fields": ("id", "task_identifier", "status_badge", "test_or_live", "version",
-                           "tag_list", "idempotency_key", "dashboard_link")}),
-        (gettext_lazy("Timings"), {"fields": ("created_at", "updated_at", "started_at",
-                                              "finished_at", "delayed_until", "expired_at",
-                                              "ttl", "duration", "cost")}),
-        (gettext_lazy("Execution"), {"fields": ("trigger_function", "depth", "batch_id",
-                                                "schedule_display", "attempt_count",
-                                                "region",
-                                                "related_runs")}),
+        (
+            None,
+            {
+                "fields": (
+                    "id",
+                    "task_identifier",
+                    "status_badge",
+                    "test_or_live",
+                    "version",
+                    "tag_list",
+                    "idempotency_key",
+                    "dashboard_link",
+                )
+            },
+        ),
+        (
+            gettext_lazy("Timings"),
+            {
+                "fields": (
+                    "created_at",
+                    "updated_at",
+                    "started_at",
+                    "finished_at",
+                    "delayed_until",
+                    "expired_at",
+                    "ttl",
+                    "duration",
+                    "cost",
+                )
+            },
+        ),
+        (
+            gettext_lazy("Execution"),
+            {
+                "fields": (
+                    "trigger_function",
+                    "depth",
+                    "batch_id",
+                    "schedule_display",
+                    "attempt_count",
+                    "region",
+                    "related_runs",
+                )
+            },
+        ),
         (gettext_lazy("Payload"), {"fields": ("payload_display",)}),
         (gettext_lazy("Output"), {"fields": ("output_display",)}),
         (gettext_lazy("Error"), {"fields": ("error_display",)}),
@@ -266,21 +347,28 @@ class RunAdmin(RemoteModelAdmin):
     @admin.display(description=gettext_lazy("status"))
     def status_badge(self, obj: Run) -> str:
         css = STATUS_CLASSES.get(obj.status, "other")
-        return format_html('<span class="trigger-status trigger-status-{}">{}</span>', css,
-                           obj.status.replace("_", " ").title())
+        return format_html(
+            '<span class="trigger-status trigger-status-{}">{}</span>',
+            css,
+            obj.status.replace("_", " ").title(),
+        )
 
     @admin.display(description=gettext_lazy("run id"))
     def run_id(self, obj: Run) -> str:
-        return format_html('<span class="trigger-one-line trigger-id" title="{}">{}</span>',
-                           obj.id, obj.id)
+        return format_html(
+            '<span class="trigger-one-line trigger-id" title="{}">{}</span>', obj.id, obj.id
+        )
 
     @admin.display(description=gettext_lazy("created"))
     def created(self, obj: Run) -> str:
         if obj.created_at is None:
             return "-"
         local = timezone.localtime(obj.created_at)
-        return format_html('<span title="{}">{}</span>', local.isoformat(timespec="seconds"),
-                           date_format(local, "SHORT_DATETIME_FORMAT"))
+        return format_html(
+            '<span title="{}">{}</span>',
+            local.isoformat(timespec="seconds"),
+            date_format(local, "SHORT_DATETIME_FORMAT"),
+        )
 
     @admin.display(description=gettext_lazy("duration"))
     def duration(self, obj: Run) -> str:
@@ -295,9 +383,13 @@ class RunAdmin(RemoteModelAdmin):
         if not obj.tags:
             return "-"
         # One line, cut with an ellipsis by the stylesheet; the title has every tag.
-        return format_html('<span class="trigger-tags" title="{}">{}</span>', ", ".join(obj.tags),
-                           format_html_join(" ", '<span class="trigger-tag">{}</span>',
-                                            ((tag,) for tag in obj.tags)))
+        return format_html(
+            '<span class="trigger-tags" title="{}">{}</span>',
+            ", ".join(obj.tags),
+            format_html_join(
+                " ", '<span class="trigger-tag">{}</span>', ((tag,) for tag in obj.tags)
+            ),
+        )
 
     @admin.display(description=gettext_lazy("test/live"))
     def test_or_live(self, obj: Run) -> str:
@@ -321,23 +413,28 @@ class RunAdmin(RemoteModelAdmin):
         if base is None:
             return "-"
         url = f"{base}/runs/{urlquote(obj.id, safe='')}"
-        return format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
-                           url, _("Open this run in the Trigger.dev dashboard"))
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+            url,
+            _("Open this run in the Trigger.dev dashboard"),
+        )
 
     @admin.display(description=gettext_lazy("payload"))
     def payload_display(self, obj: Run) -> str:
         record = obj.record
         if getattr(record, "payload_presigned_url", None):
-            return _external_link(record.payload_presigned_url,
-                                  _("Payload stored externally (download)"))
+            return _external_link(
+                record.payload_presigned_url, _("Payload stored externally (download)")
+            )
         return _pre(getattr(record, "payload", None))
 
     @admin.display(description=gettext_lazy("output"))
     def output_display(self, obj: Run) -> str:
         record = obj.record
         if getattr(record, "output_presigned_url", None):
-            return _external_link(record.output_presigned_url,
-                                  _("Output stored externally (download)"))
+            return _external_link(
+                record.output_presigned_url, _("Output stored externally (download)")
+            )
         return _pre(getattr(record, "output", None))
 
     @admin.display(description=gettext_lazy("error"))
@@ -346,8 +443,11 @@ class RunAdmin(RemoteModelAdmin):
         if error is None:
             return "-"
         heading = f"{error.name}: {error.message}" if error.name else error.message
-        return format_html('<pre class="trigger-json">{}{}</pre>', heading,
-                           f"\n\n{error.stack_trace}" if error.stack_trace else "")
+        return format_html(
+            '<pre class="trigger-json">{}{}</pre>',
+            heading,
+            f"\n\n{error.stack_trace}" if error.stack_trace else "",
+        )
 
     @admin.display(description=gettext_lazy("metadata"))
     def metadata_display(self, obj: Run) -> str:
@@ -362,8 +462,12 @@ class RunAdmin(RemoteModelAdmin):
         schedule = getattr(obj.record, "schedule", None)
         if schedule is None:
             return "-"
-        return format_html("{} — <code>{}</code> {}", schedule.id,
-                           schedule.generator.expression, schedule.generator.description)
+        return format_html(
+            "{} — <code>{}</code> {}",
+            schedule.id,
+            schedule.generator.expression,
+            schedule.generator.description,
+        )
 
     @admin.display(description=gettext_lazy("related runs"))
     def related_runs(self, obj: Run) -> str:
@@ -371,20 +475,30 @@ class RunAdmin(RemoteModelAdmin):
         if related is None:
             return "-"
         rows = []
-        for label, runs in ((_("root"), [related.root]), (_("parent"), [related.parent]),
-                            (_("child"), related.children)):
+        for label, runs in (
+            (_("root"), [related.root]),
+            (_("parent"), [related.parent]),
+            (_("child"), related.children),
+        ):
             for run in runs:
                 if run is not None:
-                    rows.append((label, self.object_url(Run.reference(run.id, alias=obj.alias)),
-                                 run.id, run.status))
+                    rows.append(
+                        (
+                            label,
+                            self.object_url(Run.reference(run.id, alias=obj.alias)),
+                            run.id,
+                            run.status,
+                        )
+                    )
         if not rows:
             return "-"
         return format_html_join(format_html("<br>"), '{}: <a href="{}">{}</a> ({})', rows)
 
     # -- changelist -------------------------------------------------------------------------
 
-    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str
-                           ) -> tuple[Any, bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: Any, search_term: str
+    ) -> tuple[Any, bool]:
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -393,8 +507,9 @@ class RunAdmin(RemoteModelAdmin):
         except ValueError as err:
             raise IncorrectLookupParameters(err) from err
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-                        ) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         term = request.GET.get("q", "").strip()
         if request.method == "GET" and _RUN_ID.fullmatch(term):
             if not self.has_view_permission(request):
@@ -405,9 +520,15 @@ class RunAdmin(RemoteModelAdmin):
             try:
                 run = self.get_object(request, term)
             except Http404:
-                self.message_user(request, _(
-                    "No run with the id %(id)s in this environment (the search looks up run "
-                    "ids exactly).") % {"id": term}, messages.WARNING)
+                self.message_user(
+                    request,
+                    _(
+                        "No run with the id %(id)s in this environment (the search looks up run "
+                        "ids exactly)."
+                    )
+                    % {"id": term},
+                    messages.WARNING,
+                )
                 query = request.GET.copy()
                 del query["q"]
                 url = self.changelist_url()
@@ -420,8 +541,13 @@ class RunAdmin(RemoteModelAdmin):
 
     # -- detail -----------------------------------------------------------------------------
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied  # before any request to the API
         try:
@@ -445,8 +571,9 @@ class RunAdmin(RemoteModelAdmin):
         """The run's status as JSON for the detail page's refresh: one ``runs.retrieve``, with
         the page's own permission check (view permission, the alias of the page)."""
         if not self.has_view_permission(request):
-            return JsonResponse({"error": _("You do not have permission to view runs.")},
-                                status=403)
+            return JsonResponse(
+                {"error": _("You do not have permission to view runs.")}, status=403
+            )
         try:
             obj = self.get_object(request, unquote(object_id))
         except Http404 as exc:
@@ -454,15 +581,18 @@ class RunAdmin(RemoteModelAdmin):
         except ApiUnavailable as exc:
             return JsonResponse({"error": describe_error(exc.error)}, status=503)
         final = obj.is_final
-        return JsonResponse({
-            "id": obj.pk,
-            "status": obj.status,
-            "status_html": self.status_badge(obj),
-            "final": final,
-            "message": _("The run has finished. Reload the page to see its result.")
-            if final else "",
-            "reload": _("Reload"),
-        })  # admin_view adds never_cache
+        return JsonResponse(
+            {
+                "id": obj.pk,
+                "status": obj.status,
+                "status_html": self.status_badge(obj),
+                "final": final,
+                "message": _("The run has finished. Reload the page to see its result.")
+                if final
+                else "",
+                "reload": _("Reload"),
+            }
+        )  # admin_view adds never_cache
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -470,21 +600,31 @@ class RunAdmin(RemoteModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         urls = [
             # Before the run URLs: "bulk-actions/<id>/" would otherwise be read as a run id.
-            path("bulk-actions/<str:bulk_action_id>/",
-                 self.admin_site.admin_view(self.bulk_action_view),
-                 name="{}_{}_bulk_action".format(*info)),
-            *(path(f"<path:object_id>/{name}/",
-                 self.admin_site.admin_view(self.run_action_view),
-                 {"action": name}, name="{}_{}_{}".format(*info, name))
-              for name in ACTIONS),
+            path(
+                "bulk-actions/<str:bulk_action_id>/",
+                self.admin_site.admin_view(self.bulk_action_view),
+                name="{}_{}_bulk_action".format(*info),
+            ),
+            *(
+                path(
+                    f"<path:object_id>/{name}/",
+                    self.admin_site.admin_view(self.run_action_view),
+                    {"action": name},
+                    name="{}_{}_{}".format(*info, name),
+                )
+                for name in ACTIONS
+            ),
         ]
-        urls.append(path("<path:object_id>/status/",
-                         self.admin_site.admin_view(self.run_status_view),
-                         name="{}_{}_status".format(*info)))
+        urls.append(
+            path(
+                "<path:object_id>/status/",
+                self.admin_site.admin_view(self.run_status_view),
+                name="{}_{}_status".format(*info),
+            )
+        )
         return urls + super().get_urls()
 
-    def run_action_view(self, request: HttpRequest, object_id: str, action: str
-                        ) -> HttpResponse:
+    def run_action_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
         """One run's action page: GET asks for confirmation (no API request), POST does it."""
         spec = ACTIONS[action]
         if not self.has_action_permission(request, spec):
@@ -496,38 +636,50 @@ class RunAdmin(RemoteModelAdmin):
             try:
                 current = self.get_object(request, run.id)
             except Http404:
-                self.message_user(request, _("Could not %(action)s %(run)s: no such run in this "
-                                             "environment.") % {
-                    "action": str(spec.label).lower(), "run": run.id}, messages.ERROR)
+                self.message_user(
+                    request,
+                    _("Could not %(action)s %(run)s: no such run in this environment.")
+                    % {"action": str(spec.label).lower(), "run": run.id},
+                    messages.ERROR,
+                )
                 return HttpResponseRedirect(self.changelist_url(alias))
             except ApiUnavailable as exc:
                 return self.api_error_response(request, exc.error)
             reason = spec.refusal(current.status)
             if reason:
-                self.message_user(request, _("Did not %(action)s %(run)s: %(reason)s.") % {
-                    "action": str(spec.label).lower(), "run": run.id, "reason": reason},
-                    messages.WARNING)
+                self.message_user(
+                    request,
+                    _("Did not %(action)s %(run)s: %(reason)s.")
+                    % {"action": str(spec.label).lower(), "run": run.id, "reason": reason},
+                    messages.WARNING,
+                )
                 return HttpResponseRedirect(detail_url)
         form = None
         if request.method == "POST":
             form = spec.form_class(request.POST) if spec.form_class else None
             if form is None or form.is_valid():
-                self.perform(request, spec, alias, [run.id],
-                             form.cleaned_data if form else {}, checked=True)
+                self.perform(
+                    request, spec, alias, [run.id], form.cleaned_data if form else {}, checked=True
+                )
                 return HttpResponseRedirect(detail_url)
         elif spec.form_class:
             form = spec.form_class()
-        return self.render_confirmation(request, spec, alias, [run.id], form,
-                                        cancel_url=detail_url)
+        return self.render_confirmation(request, spec, alias, [run.id], form, cancel_url=detail_url)
 
     def _action(self, request: HttpRequest, queryset: Any, name: str) -> HttpResponse | None:
         """The changelist's bulk action: confirmation page first, then ``perform``."""
         spec = ACTIONS[name]
         select_across = request.POST.get("select_across") == "1"
         if select_across and not spec.bulk:
-            self.message_user(request, _(
-                "“%(action)s” cannot be applied to every run matching the filters; select "
-                "the runs on the page instead.") % {"action": spec.label}, messages.ERROR)
+            self.message_user(
+                request,
+                _(
+                    "“%(action)s” cannot be applied to every run matching the filters; select "
+                    "the runs on the page instead."
+                )
+                % {"action": spec.label},
+                messages.ERROR,
+            )
             return None
         ids = [] if select_across else queryset.ids()
         form = None
@@ -545,9 +697,16 @@ class RunAdmin(RemoteModelAdmin):
         elif spec.form_class:
             form = spec.form_class()
         filters = queryset.api_filters() if select_across else None
-        return self.render_confirmation(request, spec, queryset.alias, ids, form,
-                                        select_across=select_across, filters=filters,
-                                        cancel_url=request.get_full_path())
+        return self.render_confirmation(
+            request,
+            spec,
+            queryset.alias,
+            ids,
+            form,
+            select_across=select_across,
+            filters=filters,
+            cancel_url=request.get_full_path(),
+        )
 
     @admin.action(description=gettext_lazy("Cancel selected runs"), permissions=["cancel"])
     def cancel_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
@@ -557,8 +716,9 @@ class RunAdmin(RemoteModelAdmin):
     def replay_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
         return self._action(request, queryset, "replay")
 
-    @admin.action(description=gettext_lazy("Reschedule selected delayed runs"),
-                  permissions=["reschedule"])
+    @admin.action(
+        description=gettext_lazy("Reschedule selected delayed runs"), permissions=["reschedule"]
+    )
     def reschedule_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
         return self._action(request, queryset, "reschedule")
 
@@ -566,10 +726,18 @@ class RunAdmin(RemoteModelAdmin):
     def tag_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
         return self._action(request, queryset, "tag")
 
-    def render_confirmation(self, request: HttpRequest, spec: RunAction, alias: str,
-                            ids: list[str], form: forms.Form | None, *,
-                            select_across: bool = False, filters: dict[str, Any] | None = None,
-                            cancel_url: str) -> TemplateResponse:
+    def render_confirmation(
+        self,
+        request: HttpRequest,
+        spec: RunAction,
+        alias: str,
+        ids: list[str],
+        form: forms.Form | None,
+        *,
+        select_across: bool = False,
+        filters: dict[str, Any] | None = None,
+        cancel_url: str,
+    ) -> TemplateResponse:
         runs = [Run.reference(run_id, alias=alias) for run_id in ids]
         context = {
             **self.admin_site.each_context(request),
@@ -589,13 +757,22 @@ class RunAdmin(RemoteModelAdmin):
             "cancel_url": cancel_url,
             "media": self.media + (form.media if form else forms.Media()),
         }
-        return TemplateResponse(request, "admin/django_trigger/run/action_confirmation.html",
-                                context)
+        return TemplateResponse(
+            request, "admin/django_trigger/run/action_confirmation.html", context
+        )
 
     # -- doing it ---------------------------------------------------------------------------
 
-    def perform(self, request: HttpRequest, spec: RunAction, alias: str, ids: list[str],
-                data: dict[str, Any], *, checked: bool = False) -> str | None:
+    def perform(
+        self,
+        request: HttpRequest,
+        spec: RunAction,
+        alias: str,
+        ids: list[str],
+        data: dict[str, Any],
+        *,
+        checked: bool = False,
+    ) -> str | None:
         """Apply ``spec`` to each run and report every run by id in admin messages (done,
         skipped and why, failed and why); the status page's URL when a bulk action was started
         instead. ``checked``: the runs' states were already checked against the action."""
@@ -617,8 +794,9 @@ class RunAdmin(RemoteModelAdmin):
                     status = str(client.runs.retrieve(run_id, request_options=options).status)
                     reason = spec.refusal(status)
                     if reason:
-                        skipped.append(_("%(run)s (%(reason)s)") % {"run": run_id,
-                                                                  "reason": reason})
+                        skipped.append(
+                            _("%(run)s (%(reason)s)") % {"run": run_id, "reason": reason}
+                        )
                         continue
                 if spec.name == "cancel":
                     client.runs.cancel(run_id, request_options=options)
@@ -633,72 +811,108 @@ class RunAdmin(RemoteModelAdmin):
                     client.runs.add_tags(run_id, data["tags"], request_options=options)
                     done.append(run_id)
             except (ApiError, InvalidRequestError) as err:
-                self.message_user(request, _("Could not %(action)s %(run)s: %(error)s") % {
-                    "action": str(spec.label).lower(), "run": run_id,
-                    "error": describe_action_error(err)}, messages.ERROR)
+                self.message_user(
+                    request,
+                    _("Could not %(action)s %(run)s: %(error)s")
+                    % {
+                        "action": str(spec.label).lower(),
+                        "run": run_id,
+                        "error": describe_action_error(err),
+                    },
+                    messages.ERROR,
+                )
                 continue
-            self.log_change(request, Run.reference(run_id, alias=alias),
-                            _log_message(spec, data))
+            self.log_change(request, Run.reference(run_id, alias=alias), _log_message(spec, data))
         if skipped:
-            self.message_user(request, ngettext(
-                "Skipped %(count)d run: %(runs)s.", "Skipped %(count)d runs: %(runs)s.",
-                len(skipped)) % {"count": len(skipped), "runs": "; ".join(skipped)},
-                messages.WARNING)
+            self.message_user(
+                request,
+                ngettext(
+                    "Skipped %(count)d run: %(runs)s.",
+                    "Skipped %(count)d runs: %(runs)s.",
+                    len(skipped),
+                )
+                % {"count": len(skipped), "runs": "; ".join(skipped)},
+                messages.WARNING,
+            )
         if done:
             bump_cache_generation(alias)
-            self.message_user(request, ngettext(
-                "%(done)s run: %(runs)s.", "%(done)s %(count)d runs: %(runs)s.", len(done)) % {
-                "done": spec.done, "count": len(done), "runs": ", ".join(done)},
-                messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(done)s run: %(runs)s.", "%(done)s %(count)d runs: %(runs)s.", len(done))
+                % {"done": spec.done, "count": len(done), "runs": ", ".join(done)},
+                messages.SUCCESS,
+            )
         return None
 
-    def perform_bulk_filter(self, request: HttpRequest, spec: RunAction, queryset: Any
-                            ) -> str | None:
-        return self.perform_bulk(request, spec, queryset.alias,
-                                 {"filter": queryset.api_filters()}, [])
+    def perform_bulk_filter(
+        self, request: HttpRequest, spec: RunAction, queryset: Any
+    ) -> str | None:
+        return self.perform_bulk(
+            request, spec, queryset.alias, {"filter": queryset.api_filters()}, []
+        )
 
-    def perform_bulk(self, request: HttpRequest, spec: RunAction, alias: str,
-                     target: dict[str, Any], ids: list[str]) -> str | None:
+    def perform_bulk(
+        self,
+        request: HttpRequest,
+        spec: RunAction,
+        alias: str,
+        target: dict[str, Any],
+        ids: list[str],
+    ) -> str | None:
         """Start one bulk action; the URL of its status page (``None`` if it failed)."""
         try:
             bulk = get_client(alias).bulk_actions.create(
-                spec.bulk, name=f"Django admin: {spec.bulk} by {request.user}"[:255],
-                request_options=admin_request_options(alias), **target,
+                spec.bulk,
+                name=f"Django admin: {spec.bulk} by {request.user}"[:255],
+                request_options=admin_request_options(alias),
+                **target,
             )
         except (ApiError, InvalidRequestError, ConfigurationError) as err:
-            self.message_user(request, _("Could not start the bulk %(action)s: %(error)s") % {
-                "action": spec.bulk, "error": describe_error(err)}, messages.ERROR)
+            self.message_user(
+                request,
+                _("Could not start the bulk %(action)s: %(error)s")
+                % {"action": spec.bulk, "error": describe_error(err)},
+                messages.ERROR,
+            )
             return None
         bump_cache_generation(alias)
         if ids:
-            text = _("Started bulk action %(bulk)s (%(action)s) for %(count)d runs: %(runs)s. "
-                     "It runs on Trigger.dev.") % {
-                "bulk": bulk.id, "action": spec.bulk, "count": len(ids), "runs": ", ".join(ids)}
+            text = _(
+                "Started bulk action %(bulk)s (%(action)s) for %(count)d runs: %(runs)s. "
+                "It runs on Trigger.dev."
+            ) % {"bulk": bulk.id, "action": spec.bulk, "count": len(ids), "runs": ", ".join(ids)}
         else:
-            text = _("Started bulk action %(bulk)s (%(action)s) for every run matching the "
-                     "filters. It runs on Trigger.dev.") % {
-                "bulk": bulk.id, "action": spec.bulk}
+            text = _(
+                "Started bulk action %(bulk)s (%(action)s) for every run matching the "
+                "filters. It runs on Trigger.dev."
+            ) % {"bulk": bulk.id, "action": spec.bulk}
         self.message_user(request, text, messages.SUCCESS)
         return self.bulk_action_url(bulk.id, alias)
 
     # -- bulk action progress ---------------------------------------------------------------
 
     def bulk_action_url(self, bulk_action_id: str, alias: str) -> str:
-        url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_bulk_action",
-                      args=(bulk_action_id,), current_app=self.admin_site.name)
+        url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_bulk_action",
+            args=(bulk_action_id,),
+            current_app=self.admin_site.name,
+        )
         return f"{url}?{urlencode({'alias': alias})}" if alias != DEFAULT_ALIAS else url
 
     def bulk_action_view(self, request: HttpRequest, bulk_action_id: str) -> HttpResponse:
         """A bulk action's progress (``GET /api/v1/bulk-actions/{id}``), reloading itself every
         few seconds until it is no longer pending. For whoever may start one: view runs, and
         cancel or replay them."""
-        if not (self.has_view_permission(request) and (
-                self.has_cancel_permission(request) or self.has_replay_permission(request))):
+        if not (
+            self.has_view_permission(request)
+            and (self.has_cancel_permission(request) or self.has_replay_permission(request))
+        ):
             raise PermissionDenied  # before any request to the API
         alias = self.request_alias(request)
         try:
             bulk = get_client(alias).bulk_actions.retrieve(
-                bulk_action_id, request_options=admin_request_options(alias))
+                bulk_action_id, request_options=admin_request_options(alias)
+            )
         except NotFoundError as err:
             raise Http404(describe_error(err)) from err
         except InvalidRequestError as err:
@@ -715,8 +929,9 @@ class RunAdmin(RemoteModelAdmin):
             "opts": self.opts,
             "bulk": bulk,
             "processed": processed,
-            "percent": round(100 * processed / counts.total) if counts.total else
-            (0 if pending else 100),
+            "percent": round(100 * processed / counts.total)
+            if counts.total
+            else (0 if pending else 100),
             "pending": pending,
             "refresh_seconds": BULK_REFRESH_SECONDS,
             "runs_url": self.changelist_url(alias, bulk_action=bulk.id),

@@ -42,8 +42,11 @@ class WaitpointStatusFilter(ApiFilter):
     lookup = "status"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("WAITING", _("Waiting")), ("COMPLETED", _("Completed")),
-                ("TIMED_OUT", _("Timed out"))]
+        return [
+            ("WAITING", _("Waiting")),
+            ("COMPLETED", _("Completed")),
+            ("TIMED_OUT", _("Timed out")),
+        ]
 
 
 class WaitpointTagFilter(InputFilter):
@@ -56,9 +59,11 @@ class WaitpointTagFilter(InputFilter):
 
 class CompleteForm(forms.Form):
     data = forms.CharField(
-        label=gettext_lazy("Data (JSON)"), initial='{"approved": true}',
+        label=gettext_lazy("Data (JSON)"),
+        initial='{"approved": true}',
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text=gettext_lazy("What the waiting run receives, as JSON."))
+        help_text=gettext_lazy("What the waiting run receives, as JSON."),
+    )
 
     def clean_data(self) -> Any:
         try:
@@ -73,13 +78,28 @@ class WaitpointTokenAdmin(RemoteModelAdmin):
     changelist_class = CursorChangeList
     change_list_template = "admin/django_trigger/change_list.html"
 
-    list_display = ("id", "status_badge", "tag_list", "created_at", "timeout_at",
-                    "completed_at", "idempotency_key")
+    list_display = (
+        "id",
+        "status_badge",
+        "tag_list",
+        "created_at",
+        "timeout_at",
+        "completed_at",
+        "idempotency_key",
+    )
     list_filter = (AliasFilter, WaitpointStatusFilter, WaitpointTagFilter)
     list_per_page = 50
     actions = ("complete_selected",)
-    fields = ("id", "status_badge", "tag_list", "idempotency_key", "created_at", "timeout_at",
-              "completed_at", "data_display")
+    fields = (
+        "id",
+        "status_badge",
+        "tag_list",
+        "idempotency_key",
+        "created_at",
+        "timeout_at",
+        "completed_at",
+        "data_display",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -98,13 +118,20 @@ class WaitpointTokenAdmin(RemoteModelAdmin):
 
     @admin.display(description=gettext_lazy("status"))
     def status_badge(self, obj: WaitpointToken) -> str:
-        return format_html('<span class="trigger-status trigger-status-{}">{}</span>',
-                           STATUS_CLASSES.get(obj.status, "other"), obj.get_status_display())
+        return format_html(
+            '<span class="trigger-status trigger-status-{}">{}</span>',
+            STATUS_CLASSES.get(obj.status, "other"),
+            obj.get_status_display(),
+        )
 
     @admin.display(description=gettext_lazy("tags"))
     def tag_list(self, obj: WaitpointToken) -> str:
-        return format_html_join(" ", '<span class="trigger-tag">{}</span>',
-                                ((tag,) for tag in obj.tags)) or "-"
+        return (
+            format_html_join(
+                " ", '<span class="trigger-tag">{}</span>', ((tag,) for tag in obj.tags)
+            )
+            or "-"
+        )
 
     @admin.display(description=gettext_lazy("data"))
     def data_display(self, obj: WaitpointToken) -> str:
@@ -117,25 +144,34 @@ class WaitpointTokenAdmin(RemoteModelAdmin):
             value = record.data
         except ValueError as exc:
             return str(exc)
-        return format_html('<pre class="trigger-json">{}</pre>',
-                           json.dumps(value, indent=2, ensure_ascii=False, default=str))
+        return format_html(
+            '<pre class="trigger-json">{}</pre>',
+            json.dumps(value, indent=2, ensure_ascii=False, default=str),
+        )
 
     # -- the action -------------------------------------------------------------------------
 
-    @admin.action(description=gettext_lazy("Complete selected waitpoint tokens"),
-                  permissions=["complete"])
+    @admin.action(
+        description=gettext_lazy("Complete selected waitpoint tokens"), permissions=["complete"]
+    )
     def complete_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
         ids = queryset.ids()
         alias = queryset.alias
         form = CompleteForm(request.POST if "post" in request.POST else None)
         if not form.is_bound or not form.is_valid():
-            return TemplateResponse(request,
-                                    "admin/django_trigger/waitpointtoken/complete_confirmation.html",
-                                    {**self.admin_site.each_context(request),
-                                     "title": _("Complete waitpoint tokens"), "opts": self.opts,
-                                     "ids": ids, "form": form,
-                                     "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                                     "cancel_url": request.get_full_path()})
+            return TemplateResponse(
+                request,
+                "admin/django_trigger/waitpointtoken/complete_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("Complete waitpoint tokens"),
+                    "opts": self.opts,
+                    "ids": ids,
+                    "form": form,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                    "cancel_url": request.get_full_path(),
+                },
+            )
         self.complete(request, alias, ids, form.cleaned_data["data"])
         return None
 
@@ -158,10 +194,16 @@ class WaitpointTokenAdmin(RemoteModelAdmin):
                 failed.append(f"{token_id}: {describe_error(err)}")
         bump_cache_generation(alias)
         if done:
-            self.message_user(request, _("Completed (or already completed): %(ids)s")
-                              % {"ids": ", ".join(done)}, messages.SUCCESS)
+            self.message_user(
+                request,
+                _("Completed (or already completed): %(ids)s") % {"ids": ", ".join(done)},
+                messages.SUCCESS,
+            )
         if timed_out:
-            self.message_user(request, _("Had already timed out, nothing stored: %(ids)s")
-                              % {"ids": ", ".join(timed_out)}, messages.WARNING)
+            self.message_user(
+                request,
+                _("Had already timed out, nothing stored: %(ids)s") % {"ids": ", ".join(timed_out)},
+                messages.WARNING,
+            )
         for line in failed:
             self.message_user(request, line, messages.ERROR)

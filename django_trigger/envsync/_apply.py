@@ -212,8 +212,7 @@ def apply(
         nonlocal requests, listed
         if not _answer_lost(err):
             return False
-        say(_("the answer to the %(step)s was lost: reading the variables back") % {
-            "step": step})
+        say(_("the answer to the %(step)s was lost: reading the variables back") % {"step": step})
         requests += 1
         try:
             now = client.envvars.list(**where)
@@ -229,16 +228,23 @@ def apply(
     for batch in import_batches(plan):
         count = len(batch.changes)
         if batch.is_secret:
-            step = ngettext("import of %(count)d variable as secrets",
-                            "import of %(count)d variables as secrets", count) % {"count": count}
+            step = ngettext(
+                "import of %(count)d variable as secrets",
+                "import of %(count)d variables as secrets",
+                count,
+            ) % {"count": count}
         else:
-            step = ngettext("import of %(count)d variable",
-                            "import of %(count)d variables", count) % {"count": count}
-        say(_("%(step)s (override=%(override)s)")
-            % {"step": step, "override": "true" if batch.override else "false"})
+            step = ngettext(
+                "import of %(count)d variable", "import of %(count)d variables", count
+            ) % {"count": count}
+        say(
+            _("%(step)s (override=%(override)s)")
+            % {"step": step, "override": "true" if batch.override else "false"}
+        )
         try:
-            answer = raw.upload(batch.variables, override=batch.override,
-                                is_secret=batch.is_secret, **where)
+            answer = raw.upload(
+                batch.variables, override=batch.override, is_secret=batch.is_secret, **where
+            )
         except TriggerError as err:
             requests += _attempts(err)
             if settle(err, step, batch.changes):
@@ -291,16 +297,24 @@ def apply(
                 if state is None:  # a secret overwritten: only the answer tells
                     state = True if change.name in confirmed | already else None
                 outcomes[change.name] = (
-                    Outcome.UNKNOWN if state is None else
-                    Outcome.NOT_APPLIED if not state else
-                    Outcome.ALREADY_THERE if change.name in already else Outcome.APPLIED
+                    Outcome.UNKNOWN
+                    if state is None
+                    else Outcome.NOT_APPLIED
+                    if not state
+                    else Outcome.ALREADY_THERE
+                    if change.name in already
+                    else Outcome.APPLIED
                 )
     if not outcomes:
         for change in planned:
             outcomes[change.name] = (
-                Outcome.APPLIED if change.name in confirmed else
-                Outcome.ALREADY_THERE if change.name in already else
-                Outcome.UNKNOWN if change.name in failed else Outcome.NOT_APPLIED
+                Outcome.APPLIED
+                if change.name in confirmed
+                else Outcome.ALREADY_THERE
+                if change.name in already
+                else Outcome.UNKNOWN
+                if change.name in failed
+                else Outcome.NOT_APPLIED
             )
     return ApplyResult(plan, outcomes, requests, error, failed_step, verification)
 
@@ -310,11 +324,15 @@ def _answer_lost(error: TriggerError) -> bool:
     answer was lost (a dropped connection, a timeout, a 5xx or 409 after the retries), or a
     retry was refused because the lost attempt had done the work (400 "already set", 400
     "value not found", 404)."""
-    if isinstance(error, (OutcomeUnknownError, ApiConnectionError, InternalServerError,
-                          ConflictError)):
+    if isinstance(
+        error, (OutcomeUnknownError, ApiConnectionError, InternalServerError, ConflictError)
+    ):
         return True
-    return (isinstance(error, ApiError) and error.retried_after_unknown_outcome
-            and error.status in (400, 404))
+    return (
+        isinstance(error, ApiError)
+        and error.retried_after_unknown_outcome
+        and error.status in (400, 404)
+    )
 
 
 def _attempts(outcome: Any) -> int:

@@ -103,8 +103,7 @@ class Plan:
     @property
     def is_empty(self) -> bool:
         """Nothing to send: the target already matches the sources."""
-        return not any(change.writes or change.action is Action.DELETE
-                       for change in self.changes)
+        return not any(change.writes or change.action is Action.DELETE for change in self.changes)
 
     def counts(self) -> dict[str, int]:
         counts = {action.value: 0 for action in Action}
@@ -139,41 +138,68 @@ def make_plan(
         have = current.get(name)
         common: dict[str, Any] = {"name": name, "value": want.value, "origin": want.origin}
         if have is None:
-            changes.append(Change(Action.CREATE, secret=want.secret,
-                                  reason=gettext_noop("new"), **common))
+            changes.append(
+                Change(Action.CREATE, secret=want.secret, reason=gettext_noop("new"), **common)
+            )
             continue
         common.update(remote_value=have.value, remote_exists=True, remote_secret=have.is_secret)
         if have.is_redacted:
             if overwrite_secrets:
-                changes.append(Change(Action.UPDATE, secret=want.secret,
-                                      reason=gettext_noop(
-                                          "secret overwritten (--overwrite-secrets)"),
-                                      **common))
+                changes.append(
+                    Change(
+                        Action.UPDATE,
+                        secret=want.secret,
+                        reason=gettext_noop("secret overwritten (--overwrite-secrets)"),
+                        **common,
+                    )
+                )
             else:
-                changes.append(Change(Action.SECRET, secret=want.secret,
-                                      reason=gettext_noop("secret, cannot be compared"),
-                                      **common))
+                changes.append(
+                    Change(
+                        Action.SECRET,
+                        secret=want.secret,
+                        reason=gettext_noop("secret, cannot be compared"),
+                        **common,
+                    )
+                )
         elif have.value != want.value:
-            changes.append(Change(Action.UPDATE, secret=want.secret,
-                                  reason=gettext_noop("value differs"), **common))
+            changes.append(
+                Change(
+                    Action.UPDATE,
+                    secret=want.secret,
+                    reason=gettext_noop("value differs"),
+                    **common,
+                )
+            )
         elif want.secret and not have.is_secret:
-            changes.append(Change(Action.UPDATE, secret=True,
-                                  reason=gettext_noop("mark as secret"), **common))
+            changes.append(
+                Change(Action.UPDATE, secret=True, reason=gettext_noop("mark as secret"), **common)
+            )
         else:
-            changes.append(Change(Action.UNCHANGED, secret=want.secret,
-                                  reason=gettext_noop("same value"), **common))
+            changes.append(
+                Change(
+                    Action.UNCHANGED,
+                    secret=want.secret,
+                    reason=gettext_noop("same value"),
+                    **common,
+                )
+            )
     skipped_names = {item.name for item in desired.skipped}
     for name, have in current.items():
         if name in desired.variables or name in skipped_names:
             continue
-        common = {"name": name, "remote_value": have.value, "remote_exists": True,
-                  "remote_secret": have.is_secret}
+        common = {
+            "name": name,
+            "remote_value": have.value,
+            "remote_exists": True,
+            "remote_secret": have.is_secret,
+        }
         if prune:
-            changes.append(Change(Action.DELETE,
-                                  reason=gettext_noop("not in the sources (--prune)"), **common))
+            changes.append(
+                Change(Action.DELETE, reason=gettext_noop("not in the sources (--prune)"), **common)
+            )
         else:
-            changes.append(Change(Action.KEEP, reason=gettext_noop("not in the sources"),
-                                  **common))
+            changes.append(Change(Action.KEEP, reason=gettext_noop("not in the sources"), **common))
     changes.sort(key=lambda change: change.name)
     return Plan(target, changes, list(desired.skipped))
 
@@ -188,6 +214,5 @@ def plan(
 ) -> Plan:
     """List ``target``'s variables (one request) and plan against them. ``client`` must
     already be the one for the target (``target_client``)."""
-    remote = client.envvars.list(project_ref=target.project_ref,
-                                 environment=target.environment)
+    remote = client.envvars.list(project_ref=target.project_ref, environment=target.environment)
     return make_plan(target, desired, remote, prune=prune, overwrite_secrets=overwrite_secrets)

@@ -76,17 +76,56 @@ __all__ = [
 
 #: Names the official SDK never syncs from a process environment (``syncEnvVars`` build
 #: extension): shell, terminal and tool state. Applied to ``--prefix`` matches only.
-UNSYNCABLE_NAMES = frozenset({
-    "PWD", "MallocNanoZone", "USER", "LANG", "__CFBundleIdentifier", "COMMAND_MODE", "PATH",
-    "LOGNAME", "SSLKEYLOGFILE", "SSH_AUTH_SOCK", "SHLVL", "SHELL", "HOME",
-    "__CF_USER_TEXT_ENCODING", "XPC_SERVICE_NAME", "XPC_FLAGS", "ORIGINAL_XDG_CURRENT_DESKTOP",
-    "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "COLORTERM", "GIT_ASKPASS",
-    "VSCODE_GIT_ASKPASS_NODE", "VSCODE_GIT_ASKPASS_EXTRA_ARGS", "VSCODE_GIT_ASKPASS_MAIN",
-    "VSCODE_GIT_IPC_HANDLE", "VSCODE_INJECTION", "ZDOTDIR", "USER_ZDOTDIR", "TERM", "OLDPWD",
-    "HOMEBREW_PREFIX", "HOMEBREW_CELLAR", "HOMEBREW_REPOSITORY", "MANPATH", "INFOPATH",
-    "__GIT_PROMPT_DIR", "GIT_PROMPT_EXECUTABLE", "NVM_DIR", "NVM_CD_FLAGS", "NVM_BIN",
-    "NVM_INC", "BUN_INSTALL", "DENO_INSTALL", "GITHUB_TOKEN", "TMPDIR", "_",
-})
+UNSYNCABLE_NAMES = frozenset(
+    {
+        "PWD",
+        "MallocNanoZone",
+        "USER",
+        "LANG",
+        "__CFBundleIdentifier",
+        "COMMAND_MODE",
+        "PATH",
+        "LOGNAME",
+        "SSLKEYLOGFILE",
+        "SSH_AUTH_SOCK",
+        "SHLVL",
+        "SHELL",
+        "HOME",
+        "__CF_USER_TEXT_ENCODING",
+        "XPC_SERVICE_NAME",
+        "XPC_FLAGS",
+        "ORIGINAL_XDG_CURRENT_DESKTOP",
+        "TERM_PROGRAM",
+        "TERM_PROGRAM_VERSION",
+        "COLORTERM",
+        "GIT_ASKPASS",
+        "VSCODE_GIT_ASKPASS_NODE",
+        "VSCODE_GIT_ASKPASS_EXTRA_ARGS",
+        "VSCODE_GIT_ASKPASS_MAIN",
+        "VSCODE_GIT_IPC_HANDLE",
+        "VSCODE_INJECTION",
+        "ZDOTDIR",
+        "USER_ZDOTDIR",
+        "TERM",
+        "OLDPWD",
+        "HOMEBREW_PREFIX",
+        "HOMEBREW_CELLAR",
+        "HOMEBREW_REPOSITORY",
+        "MANPATH",
+        "INFOPATH",
+        "__GIT_PROMPT_DIR",
+        "GIT_PROMPT_EXECUTABLE",
+        "NVM_DIR",
+        "NVM_CD_FLAGS",
+        "NVM_BIN",
+        "NVM_INC",
+        "BUN_INSTALL",
+        "DENO_INSTALL",
+        "GITHUB_TOKEN",
+        "TMPDIR",
+        "_",
+    }
+)
 #: The SDK also never syncs its own configuration variables.
 UNSYNCABLE_PREFIXES = ("TRIGGER_",)
 
@@ -112,11 +151,10 @@ class SourceError(InvalidRequestError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         count = len(self.problems)
-        heading = ngettext("%(count)d problem in the sources:",
-                           "%(count)d problems in the sources:", count) % {"count": count}
-        super().__init__(heading + "\n" + "\n".join(
-            f"  - {problem}" for problem in self.problems
-        ))
+        heading = ngettext(
+            "%(count)d problem in the sources:", "%(count)d problems in the sources:", count
+        ) % {"count": count}
+        super().__init__(heading + "\n" + "\n".join(f"  - {problem}" for problem in self.problems))
 
 
 class SourceKind(str, enum.Enum):
@@ -161,10 +199,11 @@ class SkipReason(str, enum.Enum):
         if self is SkipReason.EMPTY:
             return _("empty value: Trigger.dev silently drops empty values")
         if self is SkipReason.UNSYNCABLE:
-            return _("matched --prefix but is shell/tool state or SDK configuration, which the "
-                     "official SDK never syncs")
-        return _("matched --prefix but is not a valid name (ASCII letters, digits, "
-                 "underscores)")
+            return _(
+                "matched --prefix but is shell/tool state or SDK configuration, which the "
+                "official SDK never syncs"
+            )
+        return _("matched --prefix but is not a valid name (ASCII letters, digits, underscores)")
 
 
 @dataclass(frozen=True)
@@ -222,8 +261,13 @@ class Sources:
         # Names and counts only: ``environ`` is the whole process environment and
         # ``settings_envvars`` holds values.
         spec = self.settings_envvars
-        settings_names = (sorted(spec) if isinstance(spec, Mapping)
-                          else list(spec) if isinstance(spec, (list, tuple)) else None)
+        settings_names = (
+            sorted(spec)
+            if isinstance(spec, Mapping)
+            else list(spec)
+            if isinstance(spec, (list, tuple))
+            else None
+        )
         shown = {
             "env_files": repr([str(path) for path in self.env_files]),
             "settings_envvars": repr(settings_names),
@@ -237,8 +281,12 @@ class Sources:
     @property
     def empty(self) -> bool:
         """No source at all was given."""
-        return not (self.env_files or self.settings_envvars is not None or self.environ_names
-                    or self.prefixes)
+        return not (
+            self.env_files
+            or self.settings_envvars is not None
+            or self.environ_names
+            or self.prefixes
+        )
 
 
 # --- dotenv files ------------------------------------------------------------------------------
@@ -261,16 +309,26 @@ def read_dotenv(
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        return [], [_("%(file)s: cannot read the file (%(reason)s).") % {
-            "file": label, "reason": exc.strerror or type(exc).__name__}], []
+        return (
+            [],
+            [
+                _("%(file)s: cannot read the file (%(reason)s).")
+                % {"file": label, "reason": exc.strerror or type(exc).__name__}
+            ],
+            [],
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line_number = data[: exc.start].count(b"\n") + 1
-        return [], [
-            _("%(where)s: not UTF-8 text (byte %(byte)s); save the file as UTF-8.") % {
-                "where": f"{label}:{line_number}", "byte": f"0x{data[exc.start]:02x}"}
-        ], []
+        return (
+            [],
+            [
+                _("%(where)s: not UTF-8 text (byte %(byte)s); save the file as UTF-8.")
+                % {"where": f"{label}:{line_number}", "byte": f"0x{data[exc.start]:02x}"}
+            ],
+            [],
+        )
     text = text.removeprefix("\ufeff")
 
     reader = type("_DotenvReader", (environ.Env,), {"ENVIRON": {}})
@@ -290,7 +348,8 @@ def read_dotenv(
         name, raw = match.group(1), match.group(2)
         value_text = raw.strip()
         open_quote = value_text[:1] in ("'", '"') and (
-            len(value_text) < 2 or value_text[-1] != value_text[0])
+            len(value_text) < 2 or value_text[-1] != value_text[0]
+        )
         value = _environ_value(reader, line, name, parse_comments)
         origin = Origin(SourceKind.FILE, label, rank, number)
         definitions.append(Definition(name, value, origin))
@@ -322,56 +381,77 @@ def _explain_bad_line(line: str, after_open_quote: bool = False) -> str:
     it."""
     if "=" not in line:
         if after_open_quote:
-            return _("not NAME=value: the previous variable's quoted value seems to continue "
-                     "on this line, but a value cannot span lines (django-environ reads one "
-                     "variable per line).")
+            return _(
+                "not NAME=value: the previous variable's quoted value seems to continue "
+                "on this line, but a value cannot span lines (django-environ reads one "
+                "variable per line)."
+            )
         return _("not NAME=value: each line must be NAME=value, a # comment or blank.")
     key = line.split("=", 1)[0]
     control = next((char for char in key if not char.isprintable() and char not in " \t"), None)
     if control is not None:
-        return _("the name contains the control character U+%(code)04X (names are ASCII "
-                 "letters, digits and underscores).") % {"code": ord(control)}
+        return _(
+            "the name contains the control character U+%(code)04X (names are ASCII "
+            "letters, digits and underscores)."
+        ) % {"code": ord(control)}
     if key != key.rstrip():
         return _("spaces before '=' are not allowed (write NAME=value).")
     candidate = key.removeprefix("export ").strip()
     shown = candidate if len(candidate) <= 40 else candidate[:40] + "…"
     if key.startswith((" ", "\t")):
         return _("a variable line must not be indented.")
-    return _("%(name)s is not a valid name: use ASCII letters, digits and underscores "
-             "(optionally after 'export ').") % {"name": repr(shown)}
+    return _(
+        "%(name)s is not a valid name: use ASCII letters, digits and underscores "
+        "(optionally after 'export ')."
+    ) % {"name": repr(shown)}
 
 
 def _dotenv_warnings(where: str, name: str, raw: str, parse_comments: bool) -> list[str]:
     warnings = []
     quoted = raw[:1] in ("'", '"') and raw[-1:] == raw[:1] and len(raw) >= 2
     if not quoted and not parse_comments and re.search(r"\s#", raw):
-        warnings.append(_("%(where)s: the value of %(name)s contains ' #', which django-environ "
-                          "keeps as part of the value (pass --parse-comments to treat it as a "
-                          "comment, or quote the value).") % {"where": where, "name": name})
+        warnings.append(
+            _(
+                "%(where)s: the value of %(name)s contains ' #', which django-environ "
+                "keeps as part of the value (pass --parse-comments to treat it as a "
+                "comment, or quote the value)."
+            )
+            % {"where": where, "name": name}
+        )
     if raw[:1] in ("'", '"') and not quoted:
-        warnings.append(_("%(where)s: the value of %(name)s starts with a quote but does not end "
-                          "with it, so django-environ (and so this command) keeps the quotes as "
-                          "part of the value (a value cannot span lines; nothing may follow the "
-                          "closing quote).")
-                        % {"where": where, "name": name})
+        warnings.append(
+            _(
+                "%(where)s: the value of %(name)s starts with a quote but does not end "
+                "with it, so django-environ (and so this command) keeps the quotes as "
+                "part of the value (a value cannot span lines; nothing may follow the "
+                "closing quote)."
+            )
+            % {"where": where, "name": name}
+        )
     if not quoted and raw != raw.rstrip():
-        warnings.append(_("%(where)s: the value of %(name)s ends with whitespace, which is sent "
-                          "as is (quote the value if that is intended).")
-                        % {"where": where, "name": name})
+        warnings.append(
+            _(
+                "%(where)s: the value of %(name)s ends with whitespace, which is sent "
+                "as is (quote the value if that is intended)."
+            )
+            % {"where": where, "name": name}
+        )
     if raw.startswith('"') and re.search(r"\\[nrt]", raw):
-        warnings.append(_("%(where)s: the value of %(name)s contains \\n, \\r or \\t inside "
-                          "double quotes, which django-environ (and so this command) keeps as a "
-                          "backslash and a letter, not a control character.")
-                        % {"where": where, "name": name})
+        warnings.append(
+            _(
+                "%(where)s: the value of %(name)s contains \\n, \\r or \\t inside "
+                "double quotes, which django-environ (and so this command) keeps as a "
+                "backslash and a letter, not a control character."
+            )
+            % {"where": where, "name": name}
+        )
     return warnings
 
 
 # --- settings and process environment ---------------------------------------------------------
 
 
-def _settings_definitions(
-    sources: Sources, problems: list[str]
-) -> list[Definition]:
+def _settings_definitions(sources: Sources, problems: list[str]) -> list[Definition]:
     spec, where = sources.settings_envvars, sources.settings_where
     if spec is None:
         return []
@@ -381,28 +461,38 @@ def _settings_definitions(
     elif isinstance(spec, (list, tuple)):
         items = [(name, None) for name in spec]
     else:
-        problems.append(_("%(setting)s must be a dict of names to values or a list of names, "
-                          "not %(type)s.") % {"setting": where, "type": type(spec).__name__})
+        problems.append(
+            _("%(setting)s must be a dict of names to values or a list of names, not %(type)s.")
+            % {"setting": where, "type": type(spec).__name__}
+        )
         return []
     for name, value in items:
         if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
-            problems.append(_("%(setting)s: %(name)s is not a valid name (ASCII letters, digits "
-                              "and underscores).") % {"setting": where, "name": _show_name(name)})
+            problems.append(
+                _(
+                    "%(setting)s: %(name)s is not a valid name (ASCII letters, digits "
+                    "and underscores)."
+                )
+                % {"setting": where, "name": _show_name(name)}
+            )
             continue
         if value is None:
             env_value = sources.environ.get(name)
             if env_value is None:
-                problems.append(_("%(name)s (listed in %(setting)s) is not set in the "
-                                  "environment.") % {"name": name, "setting": where})
+                problems.append(
+                    _("%(name)s (listed in %(setting)s) is not set in the environment.")
+                    % {"name": name, "setting": where}
+                )
                 continue
             origin = Origin(SourceKind.SETTINGS, f"{where} (from the environment)", 0)
             definitions.append(Definition(name, env_value, origin))
         elif isinstance(value, str):
             definitions.append(Definition(name, value, Origin(SourceKind.SETTINGS, where, 0)))
         else:
-            problems.append(_("%(setting)s must be a string (or None to read the environment), "
-                              "not %(type)s.") % {"setting": f"{where}[{name!r}]",
-                                                  "type": type(value).__name__})
+            problems.append(
+                _("%(setting)s must be a string (or None to read the environment), not %(type)s.")
+                % {"setting": f"{where}[{name!r}]", "type": type(value).__name__}
+            )
     return definitions
 
 
@@ -413,26 +503,36 @@ def _environ_definitions(
     definitions: dict[str, Definition] = {}
     for name in sources.environ_names:
         if not NAME_PATTERN.fullmatch(name):
-            problems.append(_("--from-env %(name)s is not a valid name (ASCII letters, digits and "
-                              "underscores).") % {"name": _show_name(name)})
+            problems.append(
+                _(
+                    "--from-env %(name)s is not a valid name (ASCII letters, digits and "
+                    "underscores)."
+                )
+                % {"name": _show_name(name)}
+            )
             continue
         if name not in env:
-            problems.append(_("%(name)s (--from-env) is not set in the environment.")
-                            % {"name": name})
+            problems.append(
+                _("%(name)s (--from-env) is not set in the environment.") % {"name": name}
+            )
             continue
         definitions[name] = Definition(
             name, env[name], Origin(SourceKind.ENVIRONMENT, "environment (--from-env)", rank)
         )
     for prefix in sources.prefixes:
         if not _PREFIX.fullmatch(prefix):
-            problems.append(_("--prefix %(prefix)s must be ASCII letters, digits and "
-                              "underscores.") % {"prefix": _show_name(prefix)})
+            problems.append(
+                _("--prefix %(prefix)s must be ASCII letters, digits and underscores.")
+                % {"prefix": _show_name(prefix)}
+            )
             continue
         origin = Origin(SourceKind.ENVIRONMENT, f"environment (--prefix {prefix})", rank)
         matches = sorted(name for name in env if name.startswith(prefix))
         if not matches:
-            warnings.append(_("--prefix %(prefix)s matched no variable of the environment.")
-                            % {"prefix": prefix})
+            warnings.append(
+                _("--prefix %(prefix)s matched no variable of the environment.")
+                % {"prefix": prefix}
+            )
         for name in matches:
             if name in definitions:
                 continue
@@ -463,10 +563,12 @@ def collect(sources: Sources) -> Desired:
     warnings: list[str] = []
     skipped: list[Skipped] = []
     if sources.empty:
-        raise SourceError([
-            _("nothing to sync: give --env-file, --from-env or --prefix, or set %(setting)s.")
-            % {"setting": sources.settings_where}
-        ])
+        raise SourceError(
+            [
+                _("nothing to sync: give --env-file, --from-env or --prefix, or set %(setting)s.")
+                % {"setting": sources.settings_where}
+            ]
+        )
 
     groups: list[list[Definition]] = [_settings_definitions(sources, problems)]
     for index, path in enumerate(sources.env_files, start=1):
@@ -489,14 +591,17 @@ def collect(sources: Sources) -> Desired:
     secret_names = set(sources.secret_names)
     for name in sorted(secret_names):
         if not NAME_PATTERN.fullmatch(name):
-            problems.append(_("--secret %(name)s is not a valid name.")
-                            % {"name": _show_name(name)})
+            problems.append(
+                _("--secret %(name)s is not a valid name.") % {"name": _show_name(name)}
+            )
         elif name not in by_name:
-            problems.append(_("--secret %(name)s: %(name)s is not defined by any source.")
-                            % {"name": name})
+            problems.append(
+                _("--secret %(name)s: %(name)s is not defined by any source.") % {"name": name}
+            )
         elif name in RESERVED_NAMES:
-            problems.append(_("--secret %(name)s: %(name)s is reserved and never synced.")
-                            % {"name": name})
+            problems.append(
+                _("--secret %(name)s: %(name)s is reserved and never synced.") % {"name": name}
+            )
 
     variables: dict[str, DesiredVar] = {}
     for name, definitions in by_name.items():
@@ -504,9 +609,14 @@ def collect(sources: Sources) -> Desired:
         others = [d for d in definitions[:-1] if d.value != winner.value]
         if others and not sources.allow_overrides:
             places = ", ".join(str(d.origin) for d in [*definitions])
-            problems.append(_("%(name)s is defined with different values in %(places)s; remove "
-                              "all but one, or pass --allow-overrides to let the later source "
-                              "win.") % {"name": name, "places": places})
+            problems.append(
+                _(
+                    "%(name)s is defined with different values in %(places)s; remove "
+                    "all but one, or pass --allow-overrides to let the later source "
+                    "win."
+                )
+                % {"name": name, "places": places}
+            )
             continue
         if name in RESERVED_NAMES:
             skipped.append(Skipped(name, winner.origin, SkipReason.RESERVED))
@@ -515,21 +625,39 @@ def collect(sources: Sources) -> Desired:
             if sources.allow_empty:
                 skipped.append(Skipped(name, winner.origin, SkipReason.EMPTY))
             else:
-                problems.append(_("%(name)s is empty in %(origin)s: Trigger.dev drops empty "
-                                  "values; remove it, or pass --allow-empty to skip empty "
-                                  "values.") % {"name": name, "origin": winner.origin})
+                problems.append(
+                    _(
+                        "%(name)s is empty in %(origin)s: Trigger.dev drops empty "
+                        "values; remove it, or pass --allow-empty to skip empty "
+                        "values."
+                    )
+                    % {"name": name, "origin": winner.origin}
+                )
             continue
         if "\x00" in winner.value:
-            problems.append(_("%(name)s (%(origin)s) contains a NUL character, which no process "
-                              "environment can hold.") % {"name": name, "origin": winner.origin})
+            problems.append(
+                _(
+                    "%(name)s (%(origin)s) contains a NUL character, which no process "
+                    "environment can hold."
+                )
+                % {"name": name, "origin": winner.origin}
+            )
             continue
         size = len(f"{name}={winner.value}".encode()) + 1
         if size > MAX_ENTRY_BYTES:
-            problems.append(_("%(name)s (%(origin)s) is too large: NAME=value takes %(size)s "
-                              "bytes; a process environment entry must stay under %(limit)s "
-                              "(Linux refuses to start the task otherwise).") % {
-                "name": name, "origin": winner.origin, "size": f"{size:,}",
-                "limit": f"{MAX_ENTRY_BYTES:,}"})
+            problems.append(
+                _(
+                    "%(name)s (%(origin)s) is too large: NAME=value takes %(size)s "
+                    "bytes; a process environment entry must stay under %(limit)s "
+                    "(Linux refuses to start the task otherwise)."
+                )
+                % {
+                    "name": name,
+                    "origin": winner.origin,
+                    "size": f"{size:,}",
+                    "limit": f"{MAX_ENTRY_BYTES:,}",
+                }
+            )
             continue
         variables[name] = DesiredVar(
             name,

@@ -48,8 +48,11 @@ class Target:
         return where
 
     def to_dict(self) -> dict[str, str | None]:
-        return {"project_ref": self.project_ref, "environment": self.environment,
-                "branch": self.branch}
+        return {
+            "project_ref": self.project_ref,
+            "environment": self.environment,
+            "branch": self.branch,
+        }
 
 
 def resolve_targets(
@@ -66,11 +69,19 @@ def resolve_targets(
     ref = project_ref or client.project_ref
     if ref is None:
         if kind.is_personal:
-            problems.append(_("A personal access token spans projects: pass --project-ref "
-                              "proj_… or set PROJECT_REF for this client."))
+            problems.append(
+                _(
+                    "A personal access token spans projects: pass --project-ref "
+                    "proj_… or set PROJECT_REF for this client."
+                )
+            )
         else:
-            problems.append(_("Environment variables live under a project: pass --project-ref "
-                              "proj_… or set PROJECT_REF for this client."))
+            problems.append(
+                _(
+                    "Environment variables live under a project: pass --project-ref "
+                    "proj_… or set PROJECT_REF for this client."
+                )
+            )
     else:
         try:
             ref = client.require_project_ref(ref, "trigger_sync_envvars")
@@ -88,8 +99,12 @@ def resolve_targets(
             slugs.append(slug)
     if not environments:
         if client.environment is None:
-            problems.append(_("No environment: pass --environment (dev, staging, prod or "
-                              "preview) or set ENVIRONMENT for this client."))
+            problems.append(
+                _(
+                    "No environment: pass --environment (dev, staging, prod or "
+                    "preview) or set ENVIRONMENT for this client."
+                )
+            )
         else:
             slugs.append(client.environment)
 
@@ -97,13 +112,16 @@ def resolve_targets(
         own = client.environment
         others = [slug for slug in slugs if slug != own]
         if others:
-            problems.append(_(
-                "This client's secret key belongs to %(own)s; the API ignores the environment "
-                "in the path and would silently write %(own)s instead of %(others)s. Use a "
-                "personal access token (tr_pat_…, with PROJECT_REF) to sync other or several "
-                "environments, or another alias (--client) configured with that environment's "
-                "secret key."
-            ) % {"own": repr(own), "others": ", ".join(repr(s) for s in others)})
+            problems.append(
+                _(
+                    "This client's secret key belongs to %(own)s; the API ignores the environment "
+                    "in the path and would silently write %(own)s instead of %(others)s. Use a "
+                    "personal access token (tr_pat_…, with PROJECT_REF) to sync other or several "
+                    "environments, or another alias (--client) configured with that environment's "
+                    "secret key."
+                )
+                % {"own": repr(own), "others": ", ".join(repr(s) for s in others)}
+            )
 
     if branch is not None:
         if not branch.strip():
@@ -115,16 +133,21 @@ def resolve_targets(
                 problems.append(_("--branch %(problem)s.") % {"problem": err})
         wrong = [slug for slug in slugs if slug not in BRANCH_ENVIRONMENTS]
         if wrong:
-            problems.append(_(
-                "--branch applies to preview (and dev) branches only, not to %(environments)s: "
-                "with a personal access token the API would select a preview branch instead."
-            ) % {"environments": ", ".join(wrong)})
+            problems.append(
+                _(
+                    "--branch applies to preview (and dev) branches only, not to %(environments)s: "
+                    "with a personal access token the API would select a preview branch instead."
+                )
+                % {"environments": ", ".join(wrong)}
+            )
     if prune and (branch or (client.preview_branch and client.environment in slugs)):
-        problems.append(_(
-            "--prune cannot be used on a branch: the API lists a branch's variables merged "
-            "with its parent environment's, so names inherited from the parent cannot be told "
-            "apart from the branch's own."
-        ))
+        problems.append(
+            _(
+                "--prune cannot be used on a branch: the API lists a branch's variables merged "
+                "with its parent environment's, so names inherited from the parent cannot be told "
+                "apart from the branch's own."
+            )
+        )
     if problems:
         raise TargetError(problems)
 

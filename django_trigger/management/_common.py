@@ -32,13 +32,23 @@ class OperatorCommand(BaseCommand):
 
 def add_client_arguments(parser: argparse.ArgumentParser, *, environment: bool = True) -> None:
     parser.add_argument(
-        "--client", "--alias", default=DEFAULT_ALIAS, metavar="ALIAS", dest="client",
-        help=gettext_lazy("The TRIGGER alias whose client to use (default: %(default)s)."))
+        "--client",
+        "--alias",
+        default=DEFAULT_ALIAS,
+        metavar="ALIAS",
+        dest="client",
+        help=gettext_lazy("The TRIGGER alias whose client to use (default: %(default)s)."),
+    )
     if environment:
         parser.add_argument(
-            "-e", "--environment", metavar="ENV",
-            help=gettext_lazy("dev, staging, prod or preview (needs a personal access token "
-                              "unless it is the secret key's own). Default: the client's."))
+            "-e",
+            "--environment",
+            metavar="ENV",
+            help=gettext_lazy(
+                "dev, staging, prod or preview (needs a personal access token "
+                "unless it is the secret key's own). Default: the client's."
+            ),
+        )
 
 
 def client_for(alias: str, environment: str | None = None) -> TriggerClient:

@@ -4,24 +4,22 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_trigger', '0002_waitpointtoken'),
+        ("django_trigger", "0002_waitpointtoken"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Overview',
-            fields=[
-            ],
+            name="Overview",
+            fields=[],
             options={
-                'verbose_name': 'overview',
-                'verbose_name_plural': 'overview',
-                'proxy': True,
-                'default_permissions': (),
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "overview",
+                "verbose_name_plural": "overview",
+                "proxy": True,
+                "default_permissions": (),
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('django_trigger.run',),
+            bases=("django_trigger.run",),
         ),
     ]

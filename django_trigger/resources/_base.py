@@ -201,8 +201,12 @@ class Resource:
         )
         return self._client._then(raw, lambda answer: self._finish(answer, parse, merge_headers))
 
-    def _finish(self, raw: RawResponse[Any], parse: Callable[[Any], T],
-                merge_headers: Mapping[str, str] | None) -> T:
+    def _finish(
+        self,
+        raw: RawResponse[Any],
+        parse: Callable[[Any], T],
+        merge_headers: Mapping[str, str] | None,
+    ) -> T:
         raw._parser = lambda response: parse_with(response, parse, merge_headers)
         if self._raw:
             return raw  # type: ignore[return-value]
@@ -220,8 +224,9 @@ class Resource:
     ) -> CursorPage[T]:
         params = {key: value for key, value in params.items() if value is not None}
 
-        def build(data: list[Any], pagination: dict[str, Any], page_params: dict[str, Any],
-                  fetch: Fetch) -> CursorPage[T]:
+        def build(
+            data: list[Any], pagination: dict[str, Any], page_params: dict[str, Any], fetch: Fetch
+        ) -> CursorPage[T]:
             return self._client._pages[0](
                 [item(entry) for entry in data],
                 next_cursor=_cursor(pagination, "next"),
@@ -242,8 +247,9 @@ class Resource:
         auth: str = Auth.SECRET_KEY,
         request_options: RequestOptionsLike = None,
     ) -> OffsetPage[T]:
-        def build(data: list[Any], pagination: dict[str, Any], page_params: dict[str, Any],
-                  fetch: Fetch) -> OffsetPage[T]:
+        def build(
+            data: list[Any], pagination: dict[str, Any], page_params: dict[str, Any], fetch: Fetch
+        ) -> OffsetPage[T]:
             try:
                 current = int(pagination["currentPage"])
                 total = int(pagination["totalPages"])
@@ -290,15 +296,17 @@ class Resource:
             data, pagination = _list_envelope(body)
             return build(data, pagination, page_params, fetch)
 
-        return self._client._pager(self._request(
-            "GET",
-            path,
-            operation=operation,
-            auth=auth,
-            params=params,
-            request_options=request_options,
-            parse=lambda body: parse(body, params),
-        ))
+        return self._client._pager(
+            self._request(
+                "GET",
+                path,
+                operation=operation,
+                auth=auth,
+                params=params,
+                request_options=request_options,
+                parse=lambda body: parse(body, params),
+            )
+        )
 
 
 POLL_INTERVAL = 1.0  # seconds, as the SDK's pollIntervalMs default
@@ -323,14 +331,13 @@ def poll_until(
     ``max_attempts`` calls or once the next call would start after ``timeout`` seconds. A
     call in progress gets the time left as its deadline, so the poll never outlasts
     ``timeout``. The arguments are checked before the first call."""
-    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (
-            interval > 0):
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (interval > 0):
         raise InvalidRequestError("interval must be a positive number of seconds")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(
-            timeout, (int, float)) or not timeout > 0):
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+    ):
         raise InvalidRequestError("timeout must be a positive number of seconds or None")
-    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or (
-            max_attempts < 1):
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or (max_attempts < 1):
         raise InvalidRequestError("max_attempts must be a positive integer")
     try:
         options = RequestOptions.coerce(request_options)
@@ -342,7 +349,8 @@ def poll_until(
         if deadline is not None:  # a retrieval never runs past the poll's timeout
             remaining = max(deadline - time.monotonic(), 0.001)
             call_options = dataclasses.replace(
-                options, deadline=min(options.deadline or remaining, remaining))
+                options, deadline=min(options.deadline or remaining, remaining)
+            )
         result = yield retrieve(call_options)
         if finished(result):
             return result
@@ -351,14 +359,17 @@ def poll_until(
         if deadline is not None and time.monotonic() + interval > deadline:
             raise PollTimeoutError(
                 f"{what} is still {state(result)} after {timeout} s ({attempt} retrievals)",
-                last=result)
+                last=result,
+            )
         yield sleep(interval)
         if deadline is not None and time.monotonic() >= deadline:  # the sleep overran
             raise PollTimeoutError(
                 f"{what} is still {state(result)} after {timeout} s ({attempt} retrievals)",
-                last=result)
+                last=result,
+            )
     raise PollTimeoutError(
-        f"{what} is still {state(result)} after {max_attempts} retrievals", last=result)
+        f"{what} is still {state(result)} after {max_attempts} retrievals", last=result
+    )
 
 
 def _cooked(resource: Self) -> Self:
@@ -477,6 +488,7 @@ def boolean(value: bool | None, name: str) -> str | None:
         raise InvalidRequestError(f"{name} must be True or False, not {value!r}")
     return "true" if value else "false"
 
+
 def status_filter(value: RunStatus | str | Iterable[RunStatus | str] | None) -> str | None:
     joined = comma_list(value, "status")
     if joined is None:
@@ -486,7 +498,6 @@ def status_filter(value: RunStatus | str | Iterable[RunStatus | str] | None) -> 
         known = ", ".join(s.value for s in RunStatus.v2())
         raise InvalidRequestError(f"unknown run status {', '.join(unknown)}; expected: {known}")
     return joined
-
 
 
 def machine_filter(value: str | Iterable[str] | None) -> str | None:
@@ -499,7 +510,6 @@ def machine_filter(value: str | Iterable[str] | None) -> str | None:
             f"unknown machine {', '.join(unknown)}; expected: {', '.join(MACHINE_PRESETS)}"
         )
     return joined
-
 
 
 def queue_filter(value: QueueFilter | Iterable[QueueFilter] | None) -> str | None:
@@ -524,7 +534,6 @@ def queue_filter(value: QueueFilter | Iterable[QueueFilter] | None) -> str | Non
     return comma_list(names, "queue")
 
 
-
 def nonempty(value: str | None, name: str) -> str | None:
     if value is None:
         return None
@@ -533,16 +542,12 @@ def nonempty(value: str | None, name: str) -> str | None:
     return value
 
 
-
 def period_filter(value: str | None) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not re.fullmatch(r"[1-9][0-9]*[smhdw]", value):
-        raise InvalidRequestError(
-            f"period must look like '30m', '1h', '7d' or '2w', not {value!r}"
-        )
+        raise InvalidRequestError(f"period must look like '30m', '1h', '7d' or '2w', not {value!r}")
     return value
-
 
 
 def page_size_param(limit: int | None) -> int:

@@ -104,11 +104,14 @@ def _object_request(
     if not hasattr(transport, "session"):
         raise InvalidRequestError(
             "payloads and outputs of 128 KiB or more go through the object store, which only "
-            "the sync client (TriggerClient) supports so far")
+            "the sync client (TriggerClient) supports so far"
+        )
     # Writing the same bytes to the same key again is harmless: retried like a read.
     session = transport.session(transport.retry, RetrySafety.IDEMPOTENT)
-    timeout = transport.timeout if isinstance(transport.timeout, tuple) else (
-        float(transport.timeout), float(transport.timeout)
+    timeout = (
+        transport.timeout
+        if isinstance(transport.timeout, tuple)
+        else (float(transport.timeout), float(transport.timeout))
     )
     try:
         return session.request(

@@ -82,9 +82,16 @@ class PublicTokens(Resource):
         ``timedelta``, an aware ``datetime`` or Unix seconds; at most 30 days ahead.
         ``realtime={"skipColumns": [...]}`` trims what realtime subscriptions send."""
         flat = flatten_scopes(scopes) if scopes is not None else None
-        return (yield from self._mint(flat, expiration_time, realtime, one_time_use=None,
-                                      request_options=request_options,
-                                      operation="auth.create_public_token"))
+        return (
+            yield from self._mint(
+                flat,
+                expiration_time,
+                realtime,
+                one_time_use=None,
+                request_options=request_options,
+                operation="auth.create_public_token",
+            )
+        )
 
     @retry_safety(RetrySafety.IDEMPOTENT, why=_MINTING)
     @flow
@@ -100,10 +107,16 @@ class PublicTokens(Resource):
         """A token that can trigger ``task`` (or each of several); usable once unless
         ``multiple_use=True``."""
         flat = flatten_scopes({"trigger": {"tasks": _tasks(task)}})
-        return (yield from self._mint(flat, expiration_time, realtime,
-                                      one_time_use=not multiple_use,
-                                      request_options=request_options,
-                                      operation="auth.create_trigger_public_token"))
+        return (
+            yield from self._mint(
+                flat,
+                expiration_time,
+                realtime,
+                one_time_use=not multiple_use,
+                request_options=request_options,
+                operation="auth.create_trigger_public_token",
+            )
+        )
 
     @retry_safety(RetrySafety.IDEMPOTENT, why=_MINTING)
     @flow
@@ -119,10 +132,16 @@ class PublicTokens(Resource):
         """A token that can batch-trigger ``task`` (or each of several); usable once unless
         ``multiple_use=True``."""
         flat = flatten_scopes({"batchTrigger": {"tasks": _tasks(task)}})
-        return (yield from self._mint(flat, expiration_time, realtime,
-                                      one_time_use=not multiple_use,
-                                      request_options=request_options,
-                                      operation="auth.create_batch_trigger_public_token"))
+        return (
+            yield from self._mint(
+                flat,
+                expiration_time,
+                realtime,
+                one_time_use=not multiple_use,
+                request_options=request_options,
+                operation="auth.create_batch_trigger_public_token",
+            )
+        )
 
     # -- minting ---------------------------------------------------------------------------
 
@@ -194,19 +213,24 @@ class PublicTokens(Resource):
         self, body: dict[str, Any], operation: str, request_options: RequestOptionsLike
     ) -> Generator[Any, Any, str]:
         try:
-            return (yield self._request(
-                "POST",
-                "/api/v1/auth/public-tokens",
-                operation=operation,
-                json_body=body,
-                parse=_token,
-                request_options=request_options,
-            ))
+            return (
+                yield self._request(
+                    "POST",
+                    "/api/v1/auth/public-tokens",
+                    operation=operation,
+                    json_body=body,
+                    parse=_token,
+                    request_options=request_options,
+                )
+            )
         except NotFoundError as exc:
             raise NotFoundError(
                 "This additional API key cannot self-sign public tokens, and the server does "
                 "not support public-token minting. Upgrade the server or use the root API key.",
-                status=exc.status, headers=exc.headers, body=exc.body, method=exc.method,
+                status=exc.status,
+                headers=exc.headers,
+                body=exc.body,
+                method=exc.method,
                 path=exc.path,
             ) from exc
 
@@ -219,8 +243,9 @@ def flatten_scopes(scopes: Scopes) -> list[str]:
     ``["read:runs:run_1", "read:tags:t"]`` (``True`` grants the whole kind: ``"read:runs"``).
     Already-flat strings are checked and kept. Raises ``InvalidRequestError``."""
     if isinstance(scopes, str):
-        raise InvalidRequestError("scopes must be a mapping or a list of scope strings, not a "
-                                  "single string")
+        raise InvalidRequestError(
+            "scopes must be a mapping or a list of scope strings, not a single string"
+        )
     if isinstance(scopes, Mapping):
         flat: list[str] = []
         for action, properties in scopes.items():
@@ -230,7 +255,8 @@ def flatten_scopes(scopes: Scopes) -> list[str]:
                 continue
             if not isinstance(properties, Mapping):
                 raise InvalidRequestError(
-                    f"scopes[{action!r}] must map resource kinds to ids (or be True)")
+                    f"scopes[{action!r}] must map resource kinds to ids (or be True)"
+                )
             for kind, value in properties.items():
                 _check_kind(kind)
                 if value is True:
@@ -241,8 +267,8 @@ def flatten_scopes(scopes: Scopes) -> list[str]:
                     ids = [value] if isinstance(value, str) else value
                     if not isinstance(ids, (list, tuple)):
                         raise InvalidRequestError(
-                            f"scopes[{action!r}][{kind!r}] must be an id, a list of ids or "
-                            "True")
+                            f"scopes[{action!r}][{kind!r}] must be an id, a list of ids or True"
+                        )
                     for ident in ids:
                         flat.append(f"{action}:{kind}:{_check_id(ident)}")
         return flat
@@ -263,13 +289,15 @@ def flatten_scopes(scopes: Scopes) -> list[str]:
 def _check_action(action: Any) -> None:
     if action not in SCOPE_ACTIONS:
         raise InvalidRequestError(
-            f"unknown scope action {action!r}; expected one of: {', '.join(SCOPE_ACTIONS)}")
+            f"unknown scope action {action!r}; expected one of: {', '.join(SCOPE_ACTIONS)}"
+        )
 
 
 def _check_kind(kind: Any) -> None:
     if kind not in SCOPE_PROPERTIES:
         raise InvalidRequestError(
-            f"unknown scope resource {kind!r}; expected one of: {', '.join(SCOPE_PROPERTIES)}")
+            f"unknown scope resource {kind!r}; expected one of: {', '.join(SCOPE_PROPERTIES)}"
+        )
 
 
 def _check_id(ident: Any) -> str:
@@ -306,8 +334,9 @@ def expiration_timestamp(value: Expiration, now: int) -> int:
     """Absolute ``exp`` (Unix seconds) of an expiration time, as jose reads it; must be in the
     future and at most 30 days ahead."""
     if isinstance(value, bool):
-        raise InvalidRequestError("expiration_time must be a time span, a datetime, a "
-                                  "timedelta or Unix seconds")
+        raise InvalidRequestError(
+            "expiration_time must be a time span, a datetime, a timedelta or Unix seconds"
+        )
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise InvalidRequestError("expiration_time must be an aware datetime")
@@ -320,14 +349,15 @@ def expiration_timestamp(value: Expiration, now: int) -> int:
         match = _TIME_SPAN.match(value)
         if not match or (match.group(1) and match.group(4)):
             raise InvalidRequestError(
-                f"invalid expiration_time {value!r}: use a time span such as '15m', '2h', "
-                "'7 days'")
+                f"invalid expiration_time {value!r}: use a time span such as '15m', '2h', '7 days'"
+            )
         seconds = round(float(match.group(2)) * _UNIT_SECONDS[match.group(3)[0].lower()])
         past = match.group(1) == "-" or (match.group(4) or "").lower() == "ago"
         exp = now - seconds if past else now + seconds
     else:
-        raise InvalidRequestError("expiration_time must be a time span, a datetime, a "
-                                  "timedelta or Unix seconds")
+        raise InvalidRequestError(
+            "expiration_time must be a time span, a datetime, a timedelta or Unix seconds"
+        )
     if exp <= now:
         raise InvalidRequestError("expiration_time must be in the future")
     if exp - now > MAX_LIFETIME.total_seconds():
@@ -368,4 +398,3 @@ def _token(body: Any) -> str:
     if not isinstance(body, dict) or not isinstance(body.get("token"), str):
         raise SchemaError("expected {'token': '...'}")
     return str(body["token"])
-

@@ -142,17 +142,19 @@ class BulkActions(Resource):
         attempts). One ``GET /api/v1/bulk-actions/{id}`` per attempt."""
         build_path("/api/v1/bulk-actions/{}", (bulk_action_id, "bulk_action"))
         actions = _cooked(self)
-        return (yield from poll_until(
-            lambda options: actions.retrieve(bulk_action_id, request_options=options),
-            lambda action: action.status != "PENDING",
-            what=f"bulk action {bulk_action_id}",
-            state=lambda action: action.status,
-            interval=interval,
-            timeout=timeout,
-            max_attempts=max_attempts,
-            request_options=request_options,
-            sleep=self._client._sleep,
-        ))
+        return (
+            yield from poll_until(
+                lambda options: actions.retrieve(bulk_action_id, request_options=options),
+                lambda action: action.status != "PENDING",
+                what=f"bulk action {bulk_action_id}",
+                state=lambda action: action.status,
+                interval=interval,
+                timeout=timeout,
+                max_attempts=max_attempts,
+                request_options=request_options,
+                sleep=self._client._sleep,
+            )
+        )
 
     @retry_safety(
         RetrySafety.VERIFIED,
@@ -163,13 +165,15 @@ class BulkActions(Resource):
         self, bulk_action_id: str, *, request_options: RequestOptionsLike = None
     ) -> Generator[Any, Any, IdResponse]:
         try:
-            return (yield self._request(
-                "POST",
-                build_path("/api/v1/bulk-actions/{}/abort", (bulk_action_id, "bulk_action")),
-                operation="bulk_actions.abort",
-                parse=IdResponse.from_api,
-                request_options=request_options,
-            ))
+            return (
+                yield self._request(
+                    "POST",
+                    build_path("/api/v1/bulk-actions/{}/abort", (bulk_action_id, "bulk_action")),
+                    operation="bulk_actions.abort",
+                    parse=IdResponse.from_api,
+                    request_options=request_options,
+                )
+            )
         except ApiError as exc:
             if self._done_before(exc, 409, "already aborted"):  # the lost attempt aborted it
                 return IdResponse.from_api({"id": bulk_action_id})

@@ -120,14 +120,16 @@ class Deployments(Resource):
     ) -> Generator[Any, Any, PromotedDeployment]:
         """Make ``version`` the current deployment."""
         try:
-            return (yield self._request(
-                "POST",
-                build_path("/api/v1/deployments/{}/promote", (version, "version")),
-                operation="deployments.promote",
-                params={"allowRollbacks": "true"} if allow_rollbacks else None,
-                parse=PromotedDeployment.from_api,
-                request_options=request_options,
-            ))
+            return (
+                yield self._request(
+                    "POST",
+                    build_path("/api/v1/deployments/{}/promote", (version, "version")),
+                    operation="deployments.promote",
+                    params={"allowRollbacks": "true"} if allow_rollbacks else None,
+                    parse=PromotedDeployment.from_api,
+                    request_options=request_options,
+                )
+            )
         except ApiError as exc:
             if not self._done_before(exc, 400, "already the current deployment"):
                 raise

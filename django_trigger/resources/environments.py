@@ -34,8 +34,11 @@ class Environments(Resource):
         """Pause the environment: no run of it starts until it is resumed (runs triggered
         meanwhile wait in their queues). Needs ``confirm=True``."""
         path = self._path("pause", project_ref, environment)
-        _confirmed(confirm, "environments.pause stops every run of the environment from "
-                   "starting until it is resumed")
+        _confirmed(
+            confirm,
+            "environments.pause stops every run of the environment from "
+            "starting until it is resumed",
+        )
         return self._call(path, "pause", EnvironmentPauseState.from_api, request_options)
 
     @retry_safety(RetrySafety.IDEMPOTENT, why="resuming a running environment changes nothing")
@@ -67,21 +70,25 @@ class Environments(Resource):
         configured with it — this Django app included, if its ``SECRET_KEY`` setting is that
         key — gets 401 from then on until it is given the new key. Needs ``confirm=True``."""
         path = self._path("regenerate-api-key", project_ref, environment)
-        _confirmed(confirm, "environments.regenerate_api_key invalidates the environment's "
-                   "current secret key within 24 hours (every app configured with it, this one "
-                   "included, is then refused until given the new key)")
-        return self._call(path, "regenerate_api_key", EnvironmentApiKey.from_api,
-                          request_options)
+        _confirmed(
+            confirm,
+            "environments.regenerate_api_key invalidates the environment's "
+            "current secret key within 24 hours (every app configured with it, this one "
+            "included, is then refused until given the new key)",
+        )
+        return self._call(path, "regenerate_api_key", EnvironmentApiKey.from_api, request_options)
 
     def _path(self, action: str, project_ref: str | None, environment: str | None) -> str:
         operation = f"environments.{action.replace('-', '_')}"
         ref = self._client.require_project_ref(project_ref, operation)
         env = self._client.require_environment(environment, operation)
-        return build_path("/api/v1/projects/{}/{}/" + action, (ref, "project_ref"),
-                          (env, "environment"))
+        return build_path(
+            "/api/v1/projects/{}/{}/" + action, (ref, "project_ref"), (env, "environment")
+        )
 
-    def _call(self, path: str, action: str, parse: Callable[[Any], T],
-              request_options: RequestOptionsLike) -> T:
+    def _call(
+        self, path: str, action: str, parse: Callable[[Any], T], request_options: RequestOptionsLike
+    ) -> T:
         return self._request(
             "POST",
             path,

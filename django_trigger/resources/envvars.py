@@ -33,8 +33,7 @@ _PATH_ENVIRONMENT = {"dev": "dev", "staging": "staging", "prod": "prod", "previe
 def validate_name(name: object) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise InvalidRequestError(
-            f"invalid environment variable name {name!r}: use ASCII letters, digits and "
-            "underscores"
+            f"invalid environment variable name {name!r}: use ASCII letters, digits and underscores"
         )
     if name in RESERVED_NAMES:
         raise InvalidRequestError(
@@ -55,8 +54,13 @@ class EnvVars(Resource):
     ) -> list[EnvVar]:
         """Every variable of the environment (secret values read back as ``<redacted>``)."""
         return self._call(
-            "GET", "envvars.list", project_ref=project_ref, environment=environment,
-            branch=branch, parse=_env_var_list, request_options=request_options,
+            "GET",
+            "envvars.list",
+            project_ref=project_ref,
+            environment=environment,
+            branch=branch,
+            parse=_env_var_list,
+            request_options=request_options,
         )
 
     @retry_safety(RetrySafety.READ, why="a read")
@@ -70,8 +74,14 @@ class EnvVars(Resource):
         request_options: RequestOptionsLike = None,
     ) -> EnvVar:
         return self._call(
-            "GET", "envvars.retrieve", project_ref=project_ref, environment=environment,
-            branch=branch, name=name, parse=EnvVar.from_api, request_options=request_options,
+            "GET",
+            "envvars.retrieve",
+            project_ref=project_ref,
+            environment=environment,
+            branch=branch,
+            name=name,
+            parse=EnvVar.from_api,
+            request_options=request_options,
         )
 
     @retry_safety(RetrySafety.IDEMPOTENT, why="the API upserts: the same value again")
@@ -92,8 +102,13 @@ class EnvVars(Resource):
         if is_secret is not None:
             body["isSecret"] = _flag(is_secret, "is_secret")
         return self._call(
-            "POST", "envvars.create", project_ref=project_ref, environment=environment,
-            branch=branch, json_body=body, parse=SuccessResponse.from_api,
+            "POST",
+            "envvars.create",
+            project_ref=project_ref,
+            environment=environment,
+            branch=branch,
+            json_body=body,
+            parse=SuccessResponse.from_api,
             request_options=request_options,
         )
 
@@ -110,9 +125,15 @@ class EnvVars(Resource):
     ) -> SuccessResponse:
         """Set the value of a variable that exists in the project."""
         return self._call(
-            "PUT", "envvars.update", project_ref=project_ref, environment=environment,
-            branch=branch, name=name, json_body={"value": _value(value, name)},
-            parse=SuccessResponse.from_api, request_options=request_options,
+            "PUT",
+            "envvars.update",
+            project_ref=project_ref,
+            environment=environment,
+            branch=branch,
+            name=name,
+            json_body={"value": _value(value, name)},
+            parse=SuccessResponse.from_api,
+            request_options=request_options,
         )
 
     @retry_safety(
@@ -131,11 +152,18 @@ class EnvVars(Resource):
         request_options: RequestOptionsLike = None,
     ) -> Generator[Any, Any, SuccessResponse]:
         try:
-            return (yield self._call(
-                "DELETE", "envvars.delete", project_ref=project_ref, environment=environment,
-                branch=branch, name=name, parse=SuccessResponse.from_api,
-                request_options=request_options,
-            ))
+            return (
+                yield self._call(
+                    "DELETE",
+                    "envvars.delete",
+                    project_ref=project_ref,
+                    environment=environment,
+                    branch=branch,
+                    name=name,
+                    parse=SuccessResponse.from_api,
+                    request_options=request_options,
+                )
+            )
         except ApiError as exc:
             # The lost attempt deleted this environment's value (and the variable with it
             # when that was its last value).
@@ -187,26 +215,35 @@ class EnvVars(Resource):
                     name: _value(value, name) for name, value in parent_variables.items()
                 }
             try:
-                return (yield self._request(
-                    "POST",
-                    path,
-                    operation="envvars.upload",
-                    auth=Auth.EITHER,
-                    headers=headers,
-                    json_body=body,
-                    parse=SuccessResponse.from_api,
-                    request_options=request_options,
-                    retry_safety=RetrySafety.IDEMPOTENT if override else RetrySafety.VERIFIED,
-                ))
+                return (
+                    yield self._request(
+                        "POST",
+                        path,
+                        operation="envvars.upload",
+                        auth=Auth.EITHER,
+                        headers=headers,
+                        json_body=body,
+                        parse=SuccessResponse.from_api,
+                        request_options=request_options,
+                        retry_safety=RetrySafety.IDEMPOTENT if override else RetrySafety.VERIFIED,
+                    )
+                )
             except ApiError as exc:
                 if not self._done_before(exc, 400, "already set"):
                     raise
                 # The lost attempt may have written them: done if every value reads back.
                 target = (project_ref, environment, branch)
-                if not _all_set(body["variables"], (yield self.list(
-                    project_ref=target[0], environment=target[1], branch=target[2],
-                    request_options=request_options,
-                ))):
+                if not _all_set(
+                    body["variables"],
+                    (
+                        yield self.list(
+                            project_ref=target[0],
+                            environment=target[1],
+                            branch=target[2],
+                            request_options=request_options,
+                        )
+                    ),
+                ):
                     raise
                 return SuccessResponse.from_api({"success": True})
         if is_secret is not None or parent_variables:

@@ -63,11 +63,12 @@ class Errors(Resource):
             if unknown:
                 raise InvalidRequestError(
                     f"unknown error status {', '.join(unknown)}; expected: "
-                    f"{', '.join(ERROR_STATUSES)}")
-        if search is not None and (not isinstance(search, str)
-                                   or len(search) > MAX_SEARCH_LENGTH):
+                    f"{', '.join(ERROR_STATUSES)}"
+                )
+        if search is not None and (not isinstance(search, str) or len(search) > MAX_SEARCH_LENGTH):
             raise InvalidRequestError(
-                f"search must be a string of at most {MAX_SEARCH_LENGTH} characters")
+                f"search must be a string of at most {MAX_SEARCH_LENGTH} characters"
+            )
         params: dict[str, Any] = {
             "filter[taskIdentifier]": task_filter(task_identifier),
             "filter[version]": comma_list(version, "version"),
@@ -102,8 +103,10 @@ class Errors(Resource):
             request_options=request_options,
         )
 
-    @retry_safety(RetrySafety.IDEMPOTENT, why="sets the group's state (a retry only moves "
-                  "resolved_at by the delay)")
+    @retry_safety(
+        RetrySafety.IDEMPOTENT,
+        why="sets the group's state (a retry only moves resolved_at by the delay)",
+    )
     def resolve(
         self,
         error_id: str,
@@ -116,8 +119,10 @@ class Errors(Resource):
             body["resolvedInVersion"] = nonempty(resolved_in_version, "resolved_in_version")
         return self._action(error_id, "resolve", body, request_options)
 
-    @retry_safety(RetrySafety.IDEMPOTENT, why="sets the group's state (a retry only moves "
-                  "ignored_at by the delay)")
+    @retry_safety(
+        RetrySafety.IDEMPOTENT,
+        why="sets the group's state (a retry only moves ignored_at by the delay)",
+    )
     def ignore(
         self,
         error_id: str,
@@ -136,19 +141,26 @@ class Errors(Resource):
                 raise InvalidRequestError("duration must be a positive timedelta")
             body["duration"] = max(1, round(duration.total_seconds() * 1000))
         if occurrence_rate is not None:
-            if isinstance(occurrence_rate, bool) or not isinstance(
-                    occurrence_rate, (int, float)) or not occurrence_rate > 0:
+            if (
+                isinstance(occurrence_rate, bool)
+                or not isinstance(occurrence_rate, (int, float))
+                or not occurrence_rate > 0
+            ):
                 raise InvalidRequestError("occurrence_rate must be a positive number")
             body["occurrenceRate"] = occurrence_rate
         if total_occurrences is not None:
-            if isinstance(total_occurrences, bool) or not isinstance(
-                    total_occurrences, int) or total_occurrences < 1:
+            if (
+                isinstance(total_occurrences, bool)
+                or not isinstance(total_occurrences, int)
+                or total_occurrences < 1
+            ):
                 raise InvalidRequestError("total_occurrences must be a positive integer")
             body["totalOccurrences"] = total_occurrences
         if reason is not None:
             if not isinstance(reason, str) or len(reason) > MAX_REASON_LENGTH:
                 raise InvalidRequestError(
-                    f"reason must be a string of at most {MAX_REASON_LENGTH} characters")
+                    f"reason must be a string of at most {MAX_REASON_LENGTH} characters"
+                )
             body["reason"] = reason
         return self._action(error_id, "ignore", body, request_options)
 
@@ -159,7 +171,10 @@ class Errors(Resource):
         return self._action(error_id, "unresolve", None, request_options)
 
     def _action(
-        self, error_id: str, action: str, body: dict[str, Any] | None,
+        self,
+        error_id: str,
+        action: str,
+        body: dict[str, Any] | None,
         request_options: RequestOptionsLike,
     ) -> ErrorGroupDetail:
         return self._request(

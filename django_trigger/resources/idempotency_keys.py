@@ -37,14 +37,16 @@ class IdempotencyKeys(Resource):
             raise InvalidRequestError("idempotency_key must be a non-empty string")
         key = hash_idempotency_key(idempotency_key)
         try:
-            return (yield self._request(
-                "POST",
-                build_path("/api/v1/idempotencyKeys/{}/reset", (key, "idempotency_key")),
-                operation="idempotency_keys.reset",
-                json_body={"taskIdentifier": task_identifier},
-                parse=IdResponse.from_api,
-                request_options=request_options,
-            ))
+            return (
+                yield self._request(
+                    "POST",
+                    build_path("/api/v1/idempotencyKeys/{}/reset", (key, "idempotency_key")),
+                    operation="idempotency_keys.reset",
+                    json_body={"taskIdentifier": task_identifier},
+                    parse=IdResponse.from_api,
+                    request_options=request_options,
+                )
+            )
         except ApiError as exc:
             if self._done_before(exc, 404):  # the lost attempt cleared the key
                 return IdResponse.from_api({"id": key})

@@ -50,7 +50,8 @@ def _variables(value: Mapping[str, Any] | None) -> dict[str, Any]:
         return {}
     if not isinstance(value, Mapping):
         raise InvalidRequestError(
-            f"variables must be a mapping of names to values, not {type(value).__name__}")
+            f"variables must be a mapping of names to values, not {type(value).__name__}"
+        )
     for key in value:
         if not isinstance(key, str):
             raise InvalidRequestError(f"variable names must be strings, not {key!r}")
@@ -66,9 +67,13 @@ class Prompts(Resource):
     def list(self, *, request_options: RequestOptionsLike = None) -> list[PromptListItem]:
         """The environment's prompts, most recently updated first (one request; not paged)."""
         return self._request(
-            "GET", "/api/v1/prompts", operation="prompts.list", auth=Auth.SECRET_KEY_OR_PUBLIC,
+            "GET",
+            "/api/v1/prompts",
+            operation="prompts.list",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
             parse=lambda body: [PromptListItem.from_api(item) for item in data_of(body, list)],
-            request_options=request_options)
+            request_options=request_options,
+        )
 
     @retry_safety(RetrySafety.IDEMPOTENT, why="resolving only reads and renders the template")
     def resolve(
@@ -88,30 +93,46 @@ class Prompts(Resource):
         if version is not None:
             body["version"] = _version(version)
         return self._request(
-            "POST", _slug_path("/api/v1/prompts/{}", slug), operation="prompts.resolve",
-            auth=Auth.SECRET_KEY_OR_PUBLIC, json_body=body,
+            "POST",
+            _slug_path("/api/v1/prompts/{}", slug),
+            operation="prompts.resolve",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            json_body=body,
             parse=lambda data: ResolvedPrompt.from_api(data_of(data, dict)),
-            request_options=request_options)
+            request_options=request_options,
+        )
 
     @retry_safety(RetrySafety.READ, why="a read")
-    def versions(self, slug: str, *,
-                 request_options: RequestOptionsLike = None) -> builtins.list[PromptVersion]:
+    def versions(
+        self, slug: str, *, request_options: RequestOptionsLike = None
+    ) -> builtins.list[PromptVersion]:
         """The prompt's 50 newest versions, newest first (one request)."""
         return self._request(
-            "GET", _slug_path("/api/v1/prompts/{}/versions", slug),
-            operation="prompts.versions", auth=Auth.SECRET_KEY_OR_PUBLIC,
+            "GET",
+            _slug_path("/api/v1/prompts/{}/versions", slug),
+            operation="prompts.versions",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
             parse=lambda body: [PromptVersion.from_api(item) for item in data_of(body, list)],
-            request_options=request_options)
+            request_options=request_options,
+        )
 
-    @retry_safety(RetrySafety.IDEMPOTENT, why="moving the current label to a version twice "
-                  "leaves it on that version")
-    def promote(self, slug: str, version: int, *,
-                request_options: RequestOptionsLike = None) -> PromptOk:
+    @retry_safety(
+        RetrySafety.IDEMPOTENT,
+        why="moving the current label to a version twice leaves it on that version",
+    )
+    def promote(
+        self, slug: str, version: int, *, request_options: RequestOptionsLike = None
+    ) -> PromptOk:
         """Label code-sourced ``version`` as current (an override still takes precedence)."""
         return self._request(
-            "POST", _slug_path("/api/v1/prompts/{}/promote", slug), operation="prompts.promote",
-            auth=Auth.SECRET_KEY_OR_PUBLIC, json_body={"version": _version(version)},
-            parse=PromptOk.from_api, request_options=request_options)
+            "POST",
+            _slug_path("/api/v1/prompts/{}/promote", slug),
+            operation="prompts.promote",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            json_body={"version": _version(version)},
+            parse=PromptOk.from_api,
+            request_options=request_options,
+        )
 
     @retry_safety(RetrySafety.UNSAFE, why="each call creates a new version")
     def create_override(
@@ -134,9 +155,14 @@ class Prompts(Resource):
         _optional_text(body, "commitMessage", commit_message, "commit_message")
         _optional_text(body, "source", source, "source")
         return self._request(
-            "POST", _slug_path("/api/v1/prompts/{}/override", slug),
-            operation="prompts.create_override", auth=Auth.SECRET_KEY_OR_PUBLIC, json_body=body,
-            parse=PromptOverrideCreated.from_api, request_options=request_options)
+            "POST",
+            _slug_path("/api/v1/prompts/{}/override", slug),
+            operation="prompts.create_override",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            json_body=body,
+            parse=PromptOverrideCreated.from_api,
+            request_options=request_options,
+        )
 
     @retry_safety(RetrySafety.IDEMPOTENT, why="sets the override's fields to the given values")
     def update_override(
@@ -154,28 +180,41 @@ class Prompts(Resource):
         _optional_text(body, "model", model, "model")
         _optional_text(body, "commitMessage", commit_message, "commit_message")
         return self._request(
-            "PUT", _slug_path("/api/v1/prompts/{}/override", slug),
-            operation="prompts.update_override", auth=Auth.SECRET_KEY_OR_PUBLIC, json_body=body,
-            parse=PromptOk.from_api, request_options=request_options)
+            "PUT",
+            _slug_path("/api/v1/prompts/{}/override", slug),
+            operation="prompts.update_override",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            json_body=body,
+            parse=PromptOk.from_api,
+            request_options=request_options,
+        )
 
     @retry_safety(RetrySafety.IDEMPOTENT, why="removing the override label twice is a no-op")
-    def remove_override(self, slug: str, *,
-                        request_options: RequestOptionsLike = None) -> PromptOk:
+    def remove_override(self, slug: str, *, request_options: RequestOptionsLike = None) -> PromptOk:
         """Drop the override label (the version stays, and can be reactivated)."""
         return self._request(
-            "DELETE", _slug_path("/api/v1/prompts/{}/override", slug),
-            operation="prompts.remove_override", auth=Auth.SECRET_KEY_OR_PUBLIC,
-            parse=PromptOk.from_api, request_options=request_options)
+            "DELETE",
+            _slug_path("/api/v1/prompts/{}/override", slug),
+            operation="prompts.remove_override",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            parse=PromptOk.from_api,
+            request_options=request_options,
+        )
 
-    @retry_safety(RetrySafety.IDEMPOTENT, why="moving the override label to a version twice "
-                  "leaves it on that version")
-    def reactivate_override(self, slug: str, version: int, *,
-                            request_options: RequestOptionsLike = None) -> PromptOk:
+    @retry_safety(
+        RetrySafety.IDEMPOTENT,
+        why="moving the override label to a version twice leaves it on that version",
+    )
+    def reactivate_override(
+        self, slug: str, version: int, *, request_options: RequestOptionsLike = None
+    ) -> PromptOk:
         """Make the earlier non-code ``version`` the override again."""
         return self._request(
-            "POST", _slug_path("/api/v1/prompts/{}/override/reactivate", slug),
-            operation="prompts.reactivate_override", auth=Auth.SECRET_KEY_OR_PUBLIC,
-            json_body={"version": _version(version)}, parse=PromptOk.from_api,
-            request_options=request_options)
-
-
+            "POST",
+            _slug_path("/api/v1/prompts/{}/override/reactivate", slug),
+            operation="prompts.reactivate_override",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            json_body={"version": _version(version)},
+            parse=PromptOk.from_api,
+            request_options=request_options,
+        )

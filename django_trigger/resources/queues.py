@@ -143,14 +143,16 @@ class Queues(Resource):
         self, queue: str, *, type: QueueType = "id", request_options: RequestOptionsLike = None
     ) -> Generator[Any, Any, Queue]:
         try:
-            return (yield self._request(
-                "POST",
-                _path(queue, type) + "/concurrency/reset",
-                operation="queues.reset_concurrency_limit",
-                json_body={"type": type},
-                parse=Queue.from_api,
-                request_options=request_options,
-            ))
+            return (
+                yield self._request(
+                    "POST",
+                    _path(queue, type) + "/concurrency/reset",
+                    operation="queues.reset_concurrency_limit",
+                    json_body={"type": type},
+                    parse=Queue.from_api,
+                    request_options=request_options,
+                )
+            )
         except ApiError as exc:
             if not self._done_before(exc, 400, "not overridden"):
                 raise
@@ -194,7 +196,8 @@ def metrics_period(value: object) -> str:
     (the route's own check)."""
     if not isinstance(value, str) or not re.fullmatch(r"[1-9]\d*[smhdw]", value):
         raise InvalidRequestError(
-            f"period must look like '15m', '1h', '24h' or '7d', not {value!r}")
+            f"period must look like '15m', '1h', '24h' or '7d', not {value!r}"
+        )
     if int(value[:-1]) * _PERIOD_UNITS[value[-1]] > MAX_METRICS_PERIOD:
         raise InvalidRequestError(f"period {value!r} is too long: at most 7 days")
     return value

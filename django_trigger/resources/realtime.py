@@ -39,20 +39,45 @@ DEFAULT_TIMEOUT = 600.0  # a subscription ends (ApiTimeoutError) after 10 minute
 LIVE_READ_TIMEOUT = 60.0  # the server holds a live request ~20 s (±15%); this is the cap
 ELECTRIC_VERSION = "1.0.0-beta.1"  # what the SDK sends as x-trigger-electric-version
 SKIPPABLE_COLUMNS = (
-    "startedAt", "delayUntil", "queuedAt", "expiredAt", "completedAt", "number", "isTest",
-    "usageDurationMs", "costInCents", "baseCostInCents", "ttl", "payload", "payloadType",
-    "metadata", "output", "outputType", "runTags", "error",
+    "startedAt",
+    "delayUntil",
+    "queuedAt",
+    "expiredAt",
+    "completedAt",
+    "number",
+    "isTest",
+    "usageDurationMs",
+    "costInCents",
+    "baseCostInCents",
+    "ttl",
+    "payload",
+    "payloadType",
+    "metadata",
+    "output",
+    "outputType",
+    "runTags",
+    "error",
 )
 
 # runStream.ts apiStatusFromRunStatus: the database status -> the API's.
 _STATUSES = {
-    "DELAYED": "DELAYED", "WAITING_FOR_DEPLOY": "PENDING_VERSION",
-    "PENDING_VERSION": "PENDING_VERSION", "PENDING": "QUEUED", "PAUSED": "WAITING",
-    "WAITING_TO_RESUME": "WAITING", "DEQUEUED": "DEQUEUED",
-    "RETRYING_AFTER_FAILURE": "EXECUTING", "EXECUTING": "EXECUTING", "CANCELED": "CANCELED",
-    "COMPLETED_SUCCESSFULLY": "COMPLETED", "SYSTEM_FAILURE": "SYSTEM_FAILURE",
-    "CRASHED": "CRASHED", "INTERRUPTED": "FAILED", "COMPLETED_WITH_ERRORS": "FAILED",
-    "EXPIRED": "EXPIRED", "TIMED_OUT": "TIMED_OUT",
+    "DELAYED": "DELAYED",
+    "WAITING_FOR_DEPLOY": "PENDING_VERSION",
+    "PENDING_VERSION": "PENDING_VERSION",
+    "PENDING": "QUEUED",
+    "PAUSED": "WAITING",
+    "WAITING_TO_RESUME": "WAITING",
+    "DEQUEUED": "DEQUEUED",
+    "RETRYING_AFTER_FAILURE": "EXECUTING",
+    "EXECUTING": "EXECUTING",
+    "CANCELED": "CANCELED",
+    "COMPLETED_SUCCESSFULLY": "COMPLETED",
+    "SYSTEM_FAILURE": "SYSTEM_FAILURE",
+    "CRASHED": "CRASHED",
+    "INTERRUPTED": "FAILED",
+    "COMPLETED_WITH_ERRORS": "FAILED",
+    "EXPIRED": "EXPIRED",
+    "TIMED_OUT": "TIMED_OUT",
 }
 _QUEUED = {"PENDING_VERSION", "QUEUED", "PENDING", "DELAYED"}
 _FAILED = {"FAILED", "CRASHED", "SYSTEM_FAILURE", "EXPIRED", "TIMED_OUT"}
@@ -162,8 +187,10 @@ class RunSubscription(Iterator[RealtimeRun]):
         stop_on_completion: bool,
         timeout: float,
     ) -> None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (
-            0 < timeout < float("inf")
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not (0 < timeout < float("inf"))
         ):
             raise InvalidRequestError("timeout must be a positive, finite number of seconds")
         client._transport.check_auth(Auth.SECRET_KEY_OR_PUBLIC, operation)
@@ -225,8 +252,12 @@ class RunSubscription(Iterator[RealtimeRun]):
     async def __aenter__(self) -> RunSubscription:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -242,8 +273,12 @@ class RunSubscription(Iterator[RealtimeRun]):
     def __enter__(self) -> RunSubscription:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -265,10 +300,14 @@ class RunSubscription(Iterator[RealtimeRun]):
         subscription's own bound becomes its timeout error (see ``_timeout_error``)."""
         try:
             return self._client._transport.request(
-                "GET", self._path, params=params,
+                "GET",
+                self._path,
+                params=params,
                 headers={"x-trigger-electric-version": ELECTRIC_VERSION},
-                request_options={"timeout": min(remaining, LIVE_READ_TIMEOUT),
-                                 "deadline": remaining},
+                request_options={
+                    "timeout": min(remaining, LIVE_READ_TIMEOUT),
+                    "deadline": remaining,
+                },
             )
         except ApiTimeoutError as exc:
             error = self._timeout_error(exc)
@@ -313,7 +352,9 @@ class RunSubscription(Iterator[RealtimeRun]):
         self._closed = True
         return ApiTimeoutError(
             f"{self._operation}: no end after {self._timeout:g} s (the timeout)",
-            method="GET", path=self._path)
+            method="GET",
+            path=self._path,
+        )
 
     def _apply(self, messages: list[Any]) -> None:
         up_to_date = False

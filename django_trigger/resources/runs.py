@@ -59,7 +59,6 @@ __all__ = ["MACHINE_PRESETS", "MAX_PAGE_SIZE", "MAX_TAGS", "Runs"]
 _PROJECT_RUNS_ENV = {"dev": "dev", "staging": "stg", "prod": "prod", "preview": "preview"}
 
 
-
 class Runs(Resource):
     @retry_safety(RetrySafety.READ, why="a read")
     def list(
@@ -220,17 +219,19 @@ class Runs(Resource):
         """
         build_path("/api/v3/runs/{}", (run_id, "run"))  # a bad id fails before any request
         runs = _cooked(self)
-        return (yield from poll_until(
-            lambda options: runs.retrieve(run_id, request_options=options),
-            lambda run: run.status.is_final,
-            what=f"run {run_id}",
-            state=lambda run: f"{run.status}",
-            interval=interval,
-            timeout=timeout,
-            max_attempts=max_attempts,
-            request_options=request_options,
-            sleep=self._client._sleep,
-        ))
+        return (
+            yield from poll_until(
+                lambda options: runs.retrieve(run_id, request_options=options),
+                lambda run: run.status.is_final,
+                what=f"run {run_id}",
+                state=lambda run: f"{run.status}",
+                interval=interval,
+                timeout=timeout,
+                max_attempts=max_attempts,
+                request_options=request_options,
+                sleep=self._client._sleep,
+            )
+        )
 
     # -- realtime ----------------------------------------------------------------------------
 
@@ -250,9 +251,13 @@ class Runs(Resource):
         public token that can read the run (``read:runs:<id>``, its task, tag or batch)."""
         path = build_path("/realtime/v1/runs/{}", (run_id, "run"))
         return RunSubscription(
-            self._client, path, _skip_columns(skip_columns),
-            operation="runs.subscribe_to_run", stop_on_completion=stop_on_completion,
-            timeout=timeout)
+            self._client,
+            path,
+            _skip_columns(skip_columns),
+            operation="runs.subscribe_to_run",
+            stop_on_completion=stop_on_completion,
+            timeout=timeout,
+        )
 
     @retry_safety(RetrySafety.READ, why="long-polled reads")
     def subscribe_to_runs_with_tag(
@@ -270,24 +275,32 @@ class Runs(Resource):
         tags = [tag] if isinstance(tag, str) else list(tag)
         validate_tags(tags)
         for value in tags:
-            if any(ch in value for ch in ',"\\') or any(ord(ch) < 32 or ord(ch) == 127
-                                                     for ch in value):
-                raise InvalidRequestError(f"tag {value!r} has a character realtime refuses "
-                                          "(a comma, a quote, a backslash or a control "
-                                          "character)")
+            if any(ch in value for ch in ',"\\') or any(
+                ord(ch) < 32 or ord(ch) == 127 for ch in value
+            ):
+                raise InvalidRequestError(
+                    f"tag {value!r} has a character realtime refuses "
+                    "(a comma, a quote, a backslash or a control "
+                    "character)"
+                )
         params = _skip_columns(skip_columns)
         params["tags"] = ",".join(tags)
         if created_at is not None:
             if isinstance(created_at, timedelta):
                 created_at = f"{int(created_at.total_seconds())}s"
             if not isinstance(created_at, str) or not created_at.strip():
-                raise InvalidRequestError("created_at must be a duration such as '1h' or a "
-                                          "timedelta")
+                raise InvalidRequestError(
+                    "created_at must be a duration such as '1h' or a timedelta"
+                )
             params["createdAt"] = created_at
         return RunSubscription(
-            self._client, "/realtime/v1/runs", params,
-            operation="runs.subscribe_to_runs_with_tag", stop_on_completion=False,
-            timeout=timeout)
+            self._client,
+            "/realtime/v1/runs",
+            params,
+            operation="runs.subscribe_to_runs_with_tag",
+            stop_on_completion=False,
+            timeout=timeout,
+        )
 
     @retry_safety(RetrySafety.READ, why="long-polled reads")
     def subscribe_to_batch(
@@ -303,8 +316,13 @@ class Runs(Resource):
         public token."""
         path = build_path("/realtime/v1/batches/{}", (batch_id, "batch"))
         return RunSubscription(
-            self._client, path, _skip_columns(skip_columns),
-            operation="runs.subscribe_to_batch", stop_on_completion=False, timeout=timeout)
+            self._client,
+            path,
+            _skip_columns(skip_columns),
+            operation="runs.subscribe_to_batch",
+            stop_on_completion=False,
+            timeout=timeout,
+        )
 
     @retry_safety(
         RetrySafety.IDEMPOTENT, why="cancelling a finished run answers 200 and changes nothing"
@@ -422,13 +440,15 @@ class Runs(Resource):
         """The execution result of a finished run, or ``None`` while it has not finished (the
         API answers 404 for both an unfinished and an unknown run, like the SDK maps it)."""
         try:
-            return (yield self._request(
-                "GET",
-                build_path("/api/v1/runs/{}/result", (run_id, "run")),
-                operation="runs.retrieve_result",
-                parse=TaskRunExecutionResult.from_api,
-                request_options=request_options,
-            ))
+            return (
+                yield self._request(
+                    "GET",
+                    build_path("/api/v1/runs/{}/result", (run_id, "run")),
+                    operation="runs.retrieve_result",
+                    parse=TaskRunExecutionResult.from_api,
+                    request_options=request_options,
+                )
+            )
         except NotFoundError:
             return None
 
@@ -471,7 +491,8 @@ def _skip_columns(columns: Sequence[str] | None) -> dict[str, str]:
     if unknown:
         raise InvalidRequestError(
             f"cannot skip {', '.join(map(repr, unknown))}; skippable columns: "
-            f"{', '.join(SKIPPABLE_COLUMNS)}")
+            f"{', '.join(SKIPPABLE_COLUMNS)}"
+        )
     return {"skipColumns": ",".join(columns)} if columns else {}
 
 
@@ -485,18 +506,6 @@ def validate_tags(tags: Sequence[str]) -> None:
             raise InvalidRequestError("tags must be non-empty strings")
         if len(tag) > MAX_TAG_LENGTH:
             raise InvalidRequestError(f"tags are at most {MAX_TAG_LENGTH} characters")
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def _project_environments(value: str | Iterable[str]) -> str:

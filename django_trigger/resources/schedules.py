@@ -168,22 +168,22 @@ class Schedules(Resource):
         self, schedule_id: str, *, request_options: RequestOptionsLike = None
     ) -> Generator[Any, Any, IdResponse]:
         try:
-            return (yield self._request(
-                "DELETE",
-                _path(schedule_id),
-                operation="schedules.delete",
-                parse=IdResponse.from_api,
-                request_options=request_options,
-            ))
+            return (
+                yield self._request(
+                    "DELETE",
+                    _path(schedule_id),
+                    operation="schedules.delete",
+                    parse=IdResponse.from_api,
+                    request_options=request_options,
+                )
+            )
         except ApiError as exc:
             if self._done_before(exc, 404):  # the lost attempt deleted it
                 return IdResponse.from_api({"id": schedule_id})
             raise
 
     @retry_safety(RetrySafety.IDEMPOTENT, why="sets the active state")
-    def activate(
-        self, schedule_id: str, *, request_options: RequestOptionsLike = None
-    ) -> Schedule:
+    def activate(self, schedule_id: str, *, request_options: RequestOptionsLike = None) -> Schedule:
         return self._request(
             "POST",
             _path(schedule_id) + "/activate",
@@ -240,8 +240,6 @@ def _body(
             raise InvalidRequestError("window must look like '15m', '2h' (≤ 24h) or '10%'")
         body["window"] = window
     return body
-
-
 
 
 def _timezones(body: Any) -> list[str]:

@@ -19,13 +19,15 @@ MAX_INPUT_BYTES = 1024 * 1024  # the route's maxContentLength
 
 class Streams(Resource):
     @retry_safety(RetrySafety.UNSAFE, why="each call appends a record the task reads")
-    def send_input(self, run_id: str, stream_id: str, data: Any, *,
-                   request_options: RequestOptionsLike = None) -> None:
+    def send_input(
+        self, run_id: str, stream_id: str, data: Any, *, request_options: RequestOptionsLike = None
+    ) -> None:
         """Append ``data`` (any JSON value) to the run's input stream ``stream_id``; the task
         waiting on it (``streams.input({id: ...}).wait()``) gets it. Refused by the API once
         the run has finished."""
-        path = build_path("/realtime/v1/streams/{}/input/{}", (run_id, "run"),
-                          (stream_id, "stream_id"))
+        path = build_path(
+            "/realtime/v1/streams/{}/input/{}", (run_id, "run"), (stream_id, "stream_id")
+        )
         body = {"data": data}
         try:
             size = len(json.dumps(body, allow_nan=False, separators=(",", ":")).encode())
@@ -34,7 +36,14 @@ class Streams(Resource):
         if size > MAX_INPUT_BYTES:
             raise InvalidRequestError(
                 f"data is {size} bytes as JSON; an input stream record is at most "
-                f"{MAX_INPUT_BYTES} bytes")
-        return self._request("POST", path, operation="streams.send_input",
-                      auth=Auth.SECRET_KEY_OR_PUBLIC, json_body=body, parse=lambda _: None,
-                      request_options=request_options)
+                f"{MAX_INPUT_BYTES} bytes"
+            )
+        return self._request(
+            "POST",
+            path,
+            operation="streams.send_input",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            json_body=body,
+            parse=lambda _: None,
+            request_options=request_options,
+        )

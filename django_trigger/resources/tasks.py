@@ -349,7 +349,8 @@ class Tasks(Resource):
             raw = yield self._create_batch(create, request_options, after_refusal=True)
         handle = raw.parse()
         if not handle.is_cached or (
-                (yield self._client.batches.retrieve(handle.id)).status == "PENDING"):
+            (yield self._client.batches.retrieve(handle.id)).status == "PENDING"
+        ):
             # A cached batch still PENDING was never sealed (the answer that carried its id
             # was lost before the items were sent): send them; the API deduplicates by index.
             yield from self._stream_items(handle.id, lines, request_options)

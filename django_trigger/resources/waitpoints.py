@@ -54,9 +54,10 @@ _TTL_UNITS = ("s", "m", "h", "d")
 
 class Waitpoints(Resource):
     @retry_safety(
-        RetrySafety.DEDUPLICATED, RetrySafety.UNSAFE,
+        RetrySafety.DEDUPLICATED,
+        RetrySafety.UNSAFE,
         why="with an idempotency key the API returns the token the lost attempt created; "
-            "without one each call creates a token",
+        "without one each call creates a token",
     )
     def create_token(
         self,
@@ -77,17 +78,22 @@ class Waitpoints(Resource):
         """
         body: dict[str, Any] = {}
         if timeout is not None:
-            if isinstance(timeout, datetime) and timeout.tzinfo is not None and (
-                    timeout <= datetime.now(timezone.utc)):
+            if (
+                isinstance(timeout, datetime)
+                and timeout.tzinfo is not None
+                and (timeout <= datetime.now(timezone.utc))
+            ):
                 raise InvalidRequestError(
-                    "timeout is in the past (the API would create a token that never times out)")
+                    "timeout is in the past (the API would create a token that never times out)"
+                )
             body["timeout"] = duration(timeout, "timeout")
         if idempotency_key is not None:
             if not isinstance(idempotency_key, str) or not idempotency_key:
                 raise InvalidRequestError("idempotency_key must be a non-empty string")
             if len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
                 raise InvalidRequestError(
-                    f"idempotency_key must be {MAX_IDEMPOTENCY_KEY_LENGTH} characters or less")
+                    f"idempotency_key must be {MAX_IDEMPOTENCY_KEY_LENGTH} characters or less"
+                )
             body["idempotencyKey"] = idempotency_key
         if idempotency_key_ttl is not None:
             if idempotency_key is None:
@@ -138,7 +144,8 @@ class Waitpoints(Resource):
             if unknown:
                 raise InvalidRequestError(
                     f"unknown waitpoint token status {', '.join(unknown)}; expected: "
-                    "WAITING, COMPLETED, TIMED_OUT")
+                    "WAITING, COMPLETED, TIMED_OUT"
+                )
         params: dict[str, Any] = {
             "filter[status]": statuses,
             "filter[idempotencyKey]": nonempty(idempotency_key, "idempotency_key"),
@@ -209,9 +216,14 @@ class Waitpoints(Resource):
 
 def _ttl(value: Any) -> str:
     # The API ignores (no expiry) anything but <digits><s|m|h|d>.
-    if (not isinstance(value, str) or len(value) < 2 or not value[:-1].isdigit()
-            or value[-1] not in _TTL_UNITS):
+    if (
+        not isinstance(value, str)
+        or len(value) < 2
+        or not value[:-1].isdigit()
+        or value[-1] not in _TTL_UNITS
+    ):
         raise InvalidRequestError(
             f"idempotency_key_ttl must look like '30s', '10m', '2h' or '7d' (the API ignores "
-            f"anything else), not {value!r}")
+            f"anything else), not {value!r}"
+        )
     return value

@@ -79,19 +79,24 @@ class Webhooks(Resource):
         "never seen, so no provider was given it",
     )
     def rotate_endpoint_secret(
-        self, endpoint_id: str, *, confirm: bool = False,
+        self,
+        endpoint_id: str,
+        *,
+        confirm: bool = False,
         request_options: RequestOptionsLike = None,
     ) -> WebhookEndpointSecret:
         """Replace the endpoint's signing secret and return the new one, once (``.secret``, a
         ``Secret``). Deliveries signed with the old secret fail verification from then on,
         until the provider is given the new one. Needs ``confirm=True``."""
-        path = build_path("/api/v1/webhooks/endpoints/{}/rotate-secret",
-                          (endpoint_id, "webhook_endpoint"))
+        path = build_path(
+            "/api/v1/webhooks/endpoints/{}/rotate-secret", (endpoint_id, "webhook_endpoint")
+        )
         if confirm is not True:
             raise InvalidRequestError(
                 "webhooks.rotate_endpoint_secret replaces the signing secret (deliveries signed "
                 "with the old one fail until the provider has the new one): pass confirm=True "
-                "to do it")
+                "to do it"
+            )
         return self._request(
             "POST",
             path,
@@ -138,7 +143,8 @@ class Webhooks(Resource):
             if unknown:
                 raise InvalidRequestError(
                     f"unknown delivery status {', '.join(unknown)}; expected: "
-                    f"{', '.join(DELIVERY_STATUSES)}")
+                    f"{', '.join(DELIVERY_STATUSES)}"
+                )
         params: dict[str, Any] = {
             "filter[webhook]": comma_list(webhook, "webhook"),
             "filter[status]": statuses,
@@ -169,30 +175,36 @@ class Webhooks(Resource):
             request_options=request_options,
         )
 
-    @retry_safety(RetrySafety.UNSAFE, why="each replay is a new delivery that triggers the task "
-                  "again; the API has no key to recognise a repeat")
+    @retry_safety(
+        RetrySafety.UNSAFE,
+        why="each replay is a new delivery that triggers the task "
+        "again; the API has no key to recognise a repeat",
+    )
     def replay_delivery(
         self, delivery_id: str, *, request_options: RequestOptionsLike = None
     ) -> WebhookDeliveryReplay:
         """Run the delivery's task again from its stored event, as a new delivery."""
         return self._request(
             "POST",
-            build_path("/api/v1/webhooks/deliveries/{}/replay",
-                       (delivery_id, "webhook_delivery")),
+            build_path("/api/v1/webhooks/deliveries/{}/replay", (delivery_id, "webhook_delivery")),
             operation="webhooks.replay_delivery",
             auth=Auth.SECRET_KEY_OR_PUBLIC,
             parse=WebhookDeliveryReplay.from_api,
             request_options=request_options,
-            unknown_hint=("list the deliveries (client.webhooks.list_deliveries()) created at "
-                          "or after {sent_at} before replaying again"),
+            unknown_hint=(
+                "list the deliveries (client.webhooks.list_deliveries()) created at "
+                "or after {sent_at} before replaying again"
+            ),
         )
 
-    def _status(self, endpoint_id: str, action: str,
-                request_options: RequestOptionsLike) -> WebhookEndpoint:
+    def _status(
+        self, endpoint_id: str, action: str, request_options: RequestOptionsLike
+    ) -> WebhookEndpoint:
         return self._request(
             "POST",
-            build_path("/api/v1/webhooks/endpoints/{}/" + action,
-                       (endpoint_id, "webhook_endpoint")),
+            build_path(
+                "/api/v1/webhooks/endpoints/{}/" + action, (endpoint_id, "webhook_endpoint")
+            ),
             operation=f"webhooks.{action}_endpoint",
             auth=Auth.SECRET_KEY_OR_PUBLIC,
             parse=WebhookEndpoint.from_api,

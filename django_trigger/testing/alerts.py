@@ -31,8 +31,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["EVENT_TYPES", "Delivery", "build_payload", "deliver", "sign"]
 
-EVENT_TYPES = ("alert.run.failed", "alert.deployment.success", "alert.deployment.failed",
-               "alert.error")
+EVENT_TYPES = (
+    "alert.run.failed",
+    "alert.deployment.success",
+    "alert.deployment.failed",
+    "alert.error",
+)
 SIGNATURE_HEADER = "x-trigger-signature-hmacsha256"
 MAX_ATTEMPTS = 3  # the service's v3.deliverAlert retry.maxAttempts
 TIMEOUT = 5.0
@@ -40,7 +44,8 @@ SDK_VERSION = "4.8.3"
 DASHBOARD = "https://cloud.trigger.dev"
 _NANOID = string.ascii_letters + string.digits + "_-"
 # TaskRunInternalError.code of the SDK's schema (packages/core/src/v3/schemas/common.ts).
-INTERNAL_ERROR_CODES = frozenset("""COULD_NOT_FIND_EXECUTOR COULD_NOT_FIND_TASK
+INTERNAL_ERROR_CODES = frozenset(
+    """COULD_NOT_FIND_EXECUTOR COULD_NOT_FIND_TASK
 COULD_NOT_IMPORT_TASK CONFIGURED_INCORRECTLY TASK_ALREADY_RUNNING TASK_EXECUTION_FAILED
 TASK_EXECUTION_ABORTED TASK_PROCESS_EXITED_WITH_NON_ZERO_CODE TASK_PROCESS_SIGKILL_TIMEOUT
 TASK_PROCESS_SIGSEGV TASK_PROCESS_SIGTERM TASK_PROCESS_OOM_KILLED TASK_PROCESS_MAYBE_OOM_KILLED
@@ -50,7 +55,8 @@ MAX_DURATION_EXCEEDED DISK_SPACE_EXCEEDED POD_EVICTED POD_UNKNOWN_ERROR
 TASK_HAS_N0_EXECUTION_SNAPSHOT TASK_DEQUEUED_INVALID_STATE TASK_DEQUEUED_QUEUE_NOT_FOUND
 TASK_RUN_DEQUEUED_MAX_RETRIES TASK_RUN_STALLED_EXECUTING
 TASK_RUN_STALLED_EXECUTING_WITH_WAITPOINTS OUTDATED_SDK_VERSION TASK_DID_CONCURRENT_WAIT
-RECURSIVE_WAIT_DEADLOCK BATCH_ITEM_COULD_NOT_TRIGGER PAYLOAD_TOO_LARGE UNSPECIFIED_ERROR""".split())
+RECURSIVE_WAIT_DEADLOCK BATCH_ITEM_COULD_NOT_TRIGGER PAYLOAD_TOO_LARGE UNSPECIFIED_ERROR""".split()
+)
 
 
 @dataclass
@@ -68,8 +74,11 @@ class Delivery:
 
     @property
     def delivered(self) -> bool:
-        return bool(self.statuses) and self.statuses[-1] is not None and (
-            200 <= self.statuses[-1] < 300)
+        return (
+            bool(self.statuses)
+            and self.statuses[-1] is not None
+            and (200 <= self.statuses[-1] < 300)
+        )
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -86,9 +95,14 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def build_payload(world: World, event_type: str, *, environment: Environment | None = None,
-                  run_id: str | None = None, overrides: dict[str, Any] | None = None
-                  ) -> dict[str, Any]:
+def build_payload(
+    world: World,
+    event_type: str,
+    *,
+    environment: Environment | None = None,
+    run_id: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The JSON object Trigger.dev sends for ``event_type``. Call with ``world.lock`` held."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown alert type {event_type!r}; one of {', '.join(EVENT_TYPES)}")
@@ -97,8 +111,12 @@ def build_payload(world: World, event_type: str, *, environment: Environment | N
     org = world.organizations[project.org_id]
     now = world.now()
     organization = {"id": org.id, "slug": org.slug, "name": org.title}
-    project_info = {"id": project.id, "ref": project.ref, "slug": project.slug,
-                    "name": project.name}
+    project_info = {
+        "id": project.id,
+        "ref": project.ref,
+        "slug": project.slug,
+        "name": project.name,
+    }
     env_path = f"{DASHBOARD}/orgs/{org.slug}/projects/{project.slug}/env/{env.slug}"
     environment_info: dict[str, Any] = {"id": env.id, "type": env.type, "slug": env.slug}
     if env.branch_name:
@@ -107,42 +125,62 @@ def build_payload(world: World, event_type: str, *, environment: Environment | N
     if event_type == "alert.error":
         nanoid = "".join(world.ids.rng("alert-nanoid").choice(_NANOID) for _ in range(21))
         payload: dict[str, Any] = {
-            "id": nanoid, "created": format_date(now), "webhookVersion": "2025-01-01",
+            "id": nanoid,
+            "created": format_date(now),
+            "webhookVersion": "2025-01-01",
             "type": event_type,
             "object": {
                 "classification": "new_issue",
                 "error": {
                     "fingerprint": world.ids.chars("alert-fingerprint", 16),
-                    "type": "Error", "message": "Something went wrong",
+                    "type": "Error",
+                    "message": "Something went wrong",
                     "stackTrace": "Error: Something went wrong\n    at run (task.ts:12:11)",
-                    "firstSeen": format_date(now), "lastSeen": format_date(now),
-                    "occurrenceCount": 1, "taskIdentifier": "send-email",
+                    "firstSeen": format_date(now),
+                    "lastSeen": format_date(now),
+                    "occurrenceCount": 1,
+                    "taskIdentifier": "send-email",
                 },
                 "environment": {"id": env.id, "name": env.title},
-                "organization": organization, "project": project_info,
+                "organization": organization,
+                "project": project_info,
                 "dashboardUrl": f"{env_path}/errors",
             },
         }
         return _merge(payload, overrides or {})
 
-    common = {"id": world.ids.cuid("alert"), "created": format_date(now),
-              "webhookVersion": "v1", "type": event_type}
+    common = {
+        "id": world.ids.cuid("alert"),
+        "created": format_date(now),
+        "webhookVersion": "v1",
+        "type": event_type,
+    }
     if event_type == "alert.run.failed":
         runs = world.runs.in_environment(env.id)
-        run = world.runs.get(run_id, env) if run_id else next(
-            (r for r in runs if r.status in FAILED_STATUSES), runs[0] if runs else None)
+        run = (
+            world.runs.get(run_id, env)
+            if run_id
+            else next((r for r in runs if r.status in FAILED_STATUSES), runs[0] if runs else None)
+        )
         if run is None:
             raise ValueError(f"no run {run_id or ''} in environment {env.slug} to alert about")
-        error = run.error or {"type": "BUILT_IN_ERROR", "name": "Error",
-                              "message": "Something went wrong", "stackTrace": ""}
+        error = run.error or {
+            "type": "BUILT_IN_ERROR",
+            "name": "Error",
+            "message": "Something went wrong",
+            "stackTrace": "",
+        }
         if error.get("type") == "INTERNAL_ERROR" and error.get("code") not in (
-                INTERNAL_ERROR_CODES):
+            INTERNAL_ERROR_CODES
+        ):
             # Some seeded runs carry codes the SDK's schema does not know; the service only
             # sends known ones.
             error = {**error, "code": "TASK_RUN_CRASHED"}
         run_info: dict[str, Any] = {
-            "id": run.friendly_id, "number": runs.index(run) + 1 if run in runs else 1,
-            "status": V2[run.status], "createdAt": format_date(run.created_at),
+            "id": run.friendly_id,
+            "number": runs.index(run) + 1 if run in runs else 1,
+            "status": V2[run.status],
+            "createdAt": format_date(run.created_at),
         }
         if run.started_at:
             run_info["startedAt"] = format_date(run.started_at)
@@ -151,19 +189,32 @@ def build_payload(world: World, event_type: str, *, environment: Environment | N
         run_info.update({"isTest": run.is_test})
         if run.idempotency_key:
             run_info["idempotencyKey"] = run.idempotency_key
-        run_info.update({
-            "tags": list(run.tags), "error": error, "isOutOfMemoryError": False,
-            "machine": run.machine, "dashboardUrl": f"{env_path}/runs/{run.friendly_id}",
-        })
-        payload = {**common, "object": {
-            "task": {"id": run.task_identifier,
-                     "filePath": f"src/trigger/{run.task_identifier}.ts",
-                     "exportName": run.task_identifier.replace("-", "_"),
-                     "version": run.version or "Unknown", "sdkVersion": SDK_VERSION,
-                     "cliVersion": SDK_VERSION},
-            "run": run_info, "environment": environment_info,
-            "organization": organization, "project": project_info,
-        }}
+        run_info.update(
+            {
+                "tags": list(run.tags),
+                "error": error,
+                "isOutOfMemoryError": False,
+                "machine": run.machine,
+                "dashboardUrl": f"{env_path}/runs/{run.friendly_id}",
+            }
+        )
+        payload = {
+            **common,
+            "object": {
+                "task": {
+                    "id": run.task_identifier,
+                    "filePath": f"src/trigger/{run.task_identifier}.ts",
+                    "exportName": run.task_identifier.replace("-", "_"),
+                    "version": run.version or "Unknown",
+                    "sdkVersion": SDK_VERSION,
+                    "cliVersion": SDK_VERSION,
+                },
+                "run": run_info,
+                "environment": environment_info,
+                "organization": organization,
+                "project": project_info,
+            },
+        }
         return _merge(payload, overrides or {})
 
     current = world.deployments.current_for(env)
@@ -173,26 +224,46 @@ def build_payload(world: World, event_type: str, *, environment: Environment | N
         "version": current.version if current else "20260318.1",
         "shortCode": current.short_code if current else world.ids.chars("shortcode", 8),
     }
-    body: dict[str, Any] = {"environment": environment_info, "organization": organization,
-                            "project": project_info}
+    body: dict[str, Any] = {
+        "environment": environment_info,
+        "organization": organization,
+        "project": project_info,
+    }
     if event_type == "alert.deployment.success":
         deployment["deployedAt"] = format_date(now)
         body["deployment"] = deployment
-        body["tasks"] = [{"id": task, "filePath": f"src/trigger/{task}.ts",
-                          "exportName": task.replace("-", "_"), "triggerSource": source}
-                         for task, source in world.deployments.tasks_of(project.ref).items()]
+        body["tasks"] = [
+            {
+                "id": task,
+                "filePath": f"src/trigger/{task}.ts",
+                "exportName": task.replace("-", "_"),
+                "triggerSource": source,
+            }
+            for task, source in world.deployments.tasks_of(project.ref).items()
+        ]
     else:
         deployment["failedAt"] = format_date(now)
         body["deployment"] = deployment
-        body["error"] = {"name": "BuildError", "message": "Build failed: exit code 1",
-                         "stderr": "error TS2304: Cannot find name 'foo'."}
+        body["error"] = {
+            "name": "BuildError",
+            "message": "Build failed: exit code 1",
+            "stderr": "error TS2304: Cannot find name 'foo'.",
+        }
     return _merge({**common, "object": body}, overrides or {})
 
 
-def deliver(world: World, url: str, event_type: str, *, secret: str,
-            attempts: int = MAX_ATTEMPTS, payload: dict[str, Any] | None = None,
-            body: bytes | None = None, signature: str | None = None,
-            **build: Any) -> Delivery:
+def deliver(
+    world: World,
+    url: str,
+    event_type: str,
+    *,
+    secret: str,
+    attempts: int = MAX_ATTEMPTS,
+    payload: dict[str, Any] | None = None,
+    body: bytes | None = None,
+    signature: str | None = None,
+    **build: Any,
+) -> Delivery:
     """Build (or take) a payload, sign it, POST it; retry while the answer is not 2xx.
     ``body``/``signature`` send exact bytes / a given header (to test refusals)."""
     if not secret:
@@ -201,14 +272,17 @@ def deliver(world: World, url: str, event_type: str, *, secret: str,
         with world.lock:
             payload = build_payload(world, event_type, **build)
     raw = body if body is not None else json.dumps(payload, separators=(",", ":")).encode()
-    headers = {"content-type": "application/json",
-               SIGNATURE_HEADER: signature if signature is not None else sign(raw, secret)}
+    headers = {
+        "content-type": "application/json",
+        SIGNATURE_HEADER: signature if signature is not None else sign(raw, secret),
+    }
     delivery = Delivery(url, event_type, payload, raw)
     with requests.Session() as session:
         for _ in range(attempts):
             try:
-                response = session.post(url, data=raw, headers=headers, timeout=TIMEOUT,
-                                         allow_redirects=False)
+                response = session.post(
+                    url, data=raw, headers=headers, timeout=TIMEOUT, allow_redirects=False
+                )
             except requests.RequestException:
                 delivery.statuses.append(None)
                 continue

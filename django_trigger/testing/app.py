@@ -164,9 +164,17 @@ class Router:
         self._routes: dict[int, list[Route]] = {}
         self._seen: set[tuple[str, str]] = set()
 
-    def add(self, method: str, pattern: str, handler: Handler, *, auth: AuthPolicy,
-            authorization: str | None = None, max_content_length: int | None = None,
-            pre_auth: Callable[[ApiRequest], None] | None = None) -> Route:
+    def add(
+        self,
+        method: str,
+        pattern: str,
+        handler: Handler,
+        *,
+        auth: AuthPolicy,
+        authorization: str | None = None,
+        max_content_length: int | None = None,
+        pre_auth: Callable[[ApiRequest], None] | None = None,
+    ) -> Route:
         method = method.upper()
         if (method, pattern) in self._seen:
             raise ValueError(f"route registered twice: {method} {pattern}")
@@ -174,8 +182,9 @@ class Router:
             raise TypeError(f"{method} {pattern}: auth must be an AuthPolicy from testing.auth")
         self._seen.add((method, pattern))
         segments = tuple(pattern.strip("/").split("/"))
-        route = Route(method, pattern, segments, handler, auth, authorization,
-                      max_content_length, pre_auth)
+        route = Route(
+            method, pattern, segments, handler, auth, authorization, max_content_length, pre_auth
+        )
         bucket = self._routes.setdefault(len(segments), [])
         bucket.append(route)
         # Literal segments first, so fixed paths beat placeholders.
@@ -281,11 +290,13 @@ class ApiRequest:
     @property
     def base_url(self) -> str:
         host = self.environ.get("HTTP_HOST") or (
-            f"{self.environ.get('SERVER_NAME')}:{self.environ.get('SERVER_PORT')}")
+            f"{self.environ.get('SERVER_NAME')}:{self.environ.get('SERVER_PORT')}"
+        )
         return f"http://{host}"
 
-    def authorize(self, resources: Iterable[tuple[str, str | None]],
-                  action: str | None = None) -> None:
+    def authorize(
+        self, resources: Iterable[tuple[str, str | None]], action: str | None = None
+    ) -> None:
         """RBAC check of this route's ``authorization`` action against ``resources``
         (``[("runs", "run_…"), ("tasks", "send-email")]``); 403 with the RBAC body when the
         principal's scopes match none."""
@@ -335,10 +346,17 @@ class EmulatorApp:
     """The WSGI callable. Built by :class:`~.emulator.Emulator`; usable on its own with any
     WSGI server (``EmulatorApp(world, router)``)."""
 
-    def __init__(self, world: World, router: Router, *, journal: Journal | None = None,
-                 faults: Faults | None = None, rate_limiter: RateLimiter | None = None,
-                 idempotency: RequestIdempotency | None = None,
-                 stop_event: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        router: Router,
+        *,
+        journal: Journal | None = None,
+        faults: Faults | None = None,
+        rate_limiter: RateLimiter | None = None,
+        idempotency: RequestIdempotency | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> None:
         self.world = world
         self.router = router
         # (`is None`, not `or`: an empty journal or cache is falsy.)
@@ -393,8 +411,10 @@ class EmulatorApp:
         self.journal.record(entry)
         # The Date header is the emulated clock's, as the real server's is its own clock (a
         # frozen or advanced clock shows as a skew to the client).
-        headers = [*reply.header_list(),
-                   ("Date", format_datetime(self.world.clock.now(), usegmt=True))]
+        headers = [
+            *reply.header_list(),
+            ("Date", format_datetime(self.world.clock.now(), usegmt=True)),
+        ]
         start_response(_status_line(reply.status), headers)
         if decision is not None and decision.kind == "trickle":
             return self._trickle(reply.body, decision.seconds)
@@ -406,21 +426,33 @@ class EmulatorApp:
         for index in range(len(body)):
             if index and self.stop_event.wait(interval):
                 raise ConnectionAbortedError("emulator stopped mid-body")
-            yield body[index:index + 1]
+            yield body[index : index + 1]
 
     def _journal_entry(self, request: ApiRequest) -> JournalEntry:
         headers = {k.lower(): mask_header(k, v) for k, v in request.headers.items()}
         authorization = request.headers.get("Authorization", "")
         token = authorization[7:] if authorization.startswith("Bearer ") else authorization
         return JournalEntry(
-            method=request.method, path=request.path, query=request.query, headers=headers,
-            body=mask_body(request.path, request.headers.get("Content-Type", ""), request.body,
-                           _parse_body(request.body)),
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            headers=headers,
+            body=mask_body(
+                request.path,
+                request.headers.get("Content-Type", ""),
+                request.body,
+                _parse_body(request.body),
+            ),
             credential=redact_token(token),
         )
 
-    def _drop(self, environ: dict[str, Any], start_response: Callable[..., Any],
-              entry: JournalEntry, started: float) -> list[bytes]:
+    def _drop(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        entry: JournalEntry,
+        started: float,
+    ) -> list[bytes]:
         entry.fault = "drop" if entry.fault in (None, "drop") else entry.fault
         entry.status = None
         entry.duration = time.perf_counter() - started
@@ -446,7 +478,8 @@ class EmulatorApp:
             if not authorization.strip():
                 return unauthorized_reply()
             _allowed, extra_headers, refused = self.rate_limiter.take(
-                self._rate_limit_key(request), request.path, self.world.clock.now_ms())
+                self._rate_limit_key(request), request.path, self.world.clock.now_ms()
+            )
             if refused is not None:
                 return refused
         try:
@@ -477,8 +510,12 @@ class EmulatorApp:
                 route.pre_auth(request)
             principal = route.auth.authenticate(request)
             request.principal = principal
-            if (principal.kind == "secret_key" and principal.restricted
-                    and route.auth.family == "A" and route.authorization is None):
+            if (
+                principal.kind == "secret_key"
+                and principal.restricted
+                and route.auth.family == "A"
+                and route.authorization is None
+            ):
                 raise errors.rbac_forbidden()
             if route.max_content_length is not None:
                 length = request.headers.get("Content-Length")
@@ -490,8 +527,7 @@ class EmulatorApp:
         except Exception:  # noqa: BLE001 -- an emulator bug: answer like the server's catch-all
             trace = traceback.format_exc()
             self.server_errors.append(f"{request.method} {request.path}\n{trace}")
-            logger.error("emulator handler failed: %s %s\n%s", request.method, request.path,
-                         trace)
+            logger.error("emulator handler failed: %s %s\n%s", request.method, request.path, trace)
             return errors.internal_error().reply
 
 

@@ -52,8 +52,14 @@ __all__ = [
     "scoped",
 ]
 
-BRANCH_REF_PREFIXES = ("refs/heads/", "refs/remotes/", "refs/tags/", "refs/pull/",
-                       "refs/merge/", "refs/release/")
+BRANCH_REF_PREFIXES = (
+    "refs/heads/",
+    "refs/remotes/",
+    "refs/tags/",
+    "refs/pull/",
+    "refs/merge/",
+    "refs/release/",
+)
 ENVVARS_FORBIDDEN = "You don't have permission to access this environment's environment variables."
 
 
@@ -94,7 +100,7 @@ def normalize_branch(value: str | None) -> str | None:
     value = value.strip()
     for prefix in BRANCH_REF_PREFIXES:
         if value.startswith(prefix):
-            return value[len(prefix):] or None
+            return value[len(prefix) :] or None
     if value.startswith("refs/"):
         return None
     return value or None
@@ -104,7 +110,7 @@ def bearer_token(request: ApiRequest) -> str:
     """The token as the server sees it: a leading ``Bearer `` stripped (exact case), trimmed."""
     raw = request.headers.get("Authorization", "")
     if raw.startswith("Bearer "):
-        raw = raw[len("Bearer "):]
+        raw = raw[len("Bearer ") :]
     elif raw == "Bearer":  # "Bearer " with its trailing space trimmed by the HTTP parser
         raw = ""
     return raw.strip()
@@ -155,8 +161,12 @@ class _Bearer(AuthPolicy):
         env = world.environments[key.environment_id]
         env = self.resolve_branch(request, env)
         principal = Principal(
-            kind="secret_key", credential=world.token_fingerprint(token), environment=env,
-            project=world.projects[env.project_ref], api_key=key, scopes=key.scopes,
+            kind="secret_key",
+            credential=world.token_fingerprint(token),
+            environment=env,
+            project=world.projects[env.project_ref],
+            api_key=key,
+            scopes=key.scopes,
         )
         self.check_key(principal)
         return principal
@@ -195,9 +205,12 @@ class _Bearer(AuthPolicy):
         scopes = claims.get("scopes")
         scopes = scopes if isinstance(scopes, list) else []
         return Principal(
-            kind="jwt", credential=world.token_fingerprint(token), environment=env,
+            kind="jwt",
+            credential=world.token_fingerprint(token),
+            environment=env,
             project=world.projects[env.project_ref],
-            scopes=frozenset(str(s) for s in scopes), claims=claims,
+            scopes=frozenset(str(s) for s in scopes),
+            claims=claims,
         )
 
 
@@ -251,8 +264,12 @@ class _Pat(AuthPolicy):
         return Principal(kind="pat", credential=world.token_fingerprint(token), user=user)
 
 
-ENV_SLUG_TYPES = {"dev": "DEVELOPMENT", "stg": "STAGING", "prod": "PRODUCTION",
-                  "preview": "PREVIEW"}
+ENV_SLUG_TYPES = {
+    "dev": "DEVELOPMENT",
+    "stg": "STAGING",
+    "prod": "PRODUCTION",
+    "preview": "PREVIEW",
+}
 
 
 class _EnvVars(AuthPolicy):
@@ -283,18 +300,29 @@ class _EnvVars(AuthPolicy):
         assert env is not None
         if env.project_ref != project_ref:
             raise errors.api_error(
-                400, "Invalid project ref for this API key. Make sure you are using an API key "
-                "associated with that project.")
+                400,
+                "Invalid project ref for this API key. Make sure you are using an API key "
+                "associated with that project.",
+            )
         if env.slug != slug and env.branch_name != branch:
             raise errors.api_error(
-                400, "Invalid environment slug for this API key. Make sure you are using an API "
-                "key associated with that environment.")
+                400,
+                "Invalid environment slug for this API key. Make sure you are using an API "
+                "key associated with that environment.",
+            )
         if principal.restricted and "envvars" not in (principal.scopes or ()):
             raise errors.api_error(403, ENVVARS_FORBIDDEN)
         return principal
 
-    def _pat(self, request: ApiRequest, token: str, user: User, project_ref: str, slug: str,
-             branch: str | None) -> Principal:
+    def _pat(
+        self,
+        request: ApiRequest,
+        token: str,
+        user: User,
+        project_ref: str,
+        slug: str,
+        branch: str | None,
+    ) -> Principal:
         world = request.world
         project = world.projects.get(project_ref)
         if project is None or not world.user_can_see(user, project):
@@ -304,19 +332,27 @@ class _EnvVars(AuthPolicy):
             raise errors.api_error(404, "Environment not found")
         if branch:
             parent_type = "DEVELOPMENT" if env_type == "DEVELOPMENT" else "PREVIEW"
-            parent = world.environment(project.ref, parent_type,
-                                       owner_user_id=user.id if parent_type == "DEVELOPMENT"
-                                       else None)
+            parent = world.environment(
+                project.ref,
+                parent_type,
+                owner_user_id=user.id if parent_type == "DEVELOPMENT" else None,
+            )
             env = world.branch_of(parent, branch) if parent else None
             if env is None:
                 raise errors.api_error(404, "Branch not found")
         else:
-            env = world.environment(project.ref, env_type,
-                                    owner_user_id=user.id if env_type == "DEVELOPMENT" else None)
+            env = world.environment(
+                project.ref, env_type, owner_user_id=user.id if env_type == "DEVELOPMENT" else None
+            )
             if env is None:
                 raise errors.api_error(404, "Environment not found")
-        return Principal(kind="pat", credential=world.token_fingerprint(token), environment=env,
-                         project=project, user=user)
+        return Principal(
+            kind="pat",
+            credential=world.token_fingerprint(token),
+            environment=env,
+            project=project,
+            user=user,
+        )
 
 
 def one_time_use_key(request: ApiRequest) -> str | None:
@@ -342,4 +378,3 @@ BEARER_JWT: AuthPolicy = _Bearer(allow_jwt=True)
 LEGACY: AuthPolicy = _Legacy()
 PAT: AuthPolicy = _Pat()
 ENVVARS: AuthPolicy = _EnvVars()
-

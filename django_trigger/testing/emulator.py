@@ -90,8 +90,9 @@ class Emulator:
         if access_token is not None and not _PAT.fullmatch(access_token):
             raise ValueError("access_token must look like tr_pat_ followed by letters and digits")
         if project_ref is not None and not _PROJECT_REF.fullmatch(project_ref):
-            raise ValueError("project_ref must look like proj_ followed by lowercase letters "
-                             "and digits")
+            raise ValueError(
+                "project_ref must look like proj_ followed by lowercase letters and digits"
+            )
         if runs < 0:
             raise ValueError("runs must be zero or more")
         if lifecycle is not None and not isinstance(lifecycle, Lifecycle):
@@ -107,12 +108,22 @@ class Emulator:
         modules = load_handler_modules()
         self.clock = Clock(frozen_at=now)
         self._world = World(
-            seed, runs=runs, secret_key=secret_key, access_token=access_token,
-            project_ref=project_ref, clock=self.clock,
-            store_factories=[(name, factory) for module in modules
-                             for name, factory in getattr(module, "STORES", {}).items()],
-            seeders=[(module.__name__.rsplit(".", 1)[-1], module.seed) for module in modules
-                     if callable(getattr(module, "seed", None))],
+            seed,
+            runs=runs,
+            secret_key=secret_key,
+            access_token=access_token,
+            project_ref=project_ref,
+            clock=self.clock,
+            store_factories=[
+                (name, factory)
+                for module in modules
+                for name, factory in getattr(module, "STORES", {}).items()
+            ],
+            seeders=[
+                (module.__name__.rsplit(".", 1)[-1], module.seed)
+                for module in modules
+                if callable(getattr(module, "seed", None))
+            ],
         )
         # Options the world keeps across reset() (read with getattr by the handlers).
         self.state.lifecycle = lifecycle
@@ -122,9 +133,13 @@ class Emulator:
         self._apply_configured_faults()
         self._stop_event = threading.Event()
         self.app = EmulatorApp(
-            self._world, build_router(modules), journal=self.journal, faults=self.faults,
+            self._world,
+            build_router(modules),
+            journal=self.journal,
+            faults=self.faults,
             rate_limiter=RateLimiter(enforce=enforce_rate_limits),
-            idempotency=RequestIdempotency(request_idempotency), stop_event=self._stop_event,
+            idempotency=RequestIdempotency(request_idempotency),
+            stop_event=self._stop_event,
         )
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -140,8 +155,10 @@ class Emulator:
         self._server.request_log = self._request_logger
         self.port = self._server.server_port
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"trigger-emulator:{self.port}", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"trigger-emulator:{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -246,9 +263,11 @@ class Emulator:
     @property
     def preview_branches(self) -> list[str]:
         with self._world.lock:
-            return sorted(env.branch_name for env in self._world.environments.values()
-                          if env.project_ref == self.project_ref and env.type == "PREVIEW"
-                          and env.branch_name)
+            return sorted(
+                env.branch_name
+                for env in self._world.environments.values()
+                if env.project_ref == self.project_ref and env.type == "PREVIEW" and env.branch_name
+            )
 
     @property
     def tasks(self) -> list[str]:
@@ -260,16 +279,18 @@ class Emulator:
     def scheduled_tasks(self) -> list[str]:
         """Those of :attr:`tasks` that are scheduled tasks (the only ones schedules accept)."""
         with self._world.lock:
-            return [task for task, source in self._world.deployments.tasks_of(
-                self.project_ref).items() if source == "SCHEDULED"]
+            return [
+                task
+                for task, source in self._world.deployments.tasks_of(self.project_ref).items()
+                if source == "SCHEDULED"
+            ]
 
     @property
     def server_errors(self) -> list[str]:
         """Tracebacks of handler bugs (each answered 500); empty in a healthy run."""
         return list(self.app.server_errors)
 
-    def deliver_alert(self, url: str, event_type: str, *, secret: str,
-                      **options: Any) -> Any:
+    def deliver_alert(self, url: str, event_type: str, *, secret: str, **options: Any) -> Any:
         """POST an alert webhook to ``url`` signed with ``secret``, as Trigger.dev delivers
         it (up to 3 attempts while not 2xx); returns a :class:`~.alerts.Delivery`. Options:
         ``run_id``, ``environment``, ``overrides``, ``payload``, ``body``, ``signature``,

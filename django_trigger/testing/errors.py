@@ -91,8 +91,9 @@ def json_reply(data: Any, status: int = 200, headers: dict[str, str] | None = No
     return Reply(status=status, body=dumps(data), headers=dict(headers or {}))
 
 
-def api_error(status: int, message: str, *, headers: dict[str, str] | None = None,
-              **extra: Any) -> HttpError:
+def api_error(
+    status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> HttpError:
     return HttpError(json_reply({"error": message, **extra}, status, headers))
 
 
@@ -149,8 +150,9 @@ def zod_issue_message(issue: dict[str, Any]) -> str:
 
 def body_validation_error(issues: list[dict[str, Any]]) -> HttpError:
     """An action route's body failed its schema: one string in zod-validation-error format."""
-    return api_error(400, "Validation error: " + "; ".join(zod_issue_message(issue)
-                                                          for issue in issues[:99]))
+    return api_error(
+        400, "Validation error: " + "; ".join(zod_issue_message(issue) for issue in issues[:99])
+    )
 
 
 def invalid_request_body(issues: list[dict[str, Any]]) -> HttpError:
@@ -177,13 +179,15 @@ def method_not_allowed(allow: str) -> HttpError:
     return api_error(405, "Method not allowed", headers={"Allow": allow})
 
 
-def internal_error(message: str = "Internal Server Error",
-                   headers: dict[str, str] | None = None) -> HttpError:
+def internal_error(
+    message: str = "Internal Server Error", headers: dict[str, str] | None = None
+) -> HttpError:
     return api_error(500, message, headers=headers)
 
 
-def problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None,
-            **extra: Any) -> Reply:
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Reply:
     """An RFC 7807 body as the rate-limit middleware sends it (``error`` repeats ``detail``)."""
     body = {
         "title": title,
@@ -193,8 +197,9 @@ def problem(status: int, title: str, detail: str, headers: dict[str, str] | None
         **extra,
         "error": detail,
     }
-    return Reply(status=status, body=dumps(body), headers=dict(headers or {}),
-                 content_type=PROBLEM_TYPE)
+    return Reply(
+        status=status, body=dumps(body), headers=dict(headers or {}), content_type=PROBLEM_TYPE
+    )
 
 
 def _not_json(name: str) -> Any:

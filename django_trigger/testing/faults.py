@@ -73,29 +73,47 @@ class Faults:
 
     # -- configuration ------------------------------------------------------------------------
 
-    def _add(self, n: int, decision: FaultDecision, path: str | None,
-             method: str | None) -> None:
+    def _add(self, n: int, decision: FaultDecision, path: str | None, method: str | None) -> None:
         if n < 1:
             raise ValueError("n must be at least 1")
         with self._lock:
             self._rules.append(_Rule(decision, n, path, method))
 
-    def fail_next(self, n: int = 1, status: int = 503, *, headers: dict[str, str] | None = None,
-                  path: str | None = None, method: str | None = None,
-                  after_processing: bool = False) -> None:
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int = 503,
+        *,
+        headers: dict[str, str] | None = None,
+        path: str | None = None,
+        method: str | None = None,
+        after_processing: bool = False,
+    ) -> None:
         """Answer the next ``n`` matching requests with ``status`` (and ``headers``) instead of
         running them; with ``after_processing=True`` run them first, then answer ``status``.
         A 429 gets the real rate-limit body and ``x-ratelimit-*`` headers."""
         if not 400 <= status <= 599:
             raise ValueError(f"status must be an HTTP error status, not {status}")
         kind = "rate_limit" if status == 429 else "fail"
-        self._add(n, FaultDecision(kind, status, dict(headers or {}),
-                                   after_processing=after_processing), path, method)
+        self._add(
+            n,
+            FaultDecision(kind, status, dict(headers or {}), after_processing=after_processing),
+            path,
+            method,
+        )
 
-    def respond_next(self, n: int = 1, status: int = 200, *, body: Any = None,
-                     text: str | None = None, content: bytes | None = None,
-                     headers: dict[str, str] | None = None,
-                     path: str | None = None, method: str | None = None) -> None:
+    def respond_next(
+        self,
+        n: int = 1,
+        status: int = 200,
+        *,
+        body: Any = None,
+        text: str | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> None:
         """Answer the next ``n`` matching requests with ``body`` (JSON-encoded), ``text`` or
         ``content`` (bytes, sent as is, e.g. gzip with ``Content-Encoding: gzip`` in
         ``headers``) instead of running them: a reply the API would never give, as from a
@@ -106,28 +124,47 @@ class Faults:
             raw = bytes(content)
         else:
             raw = text.encode() if text is not None else json.dumps(body).encode()
-        self._add(n, FaultDecision("respond", status, dict(headers or {}), body=raw),
-                  path, method)
+        self._add(n, FaultDecision("respond", status, dict(headers or {}), body=raw), path, method)
 
-    def rate_limit_next(self, n: int = 1, reset_after: float = 0.05, *, path: str | None = None,
-                        method: str | None = None) -> None:
+    def rate_limit_next(
+        self,
+        n: int = 1,
+        reset_after: float = 0.05,
+        *,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> None:
         """Answer 429 as the rate limiter does, with ``x-ratelimit-reset`` ``reset_after``
         seconds from now (epoch milliseconds)."""
         self._add(n, FaultDecision("rate_limit", 429, reset_after=reset_after), path, method)
 
-    def drop_next(self, n: int = 1, *, after_processing: bool = False, path: str | None = None,
-                  method: str | None = None) -> None:
+    def drop_next(
+        self,
+        n: int = 1,
+        *,
+        after_processing: bool = False,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> None:
         """Close the connection without answering; with ``after_processing=True`` the handler
         runs first (the side effect happens), then the answer is lost."""
         self._add(n, FaultDecision("drop", after_processing=after_processing), path, method)
 
-    def stall_next(self, n: int, seconds: float, *, path: str | None = None,
-                   method: str | None = None) -> None:
+    def stall_next(
+        self, n: int, seconds: float, *, path: str | None = None, method: str | None = None
+    ) -> None:
         """Hold the next ``n`` matching requests for ``seconds`` before handling them."""
         self._add(n, FaultDecision("stall", seconds=seconds), path, method)
 
-    def trickle_next(self, n: int = 1, interval: float = 0.3, *, status: int | None = None,
-                     path: str | None = None, method: str | None = None) -> None:
+    def trickle_next(
+        self,
+        n: int = 1,
+        interval: float = 0.3,
+        *,
+        status: int | None = None,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> None:
         """Run the next ``n`` matching requests, send the status and headers at once, then the
         body one byte every ``interval`` seconds: a slow network or a stuck proxy that a
         per-read timeout never catches (each byte arrives in time). With ``status`` (an error
@@ -136,8 +173,12 @@ class Faults:
             raise ValueError("interval must be a positive number of seconds")
         if status is not None and not 400 <= status <= 599:
             raise ValueError(f"status must be an HTTP error status, not {status}")
-        self._add(n, FaultDecision("trickle", status, seconds=interval,
-                                   after_processing=status is None), path, method)
+        self._add(
+            n,
+            FaultDecision("trickle", status, seconds=interval, after_processing=status is None),
+            path,
+            method,
+        )
 
     def latency(self, ms: float, jitter_ms: float = 0) -> None:
         """Add ``ms`` (+ uniform ``0..jitter_ms``) to every answer."""

@@ -48,7 +48,7 @@ def mask_header(name: str, value: str) -> str:
     if name.lower() not in SECRET_HEADERS:
         return value
     if name.lower() == "authorization" and value.startswith("Bearer "):
-        return "Bearer " + redact_token(value[len("Bearer "):])
+        return "Bearer " + redact_token(value[len("Bearer ") :])
     return redact_token(value)
 
 
@@ -86,8 +86,12 @@ def _mask_upload(content_type: str, raw: bytes) -> Any:
 
     from .resources.envvars import parse_dotenv
 
-    environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": content_type,
-               "CONTENT_LENGTH": str(len(raw)), "wsgi.input": io.BytesIO(raw)}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(len(raw)),
+        "wsgi.input": io.BytesIO(raw),
+    }
     try:
         _stream, form, files = parse_form_data(environ, silent=False)
     except Exception:  # noqa: BLE001 -- malformed in any way: nothing of it is kept
@@ -140,8 +144,13 @@ class Journal:
     def __iter__(self) -> Iterator[JournalEntry]:
         return iter(self.entries)
 
-    def filter(self, method: str | None = None, path: str | None = None,
-               path_prefix: str | None = None, status: int | None = None) -> list[JournalEntry]:
+    def filter(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        path_prefix: str | None = None,
+        status: int | None = None,
+    ) -> list[JournalEntry]:
         out = []
         for entry in self.entries:
             if method is not None and entry.method != method.upper():
@@ -155,12 +164,18 @@ class Journal:
             out.append(entry)
         return out
 
-    def count(self, method: str | None = None, path: str | None = None,
-              path_prefix: str | None = None, status: int | None = None) -> int:
+    def count(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        path_prefix: str | None = None,
+        status: int | None = None,
+    ) -> int:
         return len(self.filter(method=method, path=path, path_prefix=path_prefix, status=status))
 
-    def last(self, method: str | None = None, path: str | None = None,
-             path_prefix: str | None = None) -> JournalEntry | None:
+    def last(
+        self, method: str | None = None, path: str | None = None, path_prefix: str | None = None
+    ) -> JournalEntry | None:
         found = self.filter(method=method, path=path, path_prefix=path_prefix)
         return found[-1] if found else None
 

@@ -46,8 +46,9 @@ def sign_hs256(claims: dict[str, Any], secret: str) -> str:
 def verify_hs256(token: str, secret: str) -> bool:
     try:
         header, payload, signature = token.split(".")
-        expected = hmac.new(secret.encode(), f"{header}.{payload}".encode("ascii"),
-                            hashlib.sha256).digest()
+        expected = hmac.new(
+            secret.encode(), f"{header}.{payload}".encode("ascii"), hashlib.sha256
+        ).digest()
         return hmac.compare_digest(expected, _unb64(signature))
     except (ValueError, UnicodeError):
         return False
@@ -73,13 +74,15 @@ def validate(token: str, secret: str, now_s: float) -> dict[str, Any] | None:
     digest = _HASHES.get(header.get("alg"))  # type: ignore[arg-type]
     if digest is None or "crit" in header:
         return None
-    expected = hmac.new(secret.encode(), f"{header_b64}.{payload_b64}".encode("ascii"),
-                        digest).digest()
+    expected = hmac.new(
+        secret.encode(), f"{header_b64}.{payload_b64}".encode("ascii"), digest
+    ).digest()
     if not hmac.compare_digest(expected, signature):
         return None
     for claim in ("exp", "nbf", "iat"):
-        if claim in payload and (isinstance(payload[claim], bool)
-                                 or not isinstance(payload[claim], (int, float))):
+        if claim in payload and (
+            isinstance(payload[claim], bool) or not isinstance(payload[claim], (int, float))
+        ):
             return None
     if "exp" in payload and payload["exp"] <= now_s:
         return None
@@ -109,8 +112,9 @@ def decode_unverified(token: str) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
-def public_access_token(secret: str, environment_id: str, scopes: list[str], now_s: int,
-                        expires_in_s: int = 3600) -> tuple[str, dict[str, Any]]:
+def public_access_token(
+    secret: str, environment_id: str, scopes: list[str], now_s: int, expires_in_s: int = 3600
+) -> tuple[str, dict[str, Any]]:
     """``(token, claims)`` as the trigger routes return them in ``x-trigger-jwt`` and
     ``x-trigger-jwt-claims`` (the claims header carries the custom claims only)."""
     claims = {"sub": environment_id, "pub": True, "scopes": scopes}

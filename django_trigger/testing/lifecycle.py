@@ -59,9 +59,12 @@ def advance_runs(world: World) -> None:
             run.usage_duration_ms = int(lifecycle.executing * 1000)
             if run.task_identifier in lifecycle.fail_tasks:
                 run.status = "COMPLETED_WITH_ERRORS"
-                run.error = {"type": "BUILT_IN_ERROR", "name": "Error",
-                             "message": "Failed by the emulator's lifecycle",
-                             "stackTrace": "Error: Failed by the emulator's lifecycle"}
+                run.error = {
+                    "type": "BUILT_IN_ERROR",
+                    "name": "Error",
+                    "message": "Failed by the emulator's lifecycle",
+                    "stackTrace": "Error: Failed by the emulator's lifecycle",
+                }
             else:
                 run.status = "COMPLETED_SUCCESSFULLY"
                 run.output = json.dumps(lifecycle.output)

@@ -52,8 +52,9 @@ def trigger_emulator(trigger_emulator_server: Emulator) -> Emulator:
 
 
 @pytest.fixture
-def trigger_settings(request: pytest.FixtureRequest,
-                     trigger_emulator: Emulator) -> Iterator[dict[str, Any]]:
+def trigger_settings(
+    request: pytest.FixtureRequest, trigger_emulator: Emulator
+) -> Iterator[dict[str, Any]]:
     """``TRIGGER["default"]`` settings for the emulator, applied to Django for this test."""
     alias_settings = trigger_emulator.client_settings()
     try:

@@ -67,15 +67,28 @@ def unauthorized_reply() -> Reply:
 
 def rate_limited_reply(limit: int, remaining: int, reset_ms: int, now_ms: int) -> Reply:
     seconds = max(0.0, (reset_ms - now_ms) / 1000)
-    detail = (f"Rate limit exceeded {remaining}/{limit} requests remaining. "
-              f"Retry in {js_number(seconds)} seconds.")
-    return problem(429, "Rate Limit Exceeded", detail, headers=headers(limit, remaining, reset_ms),
-                   reset=reset_ms, limit=limit, remaining=remaining, secondsUntilReset=seconds)
+    detail = (
+        f"Rate limit exceeded {remaining}/{limit} requests remaining. "
+        f"Retry in {js_number(seconds)} seconds."
+    )
+    return problem(
+        429,
+        "Rate Limit Exceeded",
+        detail,
+        headers=headers(limit, remaining, reset_ms),
+        reset=reset_ms,
+        limit=limit,
+        remaining=remaining,
+        secondsUntilReset=seconds,
+    )
 
 
 def headers(limit: int, remaining: int, reset_ms: int) -> dict[str, str]:
-    return {"x-ratelimit-limit": str(limit), "x-ratelimit-remaining": str(max(0, remaining)),
-            "x-ratelimit-reset": str(reset_ms)}
+    return {
+        "x-ratelimit-limit": str(limit),
+        "x-ratelimit-remaining": str(max(0, remaining)),
+        "x-ratelimit-reset": str(reset_ms),
+    }
 
 
 class _Bucket:

@@ -49,8 +49,9 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         self.environ = environ = self.make_environ()
         state: dict[str, Any] = {}
 
-        def start_response(status: str, headers: list[tuple[str, str]],
-                           exc_info: Any = None) -> Any:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
             state["status"], state["headers"] = status, headers
             return lambda data: state.setdefault("written", []).append(data)
 
@@ -79,8 +80,7 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         """The status line and headers (``Content-Length: length`` unless the app set one)."""
         status = state["status"]
         code = int(status.split(None, 1)[0])
-        lines = [f"{self.protocol_version} {status}\r\n",
-                 f"Server: {self.version_string()}\r\n"]
+        lines = [f"{self.protocol_version} {status}\r\n", f"Server: {self.version_string()}\r\n"]
         if not any(name.lower() == "date" for name, _value in state["headers"]):
             lines.append(f"Date: {self.date_time_string()}\r\n")
         has_length = False
@@ -167,8 +167,7 @@ class ConnectionRegistry:
 def create_server(host: str, port: int, app: Any) -> BaseWSGIServer:
     """``werkzeug.serving.make_server(..., threaded=True)`` with the keep-alive handler and a
     :class:`ConnectionRegistry` as ``server.connections``."""
-    server = make_server(host, port, app, threaded=True,
-                         request_handler=KeepAliveRequestHandler)
+    server = make_server(host, port, app, threaded=True, request_handler=KeepAliveRequestHandler)
     server.connections = ConnectionRegistry()  # type: ignore[attr-defined]
     server.request_log = None  # type: ignore[attr-defined]
     # A client vanishing mid-request is normal for an emulator that drops connections.

@@ -61,10 +61,12 @@ class Checker:
 
     # -- building blocks --------------------------------------------------------------------
 
-    def add(self, path: Iterable[str | int], message: str, code: str = "custom",
-            **extra: Any) -> None:
-        self.issues.append({"code": code, **extra, "path": [*self.prefix, *path],
-                            "message": message})
+    def add(
+        self, path: Iterable[str | int], message: str, code: str = "custom", **extra: Any
+    ) -> None:
+        self.issues.append(
+            {"code": code, **extra, "path": [*self.prefix, *path], "message": message}
+        )
 
     def _get(self, obj: Any, key: str) -> Any:
         return obj.get(key, MISSING) if isinstance(obj, dict) else MISSING
@@ -82,9 +84,17 @@ class Checker:
         self._type_issue(list(path), "object", value)
         return False
 
-    def string(self, obj: Any, key: str, *, required: bool = True, min_length: int | None = None,
-               max_length: int | None = None, nullable: bool = False,
-               path: list[str | int] | None = None) -> Any:
+    def string(
+        self,
+        obj: Any,
+        key: str,
+        *,
+        required: bool = True,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        nullable: bool = False,
+        path: list[str | int] | None = None,
+    ) -> Any:
         value = self._get(obj, key)
         where: list[str | int] = path if path is not None else [key]
         if value is MISSING or (value is None and nullable):
@@ -95,17 +105,39 @@ class Checker:
             self._type_issue(where, "string", value)
             return MISSING
         if min_length is not None and len(value) < min_length:
-            self.add(where, f"String must contain at least {min_length} character(s)",
-                     "too_small", minimum=min_length, type="string", inclusive=True, exact=False)
+            self.add(
+                where,
+                f"String must contain at least {min_length} character(s)",
+                "too_small",
+                minimum=min_length,
+                type="string",
+                inclusive=True,
+                exact=False,
+            )
         if max_length is not None and len(value) > max_length:
-            self.add(where, f"String must contain at most {max_length} character(s)",
-                     "too_big", maximum=max_length, type="string", inclusive=True, exact=False)
+            self.add(
+                where,
+                f"String must contain at most {max_length} character(s)",
+                "too_big",
+                maximum=max_length,
+                type="string",
+                inclusive=True,
+                exact=False,
+            )
         return value
 
-    def number(self, obj: Any, key: str, *, required: bool = True, integer: bool = False,
-               minimum: float | None = None, maximum: float | None = None,
-               exclusive_minimum: float | None = None,
-               path: list[str | int] | None = None) -> Any:
+    def number(
+        self,
+        obj: Any,
+        key: str,
+        *,
+        required: bool = True,
+        integer: bool = False,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        exclusive_minimum: float | None = None,
+        path: list[str | int] | None = None,
+    ) -> Any:
         value = self._get(obj, key)
         where: list[str | int] = path if path is not None else [key]
         if value is MISSING:
@@ -116,18 +148,43 @@ class Checker:
             self._type_issue(where, "number", value)
             return MISSING
         if integer and not float(value).is_integer():
-            self.add(where, "Expected integer, received float", "invalid_type",
-                     expected="integer", received="float")
+            self.add(
+                where,
+                "Expected integer, received float",
+                "invalid_type",
+                expected="integer",
+                received="float",
+            )
         if exclusive_minimum is not None and not value > exclusive_minimum:
-            self.add(where, f"Number must be greater than {_js_number(exclusive_minimum)}",
-                     "too_small", minimum=exclusive_minimum, type="number", inclusive=False,
-                     exact=False)
+            self.add(
+                where,
+                f"Number must be greater than {_js_number(exclusive_minimum)}",
+                "too_small",
+                minimum=exclusive_minimum,
+                type="number",
+                inclusive=False,
+                exact=False,
+            )
         if minimum is not None and value < minimum:
-            self.add(where, f"Number must be greater than or equal to {_js_number(minimum)}",
-                     "too_small", minimum=minimum, type="number", inclusive=True, exact=False)
+            self.add(
+                where,
+                f"Number must be greater than or equal to {_js_number(minimum)}",
+                "too_small",
+                minimum=minimum,
+                type="number",
+                inclusive=True,
+                exact=False,
+            )
         if maximum is not None and value > maximum:
-            self.add(where, f"Number must be less than or equal to {_js_number(maximum)}",
-                     "too_big", maximum=maximum, type="number", inclusive=True, exact=False)
+            self.add(
+                where,
+                f"Number must be less than or equal to {_js_number(maximum)}",
+                "too_big",
+                maximum=maximum,
+                type="number",
+                inclusive=True,
+                exact=False,
+            )
         return value
 
     def boolean(self, obj: Any, key: str, *, required: bool = False) -> Any:
@@ -141,26 +198,52 @@ class Checker:
             return MISSING
         return value
 
-    def enum(self, obj: Any, key: str, options: Iterable[str], *, required: bool = True,
-             path: list[str | int] | None = None) -> Any:
+    def enum(
+        self,
+        obj: Any,
+        key: str,
+        options: Iterable[str],
+        *,
+        required: bool = True,
+        path: list[str | int] | None = None,
+    ) -> Any:
         value = self._get(obj, key)
         where: list[str | int] = path if path is not None else [key]
         options = list(options)
         if value is MISSING:
             if required:
-                self.add(where, "Required", "invalid_type", expected=_enum_expected(options),
-                         received="undefined")
+                self.add(
+                    where,
+                    "Required",
+                    "invalid_type",
+                    expected=_enum_expected(options),
+                    received="undefined",
+                )
             return MISSING
         if value not in options:
             shown = f"'{value}'" if isinstance(value, str) else str(value)
-            self.add(where, "Invalid enum value. Expected "
-                     + " | ".join(f"'{o}'" for o in options) + f", received {shown}",
-                     "invalid_enum_value", options=options, received=value)
+            self.add(
+                where,
+                "Invalid enum value. Expected "
+                + " | ".join(f"'{o}'" for o in options)
+                + f", received {shown}",
+                "invalid_enum_value",
+                options=options,
+                received=value,
+            )
             return MISSING
         return value
 
-    def array(self, obj: Any, key: str, *, required: bool = True, min_items: int | None = None,
-              max_items: int | None = None, path: list[str | int] | None = None) -> Any:
+    def array(
+        self,
+        obj: Any,
+        key: str,
+        *,
+        required: bool = True,
+        min_items: int | None = None,
+        max_items: int | None = None,
+        path: list[str | int] | None = None,
+    ) -> Any:
         value = self._get(obj, key)
         where: list[str | int] = path if path is not None else [key]
         if value is MISSING:
@@ -171,15 +254,30 @@ class Checker:
             self._type_issue(where, "array", value)
             return MISSING
         if min_items is not None and len(value) < min_items:
-            self.add(where, f"Array must contain at least {min_items} element(s)", "too_small",
-                     minimum=min_items, type="array", inclusive=True, exact=False)
+            self.add(
+                where,
+                f"Array must contain at least {min_items} element(s)",
+                "too_small",
+                minimum=min_items,
+                type="array",
+                inclusive=True,
+                exact=False,
+            )
         if max_items is not None and len(value) > max_items:
-            self.add(where, f"Array must contain at most {max_items} element(s)", "too_big",
-                     maximum=max_items, type="array", inclusive=True, exact=False)
+            self.add(
+                where,
+                f"Array must contain at most {max_items} element(s)",
+                "too_big",
+                maximum=max_items,
+                type="array",
+                inclusive=True,
+                exact=False,
+            )
         return value
 
-    def string_or_list(self, obj: Any, key: str, *, required: bool = False,
-                       max_length: int | None = None) -> Any:
+    def string_or_list(
+        self, obj: Any, key: str, *, required: bool = False, max_length: int | None = None
+    ) -> Any:
         """``z.string().or(z.array(z.string()))`` — returns a list (or ``MISSING``)."""
         value = self._get(obj, key)
         if value is MISSING:
@@ -194,9 +292,15 @@ class Checker:
             for index, item in enumerate(items):
                 if len(item) > max_length:
                     where: list[str | int] = [key] if isinstance(value, str) else [key, index]
-                    self.add(where, f"String must contain at most {max_length} character(s)",
-                             "too_big", maximum=max_length, type="string", inclusive=True,
-                             exact=False)
+                    self.add(
+                        where,
+                        f"String must contain at most {max_length} character(s)",
+                        "too_big",
+                        maximum=max_length,
+                        type="string",
+                        inclusive=True,
+                        exact=False,
+                    )
         return items
 
     # -- raising ----------------------------------------------------------------------------
@@ -235,8 +339,9 @@ def _js_number(value: float) -> str:
 Check = Callable[[Any, list[str | int]], tuple[list[dict[str, Any]], Any]]
 
 
-def issue(path: list[str | int], message: str, code: str = "custom",
-          **extra: Any) -> dict[str, Any]:
+def issue(
+    path: list[str | int], message: str, code: str = "custom", **extra: Any
+) -> dict[str, Any]:
     return {"code": code, **extra, "path": list(path), "message": message}
 
 
@@ -268,8 +373,15 @@ def one_of(options: Iterable[str]) -> Check:
         if not isinstance(value, str):
             return [type_issue(path, expected, value)], value
         if value not in options:
-            return [issue(path, f"Invalid enum value. Expected {expected}, received '{value}'",
-                          "invalid_enum_value", options=options, received=value)], value
+            return [
+                issue(
+                    path,
+                    f"Invalid enum value. Expected {expected}, received '{value}'",
+                    "invalid_enum_value",
+                    options=options,
+                    received=value,
+                )
+            ], value
         return [], value
 
     return check

@@ -50,13 +50,25 @@ ID_ALPHABET = "0123456789abcdefghijklmnopqrstuv"
 # Environment type -> stored slug (apps/webapp/app/models/api-key.server.ts envSlug) and the
 # secret-key prefix (apps/webapp/app/utils/apiKeys.ts).
 ENV_SLUGS = {"DEVELOPMENT": "dev", "STAGING": "stg", "PRODUCTION": "prod", "PREVIEW": "preview"}
-KEY_PREFIXES = {"DEVELOPMENT": "tr_dev_", "STAGING": "tr_stg_", "PRODUCTION": "tr_prod_",
-                "PREVIEW": "tr_preview_"}
+KEY_PREFIXES = {
+    "DEVELOPMENT": "tr_dev_",
+    "STAGING": "tr_stg_",
+    "PRODUCTION": "tr_prod_",
+    "PREVIEW": "tr_preview_",
+}
 # What users call the environments (and what ``Emulator.secret_keys`` is keyed by).
-PUBLIC_SLUGS = {"DEVELOPMENT": "dev", "STAGING": "staging", "PRODUCTION": "prod",
-                "PREVIEW": "preview"}
-ENV_TITLES = {"DEVELOPMENT": "Development", "STAGING": "Staging", "PRODUCTION": "Production",
-              "PREVIEW": "Preview"}
+PUBLIC_SLUGS = {
+    "DEVELOPMENT": "dev",
+    "STAGING": "staging",
+    "PRODUCTION": "prod",
+    "PREVIEW": "preview",
+}
+ENV_TITLES = {
+    "DEVELOPMENT": "Development",
+    "STAGING": "Staging",
+    "PRODUCTION": "Production",
+    "PREVIEW": "Preview",
+}
 
 
 @functools.lru_cache(maxsize=131_072)  # list pages format the same dates over and over
@@ -303,9 +315,23 @@ class World:
     realtime_hold: float
 
     # Configuration and shared objects; everything else in ``__dict__`` is seeded state.
-    _NOT_STATE = frozenset({"lock", "seed", "run_count", "clock", "_secret_key",
-                            "_access_token", "_project_ref", "_store_factories", "_seeders",
-                            "_snapshot", "_dirty", "lifecycle", "realtime_hold"})
+    _NOT_STATE = frozenset(
+        {
+            "lock",
+            "seed",
+            "run_count",
+            "clock",
+            "_secret_key",
+            "_access_token",
+            "_project_ref",
+            "_store_factories",
+            "_seeders",
+            "_snapshot",
+            "_dirty",
+            "lifecycle",
+            "realtime_hold",
+        }
+    )
 
     def __init__(
         self,
@@ -371,10 +397,16 @@ class World:
 
     def _snapshot_key(self) -> tuple[Any, ...]:
         """Everything a build depends on (the instant only when the clock is frozen)."""
-        return (self.seed, self.run_count, self._secret_key, self._access_token,
-                self._project_ref, self.clock.now() if self.clock.frozen else None,
-                tuple((name, id(f)) for name, f in self._store_factories),
-                tuple((name, id(f)) for name, f in self._seeders))
+        return (
+            self.seed,
+            self.run_count,
+            self._secret_key,
+            self._access_token,
+            self._project_ref,
+            self.clock.now() if self.clock.frozen else None,
+            tuple((name, id(f)) for name, f in self._store_factories),
+            tuple((name, id(f)) for name, f in self._seeders),
+        )
 
     def _seeded_recently(self, seeded_at: dt.datetime) -> bool:
         """Whether data seeded at ``seeded_at`` is what seeding now would give."""
@@ -414,8 +446,7 @@ class World:
         return self._dirty or self.ids.drawn
 
     def _state(self) -> dict[str, Any]:
-        return {name: value for name, value in self.__dict__.items()
-                if name not in self._NOT_STATE}
+        return {name: value for name, value in self.__dict__.items() if name not in self._NOT_STATE}
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails: expose stores as attributes (world.runs).
@@ -440,8 +471,12 @@ class World:
         self.add_user("carol", "Carol Example", [other.id])
 
         self.default_project = self.add_project(
-            acme, "Web App", ref=self._project_ref, dev_owners=["alice", "bob"],
-            dev_key=self._secret_key, preview_branches=["feature-login", "fix/checkout"],
+            acme,
+            "Web App",
+            ref=self._project_ref,
+            dev_owners=["alice", "bob"],
+            dev_key=self._secret_key,
+            preview_branches=["feature-login", "fix/checkout"],
         )
         self.second_project = self.add_project(acme, "Data Pipeline", dev_owners=["alice"])
         self.foreign_project = self.add_project(other, "Globex Site", dev_owners=["carol"])
@@ -452,30 +487,42 @@ class World:
         self.organizations[org.id] = org
         return org
 
-    def add_user(self, name: str, display_name: str, org_ids: list[str],
-                 token: str | None = None) -> User:
-        user = User(id=self.ids.cuid("user"), name=name, display_name=display_name,
-                    org_ids=list(org_ids))
+    def add_user(
+        self, name: str, display_name: str, org_ids: list[str], token: str | None = None
+    ) -> User:
+        user = User(
+            id=self.ids.cuid("user"), name=name, display_name=display_name, org_ids=list(org_ids)
+        )
         pat = token or self._token("tr_pat_", "pat", 40)
         user.personal_access_tokens.append(pat)
         self.users[user.id] = user
         self.personal_access_tokens[pat] = user.id
         return user
 
-    def add_project(self, org: Organization, name: str, *, ref: str | None = None,
-                    dev_owners: Iterable[str] = (), dev_key: str | None = None,
-                    preview_branches: Iterable[str] = ()) -> Project:
+    def add_project(
+        self,
+        org: Organization,
+        name: str,
+        *,
+        ref: str | None = None,
+        dev_owners: Iterable[str] = (),
+        dev_key: str | None = None,
+        preview_branches: Iterable[str] = (),
+    ) -> Project:
         slug = name.lower().replace(" ", "-")
         project = Project(
             id=self.ids.cuid("project"),
             ref=ref or "proj_" + self.ids.chars("project-ref", 20),
-            name=name, slug=f"{slug}-{self.ids.chars('project-slug', 4)}", org_id=org.id,
+            name=name,
+            slug=f"{slug}-{self.ids.chars('project-slug', 4)}",
+            org_id=org.id,
         )
         self.projects[project.ref] = project
         for index, owner in enumerate(dev_owners):
             user = self.user_by_name(owner)
-            self.add_environment(project, "DEVELOPMENT", owner=user,
-                                 api_key=dev_key if index == 0 else None)
+            self.add_environment(
+                project, "DEVELOPMENT", owner=user, api_key=dev_key if index == 0 else None
+            )
         self.add_environment(project, "STAGING")
         self.add_environment(project, "PRODUCTION")
         preview = self.add_environment(project, "PREVIEW")
@@ -483,10 +530,18 @@ class World:
             self.add_branch(preview, branch)
         return project
 
-    def add_environment(self, project: Project, env_type: str, *, owner: User | None = None,
-                        api_key: str | None = None) -> Environment:
+    def add_environment(
+        self,
+        project: Project,
+        env_type: str,
+        *,
+        owner: User | None = None,
+        api_key: str | None = None,
+    ) -> Environment:
         env = Environment(
-            id=self.ids.cuid("environment"), project_ref=project.ref, type=env_type,
+            id=self.ids.cuid("environment"),
+            project_ref=project.ref,
+            type=env_type,
             api_key=api_key or self._token(KEY_PREFIXES[env_type], "secret-key"),
             shortcode=self.ids.chars("shortcode", 6),
             owner_user_id=owner.id if owner else None,
@@ -498,10 +553,14 @@ class World:
     def add_branch(self, parent: Environment, branch_name: str) -> Environment:
         """A branch (child) environment of a PREVIEW or DEVELOPMENT environment."""
         child = Environment(
-            id=self.ids.cuid("environment"), project_ref=parent.project_ref, type=parent.type,
+            id=self.ids.cuid("environment"),
+            project_ref=parent.project_ref,
+            type=parent.type,
             api_key=self._token(KEY_PREFIXES[parent.type], "secret-key"),
-            shortcode=self.ids.chars("shortcode", 6), owner_user_id=parent.owner_user_id,
-            parent_id=parent.id, branch_name=branch_name,
+            shortcode=self.ids.chars("shortcode", 6),
+            owner_user_id=parent.owner_user_id,
+            parent_id=parent.id,
+            branch_name=branch_name,
         )
         self.environments[child.id] = child
         # A branch's own key is not how clients reach it (they send the parent key plus
@@ -515,7 +574,9 @@ class World:
             prefix = KEY_PREFIXES[environment.type] + "sk_"
             token = self._token(prefix, "additional-key")
             self.api_keys[token] = ApiKey(
-                token, environment.id, root=False,
+                token,
+                environment.id,
+                root=False,
                 scopes=frozenset(scopes) if scopes is not None else None,
             )
             return token
@@ -549,8 +610,14 @@ class World:
     def project_environments(self, project_ref: str) -> list[Environment]:
         return [e for e in self.environments.values() if e.project_ref == project_ref]
 
-    def environment(self, project_ref: str, env_type: str, *, owner_user_id: str | None = None,
-                    branch: str | None = None) -> Environment | None:
+    def environment(
+        self,
+        project_ref: str,
+        env_type: str,
+        *,
+        owner_user_id: str | None = None,
+        branch: str | None = None,
+    ) -> Environment | None:
         """The non-archived environment of a project by type (``DEVELOPMENT`` …), owner (dev)
         and branch (children)."""
         for env in self.environments.values():
@@ -558,8 +625,11 @@ class World:
                 continue
             if env.branch_name != branch:
                 continue
-            if (env_type == "DEVELOPMENT" and owner_user_id is not None
-                    and env.owner_user_id != owner_user_id):
+            if (
+                env_type == "DEVELOPMENT"
+                and owner_user_id is not None
+                and env.owner_user_id != owner_user_id
+            ):
                 continue
             return env
         return None

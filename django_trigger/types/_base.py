@@ -220,9 +220,7 @@ def _converter(annotation: Any) -> Converter:
     """A function checking and converting one JSON value to ``annotation``, built once."""
     origin = typing.get_origin(annotation)
     if origin in (Union, types.UnionType):
-        options = [
-            _converter(arg) for arg in typing.get_args(annotation) if arg is not type(None)
-        ]
+        options = [_converter(arg) for arg in typing.get_args(annotation) if arg is not type(None)]
         if len(options) == 1:
             return options[0]
 

@@ -173,8 +173,11 @@ class WebhookEndpointSecret:
     def from_api(cls, data: Any) -> WebhookEndpointSecret:
         from ._base import SchemaError
 
-        if (not isinstance(data, dict) or not isinstance(data.get("id"), str)
-                or not isinstance(data.get("secret"), str)):
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("id"), str)
+            or not isinstance(data.get("secret"), str)
+        ):
             raise SchemaError("expected an object with 'id' and 'secret' strings")
         return cls(data["id"], Secret(data["secret"]))
 

@@ -138,18 +138,21 @@ class TaskRunExecutionResult(Record):
     error: dict[str, Any] | None = None
 
 
-RunStatusLike = RunStatus | Literal[
-    "PENDING_VERSION",
-    "QUEUED",
-    "DEQUEUED",
-    "EXECUTING",
-    "WAITING",
-    "COMPLETED",
-    "CANCELED",
-    "FAILED",
-    "CRASHED",
-    "SYSTEM_FAILURE",
-    "DELAYED",
-    "EXPIRED",
-    "TIMED_OUT",
-]
+RunStatusLike = (
+    RunStatus
+    | Literal[
+        "PENDING_VERSION",
+        "QUEUED",
+        "DEQUEUED",
+        "EXECUTING",
+        "WAITING",
+        "COMPLETED",
+        "CANCELED",
+        "FAILED",
+        "CRASHED",
+        "SYSTEM_FAILURE",
+        "DELAYED",
+        "EXPIRED",
+        "TIMED_OUT",
+    ]
+)

@@ -84,4 +84,3 @@ class BulkAction(Record):
     counts: BulkActionCounts = field(default_factory=BulkActionCounts)
     created_at: datetime
     completed_at: datetime | None = None
-

@@ -10,8 +10,12 @@ from typing import Any
 from ._base import Record
 from .enums import ExtensibleEnum
 
-__all__ = ["WaitpointToken", "WaitpointTokenCreated", "WaitpointTokenDetail",
-           "WaitpointTokenStatus"]
+__all__ = [
+    "WaitpointToken",
+    "WaitpointTokenCreated",
+    "WaitpointTokenDetail",
+    "WaitpointTokenStatus",
+]
 
 
 class WaitpointTokenStatus(ExtensibleEnum):
@@ -88,8 +92,9 @@ def _decode(packet: str, data_type: str) -> Any:
     if data_type == "text/plain":
         return packet
     if data_type == "application/store":
-        raise ValueError("the output was offloaded to object storage; this client does not "
-                         "fetch packets")
+        raise ValueError(
+            "the output was offloaded to object storage; this client does not fetch packets"
+        )
     try:
         value = json.loads(packet)
     except RecursionError:  # nested too deeply: malformed like any other bad JSON

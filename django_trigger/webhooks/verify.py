@@ -64,7 +64,8 @@ def construct_event(payload: bytes, signature: str | None, secret: str) -> Alert
     event_class = ALERT_EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if event_class is None:
         raise InvalidPayloadError(
-            "Webhook parsing failed: 'type' must be one of " + ", ".join(ALERT_EVENT_TYPES))
+            "Webhook parsing failed: 'type' must be one of " + ", ".join(ALERT_EVENT_TYPES)
+        )
     try:
         return event_class.from_api(body)
     except SchemaError as exc:

@@ -54,17 +54,18 @@ class AlertWebhookView(View):
         if not secret:
             raise ConfigurationError(
                 f"TRIGGER[{alias!r}]['WEBHOOK_SECRET'] is not set: alert webhooks for this "
-                "alias cannot be verified (set it, or TRIGGER_WEBHOOK_SECRET for 'default').")
+                "alias cannot be verified (set it, or TRIGGER_WEBHOOK_SECRET for 'default')."
+            )
         try:
             event = construct_event(request.body, request.headers.get(SIGNATURE_HEADER), secret)
         except InvalidSignatureError:
-            logger.warning("alert webhook refused: missing or invalid signature (alias %r)",
-                           alias)
+            logger.warning("alert webhook refused: missing or invalid signature (alias %r)", alias)
             return JsonResponse({"error": "Invalid signature"}, status=400)
         except InvalidPayloadError:
             # Not the error's text: schema messages quote values of the body.
-            logger.warning("alert webhook refused (alias %r): a signed body that is not a "
-                           "valid alert", alias)
+            logger.warning(
+                "alert webhook refused (alias %r): a signed body that is not a valid alert", alias
+            )
             return JsonResponse({"error": "Invalid payload"}, status=400)
 
         key = f"django_trigger:alert:{alias}:{event.id}"
@@ -74,6 +75,11 @@ class AlertWebhookView(View):
         for signal in (SIGNALS[event.type], alert_received):
             for receiver, result in signal.send_robust(sender=type(event), **arguments):
                 if isinstance(result, Exception):
-                    logger.error("alert %s %s: receiver %r raised", event.type, event.id,
-                                 receiver, exc_info=result)
+                    logger.error(
+                        "alert %s %s: receiver %r raised",
+                        event.type,
+                        event.id,
+                        receiver,
+                        exc_info=result,
+                    )
         return JsonResponse({"received": True})

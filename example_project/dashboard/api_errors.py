@@ -72,9 +72,9 @@ def _describe(exc: TriggerError, alias: str) -> str:
     if isinstance(exc, (BadRequestError, UnprocessableEntityError)):
         return _("Trigger.dev refused the request: %(message)s") % {"message": exc.message}
     if isinstance(exc, InternalServerError):
-        return _(
-            "Trigger.dev had a server error (HTTP %(status)s). Try again in a moment."
-        ) % {"status": exc.status}
+        return _("Trigger.dev had a server error (HTTP %(status)s). Try again in a moment.") % {
+            "status": exc.status
+        }
     if isinstance(exc, ApiError):
         return _("Trigger.dev answered with an error: %(error)s") % {"error": exc}
     if isinstance(exc, ConfigurationError):

@@ -20,5 +20,10 @@ logger = logging.getLogger("dashboard.alerts")
 @receiver(run_failed, dispatch_uid="dashboard.run_failed")
 def log_failed_run(sender: Any, event: RunFailedEvent, alias: str, **kwargs: Any) -> None:
     run = event.object.run
-    logger.warning("Trigger.dev run %s of %s failed (%s): %s", run.id, event.object.task.id,
-                   alias, run.dashboard_url)
+    logger.warning(
+        "Trigger.dev run %s of %s failed (%s): %s",
+        run.id,
+        event.object.task.id,
+        alias,
+        run.dashboard_url,
+    )

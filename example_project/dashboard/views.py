@@ -233,8 +233,9 @@ async def overview(request: HttpRequest) -> HttpResponse:
     """
     if not await _is_authenticated(request):
         return redirect_to_login(request.get_full_path())
-    calls = [_latest(alias, statuses) for alias in _aliases()
-             for statuses in (None, FAILED_STATUSES)]
+    calls = [
+        _latest(alias, statuses) for alias in _aliases() for statuses in (None, FAILED_STATUSES)
+    ]
     results = await asyncio.gather(*calls)
     columns = [
         {"alias": latest["alias"], "latest": latest, "failures": failures}
@@ -271,12 +272,19 @@ def approvals(request: HttpRequest) -> HttpResponse:
     """The tokens runs are waiting on (a task calls ``wait.forToken(token)``), with Approve /
     Reject buttons. One API request per page (``waitpoints.list_tokens``)."""
     tag = (request.GET.get("tag") or "").strip() or None
-    context: dict[str, Any] = {"tag": tag or "", "tokens": None, "error": None,
-                               "can_decide": request.user.has_perm(CAN_DECIDE)}
+    context: dict[str, Any] = {
+        "tag": tag or "",
+        "tokens": None,
+        "error": None,
+        "can_decide": request.user.has_perm(CAN_DECIDE),
+    }
     try:
         page = get_client().waitpoints.list_tokens(
-            status="WAITING", tags=tag, limit=APPROVALS_PAGE_SIZE,
-            after=request.GET.get("after") or None)
+            status="WAITING",
+            tags=tag,
+            limit=APPROVALS_PAGE_SIZE,
+            after=request.GET.get("after") or None,
+        )
     except TriggerError as exc:
         context["error"] = describe(exc)
         return render(request, "dashboard/approvals.html", context, status=_error_status(exc))
@@ -304,8 +312,14 @@ def decide(request: HttpRequest, token_id: str) -> HttpResponse:
     try:
         token = get_client().waitpoints.complete_token(token_id, data)
     except WaitpointTimedOutError:
-        messages.error(request, _("%(id)s had already timed out: the run went on without a "
-                                  "decision, and yours was not recorded.") % {"id": token_id})
+        messages.error(
+            request,
+            _(
+                "%(id)s had already timed out: the run went on without a "
+                "decision, and yours was not recorded."
+            )
+            % {"id": token_id},
+        )
     except (NotFoundError, InvalidRequestError):
         messages.error(request, _("There is no waitpoint token “%(id)s”.") % {"id": token_id})
     except TriggerError as exc:
@@ -313,11 +327,22 @@ def decide(request: HttpRequest, token_id: str) -> HttpResponse:
     else:
         recorded = token.data if isinstance(token.data, dict) else {}
         if recorded == data:
-            messages.success(request, (_("Approved %(id)s.") if data["approved"]
-                                       else _("Rejected %(id)s.")) % {"id": token_id})
+            messages.success(
+                request,
+                (_("Approved %(id)s.") if data["approved"] else _("Rejected %(id)s."))
+                % {"id": token_id},
+            )
         else:
-            messages.info(request, _("%(id)s had already been decided (approved: %(approved)s, "
-                                     "by %(by)s); your choice was not recorded.") % {
-                "id": token_id, "approved": recorded.get("approved"),
-                "by": recorded.get("by", _("someone else"))})
+            messages.info(
+                request,
+                _(
+                    "%(id)s had already been decided (approved: %(approved)s, "
+                    "by %(by)s); your choice was not recorded."
+                )
+                % {
+                    "id": token_id,
+                    "approved": recorded.get("approved"),
+                    "by": recorded.get("by", _("someone else")),
+                },
+            )
     return redirect("dashboard:approvals")

@@ -29,12 +29,11 @@ class AdminTestCase(EmulatorTestMixin, TestCase):
     # -- users ------------------------------------------------------------------------------
 
     def make_staff(self, username: str, *codenames: str) -> User:
-        user = User.objects.create_user(username, f"{username}@example.com", "pw",
-                                        is_staff=True)
+        user = User.objects.create_user(username, f"{username}@example.com", "pw", is_staff=True)
         for codename in codenames:
             user.user_permissions.add(
-                Permission.objects.get(content_type__app_label="django_trigger",
-                                       codename=codename))
+                Permission.objects.get(content_type__app_label="django_trigger", codename=codename)
+            )
         return User.objects.get(pk=user.pk)  # fresh permission cache
 
     def login(self, user: User) -> None:

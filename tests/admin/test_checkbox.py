@@ -23,13 +23,17 @@ class Thing:
 class CheckboxTests(SimpleTestCase):
     def test_same_html_as_django(self):
         ours = RunAdmin(Run, admin.site)
-        things = [Thing("run_abc123", "run_abc123"),
-                  Thing('a<b>&"c\'', "<script>x</script> & 'q'"),
-                  Thing("éü 🚀", "name with spaces")]
+        things = [
+            Thing("run_abc123", "run_abc123"),
+            Thing("a<b>&\"c'", "<script>x</script> & 'q'"),
+            Thing("éü 🚀", "name with spaces"),
+        ]
         for language in ("en", "fr", "de"):
             with translation.override(language):
                 for thing in things:
                     with self.subTest(language=language, pk=thing.pk):
-                        self.assertEqual(str(ours.action_checkbox(thing)),
-                                         str(admin.ModelAdmin.action_checkbox(ours, thing)))
+                        self.assertEqual(
+                            str(ours.action_checkbox(thing)),
+                            str(admin.ModelAdmin.action_checkbox(ours, thing)),
+                        )
         self.assertEqual(vars(RunAdmin.action_checkbox), vars(admin.ModelAdmin.action_checkbox))

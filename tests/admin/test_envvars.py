@@ -55,8 +55,7 @@ class EnvVarAdminTests(AdminTestCase):
         self.assertIn("no-store", response["Cache-Control"])
 
         self.login(self.make_staff("editor", "view_envvar", "change_envvar"))
-        self.assertNotContains(self.client.get(self.url("envvar_change", "REGION")),
-                               "Reveal value")
+        self.assertNotContains(self.client.get(self.url("envvar_change", "REGION")), "Reveal value")
         self.assertEqual(self.client.post(url).status_code, 403)
         self.login(self.make_staff("revealer", "view_envvar", "reveal_envvar"))
         self.assertEqual(self.client.post(url).status_code, 403)
@@ -73,11 +72,13 @@ class EnvVarAdminTests(AdminTestCase):
         self.assertContains(response, "Trigger.dev never returns its value")
 
     def test_create_edit_delete(self):
-        response = self.client.post(self.url("envvar_add"), {
-            "name": "NEW_VAR", "value": "<script>alert(1)</script>"})
+        response = self.client.post(
+            self.url("envvar_add"), {"name": "NEW_VAR", "value": "<script>alert(1)</script>"}
+        )
         self.assertEqual(response.status_code, 302)
-        self.assertEqual(self.journal.last(method="POST").body,
-                         {"name": "NEW_VAR", "value": "<redacted>"})  # names only
+        self.assertEqual(
+            self.journal.last(method="POST").body, {"name": "NEW_VAR", "value": "<redacted>"}
+        )  # names only
         self.assertEqual(self.values()["NEW_VAR"], "<script>alert(1)</script>")
         response = self.client.post(self.url("envvar_reveal", "NEW_VAR"))
         self.assertNotContains(response, "<script>alert(1)</script>")
@@ -95,16 +96,19 @@ class EnvVarAdminTests(AdminTestCase):
     def test_bad_names_are_refused_before_sending(self):
         for name in ("has space", "TRIGGER_SECRET_KEY", "ÜMLAUT", ""):
             with self.subTest(name=name):
-                response = self.client.post(self.url("envvar_add"),
-                                            {"name": name, "value": "x"})
+                response = self.client.post(self.url("envvar_add"), {"name": name, "value": "x"})
                 self.assertEqual(response.status_code, 200)
                 self.assertIn("name", response.context["adminform"].form.errors)
         self.assertEqual(self.journal.count(method="POST"), 0)
 
     def test_permissions(self):
         self.login(self.make_staff("nobody"))
-        for url in (self.url("envvar_changelist"), self.url("envvar_change", "REGION"),
-                    self.url("envvar_add"), self.url("envvar_delete", "REGION")):
+        for url in (
+            self.url("envvar_changelist"),
+            self.url("envvar_change", "REGION"),
+            self.url("envvar_add"),
+            self.url("envvar_delete", "REGION"),
+        ):
             self.assertEqual(self.client.get(url).status_code, 403, url)
         self.assertEqual(self.client.post(self.url("envvar_reveal", "REGION")).status_code, 403)
         self.login(self.make_staff("viewer", "view_envvar"))
@@ -119,8 +123,11 @@ class EnvVarAdminTests(AdminTestCase):
 
     def test_environments_with_a_personal_access_token(self):
         emu = self.emulator
-        with override_settings(TRIGGER={"default": emu.client_settings(
-                ACCESS_TOKEN=emu.access_token, ENVIRONMENT="dev")}):
+        with override_settings(
+            TRIGGER={
+                "default": emu.client_settings(ACCESS_TOKEN=emu.access_token, ENVIRONMENT="dev")
+            }
+        ):
             response = self.client.get(self.url("envvar_changelist"))
             self.assertContains(response, "?environment=prod")
             self.journal.clear()
@@ -128,8 +135,10 @@ class EnvVarAdminTests(AdminTestCase):
             self.assertEqual(self.api_requests(), [("GET", self.envvars_path("prod"))])
             self.assertContains(response, "SENTRY_DSN")
             link = self.url("envvar_change", "REGION") + "?environment=prod"
-            self.assertRegex(response.content.decode(), re.escape(
-                self.url("envvar_change", "REGION")) + r'\?[^"]*environment=prod')
+            self.assertRegex(
+                response.content.decode(),
+                re.escape(self.url("envvar_change", "REGION")) + r'\?[^"]*environment=prod',
+            )
             self.journal.clear()
             self.assertEqual(self.client.get(link).status_code, 200)
             self.assertEqual(self.api_requests(), [("GET", self.envvars_path("prod") + "/REGION")])

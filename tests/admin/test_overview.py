@@ -64,26 +64,29 @@ class OverviewTests(AdminTestCase):
                 step = timedelta(hours=1) if period == "24h" else timedelta(days=1)
                 for i, bar in enumerate(bars):
                     low, high = start + step * i, start + step * (i + 1)
-                    self.assertEqual(bar["total"],
-                                     sum(1 for r in runs if low <= r.created_at < high))
+                    self.assertEqual(
+                        bar["total"], sum(1 for r in runs if low <= r.created_at < high)
+                    )
                 totals = {key: n for key, _label, n in response.context["totals"]}
-                self.assertEqual(totals["success"],
-                                 sum(1 for r in runs if str(r.status) == "COMPLETED"))
-                self.assertEqual(totals["failed"],
-                                 sum(1 for r in runs if str(r.status) in FAILED))
+                self.assertEqual(
+                    totals["success"], sum(1 for r in runs if str(r.status) == "COMPLETED")
+                )
+                self.assertEqual(totals["failed"], sum(1 for r in runs if str(r.status) in FAILED))
                 # Per task: failure rate over finished runs, nearest-rank p50/p95.
                 rows = {row["task"]: row for row in response.context["tasks"]}
                 for task in {r.task_identifier for r in runs}:
                     mine = [r for r in runs if r.task_identifier == task]
-                    finished = [r for r in mine
-                                if str(r.status) == "COMPLETED" or str(r.status) in FAILED]
+                    finished = [
+                        r for r in mine if str(r.status) == "COMPLETED" or str(r.status) in FAILED
+                    ]
                     failed = [r for r in finished if str(r.status) in FAILED]
                     row = rows[task]
-                    self.assertEqual((row["runs"], row["finished"], row["failed"]),
-                                     (len(mine), len(finished), len(failed)))
+                    self.assertEqual(
+                        (row["runs"], row["finished"], row["failed"]),
+                        (len(mine), len(finished), len(failed)),
+                    )
                     if finished:
-                        self.assertEqual(row["failure_rate"],
-                                         f"{len(failed) / len(finished):.0%}")
+                        self.assertEqual(row["failure_rate"], f"{len(failed) / len(finished):.0%}")
                     durations = [r.duration_ms for r in finished if r.duration_ms]
                     if durations:
                         from django_trigger.admin.runs import format_duration
@@ -114,8 +117,9 @@ class OverviewTests(AdminTestCase):
         self.assertContains(response, "Only the newest 20 runs are counted")
 
     def test_cached_with_the_list_cache_setting(self):
-        with override_settings(TRIGGER={"default": self.emulator.client_settings(
-                ADMIN_CACHE_TIMEOUT=60)}):
+        with override_settings(
+            TRIGGER={"default": self.emulator.client_settings(ADMIN_CACHE_TIMEOUT=60)}
+        ):
             first = self.get()
             self.assertGreater(self.journal.count(), 0)
             second = self.get()

@@ -9,10 +9,12 @@ from django_trigger.admin.querysets import RunQuerySet
 
 class RemoteFilterTests(SimpleTestCase):
     def test_and_and_single_key_or_are_sent(self):
-        qs = RunQuerySet().filter(Q(status="COMPLETED") | Q(status="FAILED"),
-                                  task_identifier="hello")
-        self.assertEqual(qs.filters, {"status": ["COMPLETED", "FAILED"],
-                                      "task_identifier": ["hello"]})
+        qs = RunQuerySet().filter(
+            Q(status="COMPLETED") | Q(status="FAILED"), task_identifier="hello"
+        )
+        self.assertEqual(
+            qs.filters, {"status": ["COMPLETED", "FAILED"], "task_identifier": ["hello"]}
+        )
 
     def test_negated_q_is_refused_wherever_it_sits(self):
         for q in (

@@ -51,10 +51,13 @@ class DetailActionTests(RunActionTestCase):
         self.journal.clear()
 
         response = self.client.post(url, {"post": "yes"})
-        self.assertRedirects(response, self.url("run_change", run_id),
-                             fetch_redirect_response=False)
-        self.assertEqual(self.api_requests(), [("GET", f"/api/v3/runs/{run_id}"),
-                                               ("POST", f"/api/v2/runs/{run_id}/cancel")])
+        self.assertRedirects(
+            response, self.url("run_change", run_id), fetch_redirect_response=False
+        )
+        self.assertEqual(
+            self.api_requests(),
+            [("GET", f"/api/v3/runs/{run_id}"), ("POST", f"/api/v2/runs/{run_id}/cancel")],
+        )
         self.assertEqual(self.messages_of(response), [f"Cancelled run: {run_id}."])
         self.assertEqual(self.status_of(run_id), "CANCELED")
 
@@ -75,13 +78,17 @@ class DetailActionTests(RunActionTestCase):
         for method in ("get", "post"):
             with self.subTest(method):
                 self.journal.clear()
-                response = getattr(self.client, method)(self.url("run_cancel", run_id),
-                                                        {"post": "yes"})
-                self.assertRedirects(response, self.url("run_change", run_id),
-                                     fetch_redirect_response=False)
-                self.assertEqual(self.messages_of(response)[-1],
-                                 f"Did not cancel {run_id}: it has already finished (canceled), "
-                                 "there is nothing to cancel.")
+                response = getattr(self.client, method)(
+                    self.url("run_cancel", run_id), {"post": "yes"}
+                )
+                self.assertRedirects(
+                    response, self.url("run_change", run_id), fetch_redirect_response=False
+                )
+                self.assertEqual(
+                    self.messages_of(response)[-1],
+                    f"Did not cancel {run_id}: it has already finished (canceled), "
+                    "there is nothing to cancel.",
+                )
                 self.assertEqual(self.journal.count(method="POST"), 0)
 
     def test_replay_names_the_new_run(self):
@@ -111,11 +118,16 @@ class DetailActionTests(RunActionTestCase):
 
     def test_reschedule_of_a_run_that_is_not_delayed_is_explained(self):
         run_id = self.runs_with_status("COMPLETED")[0]
-        response = self.client.post(self.url("run_reschedule", run_id),
-                                    {"post": "yes", "delay": "1h"})
-        self.assertEqual(self.messages_of(response), [
-            f"Did not reschedule {run_id}: only delayed runs can be rescheduled, and it is "
-            "completed."])
+        response = self.client.post(
+            self.url("run_reschedule", run_id), {"post": "yes", "delay": "1h"}
+        )
+        self.assertEqual(
+            self.messages_of(response),
+            [
+                f"Did not reschedule {run_id}: only delayed runs can be rescheduled, and it is "
+                "completed."
+            ],
+        )
         self.assertEqual(self.journal.count(method="POST"), 0)
 
     def test_a_refused_action_is_said_plainly(self):
@@ -127,8 +139,9 @@ class DetailActionTests(RunActionTestCase):
 
     def test_add_tags(self):
         run_id = self.runs_with_status("COMPLETED")[0]
-        response = self.client.post(self.url("run_tag", run_id),
-                                    {"post": "yes", "tags": "vip, <b>bold</b>, vip"})
+        response = self.client.post(
+            self.url("run_tag", run_id), {"post": "yes", "tags": "vip, <b>bold</b>, vip"}
+        )
         self.assertEqual(self.messages_of(response), [f"Tagged run: {run_id}."])
         self.assertEqual(self.journal.last().body, {"tags": ["vip", "<b>bold</b>"]})
         tags = get_client().runs.retrieve(run_id).tags
@@ -164,25 +177,36 @@ class ChangelistActionTests(RunActionTestCase):
         response = self.changelist_post("cancel_selected", ids, post="yes")
         self.assertEqual(response.status_code, 302)
         # Each run is read (still cancellable?), then cancelled.
-        self.assertEqual(sorted(self.api_requests()), sorted(
-            [("POST", f"/api/v2/runs/{i}/cancel") for i in ids]
-            + [("GET", f"/api/v3/runs/{i}") for i in ids]))
-        self.assertEqual(self.messages_of(response),
-                         [f"Cancelled 3 runs: {', '.join(ids)}."])
+        self.assertEqual(
+            sorted(self.api_requests()),
+            sorted(
+                [("POST", f"/api/v2/runs/{i}/cancel") for i in ids]
+                + [("GET", f"/api/v3/runs/{i}") for i in ids]
+            ),
+        )
+        self.assertEqual(self.messages_of(response), [f"Cancelled 3 runs: {', '.join(ids)}."])
         for run_id in ids:
             self.assertEqual(self.status_of(run_id), "CANCELED")
 
     def test_partial_failure_names_each_run(self):
         ids = self.runs_with_status("COMPLETED")[:2]
         delayed = self.runs_with_status("DELAYED")[:1]
-        response = self.changelist_post("reschedule_selected", ids + delayed, post="yes",
-                                        delay="3h")
+        response = self.changelist_post(
+            "reschedule_selected", ids + delayed, post="yes", delay="3h"
+        )
         messages = self.messages_of(response)
-        self.assertEqual(messages, [
-            "Skipped 2 runs: " + "; ".join(
-                f"{run_id} (only delayed runs can be rescheduled, and it is completed)"
-                for run_id in ids) + ".",
-            f"Rescheduled run: {delayed[0]}."])
+        self.assertEqual(
+            messages,
+            [
+                "Skipped 2 runs: "
+                + "; ".join(
+                    f"{run_id} (only delayed runs can be rescheduled, and it is completed)"
+                    for run_id in ids
+                )
+                + ".",
+                f"Rescheduled run: {delayed[0]}.",
+            ],
+        )
         self.assertEqual(self.journal.count(method="POST"), 1)
 
     def test_cancel_selection_skips_finished_runs(self):
@@ -216,8 +240,7 @@ class ChangelistActionTests(RunActionTestCase):
     def test_select_across_maps_to_a_bulk_action_with_the_same_filters(self):
         ids = self.runs_with_status("QUEUED")[:1]
         url = self.url("run_changelist") + "?status=QUEUED&task=send-email"
-        data = {"action": "cancel_selected", CHECKBOX: ids, "select_across": "1",
-                "index": "0"}
+        data = {"action": "cancel_selected", CHECKBOX: ids, "select_across": "1", "index": "0"}
         response = self.client.post(url, data)
         self.assertContains(response, "every run that matches these filters")
         self.assertEqual(self.api_requests(), [])
@@ -225,19 +248,22 @@ class ChangelistActionTests(RunActionTestCase):
         response = self.client.post(url, {**data, "post": "yes"})
         self.assertEqual(response.status_code, 302)
         self.assertEqual(self.api_requests(), [("POST", "/api/v1/bulk-actions")])
-        self.assertEqual(self.journal.last().body, {
-            "action": "cancel",
-            "filter": {"status": ["QUEUED"], "taskIdentifier": ["send-email"],
-                       "period": "7d"},
-            "name": "Django admin: cancel by root",
-        })
+        self.assertEqual(
+            self.journal.last().body,
+            {
+                "action": "cancel",
+                "filter": {"status": ["QUEUED"], "taskIdentifier": ["send-email"], "period": "7d"},
+                "name": "Django admin: cancel by root",
+            },
+        )
 
     def test_select_across_sends_only_v2_statuses_to_the_bulk_action(self):
         # The list filter sends EXECUTING,REATTEMPTING; the bulk filter takes V2 names only.
         ids = self.runs_with_status("EXECUTING")[:1]
         url = self.url("run_changelist") + "?status=EXECUTING"
-        response = self.client.post(url, {"action": "cancel_selected", CHECKBOX: ids,
-                                          "select_across": "1", "post": "yes"})
+        response = self.client.post(
+            url, {"action": "cancel_selected", CHECKBOX: ids, "select_across": "1", "post": "yes"}
+        )
         self.assertEqual(response.status_code, 302, self.messages_of(response))
         self.assertEqual(self.journal.last().body["filter"]["status"], ["EXECUTING"])
         self.assertTrue(self.messages_of(response)[0].startswith("Started bulk action"))
@@ -251,8 +277,9 @@ class ChangelistActionTests(RunActionTestCase):
         self.assertEqual(self.api_requests(), [])
 
     def test_nothing_selected(self):
-        response = self.client.post(self.url("run_changelist"),
-                                    {"action": "cancel_selected", "index": "0"})
+        response = self.client.post(
+            self.url("run_changelist"), {"action": "cancel_selected", "index": "0"}
+        )
         self.assertEqual(response.status_code, 302)
         self.assertIn("Items must be selected", self.messages_of(response)[0])
         self.assertEqual(self.journal.count(method="POST"), 0)
@@ -262,9 +289,13 @@ class PermissionTests(RunActionTestCase):
     def test_without_view_permission_nothing_is_shown_or_fetched(self):
         self.login(self.make_staff("nobody"))
         run_id = "run_abc123"
-        for url in (self.url("run_changelist"), self.url("run_change", run_id),
-                    self.url("run_cancel", run_id), self.url("run_history", run_id),
-                    self.url("run_changelist") + f"?q={run_id}"):
+        for url in (
+            self.url("run_changelist"),
+            self.url("run_change", run_id),
+            self.url("run_cancel", run_id),
+            self.url("run_history", run_id),
+            self.url("run_changelist") + f"?q={run_id}",
+        ):
             with self.subTest(url=url):
                 self.assertEqual(self.client.get(url).status_code, 403)
         response = self.client.get("/admin/")
@@ -325,15 +356,18 @@ class CsrfTests(RunActionTestCase):
         client.force_login(self.admin_user)
         response = client.post(self.url("run_cancel", run_id), {"post": "yes"})
         self.assertEqual(response.status_code, 403)
-        response = client.post(self.url("run_changelist"),
-                               {"action": "cancel_selected", CHECKBOX: [run_id], "post": "yes"})
+        response = client.post(
+            self.url("run_changelist"),
+            {"action": "cancel_selected", CHECKBOX: [run_id], "post": "yes"},
+        )
         self.assertEqual(response.status_code, 403)
         self.assertEqual(self.api_requests(), [])
         # With the token from the confirmation page, it goes through.
         page = client.get(self.url("run_cancel", run_id))
         token = page.context["csrf_token"]
-        response = client.post(self.url("run_cancel", run_id),
-                               {"post": "yes", "csrfmiddlewaretoken": str(token)})
+        response = client.post(
+            self.url("run_cancel", run_id), {"post": "yes", "csrfmiddlewaretoken": str(token)}
+        )
         self.assertEqual(response.status_code, 302)
         self.assertEqual(self.status_of(run_id), "CANCELED")
 
@@ -343,8 +377,9 @@ class RequestCountTests(RunActionTestCase):
         self.client.get(self.url("run_changelist"))
         self.assertEqual(self.api_requests(), [("GET", RUNS_LIST)])
         self.journal.clear()
-        self.client.get(self.url("run_changelist"), {"status": "FAILED", "created": "30d",
-                                                     "tag": "org_acme"})
+        self.client.get(
+            self.url("run_changelist"), {"status": "FAILED", "created": "30d", "tag": "org_acme"}
+        )
         self.assertEqual(self.api_requests(), [("GET", RUNS_LIST)])
         run_id = self.runs_with_status("COMPLETED")[0]
         self.client.get(self.url("run_change", run_id))

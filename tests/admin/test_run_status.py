@@ -46,8 +46,9 @@ class RunStatusRefreshTests(AdminTestCase):
         self.assertEqual(self.journal.count(path_prefix=RUN_RETRIEVE), 1)  # one per poll
         with self.emulator.state.lock:
             self.emulator.state.runs.set_status(run_id, "EXECUTING")
-        self.assertEqual(self.client.get(self.url("run_status", run_id)).json()["status"],
-                         "EXECUTING")
+        self.assertEqual(
+            self.client.get(self.url("run_status", run_id)).json()["status"], "EXECUTING"
+        )
         with self.emulator.state.lock:
             self.emulator.state.runs.fail(run_id, "boom <b>")
         body = self.client.get(self.url("run_status", run_id)).json()

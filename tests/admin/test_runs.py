@@ -75,16 +75,29 @@ class RunChangelistTests(AdminTestCase):
             with self.subTest(status):
                 self.assertIn(status, listed)
                 self.journal.clear()
-                response = self.client.get(self.url("run_changelist"),
-                                           {"status": status, "created": "30d"})
+                response = self.client.get(
+                    self.url("run_changelist"), {"status": status, "created": "30d"}
+                )
                 shown = {row.id for row in response.context["cl"].result_list}
                 self.assertEqual(shown, listed[status])
 
     def test_every_status_is_offered(self):
         response = self.get_list()
-        for status in ("PENDING_VERSION", "QUEUED", "DEQUEUED", "EXECUTING", "WAITING",
-                       "COMPLETED", "CANCELED", "FAILED", "CRASHED", "SYSTEM_FAILURE",
-                       "DELAYED", "EXPIRED", "TIMED_OUT"):
+        for status in (
+            "PENDING_VERSION",
+            "QUEUED",
+            "DEQUEUED",
+            "EXECUTING",
+            "WAITING",
+            "COMPLETED",
+            "CANCELED",
+            "FAILED",
+            "CRASHED",
+            "SYSTEM_FAILURE",
+            "DELAYED",
+            "EXPIRED",
+            "TIMED_OUT",
+        ):
             self.assertContains(response, f"status={status}")
 
     def test_each_filter_maps_to_one_api_parameter(self):
@@ -100,9 +113,14 @@ class RunChangelistTests(AdminTestCase):
             ({"is_test": "0"}, {"filter[isTest]": "false"}),
             ({"schedule": "sched_abc"}, {"filter[schedule]": "sched_abc"}),
             ({"batch": "batch_abc"}, {"filter[batch]": "batch_abc"}),
-            ({"status": "COMPLETED", "task": "sync-crm", "created": "30d"},
-             {"filter[status]": "COMPLETED", "filter[taskIdentifier]": "sync-crm",
-              "filter[createdAt][period]": "30d"}),
+            (
+                {"status": "COMPLETED", "task": "sync-crm", "created": "30d"},
+                {
+                    "filter[status]": "COMPLETED",
+                    "filter[taskIdentifier]": "sync-crm",
+                    "filter[createdAt][period]": "30d",
+                },
+            ),
         ]
         for params, expected in cases:
             with self.subTest(params=params):
@@ -119,9 +137,16 @@ class RunChangelistTests(AdminTestCase):
         self.assertTrue(all(row.is_test for row in response.context["cl"].result_list))
 
     def test_invalid_parameters_redirect_without_a_request(self):
-        for params in ({"status": "BOGUS"}, {"bogus": "1"}, {"is_test": "maybe"},
-                       {"created": "2y"}, {"task": "a,b"}, {"alias": "nope"},
-                       {"p": "zzz"}, {"id__gt": "run_1"}):
+        for params in (
+            {"status": "BOGUS"},
+            {"bogus": "1"},
+            {"is_test": "maybe"},
+            {"created": "2y"},
+            {"task": "a,b"},
+            {"alias": "nope"},
+            {"p": "zzz"},
+            {"id__gt": "run_1"},
+        ):
             with self.subTest(params=params):
                 response = self.get_list(**params)
                 self.assertEqual(response.status_code, 302)
@@ -176,17 +201,21 @@ class RunChangelistTests(AdminTestCase):
     def test_search_by_run_id_opens_the_run(self):
         run = self.runs()[3]
         response = self.get_list(q=f"  {run.id} ")
-        self.assertRedirects(response, self.url("run_change", run.id),
-                             fetch_redirect_response=False)
+        self.assertRedirects(
+            response, self.url("run_change", run.id), fetch_redirect_response=False
+        )
         self.assertEqual(self.api_requests(), [("GET", RUN_RETRIEVE + run.id)])
 
     def test_search_by_unknown_run_id_stays_on_the_list(self):
-        response = self.client.get(self.url("run_changelist"),
-                                   {"q": "run_doesnotexist0000", "status": "COMPLETED"},
-                                   follow=True)
+        response = self.client.get(
+            self.url("run_changelist"),
+            {"q": "run_doesnotexist0000", "status": "COMPLETED"},
+            follow=True,
+        )
         self.assertEqual(response.status_code, 200)
-        self.assertEqual(response.redirect_chain[-1][0],
-                         self.url("run_changelist") + "?status=COMPLETED")
+        self.assertEqual(
+            response.redirect_chain[-1][0], self.url("run_changelist") + "?status=COMPLETED"
+        )
         self.assertContains(response, "No run with the id run_doesnotexist0000")
         self.assertTrue(response.context["cl"].result_list)
 
@@ -210,9 +239,23 @@ class RunDetailTests(AdminTestCase):
         response = self.client.get(self.url("run_change", run.id))
         self.assertEqual(response.status_code, 200)
         self.assertEqual(self.api_requests(), [("GET", RUN_RETRIEVE + run.id)])
-        for label in ("Run id", "Task", "Status", "Payload", "Output", "Error", "Metadata",
-                      "Timings", "Created", "Started", "Finished", "Duration", "Cost",
-                      "Attempts", "Idempotency key"):
+        for label in (
+            "Run id",
+            "Task",
+            "Status",
+            "Payload",
+            "Output",
+            "Error",
+            "Metadata",
+            "Timings",
+            "Created",
+            "Started",
+            "Finished",
+            "Duration",
+            "Cost",
+            "Attempts",
+            "Idempotency key",
+        ):
             self.assertContains(response, label)
         self.assertContains(response, run.task_identifier)
         self.assertContains(response, 'class="trigger-json"')
@@ -226,16 +269,25 @@ class RunDetailTests(AdminTestCase):
         response = self.client.get(self.url("run_change", run.id))
         self.assertNotContains(response, "cloud.trigger.dev")
         self.assertNotContains(response, "Trigger.dev dashboard")
-        with self.settings(TRIGGER={"default": self.emulator.client_settings(
-                DASHBOARD_URL="https://trigger.internal.example")}):
+        with self.settings(
+            TRIGGER={
+                "default": self.emulator.client_settings(
+                    DASHBOARD_URL="https://trigger.internal.example"
+                )
+            }
+        ):
             response = self.client.get(self.url("run_change", run.id))
         self.assertContains(response, f'href="https://trigger.internal.example/runs/{run.id}"')
 
     def test_internal_metadata_keys_are_hidden(self):
         with self.emulator.state.lock:
-            run_id = next(r.friendly_id for r in self.emulator.state.runs
-                          if r.metadata and "$$streams" in r.metadata
-                          and r.environment_id == self.dev_environment().id)
+            run_id = next(
+                r.friendly_id
+                for r in self.emulator.state.runs
+                if r.metadata
+                and "$$streams" in r.metadata
+                and r.environment_id == self.dev_environment().id
+            )
         response = self.client.get(self.url("run_change", run_id))
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, "progress")
@@ -256,7 +308,8 @@ class RunDetailTests(AdminTestCase):
         dev = self.emulator.state.environments_by_public_slug(self.emulator.project_ref)["dev"]
         with self.emulator.state.lock:
             return next(
-                r.friendly_id for r in self.emulator.state.runs
+                r.friendly_id
+                for r in self.emulator.state.runs
                 if r.environment_id == dev.id and r.payload and text in r.payload
             )
 
@@ -310,8 +363,7 @@ class AliasTests(AdminTestCase):
         emu = self.emulator
         trigger = {
             "default": emu.client_settings(),
-            "prod": emu.client_settings(ACCESS_TOKEN=emu.secret_keys["prod"],
-                                        ENVIRONMENT="prod"),
+            "prod": emu.client_settings(ACCESS_TOKEN=emu.secret_keys["prod"], ENVIRONMENT="prod"),
         }
         overridden = override_settings(TRIGGER=trigger)
         overridden.enable()
@@ -324,8 +376,9 @@ class AliasTests(AdminTestCase):
         self.assertContains(response, "Trigger.dev client")
         self.assertContains(response, "?alias=prod")
         self.journal.clear()
-        response = self.client.get(self.url("run_changelist"), {"alias": "prod",
-                                                                "status": "COMPLETED"})
+        response = self.client.get(
+            self.url("run_changelist"), {"alias": "prod", "status": "COMPLETED"}
+        )
         entry = self.journal.last(path=RUNS_LIST)
         self.assertEqual(entry.credential, redact(self.emulator.secret_keys["prod"]))
         self.assertEqual(self.journal.count(), 1)
@@ -334,14 +387,15 @@ class AliasTests(AdminTestCase):
         self.assertTrue(all(row.environment == "prod" for row in rows))
         # Row links carry the alias, so the detail page asks the same client.
         run = rows[0]
-        link = f'{self.url("run_change", run.id)}?alias=prod'
-        self.assertRegex(response.content.decode(),
-                         rf'href="{re.escape(self.url("run_change", run.id))}\?[^"]*alias=prod')
+        link = f"{self.url('run_change', run.id)}?alias=prod"
+        self.assertRegex(
+            response.content.decode(),
+            rf'href="{re.escape(self.url("run_change", run.id))}\?[^"]*alias=prod',
+        )
         self.journal.clear()
         response = self.client.get(link)
         self.assertEqual(response.status_code, 200)
-        self.assertEqual(self.journal.last().credential,
-                         redact(self.emulator.secret_keys["prod"]))
+        self.assertEqual(self.journal.last().credential, redact(self.emulator.secret_keys["prod"]))
 
     def test_unknown_alias_on_a_detail_page_is_a_404(self):
         response = self.client.get(self.url("run_change", "run_abc") + "?alias=nope")

@@ -33,8 +33,10 @@ class ScheduleAdminTests(AdminTestCase):
         self.assertGreater(total, 25)
         response = self.client.get(self.url("schedule_changelist"))
         self.assertEqual(response.status_code, 200)
-        self.assertEqual([(e.method, e.path, e.query) for e in self.journal.entries],
-                         [("GET", SCHEDULES, {"page": ["1"], "perPage": ["25"]})])
+        self.assertEqual(
+            [(e.method, e.path, e.query) for e in self.journal.entries],
+            [("GET", SCHEDULES, {"page": ["1"], "perPage": ["25"]})],
+        )
         cl = response.context["cl"]
         self.assertEqual(cl.result_count, total)
         self.assertEqual(len(cl.result_list), 25)
@@ -57,8 +59,13 @@ class ScheduleAdminTests(AdminTestCase):
         self.assertContains(response, '<option value="Europe/London">')
         self.assertEqual(self.api_requests(), [("GET", "/api/v1/timezones")])
         self.journal.clear()
-        data = {"task": "nightly-cleanup", "cron": "0 9 * * 1-5 *", "timezone": "Europe/London",
-                "deduplication_key": "admin-test", "external_id": "ext"}
+        data = {
+            "task": "nightly-cleanup",
+            "cron": "0 9 * * 1-5 *",
+            "timezone": "Europe/London",
+            "deduplication_key": "admin-test",
+            "external_id": "ext",
+        }
         response = self.client.post(self.url("schedule_add"), data)
         self.assertEqual(response.status_code, 200)
         self.assertIn("cron", response.context["adminform"].form.errors)
@@ -69,16 +76,27 @@ class ScheduleAdminTests(AdminTestCase):
         response = self.client.post(self.url("schedule_add"), {**data, "cron": "0 9 * * 1-5"})
         self.assertEqual(response.status_code, 302)
         post = self.journal.last(method="POST")
-        self.assertEqual(post.body, {"task": "nightly-cleanup", "cron": "0 9 * * 1-5",
-                                     "timezone": "Europe/London", "externalId": "ext",
-                                     "deduplicationKey": "admin-test"})
+        self.assertEqual(
+            post.body,
+            {
+                "task": "nightly-cleanup",
+                "cron": "0 9 * * 1-5",
+                "timezone": "Europe/London",
+                "externalId": "ext",
+                "deduplicationKey": "admin-test",
+            },
+        )
         self.assertIn("was added", self.messages_of(response)[0])
         created = [s for s in self.schedules() if s.deduplication_key == "admin-test"]
         self.assertEqual(len(created), 1)
 
     def test_api_validation_errors_become_form_errors(self):
-        data = {"task": "no-such-task", "cron": "0 9 * * *", "timezone": "UTC",
-                "deduplication_key": "x"}
+        data = {
+            "task": "no-such-task",
+            "cron": "0 9 * * *",
+            "timezone": "UTC",
+            "deduplication_key": "x",
+        }
         response = self.client.post(self.url("schedule_add"), data)
         self.assertEqual(response.status_code, 200)
         errors = response.context["adminform"].form.non_field_errors()
@@ -90,9 +108,15 @@ class ScheduleAdminTests(AdminTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, schedule.generator.expression)
         self.assertEqual(self.journal.count(path=f"{SCHEDULES}/{schedule.id}"), 1)
-        response = self.client.post(self.url("schedule_change", schedule.id), {
-            "task": schedule.task, "cron": "15 4 * * *", "timezone": "UTC",
-            "external_id": schedule.external_id or ""})
+        response = self.client.post(
+            self.url("schedule_change", schedule.id),
+            {
+                "task": schedule.task,
+                "cron": "15 4 * * *",
+                "timezone": "UTC",
+                "external_id": schedule.external_id or "",
+            },
+        )
         self.assertEqual(response.status_code, 302)
         self.assertEqual(self.journal.last(method="PUT").body["cron"], "15 4 * * *")
         self.assertEqual(get_client().schedules.retrieve(schedule.id).cron, "15 4 * * *")
@@ -100,20 +124,24 @@ class ScheduleAdminTests(AdminTestCase):
     def test_activate_deactivate_delete(self):
         ids = [s.id for s in self.schedules() if s.type == "IMPERATIVE"][:2]
         url = self.url("schedule_changelist")
-        response = self.client.post(url, {"action": "deactivate_selected", CHECKBOX: ids,
-                                          "index": "0"})
-        self.assertEqual(self.messages_of(response),
-                         [f"Deactivated 2 schedules: {', '.join(ids)}."])
+        response = self.client.post(
+            url, {"action": "deactivate_selected", CHECKBOX: ids, "index": "0"}
+        )
+        self.assertEqual(
+            self.messages_of(response), [f"Deactivated 2 schedules: {', '.join(ids)}."]
+        )
         self.assertFalse(any(get_client().schedules.retrieve(i).active for i in ids))
         self.client.post(url, {"action": "activate_selected", CHECKBOX: ids, "index": "0"})
         self.assertTrue(all(get_client().schedules.retrieve(i).active for i in ids))
         self.journal.clear()
-        response = self.client.post(url, {"action": "delete_selected_schedules", CHECKBOX: ids,
-                                          "index": "0"})
+        response = self.client.post(
+            url, {"action": "delete_selected_schedules", CHECKBOX: ids, "index": "0"}
+        )
         self.assertContains(response, "This cannot be undone")
         self.assertEqual(self.journal.count(method="DELETE"), 0)
-        response = self.client.post(url, {"action": "delete_selected_schedules", CHECKBOX: ids,
-                                          "post": "yes"})
+        response = self.client.post(
+            url, {"action": "delete_selected_schedules", CHECKBOX: ids, "post": "yes"}
+        )
         self.assertEqual(self.journal.count(method="DELETE"), 2)
         remaining = {s.id for s in self.schedules()}
         self.assertFalse(set(ids) & remaining)
@@ -127,10 +155,13 @@ class ScheduleAdminTests(AdminTestCase):
         self.assertEqual(self.client.get(deactivate).status_code, 405)  # POST only
         self.journal.clear()
         response = self.client.post(deactivate)
-        self.assertRedirects(response, self.url("schedule_change", schedule.id),
-                             fetch_redirect_response=False)
-        self.assertEqual([(e.method, e.path) for e in self.journal.entries],
-                         [("POST", f"{SCHEDULES}/{schedule.id}/deactivate")])
+        self.assertRedirects(
+            response, self.url("schedule_change", schedule.id), fetch_redirect_response=False
+        )
+        self.assertEqual(
+            [(e.method, e.path) for e in self.journal.entries],
+            [("POST", f"{SCHEDULES}/{schedule.id}/deactivate")],
+        )
         self.assertFalse(get_client().schedules.retrieve(schedule.id).active)
         page = self.client.get(self.url("schedule_change", schedule.id))
         self.assertContains(page, "Inactive")
@@ -141,8 +172,9 @@ class ScheduleAdminTests(AdminTestCase):
         self.assertContains(page, "Inactive")
         self.assertNotContains(page, "trigger-schedule-toggle")
         self.journal.clear()
-        self.assertEqual(self.client.post(self.url("schedule_activate", schedule.id))
-                         .status_code, 403)
+        self.assertEqual(
+            self.client.post(self.url("schedule_activate", schedule.id)).status_code, 403
+        )
         self.assertEqual(self.journal.count(), 0)
 
     def test_delete_page(self):
@@ -162,9 +194,12 @@ class ScheduleAdminTests(AdminTestCase):
     def test_permissions(self):
         schedule = next(s for s in self.schedules() if s.type == "IMPERATIVE")
         self.login(self.make_staff("nobody"))
-        for url in (self.url("schedule_changelist"), self.url("schedule_add"),
-                    self.url("schedule_change", schedule.id),
-                    self.url("schedule_delete", schedule.id)):
+        for url in (
+            self.url("schedule_changelist"),
+            self.url("schedule_add"),
+            self.url("schedule_change", schedule.id),
+            self.url("schedule_delete", schedule.id),
+        ):
             self.assertEqual(self.client.get(url).status_code, 403, url)
         self.assertEqual(self.api_requests(), [])
 
@@ -174,8 +209,10 @@ class ScheduleAdminTests(AdminTestCase):
         response = self.client.get(self.url("schedule_change", schedule.id))
         self.assertEqual(response.status_code, 200)
         self.assertNotContains(response, 'name="_save"')
-        response = self.client.post(self.url("schedule_change", schedule.id),
-                                    {"task": "x", "cron": "* * * * *", "timezone": "UTC"})
+        response = self.client.post(
+            self.url("schedule_change", schedule.id),
+            {"task": "x", "cron": "* * * * *", "timezone": "UTC"},
+        )
         self.assertEqual(response.status_code, 403)
         self.assertEqual(self.client.get(self.url("schedule_add")).status_code, 403)
         self.assertEqual(self.journal.count(method="PUT"), 0)

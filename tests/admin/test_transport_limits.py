@@ -14,20 +14,21 @@ class AdminDeadlineTests(AdminTestCase):
     def test_a_stuck_answer_shows_the_error_page_within_admin_deadline(self):
         run_id = self.runs()[0].id
         self.emulator.faults.trickle_next(1, interval=0.3, path=f"/api/v3/runs/{run_id}")
-        with self.settings(TRIGGER={"default": self.emulator.client_settings(
-                ADMIN_DEADLINE=1.0)}):
+        with self.settings(TRIGGER={"default": self.emulator.client_settings(ADMIN_DEADLINE=1.0)}):
             started = time.monotonic()
             response = self.client.get(self.url("run_change", run_id))
             elapsed = time.monotonic() - started
         self.assertLess(elapsed, 2.5)  # the client's own DEADLINE is 90 s
-        self.assertContains(response, "Deadline of 1s reached after 1 attempt",
-                            status_code=503)
+        self.assertContains(response, "Deadline of 1s reached after 1 attempt", status_code=503)
 
 
 class ErrorShownOnceTests(AdminTestCase):
     def test_the_detail_error_page_says_it_once(self):
-        with self.settings(TRIGGER={"default": {**self.emulator.client_settings(),
-                                                "API_URL": "http://127.0.0.1:9"}}):
+        with self.settings(
+            TRIGGER={
+                "default": {**self.emulator.client_settings(), "API_URL": "http://127.0.0.1:9"}
+            }
+        ):
             response = self.client.get(self.url("run_change", "run_abc123"))
         self.assertEqual(response.status_code, 503)
         html = response.content.decode()
@@ -47,8 +48,12 @@ class ApiLinkTests(AdminTestCase):
 
     def test_javascript_urls_are_shown_as_text_not_links(self):
         for field in ("payloadPresignedUrl", "outputPresignedUrl"):
-            for url in ("javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,x",
-                        "//evil.example/x"):
+            for url in (
+                "javascript:alert(1)",
+                " JavaScript:alert(1)",
+                "data:text/html,x",
+                "//evil.example/x",
+            ):
                 with self.subTest(field=field, url=url):
                     html = self.run_page_with(**{field: url})
                     self.assertNotIn(f'href="{url.strip()}', html)
@@ -58,5 +63,4 @@ class ApiLinkTests(AdminTestCase):
     def test_https_urls_are_links(self):
         url = "https://storage.example.com/payload.json?X-Amz-Signature=abc"
         html = self.run_page_with(payloadPresignedUrl=url)
-        self.assertIn('href="https://storage.example.com/payload.json?X-Amz-Signature=abc"',
-                      html)
+        self.assertIn('href="https://storage.example.com/payload.json?X-Amz-Signature=abc"', html)

@@ -37,8 +37,11 @@ class ApiTroubleTests(AdminTestCase):
 
     @override_settings()
     def test_nothing_listening(self):
-        with self.settings(TRIGGER={"default": {**self.emulator.client_settings(),
-                                                "API_URL": "http://127.0.0.1:9"}}):
+        with self.settings(
+            TRIGGER={
+                "default": {**self.emulator.client_settings(), "API_URL": "http://127.0.0.1:9"}
+            }
+        ):
             response = self.client.get(self.url("run_changelist"))
             self.assertEqual(response.status_code, 200)
             self.assertContains(response, "could not be reached")
@@ -48,8 +51,11 @@ class ApiTroubleTests(AdminTestCase):
             self.assertContains(response, "Retry", status_code=503)
 
     def test_rejected_token(self):
-        with self.settings(TRIGGER={"default": self.emulator.client_settings(
-                ACCESS_TOKEN="tr_dev_wrongwrongwrong1234")}):
+        with self.settings(
+            TRIGGER={
+                "default": self.emulator.client_settings(ACCESS_TOKEN="tr_dev_wrongwrongwrong1234")
+            }
+        ):
             response = self.client.get(self.url("run_changelist"))
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, "refused the access token")
@@ -58,13 +64,21 @@ class ApiTroubleTests(AdminTestCase):
     def test_wrong_project_ref_points_at_project_ref(self):
         emu = self.emulator
         for token in (emu.secret_key, emu.access_token):
-            with self.subTest(token=token[:6]), self.settings(TRIGGER={
-                    "default": emu.client_settings(ACCESS_TOKEN=token,
-                                                   PROJECT_REF="proj_wrongwrongwrong")}):
+            with (
+                self.subTest(token=token[:6]),
+                self.settings(
+                    TRIGGER={
+                        "default": emu.client_settings(
+                            ACCESS_TOKEN=token, PROJECT_REF="proj_wrongwrongwrong"
+                        )
+                    }
+                ),
+            ):
                 response = self.client.get(self.url("envvar_changelist"))
                 self.assertContains(response, "Check PROJECT_REF", status_code=response.status_code)
-                self.assertNotContains(response, "usually temporary",
-                                       status_code=response.status_code)
+                self.assertNotContains(
+                    response, "usually temporary", status_code=response.status_code
+                )
 
     def test_misconfigured_client(self):
         with self.settings(TRIGGER={"default": {"ACCESS_TOKEN": "not-a-token"}}):

@@ -43,8 +43,9 @@ class WaitpointAdminTests(AdminTestCase):
         self.assertNotContains(response, self.other.id)
         self.assertNotContains(response, self.done.id)
         query = self.journal.last(method="GET").query
-        self.assertEqual((query["filter[status]"], query["filter[tags]"]),
-                         (["WAITING"], ["order:1"]))
+        self.assertEqual(
+            (query["filter[status]"], query["filter[tags]"]), (["WAITING"], ["order:1"])
+        )
         self.assertEqual(self.changelist(status="DONE").status_code, 302)  # ?e=1
 
     def test_detail_shows_the_data_and_not_the_url(self):
@@ -58,8 +59,9 @@ class WaitpointAdminTests(AdminTestCase):
         confirm = self.post_action([self.waiting.id])
         self.assertContains(confirm, "Data (JSON)")
         self.assertEqual(self.api_requests(), [])  # nothing sent before confirming
-        response = self.post_action([self.waiting.id, self.done.id], post="yes",
-                                    data='{"approved": false}')
+        response = self.post_action(
+            [self.waiting.id, self.done.id], post="yes", data='{"approved": false}'
+        )
         self.assertEqual(response.status_code, 302)
         self.assertEqual(len(self.api_requests()), 4)  # two per token
         token = get_client().waitpoints.retrieve_token(self.waiting.id)
@@ -74,9 +76,16 @@ class WaitpointAdminTests(AdminTestCase):
 
     def test_timed_out_tokens_are_reported(self):
         self.emulator.clock.advance(3601)
-        response = self.client.post(self.url("waitpointtoken_changelist"), {
-            "action": "complete_selected", helpers.ACTION_CHECKBOX_NAME: [self.waiting.id],
-            "post": "yes", "data": "1"}, follow=True)
+        response = self.client.post(
+            self.url("waitpointtoken_changelist"),
+            {
+                "action": "complete_selected",
+                helpers.ACTION_CHECKBOX_NAME: [self.waiting.id],
+                "post": "yes",
+                "data": "1",
+            },
+            follow=True,
+        )
         self.assertContains(response, "Had already timed out")
 
     def test_the_permission(self):
@@ -86,7 +95,6 @@ class WaitpointAdminTests(AdminTestCase):
         self.journal.clear()
         self.post_action([self.waiting.id], post="yes", data="1")
         self.assertEqual([e for e in self.api_requests() if e[0] == "POST"], [])
-        completer = self.make_staff("completer", "view_waitpointtoken",
-                                    "complete_waitpointtoken")
+        completer = self.make_staff("completer", "view_waitpointtoken", "complete_waitpointtoken")
         self.login(completer)
         self.assertContains(self.changelist(), "complete_selected")

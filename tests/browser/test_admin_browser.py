@@ -29,18 +29,29 @@ from django.test import tag
 from django_trigger import get_client
 from django_trigger.testing import EmulatorTestMixin
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-INSTALL_HINT = ("Install Debian's chromium (apt-get install -y chromium) and the dev extra "
-                "(pip install -e '.[dev]', which brings playwright), point "
-                "DJANGO_TRIGGER_CHROMIUM at a Chromium binary, or set "
-                "DJANGO_TRIGGER_SKIP_BROWSER=1 to skip the browser tests.")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+INSTALL_HINT = (
+    "Install Debian's chromium (apt-get install -y chromium) and the dev extra "
+    "(pip install -e '.[dev]', which brings playwright), point "
+    "DJANGO_TRIGGER_CHROMIUM at a Chromium binary, or set "
+    "DJANGO_TRIGGER_SKIP_BROWSER=1 to skip the browser tests."
+)
 
 
 def chromium_path() -> str:
     configured = os.environ.get("DJANGO_TRIGGER_CHROMIUM")
-    candidates = [configured] if configured else [
-        shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium"]
+    candidates = (
+        [configured]
+        if configured
+        else [shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium"]
+    )
     for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
@@ -66,8 +77,7 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
 
         def start() -> Any:
             cls.playwright = sync_playwright().start()
-            return cls.playwright.chromium.launch(executable_path=executable,
-                                                  args=CHROMIUM_ARGS)
+            return cls.playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
 
         def stop() -> None:
             cls.browser.close()
@@ -108,8 +118,11 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
     def test_filter_page_open_and_cancel_a_run(self):
         self.in_browser(self.filter_page_open_and_cancel)
         with self.emulator.state.lock:
-            cancelled = [run.friendly_id for run in self.emulator.state.runs
-                         if run.status == "CANCELED" and run.friendly_id in self.executing]
+            cancelled = [
+                run.friendly_id
+                for run in self.emulator.state.runs
+                if run.status == "CANCELED" and run.friendly_id in self.executing
+            ]
         self.assertEqual(len(cancelled), 1)
 
     def filter_page_open_and_cancel(self) -> None:
@@ -124,8 +137,7 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
         page.evaluate("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
 
         # Filter by status.
-        page.locator("#changelist-filter").get_by_role(
-            "link", name="Executing", exact=True).click()
+        page.locator("#changelist-filter").get_by_role("link", name="Executing", exact=True).click()
         page.wait_for_url("**status=EXECUTING**")
         badges = page.locator("#result_list .trigger-status").all_inner_texts()
         self.assertEqual(len(badges), 50)
@@ -152,10 +164,10 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
         page.wait_for_selector("text=Cancel this run?")
         page.get_by_role("button", name="Yes, I’m sure").click()
         page.wait_for_selector(".messagelist")
-        self.assertIn(f"Cancelled run: {run_id}.",
-                      page.locator(".messagelist").inner_text())
-        self.assertEqual(page.locator(".field-status_badge .trigger-status").inner_text(),
-                         "Canceled")
+        self.assertIn(f"Cancelled run: {run_id}.", page.locator(".messagelist").inner_text())
+        self.assertEqual(
+            page.locator(".field-status_badge .trigger-status").inner_text(), "Canceled"
+        )
 
     def log_in(self, next_url: str) -> None:
         page = self.page
@@ -166,17 +178,30 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
 
     def overflow(self, selector: str) -> int:
         """How many pixels ``selector`` is wider than its box (scrolls sideways if > 0)."""
-        return int(self.page.evaluate(
-            "s => { const e = document.querySelector(s); return e.scrollWidth - e.clientWidth; }",
-            selector))
+        return int(
+            self.page.evaluate(
+                "s => { const e = document.querySelector(s); "
+                "return e.scrollWidth - e.clientWidth; }",
+                selector,
+            )
+        )
 
     def test_lists_fit_a_1280_px_laptop(self):
         schedules = get_client().schedules
-        for n, (cron, zone) in enumerate([("*/5 9-17 * * 1-5", "America/Los_Angeles"),
-                                          ("0 3 * * *", "UTC"),
-                                          ("15 10,14,18 1-7 * 1", "Europe/Berlin")]):
-            schedules.create(task="nightly-cleanup", cron=cron, timezone=zone,
-                             deduplication_key=f"fit-{n}", external_id=f"customer_{n:08d}")
+        for n, (cron, zone) in enumerate(
+            [
+                ("*/5 9-17 * * 1-5", "America/Los_Angeles"),
+                ("0 3 * * *", "UTC"),
+                ("15 10,14,18 1-7 * 1", "Europe/Berlin"),
+            ]
+        ):
+            schedules.create(
+                task="nightly-cleanup",
+                cron=cron,
+                timezone=zone,
+                deduplication_key=f"fit-{n}",
+                external_id=f"customer_{n:08d}",
+            )
 
         def check() -> None:
             page = self.page
@@ -196,9 +221,11 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
             page.wait_for_selector("#result_list")
             self.assertLessEqual(self.overflow("#changelist .results"), 0)
             heights = page.locator("#result_list td.field-description_short").evaluate_all(
-                "cells => cells.map(c => c.getBoundingClientRect().height)")
+                "cells => cells.map(c => c.getBoundingClientRect().height)"
+            )
             line = page.locator("#result_list td.field-task").first.evaluate(
-                "c => c.getBoundingClientRect().height")
+                "c => c.getBoundingClientRect().height"
+            )
             self.assertTrue(heights)
             self.assertLessEqual(max(heights), line + 1)  # one line, like the other cells
             self.screenshot("schedules-changelist.png")
@@ -235,13 +262,15 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
             page = self.page
             self.log_in("/admin/django_trigger/envvar/REGION/change/")
             button = page.locator("button.trigger-reveal")
-            style = button.evaluate("b => { const s = getComputedStyle(b); "
-                                    "return [s.borderRadius, s.textTransform]; }")
+            style = button.evaluate(
+                "b => { const s = getComputedStyle(b); return [s.borderRadius, s.textTransform]; }"
+            )
             self.assertEqual(style, ["15px", "uppercase"])  # like the other object tools
             button.click()
             value = page.locator(".trigger-revealed")
-            size, _colour = value.evaluate("e => { const s = getComputedStyle(e); "
-                                          "return [parseFloat(s.fontSize), s.color]; }")
+            size, _colour = value.evaluate(
+                "e => { const s = getComputedStyle(e); return [parseFloat(s.fontSize), s.color]; }"
+            )
             self.assertGreaterEqual(size, 16)
             self.screenshot("envvar-reveal.png")
 
@@ -252,21 +281,25 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
 
         def follow() -> None:
             page = self.page
-            page.goto(f"{self.live_server_url}/admin/login/?next=/admin/django_trigger/run/"
-                      f"{run_id}/change/")
+            page.goto(
+                f"{self.live_server_url}/admin/login/?next=/admin/django_trigger/run/"
+                f"{run_id}/change/"
+            )
             page.fill("#id_username", "admin")
             page.fill("#id_password", "correct horse")
             page.click("input[type=submit]")
             page.wait_for_selector(".field-status_badge .trigger-status")
-            self.assertEqual(page.locator(".field-status_badge .trigger-status").inner_text(),
-                             "Executing")
+            self.assertEqual(
+                page.locator(".field-status_badge .trigger-status").inner_text(), "Executing"
+            )
             url = page.url
             with self.emulator.state.lock:
                 self.emulator.state.runs.complete(run_id, {"ok": True})
             page.wait_for_selector(".trigger-run-finished")  # no reload: polled in place
             self.assertEqual(page.url, url)
-            self.assertEqual(page.locator(".field-status_badge .trigger-status").inner_text(),
-                             "Completed")
+            self.assertEqual(
+                page.locator(".field-status_badge .trigger-status").inner_text(), "Completed"
+            )
             polls = self.emulator.journal.count(path=f"/api/v3/runs/{run_id}")
             page.wait_for_timeout(4000)  # it stopped asking
             self.assertEqual(self.emulator.journal.count(path=f"/api/v3/runs/{run_id}"), polls)

@@ -89,8 +89,10 @@ class SyncTestCase(EmulatorTestMixin, SimpleTestCase):
         env = self.environment(slug, branch)
         with self.emu.state.lock:
             store = self.emu.state.envvars
-            return {name: (store.value(env, name), secret)
-                    for name, _value, secret in store.resolved(env)}
+            return {
+                name: (store.value(env, name), secret)
+                for name, _value, secret in store.resolved(env)
+            }
 
     def set_remote(self, name: str, value: str, slug: str = "dev", secret: bool = False) -> None:
         env = self.environment(slug)

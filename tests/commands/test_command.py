@@ -22,8 +22,14 @@ from django_trigger.testing.resources.envvars import REDACTED
 
 from .base import SyncTestCase
 
-SEEDED_DEV = {"API_BASE_URL", "DATABASE_URL", "FEATURE_FLAGS", "LOG_LEVEL", "REGION",
-              "SLACK_API_KEY"}
+SEEDED_DEV = {
+    "API_BASE_URL",
+    "DATABASE_URL",
+    "FEATURE_FLAGS",
+    "LOG_LEVEL",
+    "REGION",
+    "SLACK_API_KEY",
+}
 
 
 class PlanAndApplyTests(SyncTestCase):
@@ -50,14 +56,20 @@ class PlanAndApplyTests(SyncTestCase):
         path = self.env_file("NEW_NAME=n\nLOG_LEVEL=warning\nREGION=local\n")
         result = self.sync("--env-file", path)
         self.assertEqual(result.code, 0, result.text)
-        self.assertEqual(self.requests(), [
-            ("GET", self.path()), ("POST", self.path(suffix="/import")), ("GET", self.path()),
-        ])
+        self.assertEqual(
+            self.requests(),
+            [
+                ("GET", self.path()),
+                ("POST", self.path(suffix="/import")),
+                ("GET", self.path()),
+            ],
+        )
         body = self.journal.last(method="POST").body
         # Only what changes is sent; override is needed because LOG_LEVEL exists. (The journal
         # keeps names, not values: the values are checked in the emulator's state.)
-        self.assertEqual(body, {"variables": {"LOG_LEVEL": REDACTED, "NEW_NAME": REDACTED},
-                                "override": True})
+        self.assertEqual(
+            body, {"variables": {"LOG_LEVEL": REDACTED, "NEW_NAME": REDACTED}, "override": True}
+        )
         remote = self.remote()
         self.assertEqual(remote["NEW_NAME"], ("n", False))
         self.assertEqual(remote["LOG_LEVEL"], ("warning", False))
@@ -83,10 +95,13 @@ class PlanAndApplyTests(SyncTestCase):
     def test_creates_only_are_imported_without_override(self):
         path = self.env_file("NEW_A=a\nNEW_B=b\n")
         self.assertEqual(self.sync("--env-file", path).code, 0)
-        self.assertEqual(self.journal.last(method="POST").body,
-                         {"variables": {"NEW_A": REDACTED, "NEW_B": REDACTED}, "override": False})
-        self.assertEqual((self.remote()["NEW_A"], self.remote()["NEW_B"]),
-                         (("a", False), ("b", False)))
+        self.assertEqual(
+            self.journal.last(method="POST").body,
+            {"variables": {"NEW_A": REDACTED, "NEW_B": REDACTED}, "override": False},
+        )
+        self.assertEqual(
+            (self.remote()["NEW_A"], self.remote()["NEW_B"]), (("a", False), ("b", False))
+        )
 
     def test_second_run_is_in_sync_with_one_request(self):
         path = self.env_file("NEW_NAME=n\nLOG_LEVEL=warning\n")
@@ -124,8 +139,10 @@ class PlanAndApplyTests(SyncTestCase):
         path = self.env_file("DATABASE_URL=postgres://local\n")
         result = self.sync("--env-file", path, "--overwrite-secrets")
         self.assertEqual(result.code, 0, result.text)
-        self.assertEqual(self.journal.last(method="POST").body,
-                         {"variables": {"DATABASE_URL": REDACTED}, "override": True})
+        self.assertEqual(
+            self.journal.last(method="POST").body,
+            {"variables": {"DATABASE_URL": REDACTED}, "override": True},
+        )
         self.assertEqual(self.remote()["DATABASE_URL"], ("postgres://local", True))
 
     def test_secret_names_go_in_their_own_import(self):
@@ -133,11 +150,17 @@ class PlanAndApplyTests(SyncTestCase):
         result = self.sync("--env-file", path, "--secret", "TOKEN,REGION")
         self.assertEqual(result.code, 0, result.text)
         imports = [e.body for e in self.journal.filter(method="POST")]
-        self.assertEqual(imports, [
-            {"variables": {"PLAIN": REDACTED}, "override": False},
-            {"variables": {"REGION": REDACTED, "TOKEN": REDACTED}, "override": True,
-             "isSecret": True},
-        ])
+        self.assertEqual(
+            imports,
+            [
+                {"variables": {"PLAIN": REDACTED}, "override": False},
+                {
+                    "variables": {"REGION": REDACTED, "TOKEN": REDACTED},
+                    "override": True,
+                    "isSecret": True,
+                },
+            ],
+        )
         remote = self.remote()
         self.assertEqual(remote["PLAIN"], ("p", False))
         self.assertEqual(remote["TOKEN"], ("t", True))
@@ -148,9 +171,10 @@ class PlanAndApplyTests(SyncTestCase):
     def test_all_secret(self):
         path = self.env_file("ONE=1\nTWO=2\n")
         self.assertEqual(self.sync("--env-file", path, "--all-secret").code, 0)
-        self.assertEqual(self.journal.last(method="POST").body,
-                         {"variables": {"ONE": REDACTED, "TWO": REDACTED}, "override": False,
-                          "isSecret": True})
+        self.assertEqual(
+            self.journal.last(method="POST").body,
+            {"variables": {"ONE": REDACTED, "TWO": REDACTED}, "override": False, "isSecret": True},
+        )
         self.assertEqual(self.remote()["ONE"], ("1", True))
 
     def test_reserved_names_are_reported_and_never_sent(self):
@@ -161,8 +185,9 @@ class PlanAndApplyTests(SyncTestCase):
         self.assertEqual(self.remote()["A"], ("1", False))
         self.assertIn("Skipped (never sent):", result.stdout)
         self.assertIn("! TRIGGER_SECRET_KEY", result.stdout)
-        self.assertIn("reserved: Trigger.dev sets it itself and silently drops it on write",
-                      result.stdout)
+        self.assertIn(
+            "reserved: Trigger.dev sets it itself and silently drops it on write", result.stdout
+        )
         self.assertNotIn("tr_dev_mine", result.text)
 
     def test_allow_empty_skips_and_reports(self):
@@ -179,14 +204,17 @@ class PruneTests(SyncTestCase):
         path = self.env_file("REGION=local\nLOG_LEVEL=debug\nAPI_BASE_URL=x\nNEW=n\n")
         result = self.sync("--env-file", path, "--prune", "--no-input")
         self.assertEqual(result.code, 0, result.text)
-        self.assertEqual(self.requests(), [
-            ("GET", self.path()),
-            ("POST", self.path(suffix="/import")),
-            ("DELETE", self.path(suffix="/DATABASE_URL")),
-            ("DELETE", self.path(suffix="/FEATURE_FLAGS")),
-            ("DELETE", self.path(suffix="/SLACK_API_KEY")),
-            ("GET", self.path()),
-        ])
+        self.assertEqual(
+            self.requests(),
+            [
+                ("GET", self.path()),
+                ("POST", self.path(suffix="/import")),
+                ("DELETE", self.path(suffix="/DATABASE_URL")),
+                ("DELETE", self.path(suffix="/FEATURE_FLAGS")),
+                ("DELETE", self.path(suffix="/SLACK_API_KEY")),
+                ("GET", self.path()),
+            ],
+        )
         self.assertEqual(set(self.remote()), {"REGION", "LOG_LEVEL", "API_BASE_URL", "NEW"})
         self.assertIn("3 deleted (6 requests in all)", result.stdout)
 
@@ -195,9 +223,12 @@ class PruneTests(SyncTestCase):
         before = self.remote()
         result = self.sync("--env-file", path, "--prune", stdin="n\n")
         self.assertEqual(result.code, 1)
-        self.assertIn(f"This will delete 5 variables in {self.emu.project_ref}/dev "
-                      "(API_BASE_URL, DATABASE_URL, FEATURE_FLAGS, LOG_LEVEL, SLACK_API_KEY). "
-                      "Continue? [y/N]", result.stdout)
+        self.assertIn(
+            f"This will delete 5 variables in {self.emu.project_ref}/dev "
+            "(API_BASE_URL, DATABASE_URL, FEATURE_FLAGS, LOG_LEVEL, SLACK_API_KEY). "
+            "Continue? [y/N]",
+            result.stdout,
+        )
         self.assertIn("Continue? [y/N]", result.stdout)
         self.assertIn("Cancelled: nothing was written.", result.stdout)
         self.assertEqual(self.requests(), [("GET", self.path())])
@@ -205,8 +236,9 @@ class PruneTests(SyncTestCase):
 
         result = self.sync("--env-file", path, "--prune", stdin="")  # end of input is a no
         self.assertEqual(result.code, 1)
-        self.assertIn("No answer (end of input): nothing was written. Pass --no-input",
-                      result.stdout)
+        self.assertIn(
+            "No answer (end of input): nothing was written. Pass --no-input", result.stdout
+        )
         self.assertEqual(self.journal.count(method="DELETE"), 0)
 
         result = self.sync("--env-file", path, "--prune", "--format", "json", stdin="n\n")
@@ -247,8 +279,9 @@ class FailureTests(SyncTestCase):
 
     def test_failure_between_the_import_and_the_deletions(self):
         path = self.env_file("REGION=local\nLOG_LEVEL=debug\nNEW=n\n")
-        self.emu.faults.fail_next(1, 500, headers=self.NO_RETRY, method="DELETE",
-                                  path=self.path(suffix="/FEATURE_FLAGS"))
+        self.emu.faults.fail_next(
+            1, 500, headers=self.NO_RETRY, method="DELETE", path=self.path(suffix="/FEATURE_FLAGS")
+        )
         result = self.sync("--env-file", path, "--prune", "--no-input", "--format", "json")
         self.assertEqual(result.code, 1)
         methods = [m for m, _p in self.requests()]
@@ -270,8 +303,9 @@ class FailureTests(SyncTestCase):
 
     def test_failure_report_in_text(self):
         path = self.env_file("REGION=local\nLOG_LEVEL=debug\nNEW=n\n")
-        self.emu.faults.fail_next(1, 500, headers=self.NO_RETRY, method="DELETE",
-                                  path=self.path(suffix="/FEATURE_FLAGS"))
+        self.emu.faults.fail_next(
+            1, 500, headers=self.NO_RETRY, method="DELETE", path=self.path(suffix="/FEATURE_FLAGS")
+        )
         result = self.sync("--env-file", path, "--prune", "--no-input")
         self.assertEqual(result.code, 1)
         self.assertIn("FAILED in", result.stdout)
@@ -288,14 +322,17 @@ class FailureTests(SyncTestCase):
         self.assertEqual([m for m, _p in self.requests()], ["GET", "POST", "GET"])
         self.assertEqual(self.journal.count(method="DELETE"), 0)
         self.assertIn("at the import of 1 variable", result.stdout)
-        self.assertIn("not applied: NEW, API_BASE_URL, DATABASE_URL, FEATURE_FLAGS, "
-                      "SLACK_API_KEY", result.stdout)
+        self.assertIn(
+            "not applied: NEW, API_BASE_URL, DATABASE_URL, FEATURE_FLAGS, SLACK_API_KEY",
+            result.stdout,
+        )
         self.assertEqual(len(self.remote()), len(SEEDED_DEV))
 
     def test_an_import_lost_after_the_server_wrote_it_is_settled_by_reading_back(self):
         path = self.env_file("NEW=n\nLOG_LEVEL=warning\n")
-        self.emu.faults.fail_next(1, 502, headers=self.NO_RETRY, method="POST",
-                                  after_processing=True)
+        self.emu.faults.fail_next(
+            1, 502, headers=self.NO_RETRY, method="POST", after_processing=True
+        )
         result = self.sync("--env-file", path)
         self.assertEqual(result.code, 0, result.text)
         self.assertIn("already there (answer lost, read back): LOG_LEVEL, NEW", result.stdout)
@@ -379,8 +416,9 @@ class MultiEnvironmentTests(SyncTestCase):
     def test_three_environments_with_a_pat(self):
         path = self.env_file("SHARED=s\nLOG_LEVEL=warning\n")
         with self.pat_settings(ENVIRONMENT="dev"):
-            result = self.sync("--env-file", path, "-e", "dev", "-e", "staging", "-e", "prod",
-                               "--no-input")
+            result = self.sync(
+                "--env-file", path, "-e", "dev", "-e", "staging", "-e", "prod", "--no-input"
+            )
         self.assertEqual(result.code, 0, result.text)
         for slug in ("dev", "staging", "prod"):
             remote = self.remote(slug)
@@ -408,11 +446,27 @@ class MultiEnvironmentTests(SyncTestCase):
 
     def test_a_failure_stops_before_the_next_environment(self):
         path = self.env_file("SHARED=s\n")
-        self.emu.faults.fail_next(1, 500, headers={"x-should-retry": "false"}, method="POST",
-                                  path=self.path("staging", "/import"))
+        self.emu.faults.fail_next(
+            1,
+            500,
+            headers={"x-should-retry": "false"},
+            method="POST",
+            path=self.path("staging", "/import"),
+        )
         with self.pat_settings(ENVIRONMENT="dev"):
-            result = self.sync("--env-file", path, "-e", "dev", "-e", "staging", "-e", "prod",
-                               "--no-input", "--format", "json")
+            result = self.sync(
+                "--env-file",
+                path,
+                "-e",
+                "dev",
+                "-e",
+                "staging",
+                "-e",
+                "prod",
+                "--no-input",
+                "--format",
+                "json",
+            )
         self.assertEqual(result.code, 1)
         self.assertEqual(self.journal.count(method="POST", path=self.path("prod", "/import")), 0)
         self.assertIn("SHARED", self.remote("dev"))
@@ -437,20 +491,21 @@ class MultiEnvironmentTests(SyncTestCase):
     def test_branch(self):
         path = self.env_file("LOGIN_PROVIDER=oauth\n")
         with self.pat_settings(ENVIRONMENT="dev"):
-            result = self.sync("--env-file", path, "-e", "preview", "--branch", "feature-login",
-                               "--no-input")
+            result = self.sync(
+                "--env-file", path, "-e", "preview", "--branch", "feature-login", "--no-input"
+            )
         self.assertEqual(result.code, 0, result.text)
         for entry in self.journal.entries:
             self.assertEqual(entry.header("x-trigger-branch"), "feature-login")
-        self.assertEqual(self.remote("preview", "feature-login")["LOGIN_PROVIDER"],
-                         ("oauth", False))
+        self.assertEqual(
+            self.remote("preview", "feature-login")["LOGIN_PROVIDER"], ("oauth", False)
+        )
         self.assertNotIn("LOGIN_PROVIDER", self.remote("preview"))
 
     def test_configured_branch_is_not_sent_to_other_environments(self):
         path = self.env_file("SHARED=s\n")
         with self.pat_settings(ENVIRONMENT="preview", PREVIEW_BRANCH="feature-login"):
-            result = self.sync("--env-file", path, "-e", "preview", "-e", "staging",
-                               "--no-input")
+            result = self.sync("--env-file", path, "-e", "preview", "-e", "staging", "--no-input")
         self.assertEqual(result.code, 0, result.text)
         for entry in self.journal.entries:
             expected = "feature-login" if "/preview" in entry.path else None
@@ -460,8 +515,16 @@ class MultiEnvironmentTests(SyncTestCase):
     def test_prune_on_a_branch_is_refused(self):
         path = self.env_file("SHARED=s\n")
         with self.pat_settings(ENVIRONMENT="dev"):
-            result = self.sync("--env-file", path, "-e", "preview", "--branch", "feature-login",
-                               "--prune", "--no-input")
+            result = self.sync(
+                "--env-file",
+                path,
+                "-e",
+                "preview",
+                "--branch",
+                "feature-login",
+                "--prune",
+                "--no-input",
+            )
         self.assertEqual(result.code, 1)
         self.assertIn("--prune cannot be used on a branch", result.message)
         self.assertEqual(len(self.journal), 0)
@@ -470,16 +533,20 @@ class MultiEnvironmentTests(SyncTestCase):
         second = self.emu.state.second_project.ref
         path = self.env_file("SHARED=s\n")
         with self.pat_settings(ENVIRONMENT="dev"):
-            result = self.sync("--env-file", path, "--project-ref", second, "-e", "staging",
-                               "--no-input")
+            result = self.sync(
+                "--env-file", path, "--project-ref", second, "-e", "staging", "--no-input"
+            )
         self.assertEqual(result.code, 0, result.text)
         self.assertEqual(self.journal.count(path_prefix=f"/api/v1/projects/{second}/"), 3)
 
     def test_client_alias(self):
         path = self.env_file("SHARED=s\n")
-        trigger = {"default": self.emu.client_settings(),
-                   "ops": self.emu.client_settings(ACCESS_TOKEN=self.emu.access_token,
-                                                   ENVIRONMENT="staging")}
+        trigger = {
+            "default": self.emu.client_settings(),
+            "ops": self.emu.client_settings(
+                ACCESS_TOKEN=self.emu.access_token, ENVIRONMENT="staging"
+            ),
+        }
         with override_settings(TRIGGER=trigger):
             result = self.sync("--env-file", path, "--client", "ops", "--no-input")
             self.assertEqual(result.code, 0, result.text)
@@ -503,8 +570,10 @@ class BadInputTests(SyncTestCase):
         self.assertRefused(self.sync(), "nothing to sync: give --env-file")
 
     def test_unreadable_file(self):
-        self.assertRefused(self.sync("--env-file", str(self.dir / "missing.env")),
-                           "missing.env: cannot read the file (No such file or directory).")
+        self.assertRefused(
+            self.sync("--env-file", str(self.dir / "missing.env")),
+            "missing.env: cannot read the file (No such file or directory).",
+        )
 
     def test_not_utf8(self):
         path = self.env_file(b"A=1\nB=\xff\xfe\n")
@@ -512,9 +581,11 @@ class BadInputTests(SyncTestCase):
 
     def test_invalid_names(self):
         path = self.env_file("my-var=1\nGOOD=1\n")
-        self.assertRefused(self.sync("--env-file", path, "--from-env", "also-bad"),
-                           ".env:1: 'my-var' is not a valid name",
-                           "--from-env 'also-bad' is not a valid name")
+        self.assertRefused(
+            self.sync("--env-file", path, "--from-env", "also-bad"),
+            ".env:1: 'my-var' is not a valid name",
+            "--from-env 'also-bad' is not a valid name",
+        )
         with self.settings(ENVVARS={"bad name": "x"}):
             self.assertRefused(self.sync(), "'bad name' is not a valid name")
 
@@ -522,8 +593,9 @@ class BadInputTests(SyncTestCase):
         one = self.env_file("A=s3cret-1\n", "one.env")
         two = self.env_file("A=s3cret-2\n", "two.env")
         result = self.sync("--env-file", one, "--env-file", two)
-        self.assertRefused(result, f"A is defined with different values in {one}:1, {two}:1",
-                           "--allow-overrides")
+        self.assertRefused(
+            result, f"A is defined with different values in {one}:1, {two}:1", "--allow-overrides"
+        )
         self.assertNotIn("s3cret", result.text)
 
     def test_allow_overrides_lets_the_later_source_win_and_says_so(self):
@@ -537,8 +609,7 @@ class BadInputTests(SyncTestCase):
 
     def test_empty_values(self):
         path = self.env_file("EMPTY=\n")
-        self.assertRefused(self.sync("--env-file", path),
-                           "EMPTY is empty in", "--allow-empty")
+        self.assertRefused(self.sync("--env-file", path), "EMPTY is empty in", "--allow-empty")
 
     def test_oversized_value(self):
         path = self.env_file("BIG=" + "x" * 140_000 + "\n")
@@ -556,8 +627,7 @@ class BadInputTests(SyncTestCase):
 
     def test_branch_on_a_non_branch_environment(self):
         with self.pat_settings(ENVIRONMENT="dev"):
-            result = self.sync("--env-file", self.env_file("A=1\n"), "-e", "prod",
-                               "--branch", "x")
+            result = self.sync("--env-file", self.env_file("A=1\n"), "-e", "prod", "--branch", "x")
         self.assertRefused(result, "--branch applies to preview (and dev) branches only")
 
     def test_unknown_secret_name(self):
@@ -567,8 +637,13 @@ class BadInputTests(SyncTestCase):
     def test_every_problem_at_once(self):
         path = self.env_file("A=\nb-c=1\n")
         result = self.sync("--env-file", path, "-e", "prod", "--from-env", "NOT_SET_ANYWHERE")
-        self.assertRefused(result, "secret key belongs to 'dev'", "A is empty",
-                           "'b-c' is not a valid name", "NOT_SET_ANYWHERE (--from-env)")
+        self.assertRefused(
+            result,
+            "secret key belongs to 'dev'",
+            "A is empty",
+            "'b-c' is not a valid name",
+            "NOT_SET_ANYWHERE (--from-env)",
+        )
 
     def test_bad_input_in_json_mode_is_a_json_document(self):
         result = self.sync("--env-file", self.env_file("A=\n"), "--format", "json")
@@ -581,39 +656,51 @@ class BadInputTests(SyncTestCase):
 
 class SourcesOverHttpTests(SyncTestCase):
     def test_settings_envvars(self):
-        with mock.patch.dict(os.environ, {"FROM_PROCESS": "p"}), \
-                self.settings(ENVVARS={"LITERAL": "l", "FROM_PROCESS": None}):
+        with (
+            mock.patch.dict(os.environ, {"FROM_PROCESS": "p"}),
+            self.settings(ENVVARS={"LITERAL": "l", "FROM_PROCESS": None}),
+        ):
             result = self.sync()
             self.assertEqual(result.code, 0, result.text)
             self.assertIn("TRIGGER['default']['ENVVARS']", result.stdout)
             self.journal.clear()
             result = self.sync("--env-file", self.env_file("ONLY_FILE=f\n"), "--no-settings")
         self.assertEqual(result.code, 0, result.text)
-        self.assertEqual(self.journal.last(method="POST").body["variables"],
-                         {"ONLY_FILE": REDACTED})
+        self.assertEqual(
+            self.journal.last(method="POST").body["variables"], {"ONLY_FILE": REDACTED}
+        )
         remote = self.remote()
         self.assertEqual(remote["ONLY_FILE"], ("f", False))
         self.assertEqual(remote["LITERAL"], ("l", False))
         self.assertEqual(remote["FROM_PROCESS"], ("p", False))
 
     def test_process_environment_names_and_prefix(self):
-        fake = {"APP_ONE": "1", "APP_TWO": "2", "OTHER": "o", "UNLISTED": "u",
-                "APP_PATH": "ok", "TRIGGER_SECRET_KEY": "tr_dev_zzz",
-                "TRIGGER_PROJECT_REF": "proj_x"}
+        fake = {
+            "APP_ONE": "1",
+            "APP_TWO": "2",
+            "OTHER": "o",
+            "UNLISTED": "u",
+            "APP_PATH": "ok",
+            "TRIGGER_SECRET_KEY": "tr_dev_zzz",
+            "TRIGGER_PROJECT_REF": "proj_x",
+        }
         # clear=True: the counts below must not depend on the machine's own TRIGGER_* variables.
         with mock.patch.dict(os.environ, fake, clear=True):
-            result = self.sync("--from-env", "OTHER", "--prefix", "APP_", "--prefix",
-                               "TRIGGER_")
+            result = self.sync("--from-env", "OTHER", "--prefix", "APP_", "--prefix", "TRIGGER_")
         self.assertEqual(result.code, 0, result.text)
         sent = self.journal.last(method="POST").body["variables"]
         self.assertEqual(sorted(sent), ["APP_ONE", "APP_PATH", "APP_TWO", "OTHER"])
         remote = self.remote()
-        self.assertEqual({name: remote[name][0] for name in sent},
-                         {"APP_ONE": "1", "APP_PATH": "ok", "APP_TWO": "2", "OTHER": "o"})
-        self.assertIn("! TRIGGER_SECRET_KEY  environment (--prefix TRIGGER_): reserved",
-                      result.stdout)
-        self.assertIn("! 1 shell/tool or TRIGGER_* variable matched --prefix (-v 2 lists them)",
-                      result.stdout)
+        self.assertEqual(
+            {name: remote[name][0] for name in sent},
+            {"APP_ONE": "1", "APP_PATH": "ok", "APP_TWO": "2", "OTHER": "o"},
+        )
+        self.assertIn(
+            "! TRIGGER_SECRET_KEY  environment (--prefix TRIGGER_): reserved", result.stdout
+        )
+        self.assertIn(
+            "! 1 shell/tool or TRIGGER_* variable matched --prefix (-v 2 lists them)", result.stdout
+        )
         self.assertNotIn("tr_dev_zzz", result.text)
 
     def test_parse_comments(self):
@@ -628,8 +715,9 @@ class SourcesOverHttpTests(SyncTestCase):
     def test_dollar_values_are_sent_raw(self):
         path = self.env_file("A=$HOME/x\nB='$B'\n")
         self.assertEqual(self.sync("--env-file", path).code, 0)
-        self.assertEqual(self.journal.last(method="POST").body["variables"],
-                         {"A": REDACTED, "B": REDACTED})
+        self.assertEqual(
+            self.journal.last(method="POST").body["variables"], {"A": REDACTED, "B": REDACTED}
+        )
         self.assertEqual((self.remote()["A"][0], self.remote()["B"][0]), ("$HOME/x", "$B"))
 
 
@@ -637,8 +725,12 @@ class OutputTests(SyncTestCase):
     def test_values_never_shown_unless_asked(self):
         self.set_remote("OLD", "old-s3cret-1")
         path = self.env_file("OLD=new-s3cret-2\nNEW=new-s3cret-3\n")
-        for args in (["--dry-run"], ["--format", "json", "--dry-run"], ["-v", "3"],
-                     ["--prune", "--no-input", "--format", "json"]):
+        for args in (
+            ["--dry-run"],
+            ["--format", "json", "--dry-run"],
+            ["-v", "3"],
+            ["--prune", "--no-input", "--format", "json"],
+        ):
             with self.subTest(args=args):
                 self.emu.reset()
                 self.set_remote("OLD", "old-s3cret-1")
@@ -652,11 +744,13 @@ class OutputTests(SyncTestCase):
         result = self.sync("--env-file", path, "--dry-run", "--show-values")
         self.assertIn('"old-value" → "new-value"', result.stdout)
         self.assertIn('"fresh"', result.stdout)
-        document = json.loads(self.sync("--env-file", path, "--dry-run", "--show-values",
-                                        "--format", "json").stdout)
+        document = json.loads(
+            self.sync("--env-file", path, "--dry-run", "--show-values", "--format", "json").stdout
+        )
         changes = {c["name"]: c for c in document["targets"][0]["plan"]["changes"]}
-        self.assertEqual((changes["OLD"]["value"], changes["OLD"]["remote_value"]),
-                         ("new-value", "old-value"))
+        self.assertEqual(
+            (changes["OLD"]["value"], changes["OLD"]["remote_value"]), ("new-value", "old-value")
+        )
         self.assertEqual(changes["DATABASE_URL"]["remote_value"], REDACTED)
         self.assertTrue(document["values_shown"])
 
@@ -669,12 +763,23 @@ class OutputTests(SyncTestCase):
         self.assertTrue(document["ok"])
         self.assertFalse(document["values_shown"])
         [target] = document["targets"]
-        self.assertEqual(target["target"], {"project_ref": self.emu.project_ref,
-                                            "environment": "dev", "branch": None})
+        self.assertEqual(
+            target["target"],
+            {"project_ref": self.emu.project_ref, "environment": "dev", "branch": None},
+        )
         changes = {c["name"]: c for c in target["plan"]["changes"]}
-        self.assertEqual(changes["NEW"], {"action": "create", "name": "NEW", "reason": "new",
-                                          "source": f"{path}:1", "secret": False, "value": None,
-                                          "remote_value": None})
+        self.assertEqual(
+            changes["NEW"],
+            {
+                "action": "create",
+                "name": "NEW",
+                "reason": "new",
+                "source": f"{path}:1",
+                "secret": False,
+                "value": None,
+                "remote_value": None,
+            },
+        )
         self.assertEqual(changes["REGION"]["action"], "unchanged")
         self.assertEqual(changes["DATABASE_URL"]["action"], "keep")
         self.assertEqual(target["plan"]["counts"]["create"], 1)
@@ -707,12 +812,19 @@ class OutputTests(SyncTestCase):
         self.assertEqual(result.stdout, "")
 
     def test_help_states_the_dotenv_rules_and_exit_codes(self):
-        command = load_command_class(get_commands()["trigger_sync_envvars"],
-                                     "trigger_sync_envvars")
+        command = load_command_class(get_commands()["trigger_sync_envvars"], "trigger_sync_envvars")
         text = command.create_parser("manage.py", "trigger_sync_envvars").format_help()
-        for fragment in ("--parse-comments", "'$' is never expanded", "a value cannot span",
-                         "Exit codes: 0", "3 --check", "--no-input", "--noinput", "--yes",
-                         "lowest precedence first"):
+        for fragment in (
+            "--parse-comments",
+            "'$' is never expanded",
+            "a value cannot span",
+            "Exit codes: 0",
+            "3 --check",
+            "--no-input",
+            "--noinput",
+            "--yes",
+            "lowest precedence first",
+        ):
             self.assertIn(fragment, " ".join(text.split()))
 
 
@@ -724,11 +836,19 @@ class ProcessExitCodeTests(SyncTestCase):
         trigger = {"default": self.emu.client_settings()}
         settings_file.write_text(f"from tests.settings import *  # noqa\nTRIGGER = {trigger!r}\n")
         root = Path(__file__).resolve().parents[2]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(self.dir), str(root)]),
-               "DJANGO_SETTINGS_MODULE": "sync_settings"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(self.dir), str(root)]),
+            "DJANGO_SETTINGS_MODULE": "sync_settings",
+        }
         return subprocess.run(
             [sys.executable, "-m", "django", "trigger_sync_envvars", *args],
-            capture_output=True, text=True, env=env, cwd=root, timeout=60, stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=root,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
         )
 
     def test_exit_codes(self):

@@ -34,14 +34,16 @@ class DoctorTests(SyncTestCase):
     def test_healthy_secret_key(self):
         result = self.doctor()
         self.assertEqual(result.code, 0, result.text)
-        self.assertEqual(self.requests(), [
-            ("GET", f"/api/v1/projects/{self.emu.project_ref}/dev"),
-            ("GET", "/api/v1/runs"),
-            ("GET", "/api/v1/deployments/current"),
-        ])
+        self.assertEqual(
+            self.requests(),
+            [
+                ("GET", f"/api/v1/projects/{self.emu.project_ref}/dev"),
+                ("GET", "/api/v1/runs"),
+                ("GET", "/api/v1/deployments/current"),
+            ],
+        )
         out = result.stdout
-        for check in ("api", "credentials", "project", "runs", "clock", "rate_limit",
-                      "deployment"):
+        for check in ("api", "credentials", "project", "runs", "clock", "rate_limit", "deployment"):
             self.assertRegex(out, rf"\n  ok +{check} ")
         self.assertIn("The secret key is accepted.", out)
         self.assertIn(f"({self.emu.project_ref}), environment dev.", out)
@@ -91,8 +93,7 @@ class DoctorTests(SyncTestCase):
         self.assertEqual(code, 1)
         self.assertEqual(findings["credentials"]["status"], "ok")
         self.assertEqual(findings["project"]["status"], "error")
-        self.assertIn(f"another project than PROJECT_REF {other}",
-                      findings["project"]["message"])
+        self.assertIn(f"another project than PROJECT_REF {other}", findings["project"]["message"])
 
     def test_wrong_environment_for_the_secret_key(self):
         with self.settings(ENVIRONMENT="prod"):
@@ -148,17 +149,27 @@ class DoctorTests(SyncTestCase):
         self.assertIn("behind", findings["clock"]["message"])
 
     def test_low_rate_limit_headroom_is_a_warning(self):
-        self.emu.faults.respond_next(1, 200, path="/api/v1/runs", headers={
-            "x-ratelimit-limit": "750", "x-ratelimit-remaining": "12",
-            "x-ratelimit-reset": "1700000000000"}, body={"data": [], "pagination": {}})
+        self.emu.faults.respond_next(
+            1,
+            200,
+            path="/api/v1/runs",
+            headers={
+                "x-ratelimit-limit": "750",
+                "x-ratelimit-remaining": "12",
+                "x-ratelimit-reset": "1700000000000",
+            },
+            body={"data": [], "pagination": {}},
+        )
         code, findings = self.findings()
         self.assertEqual(code, 0)
         self.assertEqual(findings["rate_limit"]["status"], "warning")
         self.assertEqual(findings["rate_limit"]["details"]["remaining"], 12)
 
     def test_every_alias_by_default_and_one_with_client(self):
-        aliases = {"default": self.emu.client_settings(),
-                   "broken": self.emu.client_settings(ACCESS_TOKEN=UNKNOWN_KEY)}
+        aliases = {
+            "default": self.emu.client_settings(),
+            "broken": self.emu.client_settings(ACCESS_TOKEN=UNKNOWN_KEY),
+        }
         with override_settings(TRIGGER=aliases):
             result = self.doctor("--format", "json")
             only = self.doctor("--client", "default")
@@ -172,8 +183,12 @@ class DoctorTests(SyncTestCase):
     def test_server_whose_project_route_refuses_secret_keys(self):
         # Versions of the service before the route took secret keys answer every key with 401
         # there; the key is still good for everything else.
-        self.emu.faults.respond_next(1, 401, body={"error": "Invalid or Missing Access Token"},
-                                     path=f"/api/v1/projects/{self.emu.project_ref}/dev")
+        self.emu.faults.respond_next(
+            1,
+            401,
+            body={"error": "Invalid or Missing Access Token"},
+            path=f"/api/v1/projects/{self.emu.project_ref}/dev",
+        )
         code, findings = self.findings()
         self.assertEqual(code, 0, findings)
         self.assertEqual(findings["credentials"]["status"], "ok")
@@ -184,5 +199,7 @@ class DoctorTests(SyncTestCase):
     def test_wrong_key_is_refused_by_both_routes(self):
         with self.settings(ACCESS_TOKEN=UNKNOWN_KEY):
             self.findings()
-        self.assertEqual([path for _method, path in self.requests()],
-                         [f"/api/v1/projects/{self.emu.project_ref}/dev", "/api/v1/runs"])
+        self.assertEqual(
+            [path for _method, path in self.requests()],
+            [f"/api/v1/projects/{self.emu.project_ref}/dev", "/api/v1/runs"],
+        )

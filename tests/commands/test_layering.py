@@ -11,8 +11,15 @@ from django.test import SimpleTestCase
 
 import django_trigger.envsync
 
-FORBIDDEN_IMPORTS = ("requests", "urllib3", "django.conf", "django_trigger._http",
-                     "django_trigger.conf", "django_trigger.clients", "django.core.management")
+FORBIDDEN_IMPORTS = (
+    "requests",
+    "urllib3",
+    "django.conf",
+    "django_trigger._http",
+    "django_trigger.conf",
+    "django_trigger.clients",
+    "django.core.management",
+)
 
 
 def modules() -> list[Path]:

@@ -10,8 +10,14 @@ import json
 
 from .base import SyncTestCase
 
-SEEDED_DEV = {"API_BASE_URL", "DATABASE_URL", "FEATURE_FLAGS", "LOG_LEVEL", "REGION",
-              "SLACK_API_KEY"}
+SEEDED_DEV = {
+    "API_BASE_URL",
+    "DATABASE_URL",
+    "FEATURE_FLAGS",
+    "LOG_LEVEL",
+    "REGION",
+    "SLACK_API_KEY",
+}
 
 
 class LostAnswerTests(SyncTestCase):
@@ -41,10 +47,8 @@ class LostAnswerTests(SyncTestCase):
                 # plan, the lost import, its retry (400 already set), reading back, verifying
                 self.assertEqual(self.methods(), ["GET", "POST", "POST", "GET", "GET"])
                 self.assertEqual(self.journal.filter(method="POST")[1].status, 400)
-                self.assertIn("already there (answer lost, read back): NEW, OTHER",
-                              result.stdout)
-                self.assertIn("2 created, 0 updated, 0 deleted (5 requests in all)",
-                              result.stdout)
+                self.assertIn("already there (answer lost, read back): NEW, OTHER", result.stdout)
+                self.assertIn("2 created, 0 updated, 0 deleted (5 requests in all)", result.stdout)
                 self.assertIn("Verified:", result.stdout)
 
     def test_a_lost_answer_to_an_override_import_is_retried_and_written(self):
@@ -66,8 +70,7 @@ class LostAnswerTests(SyncTestCase):
                 keep = {name: self.remote()[name][0] for name in ("LOG_LEVEL", "REGION")}
                 path = self.env_file("".join(f"{k}={v}\n" for k, v in keep.items()))
                 self.lose(kind, self.path(suffix="/DATABASE_URL"))
-                result = self.sync("--env-file", path, "--prune", "--no-input",
-                                   "--format", "json")
+                result = self.sync("--env-file", path, "--prune", "--no-input", "--format", "json")
                 self.assertEqual(result.code, 0, result.text)
                 self.assertEqual(set(self.remote()), {"LOG_LEVEL", "REGION"})
                 deletes = self.journal.filter(method="DELETE")
@@ -75,13 +78,16 @@ class LostAnswerTests(SyncTestCase):
                 self.assertEqual(len(deletes), 5)
                 self.assertEqual(deletes[2].status, 400)
                 # plan, 5 deletes, reading back, the 2 other deletes... then verifying
-                self.assertEqual(self.methods(), ["GET", "DELETE", "DELETE", "DELETE", "GET",
-                                                  "DELETE", "DELETE", "GET"])
+                self.assertEqual(
+                    self.methods(),
+                    ["GET", "DELETE", "DELETE", "DELETE", "GET", "DELETE", "DELETE", "GET"],
+                )
                 outcome = json.loads(result.stdout)["targets"][0]["result"]
                 self.assertTrue(outcome["ok"])
                 self.assertEqual(outcome["already_there"], ["DATABASE_URL"])
-                self.assertEqual(outcome["applied"],
-                                 ["API_BASE_URL", "FEATURE_FLAGS", "SLACK_API_KEY"])
+                self.assertEqual(
+                    outcome["applied"], ["API_BASE_URL", "FEATURE_FLAGS", "SLACK_API_KEY"]
+                )
                 self.assertEqual(outcome["requests"], 7)  # after the plan's list
 
     def test_every_attempt_lost_is_settled_by_reading_back(self):
@@ -105,8 +111,9 @@ class LostAnswerTests(SyncTestCase):
         """A 502 before processing, not retried: reading back finds nothing, and that list is
         the verification (no third list)."""
         path = self.env_file("NEW=n\n")
-        self.emu.faults.fail_next(1, 502, headers={"x-should-retry": "false"},
-                                  path=self.import_path())
+        self.emu.faults.fail_next(
+            1, 502, headers={"x-should-retry": "false"}, path=self.import_path()
+        )
         result = self.sync("--env-file", path, "--format", "json")
         self.assertEqual(result.code, 1)
         self.assertNotIn("NEW", self.remote())

@@ -39,12 +39,14 @@ class OperatorCommandSourceTests(SimpleTestCase):
 class HelpTests(SimpleTestCase):
     def test_every_help_page_renders(self):
         # (argparse cannot format a lazy translation as the description)
-        for name, argv in (("trigger_doctor", ["--help"]), ("trigger_runs", ["--help"]),
-                           ("trigger_runs", ["export", "--help"]),
-                           ("trigger_pull_envvars", ["--help"])):
+        for name, argv in (
+            ("trigger_doctor", ["--help"]),
+            ("trigger_runs", ["--help"]),
+            ("trigger_runs", ["export", "--help"]),
+            ("trigger_pull_envvars", ["--help"]),
+        ):
             with self.subTest(name=name, argv=argv):
-                parser = load_command_class("django_trigger", name).create_parser("manage.py",
-                                                                                  name)
+                parser = load_command_class("django_trigger", name).create_parser("manage.py", name)
                 out = io.StringIO()
                 with contextlib.redirect_stdout(out), self.assertRaises(SystemExit):
                     parser.parse_args(argv)

@@ -42,23 +42,47 @@ class MakePlanTests(SimpleTestCase):
         plan = make_plan(
             TARGET,
             desired({"NEW": "n", "SAME": "s", "DIFF": "new", "SECRET": "x"}),
-            [remote("SAME", "s"), remote("DIFF", "old"), remote("SECRET", "", secret=True),
-             remote("EXTRA", "e")],
+            [
+                remote("SAME", "s"),
+                remote("DIFF", "old"),
+                remote("SECRET", "", secret=True),
+                remote("EXTRA", "e"),
+            ],
         )
-        self.assertEqual(actions(plan), {"DIFF": "update", "EXTRA": "keep", "NEW": "create",
-                                         "SAME": "unchanged", "SECRET": "secret"})
-        self.assertEqual([c.name for c in plan.changes], ["DIFF", "EXTRA", "NEW", "SAME",
-                                                          "SECRET"])
-        self.assertEqual(plan.counts(), {"create": 1, "update": 1, "unchanged": 1, "secret": 1,
-                                         "delete": 0, "keep": 1, "skipped": 0})
+        self.assertEqual(
+            actions(plan),
+            {
+                "DIFF": "update",
+                "EXTRA": "keep",
+                "NEW": "create",
+                "SAME": "unchanged",
+                "SECRET": "secret",
+            },
+        )
+        self.assertEqual([c.name for c in plan.changes], ["DIFF", "EXTRA", "NEW", "SAME", "SECRET"])
+        self.assertEqual(
+            plan.counts(),
+            {
+                "create": 1,
+                "update": 1,
+                "unchanged": 1,
+                "secret": 1,
+                "delete": 0,
+                "keep": 1,
+                "skipped": 0,
+            },
+        )
         self.assertFalse(plan.is_empty)
         secret = plan.of(Action.SECRET)[0]
         self.assertEqual(secret.reason, "secret, cannot be compared")
 
     def test_prune_deletes_only_remote_names_absent_from_the_sources(self):
-        plan = make_plan(TARGET, desired({"A": "1"}, allow_empty=True),
-                         [remote("A", "1"), remote("GONE", "g"), remote("GONE2", "", True)],
-                         prune=True)
+        plan = make_plan(
+            TARGET,
+            desired({"A": "1"}, allow_empty=True),
+            [remote("A", "1"), remote("GONE", "g"), remote("GONE2", "", True)],
+            prune=True,
+        )
         self.assertEqual(actions(plan), {"A": "unchanged", "GONE": "delete", "GONE2": "delete"})
 
     def test_skipped_empty_names_are_never_pruned(self):
@@ -68,14 +92,18 @@ class MakePlanTests(SimpleTestCase):
         self.assertEqual([s.name for s in plan.skipped], ["EMPTY"])
 
     def test_overwrite_secrets(self):
-        plan = make_plan(TARGET, desired({"S": "x"}), [remote("S", "", True)],
-                         overwrite_secrets=True)
+        plan = make_plan(
+            TARGET, desired({"S": "x"}), [remote("S", "", True)], overwrite_secrets=True
+        )
         self.assertEqual(actions(plan), {"S": "update"})
         self.assertEqual(plan.changes[0].reason, "secret overwritten (--overwrite-secrets)")
 
     def test_marking_an_existing_plain_variable_secret_is_an_update(self):
-        plan = make_plan(TARGET, desired({"A": "1", "B": "2"}, secret_names=["A", "B"]),
-                         [remote("A", "1"), remote("B", "", True)])
+        plan = make_plan(
+            TARGET,
+            desired({"A": "1", "B": "2"}, secret_names=["A", "B"]),
+            [remote("A", "1"), remote("B", "", True)],
+        )
         self.assertEqual(actions(plan), {"A": "update", "B": "secret"})
         self.assertEqual(plan.changes[0].reason, "mark as secret")
 
@@ -93,8 +121,11 @@ class MakePlanTests(SimpleTestCase):
 
 class ImportBatchTests(SimpleTestCase):
     def test_one_import_for_creates_and_updates(self):
-        plan = make_plan(TARGET, desired({"NEW": "n", "DIFF": "d", "SAME": "s"}),
-                         [remote("DIFF", "x"), remote("SAME", "s")])
+        plan = make_plan(
+            TARGET,
+            desired({"NEW": "n", "DIFF": "d", "SAME": "s"}),
+            [remote("DIFF", "x"), remote("SAME", "s")],
+        )
         [batch] = import_batches(plan)
         self.assertEqual(batch.variables, {"DIFF": "d", "NEW": "n"})  # unchanged not sent
         self.assertTrue(batch.override)
@@ -106,36 +137,57 @@ class ImportBatchTests(SimpleTestCase):
         self.assertFalse(batch.override)
 
     def test_secrets_go_in_a_second_import(self):
-        plan = make_plan(TARGET, desired({"A": "a", "S": "s", "T": "t"}, secret_names=["S", "T"]),
-                         [remote("T", "t")])
+        plan = make_plan(
+            TARGET,
+            desired({"A": "a", "S": "s", "T": "t"}, secret_names=["S", "T"]),
+            [remote("T", "t")],
+        )
         plain, secret = import_batches(plan)
-        self.assertEqual((plain.variables, plain.override, plain.is_secret), ({"A": "a"}, False,
-                                                                            None))
-        self.assertEqual((secret.variables, secret.override, secret.is_secret),
-                         ({"S": "s", "T": "t"}, True, True))
+        self.assertEqual(
+            (plain.variables, plain.override, plain.is_secret), ({"A": "a"}, False, None)
+        )
+        self.assertEqual(
+            (secret.variables, secret.override, secret.is_secret),
+            ({"S": "s", "T": "t"}, True, True),
+        )
 
     def test_nothing_to_write(self):
-        plan = make_plan(TARGET, desired({"A": "1"}), [remote("A", "1"), remote("B", "2")],
-                         prune=True)
+        plan = make_plan(
+            TARGET, desired({"A": "1"}), [remote("A", "1"), remote("B", "2")], prune=True
+        )
         self.assertEqual(import_batches(plan), [])
 
 
 class VerifyTests(SimpleTestCase):
     def test_matching(self):
-        plan = make_plan(TARGET, desired({"A": "1", "S": "s", "K": "k"}, secret_names=["S"]),
-                         [remote("K", "", True), remote("OLD", "o")], prune=True)
+        plan = make_plan(
+            TARGET,
+            desired({"A": "1", "S": "s", "K": "k"}, secret_names=["S"]),
+            [remote("K", "", True), remote("OLD", "o")],
+            prune=True,
+        )
         result = verify(plan, [remote("A", "1"), remote("S", "", True), remote("K", "", True)])
         self.assertTrue(result.ok)
         self.assertEqual(result.unverifiable, ["K"])
 
     def test_differences(self):
-        plan = make_plan(TARGET, desired({"A": "1", "B": "2", "S": "s"}, secret_names=["S"]),
-                         [remote("OLD", "o")], prune=True)
+        plan = make_plan(
+            TARGET,
+            desired({"A": "1", "B": "2", "S": "s"}, secret_names=["S"]),
+            [remote("OLD", "o")],
+            prune=True,
+        )
         result = verify(plan, [remote("A", "changed"), remote("S", "s"), remote("OLD", "o")])
         self.assertFalse(result.ok)
-        self.assertEqual([(d.name, d.problem) for d in result.differences],
-                         [("A", "value differs"), ("B", "missing"), ("OLD", "still present"),
-                          ("S", "not secret")])
+        self.assertEqual(
+            [(d.name, d.problem) for d in result.differences],
+            [
+                ("A", "value differs"),
+                ("B", "missing"),
+                ("OLD", "still present"),
+                ("S", "not secret"),
+            ],
+        )
 
 
 class ResolveTargetsTests(SimpleTestCase):
@@ -152,10 +204,12 @@ class ResolveTargetsTests(SimpleTestCase):
     def test_several_environments_with_a_pat(self):
         client = self.make_client(project_ref="proj_abc", environment="dev")
         targets = resolve_targets(client, environments=["dev", "stg", "staging", "production"])
-        self.assertEqual([str(t) for t in targets],
-                         ["proj_abc/dev", "proj_abc/staging", "proj_abc/prod"])
-        self.assertEqual(resolve_targets(client, project_ref="proj_other")[0].project_ref,
-                         "proj_other")
+        self.assertEqual(
+            [str(t) for t in targets], ["proj_abc/dev", "proj_abc/staging", "proj_abc/prod"]
+        )
+        self.assertEqual(
+            resolve_targets(client, project_ref="proj_other")[0].project_ref, "proj_other"
+        )
 
     def test_secret_key_for_another_environment_is_refused_with_a_hint(self):
         client = self.make_client(DEV_KEY, project_ref="proj_abc")
@@ -169,43 +223,57 @@ class ResolveTargetsTests(SimpleTestCase):
     def test_pat_without_project_ref(self):
         with self.assertRaises(TargetError) as caught:
             resolve_targets(self.make_client(environment="dev"))
-        self.assertEqual(caught.exception.problems, [
-            "A personal access token spans projects: pass --project-ref proj_… or set "
-            "PROJECT_REF for this client."
-        ])
+        self.assertEqual(
+            caught.exception.problems,
+            [
+                "A personal access token spans projects: pass --project-ref proj_… or set "
+                "PROJECT_REF for this client."
+            ],
+        )
 
     def test_bad_inputs_are_all_reported(self):
         client = self.make_client()
         with self.assertRaises(TargetError) as caught:
-            resolve_targets(client, project_ref="my-project", environments=["qa", "prod"],
-                            branch="feature", prune=True)
+            resolve_targets(
+                client,
+                project_ref="my-project",
+                environments=["qa", "prod"],
+                branch="feature",
+                prune=True,
+            )
         problems = caught.exception.problems
         self.assertEqual(len(problems), 4, problems)
-        self.assertIn("--project-ref: project_ref is not a project ref (proj_…): 'my-project'",
-                      problems[0])
+        self.assertIn(
+            "--project-ref: project_ref is not a project ref (proj_…): 'my-project'", problems[0]
+        )
         self.assertIn("--environment: unknown environment 'qa'", problems[1])
-        self.assertIn("--branch applies to preview (and dev) branches only, not to prod",
-                      problems[2])
+        self.assertIn(
+            "--branch applies to preview (and dev) branches only, not to prod", problems[2]
+        )
         self.assertIn("--prune cannot be used on a branch", problems[3])
         with self.assertRaises(TargetError) as caught:
             resolve_targets(self.make_client(project_ref="proj_abc"))
         self.assertIn("No environment: pass --environment", caught.exception.problems[0])
 
     def test_branches(self):
-        client = self.make_client(project_ref="proj_abc", environment="preview",
-                             preview_branch="feature-login")
-        self.assertEqual(resolve_targets(client), [Target("proj_abc", "preview",
-                                                          "feature-login")])
+        client = self.make_client(
+            project_ref="proj_abc", environment="preview", preview_branch="feature-login"
+        )
+        self.assertEqual(resolve_targets(client), [Target("proj_abc", "preview", "feature-login")])
         # The configured branch belongs to the configured environment only.
-        self.assertEqual(resolve_targets(client, environments=["preview", "prod"]),
-                         [Target("proj_abc", "preview", "feature-login"),
-                          Target("proj_abc", "prod")])
-        self.assertEqual(resolve_targets(client, branch="fix/checkout"),
-                         [Target("proj_abc", "preview", "fix/checkout")])
+        self.assertEqual(
+            resolve_targets(client, environments=["preview", "prod"]),
+            [Target("proj_abc", "preview", "feature-login"), Target("proj_abc", "prod")],
+        )
+        self.assertEqual(
+            resolve_targets(client, branch="fix/checkout"),
+            [Target("proj_abc", "preview", "fix/checkout")],
+        )
 
     def test_target_client_drops_or_swaps_the_branch_header(self):
-        client = self.make_client(project_ref="proj_abc", environment="preview",
-                             preview_branch="feature-login")
+        client = self.make_client(
+            project_ref="proj_abc", environment="preview", preview_branch="feature-login"
+        )
         with target_client(client, Target("proj_abc", "preview", "feature-login")) as same:
             self.assertIs(same, client)
         with target_client(client, Target("proj_abc", "prod")) as other:

@@ -93,8 +93,9 @@ class PullTests(SyncTestCase):
         to_stdout = self.pull("--output", "-")
         self.assertIn("REGION='local'", to_stdout.stdout)
         self.assertIn("written to stdout", to_stdout.stderr)
-        document = json.loads(self.pull("--output", str(self.dir / "c.env"),
-                                        "--format", "json").stdout)
+        document = json.loads(
+            self.pull("--output", str(self.dir / "c.env"), "--format", "json").stdout
+        )
         self.assertIn("REGION", document["written"])
         self.assertNotIn("values", document)
         self.assertNotIn("local", json.dumps(document))

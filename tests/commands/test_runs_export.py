@@ -51,9 +51,24 @@ class RunsExportTests(SyncTestCase):
         self.assertEqual(len(queries), -(-len(expected) // 100))
         self.assertTrue(all(q["page[size]"] == ["100"] for q in queries), queries[0])
         first = rows[0]
-        self.assertIn(first["status"], {"COMPLETED", "FAILED", "QUEUED", "EXECUTING", "CANCELED",
-                                        "WAITING", "DELAYED", "PENDING_VERSION", "DEQUEUED",
-                                        "CRASHED", "SYSTEM_FAILURE", "EXPIRED", "TIMED_OUT"})
+        self.assertIn(
+            first["status"],
+            {
+                "COMPLETED",
+                "FAILED",
+                "QUEUED",
+                "EXECUTING",
+                "CANCELED",
+                "WAITING",
+                "DELAYED",
+                "PENDING_VERSION",
+                "DEQUEUED",
+                "CRASHED",
+                "SYSTEM_FAILURE",
+                "EXPIRED",
+                "TIMED_OUT",
+            },
+        )
         self.assertTrue(first["created_at"].endswith("Z"))
 
     def test_filters_are_the_clients(self):
@@ -166,8 +181,9 @@ class RunsExportTests(SyncTestCase):
     def test_ctrl_c_in_a_real_process_then_resume(self):
         path = self.dir / "runs.jsonl"
         self.emu.faults.latency(40)  # slow pages: time to interrupt mid-walk
-        process = self.start_process("trigger_runs", "export", *EVERYTHING, "--format", "jsonl",
-                                     "--output", str(path))
+        process = self.start_process(
+            "trigger_runs", "export", *EVERYTHING, "--format", "jsonl", "--output", str(path)
+        )
         state_path = Path(f"{path}.state.json")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -191,11 +207,20 @@ class RunsExportTests(SyncTestCase):
         trigger = {"default": self.emu.client_settings()}
         settings_file.write_text(f"from tests.settings import *  # noqa\nTRIGGER = {trigger!r}\n")
         root = Path(__file__).resolve().parents[2]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(self.dir), str(root)]),
-               "DJANGO_SETTINGS_MODULE": "ops_settings"}
-        return subprocess.Popen([sys.executable, "-m", "django", *args], env=env, cwd=root,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(self.dir), str(root)]),
+            "DJANGO_SETTINGS_MODULE": "ops_settings",
+        }
+        return subprocess.Popen(
+            [sys.executable, "-m", "django", *args],
+            env=env,
+            cwd=root,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def test_progress_line_only_on_a_terminal(self):
         class Terminal(io.StringIO):
@@ -203,14 +228,27 @@ class RunsExportTests(SyncTestCase):
                 return True
 
         terminal = Terminal()
-        self.command("trigger_runs", "export", *EVERYTHING, "--output", str(self.dir / "a.csv"),
-                     stderr=terminal)
+        self.command(
+            "trigger_runs",
+            "export",
+            *EVERYTHING,
+            "--output",
+            str(self.dir / "a.csv"),
+            stderr=terminal,
+        )
         self.assertRegex(terminal.getvalue(), r"\r[\d,]+ runs \([\d,]+/s\)")
         piped = self.export(*EVERYTHING, "--output", str(self.dir / "b.csv"))
         self.assertNotIn("\r", piped.stderr)
         quiet = Terminal()
-        self.command("trigger_runs", "export", *EVERYTHING, "--output", str(self.dir / "c.csv"),
-                     "--no-progress", stderr=quiet)
+        self.command(
+            "trigger_runs",
+            "export",
+            *EVERYTHING,
+            "--output",
+            str(self.dir / "c.csv"),
+            "--no-progress",
+            stderr=quiet,
+        )
         self.assertNotIn("\r", quiet.getvalue())
 
     def test_personal_access_token_exports_the_projects_runs(self):

@@ -83,38 +83,72 @@ class PseudoLocaleTests(SyncTestCase):
         self.assertEqual(re.findall(r"[A-Za-z]{2,}", rest), [], f"not translated in:\n{text}")
 
     def test_plan_sources_warnings_and_skips(self):
-        path = self.env_file("NEW=a #b\nLOG_LEVEL=warning \nSLACK_API_KEY=x\n"
-                             "TRIGGER_SECRET_KEY=tr_dev_x\nEMPTY=\n")
+        path = self.env_file(
+            "NEW=a #b\nLOG_LEVEL=warning \nSLACK_API_KEY=x\nTRIGGER_SECRET_KEY=tr_dev_x\nEMPTY=\n"
+        )
         with mock.patch.dict(os.environ, {"APP_ONE": "1", "APP_TWO": "2"}):
-            result = self.sync("--env-file", path, "--prefix", "APP_", "--secret", "APP_ONE",
-                               "--allow-empty", "--dry-run", "-v", "2")
+            result = self.sync(
+                "--env-file",
+                path,
+                "--prefix",
+                "APP_",
+                "--secret",
+                "APP_ONE",
+                "--allow-empty",
+                "--dry-run",
+                "-v",
+                "2",
+            )
         self.assertEqual(result.code, 0, result.text)
         out = result.stdout
         self.assertIn(pseudo("Dry run: nothing was written."), out)
-        self.assertIn("5 " + pseudo("variables from ") + path + " (5 " + pseudo("definitions)")
-                      + " < environment (--prefix APP_) (2 " + pseudo("definitions) (lowest "
-                                                                       "precedence first)."), out)
+        self.assertIn(
+            "5 "
+            + pseudo("variables from ")
+            + path
+            + " (5 "
+            + pseudo("definitions)")
+            + " < environment (--prefix APP_) (2 "
+            + pseudo("definitions) (lowest precedence first)."),
+            out,
+        )
         self.assertIn(pseudo("value differs"), out)  # a plan's reason, translated when shown
-        self.assertIn(pseudo("reserved: Trigger.dev sets it itself and silently drops it on "
-                             "write"), out)  # an envsync explanation
+        self.assertIn(
+            pseudo("reserved: Trigger.dev sets it itself and silently drops it on write"), out
+        )  # an envsync explanation
         self.assertIn("~ " + pseudo("update"), out)
-        self.assertTranslated(out, [*SEEDED_DEV, "NEW", "TRIGGER_SECRET_KEY", "EMPTY",
-                                    "APP_ONE", "APP_TWO", "environment (--prefix APP_)"])
+        self.assertTranslated(
+            out,
+            [
+                *SEEDED_DEV,
+                "NEW",
+                "TRIGGER_SECRET_KEY",
+                "EMPTY",
+                "APP_ONE",
+                "APP_TWO",
+                "environment (--prefix APP_)",
+            ],
+        )
 
     def test_confirm_apply_verify(self):
         path = self.env_file("REGION=other\nNEW=n\nSLACK_API_KEY=x\n")
-        result = self.sync("--env-file", path, "--prune", "--secret", "NEW", "-v", "2",
-                           stdin="y\n")
+        result = self.sync("--env-file", path, "--prune", "--secret", "NEW", "-v", "2", stdin="y\n")
         self.assertEqual(result.code, 0, result.text)
         self.assertIn(" [y/N] ", result.stdout)  # the answers stay y/yes
         self.assertEqual(set(self.remote()), {"REGION", "NEW", "SLACK_API_KEY"})
-        self.assertTranslated(result.stdout.replace("=true", "").replace("=false", ""),
-                              [*SEEDED_DEV, "NEW"])
+        self.assertTranslated(
+            result.stdout.replace("=true", "").replace("=false", ""), [*SEEDED_DEV, "NEW"]
+        )
 
     def test_failure(self):
         path = self.env_file("REGION=local\nNEW=n\n")
-        self.emu.faults.fail_next(1, 500, headers={"x-should-retry": "false"},
-                                  method="DELETE", path=self.path(suffix="/FEATURE_FLAGS"))
+        self.emu.faults.fail_next(
+            1,
+            500,
+            headers={"x-should-retry": "false"},
+            method="DELETE",
+            path=self.path(suffix="/FEATURE_FLAGS"),
+        )
         result = self.sync("--env-file", path, "--prune", "--no-input")
         self.assertEqual(result.code, 1)
         self.assertIn(pseudo("delete %(name)s") % {"name": "FEATURE_FLAGS"}, result.stdout)
@@ -122,13 +156,23 @@ class PseudoLocaleTests(SyncTestCase):
 
     def test_bad_input(self):
         path = self.env_file("A=1\nB = 2\nA=3\nC=\n", "one.env")
-        result = self.sync("--env-file", path, "--env-file", str(self.dir / "missing.env"),
-                           "--secret", "NOPE", "--branch", "x", "--prune")
+        result = self.sync(
+            "--env-file",
+            path,
+            "--env-file",
+            str(self.dir / "missing.env"),
+            "--secret",
+            "NOPE",
+            "--branch",
+            "x",
+            "--prune",
+        )
         self.assertEqual(result.code, 1)
         self.assertEqual(len(self.journal), 0)
         self.assertIn(pseudo("Nothing was sent:"), result.message)
-        self.assertTranslated(result.message, ["one.env", "missing.env", "NOPE",
-                                               "No such file or directory"])  # from the OS
+        self.assertTranslated(
+            result.message, ["one.env", "missing.env", "NOPE", "No such file or directory"]
+        )  # from the OS
 
     def test_check_and_cancel(self):
         path = self.env_file("NEW=n\n")
@@ -162,9 +206,14 @@ class PseudoLocaleTests(SyncTestCase):
             description = str(parser.description)
             text = parser.format_help()  # argparse takes the lazy texts
         self.assertEqual(len(own), 21)
-        self.assertEqual(helps["check"], pseudo(
-            "Plan only; exit %(drift)d when there is anything to create, update or delete "
-            "(for CI).") % {"drift": 3})
+        self.assertEqual(
+            helps["check"],
+            pseudo(
+                "Plan only; exit %(drift)d when there is anything to create, update or delete "
+                "(for CI)."
+            )
+            % {"drift": 3},
+        )
         for dest, help_text in helps.items():
             # argparse's own placeholder is kept for it to fill in.
             words = re.findall(r"[A-Za-z]{2,}", help_text.replace("%(default)s", ""))
@@ -182,8 +231,18 @@ def _base_destinations() -> set[str]:
 
 # -- the source ---------------------------------------------------------------------------------
 
-GETTEXT_CALLS = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext",
-                 "pgettext_lazy", "npgettext", "npgettext_lazy", "gettext_noop"}
+GETTEXT_CALLS = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+    "npgettext",
+    "npgettext_lazy",
+    "gettext_noop",
+}
 # Calls whose string arguments are not messages: names, log set-up, source labels (which key
 # the JSON like file paths do).
 NOT_MESSAGES = {"getLogger", "Formatter", "Origin", "type"}
@@ -195,7 +254,8 @@ def _is_prose(text: str) -> bool:
     ``Trigger.dev``, ``%(where)s: %(problem)s``."""
     text = _PLACEHOLDER.sub("X", text)
     return bool(re.search(r"\b[A-Za-z][a-z]+\b", text)) and bool(
-        re.search(r"[a-z]\W*\s+\W*[A-Za-z]|[A-Za-z][.:!?)]\s*$", text))
+        re.search(r"[a-z]\W*\s+\W*[A-Za-z]|[A-Za-z][.:!?)]\s*$", text)
+    )
 
 
 def _name(func: ast.expr) -> str:
@@ -214,8 +274,12 @@ def untranslated(source: str) -> list[tuple[int, str]]:
 
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)):
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+        ):
             skip_all(body[0])  # docstring
         if isinstance(node, ast.Call):
             name = _name(node.func)
@@ -233,8 +297,7 @@ def untranslated(source: str) -> list[tuple[int, str]]:
                 skip_all(key)
         elif isinstance(node, (ast.Subscript, ast.Compare)):
             skip_all(node.slice if isinstance(node, ast.Subscript) else node)
-        elif isinstance(node, ast.ClassDef) and any(_name(base) == "Enum"
-                                                    for base in node.bases):
+        elif isinstance(node, ast.ClassDef) and any(_name(base) == "Enum" for base in node.bases):
             for member in node.body:  # the values, not the methods
                 if isinstance(member, ast.Assign):
                     skip_all(member)
@@ -246,8 +309,7 @@ def untranslated(source: str) -> list[tuple[int, str]]:
             if _is_prose(node.value):
                 found.append((node.lineno, node.value))
         elif isinstance(node, ast.JoinedStr):
-            text = "".join(v.value if isinstance(v, ast.Constant) else "%(x)s"
-                           for v in node.values)
+            text = "".join(v.value if isinstance(v, ast.Constant) else "%(x)s" for v in node.values)
             skip_all(node)
             if _is_prose(text):
                 found.append((node.lineno, text))
@@ -264,8 +326,9 @@ def unwrapped_help(source: str) -> list[int]:
             values = [k.value for k in node.keywords if k.arg == "help"]
         elif isinstance(node, ast.Call) and _name(node.func) == "add_argument_group":
             values = node.args[:1]
-        elif isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "help"
-                                                  for t in node.targets):
+        elif isinstance(node, ast.Assign) and any(
+            getattr(t, "id", "") == "help" for t in node.targets
+        ):
             values = [node.value]
         for value in values:
             call = value.left if isinstance(value, ast.BinOp) else value
@@ -306,12 +369,17 @@ class SourceTests(SimpleTestCase):
         for line in caught:
             with self.subTest(line=line):
                 self.assertNotEqual(untranslated(line), [])
-        for line in ['self.say(_("Nothing to do."))', 'x = options["dry_run"]',
-                     'parser.add_argument("--format", choices=["text", "json"], help=_("X."))',
-                     'self.say(f"  ! {item.name}  {item.origin}: {item.reason.explanation}")',
-                     'logging.Formatter("  HTTP %(message)s")', 'x = {"exit_code": 1}',
-                     'return "Trigger.dev"', 'class R(str, enum.Enum):\n    A = "not applied"',
-                     'x = f"{where}: {problem}"']:
+        for line in [
+            'self.say(_("Nothing to do."))',
+            'x = options["dry_run"]',
+            'parser.add_argument("--format", choices=["text", "json"], help=_("X."))',
+            'self.say(f"  ! {item.name}  {item.origin}: {item.reason.explanation}")',
+            'logging.Formatter("  HTTP %(message)s")',
+            'x = {"exit_code": 1}',
+            'return "Trigger.dev"',
+            'class R(str, enum.Enum):\n    A = "not applied"',
+            'x = f"{where}: {problem}"',
+        ]:
             with self.subTest(line=line):
                 self.assertEqual(untranslated(line), [])
         self.assertEqual(unwrapped_help('p.add_argument("--x", help="Do it.")'), [1])

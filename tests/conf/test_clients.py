@@ -20,8 +20,12 @@ from django_trigger.options import RetryPolicy
 from .utils import DEV_KEY, PAT, PROD_KEY, PROJECT_REF, ConfTestCase, environment
 
 TRIGGER = {
-    "default": {"ACCESS_TOKEN": DEV_KEY, "API_URL": "http://127.0.0.1:9/",
-                "RETRY": {"MAX_ATTEMPTS": 2}, "TIMEOUT": 5},
+    "default": {
+        "ACCESS_TOKEN": DEV_KEY,
+        "API_URL": "http://127.0.0.1:9/",
+        "RETRY": {"MAX_ATTEMPTS": 2},
+        "TIMEOUT": 5,
+    },
     "ops": {"ACCESS_TOKEN": PAT, "PROJECT_REF": PROJECT_REF, "ENVIRONMENT": "prod"},
 }
 
@@ -132,8 +136,10 @@ class GetClientTests(ConfTestCase):
 
     def test_reload_builds_a_new_client_in_every_thread(self):
         # Another thread's cached client is not reachable from here; it notices on next use.
-        with override_settings(TRIGGER={"default": {}}), \
-                environment(TRIGGER_SECRET_KEY=DEV_KEY, TRIGGER_PREVIEW_BRANCH="one"):
+        with (
+            override_settings(TRIGGER={"default": {}}),
+            environment(TRIGGER_SECRET_KEY=DEV_KEY, TRIGGER_PREVIEW_BRANCH="one"),
+        ):
             first = get_client()
             ready, go, done = threading.Event(), threading.Event(), []
 
@@ -170,8 +176,9 @@ class GetClientTests(ConfTestCase):
         self.assertIsNot(clients["ops"], ops)
 
     def test_explicit_client_ignores_settings(self):
-        with environment(TRIGGER_API_URL="https://env.example.com",
-                         TRIGGER_PROJECT_REF=PROJECT_REF):
+        with environment(
+            TRIGGER_API_URL="https://env.example.com", TRIGGER_PROJECT_REF=PROJECT_REF
+        ):
             client = TriggerClient(PROD_KEY)
         self.assertEqual(client.base_url, "https://api.trigger.dev")
         self.assertIsNone(client.project_ref)
@@ -197,7 +204,11 @@ class LayeringTests(ConfTestCase):
         env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
         root = Path(__file__).resolve().parents[2]
         result = subprocess.run(
-            [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+            [sys.executable, "-c", code],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
             timeout=60,
         )
         self.assertEqual(result.returncode, 0, result.stderr)

@@ -28,8 +28,9 @@ class GetClientOverHttpTests(ConfTestCase):
         emu = self.emulator
         trigger = {
             "default": emu.client_settings(),
-            "prod": emu.client_settings(ACCESS_TOKEN=emu.secret_keys["prod"], ENVIRONMENT="prod",
-                                        HEADERS={"X-Team": "ops"}),
+            "prod": emu.client_settings(
+                ACCESS_TOKEN=emu.secret_keys["prod"], ENVIRONMENT="prod", HEADERS={"X-Team": "ops"}
+            ),
         }
         with override_settings(TRIGGER=trigger):
             dev_page = get_client().runs.list(limit=1)
@@ -45,8 +46,10 @@ class GetClientOverHttpTests(ConfTestCase):
 
     def test_default_alias_from_the_environment_only(self):
         emu = self.emulator
-        with environment(TRIGGER_SECRET_KEY=emu.secret_key, TRIGGER_API_URL=emu.base_url + "/"), \
-                without_trigger_setting():
+        with (
+            environment(TRIGGER_SECRET_KEY=emu.secret_key, TRIGGER_API_URL=emu.base_url + "/"),
+            without_trigger_setting(),
+        ):
             get_client().runs.list(limit=2)
         entry = emu.journal.last(path="/api/v1/runs")
         self.assertEqual(entry.credential, redact(emu.secret_key))

@@ -132,8 +132,10 @@ class DefaultsTests(ConfTestCase):
         self.assertEqual([p.id for p in config.problems], ["django_trigger.E011"])
 
     @override_settings(
-        TRIGGER={"default": {"ACCESS_TOKEN": DEV_KEY}, "other": {"ACCESS_TOKEN": PAT,
-                                                                "PROJECT_REF": PROJECT_REF}}
+        TRIGGER={
+            "default": {"ACCESS_TOKEN": DEV_KEY},
+            "other": {"ACCESS_TOKEN": PAT, "PROJECT_REF": PROJECT_REF},
+        }
     )
     def test_settings_are_read_only_and_defaults_are_not_shared(self):
         config = trigger_settings.get()
@@ -171,10 +173,12 @@ class DefaultsTests(ConfTestCase):
 
 class SecretsTests(ConfTestCase):
     def test_repr_redacts_the_token(self):
-        with override_settings(TRIGGER={
-            "default": {"ACCESS_TOKEN": DEV_KEY},
-            "ops": {"ACCESS_TOKEN": PAT, "PROJECT_REF": PROJECT_REF},
-        }):
+        with override_settings(
+            TRIGGER={
+                "default": {"ACCESS_TOKEN": DEV_KEY},
+                "ops": {"ACCESS_TOKEN": PAT, "PROJECT_REF": PROJECT_REF},
+            }
+        ):
             config = trigger_settings.get()
             self.assertEqual(
                 repr(config),
@@ -208,12 +212,15 @@ class SecretsTests(ConfTestCase):
 
 class EnvironmentFallbackTests(ConfTestCase):
     def test_no_trigger_setting_reads_everything_from_the_environment(self):
-        with environment(
-            TRIGGER_SECRET_KEY=PREVIEW_KEY,
-            TRIGGER_API_URL="http://localhost:3030/",
-            TRIGGER_PROJECT_REF=PROJECT_REF,
-            TRIGGER_PREVIEW_BRANCH="feature-x",
-        ), without_trigger_setting():
+        with (
+            environment(
+                TRIGGER_SECRET_KEY=PREVIEW_KEY,
+                TRIGGER_API_URL="http://localhost:3030/",
+                TRIGGER_PROJECT_REF=PROJECT_REF,
+                TRIGGER_PREVIEW_BRANCH="feature-x",
+            ),
+            without_trigger_setting(),
+        ):
             self.assertEqual(list(trigger_settings.clients), ["default"])
             config = trigger_settings.get()
             self.assertEqual(config["ACCESS_TOKEN"], PREVIEW_KEY)
@@ -224,19 +231,33 @@ class EnvironmentFallbackTests(ConfTestCase):
             self.assertEqual(config.problems, ())
 
     def test_secret_key_wins_over_access_token(self):
-        with environment(TRIGGER_SECRET_KEY=DEV_KEY, TRIGGER_ACCESS_TOKEN=PAT), \
-                without_trigger_setting():
+        with (
+            environment(TRIGGER_SECRET_KEY=DEV_KEY, TRIGGER_ACCESS_TOKEN=PAT),
+            without_trigger_setting(),
+        ):
             self.assertEqual(trigger_settings.get()["ACCESS_TOKEN"], DEV_KEY)
-        with environment(TRIGGER_SECRET_KEY="  ", TRIGGER_ACCESS_TOKEN=PROD_KEY), \
-                without_trigger_setting():
+        with (
+            environment(TRIGGER_SECRET_KEY="  ", TRIGGER_ACCESS_TOKEN=PROD_KEY),
+            without_trigger_setting(),
+        ):
             self.assertEqual(trigger_settings.get()["ACCESS_TOKEN"], PROD_KEY)
 
     def test_settings_win_and_unset_or_blank_values_fall_back(self):
-        trigger = {"default": {"ACCESS_TOKEN": None, "PROJECT_REF": "", "API_URL":
-                               "https://mine.example.com"}}
-        with environment(TRIGGER_SECRET_KEY=DEV_KEY, TRIGGER_PROJECT_REF=PROJECT_REF,
-                         TRIGGER_API_URL="https://env.example.com"), \
-                override_settings(TRIGGER=trigger):
+        trigger = {
+            "default": {
+                "ACCESS_TOKEN": None,
+                "PROJECT_REF": "",
+                "API_URL": "https://mine.example.com",
+            }
+        }
+        with (
+            environment(
+                TRIGGER_SECRET_KEY=DEV_KEY,
+                TRIGGER_PROJECT_REF=PROJECT_REF,
+                TRIGGER_API_URL="https://env.example.com",
+            ),
+            override_settings(TRIGGER=trigger),
+        ):
             config = trigger_settings.get()
             self.assertEqual(config["ACCESS_TOKEN"], DEV_KEY)
             self.assertEqual(config["PROJECT_REF"], PROJECT_REF)
@@ -255,8 +276,10 @@ class EnvironmentFallbackTests(ConfTestCase):
     def test_values_are_read_raw(self):
         # django-environ's get_value() would resolve "$feature" as a reference to a variable
         # named "feature" (and return None for a missing one).
-        with environment(TRIGGER_SECRET_KEY=f"{DEV_KEY}\n", TRIGGER_PREVIEW_BRANCH="$feature"), \
-                without_trigger_setting():
+        with (
+            environment(TRIGGER_SECRET_KEY=f"{DEV_KEY}\n", TRIGGER_PREVIEW_BRANCH="$feature"),
+            without_trigger_setting(),
+        ):
             config = trigger_settings.get()
             self.assertEqual(config["PREVIEW_BRANCH"], "$feature")
             self.assertEqual(config["ACCESS_TOKEN"], DEV_KEY)
@@ -306,8 +329,9 @@ class EnvironmentFallbackTests(ConfTestCase):
 class ReloadTests(ConfTestCase):
     def test_override_settings_takes_effect_and_is_undone(self):
         before = trigger_settings.get()
-        with override_settings(TRIGGER={"default": {"ACCESS_TOKEN": PROD_KEY,
-                                                    "API_URL": "https://a.example.com"}}):
+        with override_settings(
+            TRIGGER={"default": {"ACCESS_TOKEN": PROD_KEY, "API_URL": "https://a.example.com"}}
+        ):
             self.assertEqual(trigger_settings.get()["API_URL"], "https://a.example.com")
             self.assertEqual(trigger_settings.get()["ACCESS_TOKEN"], PROD_KEY)
         after = trigger_settings.get()
@@ -338,9 +362,12 @@ class GetTests(ConfTestCase):
     }
 
     def test_unknown_alias_names_the_configured_ones(self):
-        with override_settings(TRIGGER=self.TRIGGER), self.assertRaisesMessage(
-            ConfigurationError,
-            "No Trigger.dev client alias 'staging' in TRIGGER (configured: 'default', 'ops').",
+        with (
+            override_settings(TRIGGER=self.TRIGGER),
+            self.assertRaisesMessage(
+                ConfigurationError,
+                "No Trigger.dev client alias 'staging' in TRIGGER (configured: 'default', 'ops').",
+            ),
         ):
             trigger_settings.get("staging")
 
@@ -355,8 +382,11 @@ class GetTests(ConfTestCase):
             # Problems are all collected, nothing was raised while reading.
             self.assertEqual(
                 [(p.id, p.alias) for p in trigger_settings.problems],
-                [("django_trigger.W001", "default"), ("django_trigger.E007", "ops"),
-                 ("django_trigger.E002", "broken")],
+                [
+                    ("django_trigger.W001", "default"),
+                    ("django_trigger.E007", "ops"),
+                    ("django_trigger.E002", "broken"),
+                ],
             )
 
     def test_setting_wide_error_blocks_every_alias(self):
@@ -372,8 +402,9 @@ class GetTests(ConfTestCase):
                 trigger_settings.get()
 
     def test_problem_error_carries_id_and_hint(self):
-        with override_settings(TRIGGER={"default": {"ACCESS_TOKEN": DEV_KEY,
-                                                    "ENVIRONMENT": "prod"}}):
+        with override_settings(
+            TRIGGER={"default": {"ACCESS_TOKEN": DEV_KEY, "ENVIRONMENT": "prod"}}
+        ):
             problem = trigger_settings.problems[0]
             self.assertTrue(problem.blocking)
             error = problem.error()

@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / (
-    "trigger-v3-openapi.yaml"
+SPEC_PATH = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "reference"
+    / ("trigger-v3-openapi.yaml")
 )
 SKIP_REASON = f"the official OpenAPI file is not at {SPEC_PATH}"
 _URN = "urn:trigger-openapi"
@@ -94,8 +97,10 @@ def _parameters(template: str, operation: dict[str, Any]) -> list[tuple[dict[str
     """The path item's and the operation's parameters, with where each one's schema is."""
     item = spec()["paths"][template]
     method = next(m for m, op in item.items() if op is operation)
-    sources = [(("paths", template), item.get("parameters", [])),
-               (("paths", template, method), operation.get("parameters", []))]
+    sources = [
+        (("paths", template), item.get("parameters", [])),
+        (("paths", template, method), operation.get("parameters", [])),
+    ]
     found = []
     for prefix, params in sources:
         for index, param in enumerate(params):
@@ -115,7 +120,7 @@ def _decode_deep_object(name: str, query: dict[str, list[str]]) -> dict[str, Any
     for key, values in query.items():
         if not key.startswith(name + "["):
             continue
-        keys = re.findall(r"\[([^\]]*)\]", key[len(name):])
+        keys = re.findall(r"\[([^\]]*)\]", key[len(name) :])
         target = value
         for part in keys[:-1]:
             target = target.setdefault(part, {})
@@ -218,15 +223,20 @@ class OpenApiShapes:
     Where the file is absent the check is not made and the rest of the test still runs; the
     absence is reported once, as a skip, by ``test_emulator_openapi``."""
 
-    def assertConforms(self, body: Any, path: str, method: str = "get",
-                       status: str = "200") -> None:
+    def assertConforms(
+        self, body: Any, path: str, method: str = "get", status: str = "200"
+    ) -> None:
         if not available():
             return
         from openapi_schema_validator import OAS30Validator
 
-        pointer = ("#/paths/" + path.replace("~", "~0").replace("/", "~1")
-                   + f"/{method}/responses/{status}/content/application~1json/schema")
-        validator = OAS30Validator({**spec(), "$ref": pointer},
-                                   format_checker=OAS30Validator.FORMAT_CHECKER)
+        pointer = (
+            "#/paths/"
+            + path.replace("~", "~0").replace("/", "~1")
+            + f"/{method}/responses/{status}/content/application~1json/schema"
+        )
+        validator = OAS30Validator(
+            {**spec(), "$ref": pointer}, format_checker=OAS30Validator.FORMAT_CHECKER
+        )
         problems = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
         self.assertEqual(problems, [], f"{method.upper()} {path}")  # type: ignore[attr-defined]

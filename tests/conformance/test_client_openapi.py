@@ -24,15 +24,28 @@ UNDOCUMENTED = {
 # Known differences between the file and the real server (which the client follows, API.md
 # §1, §6.1, §6.7, §13): (what, request path pattern, problem pattern).
 DEVIATIONS = [
-    ("env var import: the server takes `variables` as an object map, the file an array",
-     r"/envvars/[a-z]+/import$", r"^body variables: "),
-    ("run list dates: the SDK sends epoch milliseconds (the server takes both), the file "
-     "says date-time", r"/runs$", r"^query filter: '\d{13}' is not a 'date-time'$"),
-    ("project runs: filter[env] takes the stored slug `stg` (`staging` is a 500 on the "
-     "server), the file's enum says staging", r"/projects/proj_\w+/runs$",
-     r"^query filter: 'stg' is not one of"),
-    ("deployment promote: the server (and SDK) take ?allowRollbacks=true, the file omits it",
-     r"/promote$", r"^query parameter allowRollbacks is not in the OpenAPI file$"),
+    (
+        "env var import: the server takes `variables` as an object map, the file an array",
+        r"/envvars/[a-z]+/import$",
+        r"^body variables: ",
+    ),
+    (
+        "run list dates: the SDK sends epoch milliseconds (the server takes both), the file "
+        "says date-time",
+        r"/runs$",
+        r"^query filter: '\d{13}' is not a 'date-time'$",
+    ),
+    (
+        "project runs: filter[env] takes the stored slug `stg` (`staging` is a 500 on the "
+        "server), the file's enum says staging",
+        r"/projects/proj_\w+/runs$",
+        r"^query filter: 'stg' is not one of",
+    ),
+    (
+        "deployment promote: the server (and SDK) take ?allowRollbacks=true, the file omits it",
+        r"/promote$",
+        r"^query parameter allowRollbacks is not in the OpenAPI file$",
+    ),
 ]
 
 
@@ -47,8 +60,10 @@ def _undocumented_key(method: str, path: str) -> tuple[str, str] | None:
     for (m, template), _why in UNDOCUMENTED.items():
         parts = template.strip("/").split("/")
         segments = path.strip("/").split("/")
-        if m == method and len(parts) == len(segments) and all(
-            p.startswith("{") or p == s for p, s in zip(parts, segments)
+        if (
+            m == method
+            and len(parts) == len(segments)
+            and all(p.startswith("{") or p == s for p, s in zip(parts, segments))
         ):
             return (m, template)
     return None
@@ -61,31 +76,50 @@ class ClientRequestConformanceTests(ClientTestCase):
         client = self.trigger
         now = datetime.now(timezone.utc)
         page = client.runs.list(
-            status=["COMPLETED", "FAILED"], task_identifier=["send-email"], version=["20261101.1"],
-            tag=["vip"], is_test=False, from_=now - timedelta(days=3), to=now, limit=10,
+            status=["COMPLETED", "FAILED"],
+            task_identifier=["send-email"],
+            version=["20261101.1"],
+            tag=["vip"],
+            is_test=False,
+            from_=now - timedelta(days=3),
+            to=now,
+            limit=10,
         )
-        client.runs.list(period="30d", limit=25, schedule="sched_abc", batch="batch_abc",
-                         bulk_action="bulk_abc")
+        client.runs.list(
+            period="30d", limit=25, schedule="sched_abc", batch="batch_abc", bulk_action="bulk_abc"
+        )
         if page.has_next_page():
             page.get_next_page()
         triggered = client.tasks.trigger(
-            "send-email", {"to": "a@example.com"}, idempotency_key="k1", delay="1h", ttl="2h",
-            tags=["vip"], queue="emails", concurrency_key="tenant", max_attempts=2,
-            metadata={"a": 1}, machine="small-1x", test=True,
+            "send-email",
+            {"to": "a@example.com"},
+            idempotency_key="k1",
+            delay="1h",
+            ttl="2h",
+            tags=["vip"],
+            queue="emails",
+            concurrency_key="tenant",
+            max_attempts=2,
+            metadata={"a": 1},
+            machine="small-1x",
+            test=True,
         )
         client.runs.retrieve(triggered.id)
         client.runs.reschedule(triggered.id, delay="3h")
         client.runs.add_tags(triggered.id, ["extra"])
-        client.runs.update_metadata(triggered.id, {"b": 2},
-                                    operations=[{"type": "increment", "key": "n", "value": 1}])
+        client.runs.update_metadata(
+            triggered.id, {"b": 2}, operations=[{"type": "increment", "key": "n", "value": 1}]
+        )
         client.runs.retrieve_result(triggered.id)
         client.runs.replay(triggered.id)
         client.runs.cancel(triggered.id)
         done = client.runs.list(status="COMPLETED", period="30d", limit=10).data[0]
         client.runs.retrieve_events(done.id)
         client.runs.retrieve_trace(done.id)
-        handle = client.tasks.batch_trigger([{"task": "send-email", "payload": {"n": 1}},
-                                             {"task": "resize-image"}], idempotency_key="b1")
+        handle = client.tasks.batch_trigger(
+            [{"task": "send-email", "payload": {"n": 1}}, {"task": "resize-image"}],
+            idempotency_key="b1",
+        )
         client.batches.retrieve(handle.id)
         client.batches.retrieve_results(handle.id)
         client.idempotency_keys.reset("send-email", "k1")
@@ -98,8 +132,13 @@ class ClientRequestConformanceTests(ClientTestCase):
         client.envvars.delete("CONFORMANCE")
 
         task = self.emulator.scheduled_tasks[0]
-        schedule = client.schedules.create(task=task, cron="0 9 * * *", deduplication_key="c",
-                                           external_id="e", timezone="Europe/London")
+        schedule = client.schedules.create(
+            task=task,
+            cron="0 9 * * *",
+            deduplication_key="c",
+            external_id="e",
+            timezone="Europe/London",
+        )
         client.schedules.list(page=1, per_page=10)
         client.schedules.retrieve(schedule.id)
         client.schedules.update(schedule.id, task=task, cron="0 10 * * *")
@@ -119,11 +158,13 @@ class ClientRequestConformanceTests(ClientTestCase):
         actions = client.bulk_actions.list(limit=10)
         client.bulk_actions.retrieve(actions.data[0].id)
         # (the service refuses to abort a completed action: abort a pending one)
-        client.bulk_actions.abort(next(a.id for a in client.bulk_actions.list()
-                                       if a.status == "PENDING"))
+        client.bulk_actions.abort(
+            next(a.id for a in client.bulk_actions.list() if a.status == "PENDING")
+        )
 
-        token = client.waitpoints.create_token(timeout="1h", idempotency_key="conformance",
-                                               idempotency_key_ttl="1h", tags=["t"])
+        token = client.waitpoints.create_token(
+            timeout="1h", idempotency_key="conformance", idempotency_key_ttl="1h", tags=["t"]
+        )
         client.waitpoints.list_tokens(status=["WAITING"], tags=["t"], period="1h", limit=10)
         client.waitpoints.complete_token(token.id, {"ok": True})
 
@@ -164,8 +205,13 @@ class ClientRequestConformanceTests(ClientTestCase):
     def test_the_validator_catches_a_bad_request(self):
         from django_trigger.testing.journal import JournalEntry
 
-        bad = JournalEntry(method="GET", path="/api/v1/runs", query={"page[size]": ["500"],
-                           "bogus": ["1"]}, headers={}, body=None)
+        bad = JournalEntry(
+            method="GET",
+            path="/api/v1/runs",
+            query={"page[size]": ["500"], "bogus": ["1"]},
+            headers={},
+            body=None,
+        )
         problems = openapi.request_problems(bad)
         self.assertTrue(any("page" in p for p in problems), problems)
         self.assertTrue(any("bogus" in p for p in problems), problems)

@@ -34,33 +34,61 @@ UNDOCUMENTED = {k: v for k, v in UNDOCUMENTED.items() if v}
 # Known differences between the file and the real server (API.md §13 and §2–§7), as
 # (name, "METHOD template" pattern, problem pattern). The emulator follows the server.
 DEVIATIONS = [
-    ("waitpoint token list: a bad query (unknown status) is the loader builder's 400 `Query "
-     "Error`; the file documents 422", r"^GET /api/v1/waitpoints/tokens$",
-     r"^status 400 is not documented$"),
-    ("run status vocabulary: V1/V2 statuses (DELAYED in lists, WAITING_FOR_DEPLOY, DEQUEUED, "
-     "WAITING, EXPIRED, TIMED_OUT) are missing from the file's enums",
-     r"^GET /api/v(1|3)/(runs|projects)", r"^(data/\d+/|relatedRuns/\w+/(\d+/)?)?status: "
-     r"'(DELAYED|WAITING_FOR_DEPLOY|DEQUEUED|WAITING|EXPIRED|TIMED_OUT)' is not one of"),
-    ("v1 batch trigger answers 202 {id, isCached, runs:[{id, taskIdentifier, isCached}]}, the "
-     "file documents 200 {batchId, runs: string[]}",
-     r"^POST /api/v1/tasks/batch$", r"^status 202 is not documented$"),
-    ("v1 batch retrieve: errors[].error is a string, the file says object",
-     r"^GET /api/v1/batches/\{batchId\}$", r"^errors/\d+/error: .* is not of type 'object'$"),
-    ("401 bodies: the server says `Invalid API key` for an unknown key (and `Invalid or Missing "
-     "API Key` on legacy routes); the file's enums list one spelling",
-     r"^\w+ /api/", r"^error: 'Invalid (API key|or Missing API Key|or missing API Key)' is not "
-     r"one of"),
-    ("missing Authorization: the rate limiter answers application/problem+json before any "
-     "route (API.md §2.2); the file documents JSON", r"^\w+ /api/",
-     r"^content type application/problem\+json is not documented for 401$"),
-    ("loader 404s say `Not found` (retryable), action 404s `Resource not found`; the file's "
-     "enums say `Run not found`", r"^\w+ /api/v\d/runs/",
-     r"^error: '(Not found|Resource not found)' is not one of \['Run not found'"),
-    ("reschedule: the server's 400 `Cannot reschedule a run that is not delayed` (API.md §6.1) "
-     "is not in the file's enum", r"^POST /api/v1/runs/\{runId\}/reschedule$",
-     r"^error: 'Cannot reschedule a run that is not delayed' is not one of"),
-    ("payloads and outputs are any JSON value (a string for text/plain tasks); the file says "
-     "object", r"^GET /api/v3/runs/", r"^(payload|output): .* is not of type 'object'$"),
+    (
+        "waitpoint token list: a bad query (unknown status) is the loader builder's 400 `Query "
+        "Error`; the file documents 422",
+        r"^GET /api/v1/waitpoints/tokens$",
+        r"^status 400 is not documented$",
+    ),
+    (
+        "run status vocabulary: V1/V2 statuses (DELAYED in lists, WAITING_FOR_DEPLOY, DEQUEUED, "
+        "WAITING, EXPIRED, TIMED_OUT) are missing from the file's enums",
+        r"^GET /api/v(1|3)/(runs|projects)",
+        r"^(data/\d+/|relatedRuns/\w+/(\d+/)?)?status: "
+        r"'(DELAYED|WAITING_FOR_DEPLOY|DEQUEUED|WAITING|EXPIRED|TIMED_OUT)' is not one of",
+    ),
+    (
+        "v1 batch trigger answers 202 {id, isCached, runs:[{id, taskIdentifier, isCached}]}, the "
+        "file documents 200 {batchId, runs: string[]}",
+        r"^POST /api/v1/tasks/batch$",
+        r"^status 202 is not documented$",
+    ),
+    (
+        "v1 batch retrieve: errors[].error is a string, the file says object",
+        r"^GET /api/v1/batches/\{batchId\}$",
+        r"^errors/\d+/error: .* is not of type 'object'$",
+    ),
+    (
+        "401 bodies: the server says `Invalid API key` for an unknown key (and `Invalid or Missing "
+        "API Key` on legacy routes); the file's enums list one spelling",
+        r"^\w+ /api/",
+        r"^error: 'Invalid (API key|or Missing API Key|or missing API Key)' is not "
+        r"one of",
+    ),
+    (
+        "missing Authorization: the rate limiter answers application/problem+json before any "
+        "route (API.md §2.2); the file documents JSON",
+        r"^\w+ /api/",
+        r"^content type application/problem\+json is not documented for 401$",
+    ),
+    (
+        "loader 404s say `Not found` (retryable), action 404s `Resource not found`; the file's "
+        "enums say `Run not found`",
+        r"^\w+ /api/v\d/runs/",
+        r"^error: '(Not found|Resource not found)' is not one of \['Run not found'",
+    ),
+    (
+        "reschedule: the server's 400 `Cannot reschedule a run that is not delayed` (API.md §6.1) "
+        "is not in the file's enum",
+        r"^POST /api/v1/runs/\{runId\}/reschedule$",
+        r"^error: 'Cannot reschedule a run that is not delayed' is not one of",
+    ),
+    (
+        "payloads and outputs are any JSON value (a string for text/plain tasks); the file says "
+        "object",
+        r"^GET /api/v3/runs/",
+        r"^(payload|output): .* is not of type 'object'$",
+    ),
 ]
 
 
@@ -74,10 +102,13 @@ class Exchange:
 
 
 def _operation_key(method: str, path: str) -> tuple[str, str] | None:
-    for (m, template) in UNDOCUMENTED:
+    for m, template in UNDOCUMENTED:
         parts, segments = template.strip("/").split("/"), path.strip("/").split("/")
-        if m == method and len(parts) == len(segments) and all(
-                p.startswith("{") or p == s for p, s in zip(parts, segments, strict=True)):
+        if (
+            m == method
+            and len(parts) == len(segments)
+            and all(p.startswith("{") or p == s for p, s in zip(parts, segments, strict=True))
+        ):
             return (m, template)
     return None
 
@@ -85,8 +116,12 @@ def _operation_key(method: str, path: str) -> tuple[str, str] | None:
 def _ignorable(error: Any) -> bool:
     # The file uses OpenAPI 3.0's `nullable: true` inside a 3.1 document; JSON Schema does not
     # know the keyword, so a null the file allows shows up as a type error.
-    return (error.validator == "type" and error.instance is None
-            and isinstance(error.schema, dict) and error.schema.get("nullable") is True)
+    return (
+        error.validator == "type"
+        and error.instance is None
+        and isinstance(error.schema, dict)
+        and error.schema.get("nullable") is True
+    )
 
 
 def response_problems(exchange: Exchange) -> tuple[str | None, list[str]]:
@@ -103,11 +138,19 @@ def response_problems(exchange: Exchange) -> tuple[str | None, list[str]]:
     if not content:
         return where, []
     if exchange.content_type not in content:
-        return where, [f"content type {exchange.content_type} is not documented for "
-                       f"{exchange.status}"]
-    validator = openapi.validator_at("paths", template, exchange.method.lower(), "responses",
-                                     str(exchange.status), "content", exchange.content_type,
-                                     "schema")
+        return where, [
+            f"content type {exchange.content_type} is not documented for {exchange.status}"
+        ]
+    validator = openapi.validator_at(
+        "paths",
+        template,
+        exchange.method.lower(),
+        "responses",
+        str(exchange.status),
+        "content",
+        exchange.content_type,
+        "schema",
+    )
     problems = []
     for error in validator.iter_errors(exchange.body):
         if _ignorable(error):
@@ -127,8 +170,9 @@ class EmulatorResponseConformanceTests(EmulatorCase):
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         body = response.json() if response.content else None
         path = response.request.path_url.split("?", 1)[0]
-        self.exchanges.append(Exchange(response.request.method, path, response.status_code,
-                                       content_type, body))
+        self.exchanges.append(
+            Exchange(response.request.method, path, response.status_code, content_type, body)
+        )
         return response
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -141,23 +185,36 @@ class EmulatorResponseConformanceTests(EmulatorCase):
         for v2 in (True, False):
             for run_id in every_status.values():
                 self.get(f"/api/v3/runs/{run_id}", v2=v2)
-            self.get("/api/v1/runs", v2=v2, params={"page[size]": 100,
-                                                    "filter[createdAt][period]": "60d"})
+            self.get(
+                "/api/v1/runs",
+                v2=v2,
+                params={"page[size]": 100, "filter[createdAt][period]": "60d"},
+            )
         child = next(r for r in self.dev_runs() if r.parent_id)
         self.get(f"/api/v3/runs/{child.friendly_id}")
         self.get(f"/api/v3/runs/{child.parent_id}")
         page = self.get("/api/v1/runs", params={"page[size]": 5}).json()
-        self.get("/api/v1/runs", params={"page[size]": 5, "page[after]":
-                                         page["pagination"]["next"]})
-        self.get(f"/api/v1/projects/{self.emu.project_ref}/runs", token=self.emu.access_token,
-                 params={"filter[env]": "prod", "page[size]": 50})
+        self.get(
+            "/api/v1/runs", params={"page[size]": 5, "page[after]": page["pagination"]["next"]}
+        )
+        self.get(
+            f"/api/v1/projects/{self.emu.project_ref}/runs",
+            token=self.emu.access_token,
+            params={"filter[env]": "prod", "page[size]": 50},
+        )
 
-        text_run = self.post("/api/v1/tasks/plain/trigger",
-                             json={"payload": "hello", "options": {"payloadType": "text/plain"}})
+        text_run = self.post(
+            "/api/v1/tasks/plain/trigger",
+            json={"payload": "hello", "options": {"payloadType": "text/plain"}},
+        )
         self.get(f"/api/v3/runs/{text_run.json()['id']}")
-        run_id = self.post("/api/v1/tasks/send-email/trigger", json={
-            "payload": {"to": "a@example.com"},
-            "options": {"delay": "1h", "tags": ["a"], "idempotencyKey": "conf"}}).json()["id"]
+        run_id = self.post(
+            "/api/v1/tasks/send-email/trigger",
+            json={
+                "payload": {"to": "a@example.com"},
+                "options": {"delay": "1h", "tags": ["a"], "idempotencyKey": "conf"},
+            },
+        ).json()["id"]
         self.post(f"/api/v1/runs/{run_id}/reschedule", json={"delay": "2h"})
         self.post(f"/api/v1/runs/{run_id}/tags", json={"tags": ["b"]})
         self.put(f"/api/v1/runs/{run_id}/metadata", json={"metadata": {"a": 1}})
@@ -177,41 +234,62 @@ class EmulatorResponseConformanceTests(EmulatorCase):
         self.post("/api/v1/tasks/send-email/batch", json={"items": [{"payload": {"n": 1}}]})
         self.post("/api/v2/tasks/batch", json={"items": [{"task": "a"}]})
         created = self.post("/api/v3/batches", json={"runCount": 1}).json()["id"]
-        self.post(f"/api/v3/batches/{created}/items", data=b'{"index":0,"task":"a"}\n',
-                  headers={"Content-Type": "application/x-ndjson"})
+        self.post(
+            f"/api/v3/batches/{created}/items",
+            data=b'{"index":0,"task":"a"}\n',
+            headers={"Content-Type": "application/x-ndjson"},
+        )
         for batch_id in (v1.json()["id"], created):
             self.get(f"/api/v1/batches/{batch_id}")
             self.get(f"/api/v2/batches/{batch_id}")
             self.get(f"/api/v1/batches/{batch_id}/results")
         with self.emu.state.lock:
             batch = self.emu.state.batches.get(created)
-            batch.errors.append({"index": 0, "taskIdentifier": "a", "error": "Task not found",
-                                 "errorCode": "TASK_NOT_FOUND"})
+            batch.errors.append(
+                {
+                    "index": 0,
+                    "taskIdentifier": "a",
+                    "error": "Task not found",
+                    "errorCode": "TASK_NOT_FOUND",
+                }
+            )
         self.get(f"/api/v1/batches/{created}")
 
-        bulk = self.post("/api/v1/bulk-actions", json={"action": "cancel",
-                                                       "filter": {"status": "QUEUED"}})
-        self.post("/api/v1/bulk-actions", json={"action": "replay", "runIds": [done],
-                                                "name": "again"})
+        bulk = self.post(
+            "/api/v1/bulk-actions", json={"action": "cancel", "filter": {"status": "QUEUED"}}
+        )
+        self.post(
+            "/api/v1/bulk-actions", json={"action": "replay", "runIds": [done], "name": "again"}
+        )
         listed = self.get("/api/v1/bulk-actions", params={"page[size]": 2}).json()
         self.get("/api/v1/bulk-actions", params={"page[after]": listed["pagination"]["next"]})
         self.get(f"/api/v1/bulk-actions/{bulk.json()['id']}")
-        pending = next(a["id"] for a in self.get("/api/v1/bulk-actions").json()["data"]
-                       if a["status"] == "PENDING")
+        pending = next(
+            a["id"]
+            for a in self.get("/api/v1/bulk-actions").json()["data"]
+            if a["status"] == "PENDING"
+        )
         self.post(f"/api/v1/bulk-actions/{pending}/abort")  # a completed one would be a 409
 
-        token = self.post("/api/v1/waitpoints/tokens", json={
-            "timeout": "1h", "tags": ["t"], "idempotencyKey": "conf", "idempotencyKeyTTL": "1h"})
+        token = self.post(
+            "/api/v1/waitpoints/tokens",
+            json={
+                "timeout": "1h",
+                "tags": ["t"],
+                "idempotencyKey": "conf",
+                "idempotencyKeyTTL": "1h",
+            },
+        )
         token_id = token.json()["id"]
         self.post("/api/v1/waitpoints/tokens", json={"idempotencyKey": "conf"})
-        self.get("/api/v1/waitpoints/tokens", params={"filter[status]": "WAITING",
-                                                      "page[size]": 1})
+        self.get("/api/v1/waitpoints/tokens", params={"filter[status]": "WAITING", "page[size]": 1})
         self.get(f"/api/v1/waitpoints/tokens/{token_id}")
         self.post(f"/api/v1/waitpoints/tokens/{token_id}/complete", json={"data": {"ok": 1}})
         self.get(f"/api/v1/waitpoints/tokens/{token_id}")
         other = self.post("/api/v1/waitpoints/tokens", json={"timeout": "1s"}).json()
-        self.call("POST", other["url"].removeprefix(self.emu.base_url), token=None,
-                  json={"ok": True})
+        self.call(
+            "POST", other["url"].removeprefix(self.emu.base_url), token=None, json={"ok": True}
+        )
         self.get("/api/v1/waitpoints/tokens", params={"filter[status]": "DONE"})
         self.post("/api/v1/waitpoints/tokens/waitpoint_nope/complete", json={})
         self.post("/api/v1/waitpoints/tokens", json={"tags": [str(i) for i in range(11)]})
@@ -246,9 +324,14 @@ class EmulatorResponseConformanceTests(EmulatorCase):
                 continue
             where, problems = response_problems(exchange)
             for problem in problems:
-                name = next((n for n, op, pattern in DEVIATIONS
-                             if where and re.search(op, where) and re.search(pattern, problem)),
-                            None)
+                name = next(
+                    (
+                        n
+                        for n, op, pattern in DEVIATIONS
+                        if where and re.search(op, where) and re.search(pattern, problem)
+                    ),
+                    None,
+                )
                 if name is None:
                     unexplained.append(f"{where or exchange.path} [{exchange.status}]: {problem}")
                 else:
@@ -259,8 +342,13 @@ class EmulatorResponseConformanceTests(EmulatorCase):
         self.assertEqual(seen_deviations, {name for name, _, _ in DEVIATIONS})
 
     def test_the_checker_catches_a_wrong_shape(self):
-        bad = Exchange("GET", "/api/v3/runs/run_x", 200, "application/json",
-                       {"id": 1, "status": "COMPLETED", "createdAt": "yesterday"})
+        bad = Exchange(
+            "GET",
+            "/api/v3/runs/run_x",
+            200,
+            "application/json",
+            {"id": 1, "status": "COMPLETED", "createdAt": "yesterday"},
+        )
         _, problems = response_problems(bad)
         self.assertTrue(any("id: 1 is not of type 'string'" in p for p in problems), problems)
         self.assertTrue(any("taskIdentifier" in p for p in problems), problems)

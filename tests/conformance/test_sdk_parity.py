@@ -63,8 +63,11 @@ def normalise(entry: Any) -> dict[str, Any]:
     return {"method": entry.method, "path": path, "headers": headers, "body": body}
 
 
-@unittest.skipUnless(AVAILABLE, "set TRIGGER_SDK_DIR to a directory where "
-                     "`npm install @trigger.dev/sdk` ran (and have node on PATH)")
+@unittest.skipUnless(
+    AVAILABLE,
+    "set TRIGGER_SDK_DIR to a directory where "
+    "`npm install @trigger.dev/sdk` ran (and have node on PATH)",
+)
 class SdkParityTests(ClientTestCase):
     def run_sdk(self) -> list[dict[str, Any]]:
         target = SDK_DIR / "django_trigger_parity.mjs"
@@ -72,28 +75,49 @@ class SdkParityTests(ClientTestCase):
         self.addCleanup(target.unlink)
         # No inherited TRIGGER_VERSION or CI commit variables (the SDK would send them).
         env = {"PATH": shutil.which("node").rsplit("/", 1)[0]}
-        proc = subprocess.run(["node", str(target), self.emulator.base_url,
-                               self.emulator.secret_key, str(BIG)],
-                              capture_output=True, text=True, timeout=120, cwd=SDK_DIR, env=env)
+        proc = subprocess.run(
+            ["node", str(target), self.emulator.base_url, self.emulator.secret_key, str(BIG)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=SDK_DIR,
+            env=env,
+        )
         self.assertEqual(proc.returncode, 0, proc.stderr)
         return [normalise(e) for e in self.journal.entries]
 
     def run_client(self) -> list[dict[str, Any]]:
         tasks = self.trigger.tasks
         first = tasks.trigger(
-            "send-email", {"to": "a@example.com"},
-            idempotency_key="parity-1", idempotency_key_ttl="1h", delay="1h", ttl="2h",
-            tags=["p1"], queue="emails", concurrency_key="tenant-7", max_attempts=3,
-            max_duration=60, metadata={"source": "parity"}, machine="small-2x", priority=10,
-            region="eu-central-1", lock_to_version="20261201.1",
+            "send-email",
+            {"to": "a@example.com"},
+            idempotency_key="parity-1",
+            idempotency_key_ttl="1h",
+            delay="1h",
+            ttl="2h",
+            tags=["p1"],
+            queue="emails",
+            concurrency_key="tenant-7",
+            max_attempts=3,
+            max_duration=60,
+            metadata={"source": "parity"},
+            machine="small-2x",
+            priority=10,
+            region="eu-central-1",
+            lock_to_version="20261201.1",
             external_deployment_id="3f2c9a1",
         )
-        tasks.trigger("send-email", {"n": 1}, debounce=Debounce(
-            key="user-7", delay="5s", mode="trailing", max_delay="1m"))
+        tasks.trigger(
+            "send-email",
+            {"n": 1},
+            debounce=Debounce(key="user-7", delay="5s", mode="trailing", max_delay="1m"),
+        )
         tasks.trigger("send-email", {"data": "x" * BIG})
         tasks.batch_trigger(
-            [{"task": "send-email", "payload": {"n": 1}},
-             {"task": "send-email", "payload": {"n": 2}, "options": {"tags": ["b"]}}],
+            [
+                {"task": "send-email", "payload": {"n": 1}},
+                {"task": "send-email", "payload": {"n": 2}, "options": {"tags": ["b"]}},
+            ],
             idempotency_key="parity-batch",
         )
         self.trigger.runs.replay(first.id)

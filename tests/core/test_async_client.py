@@ -63,9 +63,13 @@ class Scenarios(ClientTestCase):
         """Run lists of ``size`` per page this scenario asked for: each scenario lists with its
         own page size, so that a stalled request of an earlier test that ends during this
         one (the emulator journals it then) is not counted."""
-        return sum(1 for e in self.journal.entries
-                   if e.path == "/api/v1/runs" and e.query.get("page[size]") == [str(size)]
-                   and (status is None or e.status == status))
+        return sum(
+            1
+            for e in self.journal.entries
+            if e.path == "/api/v1/runs"
+            and e.query.get("page[size]") == [str(size)]
+            and (status is None or e.status == status)
+        )
 
     async def items(self, page: Any) -> list[Any]:
         if hasattr(page, "__aiter__"):
@@ -88,8 +92,11 @@ class Scenarios(ClientTestCase):
     # -- the scenarios -----------------------------------------------------------------------
 
     async def scenario_list_retrieve_and_pages_both_ways(self) -> None:
-        await self.call(self.api.tasks.batch_trigger(
-            [{"task": "paginate-me", "payload": {"n": n}} for n in range(25)]))
+        await self.call(
+            self.api.tasks.batch_trigger(
+                [{"task": "paginate-me", "payload": {"n": n}} for n in range(25)]
+            )
+        )
         page = await self.call(self.api.runs.list(task_identifier="paginate-me", limit=10))
         self.assertIsInstance(page, self.page_class)
         self.assertEqual(len(page.data), 10)
@@ -110,23 +117,33 @@ class Scenarios(ClientTestCase):
 
         # Backwards from a cursor: towards newer runs, newest last, across pages.
         third = await self.call(second.get_next_page())
-        backwards = await self.call(self.api.runs.list(
-            task_identifier="paginate-me", limit=10, before=third.previous_cursor))
+        backwards = await self.call(
+            self.api.runs.list(
+                task_identifier="paginate-me", limit=10, before=third.previous_cursor
+            )
+        )
         walked = [r.id for r in await self.items(backwards)]
         self.assertEqual(walked, list(reversed([r.id for r in every[:20]])))
 
     async def scenario_trigger_with_an_idempotency_key(self) -> None:
-        first = await self.call(self.api.tasks.trigger(
-            "send-email", {"to": "a@example.com"}, idempotency_key="welcome-1"))
-        again = await self.call(self.api.tasks.trigger(
-            "send-email", {"to": "a@example.com"}, idempotency_key="welcome-1"))
+        first = await self.call(
+            self.api.tasks.trigger(
+                "send-email", {"to": "a@example.com"}, idempotency_key="welcome-1"
+            )
+        )
+        again = await self.call(
+            self.api.tasks.trigger(
+                "send-email", {"to": "a@example.com"}, idempotency_key="welcome-1"
+            )
+        )
         self.assertEqual(again.id, first.id)
         self.assertTrue(again.is_cached)
 
     async def scenario_a_verified_retry(self) -> None:
         task = self.emulator.scheduled_tasks[0]
-        created = await self.call(self.api.schedules.create(
-            task=task, cron="0 9 * * *", deduplication_key="to-delete"))
+        created = await self.call(
+            self.api.schedules.create(task=task, cron="0 9 * * *", deduplication_key="to-delete")
+        )
         self.emulator.faults.drop_next(1, after_processing=True, method="DELETE")
         deleted = await self.call(self.api.schedules.delete(created.id))
         self.assertEqual(deleted.id, created.id)
@@ -149,8 +166,9 @@ class Scenarios(ClientTestCase):
         self.emulator.faults.stall_next(2, 1.0)
         started = time.monotonic()
         with self.assertRaises(ApiTimeoutError) as ctx:
-            await self.call(self.api.runs.list(
-                limit=4, request_options={"deadline": 0.4, "timeout": 0.3}))
+            await self.call(
+                self.api.runs.list(limit=4, request_options={"deadline": 0.4, "timeout": 0.3})
+            )
         elapsed = time.monotonic() - started
         self.assertIn("Deadline of 0.4s reached", str(ctx.exception))
         self.assertLess(elapsed, 1.2)
@@ -187,8 +205,9 @@ class Scenarios(ClientTestCase):
         self.assertGreaterEqual(time.time() * 1000, reset_ms)
         self.assertEqual((self.listed(3, 429), self.listed(3, 200)), (1, 1))
         for client in (first, second):
-            await self.call(client.aclose() if isinstance(client, AsyncTriggerClient)
-                            else client.close())
+            await self.call(
+                client.aclose() if isinstance(client, AsyncTriggerClient) else client.close()
+            )
 
     async def scenario_a_raw_response(self) -> None:
         page = await self.call(self.api.runs.list(limit=1))
@@ -213,9 +232,12 @@ class Scenarios(ClientTestCase):
         self.assertIn('"ok":true', done.output)  # as the API stores it
 
     async def scenario_batch_trigger_in_two_phases(self) -> None:
-        handle = await self.call(self.api.tasks.batch_trigger(
-            [{"task": "send-email", "payload": {"n": n}} for n in range(3)],
-            idempotency_key="batch-1"))
+        handle = await self.call(
+            self.api.tasks.batch_trigger(
+                [{"task": "send-email", "payload": {"n": n}} for n in range(3)],
+                idempotency_key="batch-1",
+            )
+        )
         self.assertEqual(handle.run_count, 3)
         self.assertEqual(self.journal.count(path=f"/api/v3/batches/{handle.id}/items"), 1)
 
@@ -233,7 +255,6 @@ class Scenarios(ClientTestCase):
         self.assertEqual(done.output, {"sent": True})
         polls = self.journal.count(method="GET", path=f"/api/v3/runs/{run.id}")
         self.assertGreaterEqual(polls, 2)
-
 
     async def scenario_a_realtime_subscription(self) -> None:
         run = await self.call(self.api.tasks.trigger("send-email", {"n": 1}))
@@ -262,6 +283,7 @@ SCENARIOS = [name for name in vars(Scenarios) if name.startswith("scenario_")]
 
 def _tests(cls: type[Scenarios]) -> type[Scenarios]:
     for name in SCENARIOS:
+
         def test(self: Scenarios, name: str = name) -> None:
             self.play(getattr(self, name))
 
@@ -284,8 +306,10 @@ class AsyncScenarios(Scenarios):
 class AsyncOnlyTests(ClientTestCase):
     def make(self, **overrides: Any) -> AsyncTriggerClient:
         options: dict[str, Any] = {
-            "base_url": self.emulator.base_url, "project_ref": self.emulator.project_ref,
-            "retry": FAST_RETRY, "timeout": 5.0,
+            "base_url": self.emulator.base_url,
+            "project_ref": self.emulator.project_ref,
+            "retry": FAST_RETRY,
+            "timeout": 5.0,
         }
         options.update(overrides)
         return AsyncTriggerClient(self.emulator.secret_key, **options)
@@ -390,10 +414,15 @@ class AsyncOnlyTests(ClientTestCase):
 
 class GetAsyncClientTests(ClientTestCase):
     def settings(self) -> Any:  # type: ignore[override]
-        return override_settings(TRIGGER={"default": {
-            "ACCESS_TOKEN": self.emulator.secret_key, "API_URL": self.emulator.base_url,
-            "PROJECT_REF": self.emulator.project_ref,
-        }})
+        return override_settings(
+            TRIGGER={
+                "default": {
+                    "ACCESS_TOKEN": self.emulator.secret_key,
+                    "API_URL": self.emulator.base_url,
+                    "PROJECT_REF": self.emulator.project_ref,
+                }
+            }
+        )
 
     def test_cached_per_loop_and_closed_by_the_lifespan_shutdown(self):
         from django_trigger import get_async_client
@@ -448,8 +477,11 @@ class OneSourceOfTruthTests(SimpleTestCase):
         for info in pkgutil.iter_modules(package.__path__):
             module = importlib.import_module(f"django_trigger.resources.{info.name}")
             for cls in vars(module).values():
-                if not (isinstance(cls, type) and issubclass(cls, Resource)
-                        and cls.__module__ == module.__name__):
+                if not (
+                    isinstance(cls, type)
+                    and issubclass(cls, Resource)
+                    and cls.__module__ == module.__name__
+                ):
                     continue
                 for name, function in vars(cls).items():
                     if not inspect.isfunction(function):
@@ -457,14 +489,20 @@ class OneSourceOfTruthTests(SimpleTestCase):
                     chain = [function]
                     while hasattr(chain[-1], "__wrapped__"):
                         chain.append(chain[-1].__wrapped__)
-                    if any(getattr(f, "is_flow", False) for f in chain) or \
-                            inspect.isgeneratorfunction(chain[-1]):
+                    if any(
+                        getattr(f, "is_flow", False) for f in chain
+                    ) or inspect.isgeneratorfunction(chain[-1]):
                         continue
                     source = inspect.getsource(chain[-1])
-                    if (re.search(r"except .*(Api\w*|NotFound|Conflict|Unprocessable\w*|"
-                                  r"OutcomeUnknown\w*|BadRequest|RateLimit)Error", source)
-                            or "sleep(" in source
-                            or re.search(r"=\s*(self|Resource)\._request\(", source)):
+                    if (
+                        re.search(
+                            r"except .*(Api\w*|NotFound|Conflict|Unprocessable\w*|"
+                            r"OutcomeUnknown\w*|BadRequest|RateLimit)Error",
+                            source,
+                        )
+                        or "sleep(" in source
+                        or re.search(r"=\s*(self|Resource)\._request\(", source)
+                    ):
                         problems.append(f"{cls.__name__}.{name}")
         self.assertEqual(problems, [], "write these as @flow (resources/_base.py)")
 
@@ -489,7 +527,13 @@ class WithoutHttpxTests(SimpleTestCase):
             "    print('ok')\n"
         )
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                env=env, cwd=ROOT, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+        )
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stdout.strip(), "ok")

@@ -18,7 +18,8 @@ class BulkActionPollTests(ClientTestCase):
         with state.lock:
             env = state.environment_for_key(self.emulator.secret_key)
             self.action = state.bulk_actions.create(
-                env, "CANCEL", run_ids=None, flt=None, process=False)
+                env, "CANCEL", run_ids=None, flt=None, process=False
+            )
         self.action_id = self.action.friendly_id
         self.path = f"/api/v1/bulk-actions/{self.action_id}"
 
@@ -26,6 +27,7 @@ class BulkActionPollTests(ClientTestCase):
         def finish() -> None:
             with self.emulator.state.lock:
                 self.emulator.state.bulk_actions.process(self.action)
+
         timer = threading.Timer(seconds, finish)
         timer.start()
         self.addCleanup(timer.cancel)
@@ -59,8 +61,13 @@ class BulkActionPollTests(ClientTestCase):
 
     def test_bad_arguments_send_nothing(self):
         before = len(self.journal)
-        for kwargs in ({"interval": 0}, {"interval": True}, {"timeout": -1},
-                       {"max_attempts": 0}, {"request_options": {"nope": 1}}):
+        for kwargs in (
+            {"interval": 0},
+            {"interval": True},
+            {"timeout": -1},
+            {"max_attempts": 0},
+            {"request_options": {"nope": 1}},
+        ):
             with self.subTest(kwargs=kwargs), self.assertRaises(InvalidRequestError):
                 self.trigger.bulk_actions.poll(self.action_id, **kwargs)
         for bad_id in ("", "bulk_/../x", 42):
@@ -70,5 +77,6 @@ class BulkActionPollTests(ClientTestCase):
 
     def test_an_unknown_action_is_not_polled_again(self):
         from django_trigger.exceptions import NotFoundError
+
         with self.assertRaises(NotFoundError):
             self.trigger.bulk_actions.poll("bulk_doesnotexist", interval=0.01)

@@ -36,15 +36,20 @@ class EnvironmentOpsTests(ClientTestCase):
         self.assertFalse(self.paused("PRODUCTION"))
         self.assertEqual(pat.environments.resume().state, "resumed")
         paths = [entry.path for entry in self.journal.entries]
-        self.assertEqual(paths, [f"/api/v1/projects/{self.emulator.project_ref}/prod/pause"] * 2
-                         + [f"/api/v1/projects/{self.emulator.project_ref}/prod/resume"] * 2)
+        self.assertEqual(
+            paths,
+            [f"/api/v1/projects/{self.emulator.project_ref}/prod/pause"] * 2
+            + [f"/api/v1/projects/{self.emulator.project_ref}/prod/resume"] * 2,
+        )
 
     def test_staging_by_argument(self):
         pat = self.pat_client()
         pat.environments.pause(confirm=True, environment="stg")
         self.assertTrue(self.paused("STAGING"))
-        self.assertEqual(self.journal.entries[-1].path,
-                         f"/api/v1/projects/{self.emulator.project_ref}/staging/pause")
+        self.assertEqual(
+            self.journal.entries[-1].path,
+            f"/api/v1/projects/{self.emulator.project_ref}/staging/pause",
+        )
 
     def test_regenerate_replaces_the_key(self):
         old_key = self.emulator.secret_key
@@ -70,8 +75,10 @@ class EnvironmentOpsTests(ClientTestCase):
         pat = self.pat_client()
         for call in (pat.environments.pause, pat.environments.regenerate_api_key):
             for confirm in (False, "yes", 1):
-                with self.subTest(call=call.__name__, confirm=confirm), \
-                        self.assertRaisesRegex(InvalidRequestError, "pass confirm=True"):
+                with (
+                    self.subTest(call=call.__name__, confirm=confirm),
+                    self.assertRaisesRegex(InvalidRequestError, "pass confirm=True"),
+                ):
                     call(confirm=confirm)
         with self.assertRaisesRegex(InvalidRequestError, "invalidates the environment's"):
             pat.environments.regenerate_api_key()
@@ -103,8 +110,11 @@ class EnvironmentOpsTests(ClientTestCase):
             answer = requests.post(f"{base}/dev/regenerate-api-key", headers=headers, timeout=5)
             self.assertEqual(answer.status_code, 401)
             self.assertEqual(answer.json(), {"error": "Invalid or Missing Access Token"})
-        answer = requests.post(f"{base}/live/pause", timeout=5,
-                               headers={"Authorization": f"Bearer {self.emulator.access_token}"})
+        answer = requests.post(
+            f"{base}/live/pause",
+            timeout=5,
+            headers={"Authorization": f"Bearer {self.emulator.access_token}"},
+        )
         self.assertEqual((answer.status_code, answer.json()), (400, {"error": "Invalid Params"}))
         with self.emulator.state.lock:
             self.assertEqual(self.env().api_key, self.emulator.secret_key)

@@ -60,8 +60,10 @@ class EnvVarTests(ClientTestCase):
         self.trigger.envvars.upload("FROM_FILE=1\nOTHER=two\n", override=True)
         entry = self.journal.last()
         self.assertTrue(entry.headers["content-type"].startswith("multipart/form-data"))
-        self.assertEqual(entry.body, {"variables": {"FROM_FILE": REDACTED, "OTHER": REDACTED},
-                                      "override": "true"})
+        self.assertEqual(
+            entry.body,
+            {"variables": {"FROM_FILE": REDACTED, "OTHER": REDACTED}, "override": "true"},
+        )
         values = {v.name: v.value for v in self.trigger.envvars.list()}
         self.assertEqual((values["FROM_FILE"], values["OTHER"]), ("1", "two"))
 
@@ -86,8 +88,7 @@ class EnvVarTests(ClientTestCase):
         client = self.pat_client()
         client.envvars.create("BRANCH_ONLY", "b", environment="preview", branch="feature-login")
         self.assertEqual(self.journal.last().headers["x-trigger-branch"], "feature-login")
-        names = {v.name for v in client.envvars.list(environment="preview",
-                                                     branch="feature-login")}
+        names = {v.name for v in client.envvars.list(environment="preview", branch="feature-login")}
         self.assertIn("BRANCH_ONLY", names)
         with self.assertRaises(NotFoundError):
             client.envvars.list(environment="preview", branch="no-such-branch")

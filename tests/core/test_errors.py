@@ -106,8 +106,9 @@ class SchemaValidationTests(ClientTestCase):
         self.assertEqual(self.journal.count(), 1)  # a 2xx is never retried
 
     def test_a_2xx_that_is_not_json(self):
-        self.emulator.faults.respond_next(1, text="<html>gateway</html>",
-                                          headers={"Content-Type": "text/html"})
+        self.emulator.faults.respond_next(
+            1, text="<html>gateway</html>", headers={"Content-Type": "text/html"}
+        )
         with self.assertRaises(ApiSchemaValidationError) as ctx:
             self.trigger.runs.list(limit=1)
         self.assertIn("not JSON", ctx.exception.message)
@@ -141,10 +142,12 @@ class BadInputTests(ClientTestCase):
             lambda: self.trigger.tasks.trigger("t", {}, nonsense=1),
             lambda: self.trigger.tasks.batch_trigger([]),
             lambda: self.trigger.tasks.batch_trigger([{"task": "t"}, {"payload": 1}]),
-            lambda: self.trigger.schedules.create(task="t", cron="* * * * * *",
-                                                  deduplication_key="k"),
-            lambda: self.trigger.schedules.create(task="t", cron="every day",
-                                                  deduplication_key="k"),
+            lambda: self.trigger.schedules.create(
+                task="t", cron="* * * * * *", deduplication_key="k"
+            ),
+            lambda: self.trigger.schedules.create(
+                task="t", cron="every day", deduplication_key="k"
+            ),
             lambda: self.trigger.schedules.list(per_page=101),
             lambda: self.trigger.envvars.create("BAD-NAME", "v"),
             lambda: self.trigger.envvars.create("TRIGGER_SECRET_KEY", "v"),

@@ -17,9 +17,11 @@ class ErrorsApiTests(ClientTestCase):
         super().setUp()
         runs = self.emulator.state.runs
         self.failed = []
-        for message, name in (("Order 12345 failed", "OrderError"),
-                              ("Order 67890 failed", "OrderError"),
-                              ("Ledger locked", "LedgerError")):
+        for message, name in (
+            ("Order 12345 failed", "OrderError"),
+            ("Order 67890 failed", "OrderError"),
+            ("Ledger locked", "LedgerError"),
+        ):
             run_id = self.trigger.tasks.trigger("send-email", {"m": message}).id
             with self.emulator.state.lock:
                 runs.fail(run_id, message, name=name)
@@ -56,15 +58,19 @@ class ErrorsApiTests(ClientTestCase):
     def test_resolve_ignore_unresolve(self):
         group = self.order_group()
         resolved = self.trigger.errors.resolve(group.id, resolved_in_version="20261201.1")
-        self.assertEqual((resolved.status, resolved.resolved_in_version),
-                         ("resolved", "20261201.1"))
+        self.assertEqual(
+            (resolved.status, resolved.resolved_in_version), ("resolved", "20261201.1")
+        )
         self.assertIsNotNone(resolved.resolved_at)
         self.assertEqual([g.id for g in self.trigger.errors.list(status="resolved")], [group.id])
         self.assertNotIn(group.id, [g.id for g in self.trigger.errors.list(status="unresolved")])
-        ignored = self.trigger.errors.ignore(group.id, duration=timedelta(hours=1),
-                                             total_occurrences=10, reason="flaky upstream")
-        self.assertEqual((ignored.status, ignored.ignored_reason, ignored.resolved_at),
-                         ("ignored", "flaky upstream", None))
+        ignored = self.trigger.errors.ignore(
+            group.id, duration=timedelta(hours=1), total_occurrences=10, reason="flaky upstream"
+        )
+        self.assertEqual(
+            (ignored.status, ignored.ignored_reason, ignored.resolved_at),
+            ("ignored", "flaky upstream", None),
+        )
         self.assertEqual(ignored.ignored_until - ignored.ignored_at, timedelta(hours=1))
         self.assertEqual(ignored.ignored_until_total_occurrences, 10)
         back = self.trigger.errors.unresolve(group.id)
@@ -116,14 +122,15 @@ class ErrorsApiTests(ClientTestCase):
         group = self.order_group()
         base = f"{self.emulator.base_url}/api/v1/errors"
         headers = {"Authorization": f"Bearer {self.emulator.secret_key}"}
-        answer = requests.get(base, params={"filter[status]": "open"}, headers=headers,
-                              timeout=5)
+        answer = requests.get(base, params={"filter[status]": "open"}, headers=headers, timeout=5)
         self.assertEqual((answer.status_code, answer.json()["error"]), (400, "Query Error"))
-        self.assertIn("Allowed: unresolved, resolved, ignored.",
-                      answer.json()["details"][0]["message"])
+        self.assertIn(
+            "Allowed: unresolved, resolved, ignored.", answer.json()["details"][0]["message"]
+        )
         answer = requests.post(f"{base}/{group.id}/resolve", headers=headers, timeout=5)
         self.assertEqual(answer.json(), {"error": "Request body is empty"})
-        answer = requests.post(f"{base}/{group.id}/ignore", json={"duration": -1},
-                               headers=headers, timeout=5)
+        answer = requests.post(
+            f"{base}/{group.id}/ignore", json={"duration": -1}, headers=headers, timeout=5
+        )
         self.assertEqual(answer.status_code, 400)
         self.assertEqual(self.trigger.errors.retrieve(group.id).status, "unresolved")

@@ -24,13 +24,23 @@ class ErrorTreeTests(SimpleTestCase):
         self.assertTrue(issubclass(e.ApiTimeoutError, e.ApiConnectionError))
 
     def test_fields_and_text(self):
-        body = {"error": "Unauthorized", "code": "unauthorized", "param": "access_token",
-                "type": "authorization"}
-        err = e.PermissionDeniedError("Unauthorized", headers={"X-Request-Id": "r1"}, body=body,
-                                      method="GET", path="/api/v1/runs")
+        body = {
+            "error": "Unauthorized",
+            "code": "unauthorized",
+            "param": "access_token",
+            "type": "authorization",
+        }
+        err = e.PermissionDeniedError(
+            "Unauthorized",
+            headers={"X-Request-Id": "r1"},
+            body=body,
+            method="GET",
+            path="/api/v1/runs",
+        )
         self.assertEqual(err.status, 403)
-        self.assertEqual((err.code, err.param, err.type), ("unauthorized", "access_token",
-                                                           "authorization"))
+        self.assertEqual(
+            (err.code, err.param, err.type), ("unauthorized", "access_token", "authorization")
+        )
         self.assertEqual(err.request_id, "r1")
         self.assertEqual(str(err), "403 Unauthorized (GET /api/v1/runs)")
         self.assertEqual(repr(err), "PermissionDeniedError(status=403, message='Unauthorized')")

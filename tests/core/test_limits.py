@@ -65,8 +65,11 @@ class DeadlineTests(ClientTestCase):
         elapsed = time.monotonic() - started
         self.assertLess(elapsed, 2.0)
         self.assertGreater(elapsed, 1.2)
-        self.assertRegex(ctx.exception.message, r"^Deadline of 1\.5s reached after 1 attempt "
-                         r"\(reading the response from 127\.0\.0\.1:\d+\)\.$")
+        self.assertRegex(
+            ctx.exception.message,
+            r"^Deadline of 1\.5s reached after 1 attempt "
+            r"\(reading the response from 127\.0\.0\.1:\d+\)\.$",
+        )
 
     def test_a_retry_whose_sleep_would_end_past_the_deadline_is_not_made(self):
         self.emulator.faults.fail_next(5, 503)
@@ -107,9 +110,11 @@ class DeadlineTests(ClientTestCase):
         with self.assertRaises(ApiTimeoutError) as ctx:
             client.runs.list(limit=1)
         self.assertLess(time.monotonic() - started, 2.0)
-        self.assertRegex(ctx.exception.message,
-                         r"^Deadline of 1\.5s reached after 2 attempts \(last: Read timeout: "
-                         r"127\.0\.0\.1:\d+ did not answer in time\)\.$")
+        self.assertRegex(
+            ctx.exception.message,
+            r"^Deadline of 1\.5s reached after 2 attempts \(last: Read timeout: "
+            r"127\.0\.0\.1:\d+ did not answer in time\)\.$",
+        )
 
     def test_per_request_deadline(self):
         self.emulator.faults.stall_next(1, 3.0)
@@ -125,18 +130,26 @@ class DeadlineTests(ClientTestCase):
         with self.assertRaises(OutcomeUnknownError) as ctx:
             self.trigger.runs.replay(run_id, request_options={"deadline": 0.5})
         self.assertIsInstance(ctx.exception, ApiTimeoutError)
-        self.assertIn("the call's deadline (0.5 s) passed after the request was sent",
-                      ctx.exception.message)
+        self.assertIn(
+            "the call's deadline (0.5 s) passed after the request was sent", ctx.exception.message
+        )
 
     def test_a_refused_connection_near_the_deadline_says_refused(self):
-        client = TriggerClient(self.emulator.secret_key, base_url=f"http://127.0.0.1:"
-                               f"{closed_port()}", retry={"min_delay": 0.4}, deadline=1.0)
+        client = TriggerClient(
+            self.emulator.secret_key,
+            base_url=f"http://127.0.0.1:{closed_port()}",
+            retry={"min_delay": 0.4},
+            deadline=1.0,
+        )
         self.addCleanup(client.close)
         with self.assertRaises(ApiConnectionError) as ctx:
             client.runs.list(limit=1)
         self.assertNotIsInstance(ctx.exception, ApiTimeoutError)
-        self.assertRegex(ctx.exception.message, r"^Connection refused by 127\.0\.0\.1:\d+ "
-                         r"\(after 2 attempts; no time for another before the 1s deadline\)\.$")
+        self.assertRegex(
+            ctx.exception.message,
+            r"^Connection refused by 127\.0\.0\.1:\d+ "
+            r"\(after 2 attempts; no time for another before the 1s deadline\)\.$",
+        )
 
     def test_a_deadline_is_positive_and_finite(self):
         for bad in (0, -1, float("inf"), None, "10"):
@@ -151,15 +164,24 @@ class DeadlineTests(ClientTestCase):
         with override_settings(TRIGGER={"default": {"ACCESS_TOKEN": token, "DEADLINE": 15}}):
             self.assertEqual(trigger_settings.get()["DEADLINE"], 15.0)
             self.assertEqual(trigger_settings.get().client_kwargs()["deadline"], 15.0)
-        bad = {"ACCESS_TOKEN": token, "DEADLINE": "soon", "NOT_FOUND_RETRY_BUDGET": -1,
-               "MAX_RESPONSE_SIZE": 0, "POOL_MAXSIZE": 2.5, "ADMIN_DEADLINE": 0}
+        bad = {
+            "ACCESS_TOKEN": token,
+            "DEADLINE": "soon",
+            "NOT_FOUND_RETRY_BUDGET": -1,
+            "MAX_RESPONSE_SIZE": 0,
+            "POOL_MAXSIZE": 2.5,
+            "ADMIN_DEADLINE": 0,
+        }
         with override_settings(TRIGGER={"default": bad}):
             self.assertEqual(
                 sorted((p.id, p.message.split("'")[3]) for p in trigger_settings.problems),
-                [("django_trigger.E011", "ADMIN_DEADLINE"), ("django_trigger.E011", "DEADLINE"),
-                 ("django_trigger.E017", "NOT_FOUND_RETRY_BUDGET"),
-                 ("django_trigger.E018", "MAX_RESPONSE_SIZE"),
-                 ("django_trigger.E018", "POOL_MAXSIZE")],
+                [
+                    ("django_trigger.E011", "ADMIN_DEADLINE"),
+                    ("django_trigger.E011", "DEADLINE"),
+                    ("django_trigger.E017", "NOT_FOUND_RETRY_BUDGET"),
+                    ("django_trigger.E018", "MAX_RESPONSE_SIZE"),
+                    ("django_trigger.E018", "POOL_MAXSIZE"),
+                ],
             )
 
 
@@ -201,11 +223,11 @@ class NotFoundBudgetTests(ClientTestCase):
         self.journal.clear()
         with self.assertRaises(NotFoundError):
             self.trigger.runs.retrieve(
-                MISSING_RUN, request_options={"not_found_retry_budget": 0.05})
+                MISSING_RUN, request_options={"not_found_retry_budget": 0.05}
+            )
         self.assertGreaterEqual(self.journal.count(), 2)
         with self.assertRaises(InvalidRequestError):
-            self.trigger.runs.retrieve(MISSING_RUN,
-                                       request_options={"not_found_retry_budget": -1})
+            self.trigger.runs.retrieve(MISSING_RUN, request_options={"not_found_retry_budget": -1})
 
 
 class ResponseSizeTests(ClientTestCase):
@@ -215,9 +237,11 @@ class ResponseSizeTests(ClientTestCase):
         for cap, limit in ((None, 40 * 1024 * 1024), (1024 * 1024, 4 * 1024 * 1024)):
             with self.subTest(cap=cap):
                 self.emulator.faults.respond_next(
-                    1, content=bomb, headers={"Content-Encoding": "gzip"}, path="/api/v1/runs")
-                client = self.make_client() if cap is None else self.make_client(
-                    max_response_size=cap)
+                    1, content=bomb, headers={"Content-Encoding": "gzip"}, path="/api/v1/runs"
+                )
+                client = (
+                    self.make_client() if cap is None else self.make_client(max_response_size=cap)
+                )
                 tracemalloc.start()
                 try:
                     with self.assertRaises(ApiResponseTooLargeError) as ctx:
@@ -227,14 +251,16 @@ class ResponseSizeTests(ClientTestCase):
                     tracemalloc.stop()
                 self.assertLess(peak, limit)  # inflating it whole took 571 MB
                 self.assertEqual(ctx.exception.status, 200)
-                self.assertIn(f"({client.max_response_size:,} bytes decoded)",
-                              ctx.exception.message)
+                self.assertIn(
+                    f"({client.max_response_size:,} bytes decoded)", ctx.exception.message
+                )
 
     def test_gzip_answers_within_the_cap_are_decoded(self):
         real = self.trigger.runs.with_raw_response.list(limit=2).json()
         compressed = gzip.compress(json.dumps(real).encode())
         self.emulator.faults.respond_next(
-            1, content=compressed, headers={"Content-Encoding": "gzip"}, path="/api/v1/runs")
+            1, content=compressed, headers={"Content-Encoding": "gzip"}, path="/api/v1/runs"
+        )
         page = self.trigger.runs.list(limit=2)
         self.assertEqual([run.id for run in page.data], [run["id"] for run in real["data"]])
 
@@ -284,32 +310,43 @@ class ConnectionErrorMessageTests(ClientTestCase):
 
     def test_refused(self):
         port = closed_port()
-        error = self.assertMessage(self.no_retry(f"http://127.0.0.1:{port}"),
-                                   rf"^Connection refused by 127\.0\.0\.1:{port}\. ")
+        error = self.assertMessage(
+            self.no_retry(f"http://127.0.0.1:{port}"),
+            rf"^Connection refused by 127\.0\.0\.1:{port}\. ",
+        )
         self.assertNotIsInstance(error, ApiTimeoutError)
 
     def test_dns_failure(self):
         client = self.no_retry("http://no-such-host.invalid", connect_timeout=2.0)
-        self.assertMessage(client, r"^DNS lookup failed for no-such-host\.invalid:80: the host "
-                           r"name does not resolve\. ")
+        self.assertMessage(
+            client,
+            r"^DNS lookup failed for no-such-host\.invalid:80: the host "
+            r"name does not resolve\. ",
+        )
 
     def test_read_timeout(self):
         self.emulator.faults.stall_next(1, 2.0)
-        self.assertMessage(self.no_retry(self.emulator.base_url, timeout=0.2),
-                           r"^Read timeout: 127\.0\.0\.1:\d+ did not answer in time\. ",
-                           ApiTimeoutError)
+        self.assertMessage(
+            self.no_retry(self.emulator.base_url, timeout=0.2),
+            r"^Read timeout: 127\.0\.0\.1:\d+ did not answer in time\. ",
+            ApiTimeoutError,
+        )
 
     def test_dropped(self):
         self.emulator.faults.drop_next(2)
-        self.assertMessage(self.no_retry(self.emulator.base_url, retry={"max_attempts": 2,
-                                                                        "min_delay": 0.001}),
-                           r"^Connection dropped by 127\.0\.0\.1:\d+ before the answer was "
-                           r"complete \(after 2 attempts\)\. ")
+        self.assertMessage(
+            self.no_retry(self.emulator.base_url, retry={"max_attempts": 2, "min_delay": 0.001}),
+            r"^Connection dropped by 127\.0\.0\.1:\d+ before the answer was "
+            r"complete \(after 2 attempts\)\. ",
+        )
 
     def test_tls_to_a_plain_http_server(self):
         url = self.emulator.base_url.replace("http://", "https://")
-        self.assertMessage(self.no_retry(url), r"^TLS error talking to 127\.0\.0\.1:\d+: "
-                           r"[A-Z_]+\. ")
+        self.assertMessage(
+            self.no_retry(url),
+            r"^TLS error talking to 127\.0\.0\.1:\d+: "
+            r"[A-Z_]+\. ",
+        )
 
 
 class PoolTests(ClientTestCase):
@@ -371,15 +408,19 @@ class TechnicalErrorPageTests(ClientTestCase):
         self.assertIn("Local vars", html)
 
     def test_a_status_error_from_a_real_call(self):
-        html = self.render_500(lambda: self.trigger.runs.retrieve(
-            MISSING_RUN, request_options={"not_found_retry_budget": 0}))
+        html = self.render_500(
+            lambda: self.trigger.runs.retrieve(
+                MISSING_RUN, request_options={"not_found_retry_budget": 0}
+            )
+        )
         self.assertNoToken(html)
         self.assertIn("send_headers", html)  # the transport's frame is on the page
 
     def test_a_connection_error_through_requests_and_urllib3(self):
         self.emulator.faults.drop_next(1)
-        html = self.render_500(lambda: self.trigger.runs.list(
-            limit=1, request_options={"retry": {"max_attempts": 1}}))
+        html = self.render_500(
+            lambda: self.trigger.runs.list(limit=1, request_options={"retry": {"max_attempts": 1}})
+        )
         self.assertNoToken(html)
         # requests' and urllib3's frames, whose locals hold the request headers, are shown
         # with the Authorization value redacted.
@@ -390,8 +431,7 @@ class TechnicalErrorPageTests(ClientTestCase):
         token = self.emulator.secret_key
         raw = self.trigger.runs.with_raw_response.list(limit=1)
         with self.assertRaises(NotFoundError) as ctx:
-            self.trigger.runs.retrieve(MISSING_RUN,
-                                       request_options={"not_found_retry_budget": 0})
+            self.trigger.runs.retrieve(MISSING_RUN, request_options={"not_found_retry_budget": 0})
         transport = self.trigger._transport
         for obj in (self.trigger, transport, transport._auth, raw, ctx.exception):
             with self.subTest(obj=type(obj).__name__):
@@ -410,8 +450,9 @@ class RepeatedCursorTests(ClientTestCase):
         body = self.page_body("fixed")
         self.journal.clear()
         self.emulator.faults.respond_next(5, body=body, path="/api/v1/runs")
-        with self.assertRaisesMessage(ApiSchemaValidationError,
-                                      "the API pointed again to cursor 'fixed'"):
+        with self.assertRaisesMessage(
+            ApiSchemaValidationError, "the API pointed again to cursor 'fixed'"
+        ):
             list(self.trigger.runs.list(limit=2))
         self.assertEqual(self.journal.count(path="/api/v1/runs"), 2)
         page = self.trigger.runs.list(limit=2, after="fixed")
@@ -444,9 +485,13 @@ class DeepJsonElsewhereTests(SimpleTestCase):  # decoding only: no emulator
         from django_trigger.types.waitpoints import WaitpointTokenDetail, WaitpointTokenStatus
 
         token = WaitpointTokenDetail(
-            id="waitpoint_x", url="https://example.com/x", status=WaitpointTokenStatus.COMPLETED,
-            created_at=datetime.datetime.now(datetime.timezone.utc), output=self.DEEP,
-            output_type="application/json")
+            id="waitpoint_x",
+            url="https://example.com/x",
+            status=WaitpointTokenStatus.COMPLETED,
+            created_at=datetime.datetime.now(datetime.timezone.utc),
+            output=self.DEEP,
+            output_type="application/json",
+        )
         with self.assertRaisesMessage(ValueError, "nested too deeply"):
             token.data
 

@@ -46,8 +46,7 @@ class OffloadTests(ClientTestCase):
         self.assertEqual(trigger.body["payload"], filename)
         self.assertEqual(
             trigger.body["options"],
-            {"tags": ["big"], "payloadType": "application/store",
-             "payloadSize": OFFLOAD_THRESHOLD},
+            {"tags": ["big"], "payloadType": "application/store", "payloadSize": OFFLOAD_THRESHOLD},
         )
 
         plain = self.trigger.runs.retrieve(result.id)
@@ -67,8 +66,12 @@ class OffloadTests(ClientTestCase):
         paths = [e.path.split("/")[1:4] for e in self.journal.entries]
         self.assertEqual(
             [p[:3] if p[0] == "api" else p[:1] for p in paths],
-            [["api", "v2", "packets"], ["__objects__"], ["api", "v3", "batches"],
-             ["api", "v3", "batches"]],
+            [
+                ["api", "v2", "packets"],
+                ["__objects__"],
+                ["api", "v3", "batches"],
+                ["api", "v3", "batches"],
+            ],
         )
         lines = [json.loads(line) for line in self.journal.last().body.splitlines()]
         self.assertEqual(lines[0]["payload"], {"n": 1})
@@ -116,8 +119,10 @@ class OffloadTests(ClientTestCase):
                     self.trigger.tasks.trigger("send-email", payload)
                 with self.assertRaisesMessage(InvalidRequestError, "JSON-serialisable"):
                     self.trigger.tasks.batch_trigger(
-                        [{"task": "a", "payload": payload_of(OFFLOAD_THRESHOLD)},
-                         {"task": "b", "payload": payload}]
+                        [
+                            {"task": "a", "payload": payload_of(OFFLOAD_THRESHOLD)},
+                            {"task": "b", "payload": payload},
+                        ]
                     )
         self.assertEqual(self.journal.count(), 0)  # nor was the first item uploaded
         with self.assertRaisesMessage(InvalidRequestError, "with_raw_response"):

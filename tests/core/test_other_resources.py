@@ -15,14 +15,22 @@ class ScheduleTests(ClientTestCase):
 
     def test_create_retrieve_update_delete(self):
         created = self.trigger.schedules.create(
-            task=self.task, cron="0 9 * * 1-5", deduplication_key="tenant-7",
-            external_id="tenant_7", timezone="Europe/London",
+            task=self.task,
+            cron="0 9 * * 1-5",
+            deduplication_key="tenant-7",
+            external_id="tenant_7",
+            timezone="Europe/London",
         )
         self.assertIsInstance(created, Schedule)
         self.assertEqual(
             self.journal.last().body,
-            {"task": self.task, "cron": "0 9 * * 1-5", "deduplicationKey": "tenant-7",
-             "externalId": "tenant_7", "timezone": "Europe/London"},
+            {
+                "task": self.task,
+                "cron": "0 9 * * 1-5",
+                "deduplicationKey": "tenant-7",
+                "externalId": "tenant_7",
+                "timezone": "Europe/London",
+            },
         )
         self.assertEqual(created.cron, "0 9 * * 1-5")
         self.assertTrue(created.generator.description)
@@ -38,21 +46,25 @@ class ScheduleTests(ClientTestCase):
             self.trigger.schedules.retrieve(created.id)
 
     def test_same_deduplication_key_updates(self):
-        first = self.trigger.schedules.create(task=self.task, cron="0 1 * * *",
-                                              deduplication_key="same")
-        second = self.trigger.schedules.create(task=self.task, cron="0 2 * * *",
-                                               deduplication_key="same")
+        first = self.trigger.schedules.create(
+            task=self.task, cron="0 1 * * *", deduplication_key="same"
+        )
+        second = self.trigger.schedules.create(
+            task=self.task, cron="0 2 * * *", deduplication_key="same"
+        )
         self.assertEqual(second.id, first.id)
         self.assertEqual(second.cron, "0 2 * * *")
 
     def test_server_validation_is_a_422(self):
         with self.assertRaises(UnprocessableEntityError) as ctx:
-            self.trigger.schedules.create(task=self.task, cron="0 9 * * *",
-                                          deduplication_key="tz", timezone="Etc/UTC")
+            self.trigger.schedules.create(
+                task=self.task, cron="0 9 * * *", deduplication_key="tz", timezone="Etc/UTC"
+            )
         self.assertIn("Invalid IANA timezone", ctx.exception.message)
         with self.assertRaises(UnprocessableEntityError):
-            self.trigger.schedules.create(task="send-email", cron="0 9 * * *",
-                                          deduplication_key="not-scheduled")
+            self.trigger.schedules.create(
+                task="send-email", cron="0 9 * * *", deduplication_key="not-scheduled"
+            )
 
     def test_timezones_need_no_credentials(self):
         zones = self.trigger.schedules.timezones()
@@ -127,13 +139,22 @@ class BulkActionTests(ClientTestCase):
 
     def test_filter_goes_as_json(self):
         self.trigger.bulk_actions.create(
-            "replay", filter={"status": ["FAILED"], "task_identifier": "send-email",
-                              "period": "1d", "is_test": False}
+            "replay",
+            filter={
+                "status": ["FAILED"],
+                "task_identifier": "send-email",
+                "period": "1d",
+                "is_test": False,
+            },
         )
         self.assertEqual(
             self.journal.last().body["filter"],
-            {"status": ["FAILED"], "taskIdentifier": ["send-email"], "period": "1d",
-             "isTest": False},
+            {
+                "status": ["FAILED"],
+                "taskIdentifier": ["send-email"],
+                "period": "1d",
+                "isTest": False,
+            },
         )
 
 

@@ -87,8 +87,7 @@ class CursorPaginationTests(ClientTestCase):
     def test_iterating_backwards_from_a_before_cursor(self):
         first = self.trigger.runs.list(task_identifier=TASK, limit=100)
         last = first.get_next_page().get_next_page()
-        newer = self.trigger.runs.list(task_identifier=TASK, limit=100,
-                                       before=last.previous_cursor)
+        newer = self.trigger.runs.list(task_identifier=TASK, limit=100, before=last.previous_cursor)
         walked = [run.id for run in newer]
         everything = [run.id for run in self.trigger.runs.list(task_identifier=TASK)]
         # Walking back from the last page yields the 200 newer runs, nearest first.
@@ -115,7 +114,8 @@ class OffsetPaginationTests(ClientTestCase):
     def test_schedules_pages_with_totals(self):
         for i in range(5):
             self.trigger.schedules.create(
-                task=self.emulator_scheduled_task(), cron=f"{i} * * * *",
+                task=self.emulator_scheduled_task(),
+                cron=f"{i} * * * *",
                 deduplication_key=f"page-{i}",
             )
         first = self.trigger.schedules.list(per_page=2)

@@ -14,8 +14,9 @@ class SegmentTests(SimpleTestCase):
     def test_quotes_one_segment(self):
         self.assertEqual(segment("a/b c", "schedule"), "a%2Fb%20c")
         self.assertEqual(segment("100%", "schedule"), "100%25")
-        self.assertEqual(build_path("/api/v3/runs/{}", ("run_abc123", "run")),
-                         "/api/v3/runs/run_abc123")
+        self.assertEqual(
+            build_path("/api/v3/runs/{}", ("run_abc123", "run")), "/api/v3/runs/run_abc123"
+        )
 
     def test_refuses_traversal_and_junk(self):
         for value in ("", " ", ".", "..", "%2e%2e", "%2E%2E", "a\nb", "a\x00b"):

@@ -33,6 +33,7 @@ class PollTests(ClientTestCase):
                     self.emulator.state.runs.set_status(self.run_id, steps.pop(0))
                 else:
                     self.emulator.state.runs.complete(self.run_id, output)
+
         return step
 
     def test_polls_until_the_run_is_final(self):
@@ -82,9 +83,13 @@ class PollTests(ClientTestCase):
 
     def test_bad_arguments_send_nothing(self):
         self.journal.clear()
-        for kwargs, message in [({"interval": 0}, "interval"), ({"interval": "1"}, "interval"),
-                                ({"timeout": -1}, "timeout"), ({"max_attempts": 0}, "attempts"),
-                                ({"request_options": {"colour": 1}}, "unknown request option")]:
+        for kwargs, message in [
+            ({"interval": 0}, "interval"),
+            ({"interval": "1"}, "interval"),
+            ({"timeout": -1}, "timeout"),
+            ({"max_attempts": 0}, "attempts"),
+            ({"request_options": {"colour": 1}}, "unknown request option"),
+        ]:
             with self.subTest(kwargs), self.assertRaisesRegex(InvalidRequestError, message):
                 self.trigger.runs.poll(self.run_id, **kwargs)
         with self.assertRaisesRegex(InvalidRequestError, "not a valid run"):

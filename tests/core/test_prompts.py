@@ -34,8 +34,11 @@ class CompileTemplateTests(SimpleTestCase):
             ("Hi {{name}}", {}, "Hi "),  # missing: empty
             ("Hi {{name}}", {"name": None}, "Hi "),
             ("<{{html}}>", {"html": "<b>&</b>"}, "<<b>&</b>>"),  # no escaping
-            ("{{n}} {{f}} {{t}} {{l}} {{o}}", {"n": 3, "f": 1.0, "t": True, "l": [1, None, "x"],
-                                             "o": {"a": 1}}, "3 1 true 1,,x [object Object]"),
+            (
+                "{{n}} {{f}} {{t}} {{l}} {{o}}",
+                {"n": 3, "f": 1.0, "t": True, "l": [1, None, "x"], "o": {"a": 1}},
+                "3 1 true 1,,x [object Object]",
+            ),
             ("{{#vip}}VIP {{name}}{{/vip}}!", {"vip": True, "name": "Bo"}, "VIP Bo!"),
             ("{{#vip}}VIP{{/vip}}!", {"vip": 0}, "!"),
             ("{{#vip}}VIP{{/vip}}!", {"vip": []}, "VIP!"),  # [] is truthy in JavaScript
@@ -51,7 +54,8 @@ class PromptClientTests(ClientTestCase):
     def test_resolve_renders_the_current_version(self):
         self.journal.clear()
         resolved = self.trigger.prompts.resolve(
-            "support-reply", {"name": "Ann", "ticket": 42, "urgent": True})
+            "support-reply", {"name": "Ann", "ticket": 42, "urgent": True}
+        )
         self.assertEqual(len(self.journal.entries), 1)
         self.assertIsInstance(resolved, ResolvedPrompt)
         self.assertEqual(resolved.version, 2)
@@ -67,12 +71,12 @@ class PromptClientTests(ClientTestCase):
     def test_resolve_by_label_and_version(self):
         by_label = self.trigger.prompts.resolve("support-reply", {"name": "Bo"}, label="stable")
         self.assertEqual((by_label.version, by_label.text), (1, "Hello Bo, thanks for writing."))
-        self.assertEqual(self.journal.last(method="POST").body,
-                         {"variables": {"name": "Bo"}, "label": "stable"})
+        self.assertEqual(
+            self.journal.last(method="POST").body, {"variables": {"name": "Bo"}, "label": "stable"}
+        )
         by_version = self.trigger.prompts.resolve("support-reply", version=1)
         self.assertEqual(by_version.text, "Hello , thanks for writing.")  # missing variable
-        self.assertEqual(self.journal.last(method="POST").body,
-                         {"variables": {}, "version": 1})
+        self.assertEqual(self.journal.last(method="POST").body, {"variables": {}, "version": 1})
 
     def test_unknown_prompt_version_and_label(self):
         with self.assertRaises(NotFoundError) as caught:
@@ -97,33 +101,42 @@ class PromptClientTests(ClientTestCase):
         self.assertTrue(all(isinstance(p, PromptListItem) for p in prompts))
         self.assertEqual([p.slug for p in prompts], ["summarize", "support-reply", "draft-only"])
         reply = prompts[1]
-        self.assertEqual((reply.current_version, reply.has_override, reply.default_model),
-                         (2, False, "gpt-4o"))
+        self.assertEqual(
+            (reply.current_version, reply.has_override, reply.default_model), (2, False, "gpt-4o")
+        )
         self.assertIsNone(prompts[2].current_version)
         versions = self.trigger.prompts.versions("support-reply")
-        self.assertEqual([(v.version, v.labels, v.source) for v in versions],
-                         [(2, ["current"], "code"), (1, ["stable"], "code")])
+        self.assertEqual(
+            [(v.version, v.labels, v.source) for v in versions],
+            [(2, ["current"], "code"), (1, ["stable"], "code")],
+        )
         self.assertEqual(len(versions[0].content_hash), 16)
 
     def test_promote_moves_current(self):
         self.assertTrue(self.trigger.prompts.promote("support-reply", 1).ok)
         self.assertEqual(self.trigger.prompts.resolve("support-reply").version, 1)
-        self.assertEqual(self.journal.last(method="POST", path=PROMPTS + "/support-reply/promote")
-                         .body, {"version": 1})
+        self.assertEqual(
+            self.journal.last(method="POST", path=PROMPTS + "/support-reply/promote").body,
+            {"version": 1},
+        )
         with self.assertRaises(NotFoundError) as caught:
             self.trigger.prompts.promote("support-reply", 7)
         self.assertIn("Version 7 not found", str(caught.exception))
 
     def test_override_lifecycle(self):
         created = self.trigger.prompts.create_override(
-            "support-reply", "Dear {{name}}", model="gpt-4.1", commit_message="tone")
+            "support-reply", "Dear {{name}}", model="gpt-4.1", commit_message="tone"
+        )
         self.assertEqual((created.ok, created.version), (True, 3))
-        self.assertEqual(self.journal.last(method="POST").body, {
-            "textContent": "Dear {{name}}", "model": "gpt-4.1", "commitMessage": "tone"})
+        self.assertEqual(
+            self.journal.last(method="POST").body,
+            {"textContent": "Dear {{name}}", "model": "gpt-4.1", "commitMessage": "tone"},
+        )
         # the override wins over the current version, even over a label asked for
         resolved = self.trigger.prompts.resolve("support-reply", {"name": "Cy"}, label="stable")
-        self.assertEqual((resolved.version, resolved.text, resolved.model),
-                         (3, "Dear Cy", "gpt-4.1"))
+        self.assertEqual(
+            (resolved.version, resolved.text, resolved.model), (3, "Dear Cy", "gpt-4.1")
+        )
         listed = {p.slug: p for p in self.trigger.prompts.list()}
         self.assertTrue(listed["support-reply"].has_override)
         self.assertEqual(listed["support-reply"].default_model, "gpt-4.1")
@@ -134,8 +147,9 @@ class PromptClientTests(ClientTestCase):
 
         self.trigger.prompts.update_override("support-reply", text_content="Dearest {{name}}")
         self.assertEqual(self.journal.last(method="PUT").body, {"textContent": "Dearest {{name}}"})
-        self.assertEqual(self.trigger.prompts.resolve("support-reply", {"name": "Cy"}).text,
-                         "Dearest Cy")
+        self.assertEqual(
+            self.trigger.prompts.resolve("support-reply", {"name": "Cy"}).text, "Dearest Cy"
+        )
 
         self.trigger.prompts.remove_override("support-reply")
         self.assertEqual(self.trigger.prompts.resolve("support-reply").version, 2)
@@ -151,8 +165,9 @@ class PromptClientTests(ClientTestCase):
         self.assertIn("cannot be reactivated", str(caught.exception))
 
     def test_create_override_is_not_retried_after_sending(self):
-        self.emulator.faults.drop_next(1, after_processing=True, method="POST",
-                                       path=PROMPTS + "/summarize/override")
+        self.emulator.faults.drop_next(
+            1, after_processing=True, method="POST", path=PROMPTS + "/summarize/override"
+        )
         with self.assertRaises(OutcomeUnknownError):
             self.trigger.prompts.create_override("summarize", "New")
         self.assertEqual(self.journal.count(path=PROMPTS + "/summarize/override"), 1)
@@ -162,8 +177,9 @@ class PromptClientTests(ClientTestCase):
         # The SDK's scope builder has no prompts kind: sign the scopes as the service would.
         with self.emulator.state.lock:
             env_id = self.emulator.state.environment_for_key(self.emulator.secret_key).id
-        token, _ = public_access_token(self.emulator.secret_key, env_id,
-                                       ["read:prompts:support-reply"], int(time.time()))
+        token, _ = public_access_token(
+            self.emulator.secret_key, env_id, ["read:prompts:support-reply"], int(time.time())
+        )
         public = self.make_client(token)
         self.assertEqual(public.prompts.resolve("support-reply").version, 2)
         with self.assertRaises(PermissionDeniedError):

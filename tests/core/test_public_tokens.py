@@ -51,24 +51,36 @@ class PublicTokenCase(ClientTestCase):
 
 class SigningTests(PublicTokenCase):
     def test_token_is_the_sdks_jwt(self):
-        token = self.trigger.auth.create_public_token(scopes={
-            "read": {"runs": ["run_1", "run_2"], "tags": "t1", "batch": "batch_9"},
-            "write": {"waitpoints": "waitpoint_1", "inputStreams": ["run_1"]},
-        })
+        token = self.trigger.auth.create_public_token(
+            scopes={
+                "read": {"runs": ["run_1", "run_2"], "tags": "t1", "batch": "batch_9"},
+                "write": {"waitpoints": "waitpoint_1", "inputStreams": ["run_1"]},
+            }
+        )
         header, claims = decode(token)
         self.assertEqual(header, b'{"alg":"HS256"}')
         self.assertEqual(list(claims), ["sub", "pub", "scopes", "iss", "aud", "exp", "iat"])
         self.assertEqual(claims["sub"], self.env_id())
         self.assertIs(claims["pub"], True)
-        self.assertEqual(claims["scopes"], [
-            "read:runs:run_1", "read:runs:run_2", "read:tags:t1", "read:batch:batch_9",
-            "write:waitpoints:waitpoint_1", "write:inputStreams:run_1"])
-        self.assertEqual((claims["iss"], claims["aud"]),
-                         ("https://id.trigger.dev", "https://api.trigger.dev"))
+        self.assertEqual(
+            claims["scopes"],
+            [
+                "read:runs:run_1",
+                "read:runs:run_2",
+                "read:tags:t1",
+                "read:batch:batch_9",
+                "write:waitpoints:waitpoint_1",
+                "write:inputStreams:run_1",
+            ],
+        )
+        self.assertEqual(
+            (claims["iss"], claims["aud"]), ("https://id.trigger.dev", "https://api.trigger.dev")
+        )
         self.assertEqual(claims["exp"] - claims["iat"], 900)  # default 15m
         signing_input, signature = token.rsplit(".", 1)
-        expected = hmac.new(self.emulator.secret_key.encode(), signing_input.encode(),
-                            hashlib.sha256).digest()
+        expected = hmac.new(
+            self.emulator.secret_key.encode(), signing_input.encode(), hashlib.sha256
+        ).digest()
         self.assertEqual(_part(signature), expected)
 
     def test_claims_are_fetched_once_per_client(self):
@@ -81,25 +93,34 @@ class SigningTests(PublicTokenCase):
     def test_without_scopes_and_with_realtime(self):
         _, claims = decode(self.trigger.auth.create_public_token())
         self.assertNotIn("scopes", claims)
-        _, claims = decode(self.trigger.auth.create_public_token(
-            scopes=["read:runs"], realtime={"skipColumns": ["payload"]}))
+        _, claims = decode(
+            self.trigger.auth.create_public_token(
+                scopes=["read:runs"], realtime={"skipColumns": ["payload"]}
+            )
+        )
         self.assertEqual(list(claims)[:4], ["sub", "pub", "scopes", "realtime"])
         self.assertEqual(claims["realtime"], {"skipColumns": ["payload"]})
 
     def test_trigger_and_batch_trigger_tokens(self):
         _, claims = decode(self.trigger.auth.create_trigger_public_token(["a", "b"]))
-        self.assertEqual(list(claims), ["sub", "pub", "otu", "scopes", "iss", "aud", "exp",
-                                        "iat"])
-        self.assertEqual((claims["otu"], claims["scopes"]),
-                         (True, ["trigger:tasks:a", "trigger:tasks:b"]))
-        _, claims = decode(self.trigger.auth.create_batch_trigger_public_token(
-            "a", multiple_use=True))
+        self.assertEqual(list(claims), ["sub", "pub", "otu", "scopes", "iss", "aud", "exp", "iat"])
+        self.assertEqual(
+            (claims["otu"], claims["scopes"]), (True, ["trigger:tasks:a", "trigger:tasks:b"])
+        )
+        _, claims = decode(
+            self.trigger.auth.create_batch_trigger_public_token("a", multiple_use=True)
+        )
         self.assertEqual((claims["otu"], claims["scopes"]), (False, ["batchTrigger:tasks:a"]))
 
     def test_expiration_forms(self):
         auth = self.trigger.auth
-        for value, seconds in (("1h", 3600), ("2 days", 172800), ("30s", 30),
-                               (dt.timedelta(minutes=5), 300), ("1.5 hours", 5400)):
+        for value, seconds in (
+            ("1h", 3600),
+            ("2 days", 172800),
+            ("30s", 30),
+            (dt.timedelta(minutes=5), 300),
+            ("1.5 hours", 5400),
+        ):
             with self.subTest(value=value):
                 _, claims = decode(auth.create_public_token(expiration_time=value))
                 self.assertEqual(claims["exp"] - claims["iat"], seconds)
@@ -110,11 +131,14 @@ class SigningTests(PublicTokenCase):
         self.assertEqual(claims["exp"], int(at.timestamp()))
 
     def test_flatten_scopes_matches_the_sdk(self):
-        self.assertEqual(flatten_scopes({"read": {"runs": True}, "write": {"tags": "x"}}),
-                         ["read:runs", "write:tags:x"])
+        self.assertEqual(
+            flatten_scopes({"read": {"runs": True}, "write": {"tags": "x"}}),
+            ["read:runs", "write:tags:x"],
+        )
         self.assertEqual(flatten_scopes({"read": True}), ["read"])
-        self.assertEqual(flatten_scopes(["read:sessions:s1:channels:c:out"]),
-                         ["read:sessions:s1:channels:c:out"])
+        self.assertEqual(
+            flatten_scopes(["read:sessions:s1:channels:c:out"]), ["read:sessions:s1:channels:c:out"]
+        )
 
     def test_bad_input_is_refused_before_anything_is_sent(self):
         auth = self.trigger.auth
@@ -163,11 +187,11 @@ class AdditionalKeyTests(PublicTokenCase):
     def test_the_server_mints_for_an_additional_key(self):
         client = self.make_client(self.additional_key())
         run_id = self.a_run()
-        token = client.auth.create_public_token(scopes={"read": {"runs": run_id}},
-                                                expiration_time="1h")
+        token = client.auth.create_public_token(
+            scopes={"read": {"runs": run_id}}, expiration_time="1h"
+        )
         entry = self.journal.last(path=MINT)
-        self.assertEqual(entry.body, {"scopes": [f"read:runs:{run_id}"],
-                                      "expirationTime": "1h"})
+        self.assertEqual(entry.body, {"scopes": [f"read:runs:{run_id}"], "expirationTime": "1h"})
         self.assertEqual(self.journal.count(path=CLAIMS), 0)
         header, claims = decode(token)
         self.assertEqual(header, b'{"alg":"HS256"}')
@@ -210,8 +234,7 @@ class PublicClientTests(PublicTokenCase):
         with self.assertRaises(PermissionDeniedError):
             public.runs.list()
         with self.assertRaises(NotFoundError):
-            public.runs.retrieve("run_doesnotexist", request_options={"retry": {
-                "max_attempts": 1}})
+            public.runs.retrieve("run_doesnotexist", request_options={"retry": {"max_attempts": 1}})
 
     def test_calls_that_need_a_secret_key_are_refused_before_sending(self):
         run_id = self.a_run()
@@ -239,12 +262,16 @@ class PublicClientTests(PublicTokenCase):
             UnprocessableEntityError,
             "Cannot trigger send-email with a one-time use token as it has already been used.",
         ):
-            public.tasks.trigger("send-email", {"to": "b@example.com"},
-                                 request_options={"retry": {"max_attempts": 1}})
+            public.tasks.trigger(
+                "send-email",
+                {"to": "b@example.com"},
+                request_options={"retry": {"max_attempts": 1}},
+            )
         self.assertEqual(self.run_count(), before)
         with self.assertRaises(PermissionDeniedError):
-            self.make_client(self.trigger.auth.create_trigger_public_token(
-                "send-email")).tasks.trigger("resize-image", {})
+            self.make_client(
+                self.trigger.auth.create_trigger_public_token("send-email")
+            ).tasks.trigger("resize-image", {})
         self.assertEqual(self.run_count(), before)
 
     def test_a_multiple_use_trigger_token(self):
@@ -256,22 +283,29 @@ class PublicClientTests(PublicTokenCase):
     def test_a_batch_trigger_token(self):
         token = self.trigger.auth.create_batch_trigger_public_token("send-email")
         public = self.make_client(token)
-        handle = public.tasks.batch_trigger([{"task": "send-email", "payload": {"n": 1}},
-                                             {"task": "send-email", "payload": {"n": 2}}])
+        handle = public.tasks.batch_trigger(
+            [
+                {"task": "send-email", "payload": {"n": 1}},
+                {"task": "send-email", "payload": {"n": 2}},
+            ]
+        )
         self.assertEqual(len(self.trigger.batches.retrieve(handle.id).runs), 2)
         before = self.run_count()
         with self.assertRaisesMessage(UnprocessableEntityError, "one-time use token"):
-            public.tasks.batch_trigger([{"task": "send-email"}],
-                                       request_options={"retry": {"max_attempts": 1}})
+            public.tasks.batch_trigger(
+                [{"task": "send-email"}], request_options={"retry": {"max_attempts": 1}}
+            )
         with self.assertRaises(PermissionDeniedError):
-            self.make_client(self.trigger.auth.create_batch_trigger_public_token(
-                "send-email")).tasks.batch_trigger([{"task": "resize-image"}])
+            self.make_client(
+                self.trigger.auth.create_batch_trigger_public_token("send-email")
+            ).tasks.batch_trigger([{"task": "resize-image"}])
         self.assertEqual(self.run_count(), before)
 
     def test_an_expired_token(self):
         run_id = self.a_run()
-        token = self.trigger.auth.create_public_token(scopes={"read": {"runs": run_id}},
-                                                      expiration_time="1m")
+        token = self.trigger.auth.create_public_token(
+            scopes={"read": {"runs": run_id}}, expiration_time="1m"
+        )
         self.emulator.clock.advance(60)
         with self.assertRaisesMessage(AuthenticationError, "Public Access Token is invalid"):
             self.make_client(token).runs.retrieve(run_id)

@@ -75,9 +75,11 @@ class QueueMetricsTests(ClientTestCase):
         """The emulator is no kinder than the route for a client that does not check."""
         url = self.emulator.base_url + PATH
         headers = {"Authorization": f"Bearer {self.emulator.secret_key}"}
-        for query, message in (({"period": "8d"}, "period is too large (max 7d)"),
-                               ({"period": "1y"}, "period must be a shorthand"),
-                               ({"type": "id"}, "Invalid enum value")):
+        for query, message in (
+            ({"period": "8d"}, "period is too large (max 7d)"),
+            ({"period": "1y"}, "period must be a shorthand"),
+            ({"type": "id"}, "Invalid enum value"),
+        ):
             with self.subTest(query):
                 answer = requests.get(url, params=query, headers=headers, timeout=5)
                 self.assertEqual(answer.status_code, 400)

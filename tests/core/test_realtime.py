@@ -92,8 +92,9 @@ class SubscribeToRunTests(RealtimeCase):
     def test_a_run_that_is_already_finished_ends_at_once(self):
         run_id = self.start_run()
         self.complete(run_id)
-        self.assertEqual([r.status for r in self.trigger.runs.subscribe_to_run(run_id)],
-                         [RunStatus.COMPLETED])
+        self.assertEqual(
+            [r.status for r in self.trigger.runs.subscribe_to_run(run_id)], [RunStatus.COMPLETED]
+        )
 
     def test_a_cancelled_run_ends_the_subscription(self):
         run_id = self.start_run()
@@ -139,17 +140,22 @@ class SubscribeToRunTests(RealtimeCase):
         for call, message in (
             (lambda: self.trigger.runs.subscribe_to_run(""), "run"),
             (lambda: self.trigger.runs.subscribe_to_run("run_1", timeout=0), "timeout"),
-            (lambda: self.trigger.runs.subscribe_to_run("run_1", timeout=float("inf")),
-             "timeout"),
-            (lambda: self.trigger.runs.subscribe_to_run("run_1", skip_columns=["id"]),
-             "cannot skip 'id'"),
-            (lambda: self.trigger.runs.subscribe_to_run("run_1", skip_columns="payload"),
-             "list of column names"),
+            (lambda: self.trigger.runs.subscribe_to_run("run_1", timeout=float("inf")), "timeout"),
+            (
+                lambda: self.trigger.runs.subscribe_to_run("run_1", skip_columns=["id"]),
+                "cannot skip 'id'",
+            ),
+            (
+                lambda: self.trigger.runs.subscribe_to_run("run_1", skip_columns="payload"),
+                "list of column names",
+            ),
             (lambda: self.trigger.runs.subscribe_to_runs_with_tag("a,b"), "character"),
             (lambda: self.trigger.runs.subscribe_to_runs_with_tag(""), "non-empty"),
             (lambda: self.trigger.runs.subscribe_to_runs_with_tag([]), "at least one tag"),
-            (lambda: self.trigger.runs.subscribe_to_runs_with_tag("t", created_at=""),
-             "created_at"),
+            (
+                lambda: self.trigger.runs.subscribe_to_runs_with_tag("t", created_at=""),
+                "created_at",
+            ),
             (lambda: self.pat_client().runs.subscribe_to_run("run_1"), "secret key"),
         ):
             with self.subTest(message=message):
@@ -173,13 +179,15 @@ class PublicTokenRealtimeTests(RealtimeCase):
     def test_skip_columns_of_the_token_win(self):
         run_id = self.start_run()
         token = self.trigger.auth.create_public_token(
-            scopes={"read": {"runs": run_id}}, realtime={"skipColumns": ["payload"]})
+            scopes={"read": {"runs": run_id}}, realtime={"skipColumns": ["payload"]}
+        )
         self.assertIsNone(next(self.make_client(token).runs.subscribe_to_run(run_id)).payload)
 
     def test_an_expired_token_is_refused(self):
         run_id = self.start_run()
-        token = self.trigger.auth.create_public_token(scopes={"read": {"runs": run_id}},
-                                                      expiration_time="1m")
+        token = self.trigger.auth.create_public_token(
+            scopes={"read": {"runs": run_id}}, expiration_time="1m"
+        )
         self.emulator.clock.advance(61)
         from django_trigger.exceptions import AuthenticationError
 
@@ -202,14 +210,20 @@ class TagAndBatchTests(RealtimeCase):
         both = self.trigger.runs.subscribe_to_runs_with_tag(["cart_1", "vip"], timeout=5)
         self.assertEqual(next(both).id, second)
         token = self.trigger.auth.create_public_token(scopes={"read": {"tags": "cart_1"}})
-        self.assertIn(next(self.make_client(token).runs.subscribe_to_runs_with_tag(
-            "cart_1")).id, {first, second, third})
+        self.assertIn(
+            next(self.make_client(token).runs.subscribe_to_runs_with_tag("cart_1")).id,
+            {first, second, third},
+        )
         with self.assertRaises(PermissionDeniedError):
             next(self.make_client(token).runs.subscribe_to_runs_with_tag("cart_2"))
 
     def test_runs_of_a_batch(self):
-        handle = self.trigger.tasks.batch_trigger([{"task": "send-email", "payload": {"n": 1}},
-                                                   {"task": "send-email", "payload": {"n": 2}}])
+        handle = self.trigger.tasks.batch_trigger(
+            [
+                {"task": "send-email", "payload": {"n": 1}},
+                {"task": "send-email", "payload": {"n": 2}},
+            ]
+        )
         run_ids = self.trigger.batches.retrieve(handle.id).runs
         token = self.trigger.auth.create_public_token(scopes={"read": {"batch": handle.id}})
         runs = self.make_client(token).runs.subscribe_to_batch(handle.id, timeout=1.5)
@@ -219,13 +233,14 @@ class TagAndBatchTests(RealtimeCase):
         with self.assertRaises(ApiTimeoutError):
             next(runs)
         with self.assertRaises(NotFoundError):
-            next(self.trigger.runs.subscribe_to_batch(
-                "batch_doesnotexist", timeout=2))
+            next(self.trigger.runs.subscribe_to_batch("batch_doesnotexist", timeout=2))
 
 
 class LifecycleTests(RealtimeCase):
-    emulator_options = {"realtime_hold": 5,
-                        "lifecycle": Lifecycle(queued=0.2, executing=0.3, fail_tasks=("boom",))}
+    emulator_options = {
+        "realtime_hold": 5,
+        "lifecycle": Lifecycle(queued=0.2, executing=0.3, fail_tasks=("boom",)),
+    }
 
     def test_runs_move_by_themselves(self):
         run_id = self.start_run()
@@ -236,8 +251,7 @@ class LifecycleTests(RealtimeCase):
 
     def test_seeded_runs_stay_where_they_are(self):
         with self.emulator.state.lock:
-            waiting = [r.friendly_id for r in self.emulator.state.runs
-                       if r.status == "EXECUTING"]
+            waiting = [r.friendly_id for r in self.emulator.state.runs if r.status == "EXECUTING"]
         self.assertTrue(waiting)
         time.sleep(0.6)
         self.assertEqual(self.trigger.runs.retrieve(waiting[0]).status, RunStatus.EXECUTING)

@@ -132,8 +132,9 @@ class Same:
             test.assertEqual(list(vars(new)), list(vars(expected)), where)
             for name in vars(expected):
                 if name != "raw":
-                    self.assertSameRecord(getattr(new, name), getattr(expected, name),
-                                          f"{where}.{name}")
+                    self.assertSameRecord(
+                        getattr(new, name), getattr(expected, name), f"{where}.{name}"
+                    )
         elif isinstance(expected, list):
             test.assertEqual(len(new), len(expected), where)
             for index, (a, b) in enumerate(zip(new, expected)):
@@ -157,11 +158,35 @@ class Same:
 
 #: Every kind of JSON value, and the special strings the converters care about.
 VALUES: list[Any] = [
-    None, "", "text", "COMPLETED", "SOMETHING_NEW", "CRON", 0, 7, -3, 2.5, True, False,
-    [], ["a", "b"], [{"id": "x"}], [1], {}, {"id": "x", "name": "n"}, {"a": [1]},
-    "2026-11-28T10:00:00.123Z", "2026-11-28T10:00:00Z", "2026-11-28T10:00:00.123456+02:00",
-    "2026-11-28T10:00:00", " 2026-11-28T10:00:00Z ", "2026-11-28", "2026-11-28T10:00:00z",
-    "yesterday", 1764324000123, 1764324000.5,
+    None,
+    "",
+    "text",
+    "COMPLETED",
+    "SOMETHING_NEW",
+    "CRON",
+    0,
+    7,
+    -3,
+    2.5,
+    True,
+    False,
+    [],
+    ["a", "b"],
+    [{"id": "x"}],
+    [1],
+    {},
+    {"id": "x", "name": "n"},
+    {"a": [1]},
+    "2026-11-28T10:00:00.123Z",
+    "2026-11-28T10:00:00Z",
+    "2026-11-28T10:00:00.123456+02:00",
+    "2026-11-28T10:00:00",
+    " 2026-11-28T10:00:00Z ",
+    "2026-11-28",
+    "2026-11-28T10:00:00z",
+    "yesterday",
+    1764324000123,
+    1764324000.5,
 ]
 
 
@@ -182,14 +207,16 @@ def sample(annotation: Any, depth: int = 0) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return next(iter(annotation)).value
     return {str: "s", bool: True, int: 4, float: 1.25, datetime: "2026-01-02T03:04:05.006Z"}[
-        annotation]
+        annotation
+    ]
 
 
 def full_object(cls: type[Record], depth: int = 0) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     return {
         field.metadata.get("wire") or camel_case(field.name): sample(hints[field.name], depth)
-        for field in dataclasses.fields(cls) if field.name != "raw"
+        for field in dataclasses.fields(cls)
+        if field.name != "raw"
     }
 
 
@@ -208,8 +235,9 @@ class EveryRecordClassTests(Same, SimpleTestCase):
                     self.assertSameOutcome(cls, bad, f"{cls.__name__}: not an object")
                 for wire in base:
                     for value in VALUES:
-                        self.assertSameOutcome(cls, {**base, wire: value},
-                                               f"{cls.__name__}.{wire}={value!r}")
+                        self.assertSameOutcome(
+                            cls, {**base, wire: value}, f"{cls.__name__}.{wire}={value!r}"
+                        )
                     missing = {key: value for key, value in base.items() if key != wire}
                     self.assertSameOutcome(cls, missing, f"{cls.__name__} without {wire}")
 
@@ -228,8 +256,9 @@ class EveryRecordClassTests(Same, SimpleTestCase):
                 for field in dataclasses.fields(cls):
                     if field.default_factory is not dataclasses.MISSING and field.name != "raw":
                         # a fresh default per record, as the dataclass __init__ gives
-                        self.assertIsNot(getattr(record, field.name),
-                                         getattr(cls.from_api(data), field.name))
+                        self.assertIsNot(
+                            getattr(record, field.name), getattr(cls.from_api(data), field.name)
+                        )
 
     def test_records_stay_frozen(self):
         run = record_classes()[0].from_api(full_object(record_classes()[0]))

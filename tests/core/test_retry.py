@@ -33,8 +33,13 @@ class BackoffFormulaTests(SimpleTestCase):
         self.assertEqual(RetryPolicy().delay(1, random=0.5), 1.0)
 
     def test_invalid_policies(self):
-        for bad in ({"max_attempts": 0}, {"factor": 0.5}, {"min_delay": -1},
-                    {"max_delay": 0.5, "min_delay": 1}, {"randomize": "yes"}):
+        for bad in (
+            {"max_attempts": 0},
+            {"factor": 0.5},
+            {"min_delay": -1},
+            {"max_delay": 0.5, "min_delay": 1},
+            {"randomize": "yes"},
+        ):
             with self.subTest(bad=bad), self.assertRaises(ValueError):
                 RetryPolicy(**bad)
 

@@ -38,21 +38,38 @@ TABLE: list[tuple[str, Failure, RetrySafety, int, float | None, bool]] = [
     ("503 + retry-after-ms", answer(503, retry_after_ms="250"), READ, 1, 0.25, False),
     ("500 asks for 120 s: not slept", answer(500, retry_after="120"), READ, 1, None, False),
     ("500 x-should-retry false", answer(500, x_should_retry="false"), READ, 1, None, False),
-    ("500 x-should-retry true, unsafe", answer(500, x_should_retry="true"), UNSAFE, 1, 1.0,
-     False),
+    ("500 x-should-retry true, unsafe", answer(500, x_should_retry="true"), UNSAFE, 1, 1.0, False),
     ("400 x-should-retry true", answer(400, x_should_retry="true"), READ, 2, 1.6, False),
     ("400", answer(400), READ, 1, None, False),
     ("404", answer(404), READ, 1, None, False),
     ("408 unsafe: before the route", answer(408), UNSAFE, 1, 1.0, False),
     ("409 read", answer(409), READ, 1, 1.0, False),
     ("409 unsafe", answer(409), UNSAFE, 1, None, True),
-    ("429 with reset in 2 s", answer(429, x_ratelimit_reset=str(int(NOW * 1000) + 2000)),
-     UNSAFE, 1, 2.5, False),
-    ("429 reset past, Retry-After 4", answer(429, x_ratelimit_reset=str(int(NOW * 1000) - 5000),
-                                             retry_after="4"), READ, 1, 4.0, False),
+    (
+        "429 with reset in 2 s",
+        answer(429, x_ratelimit_reset=str(int(NOW * 1000) + 2000)),
+        UNSAFE,
+        1,
+        2.5,
+        False,
+    ),
+    (
+        "429 reset past, Retry-After 4",
+        answer(429, x_ratelimit_reset=str(int(NOW * 1000) - 5000), retry_after="4"),
+        READ,
+        1,
+        4.0,
+        False,
+    ),
     ("429 with no header: backoff", answer(429), READ, 2, 1.6, False),
-    ("429 reset in 90 s: not slept", answer(429, x_ratelimit_reset=str(int(NOW * 1000) + 90_000)),
-     READ, 1, None, False),
+    (
+        "429 reset in 90 s: not slept",
+        answer(429, x_ratelimit_reset=str(int(NOW * 1000) + 90_000)),
+        READ,
+        1,
+        None,
+        False,
+    ),
     ("dropped after sending, read", DROPPED, READ, 1, 1.0, False),
     ("dropped after sending, unsafe", DROPPED, UNSAFE, 1, None, True),
     ("dropped after sending, idempotent", DROPPED, RetrySafety.IDEMPOTENT, 4, 4.096, False),
@@ -85,7 +102,8 @@ class DecisionTableTests(SimpleTestCase):
         seen: list[int] = []
         reset = int(NOW * 1000) + 2000
         rules(READ, on_rate_limited=seen.append).decide(
-            answer(429, x_ratelimit_reset=str(reset)), 5)
+            answer(429, x_ratelimit_reset=str(reset)), 5
+        )
         self.assertEqual(seen, [reset])
 
 
@@ -108,8 +126,7 @@ class BudgetTests(SimpleTestCase):
 
     def test_a_retried_answer_whose_body_read_spends_the_time_is_not_retried(self):
         budget = CallBudget(deadline_seconds=1.2, not_found_retry_budget=1.0)
-        decision = rules(READ).decide(answer(500), 1, budget,
-                                      before_retry=lambda: time.sleep(0.25))
+        decision = rules(READ).decide(answer(500), 1, budget, before_retry=lambda: time.sleep(0.25))
         self.assertIsNone(decision.delay)
         self.assertTrue(budget.deadline_reached)
         self.assertEqual(budget.attempts, 1)

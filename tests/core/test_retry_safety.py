@@ -43,8 +43,9 @@ class SafetyCase(ClientTestCase):
         return [run.id for run in self.trigger.runs.list(task_identifier=task, period="1h")]
 
     def posts(self, path_prefix: str = "/") -> int:
-        return sum(1 for e in self.journal.entries
-                   if e.method != "GET" and e.path.startswith(path_prefix))
+        return sum(
+            1 for e in self.journal.entries if e.method != "GET" and e.path.startswith(path_prefix)
+        )
 
     def assertNoSecret(self, error: Exception) -> None:
         text = f"{error} {error!r}"
@@ -97,8 +98,9 @@ class UnsafeCallTests(SafetyCase):
 
     def test_should_retry_false_after_processing(self):
         # The server's "do not retry" on a 500 does not say it did nothing.
-        self.emulator.faults.fail_next(1, 500, headers={"x-should-retry": "false"},
-                                       after_processing=True, **POST)
+        self.emulator.faults.fail_next(
+            1, 500, headers={"x-should-retry": "false"}, after_processing=True, **POST
+        )
         with self.assertRaises(OutcomeUnknownServerError):
             self.trigger.runs.replay(self.run_id)
         self.assertEqual(len(self.runs_of("replay-me")), 2)
@@ -107,8 +109,12 @@ class UnsafeCallTests(SafetyCase):
         for name, arm in (
             ("429", lambda: self.emulator.faults.rate_limit_next(1, reset_after=0.01, **POST)),
             ("408", lambda: self.emulator.faults.fail_next(1, 408, **POST)),
-            ("x-should-retry", lambda: self.emulator.faults.fail_next(
-                1, 503, headers={"x-should-retry": "true"}, **POST)),
+            (
+                "x-should-retry",
+                lambda: self.emulator.faults.fail_next(
+                    1, 503, headers={"x-should-retry": "true"}, **POST
+                ),
+            ),
         ):
             with self.subTest(name):
                 before = len(self.runs_of("replay-me"))
@@ -117,8 +123,10 @@ class UnsafeCallTests(SafetyCase):
                 self.assertEqual(len(self.runs_of("replay-me")), before + 1)
 
     def test_connection_refused_is_retried_and_nothing_happened(self):
-        client = self.make_client(base_url=f"http://127.0.0.1:{free_port()}",
-                                  retry={"max_attempts": 3, "min_delay": 0.001})
+        client = self.make_client(
+            base_url=f"http://127.0.0.1:{free_port()}",
+            retry={"max_attempts": 3, "min_delay": 0.001},
+        )
         with self.assertLogs("django_trigger.http", "INFO") as logs:
             with self.assertRaises(ApiConnectionError) as ctx:
                 client.runs.replay(self.run_id)
@@ -127,8 +135,10 @@ class UnsafeCallTests(SafetyCase):
 
     def test_tls_handshake_failure_is_retried_and_nothing_happened(self):
         # https:// to the emulator's plain HTTP port: the handshake fails before any request.
-        client = self.make_client(base_url=self.emulator.base_url.replace("http:", "https:"),
-                                  retry={"max_attempts": 2, "min_delay": 0.001})
+        client = self.make_client(
+            base_url=self.emulator.base_url.replace("http:", "https:"),
+            retry={"max_attempts": 2, "min_delay": 0.001},
+        )
         with self.assertLogs("django_trigger.http", "INFO") as logs:
             with self.assertRaises(ApiConnectionError) as ctx:
                 client.runs.replay(self.run_id)
@@ -155,7 +165,8 @@ class UnsafeCallTests(SafetyCase):
         self.emulator.faults.drop_next(1, after_processing=True, **POST | {"method": "PUT"})
         with self.assertRaises(OutcomeUnknownError):
             self.trigger.runs.update_metadata(
-                self.run_id, operations=[{"type": "increment", "key": "n", "value": 1}])
+                self.run_id, operations=[{"type": "increment", "key": "n", "value": 1}]
+            )
         self.assertEqual(self.trigger.runs.retrieve(self.run_id).metadata, {"n": 1})
         self.emulator.faults.drop_next(1, after_processing=True, method="PUT")
         self.assertEqual(self.trigger.runs.update_metadata(self.run_id, {"n": 5}), {"n": 5})
@@ -181,8 +192,9 @@ class IdempotentCallTests(SafetyCase):
         task = self.emulator.scheduled_tasks[0]
         before = self.trigger.schedules.list().count
         self.emulator.faults.drop_next(1, after_processing=True, **POST)
-        created = self.trigger.schedules.create(task=task, cron="0 9 * * *",
-                                                deduplication_key="lost-answer")
+        created = self.trigger.schedules.create(
+            task=task, cron="0 9 * * *", deduplication_key="lost-answer"
+        )
         self.assertEqual(self.trigger.schedules.list().count, before + 1)
         self.assertEqual(self.trigger.schedules.retrieve("lost-answer").id, created.id)
 
@@ -216,8 +228,7 @@ class VerifiedCallTests(SafetyCase):
 
     def test_envvar_import_without_override(self):
         self.emulator.faults.drop_next(1, after_processing=True, **POST)
-        self.assertTrue(self.trigger.envvars.upload({"IMPORTED_A": "1", "IMPORTED_B": "2"})
-                        .success)
+        self.assertTrue(self.trigger.envvars.upload({"IMPORTED_A": "1", "IMPORTED_B": "2"}).success)
         values = {v.name: v.value for v in self.trigger.envvars.list()}
         self.assertEqual((values["IMPORTED_A"], values["IMPORTED_B"]), ("1", "2"))
         self.assertEqual(self.posts(), 2)
@@ -239,8 +250,9 @@ class VerifiedCallTests(SafetyCase):
 
     def test_schedule_update(self):
         task = self.emulator.scheduled_tasks[0]
-        created = self.trigger.schedules.create(task=task, cron="0 9 * * *",
-                                                deduplication_key="to-update")
+        created = self.trigger.schedules.create(
+            task=task, cron="0 9 * * *", deduplication_key="to-update"
+        )
         before = self.trigger.schedules.list().count
         self.emulator.faults.drop_next(1, after_processing=True, method="PUT")
         updated = self.trigger.schedules.update(created.id, task=task, cron="0 10 * * *")
@@ -249,23 +261,24 @@ class VerifiedCallTests(SafetyCase):
         # An unknown id: the API creates a schedule, so a repeat would create a second one.
         self.emulator.faults.drop_next(1, after_processing=True, method="PUT")
         with self.assertRaises(OutcomeUnknownError) as ctx:
-            self.trigger.schedules.update("sched_doesnotexist0000000", task=task,
-                                          cron="0 9 * * *")
+            self.trigger.schedules.update("sched_doesnotexist0000000", task=task, cron="0 9 * * *")
         self.assertIn("may have created a new schedule", str(ctx.exception))
         self.assertEqual(self.trigger.schedules.list().count, before + 1)
 
     def test_schedule_delete(self):
         task = self.emulator.scheduled_tasks[0]
-        created = self.trigger.schedules.create(task=task, cron="0 9 * * *",
-                                                deduplication_key="to-delete")
+        created = self.trigger.schedules.create(
+            task=task, cron="0 9 * * *", deduplication_key="to-delete"
+        )
         before = self.trigger.schedules.list().count
         self.emulator.faults.drop_next(1, after_processing=True, method="DELETE")
         self.assertEqual(self.trigger.schedules.delete(created.id).id, created.id)
         self.assertEqual(self.trigger.schedules.list().count, before - 1)
 
     def test_queue_reset(self):
-        self.trigger.queues.override_concurrency_limit("send-email", type="task",
-                                                       concurrency_limit=3)
+        self.trigger.queues.override_concurrency_limit(
+            "send-email", type="task", concurrency_limit=3
+        )
         self.emulator.faults.drop_next(1, after_processing=True, **POST)
         queue = self.trigger.queues.reset_concurrency_limit("send-email", type="task")
         self.assertIsNone(queue.concurrency.override)
@@ -288,8 +301,9 @@ class VerifiedCallTests(SafetyCase):
         promoted = client.deployments.promote(older.version, allow_rollbacks=True)
         self.assertEqual((promoted.id, promoted.version), (older.id, older.version))
         # The retry was refused "already the current deployment": done.
-        self.assertEqual([e.status for e in self.journal.entries if e.method == "POST"],
-                         [None, 400])
+        self.assertEqual(
+            [e.status for e in self.journal.entries if e.method == "POST"], [None, 400]
+        )
         self.assertEqual(client.deployments.current().version, older.version)
 
     def test_idempotency_key_reset(self):
@@ -325,8 +339,9 @@ class BatchTests(SafetyCase):
         self.emulator.faults.drop_next(1, after_processing=True, path="/api/v3/batches")
         handle = self.trigger.tasks.batch_trigger(self.items, idempotency_key="nightly-1")
         self.assertEqual(len(self.runs_of("nightly")), 3)
-        self.assertEqual(sorted(self.trigger.batches.retrieve(handle.id).runs),
-                         sorted(self.runs_of("nightly")))
+        self.assertEqual(
+            sorted(self.trigger.batches.retrieve(handle.id).runs), sorted(self.runs_of("nightly"))
+        )
         self.assertEqual(len(self.batch_ids() - before), 2)  # + the empty one
         # Calling again with the key is refused by the service, as for the official SDK.
         with self.assertRaises(UnprocessableEntityError):
@@ -338,9 +353,14 @@ class BatchTests(SafetyCase):
         self.emulator.faults.drop_next(1, after_processing=True, path="/api/v3/batches")
         with self.assertRaises(OutcomeUnknownError) as ctx:
             create = retry_safety(RetrySafety.UNSAFE, why="as in batch_trigger")(
-                type(self.trigger.tasks)._create_batch)
-            create(self.trigger.tasks, {"runCount": 3, "taskIdentifiers": ["nightly"]}, None,
-                   after_refusal=True)
+                type(self.trigger.tasks)._create_batch
+            )
+            create(
+                self.trigger.tasks,
+                {"runCount": 3, "taskIdentifiers": ["nightly"]},
+                None,
+                after_refusal=True,
+            )
         self.assertIn("call without idempotency_key", str(ctx.exception))
         self.assertIn("no run starts twice", str(ctx.exception))
 
@@ -364,8 +384,9 @@ class DocumentedServiceBatchTests(BatchTests):
         handle = self.trigger.tasks.batch_trigger(self.items, idempotency_key="nightly-1")
         self.assertTrue(handle.is_cached)
         self.assertEqual(self.batch_ids() - before, {handle.id})
-        self.assertEqual(sorted(self.trigger.batches.retrieve(handle.id).runs),
-                         sorted(self.runs_of("nightly")))
+        self.assertEqual(
+            sorted(self.trigger.batches.retrieve(handle.id).runs), sorted(self.runs_of("nightly"))
+        )
         self.assertEqual(len(self.runs_of("nightly")), 3)
         # Again with the key: cached and sealed, nothing is sent.
         self.journal.clear()
@@ -386,18 +407,21 @@ class DeclarationTests(SimpleTestCase):
     def test_a_write_without_a_declaration_is_refused(self):
         class Undeclared(Resource):
             def write(self):
-                return self._request("POST", "/api/v1/runs/run_x/replay", operation="x",
-                                     parse=dict)
+                return self._request("POST", "/api/v1/runs/run_x/replay", operation="x", parse=dict)
 
             @retry_safety(RetrySafety.IDEMPOTENT, RetrySafety.UNSAFE, why="test")
             def ambiguous(self):
-                return self._request("POST", "/api/v1/runs/run_x/replay", operation="x",
-                                     parse=dict)
+                return self._request("POST", "/api/v1/runs/run_x/replay", operation="x", parse=dict)
 
             @retry_safety(RetrySafety.IDEMPOTENT, why="test")
             def undeclared_class(self):
-                return self._request("POST", "/api/v1/runs/run_x/replay", operation="x",
-                                     parse=dict, retry_safety=RetrySafety.UNSAFE)
+                return self._request(
+                    "POST",
+                    "/api/v1/runs/run_x/replay",
+                    operation="x",
+                    parse=dict,
+                    retry_safety=RetrySafety.UNSAFE,
+                )
 
         # A closed port: a TypeError (not a connection error) shows nothing was attempted.
         client = TriggerClient("tr_dev_" + "a" * 20, base_url=f"http://127.0.0.1:{free_port()}")
@@ -418,8 +442,9 @@ class DeclarationTests(SimpleTestCase):
     def test_every_resource_method_declares_its_retry_safety(self):
         methods = dict(self.public_methods())
         self.assertGreater(len(methods), 40)
-        missing = [name for name, method in methods.items()
-                   if not getattr(method, "retry_safety", None)]
+        missing = [
+            name for name, method in methods.items() if not getattr(method, "retry_safety", None)
+        ]
         self.assertEqual(missing, [])
         for name, method in methods.items():
             with self.subTest(name):

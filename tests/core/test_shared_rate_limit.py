@@ -102,8 +102,10 @@ class SharedResetTests(ClientTestCase):
 
 class SettingTests(ClientTestCase):
     def test_the_setting_builds_a_cache_store(self):
-        caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-                  "shared": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        caches = {
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+            "shared": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        }
         trigger = {"default": self.emulator.client_settings(RATE_LIMIT_CACHE="shared")}
         with override_settings(CACHES=caches, TRIGGER=trigger):
             store = get_client().rate_limit_store
@@ -112,8 +114,11 @@ class SettingTests(ClientTestCase):
 
     def test_an_unknown_cache_alias_is_a_check_error(self):
         for value in ("nope", 3, ""):
-            with self.subTest(value=value), override_settings(
-                TRIGGER={"default": self.emulator.client_settings(RATE_LIMIT_CACHE=value)}
+            with (
+                self.subTest(value=value),
+                override_settings(
+                    TRIGGER={"default": self.emulator.client_settings(RATE_LIMIT_CACHE=value)}
+                ),
             ):
                 ids = [m.id for m in run_checks() if m.id.startswith("django_trigger")]
                 if value == "":
@@ -155,12 +160,19 @@ class TwoProcessesTests(ClientTestCase):
     """Two web workers: separate OS processes sharing a FileBasedCache."""
 
     def worker(self, cache_dir: str, **trigger: object) -> tuple[dict, str]:
-        config = {"cache_dir": cache_dir,
-                  "trigger": self.emulator.client_settings(RATE_LIMIT_CACHE="default", **trigger)}
-        env = {**os.environ, "WORKER_CONFIG": json.dumps(config),
-               "PYTHONPATH": str(ROOT)}
-        done = subprocess.run([sys.executable, "-c", WORKER], env=env, capture_output=True,
-                              text=True, timeout=60, check=True)
+        config = {
+            "cache_dir": cache_dir,
+            "trigger": self.emulator.client_settings(RATE_LIMIT_CACHE="default", **trigger),
+        }
+        env = {**os.environ, "WORKER_CONFIG": json.dumps(config), "PYTHONPATH": str(ROOT)}
+        done = subprocess.run(
+            [sys.executable, "-c", WORKER],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         return json.loads(done.stdout), done.stderr
 
     def test_the_second_worker_waits_for_the_reset_the_first_saw(self):

@@ -45,21 +45,27 @@ class SendInputTests(ClientTestCase):
             self.trigger.streams.send_input("run_doesnotexist", "approval", 1)
         self.assertIn("Run not found", str(caught.exception))
         with self.emulator.state.lock:
-            finished = next(r for r in self.emulator.state.runs.in_environment(
-                self.emulator.state.environment_for_key(self.emulator.secret_key).id)
-                if r.completed_at is not None)
+            finished = next(
+                r
+                for r in self.emulator.state.runs.in_environment(
+                    self.emulator.state.environment_for_key(self.emulator.secret_key).id
+                )
+                if r.completed_at is not None
+            )
         with self.assertRaises(BadRequestError) as caught:
             self.trigger.streams.send_input(finished.friendly_id, "approval", 1)
         self.assertIn("Cannot send to input stream on a completed run", str(caught.exception))
 
     def test_public_token_scope(self):
-        writer = self.make_client(self.trigger.auth.create_public_token(
-            scopes={"write": {"inputStreams": self.run_id}}))
+        writer = self.make_client(
+            self.trigger.auth.create_public_token(scopes={"write": {"inputStreams": self.run_id}})
+        )
         writer.streams.send_input(self.run_id, "approval", "yes")
         with self.emulator.state.lock:
             env_id = self.emulator.state.environment_for_key(self.emulator.secret_key).id
-        token, _ = public_access_token(self.emulator.secret_key, env_id,
-                                       [f"read:runs:{self.run_id}"], int(time.time()))
+        token, _ = public_access_token(
+            self.emulator.secret_key, env_id, [f"read:runs:{self.run_id}"], int(time.time())
+        )
         with self.assertRaises(PermissionDeniedError):
             self.make_client(token).streams.send_input(self.run_id, "approval", "no")
         self.assertEqual([r["data"] for r in self.records("approval")], ["yes"])
@@ -78,8 +84,7 @@ class SendInputTests(ClientTestCase):
             (lambda: self.trigger.streams.send_input(self.run_id, "", 1), "must not be empty"),
             (lambda: self.trigger.streams.send_input(self.run_id, "..", 1), "not allowed"),
             (lambda: self.trigger.streams.send_input(self.run_id, "s", object()), "JSON value"),
-            (lambda: self.trigger.streams.send_input(self.run_id, "s", float("inf")),
-             "JSON value"),
+            (lambda: self.trigger.streams.send_input(self.run_id, "s", float("inf")), "JSON value"),
             (lambda: self.trigger.streams.send_input(self.run_id, "s", big), "at most 1048576"),
         ]
         for call, message in cases:

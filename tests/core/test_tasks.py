@@ -235,10 +235,8 @@ class BatchTriggerTests(ClientTestCase):
         self.assertEqual(
             lines,
             [
-                {"index": 0, "task": "send-email", "payload": {"n": 1},
-                 "options": {"tags": ["b"]}},
-                {"index": 1, "task": "resize", "payload": {"n": 2},
-                 "options": {"delay": "1h"}},
+                {"index": 0, "task": "send-email", "payload": {"n": 1}, "options": {"tags": ["b"]}},
+                {"index": 1, "task": "resize", "payload": {"n": 2}, "options": {"delay": "1h"}},
             ],
         )
         batch = self.trigger.batches.retrieve(handle.id)

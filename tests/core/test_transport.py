@@ -90,8 +90,11 @@ class TimeoutTests(ClientTestCase):
         with self.assertRaises(ApiTimeoutError) as ctx:
             client.runs.list(limit=1)
         self.assertIsNone(ctx.exception.status)
-        self.assertRegex(str(ctx.exception), r"^Read timeout: 127\.0\.0\.1:\d+ did not answer in "
-                         r"time \(after 2 attempts\)\. \(GET /api/v1/runs\)$")
+        self.assertRegex(
+            str(ctx.exception),
+            r"^Read timeout: 127\.0\.0\.1:\d+ did not answer in "
+            r"time \(after 2 attempts\)\. \(GET /api/v1/runs\)$",
+        )
 
     def test_per_call_timeout(self):
         self.emulator.faults.stall_next(1, 2.0)
@@ -118,8 +121,9 @@ class TimeoutTests(ClientTestCase):
         with self.assertRaises(ApiConnectionError) as ctx:
             client.runs.list(limit=1)
         self.assertNotIsInstance(ctx.exception, ApiTimeoutError)
-        self.assertEqual(ctx.exception.message,
-                         "Connection refused by 127.0.0.1:9 (after 2 attempts).")
+        self.assertEqual(
+            ctx.exception.message, "Connection refused by 127.0.0.1:9 (after 2 attempts)."
+        )
 
 
 class RequestOptionTests(ClientTestCase):

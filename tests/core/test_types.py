@@ -9,11 +9,23 @@ from django.test import SimpleTestCase
 from django_trigger.types import EnvVar, Queue, RunListItem, RunStatus, Schedule, SchemaError
 
 RUN = {
-    "id": "run_1", "status": "COMPLETED", "taskIdentifier": "send-email", "isQueued": False,
-    "isExecuting": False, "isWaiting": False, "isCompleted": True, "isSuccess": True,
-    "isFailed": False, "isCancelled": False, "isTest": False,
-    "createdAt": "2026-11-28T10:00:00.123Z", "updatedAt": "2026-11-28T10:00:01Z",
-    "tags": ["a"], "costInCents": 1, "baseCostInCents": 0.5, "durationMs": 12,
+    "id": "run_1",
+    "status": "COMPLETED",
+    "taskIdentifier": "send-email",
+    "isQueued": False,
+    "isExecuting": False,
+    "isWaiting": False,
+    "isCompleted": True,
+    "isSuccess": True,
+    "isFailed": False,
+    "isCancelled": False,
+    "isTest": False,
+    "createdAt": "2026-11-28T10:00:00.123Z",
+    "updatedAt": "2026-11-28T10:00:01Z",
+    "tags": ["a"],
+    "costInCents": 1,
+    "baseCostInCents": 0.5,
+    "durationMs": 12,
     "env": {"id": "env_1", "name": "dev"},
 }
 
@@ -52,19 +64,42 @@ class RecordTests(SimpleTestCase):
             RunListItem.from_api(["not", "an", "object"])
 
     def test_required_but_nullable(self):
-        queue = Queue.from_api({"id": "queue_1", "name": "q", "type": "task", "running": 0,
-                                "queued": 2, "paused": False, "concurrencyLimit": None})
+        queue = Queue.from_api(
+            {
+                "id": "queue_1",
+                "name": "q",
+                "type": "task",
+                "running": 0,
+                "queued": 2,
+                "paused": False,
+                "concurrencyLimit": None,
+            }
+        )
         self.assertIsNone(queue.concurrency_limit)
         with self.assertRaises(SchemaError):
-            Queue.from_api({"id": "queue_1", "name": "q", "type": "task", "running": 0,
-                            "queued": 2, "paused": False})
+            Queue.from_api(
+                {
+                    "id": "queue_1",
+                    "name": "q",
+                    "type": "task",
+                    "running": 0,
+                    "queued": 2,
+                    "paused": False,
+                }
+            )
 
     def test_nested_lists_of_records(self):
-        schedule = Schedule.from_api({
-            "id": "sched_1", "type": "IMPERATIVE", "task": "t", "active": True,
-            "generator": {"type": "CRON", "expression": "0 0 * * *", "description": "At 12"},
-            "environments": [{"id": "e1", "type": "PRODUCTION"}], "externalId": None,
-        })
+        schedule = Schedule.from_api(
+            {
+                "id": "sched_1",
+                "type": "IMPERATIVE",
+                "task": "t",
+                "active": True,
+                "generator": {"type": "CRON", "expression": "0 0 * * *", "description": "At 12"},
+                "environments": [{"id": "e1", "type": "PRODUCTION"}],
+                "externalId": None,
+            }
+        )
         self.assertEqual(schedule.environments[0].type, "PRODUCTION")
         self.assertEqual(schedule.cron, "0 0 * * *")
         self.assertIsNone(schedule.external_id)

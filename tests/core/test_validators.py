@@ -16,56 +16,134 @@ SECRET = "hunter2-pa55"  # marks what must never appear in a message
 
 # (setting key, client argument, bad value, the message after the value's name)
 CASES = [
-    ("API_URL", "base_url", f"ftp://user:{SECRET}@host/x",
-     "must not contain credentials (user:password@)"),
-    ("API_URL", "base_url", f"https://user:{SECRET}@host",
-     "must not contain credentials (user:password@)"),
-    ("API_URL", "base_url", "http://:80",
-     "must be an absolute http:// or https:// URL with a host"),
-    ("API_URL", "base_url", "api.trigger.dev",
-     "must be an absolute http:// or https:// URL with a host"),
+    (
+        "API_URL",
+        "base_url",
+        f"ftp://user:{SECRET}@host/x",
+        "must not contain credentials (user:password@)",
+    ),
+    (
+        "API_URL",
+        "base_url",
+        f"https://user:{SECRET}@host",
+        "must not contain credentials (user:password@)",
+    ),
+    (
+        "API_URL",
+        "base_url",
+        "http://:80",
+        "must be an absolute http:// or https:// URL with a host",
+    ),
+    (
+        "API_URL",
+        "base_url",
+        "api.trigger.dev",
+        "must be an absolute http:// or https:// URL with a host",
+    ),
     ("API_URL", "base_url", "https://", "must be an absolute http:// or https:// URL with a host"),
-    ("API_URL", "base_url", f"https://api.trigger.dev/?key={SECRET}",
-     "must not contain a query string or a fragment"),
-    ("API_URL", "base_url", f"https://api.trigger.dev/#{SECRET}",
-     "must not contain a query string or a fragment"),
-    ("API_URL", "base_url", "https://api.trigger.dev:http", "must have a numeric port between 0 "
-     "and 65535"),
-    ("API_URL", "base_url", "https://api.trigger.dev:99999", "must have a numeric port between 0 "
-     "and 65535"),
-    ("API_URL", "base_url", f"https://api.trigger.dev/\n{SECRET}",
-     "must be an absolute http:// or https:// URL without spaces or control characters"),
+    (
+        "API_URL",
+        "base_url",
+        f"https://api.trigger.dev/?key={SECRET}",
+        "must not contain a query string or a fragment",
+    ),
+    (
+        "API_URL",
+        "base_url",
+        f"https://api.trigger.dev/#{SECRET}",
+        "must not contain a query string or a fragment",
+    ),
+    (
+        "API_URL",
+        "base_url",
+        "https://api.trigger.dev:http",
+        "must have a numeric port between 0 and 65535",
+    ),
+    (
+        "API_URL",
+        "base_url",
+        "https://api.trigger.dev:99999",
+        "must have a numeric port between 0 and 65535",
+    ),
+    (
+        "API_URL",
+        "base_url",
+        f"https://api.trigger.dev/\n{SECRET}",
+        "must be an absolute http:// or https:// URL without spaces or control characters",
+    ),
     ("API_URL", "base_url", 8080, "must be a string, not int"),
-    ("DASHBOARD_URL", "dashboard_url", f"https://u:{SECRET}@cloud.trigger.dev",
-     "must not contain credentials (user:password@)"),
+    (
+        "DASHBOARD_URL",
+        "dashboard_url",
+        f"https://u:{SECRET}@cloud.trigger.dev",
+        "must not contain credentials (user:password@)",
+    ),
     ("PROJECT_REF", "project_ref", DEV_KEY, "is not a project ref (proj_…): tr_dev_…1234"),
     ("PROJECT_REF", "project_ref", PAT, "is not a project ref (proj_…): tr_pat_…7890"),
     ("PROJECT_REF", "project_ref", "my-project", "is not a project ref (proj_…): 'my-project'"),
-    ("PROJECT_REF", "project_ref", "proj_abc-def", "is not a project ref (proj_…): "
-     "'proj_abc-def'"),
-    ("PROJECT_REF", "project_ref", f"proj_abc # {SECRET}" * 3,
-     "is not a project ref (proj_…): a 69-character string"),
-    ("PROJECT_REF", "project_ref", "proj_abc\u0661", "is not a project ref (proj_…): "
-     "'proj_abc\u0661'"),
+    ("PROJECT_REF", "project_ref", "proj_abc-def", "is not a project ref (proj_…): 'proj_abc-def'"),
+    (
+        "PROJECT_REF",
+        "project_ref",
+        f"proj_abc # {SECRET}" * 3,
+        "is not a project ref (proj_…): a 69-character string",
+    ),
+    (
+        "PROJECT_REF",
+        "project_ref",
+        "proj_abc\u0661",
+        "is not a project ref (proj_…): 'proj_abc\u0661'",
+    ),
     ("PROJECT_REF", "project_ref", ["proj_abc"], "must be a string, not list"),
-    ("ENVIRONMENT", "environment", "qa",
-     "must be dev, staging (or stg), prod or preview, not 'qa'"),
-    ("ENVIRONMENT", "environment", DEV_KEY,
-     "must be dev, staging (or stg), prod or preview, not tr_dev_…1234"),
-    ("HEADERS", "headers", {"Authorization": f"Bearer {SECRET}"},
-     "must not set Authorization (the token is ACCESS_TOKEN / access_token)"),
-    ("HEADERS", "headers", {"X-Team": f"a\r\nX-Injected: {SECRET}"},
-     "has a control character (a line break?) in the value of X-Team"),
-    ("HEADERS", "headers", {"X Team": SECRET},
-     "has a header name that is not a valid HTTP token: 'X Team'"),
+    (
+        "ENVIRONMENT",
+        "environment",
+        "qa",
+        "must be dev, staging (or stg), prod or preview, not 'qa'",
+    ),
+    (
+        "ENVIRONMENT",
+        "environment",
+        DEV_KEY,
+        "must be dev, staging (or stg), prod or preview, not tr_dev_…1234",
+    ),
+    (
+        "HEADERS",
+        "headers",
+        {"Authorization": f"Bearer {SECRET}"},
+        "must not set Authorization (the token is ACCESS_TOKEN / access_token)",
+    ),
+    (
+        "HEADERS",
+        "headers",
+        {"X-Team": f"a\r\nX-Injected: {SECRET}"},
+        "has a control character (a line break?) in the value of X-Team",
+    ),
+    (
+        "HEADERS",
+        "headers",
+        {"X Team": SECRET},
+        "has a header name that is not a valid HTTP token: 'X Team'",
+    ),
     ("HEADERS", "headers", {"X-Team": 5}, "must map X-Team to a string, not int"),
     ("HEADERS", "headers", [("X-Team", SECRET)], "must be a dict, not list"),
-    *[("PREVIEW_BRANCH", "preview_branch", value,
-       f"is not a valid git branch name: {shown} (no spaces, control characters, ~ ^ : ? * "
-       "[ \\, '..', '//' or '@{', no leading or trailing '/', no '.lock' ending)")
-      for value, shown in [("feature login", "'feature login'"), ("a..b", "'a..b'"),
-                           ("fe\nat", "'fe\\nat'"), ("/feat", "'/feat'"),
-                           ("feat.lock", "'feat.lock'"), ("a@{1}", "'a@{1}'")]],
+    *[
+        (
+            "PREVIEW_BRANCH",
+            "preview_branch",
+            value,
+            f"is not a valid git branch name: {shown} (no spaces, control characters, ~ ^ : ? * "
+            "[ \\, '..', '//' or '@{', no leading or trailing '/', no '.lock' ending)",
+        )
+        for value, shown in [
+            ("feature login", "'feature login'"),
+            ("a..b", "'a..b'"),
+            ("fe\nat", "'fe\\nat'"),
+            ("/feat", "'/feat'"),
+            ("feat.lock", "'feat.lock'"),
+            ("a@{1}", "'a@{1}'"),
+        ]
+    ],
     ("PREVIEW_BRANCH", "preview_branch", 5, "must be a string, not int"),
 ]
 
@@ -100,8 +178,12 @@ class SameRulesOnBothPathsTests(ConfTestCase):
             ("API_URL", "base_url", "http://127.0.0.1:8000/", "http://127.0.0.1:8000"),
             ("API_URL", "base_url", " https://api.trigger.dev ", "https://api.trigger.dev"),
             ("API_URL", "base_url", "http://[::1]:3030", "http://[::1]:3030"),
-            ("PROJECT_REF", "project_ref", "proj_yubjwjsfkxnylobaqvqz",
-             "proj_yubjwjsfkxnylobaqvqz"),
+            (
+                "PROJECT_REF",
+                "project_ref",
+                "proj_yubjwjsfkxnylobaqvqz",
+                "proj_yubjwjsfkxnylobaqvqz",
+            ),
             ("ENVIRONMENT", "environment", "stg", "staging"),
             ("HEADERS", "headers", {"X-Team": "ops\tnight"}, {"X-Team": "ops\tnight"}),
         ]
@@ -121,12 +203,14 @@ class SameRulesOnBothPathsTests(ConfTestCase):
         self.addCleanup(client.close)
         with self.assertRaises(InvalidRequestError) as caught:
             client.envvars.list(project_ref=DEV_KEY)
-        self.assertEqual(str(caught.exception),
-                         "project_ref is not a project ref (proj_…): tr_dev_…1234")
+        self.assertEqual(
+            str(caught.exception), "project_ref is not a project ref (proj_…): tr_dev_…1234"
+        )
         with self.assertRaises(InvalidRequestError) as caught:
             client.envvars.list(project_ref="proj_abc\n")
-        self.assertEqual(str(caught.exception),
-                         "project_ref is not a project ref (proj_…): 'proj_abc\\n'")
+        self.assertEqual(
+            str(caught.exception), "project_ref is not a project ref (proj_…): 'proj_abc\\n'"
+        )
 
     def test_one_pattern_for_project_refs(self):
         """The client, the settings and the resources use ``validators.PROJECT_REF``."""

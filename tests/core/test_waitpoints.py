@@ -49,11 +49,20 @@ class WaitpointClientTests(ClientTestCase):
     def test_create_sends_what_the_sdk_sends(self):
         when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
         self.trigger.waitpoints.create_token(
-            timeout=dt.timedelta(minutes=5), idempotency_key="order-42",
-            idempotency_key_ttl="1d", tags="vip")
-        self.assertEqual(self.journal.last(method="POST").body, {
-            "timeout": "300s", "idempotencyKey": "order-42", "idempotencyKeyTTL": "1d",
-            "tags": ["vip"]})
+            timeout=dt.timedelta(minutes=5),
+            idempotency_key="order-42",
+            idempotency_key_ttl="1d",
+            tags="vip",
+        )
+        self.assertEqual(
+            self.journal.last(method="POST").body,
+            {
+                "timeout": "300s",
+                "idempotencyKey": "order-42",
+                "idempotencyKeyTTL": "1d",
+                "tags": ["vip"],
+            },
+        )
         self.trigger.waitpoints.create_token(timeout=when)
         self.assertEqual(self.journal.last(method="POST").body, {"timeout": when.isoformat()})
 
@@ -116,10 +125,14 @@ class WaitpointClientTests(ClientTestCase):
             (lambda: wp.complete_token("../tokens", {}), "not a valid waitpoint"),
             (lambda: wp.complete_token("waitpoint_x", {1, 2}), "JSON-serializable"),
             (lambda: wp.create_token(timeout="soon"), "timeout must be a duration"),
-            (lambda: wp.create_token(timeout=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)),
-             "in the past"),
-            (lambda: wp.create_token(idempotency_key="k", idempotency_key_ttl="1w"),
-             "idempotency_key_ttl must look like"),
+            (
+                lambda: wp.create_token(timeout=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)),
+                "in the past",
+            ),
+            (
+                lambda: wp.create_token(idempotency_key="k", idempotency_key_ttl="1w"),
+                "idempotency_key_ttl must look like",
+            ),
             (lambda: wp.create_token(idempotency_key_ttl="1h"), "needs an idempotency_key"),
             (lambda: wp.create_token(idempotency_key="k" * 2049), "2048"),
             (lambda: wp.create_token(tags=[f"t{i}" for i in range(11)]), "at most 10"),
@@ -140,12 +153,14 @@ class WaitpointClientTests(ClientTestCase):
         self.assertEqual([t.id for t in page.data], ids[::-1][:2])
         self.assertEqual([t.id for t in page], ids[::-1])  # walks every page
         self.assertEqual(self.journal.count(method="GET", path=TOKENS), 3)
-        waiting = self.trigger.waitpoints.list_tokens(status=WaitpointTokenStatus.WAITING,
-                                                      tags=["n:0"])
+        waiting = self.trigger.waitpoints.list_tokens(
+            status=WaitpointTokenStatus.WAITING, tags=["n:0"]
+        )
         self.assertEqual({t.id for t in waiting}, {ids[2], ids[4]})
         self.assertEqual(self.journal.last(method="GET").query["filter[status]"], ["WAITING"])
-        completed = list(self.trigger.waitpoints.list_tokens(status=["COMPLETED", "TIMED_OUT"],
-                                                             period="1h"))
+        completed = list(
+            self.trigger.waitpoints.list_tokens(status=["COMPLETED", "TIMED_OUT"], period="1h")
+        )
         self.assertEqual([t.id for t in completed], [ids[0]])
 
     def test_raw_response(self):

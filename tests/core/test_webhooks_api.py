@@ -27,8 +27,9 @@ class WebhooksApiTests(ClientTestCase):
         self.assertEqual([e.webhook for e in endpoints], ["github-push", "stripe-payments"])
         stripe = self.stripe()
         self.assertRegex(stripe.id, r"^wh_")
-        self.assertEqual((stripe.source, stripe.status, stripe.secret_set),
-                         ("stripe", "active", False))
+        self.assertEqual(
+            (stripe.source, stripe.status, stripe.secret_set), ("stripe", "active", False)
+        )
         self.assertIn("/webhooks/v1/ingest/", stripe.url)
         self.assertNotIn(stripe.url, repr(stripe))
         self.assertEqual(self.trigger.webhooks.retrieve_endpoint(stripe.id).id, stripe.id)
@@ -79,14 +80,16 @@ class WebhooksApiTests(ClientTestCase):
         recent = self.trigger.webhooks.list_deliveries(period="1h")
         self.assertEqual(len(recent.data), 5)
         older = self.trigger.webhooks.list_deliveries(
-            to=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
+            to=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+        )
         self.assertEqual(len(older.data), 3)
 
     def test_delivery_detail_and_replay(self):
         failed = self.trigger.webhooks.list_deliveries(status="failed").data[0]
         detail = self.trigger.webhooks.retrieve_delivery(failed.id)
-        self.assertEqual((detail.event, detail.error), ({"type": "charge.failed"},
-                                                         "Task run failed"))
+        self.assertEqual(
+            (detail.event, detail.error), ({"type": "charge.failed"}, "Task run failed")
+        )
         self.assertNotIn("charge.failed", repr(detail))
         replay = self.trigger.webhooks.replay_delivery(failed.id)
         self.assertEqual(replay.replayed_from, failed.id)
@@ -121,8 +124,7 @@ class WebhooksApiTests(ClientTestCase):
         """The emulator is no kinder than the routes for a client that does not check."""
         url = f"{self.emulator.base_url}/api/v1/webhooks/deliveries"
         headers = {"Authorization": f"Bearer {self.emulator.secret_key}"}
-        answer = requests.get(url, params={"filter[status]": "done"}, headers=headers,
-                              timeout=5)
+        answer = requests.get(url, params={"filter[status]": "done"}, headers=headers, timeout=5)
         self.assertEqual((answer.status_code, answer.json()["error"]), (400, "Query Error"))
         answer = requests.get(url, params={"page[size]": "0"}, headers=headers, timeout=5)
         self.assertEqual(answer.status_code, 400)

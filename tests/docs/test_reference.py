@@ -18,8 +18,11 @@ REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference"
 
 
 def public_modules(package) -> list[str]:
-    return [f"{package.__name__}.{info.name}" for info in pkgutil.iter_modules(package.__path__)
-            if not info.name.startswith("_")]
+    return [
+        f"{package.__name__}.{info.name}"
+        for info in pkgutil.iter_modules(package.__path__)
+        if not info.name.startswith("_")
+    ]
 
 
 class ReferenceCoverageTests(SimpleTestCase):

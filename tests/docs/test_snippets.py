@@ -88,15 +88,24 @@ def python_blocks(path: Path) -> tuple[list[Block], list[str]]:
             body: list[str] = []
             index += 1
             while index < len(lines) and not lines[index].strip().startswith(ticks):
-                body.append(lines[index][len(indent):] if lines[index].startswith(indent)
-                            else lines[index])
+                body.append(
+                    lines[index][len(indent) :] if lines[index].startswith(indent) else lines[index]
+                )
                 index += 1
             if language in ("python", "py"):
-                blocks.append(Block(path, index - len(body), "\n".join(body) + "\n",
-                                    pending[1] if pending else None))
+                blocks.append(
+                    Block(
+                        path,
+                        index - len(body),
+                        "\n".join(body) + "\n",
+                        pending[1] if pending else None,
+                    )
+                )
             elif pending:
-                problems.append(f"{path.name}:{pending[0]}: no-run before a {language or 'plain'}"
-                                " block (only Python blocks run)")
+                problems.append(
+                    f"{path.name}:{pending[0]}: no-run before a {language or 'plain'}"
+                    " block (only Python blocks run)"
+                )
             pending = None
         elif line.strip() and pending:
             problems.append(f"{path.name}:{pending[0]}: no-run not followed by a code block")
@@ -113,8 +122,12 @@ def startproject_namespace(base_dir: Path) -> dict[str, Any]:
         "Path": Path,
         "DEBUG": True,
         "INSTALLED_APPS": [
-            "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
-            "django.contrib.sessions", "django.contrib.messages", "django.contrib.staticfiles",
+            "django.contrib.admin",
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            "django.contrib.staticfiles",
         ],
     }
 
@@ -173,12 +186,21 @@ class DocumentationSnippetTests(SimpleTestCase):
         bulk = client.bulk_actions.create("cancel", run_ids=[run_id])
         token = client.waitpoints.create_token(timeout="1d")
         placeholders = {
-            "run_...": run_id, "batch_...": batch.id, "sched_...": schedule.id,
-            "queue_...": queue.id, "bulk_...": bulk.id, "waitpoint_...": token.id,
-            "proj_...": self.emulator.project_ref, "tr_prod_...": self.emulator.secret_keys["prod"],
+            "run_...": run_id,
+            "batch_...": batch.id,
+            "sched_...": schedule.id,
+            "queue_...": queue.id,
+            "bulk_...": bulk.id,
+            "waitpoint_...": token.id,
+            "proj_...": self.emulator.project_ref,
+            "tr_prod_...": self.emulator.secret_keys["prod"],
         }
-        names = {"run_id": run_id, "batch_id": batch.id,
-                 "user": SimpleNamespace(pk=7), "order": SimpleNamespace(pk=42)}
+        names = {
+            "run_id": run_id,
+            "batch_id": batch.id,
+            "user": SimpleNamespace(pk=7),
+            "order": SimpleNamespace(pk=42),
+        }
         return placeholders, names
 
     def run_page(self, blocks: list[Block]) -> list[str]:
@@ -203,9 +225,12 @@ class DocumentationSnippetTests(SimpleTestCase):
                         exec(code, settings_namespace if block.is_settings else namespace)
                     if block.is_settings:
                         self.apply_settings(stack, settings_namespace)
-                        errors = [m.id for m in checks.run_checks()
-                                  if (m.id or "").startswith("django_trigger.")
-                                  and m.level >= checks.ERROR]
+                        errors = [
+                            m.id
+                            for m in checks.run_checks()
+                            if (m.id or "").startswith("django_trigger.")
+                            and m.level >= checks.ERROR
+                        ]
                         if errors:
                             failures.append(f"{block.where}: the settings fail checks {errors}")
                 except Exception as exc:
@@ -225,19 +250,26 @@ class DocumentationSnippetTests(SimpleTestCase):
         self.assertEqual(failures, [], "\n".join(failures))
         self.assertEqual(problems, [])
         self.assertGreater(total, 20, "the Python blocks were found")
-        self.assertLessEqual(marked, total * MAX_NO_RUN_SHARE,
-                             f"{marked} of {total} Python blocks are marked no-run")
+        self.assertLessEqual(
+            marked, total * MAX_NO_RUN_SHARE, f"{marked} of {total} Python blocks are marked no-run"
+        )
 
     def test_the_marking_is_parsed(self):
         page = self.base_dir / "page.md"
         page.write_text(
             "<!-- no-run: needs a view's request -->\n```python\nrequest.user\n```\n\n"
-            "```python\nx = 1\n```\n<!-- no-run: -->\n```sh\nls\n```\n<!-- no-run: x -->\ntext\n")
+            "```python\nx = 1\n```\n<!-- no-run: -->\n```sh\nls\n```\n<!-- no-run: x -->\ntext\n"
+        )
         blocks, problems = python_blocks(page)
-        self.assertEqual([(b.no_run, b.code) for b in blocks],
-                         [("needs a view's request", "request.user\n"), (None, "x = 1\n")])
-        self.assertEqual(problems, [
-            "page.md:9: no-run without a reason",
-            "page.md:9: no-run before a sh block (only Python blocks run)",
-            "page.md:13: no-run not followed by a code block",
-        ])
+        self.assertEqual(
+            [(b.no_run, b.code) for b in blocks],
+            [("needs a view's request", "request.user\n"), (None, "x = 1\n")],
+        )
+        self.assertEqual(
+            problems,
+            [
+                "page.md:9: no-run without a reason",
+                "page.md:9: no-run before a sh block (only Python blocks run)",
+                "page.md:13: no-run not followed by a code block",
+            ],
+        )

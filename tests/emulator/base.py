@@ -42,8 +42,16 @@ class EmulatorCase(SimpleTestCase):
 
     # -- requests -------------------------------------------------------------------------------
 
-    def call(self, method: str, path: str, *, token: Any = _DEFAULT, v2: bool = True,
-             headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: Any = _DEFAULT,
+        v2: bool = True,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
         all_headers: dict[str, str] = {}
         if token is _DEFAULT:
             token = self.emu.secret_key
@@ -79,7 +87,9 @@ class EmulatorCase(SimpleTestCase):
             return self.emu.state.runs.in_environment(self.dev_env.id)
 
     def trigger(self, task: str = "send-email", payload: Any = None, **options: Any) -> str:
-        response = self.post(f"/api/v1/tasks/{task}/trigger",
-                             json={"payload": payload or {"n": 1}, "options": options})
+        response = self.post(
+            f"/api/v1/tasks/{task}/trigger",
+            json={"payload": payload or {"n": 1}, "options": options},
+        )
         self.assertEqual(response.status_code, 200, response.text)
         return response.json()["id"]

@@ -21,20 +21,26 @@ MISSING_AUTH_BODY = {
     "detail": "No authorization header provided",
     "error": "No authorization header provided",
 }
-RBAC_403 = {"error": "Unauthorized", "code": "unauthorized", "param": "access_token",
-            "type": "authorization"}
+RBAC_403 = {
+    "error": "Unauthorized",
+    "code": "unauthorized",
+    "param": "access_token",
+    "type": "authorization",
+}
 
 
 def _probe(request):
     principal = request.principal
     env = principal.environment
-    return json_reply({
-        "kind": principal.kind,
-        "environment": env.id if env else None,
-        "type": env.type if env else None,
-        "branch": env.branch_name if env else None,
-        "user": principal.user.name if principal.user else None,
-    })
+    return json_reply(
+        {
+            "kind": principal.kind,
+            "environment": env.id if env else None,
+            "type": env.type if env else None,
+            "branch": env.branch_name if env else None,
+            "user": principal.user.name if principal.user else None,
+        }
+    )
 
 
 class AuthCase(EmulatorCase):
@@ -55,8 +61,12 @@ class AuthCase(EmulatorCase):
 
 class MissingAuthorizationTests(AuthCase):
     def test_missing_header_is_the_rate_limiters_problem_json(self):
-        for method, path in (("GET", "/api/v1/runs"), ("POST", "/api/v2/runs/run_x/cancel"),
-                             ("GET", "/api/v1/projects/proj_x/runs"), ("GET", "/api/v9/nothing")):
+        for method, path in (
+            ("GET", "/api/v1/runs"),
+            ("POST", "/api/v2/runs/run_x/cancel"),
+            ("GET", "/api/v1/projects/proj_x/runs"),
+            ("GET", "/api/v9/nothing"),
+        ):
             with self.subTest(path=path):
                 response = self.call(method, path, token=None)
                 self.assertEqual(response.status_code, 401)
@@ -95,14 +105,21 @@ class FamilyATests(AuthCase):
                 self.assertError(self.get("/api/v1/runs", token=token), 401, "Invalid API key")
 
     def test_bearer_prefix_is_case_sensitive(self):
-        response = self.call("GET", "/api/v1/runs", token=None,
-                             headers={"Authorization": f"bearer {self.emu.secret_key}"})
+        response = self.call(
+            "GET",
+            "/api/v1/runs",
+            token=None,
+            headers={"Authorization": f"bearer {self.emu.secret_key}"},
+        )
         self.assertError(response, 401, "Invalid API key")
 
     def test_a_secret_key_sees_only_its_environment(self):
         prod_env = self.env_of("prod")
-        response = self.get("/api/v1/runs", token=self.emu.secret_keys["prod"],
-                            params={"page[size]": 100, "filter[createdAt][period]": "60d"})
+        response = self.get(
+            "/api/v1/runs",
+            token=self.emu.secret_keys["prod"],
+            params={"page[size]": 100, "filter[createdAt][period]": "60d"},
+        )
         self.assertEqual(response.status_code, 200)
         self.assertTrue(response.json()["data"])
         self.assertEqual({r["env"]["id"] for r in response.json()["data"]}, {prod_env.id})
@@ -114,15 +131,19 @@ class FamilyATests(AuthCase):
 
     def test_preview_key_needs_an_existing_branch(self):
         key = self.emu.secret_keys["preview"]
-        self.assertError(self.get("/api/v1/runs", token=key), 401,
-                         "x-trigger-branch header required for preview env")
-        self.assertError(self.get("/api/v1/runs", token=key,
-                                  headers={"x-trigger-branch": "nope"}), 401,
-                         "No matching branch env")
+        self.assertError(
+            self.get("/api/v1/runs", token=key),
+            401,
+            "x-trigger-branch header required for preview env",
+        )
+        self.assertError(
+            self.get("/api/v1/runs", token=key, headers={"x-trigger-branch": "nope"}),
+            401,
+            "No matching branch env",
+        )
         for branch in ("feature-login", "refs/heads/feature-login"):
             with self.subTest(branch=branch):
-                response = self.get("/api/v1/runs", token=key,
-                                    headers={"x-trigger-branch": branch})
+                response = self.get("/api/v1/runs", token=key, headers={"x-trigger-branch": branch})
                 self.assertEqual(response.status_code, 200)
                 envs = {r["env"]["name"] for r in response.json()["data"]}
                 self.assertEqual(envs, {"preview"})
@@ -130,26 +151,33 @@ class FamilyATests(AuthCase):
     def test_trigger_with_a_preview_key_lands_in_the_branch(self):
         key = self.emu.secret_keys["preview"]
         headers = {"x-trigger-branch": "fix/checkout"}
-        run_id = self.post("/api/v1/tasks/send-email/trigger", token=key, headers=headers,
-                           json={"payload": {}}).json()["id"]
+        run_id = self.post(
+            "/api/v1/tasks/send-email/trigger", token=key, headers=headers, json={"payload": {}}
+        ).json()["id"]
         with self.emu.state.lock:
             run = self.emu.state.runs.get(run_id)
             env = self.emu.state.environments[run.environment_id]
         self.assertEqual((env.type, env.branch_name), ("PREVIEW", "fix/checkout"))
-        self.assertEqual(self.get(f"/api/v3/runs/{run_id}", token=key, headers=headers)
-                         .status_code, 200)
-        other = self.get(f"/api/v3/runs/{run_id}", token=key,
-                         headers={"x-trigger-branch": "feature-login"})
+        self.assertEqual(
+            self.get(f"/api/v3/runs/{run_id}", token=key, headers=headers).status_code, 200
+        )
+        other = self.get(
+            f"/api/v3/runs/{run_id}", token=key, headers={"x-trigger-branch": "feature-login"}
+        )
         self.assertEqual(other.status_code, 404)
 
     def test_branch_header_on_dev_staging_and_prod_keys(self):
         probe = "/api/test/bearer-without-authorization"
         dev = self.get(probe, headers={"x-trigger-branch": "default"}).json()
         self.assertEqual(dev["environment"], self.dev_env.id)
-        self.assertError(self.get(probe, headers={"x-trigger-branch": "feature-login"}), 401,
-                         "No matching branch env")
-        staging = self.get(probe, token=self.emu.secret_keys["staging"],
-                           headers={"x-trigger-branch": "whatever"}).json()
+        self.assertError(
+            self.get(probe, headers={"x-trigger-branch": "feature-login"}),
+            401,
+            "No matching branch env",
+        )
+        staging = self.get(
+            probe, token=self.emu.secret_keys["staging"], headers={"x-trigger-branch": "whatever"}
+        ).json()
         self.assertEqual(staging["environment"], self.env_of("staging").id)
 
     def test_restricted_key_needs_a_scope(self):
@@ -189,19 +217,24 @@ class PublicAccessTokenTests(AuthCase):
     def test_jwt_is_hs256_signed_with_the_environment_key(self):
         run_id, token, claims = self.trigger_with_jwt()
         header, payload, signature = token.split(".")
-        expected = hmac.new(self.emu.secret_key.encode(), f"{header}.{payload}".encode(),
-                            hashlib.sha256).digest()
+        expected = hmac.new(
+            self.emu.secret_key.encode(), f"{header}.{payload}".encode(), hashlib.sha256
+        ).digest()
         self.assertEqual(base64.urlsafe_b64decode(signature + "=="), expected)
         body = json.loads(base64.urlsafe_b64decode(payload + "=="))
-        self.assertEqual(json.loads(base64.urlsafe_b64decode(header + "==")),
-                         {"alg": "HS256"})
+        self.assertEqual(json.loads(base64.urlsafe_b64decode(header + "==")), {"alg": "HS256"})
         self.assertEqual(body["iss"], "https://id.trigger.dev")
         self.assertEqual(body["aud"], "https://api.trigger.dev")
         self.assertEqual(body["sub"], self.dev_env.id)
         self.assertEqual(body["exp"] - body["iat"], 3600)
-        self.assertEqual(claims, {"sub": self.dev_env.id, "pub": True,
-                                  "scopes": [f"read:runs:{run_id}",
-                                             f"write:inputStreams:{run_id}"]})
+        self.assertEqual(
+            claims,
+            {
+                "sub": self.dev_env.id,
+                "pub": True,
+                "scopes": [f"read:runs:{run_id}", f"write:inputStreams:{run_id}"],
+            },
+        )
 
     def test_jwt_reads_its_run_only_and_never_payloads(self):
         run_id, token, _ = self.trigger_with_jwt()
@@ -214,17 +247,23 @@ class PublicAccessTokenTests(AuthCase):
 
     def test_jwt_on_a_route_without_jwt_support_or_tampered(self):
         run_id, token, _ = self.trigger_with_jwt()
-        self.assertError(self.post(f"/api/v1/runs/{run_id}/replay", token=token), 401,
-                         "Invalid API key")
+        self.assertError(
+            self.post(f"/api/v1/runs/{run_id}/replay", token=token), 401, "Invalid API key"
+        )
         tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
-        self.assertError(self.get(f"/api/v3/runs/{run_id}", token=tampered), 401,
-                         "Public Access Token is invalid")
+        self.assertError(
+            self.get(f"/api/v3/runs/{run_id}", token=tampered),
+            401,
+            "Public Access Token is invalid",
+        )
 
     def test_batch_jwt_reads_its_batch(self):
         response = self.post("/api/v2/tasks/batch", json={"items": [{"task": "send-email"}]})
         token, batch_id = response.headers["x-trigger-jwt"], response.json()["id"]
-        self.assertEqual(json.loads(response.headers["x-trigger-jwt-claims"])["scopes"],
-                         [f"read:batch:{batch_id}"])
+        self.assertEqual(
+            json.loads(response.headers["x-trigger-jwt-claims"])["scopes"],
+            [f"read:batch:{batch_id}"],
+        )
         self.assertEqual(self.get(f"/api/v2/batches/{batch_id}", token=token).status_code, 200)
         other = self.post("/api/v3/batches", json={"runCount": 1}).json()["id"]
         self.assertEqual(self.get(f"/api/v2/batches/{other}", token=token).json(), RBAC_403)
@@ -232,8 +271,9 @@ class PublicAccessTokenTests(AuthCase):
     def test_expired_jwt(self):
         run_id, token, _ = self.trigger_with_jwt()
         self.emu.clock.advance(3600)  # jose: exp <= now is expired
-        self.assertError(self.get(f"/api/v3/runs/{run_id}", token=token), 401,
-                         "Public Access Token is invalid")
+        self.assertError(
+            self.get(f"/api/v3/runs/{run_id}", token=token), 401, "Public Access Token is invalid"
+        )
 
 
 class FamilyBTests(AuthCase):
@@ -244,15 +284,17 @@ class FamilyBTests(AuthCase):
         for token in ("tr_dev_unknownunknownunknown1", self.emu.access_token, restricted, ""):
             for path in (f"/api/v1/runs/{run_id}/metadata", f"/api/v1/runs/{run_id}/result"):
                 with self.subTest(token=token[:10], path=path):
-                    self.assertError(self.get(path, token=token), 401,
-                                     "Invalid or Missing API Key")
-        self.assertError(self.get(f"/api/v1/runs/{run_id}/metadata",
-                                  token=self.emu.secret_keys["preview"]), 401,
-                         "Invalid or Missing API Key")
+                    self.assertError(self.get(path, token=token), 401, "Invalid or Missing API Key")
+        self.assertError(
+            self.get(f"/api/v1/runs/{run_id}/metadata", token=self.emu.secret_keys["preview"]),
+            401,
+            "Invalid or Missing API Key",
+        )
 
     def test_reschedule_spells_it_differently(self):
-        response = self.post("/api/v1/runs/run_x/reschedule", token=self.emu.access_token,
-                             json={"delay": "1h"})
+        response = self.post(
+            "/api/v1/runs/run_x/reschedule", token=self.emu.access_token, json={"delay": "1h"}
+        )
         self.assertError(response, 401, "Invalid or missing API Key")
 
     def test_preview_key_with_branch_works(self):
@@ -260,8 +302,11 @@ class FamilyBTests(AuthCase):
         with self.emu.state.lock:
             branch = self.emu.state.branch_of(self.env_of("preview"), "feature-login")
             run = self.emu.state.runs.in_environment(branch.id)[0]
-        response = self.get(f"/api/v1/runs/{run.friendly_id}/metadata", token=key,
-                            headers={"x-trigger-branch": "feature-login"})
+        response = self.get(
+            f"/api/v1/runs/{run.friendly_id}/metadata",
+            token=key,
+            headers={"x-trigger-branch": "feature-login"},
+        )
         self.assertEqual(response.status_code, 200)
 
 
@@ -274,60 +319,79 @@ class FamilyCTests(AuthCase):
         self.assertEqual(self.get("/api/test/scoped", token=with_scope).status_code, 200)
         denied = self.get("/api/test/scoped", token=without)
         self.assertEqual((denied.status_code, denied.json()), (403, {"error": "Unauthorized"}))
-        self.assertError(self.get("/api/test/scoped", token=self.emu.access_token), 401,
-                         "Invalid API key")
+        self.assertError(
+            self.get("/api/test/scoped", token=self.emu.access_token), 401, "Invalid API key"
+        )
 
 
 class FamilyDTests(AuthCase):
     def probe(self, env: str, project: str | None = None, **kwargs):
-        return self.get(f"/api/test/projects/{project or self.emu.project_ref}/envvars/{env}",
-                        **kwargs)
+        return self.get(
+            f"/api/test/projects/{project or self.emu.project_ref}/envvars/{env}", **kwargs
+        )
 
     def test_pat_selects_the_environment_by_slug(self):
         pat = self.emu.access_token
-        cases = {"dev": self.dev_env.id, "staging": self.env_of("staging").id,
-                 "stg": self.env_of("staging").id, "prod": self.env_of("prod").id,
-                 "preview": self.env_of("preview").id}
+        cases = {
+            "dev": self.dev_env.id,
+            "staging": self.env_of("staging").id,
+            "stg": self.env_of("staging").id,
+            "prod": self.env_of("prod").id,
+            "preview": self.env_of("preview").id,
+        }
         for slug, env_id in cases.items():
             with self.subTest(slug=slug):
                 body = self.probe(slug, token=pat).json()
-                self.assertEqual((body["kind"], body["environment"], body["user"]),
-                                 ("pat", env_id, "alice"))
+                self.assertEqual(
+                    (body["kind"], body["environment"], body["user"]), ("pat", env_id, "alice")
+                )
         self.assertError(self.probe("production", token=pat), 404, "Environment not found")
 
     def test_pat_projects_and_branches(self):
         pat = self.emu.access_token
         foreign = self.emu.state.foreign_project.ref
         self.assertError(self.probe("dev", project=foreign, token=pat), 404, "Project not found")
-        self.assertError(self.probe("dev", project="proj_doesnotexist", token=pat), 404,
-                         "Project not found")
+        self.assertError(
+            self.probe("dev", project="proj_doesnotexist", token=pat), 404, "Project not found"
+        )
         second = self.emu.state.second_project.ref
         self.assertEqual(self.probe("prod", project=second, token=pat).status_code, 200)
         branch = self.probe("preview", token=pat, headers={"x-trigger-branch": "fix/checkout"})
         self.assertEqual(branch.json()["branch"], "fix/checkout")
-        self.assertError(self.probe("prod", token=pat, headers={"x-trigger-branch": "nope"}),
-                         404, "Branch not found")
+        self.assertError(
+            self.probe("prod", token=pat, headers={"x-trigger-branch": "nope"}),
+            404,
+            "Branch not found",
+        )
 
     def test_secret_key_uses_its_own_environment_whatever_the_slug(self):
         body = self.probe("prod").json()
         self.assertEqual((body["kind"], body["environment"]), ("secret_key", self.dev_env.id))
         self.assertError(
-            self.probe("dev", project=self.emu.state.second_project.ref), 400,
+            self.probe("dev", project=self.emu.state.second_project.ref),
+            400,
             "Invalid project ref for this API key. Make sure you are using an API key "
-            "associated with that project.")
+            "associated with that project.",
+        )
 
     def test_secret_key_restrictions_and_unknown_tokens(self):
         with self.emu.state.lock:
             restricted = self.emu.state.add_api_key(self.dev_env, scopes={"read:runs"})
             allowed = self.emu.state.add_api_key(self.dev_env, scopes={"envvars"})
-        self.assertError(self.probe("dev", token=restricted), 403,
-                         "You don't have permission to access this environment's environment "
-                         "variables.")
+        self.assertError(
+            self.probe("dev", token=restricted),
+            403,
+            "You don't have permission to access this environment's environment variables.",
+        )
         self.assertEqual(self.probe("dev", token=allowed).status_code, 200)
-        self.assertError(self.probe("dev", token="tr_pat_unknownunknownunknownunknown"), 401,
-                         "Invalid API key")
-        self.assertError(self.probe("dev", token="tr_oat_whatever"), 401,
-                         "Invalid or missing organization access token")
+        self.assertError(
+            self.probe("dev", token="tr_pat_unknownunknownunknownunknown"), 401, "Invalid API key"
+        )
+        self.assertError(
+            self.probe("dev", token="tr_oat_whatever"),
+            401,
+            "Invalid or missing organization access token",
+        )
 
 
 class FamilyETests(AuthCase):
@@ -335,15 +399,22 @@ class FamilyETests(AuthCase):
         return f"/api/v1/projects/{project or self.emu.project_ref}/runs"
 
     def test_only_personal_access_tokens(self):
-        self.assertError(self.get(self.path(), params={"filter[env]": "dev"}), 401,
-                         "Invalid or Missing PAT")
-        self.assertError(self.get(self.path(), token="tr_pat_nobodynobodynobodynobody",
-                                  params={"filter[env]": "dev"}), 401, "Invalid PAT")
+        self.assertError(
+            self.get(self.path(), params={"filter[env]": "dev"}), 401, "Invalid or Missing PAT"
+        )
+        self.assertError(
+            self.get(
+                self.path(), token="tr_pat_nobodynobodynobodynobody", params={"filter[env]": "dev"}
+            ),
+            401,
+            "Invalid PAT",
+        )
         pat = self.emu.access_token
         with self.emu.state.lock:
             self.emu.state.revoke(pat)
-        self.assertError(self.get(self.path(), token=pat, params={"filter[env]": "dev"}), 401,
-                         "Invalid PAT")
+        self.assertError(
+            self.get(self.path(), token=pat, params={"filter[env]": "dev"}), 401, "Invalid PAT"
+        )
 
     def test_query_is_validated_before_auth(self):
         response = self.get(self.path(), params={"page[size]": "0"})
@@ -353,5 +424,8 @@ class FamilyETests(AuthCase):
     def test_projects_the_user_cannot_see(self):
         pat = self.emu.access_token
         for project in (self.emu.state.foreign_project.ref, "proj_missing000000000"):
-            self.assertError(self.get(self.path(project), token=pat,
-                                      params={"filter[env]": "dev"}), 404, "Project not found")
+            self.assertError(
+                self.get(self.path(project), token=pat, params={"filter[env]": "dev"}),
+                404,
+                "Project not found",
+            )

@@ -17,8 +17,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 def run_cli(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "django_trigger.testing", *args], cwd=REPO,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "django_trigger.testing", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     # A watchdog, so a CLI that never prints cannot hang the suite while we read its output.
     watchdog = threading.Timer(30, proc.kill)
     watchdog.daemon = True
@@ -33,8 +39,9 @@ class CliTests(SimpleTestCase):
         proc.communicate(timeout=10)
 
     def test_serves_until_terminated(self):
-        proc = run_cli("--port", "0", "--seed", "3", "--runs", "10",
-                       "--secret-key", "tr_dev_" + "k" * 24)
+        proc = run_cli(
+            "--port", "0", "--seed", "3", "--runs", "10", "--secret-key", "tr_dev_" + "k" * 24
+        )
         self.addCleanup(self.stop, proc)
         lines = []
         for line in proc.stdout:
@@ -48,8 +55,11 @@ class CliTests(SimpleTestCase):
         self.assertTrue(values["TRIGGER_ACCESS_TOKEN"].startswith("tr_pat_"))
         self.assertTrue(values["TRIGGER_PROJECT_REF"].startswith("proj_"))
         self.assertIn("(seed 3)", lines[0])
-        response = requests.get(f"{base_url}/api/v1/runs", timeout=5,
-                                headers={"Authorization": "Bearer tr_dev_" + "k" * 24})
+        response = requests.get(
+            f"{base_url}/api/v1/runs",
+            timeout=5,
+            headers={"Authorization": "Bearer tr_dev_" + "k" * 24},
+        )
         self.assertEqual(response.status_code, 200)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
@@ -63,8 +73,9 @@ class CliTests(SimpleTestCase):
             self.addCleanup(self.stop, proc)
             keys = []
             for line in proc.stdout:
-                if line.startswith(("TRIGGER_SECRET_KEY", "TRIGGER_ACCESS_TOKEN",
-                                    "TRIGGER_PROJECT_REF")):
+                if line.startswith(
+                    ("TRIGGER_SECRET_KEY", "TRIGGER_ACCESS_TOKEN", "TRIGGER_PROJECT_REF")
+                ):
                     keys.append(line)
                 if line.startswith("Press Ctrl+C"):
                     break

@@ -16,8 +16,16 @@ from .base import EmulatorCase
 from .test_queues import RBAC_403, public_jwt
 
 DEPLOYMENTS = "/api/v1/deployments"
-PROD_VERSIONS = ["20260318.1", "20260316.2", "20260316.1", "20260309.2", "20260302.1",
-                 "20260223.2", "20260216.1", "20260209.2"]
+PROD_VERSIONS = [
+    "20260318.1",
+    "20260316.2",
+    "20260316.1",
+    "20260309.2",
+    "20260302.1",
+    "20260223.2",
+    "20260216.1",
+    "20260209.2",
+]
 
 
 class DeploymentCase(OpenApiShapes, EmulatorCase):
@@ -36,8 +44,9 @@ class DeploymentCase(OpenApiShapes, EmulatorCase):
             return self.emu.state.deployments.by_version(self.env(slug).id, version)
 
     def promote(self, version: str, token: Any = None, **params: Any):
-        return self.post(f"{DEPLOYMENTS}/{version}/promote", token=token or self.prod,
-                         params=params)
+        return self.post(
+            f"{DEPLOYMENTS}/{version}/promote", token=token or self.prod, params=params
+        )
 
     def current_version(self) -> str:
         return self.get(f"{DEPLOYMENTS}/current", token=self.prod).json()["version"]
@@ -46,19 +55,20 @@ class DeploymentCase(OpenApiShapes, EmulatorCase):
 class DeploymentAuthTests(DeploymentCase):
     def test_pats_and_unknown_keys_are_refused_everywhere(self):
         for token in (self.emu.access_token, "tr_prod_" + "x" * 24):
-            for method, path in (("GET", DEPLOYMENTS), ("GET", f"{DEPLOYMENTS}/current"),
-                                 ("GET", f"{DEPLOYMENTS}/latest"),
-                                 ("GET", f"{DEPLOYMENTS}/deployment_x"),
-                                 ("POST", f"{DEPLOYMENTS}/20260316.1/promote")):
+            for method, path in (
+                ("GET", DEPLOYMENTS),
+                ("GET", f"{DEPLOYMENTS}/current"),
+                ("GET", f"{DEPLOYMENTS}/latest"),
+                ("GET", f"{DEPLOYMENTS}/deployment_x"),
+                ("POST", f"{DEPLOYMENTS}/20260316.1/promote"),
+            ):
                 with self.subTest(token=token[:8], path=path):
-                    self.assertError(self.call(method, path, token=token), 401,
-                                     "Invalid API key")
+                    self.assertError(self.call(method, path, token=token), 401, "Invalid API key")
 
     def test_family_a_restricted_keys_get_the_rbac_403(self):
         with self.emu.state.lock:
             runs_only = self.emu.state.add_api_key(self.env("prod"), scopes={"read:runs"})
-            reader = self.emu.state.add_api_key(self.env("prod"),
-                                                scopes={"read:deployments"})
+            reader = self.emu.state.add_api_key(self.env("prod"), scopes={"read:deployments"})
         for path in (DEPLOYMENTS, f"{DEPLOYMENTS}/current"):
             with self.subTest(path=path):
                 response = self.get(path, token=runs_only)
@@ -80,13 +90,13 @@ class DeploymentAuthTests(DeploymentCase):
         path = f"{DEPLOYMENTS}/{deployment.friendly_id}"
         self.assertError(self.get(path, token=runs_only), 403, "Unauthorized")
         self.assertEqual(self.get(path, token=reader).status_code, 200)
-        self.assertError(self.promote("20260309.2", token=reader, allowRollbacks="true"), 403,
-                         "Unauthorized")
+        self.assertError(
+            self.promote("20260309.2", token=reader, allowRollbacks="true"), 403, "Unauthorized"
+        )
 
     def test_public_jwt_may_list_and_read_current(self):
         token = public_jwt(self.dev_env, ["read:deployments"])
-        self.assertEqual(self.get(DEPLOYMENTS, token=token).json(), {"data": [],
-                                                                     "pagination": {}})
+        self.assertEqual(self.get(DEPLOYMENTS, token=token).json(), {"data": [], "pagination": {}})
         self.assertError(self.get(f"{DEPLOYMENTS}/latest", token=token), 401, "Invalid API key")
 
     def test_current_is_not_rate_limited_and_the_list_uses_the_deploy_bucket(self):
@@ -132,16 +142,20 @@ class ListDeploymentTests(DeploymentCase):
                 self.assertEqual(len(body["data"]), 5)
                 self.assertIn("next", body["pagination"])
         self.assertEqual(len(self.list(**{"page[size]": 100}).json()["data"]), 8)
-        for size, message in (("0", "Limit must be at least 1"),
-                              ("101", "Limit must be less than 100"),
-                              ("abc", "Expected number, received nan")):
+        for size, message in (
+            ("0", "Limit must be at least 1"),
+            ("101", "Limit must be less than 100"),
+            ("abc", "Expected number, received nan"),
+        ):
             with self.subTest(size=size):
                 response = self.list(**{"page[size]": size})
                 self.assertEqual(response.status_code, 400)
                 body = response.json()
                 self.assertEqual(body["error"], "Query Error")
-                self.assertEqual((body["details"][0]["path"], body["details"][0]["message"]),
-                                 (["page[size]"], message))
+                self.assertEqual(
+                    (body["details"][0]["path"], body["details"][0]["message"]),
+                    (["page[size]"], message),
+                )
         # a fractional size above the clamp reaches the database as a fractional ``take``
         self.assertError(self.list(**{"page[size]": "7.5"}), 500, "Internal Server Error")
 
@@ -162,8 +176,10 @@ class ListDeploymentTests(DeploymentCase):
         self.assertEqual(versions(status="BUILDING"), ["20260318.1"])
         self.assertEqual(versions(period="1d"), ["20260318.1"])
         self.assertEqual(versions(period="3d"), PROD_VERSIONS[:3])
-        self.assertEqual(versions(**{"from": "2026-03-01T00:00:00Z", "to": "2026-03-10"}),
-                         ["20260309.2", "20260302.1"])
+        self.assertEqual(
+            versions(**{"from": "2026-03-01T00:00:00Z", "to": "2026-03-10"}),
+            ["20260309.2", "20260302.1"],
+        )
         self.assertEqual(versions(**{"from": "1773532800"}), PROD_VERSIONS[:3])  # 03-15, epoch s
         self.assertEqual(versions(to="2026-03-01"), PROD_VERSIONS)  # to alone is ignored
         response = self.list(status="DONE")
@@ -192,8 +208,10 @@ class SingleDeploymentTests(DeploymentCase):
         response = self.get(f"{DEPLOYMENTS}/{deployment.friendly_id}", token=self.prod)
         self.assertEqual(response.status_code, 200)
         body = response.json()
-        self.assertEqual((body["id"], body["status"], body["version"]),
-                         (deployment.friendly_id, "DEPLOYED", "20260316.1"))
+        self.assertEqual(
+            (body["id"], body["status"], body["version"]),
+            (deployment.friendly_id, "DEPLOYED", "20260316.1"),
+        )
         self.assertEqual(body["imagePlatform"], "linux/amd64")
         for key in ("externalBuildData", "errorData", "canceledReason"):
             self.assertIn(key, body)
@@ -203,8 +221,9 @@ class SingleDeploymentTests(DeploymentCase):
         self.assertEqual(worker["version"], "20260316.1")
         self.assertEqual([t["slug"] for t in worker["tasks"]], self.emu.tasks)
         email = worker["tasks"][0]
-        self.assertEqual((email["filePath"], email["exportName"]),
-                         ("src/trigger/send-email.ts", "sendEmailTask"))
+        self.assertEqual(
+            (email["filePath"], email["exportName"]), ("src/trigger/send-email.ts", "sendEmailTask")
+        )
         self.assertConforms(body, f"{DEPLOYMENTS}/{{deploymentId}}")
 
     def test_retrieve_without_worker_and_not_found(self):
@@ -215,32 +234,45 @@ class SingleDeploymentTests(DeploymentCase):
         staging = self.by_version("20260316.1", "staging")
         for deployment_id in ("deployment_nope", staging.friendly_id):
             with self.subTest(deployment_id=deployment_id):
-                self.assertError(self.get(f"{DEPLOYMENTS}/{deployment_id}", token=self.prod),
-                                 404, "Deployment not found")
+                self.assertError(
+                    self.get(f"{DEPLOYMENTS}/{deployment_id}", token=self.prod),
+                    404,
+                    "Deployment not found",
+                )
 
     def test_latest_is_the_newest_unmanaged_deployment(self):
         staging = self.emu.secret_keys["staging"]
         body = self.get(f"{DEPLOYMENTS}/latest", token=staging).json()
-        self.assertEqual(set(body), {"id", "status", "contentHash", "shortCode", "version",
-                                     "imageReference", "errorData"})
+        self.assertEqual(
+            set(body),
+            {"id", "status", "contentHash", "shortCode", "version", "imageReference", "errorData"},
+        )
         self.assertEqual((body["version"], body["status"]), ("20260318.1", "BUILDING"))
         self.assertConforms(body, f"{DEPLOYMENTS}/latest")
-        self.assertError(self.get(f"{DEPLOYMENTS}/latest", token=self.prod), 404,
-                         "Deployment not found")  # production deployments are managed
+        self.assertError(
+            self.get(f"{DEPLOYMENTS}/latest", token=self.prod), 404, "Deployment not found"
+        )  # production deployments are managed
 
 
 class PromoteTests(DeploymentCase):
     def test_rollback_needs_allow_rollbacks(self):
         refused = self.promote("20260309.2")
-        self.assertError(refused, 400, "Cannot promote a deployment that is older than the "
-                                       "current deployment.")
+        self.assertError(
+            refused, 400, "Cannot promote a deployment that is older than the current deployment."
+        )
         self.assertConforms(refused.json(), f"{DEPLOYMENTS}/{{version}}/promote", "post", "400")
         self.assertEqual(self.current_version(), "20260316.1")
         response = self.promote("20260309.2", allowRollbacks="true")
         self.assertEqual(response.status_code, 200, response.text)
         deployment = self.by_version("20260309.2")
-        self.assertEqual(response.json(), {"id": deployment.friendly_id, "version": "20260309.2",
-                                           "shortCode": deployment.short_code})
+        self.assertEqual(
+            response.json(),
+            {
+                "id": deployment.friendly_id,
+                "version": "20260309.2",
+                "shortCode": deployment.short_code,
+            },
+        )
         self.assertConforms(response.json(), f"{DEPLOYMENTS}/{{version}}/promote", "post")
         self.assertEqual(self.current_version(), "20260309.2")
         # forward again without the flag
@@ -248,17 +280,25 @@ class PromoteTests(DeploymentCase):
         self.assertEqual(self.current_version(), "20260316.1")
 
     def test_promotion_refusals(self):
-        self.assertError(self.promote("20260316.1"), 400,
-                         "Deployment is already the current deployment.")
-        self.assertError(self.promote("20260316.2", allowRollbacks="true"), 400,
-                         "Deployment is not associated with a worker and cannot be promoted.")
+        self.assertError(
+            self.promote("20260316.1"), 400, "Deployment is already the current deployment."
+        )
+        self.assertError(
+            self.promote("20260316.2", allowRollbacks="true"),
+            400,
+            "Deployment is not associated with a worker and cannot be promoted.",
+        )
         with self.emu.state.lock:
             self.emu.state.deployments.add(self.env("prod"), "20260318.2", status="DEPLOYING")
-        self.assertError(self.promote("20260318.2"), 400,
-                         "Deployment must be in the DEPLOYED state to be promoted.")
+        self.assertError(
+            self.promote("20260318.2"),
+            400,
+            "Deployment must be in the DEPLOYED state to be promoted.",
+        )
         self.assertError(self.promote("20990101.1"), 404, "Deployment not found")
-        self.assertError(self.promote("20260316.1", token=self.emu.secret_key), 404,
-                         "Deployment not found")  # versions are per environment
+        self.assertError(
+            self.promote("20260316.1", token=self.emu.secret_key), 404, "Deployment not found"
+        )  # versions are per environment
 
     def test_a_newer_deployment_promotes_without_the_flag(self):
         with self.emu.state.lock:

@@ -12,27 +12,45 @@ from tests.conformance.openapi import OpenApiShapes
 
 from .base import EmulatorCase
 
-BAD_REF = ("Invalid project ref for this API key. Make sure you are using an API key associated "
-           "with that project.")
+BAD_REF = (
+    "Invalid project ref for this API key. Make sure you are using an API key associated "
+    "with that project."
+)
 NO_VALID = "You must set at least one valid variable."
-CONFLICT = ("Some of the variables are already set for these environments. Set override to true "
-            "to override them.")
+CONFLICT = (
+    "Some of the variables are already set for these environments. Set override to true "
+    "to override them."
+)
 LIST_PATH = "/api/v1/projects/{projectRef}/envvars/{env}"
 
 
 class EnvVarCase(OpenApiShapes, EmulatorCase):
-    def path(self, env: str = "dev", name: str | None = None, *, ref: str | None = None,
-             suffix: str = "") -> str:
+    def path(
+        self, env: str = "dev", name: str | None = None, *, ref: str | None = None, suffix: str = ""
+    ) -> str:
         path = f"/api/v1/projects/{ref or self.emu.project_ref}/envvars/{env}"
         if name is not None:
             path += f"/{name}"
         return path + suffix
 
-    def pat(self, method: str, env: str, name: str | None = None, *, branch: str | None = None,
-            suffix: str = "", **kwargs: Any):
+    def pat(
+        self,
+        method: str,
+        env: str,
+        name: str | None = None,
+        *,
+        branch: str | None = None,
+        suffix: str = "",
+        **kwargs: Any,
+    ):
         headers = {"x-trigger-branch": branch} if branch else {}
-        return self.call(method, self.path(env, name, suffix=suffix), token=self.emu.access_token,
-                         headers=headers, **kwargs)
+        return self.call(
+            method,
+            self.path(env, name, suffix=suffix),
+            token=self.emu.access_token,
+            headers=headers,
+            **kwargs,
+        )
 
     def listed(self, env: str = "dev", **kwargs: Any) -> dict[str, tuple[str, bool]]:
         response = self.pat("GET", env, **kwargs)
@@ -65,8 +83,9 @@ class EnvVarAuthTests(EnvVarCase):
                 self.assertEqual(response.status_code, 200, response.text)
                 values = {i["name"]: i["value"] for i in response.json()}
                 self.assertEqual(values["REGION"], "local")
-        response = self.post(self.path("prod"), json={"name": "WRITTEN_VIA_PROD_PATH",
-                                                      "value": "1"})
+        response = self.post(
+            self.path("prod"), json={"name": "WRITTEN_VIA_PROD_PATH", "value": "1"}
+        )
         self.assertEqual(response.json(), {"success": True})
         self.assertEqual(self.stored(self.dev_env, "WRITTEN_VIA_PROD_PATH"), "1")
         self.assertIsNone(self.stored(self.env("prod"), "WRITTEN_VIA_PROD_PATH"))
@@ -89,19 +108,27 @@ class EnvVarAuthTests(EnvVarCase):
         self.assertEqual(self.stored(self.dev_env, "MINE"), "alice")
         bob = self.emu.state.user_by_name("bob")
         with self.emu.state.lock:
-            bobs = self.emu.state.environment(self.emu.project_ref, "DEVELOPMENT",
-                                              owner_user_id=bob.id)
+            bobs = self.emu.state.environment(
+                self.emu.project_ref, "DEVELOPMENT", owner_user_id=bob.id
+            )
         self.assertIsNone(self.stored(bobs, "MINE"))
 
     def test_pat_project_visibility(self):
         foreign = self.emu.state.foreign_project.ref
         for ref in (foreign, "proj_doesnotexist"):
             with self.subTest(ref=ref):
-                self.assertError(self.call("GET", self.path("dev", ref=ref),
-                                           token=self.emu.access_token), 404, "Project not found")
+                self.assertError(
+                    self.call("GET", self.path("dev", ref=ref), token=self.emu.access_token),
+                    404,
+                    "Project not found",
+                )
         second = self.emu.state.second_project.ref
-        self.assertEqual(self.call("GET", self.path("prod", ref=second),
-                                   token=self.emu.access_token).status_code, 200)
+        self.assertEqual(
+            self.call(
+                "GET", self.path("prod", ref=second), token=self.emu.access_token
+            ).status_code,
+            200,
+        )
 
     def test_pat_branches(self):
         self.assertIn("LOGIN_PROVIDER", self.listed("preview", branch="feature-login"))
@@ -110,19 +137,22 @@ class EnvVarAuthTests(EnvVarCase):
         self.assertError(self.pat("GET", "dev", branch="nope"), 404, "Branch not found")
 
     def test_unknown_tokens_and_missing_header(self):
-        self.assertError(self.get(self.path(), token="tr_pat_" + "x" * 40), 401,
-                         "Invalid API key")
-        self.assertError(self.get(self.path(), token="tr_prod_" + "x" * 24), 401,
-                         "Invalid API key")
-        self.assertEqual(self.get(self.path(), token=None).headers["Content-Type"],
-                         "application/problem+json")
+        self.assertError(self.get(self.path(), token="tr_pat_" + "x" * 40), 401, "Invalid API key")
+        self.assertError(self.get(self.path(), token="tr_prod_" + "x" * 24), 401, "Invalid API key")
+        self.assertEqual(
+            self.get(self.path(), token=None).headers["Content-Type"], "application/problem+json"
+        )
 
     def test_preview_key_needs_a_branch_and_then_uses_it(self):
         key = self.emu.secret_keys["preview"]
-        self.assertError(self.get(self.path("preview"), token=key), 401,
-                         "x-trigger-branch header required for preview env")
-        response = self.get(self.path("preview"), token=key,
-                            headers={"x-trigger-branch": "feature-login"})
+        self.assertError(
+            self.get(self.path("preview"), token=key),
+            401,
+            "x-trigger-branch header required for preview env",
+        )
+        response = self.get(
+            self.path("preview"), token=key, headers={"x-trigger-branch": "feature-login"}
+        )
         names = {i["name"] for i in response.json()}
         self.assertIn("LOGIN_PROVIDER", names)
 
@@ -131,9 +161,11 @@ class EnvVarAuthTests(EnvVarCase):
         with state.lock:
             reader = state.add_api_key(self.dev_env, scopes={"read:runs"})
             allowed = state.add_api_key(self.dev_env, scopes={"envvars"})
-        self.assertError(self.get(self.path(), token=reader), 403,
-                         "You don't have permission to access this environment's environment "
-                         "variables.")
+        self.assertError(
+            self.get(self.path(), token=reader),
+            403,
+            "You don't have permission to access this environment's environment variables.",
+        )
         self.assertEqual(self.get(self.path(), token=allowed).status_code, 200)
 
 
@@ -144,10 +176,12 @@ class ListAndRetrieveTests(EnvVarCase):
         body = response.json()
         self.assertIsInstance(body, list)
         items = {i["name"]: i for i in body}
-        self.assertEqual(items["DATABASE_URL"], {"name": "DATABASE_URL", "value": "<redacted>",
-                                                 "isSecret": True})
-        self.assertEqual(items["LOG_LEVEL"], {"name": "LOG_LEVEL", "value": "debug",
-                                              "isSecret": False})
+        self.assertEqual(
+            items["DATABASE_URL"], {"name": "DATABASE_URL", "value": "<redacted>", "isSecret": True}
+        )
+        self.assertEqual(
+            items["LOG_LEVEL"], {"name": "LOG_LEVEL", "value": "debug", "isSecret": False}
+        )
         self.assertTrue(self.stored(self.dev_env, "DATABASE_URL").startswith("postgres://"))
         # §13: list items carry isSecret, which the OpenAPI EnvVar schema does not list.
         self.assertConforms(body, LIST_PATH)
@@ -156,15 +190,17 @@ class ListAndRetrieveTests(EnvVarCase):
         with self.emu.state.lock:
             self.emu.state.envvars.set(self.dev_env, "TRIGGER_SECRET_KEY", "tr_dev_leak")
         self.assertNotIn("TRIGGER_SECRET_KEY", self.listed())
-        self.assertError(self.get(self.path("dev", "TRIGGER_SECRET_KEY")), 404,
-                         "Environment variable not found")
+        self.assertError(
+            self.get(self.path("dev", "TRIGGER_SECRET_KEY")), 404, "Environment variable not found"
+        )
 
     def test_branches_merge_parent_values_and_the_child_wins(self):
         parent = self.listed("preview")
         login = self.listed("preview", branch="feature-login")
         checkout = self.listed("preview", branch="fix/checkout")
-        self.assertEqual(login["API_BASE_URL"],
-                         ("https://feature-login.preview.example.com", False))
+        self.assertEqual(
+            login["API_BASE_URL"], ("https://feature-login.preview.example.com", False)
+        )
         self.assertEqual(parent["API_BASE_URL"], ("https://preview.api.example.com", False))
         self.assertEqual(login["REGION"], parent["REGION"])
         self.assertEqual(login["LOGIN_PROVIDER"], ("passkeys", False))
@@ -176,8 +212,9 @@ class ListAndRetrieveTests(EnvVarCase):
         child = self.env("preview", "fix/checkout")
         with self.emu.state.lock:
             self.emu.state.envvars.set(child, "FEATURE_FLAGS", "child-only", is_secret=False)
-        self.assertEqual(self.listed("preview", branch="fix/checkout")["FEATURE_FLAGS"],
-                         ("<redacted>", True))
+        self.assertEqual(
+            self.listed("preview", branch="fix/checkout")["FEATURE_FLAGS"], ("<redacted>", True)
+        )
 
     def test_retrieve(self):
         body = self.get(self.path("dev", "REGION")).json()
@@ -189,11 +226,13 @@ class ListAndRetrieveTests(EnvVarCase):
     def test_retrieve_unknown_or_only_elsewhere_is_404(self):
         for name in ("NOPE", "SENTRY_DSN"):  # SENTRY_DSN exists only in production
             with self.subTest(name=name):
-                self.assertError(self.get(self.path("dev", name)), 404,
-                                 "Environment variable not found")
+                self.assertError(
+                    self.get(self.path("dev", name)), 404, "Environment variable not found"
+                )
         self.assertEqual(self.pat("GET", "prod", "SENTRY_DSN").status_code, 200)
-        self.assertConforms(self.get(self.path("dev", "NOPE")).json(), LIST_PATH + "/{name}",
-                            "get", "404")
+        self.assertConforms(
+            self.get(self.path("dev", "NOPE")).json(), LIST_PATH + "/{name}", "get", "404"
+        )
 
 
 class CreateTests(EnvVarCase):
@@ -218,12 +257,16 @@ class CreateTests(EnvVarCase):
     def test_reserved_and_blank_entries(self):
         for name in ("TRIGGER_SECRET_KEY", "TRIGGER_API_URL"):
             with self.subTest(name=name):
-                self.assertError(self.post(self.path(), json={"name": name, "value": "x"}), 400,
-                                 NO_VALID + " All the variables submitted are not allowed.")
+                self.assertError(
+                    self.post(self.path(), json={"name": name, "value": "x"}),
+                    400,
+                    NO_VALID + " All the variables submitted are not allowed.",
+                )
         for name, value in (("BLANK", "   "), ("  ", "value"), ("", "")):
             with self.subTest(name=name, value=value):
-                self.assertError(self.post(self.path(), json={"name": name, "value": value}),
-                                 400, NO_VALID)
+                self.assertError(
+                    self.post(self.path(), json={"name": name, "value": value}), 400, NO_VALID
+                )
         names = self.listed()
         self.assertNotIn("BLANK", names)
         self.assertNotIn("TRIGGER_API_URL", names)
@@ -233,9 +276,10 @@ class CreateTests(EnvVarCase):
         self.assertEqual(response.status_code, 400)
         body = response.json()
         self.assertEqual(body["error"], "Invalid request body")
-        self.assertEqual([(i["path"], i["message"]) for i in body["issues"]],
-                         [(["value"], "Required"),
-                          (["isSecret"], "Expected boolean, received string")])
+        self.assertEqual(
+            [(i["path"], i["message"]) for i in body["issues"]],
+            [(["value"], "Required"), (["isSecret"], "Expected boolean, received string")],
+        )
         self.assertConforms(body, LIST_PATH, "post", "400")
 
     def test_a_body_that_is_not_json_throws_in_the_route(self):
@@ -244,13 +288,19 @@ class CreateTests(EnvVarCase):
 
 class ImportTests(EnvVarCase):
     def test_override_false_refuses_and_writes_nothing(self):
-        response = self.post(self.path(suffix="/import"),
-                             json={"variables": {"REGION": "mars", "BRAND_NEW": "1"}})
+        response = self.post(
+            self.path(suffix="/import"), json={"variables": {"REGION": "mars", "BRAND_NEW": "1"}}
+        )
         self.assertEqual(response.status_code, 400)
-        self.assertEqual(response.json(), {
-            "error": CONFLICT,
-            "variableErrors": [{"key": "REGION", "error": "Variable already set in Development."}],
-        })
+        self.assertEqual(
+            response.json(),
+            {
+                "error": CONFLICT,
+                "variableErrors": [
+                    {"key": "REGION", "error": "Variable already set in Development."}
+                ],
+            },
+        )
         self.assertConforms(response.json(), LIST_PATH + "/import", "post", "400")
         names = self.listed()
         self.assertEqual(names["REGION"], ("local", False))
@@ -258,88 +308,131 @@ class ImportTests(EnvVarCase):
 
     def test_conflict_names_the_environment(self):
         response = self.pat("POST", "prod", suffix="/import", json={"variables": {"REGION": "x"}})
-        self.assertEqual(response.json()["variableErrors"][0]["error"],
-                         "Variable already set in Production.")
+        self.assertEqual(
+            response.json()["variableErrors"][0]["error"], "Variable already set in Production."
+        )
 
     def test_override_true_writes_everything(self):
-        response = self.post(self.path(suffix="/import"), json={
-            "variables": {"REGION": "mars", "BRAND_NEW": "1"}, "override": True})
+        response = self.post(
+            self.path(suffix="/import"),
+            json={"variables": {"REGION": "mars", "BRAND_NEW": "1"}, "override": True},
+        )
         self.assertEqual(response.json(), {"success": True})
         self.assertConforms(response.json(), LIST_PATH + "/import", "post")
         names = self.listed()
         self.assertEqual((names["REGION"], names["BRAND_NEW"]), (("mars", False), ("1", False)))
 
     def test_is_secret_applies_to_the_imported_values(self):
-        self.post(self.path(suffix="/import"), json={"variables": {"A_KEY": "k"},
-                                                     "isSecret": True})
+        self.post(self.path(suffix="/import"), json={"variables": {"A_KEY": "k"}, "isSecret": True})
         self.assertEqual(self.listed()["A_KEY"], ("<redacted>", True))
 
     def test_variables_must_be_a_map(self):
         # §13: the file documents ``variables`` as an array of {name, value}; the server wants
         # an object map and answers an array with 400 ``Invalid body``.
-        for body in ({"variables": [{"name": "A", "value": "1"}]}, {"variables": {"A": 1}},
-                     {"variables": {"A": "1"}, "override": "true"}, {}, [],
-                     {"variables": {"A": "1"}, "source": {"type": "user"}},
-                     {"variables": {"A": "1"}, "source": {"type": ["user"]}}):
+        for body in (
+            {"variables": [{"name": "A", "value": "1"}]},
+            {"variables": {"A": 1}},
+            {"variables": {"A": "1"}, "override": "true"},
+            {},
+            [],
+            {"variables": {"A": "1"}, "source": {"type": "user"}},
+            {"variables": {"A": "1"}, "source": {"type": ["user"]}},
+        ):
             with self.subTest(body=body):
-                self.assertError(self.post(self.path(suffix="/import"), json=body), 400,
-                                 "Invalid body")
+                self.assertError(
+                    self.post(self.path(suffix="/import"), json=body), 400, "Invalid body"
+                )
 
     def test_blank_and_reserved_entries_are_dropped(self):
-        response = self.post(self.path(suffix="/import"), json={"variables": {
-            "GOOD": "1", "EMPTY": "  ", "TRIGGER_API_URL": "http://x", " ": "v"}})
+        response = self.post(
+            self.path(suffix="/import"),
+            json={
+                "variables": {"GOOD": "1", "EMPTY": "  ", "TRIGGER_API_URL": "http://x", " ": "v"}
+            },
+        )
         self.assertEqual(response.json(), {"success": True})
         names = self.listed()
         self.assertIn("GOOD", names)
         self.assertNotIn("EMPTY", names)
-        self.assertError(self.post(self.path(suffix="/import"),
-                                   json={"variables": {"TRIGGER_SECRET_KEY": "x"}}), 400,
-                         NO_VALID + " All the variables submitted are not allowed.")
-        self.assertError(self.post(self.path(suffix="/import"), json={"variables": {}}), 400,
-                         NO_VALID)
+        self.assertError(
+            self.post(self.path(suffix="/import"), json={"variables": {"TRIGGER_SECRET_KEY": "x"}}),
+            400,
+            NO_VALID + " All the variables submitted are not allowed.",
+        )
+        self.assertError(
+            self.post(self.path(suffix="/import"), json={"variables": {}}), 400, NO_VALID
+        )
 
     def test_branch_import_inherits_the_parents_secret_flag(self):
-        self.pat("POST", "preview", suffix="/import", branch="fix/checkout",
-                 json={"variables": {"FEATURE_FLAGS": "branch-flags", "PLAIN": "p"}})
+        self.pat(
+            "POST",
+            "preview",
+            suffix="/import",
+            branch="fix/checkout",
+            json={"variables": {"FEATURE_FLAGS": "branch-flags", "PLAIN": "p"}},
+        )
         child = self.env("preview", "fix/checkout")
         self.assertTrue(self.is_secret(child, "FEATURE_FLAGS"))
         self.assertFalse(self.is_secret(child, "PLAIN"))
         self.assertEqual(self.stored(child, "FEATURE_FLAGS"), "branch-flags")
 
     def test_parent_variables_are_written_for_branch_targets_only(self):
-        response = self.pat("POST", "preview", suffix="/import", branch="feature-login", json={
-            "variables": {"CHILD_ONLY": "c"}, "parentVariables": {"SHARED_NEW": "p"}})
+        response = self.pat(
+            "POST",
+            "preview",
+            suffix="/import",
+            branch="feature-login",
+            json={"variables": {"CHILD_ONLY": "c"}, "parentVariables": {"SHARED_NEW": "p"}},
+        )
         self.assertEqual(response.json(), {"success": True})
         self.assertEqual(self.stored(self.env("preview"), "SHARED_NEW"), "p")
         self.assertEqual(self.stored(self.env("preview", "feature-login"), "CHILD_ONLY"), "c")
         self.assertIsNone(self.stored(self.env("preview"), "CHILD_ONLY"))
-        self.post(self.path(suffix="/import"), json={"variables": {"X1": "1"},
-                                                     "parentVariables": {"X2": "2"}})
+        self.post(
+            self.path(suffix="/import"),
+            json={"variables": {"X1": "1"}, "parentVariables": {"X2": "2"}},
+        )
         self.assertIsNone(self.stored(self.dev_env, "X2"))  # dev is not a branch
 
     def test_branch_import_succeeds_if_either_write_does(self):
         # The child write conflicts, the parent write succeeds: still a success.
-        response = self.pat("POST", "preview", suffix="/import", branch="feature-login", json={
-            "variables": {"LOGIN_PROVIDER": "sso"}, "parentVariables": {"PARENT_NEW": "p"}})
+        response = self.pat(
+            "POST",
+            "preview",
+            suffix="/import",
+            branch="feature-login",
+            json={"variables": {"LOGIN_PROVIDER": "sso"}, "parentVariables": {"PARENT_NEW": "p"}},
+        )
         self.assertEqual(response.json(), {"success": True})
-        self.assertEqual(self.stored(self.env("preview", "feature-login"), "LOGIN_PROVIDER"),
-                         "passkeys")
+        self.assertEqual(
+            self.stored(self.env("preview", "feature-login"), "LOGIN_PROVIDER"), "passkeys"
+        )
         # Both conflict: the child's error.
-        response = self.pat("POST", "preview", suffix="/import", branch="feature-login", json={
-            "variables": {"LOGIN_PROVIDER": "sso"}, "parentVariables": {"REGION": "x"}})
+        response = self.pat(
+            "POST",
+            "preview",
+            suffix="/import",
+            branch="feature-login",
+            json={"variables": {"LOGIN_PROVIDER": "sso"}, "parentVariables": {"REGION": "x"}},
+        )
         self.assertEqual(response.status_code, 400)
-        self.assertEqual(response.json()["variableErrors"],
-                         [{"key": "LOGIN_PROVIDER", "error": "Variable already set in Preview."}])
+        self.assertEqual(
+            response.json()["variableErrors"],
+            [{"key": "LOGIN_PROVIDER", "error": "Variable already set in Preview."}],
+        )
 
     def test_multipart_dotenv_upload(self):
-        dotenv = (b"# comment\nexport UPLOADED=plain\nQUOTED=\"line1\\nline2\" # trailing\n"
-                  b"SINGLE='kept \\n as is'\nREGION=override-me\n")
+        dotenv = (
+            b'# comment\nexport UPLOADED=plain\nQUOTED="line1\\nline2" # trailing\n'
+            b"SINGLE='kept \\n as is'\nREGION=override-me\n"
+        )
         files = {"variables": (".env", dotenv, "text/plain")}
         response = self.post(self.path(suffix="/import"), files=files)
         self.assertEqual(response.json()["variableErrors"][0]["key"], "REGION")
         self.assertIsNone(self.stored(self.dev_env, "UPLOADED"))
-        response = self.post(self.path(suffix="/import"), files={
-            **files, "override": (None, "true")})
+        response = self.post(
+            self.path(suffix="/import"), files={**files, "override": (None, "true")}
+        )
         self.assertEqual(response.json(), {"success": True})
         self.assertEqual(self.stored(self.dev_env, "UPLOADED"), "plain")
         self.assertEqual(self.stored(self.dev_env, "QUOTED"), "line1\nline2")
@@ -347,16 +440,29 @@ class ImportTests(EnvVarCase):
         self.assertEqual(self.stored(self.dev_env, "REGION"), "override-me")
 
     def test_multipart_without_a_file_is_invalid_file(self):
-        response = self.post(self.path(suffix="/import"),
-                             files={"variables": (None, "A=1"), "override": (None, "true")})
+        response = self.post(
+            self.path(suffix="/import"),
+            files={"variables": (None, "A=1"), "override": (None, "true")},
+        )
         self.assertError(response, 400, "Invalid file")
 
     def test_dotenv_parser(self):
-        text = ("A=1\r\nexport B = two words \nC: colon\nD=\"x # not a comment\"\nE=`tick`\n"
-                "F=#empty\nA=again\n  G = 'single' # c\n")
-        self.assertEqual(parse_dotenv(text), {"A": "again", "B": "two words", "C": "colon",
-                                              "D": "x # not a comment", "E": "tick", "F": "",
-                                              "G": "single"})
+        text = (
+            'A=1\r\nexport B = two words \nC: colon\nD="x # not a comment"\nE=`tick`\n'
+            "F=#empty\nA=again\n  G = 'single' # c\n"
+        )
+        self.assertEqual(
+            parse_dotenv(text),
+            {
+                "A": "again",
+                "B": "two words",
+                "C": "colon",
+                "D": "x # not a comment",
+                "E": "tick",
+                "F": "",
+                "G": "single",
+            },
+        )
 
 
 class UpdateAndDeleteTests(EnvVarCase):
@@ -369,18 +475,27 @@ class UpdateAndDeleteTests(EnvVarCase):
         self.assertConforms({"success": True}, LIST_PATH + "/{name}", "put")
 
     def test_update_needs_the_name_somewhere_in_the_project(self):
-        self.assertError(self.put(self.path("dev", "NOPE"), json={"value": "x"}), 404,
-                         "Environment variable not found")
-        self.assertError(self.put(self.path("dev", "NOPE"), json={"wrong": 1}), 404,
-                         "Environment variable not found")  # before the body is read
+        self.assertError(
+            self.put(self.path("dev", "NOPE"), json={"value": "x"}),
+            404,
+            "Environment variable not found",
+        )
+        self.assertError(
+            self.put(self.path("dev", "NOPE"), json={"wrong": 1}),
+            404,
+            "Environment variable not found",
+        )  # before the body is read
         # SENTRY_DSN exists in production only: the dev value is created (not secret).
-        self.assertEqual(self.put(self.path("dev", "SENTRY_DSN"), json={"value": "dsn"}).json(),
-                         {"success": True})
+        self.assertEqual(
+            self.put(self.path("dev", "SENTRY_DSN"), json={"value": "dsn"}).json(),
+            {"success": True},
+        )
         self.assertEqual(self.listed()["SENTRY_DSN"], ("dsn", False))
 
     def test_blank_value_is_a_successful_no_op(self):
-        self.assertEqual(self.put(self.path("dev", "REGION"), json={"value": "  "}).json(),
-                         {"success": True})
+        self.assertEqual(
+            self.put(self.path("dev", "REGION"), json={"value": "  "}).json(), {"success": True}
+        )
         self.assertEqual(self.stored(self.dev_env, "REGION"), "local")
 
     def test_update_body_errors(self):
@@ -388,8 +503,9 @@ class UpdateAndDeleteTests(EnvVarCase):
         self.assertEqual(response.status_code, 400)
         self.assertEqual(response.json()["error"], "Invalid request body")
         self.assertEqual(response.json()["issues"][0]["path"], ["value"])
-        self.assertError(self.put(self.path("dev", "REGION"), data=b"nope"), 500,
-                         "Internal Server Error")
+        self.assertError(
+            self.put(self.path("dev", "REGION"), data=b"nope"), 500, "Internal Server Error"
+        )
 
     def test_delete_removes_this_environments_value_only(self):
         response = self.call("DELETE", self.path("dev", "REGION"))
@@ -399,16 +515,23 @@ class UpdateAndDeleteTests(EnvVarCase):
         self.assertEqual(self.listed("prod")["REGION"], ("eu-central-1", False))
 
     def test_delete_errors(self):
-        self.assertError(self.call("DELETE", self.path("dev", "NOPE")), 404,
-                         "Environment variable not found")
-        self.assertError(self.call("DELETE", self.path("dev", "SENTRY_DSN")), 400,
-                         "Environment variable value not found")
+        self.assertError(
+            self.call("DELETE", self.path("dev", "NOPE")), 404, "Environment variable not found"
+        )
+        self.assertError(
+            self.call("DELETE", self.path("dev", "SENTRY_DSN")),
+            400,
+            "Environment variable value not found",
+        )
 
     def test_deleting_the_last_value_deletes_the_variable(self):
         self.post(self.path(), json={"name": "ONLY_DEV", "value": "1"})
         self.call("DELETE", self.path("dev", "ONLY_DEV"))
-        self.assertError(self.put(self.path("dev", "ONLY_DEV"), json={"value": "2"}), 404,
-                         "Environment variable not found")
+        self.assertError(
+            self.put(self.path("dev", "ONLY_DEV"), json={"value": "2"}),
+            404,
+            "Environment variable not found",
+        )
 
 
 class SeedTests(EnvVarCase):
@@ -427,8 +550,9 @@ class ProjectRouteTests(EnvVarCase):
     """``GET /api/v1/projects/{ref}/envvars`` (runtime values) and ``…/{ref}/{env}``."""
 
     def runtime(self, token: Any, ref: str | None = None, **headers: str):
-        return self.get(f"/api/v1/projects/{ref or self.emu.project_ref}/envvars", token=token,
-                        headers=headers)
+        return self.get(
+            f"/api/v1/projects/{ref or self.emu.project_ref}/envvars", token=token, headers=headers
+        )
 
     def test_runtime_variables_are_unredacted_with_built_ins(self):
         prod = self.emu.secret_keys["prod"]
@@ -443,8 +567,9 @@ class ProjectRouteTests(EnvVarCase):
         self.assertEqual(dev["OTEL_EXPORTER_OTLP_ENDPOINT"], self.emu.base_url + "/otel")
 
     def test_runtime_variables_of_a_branch(self):
-        variables = self.runtime(self.emu.secret_keys["preview"],
-                                 **{"x-trigger-branch": "feature-login"}).json()["variables"]
+        variables = self.runtime(
+            self.emu.secret_keys["preview"], **{"x-trigger-branch": "feature-login"}
+        ).json()["variables"]
         self.assertEqual(variables["TRIGGER_PREVIEW_BRANCH"], "feature-login")
         self.assertEqual(variables["TRIGGER_SECRET_KEY"], self.emu.secret_keys["preview"])
         self.assertEqual(variables["API_BASE_URL"], "https://feature-login.preview.example.com")
@@ -452,8 +577,11 @@ class ProjectRouteTests(EnvVarCase):
 
     def test_runtime_variables_auth(self):
         self.assertError(self.runtime(self.emu.access_token), 401, "Invalid API key")
-        self.assertError(self.runtime(self.emu.secret_key, ref=self.emu.state.second_project.ref),
-                         404, "Project not found")
+        self.assertError(
+            self.runtime(self.emu.secret_key, ref=self.emu.state.second_project.ref),
+            404,
+            "Project not found",
+        )
         with self.emu.state.lock:
             runs_only = self.emu.state.add_api_key(self.dev_env, scopes={"read:runs"})
         self.assertError(self.runtime(runs_only), 403, "Unauthorized")
@@ -461,19 +589,33 @@ class ProjectRouteTests(EnvVarCase):
     def test_project_environment_bootstrap(self):
         ref = self.emu.project_ref
         body = self.call("GET", f"/api/v1/projects/{ref}/prod", token=self.emu.access_token)
-        self.assertEqual(body.json(), {
-            "apiKey": self.emu.secret_keys["prod"], "name": "Web App", "apiUrl": self.emu.base_url,
-            "projectId": self.emu.state.default_project.id, "defaultRuntime": None})
-        branch = self.call("GET", f"/api/v1/projects/{ref}/preview", token=self.emu.access_token,
-                           headers={"x-trigger-branch": "fix/checkout"}).json()
+        self.assertEqual(
+            body.json(),
+            {
+                "apiKey": self.emu.secret_keys["prod"],
+                "name": "Web App",
+                "apiUrl": self.emu.base_url,
+                "projectId": self.emu.state.default_project.id,
+                "defaultRuntime": None,
+            },
+        )
+        branch = self.call(
+            "GET",
+            f"/api/v1/projects/{ref}/preview",
+            token=self.emu.access_token,
+            headers={"x-trigger-branch": "fix/checkout"},
+        ).json()
         self.assertEqual(branch["apiKey"], self.emu.secret_keys["preview"])
         # a secret key gets itself back, whatever {env} says
         own = self.get(f"/api/v1/projects/{ref}/prod").json()
         self.assertEqual(own["apiKey"], self.emu.secret_key)
         for slug in ("stg", "production"):
             with self.subTest(slug=slug):
-                self.assertError(self.get(f"/api/v1/projects/{ref}/{slug}", token="tr_pat_x"),
-                                 400, "Invalid Params")  # validated before auth
+                self.assertError(
+                    self.get(f"/api/v1/projects/{ref}/{slug}", token="tr_pat_x"),
+                    400,
+                    "Invalid Params",
+                )  # validated before auth
 
 
 class DefaultDevBranchTests(EnvVarCase):

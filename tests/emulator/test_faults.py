@@ -23,19 +23,27 @@ class StatusFaultTests(EmulatorCase):
         for status in (503, 503):
             self.assertError(self.get("/api/v1/runs"), status, "Service Unavailable")
         self.emu.faults.clear()
-        for status, phrase in ((500, "Internal Server Error"), (502, "Bad Gateway"),
-                               (408, "Request Timeout"), (409, "Conflict")):
+        for status, phrase in (
+            (500, "Internal Server Error"),
+            (502, "Bad Gateway"),
+            (408, "Request Timeout"),
+            (409, "Conflict"),
+        ):
             with self.subTest(status=status):
                 self.emu.faults.fail_next(1, status)
-                self.assertError(self.post("/api/v1/tasks/send-email/trigger",
-                                           json={"payload": {}}), status, phrase)
+                self.assertError(
+                    self.post("/api/v1/tasks/send-email/trigger", json={"payload": {}}),
+                    status,
+                    phrase,
+                )
         self.assertEqual(self.emu.faults.pending, 0)
         self.assertEqual(self.get("/api/v1/runs").status_code, 200)
         self.assertEqual([e.fault for e in self.emu.journal.entries][-1], None)
 
     def test_extra_headers_path_and_method_filters(self):
-        self.emu.faults.fail_next(1, 500, headers={"x-should-retry": "false"},
-                                  path="/api/v3/runs/*", method="GET")
+        self.emu.faults.fail_next(
+            1, 500, headers={"x-should-retry": "false"}, path="/api/v3/runs/*", method="GET"
+        )
         self.assertEqual(self.get("/api/v1/runs").status_code, 200)
         self.assertEqual(self.post("/api/v2/runs/run_x/cancel").status_code, 404)
         failed = self.get("/api/v3/runs/run_x")
@@ -45,8 +53,9 @@ class StatusFaultTests(EmulatorCase):
     def test_fail_after_processing_keeps_the_side_effect(self):
         before = len(self.dev_runs())
         self.emu.faults.fail_next(1, 502, after_processing=True)
-        self.assertEqual(self.post("/api/v1/tasks/send-email/trigger",
-                                   json={"payload": {}}).status_code, 502)
+        self.assertEqual(
+            self.post("/api/v1/tasks/send-email/trigger", json={"payload": {}}).status_code, 502
+        )
         self.assertEqual(len(self.dev_runs()), before + 1)
 
     def test_rate_limit_next_is_the_real_429(self):
@@ -55,23 +64,36 @@ class StatusFaultTests(EmulatorCase):
         self.assertEqual(response.status_code, 429)
         self.assertEqual(response.headers["Content-Type"], "application/problem+json")
         detail = "Rate limit exceeded 0/750 requests remaining. Retry in 0.5 seconds."
-        self.assertEqual(response.json(), {
-            "title": "Rate Limit Exceeded", "status": 429,
-            "type": "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/429",
-            "detail": detail, "reset": FROZEN_MS + 500, "limit": 750, "remaining": 0,
-            "secondsUntilReset": 0.5, "error": detail})
-        self.assertEqual((response.headers["x-ratelimit-limit"],
-                          response.headers["x-ratelimit-remaining"],
-                          response.headers["x-ratelimit-reset"]),
-                         ("750", "0", str(FROZEN_MS + 500)))
+        self.assertEqual(
+            response.json(),
+            {
+                "title": "Rate Limit Exceeded",
+                "status": 429,
+                "type": "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/429",
+                "detail": detail,
+                "reset": FROZEN_MS + 500,
+                "limit": 750,
+                "remaining": 0,
+                "secondsUntilReset": 0.5,
+                "error": detail,
+            },
+        )
+        self.assertEqual(
+            (
+                response.headers["x-ratelimit-limit"],
+                response.headers["x-ratelimit-remaining"],
+                response.headers["x-ratelimit-reset"],
+            ),
+            ("750", "0", str(FROZEN_MS + 500)),
+        )
         self.emu.faults.fail_next(1, 429)
-        self.assertEqual(self.get("/api/v1/runs").headers["x-ratelimit-reset"],
-                         str(FROZEN_MS + 50))
+        self.assertEqual(self.get("/api/v1/runs").headers["x-ratelimit-reset"], str(FROZEN_MS + 50))
 
     def test_respond_next_sends_a_malformed_answer(self):
         self.emu.faults.respond_next(1, body={"unexpected": True}, path="/api/v3/runs/*")
-        self.emu.faults.respond_next(1, 200, text="<html>proxy</html>",
-                                     headers={"Content-Type": "text/html"})
+        self.emu.faults.respond_next(
+            1, 200, text="<html>proxy</html>", headers={"Content-Type": "text/html"}
+        )
         answer = self.get("/api/v3/runs/run_x")
         self.assertEqual((answer.status_code, answer.json()), (200, {"unexpected": True}))
         answer = self.get("/api/v1/runs")
@@ -138,8 +160,7 @@ class ConnectionFaultTests(EmulatorCase):
 
 class DeterminismTests(EmulatorCase):
     def statuses(self, n: int = 40) -> list[int]:
-        return [self.get("/api/v1/runs", params={"page[size]": 1}).status_code
-                for _ in range(n)]
+        return [self.get("/api/v1/runs", params={"page[size]": 1}).status_code for _ in range(n)]
 
     def test_fault_rate_sequence_repeats_with_the_seed(self):
         self.emu.faults.set_fault_rate(0.3, statuses=(500, 503))
@@ -194,8 +215,11 @@ class StopWhileStalledTests(SimpleTestCase):
 
         def call():
             try:
-                requests.get(emu.url("/api/v1/runs"), timeout=30,
-                             headers={"Authorization": f"Bearer {emu.secret_key}"})
+                requests.get(
+                    emu.url("/api/v1/runs"),
+                    timeout=30,
+                    headers={"Authorization": f"Bearer {emu.secret_key}"},
+                )
                 outcome["result"] = "answered"
             except requests.RequestException as exc:
                 outcome["result"] = type(exc).__name__

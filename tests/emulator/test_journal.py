@@ -9,13 +9,15 @@ from .base import EmulatorCase
 
 class JournalTests(EmulatorCase):
     def test_entries_record_the_request(self):
-        self.get("/api/v1/runs", params={"filter[status]": "COMPLETED,FAILED", "page[size]": 5},
-                 headers={"x-trigger-source": "tests"})
+        self.get(
+            "/api/v1/runs",
+            params={"filter[status]": "COMPLETED,FAILED", "page[size]": 5},
+            headers={"x-trigger-source": "tests"},
+        )
         self.post("/api/v1/tasks/send-email/trigger", json={"payload": {"to": "ünï"}})
         first, second = self.emu.journal.entries
         self.assertEqual((first.method, first.path, first.status), ("GET", "/api/v1/runs", 200))
-        self.assertEqual(first.query, {"filter[status]": ["COMPLETED,FAILED"],
-                                       "page[size]": ["5"]})
+        self.assertEqual(first.query, {"filter[status]": ["COMPLETED,FAILED"], "page[size]": ["5"]})
         self.assertEqual(first.header("X-Trigger-Source"), "tests")
         self.assertIsNone(first.body)
         self.assertGreater(first.duration, 0)
@@ -64,33 +66,61 @@ class JournalTests(EmulatorCase):
         names stay visible, every value is ``<redacted>``."""
         base = f"/api/v1/projects/{self.emu.project_ref}/envvars"
         pat = self.emu.access_token
-        secrets = ["s3cret-create", "s3cret-put", "s3cret-post", "s3cret-import",
-                   "s3cret-parent", "s3cret-upload", "s3cret-raw", "s3cret-list"]
+        secrets = [
+            "s3cret-create",
+            "s3cret-put",
+            "s3cret-post",
+            "s3cret-import",
+            "s3cret-parent",
+            "s3cret-upload",
+            "s3cret-raw",
+            "s3cret-list",
+        ]
         self.post(f"{base}/dev", token=pat, json={"name": "A", "value": secrets[0]})
         self.put(f"{base}/dev/A", token=pat, json={"value": secrets[1]})
         self.post(f"{base}/dev/A", token=pat, json={"value": secrets[2]})
-        self.post(f"{base}/preview/import", token=pat,
-                  headers={"x-trigger-branch": "feature-login"},
-                  json={"variables": {"B": secrets[3]}, "parentVariables": {"C": secrets[4]},
-                        "override": True})
-        self.post(f"{base}/dev/import", token=pat, data={"override": "true"},
-                  files={"variables": ("x.env", f"D={secrets[5]}\nE='multi\nline'\n")})
+        self.post(
+            f"{base}/preview/import",
+            token=pat,
+            headers={"x-trigger-branch": "feature-login"},
+            json={
+                "variables": {"B": secrets[3]},
+                "parentVariables": {"C": secrets[4]},
+                "override": True,
+            },
+        )
+        self.post(
+            f"{base}/dev/import",
+            token=pat,
+            data={"override": "true"},
+            files={"variables": ("x.env", f"D={secrets[5]}\nE='multi\nline'\n")},
+        )
         self.post(f"{base}/dev", token=pat, data=f"not json {secrets[6]}")
-        self.post(f"{base}/dev/import", token=pat,
-                  json={"variables": [{"name": "F", "value": secrets[7]}]})
+        self.post(
+            f"{base}/dev/import",
+            token=pat,
+            json={"variables": [{"name": "F", "value": secrets[7]}]},
+        )
         bodies = [entry.body for entry in self.emu.journal.entries]
-        self.assertEqual(bodies, [
-            {"name": "A", "value": "<redacted>"},
-            {"value": "<redacted>"},
-            {"value": "<redacted>"},
-            {"variables": {"B": "<redacted>"}, "parentVariables": {"C": "<redacted>"},
-             "override": True},
-            {"override": "true", "variables": {"D": "<redacted>", "E": "<redacted>"}},
-            "<redacted>",
-            {"variables": [{"name": "F", "value": "<redacted>"}]},
-        ])
-        self.assertEqual([entry.status for entry in self.emu.journal.entries][:5],
-                         [200, 200, 200, 200, 200])  # the values did reach the service
+        self.assertEqual(
+            bodies,
+            [
+                {"name": "A", "value": "<redacted>"},
+                {"value": "<redacted>"},
+                {"value": "<redacted>"},
+                {
+                    "variables": {"B": "<redacted>"},
+                    "parentVariables": {"C": "<redacted>"},
+                    "override": True,
+                },
+                {"override": "true", "variables": {"D": "<redacted>", "E": "<redacted>"}},
+                "<redacted>",
+                {"variables": [{"name": "F", "value": "<redacted>"}]},
+            ],
+        )
+        self.assertEqual(
+            [entry.status for entry in self.emu.journal.entries][:5], [200, 200, 200, 200, 200]
+        )  # the values did reach the service
         dump = repr(self.emu.journal.entries)
         for secret in secrets:
             self.assertNotIn(secret, dump)

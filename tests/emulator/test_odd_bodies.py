@@ -11,8 +11,19 @@ from typing import Any
 from .base import EmulatorCase
 
 ODD_VALUES: list[Any] = [None, True, 1e308, "x" * 70_000, [{}], [1] * 2000, {"a": {"b": [{}]}}]
-RAW_BODIES = [b"not json", b"NaN", b'{"a": NaN}', b"Infinity", b"[1,2]", b"null", b"0", b'"s"',
-              b"\xef\xbb\xbf{}", b"\xff\xfe", b'{"a":1}{"b":2}']
+RAW_BODIES = [
+    b"not json",
+    b"NaN",
+    b'{"a": NaN}',
+    b"Infinity",
+    b"[1,2]",
+    b"null",
+    b"0",
+    b'"s"',
+    b"\xef\xbb\xbf{}",
+    b"\xff\xfe",
+    b'{"a":1}{"b":2}',
+]
 # Routes whose handler reads the body with `await request.json()`: invalid JSON throws → 500.
 THROWS_ON_INVALID_JSON = ("/api/v1/schedules", "/tags", "/envvars/")  # (in the path)
 
@@ -39,27 +50,51 @@ class OddBodyTests(EmulatorCase):
             schedule = self.emu.state.schedules.in_environment(dev)[0].friendly_id
         envvars = f"/api/v1/projects/{self.emu.project_ref}/envvars/dev"
         return {
-            ("POST", "/api/v1/tasks/send-email/trigger"): {"payload": {"a": 1}, "options": {
-                "tags": ["t"], "idempotencyKey": "k", "idempotencyKeyTTL": "1h", "delay": "1h",
-                "ttl": "1h", "queue": {"name": "q"}, "concurrencyKey": "c",
-                "machine": "small-1x", "maxAttempts": 3, "metadata": {"m": 1},
-                "maxDuration": 60, "test": False, "parentRunId": run}},
-            ("POST", "/api/v1/tasks/send-email/batch"): {"items": [{"payload": {},
-                                                                    "options": {"tags": ["a"]}}]},
-            ("POST", "/api/v1/tasks/batch"): {"items": [{"task": "send-email", "payload": {},
-                                                         "options": {}}]},
-            ("POST", "/api/v2/tasks/batch"): {"items": [{"task": "send-email", "payload": {},
-                                                         "options": {}}]},
-            ("POST", "/api/v3/batches"): {"runCount": 1, "idempotencyKey": "k",
-                                          "parentRunId": run},
-            ("POST", "/api/v1/bulk-actions"): {"action": "cancel", "name": "n",
-                                               "filter": {"status": "QUEUED", "queue": {
-                                                   "type": "task", "name": "send-email"}}},
-            ("POST", "/api/v1/schedules"): {"task": "nightly-cleanup", "cron": "0 * * * *",
-                                            "deduplicationKey": "d", "timezone": "UTC",
-                                            "externalId": "x"},
-            ("PUT", f"/api/v1/schedules/{schedule}"): {"task": "nightly-cleanup",
-                                                       "cron": "0 * * * *", "timezone": "UTC"},
+            ("POST", "/api/v1/tasks/send-email/trigger"): {
+                "payload": {"a": 1},
+                "options": {
+                    "tags": ["t"],
+                    "idempotencyKey": "k",
+                    "idempotencyKeyTTL": "1h",
+                    "delay": "1h",
+                    "ttl": "1h",
+                    "queue": {"name": "q"},
+                    "concurrencyKey": "c",
+                    "machine": "small-1x",
+                    "maxAttempts": 3,
+                    "metadata": {"m": 1},
+                    "maxDuration": 60,
+                    "test": False,
+                    "parentRunId": run,
+                },
+            },
+            ("POST", "/api/v1/tasks/send-email/batch"): {
+                "items": [{"payload": {}, "options": {"tags": ["a"]}}]
+            },
+            ("POST", "/api/v1/tasks/batch"): {
+                "items": [{"task": "send-email", "payload": {}, "options": {}}]
+            },
+            ("POST", "/api/v2/tasks/batch"): {
+                "items": [{"task": "send-email", "payload": {}, "options": {}}]
+            },
+            ("POST", "/api/v3/batches"): {"runCount": 1, "idempotencyKey": "k", "parentRunId": run},
+            ("POST", "/api/v1/bulk-actions"): {
+                "action": "cancel",
+                "name": "n",
+                "filter": {"status": "QUEUED", "queue": {"type": "task", "name": "send-email"}},
+            },
+            ("POST", "/api/v1/schedules"): {
+                "task": "nightly-cleanup",
+                "cron": "0 * * * *",
+                "deduplicationKey": "d",
+                "timezone": "UTC",
+                "externalId": "x",
+            },
+            ("PUT", f"/api/v1/schedules/{schedule}"): {
+                "task": "nightly-cleanup",
+                "cron": "0 * * * *",
+                "timezone": "UTC",
+            },
             ("POST", f"/api/v1/runs/{run}/reschedule"): {"delay": "1h"},
             ("POST", f"/api/v1/runs/{run}/tags"): {"tags": ["a"]},
             ("PUT", f"/api/v1/runs/{run}/metadata"): {"metadata": {"a": 1}, "operations": []},
@@ -67,15 +102,25 @@ class OddBodyTests(EmulatorCase):
             ("POST", "/api/v1/idempotencyKeys/k/reset"): {"taskIdentifier": "send-email"},
             ("POST", "/api/v1/queues/send-email/pause"): {"type": "task", "action": "pause"},
             ("POST", "/api/v1/queues/send-email/concurrency/override"): {
-                "type": "task", "concurrencyLimit": 3},
+                "type": "task",
+                "concurrencyLimit": 3,
+            },
             ("POST", "/api/v1/queues/send-email/concurrency/reset"): {"type": "task"},
-            ("POST", "/api/v1/auth/public-tokens"): {"scopes": {"read": {"runs": True}},
-                                                     "expirationTime": "1h"},
-            ("POST", "/api/v1/waitpoints/tokens"): {"idempotencyKey": "k", "timeout": "1h",
-                                                    "tags": ["a"]},
+            ("POST", "/api/v1/auth/public-tokens"): {
+                "scopes": {"read": {"runs": True}},
+                "expirationTime": "1h",
+            },
+            ("POST", "/api/v1/waitpoints/tokens"): {
+                "idempotencyKey": "k",
+                "timeout": "1h",
+                "tags": ["a"],
+            },
             ("POST", envvars): {"name": "NEW_VAR", "value": "v", "isSecret": True},
-            ("POST", envvars + "/import"): {"variables": {"A": "1"}, "override": True,
-                                            "parentVariables": {"B": "2"}},
+            ("POST", envvars + "/import"): {
+                "variables": {"A": "1"},
+                "override": True,
+                "parentVariables": {"B": "2"},
+            },
             ("PUT", envvars + "/DATABASE_URL"): {"value": "v"},
         }
 
@@ -85,24 +130,34 @@ class OddBodyTests(EmulatorCase):
             bodies = [json.dumps(body).encode() for body in mutations(example)] + RAW_BODIES
             for body in bodies:
                 with self.subTest(method=method, path=path, body=body[:80]):
-                    response = self.call(method, path, token=token, data=body,
-                                         headers={"Content-Type": "application/json"})
+                    response = self.call(
+                        method,
+                        path,
+                        token=token,
+                        data=body,
+                        headers={"Content-Type": "application/json"},
+                    )
                     if response.status_code == 500:
                         self.assertIn(body, RAW_BODIES, response.text)
-                        self.assertTrue(any(part in path for part in THROWS_ON_INVALID_JSON),
-                                        response.text)
+                        self.assertTrue(
+                            any(part in path for part in THROWS_ON_INVALID_JSON), response.text
+                        )
                     self.assertEqual(self.emu.server_errors, [])
 
     def test_json_is_read_as_javascript_reads_it(self):
         path = "/api/v1/bulk-actions"
         for body in (b"NaN", b'{"action": "cancel", "runIds": [NaN]}', b"Infinity"):
             with self.subTest(body=body):
-                response = self.post(path, data=body,
-                                     headers={"Content-Type": "application/json"})
-                self.assertEqual((response.status_code, response.json()),
-                                 (400, {"error": "Invalid JSON"}))
+                response = self.post(path, data=body, headers={"Content-Type": "application/json"})
+                self.assertEqual(
+                    (response.status_code, response.json()), (400, {"error": "Invalid JSON"})
+                )
         # A byte-order mark is dropped and invalid UTF-8 replaced, as request.text() does.
-        response = self.post(path, data='\ufeff{"action": "cancel", "runIds": ["\xff"]}'.encode()
-                             .replace(b"\xc3\xbf", b"\xff"),
-                             headers={"Content-Type": "application/json"})
+        response = self.post(
+            path,
+            data='\ufeff{"action": "cancel", "runIds": ["\xff"]}'.encode().replace(
+                b"\xc3\xbf", b"\xff"
+            ),
+            headers={"Content-Type": "application/json"},
+        )
         self.assertEqual(response.status_code, 202, response.text)

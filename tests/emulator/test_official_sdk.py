@@ -18,12 +18,18 @@ from .base import EmulatorCase
 
 SDK_DIR = Path(os.environ.get("TRIGGER_SDK_DIR", "")).expanduser()
 SCRIPT = Path(__file__).with_name("sdk") / "check.mjs"
-AVAILABLE = bool(os.environ.get("TRIGGER_SDK_DIR")) and shutil.which("node") is not None and (
-    SDK_DIR / "node_modules" / "@trigger.dev" / "sdk").is_dir()
+AVAILABLE = (
+    bool(os.environ.get("TRIGGER_SDK_DIR"))
+    and shutil.which("node") is not None
+    and (SDK_DIR / "node_modules" / "@trigger.dev" / "sdk").is_dir()
+)
 
 
-@unittest.skipUnless(AVAILABLE, "set TRIGGER_SDK_DIR to a directory where "
-                     "`npm install @trigger.dev/sdk` ran (and have node on PATH)")
+@unittest.skipUnless(
+    AVAILABLE,
+    "set TRIGGER_SDK_DIR to a directory where "
+    "`npm install @trigger.dev/sdk` ran (and have node on PATH)",
+)
 class OfficialSdkTests(EmulatorCase):
     emulator_kwargs = {"now": None, "realtime_hold": 1}
 
@@ -36,16 +42,27 @@ class OfficialSdkTests(EmulatorCase):
         for event_type in EVENT_TYPES:
             with self.emu.state.lock:
                 body = json.dumps(build_payload(self.emu.state, event_type))
-            alerts.append({"type": event_type, "body": body, "secret": "whsec_sdk",
-                           "signature": sign(body.encode(), "whsec_sdk")})
+            alerts.append(
+                {
+                    "type": event_type,
+                    "body": body,
+                    "secret": "whsec_sdk",
+                    "signature": sign(body.encode(), "whsec_sdk"),
+                }
+            )
         alerts_file = SDK_DIR / "django_trigger_alerts.json"
         alerts_file.write_text(json.dumps(alerts))
         self.addCleanup(alerts_file.unlink)
-        proc = subprocess.run(["node", str(target), self.emu.base_url, self.emu.secret_key,
-                               str(alerts_file)],
-                              capture_output=True, text=True, timeout=120, cwd=SDK_DIR)
+        proc = subprocess.run(
+            ["node", str(target), self.emu.base_url, self.emu.secret_key, str(alerts_file)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=SDK_DIR,
+        )
         lines = proc.stdout.splitlines()
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([line for line in lines if not line.startswith("ok ")], [],
-                         proc.stdout + proc.stderr)
+        self.assertEqual(
+            [line for line in lines if not line.startswith("ok ")], [], proc.stdout + proc.stderr
+        )
         self.assertEqual(len(lines), 14 + 5 + len(EVENT_TYPES) + 9)  # + public tokens, realtime

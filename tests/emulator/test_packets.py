@@ -16,15 +16,23 @@ class PacketTests(EmulatorCase):
 
     def test_upload_trigger_retrieve_download(self):
         presigned = self.presign_upload()
-        self.assertEqual(presigned["storagePath"],
-                         "trigger/send-email/1764552000000-abc/payload.json")
+        self.assertEqual(
+            presigned["storagePath"], "trigger/send-email/1764552000000-abc/payload.json"
+        )
         self.assertTrue(presigned["presignedUrl"].startswith(self.emu.base_url + "/__objects__/"))
-        uploaded = self.http.put(presigned["presignedUrl"], data=b'{"big":true}',
-                                 headers={"Content-Type": "application/json"})
+        uploaded = self.http.put(
+            presigned["presignedUrl"],
+            data=b'{"big":true}',
+            headers={"Content-Type": "application/json"},
+        )
         self.assertEqual(uploaded.status_code, 200)
-        run_id = self.post("/api/v1/tasks/send-email/trigger", json={
-            "payload": presigned["storagePath"],
-            "options": {"payloadType": "application/store", "payloadSize": 12}}).json()["id"]
+        run_id = self.post(
+            "/api/v1/tasks/send-email/trigger",
+            json={
+                "payload": presigned["storagePath"],
+                "options": {"payloadType": "application/store", "payloadSize": 12},
+            },
+        ).json()["id"]
         run = self.get(f"/api/v3/runs/{run_id}").json()
         self.assertNotIn("payload", run)
         downloaded = self.http.get(run["payloadPresignedUrl"])
@@ -49,9 +57,11 @@ class PacketTests(EmulatorCase):
         self.assertIn(b"NoSuchKey", self.http.get(fresh).content)
 
     def test_auth_and_path_checks(self):
-        self.assertError(self.put(f"/api/v2/packets/{FILENAME}", token=None), 401,
-                         "Invalid or Missing API key")
+        self.assertError(
+            self.put(f"/api/v2/packets/{FILENAME}", token=None), 401, "Invalid or Missing API key"
+        )
         for bad in ("..%2Fother%2Fpayload.json", "a%2F%2Fb.json", "%2Fabs.json", "a%5Cb.json"):
             with self.subTest(bad=bad):
-                self.assertError(self.put(f"/api/v2/packets/{bad}"), 400,
-                                 "Invalid packet storage path")
+                self.assertError(
+                    self.put(f"/api/v2/packets/{bad}"), 400, "Invalid packet storage path"
+                )

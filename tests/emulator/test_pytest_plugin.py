@@ -22,7 +22,7 @@ def trigger_emulator_options():
     return {"seed": 5, "runs": 7}
 """
 
-TESTS = '''
+TESTS = """
 import requests
 
 PORTS = []
@@ -60,12 +60,14 @@ def test_settings_fixture(trigger_settings, settings, trigger_emulator):
     assert settings.TRIGGER == {"default": trigger_settings}
     assert trigger_settings["API_URL"] == trigger_emulator.base_url
     assert trigger_settings["ACCESS_TOKEN"] == trigger_emulator.secret_key
-'''
+"""
 
 
 def plugin_is_installed() -> bool:
-    return any(ep.value == "django_trigger.testing.pytest_plugin"
-               for ep in metadata.entry_points(group="pytest11"))
+    return any(
+        ep.value == "django_trigger.testing.pytest_plugin"
+        for ep in metadata.entry_points(group="pytest11")
+    )
 
 
 class PytestPluginTests(SimpleTestCase):
@@ -73,22 +75,41 @@ class PytestPluginTests(SimpleTestCase):
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "conftest.py").write_text(CONFTEST)
             Path(tmp, "test_generated.py").write_text(textwrap.dedent(TESTS))
-            args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                    "--ds=tests.settings", "--rootdir", tmp, tmp]
+            args = [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--ds=tests.settings",
+                "--rootdir",
+                tmp,
+                tmp,
+            ]
             if not plugin_is_installed():  # an editable install registers it by entry point
                 args[3:3] = ["-p", "django_trigger.testing.pytest_plugin"]
             env = {**os.environ, "PYTHONPATH": str(REPO)}
             env.pop("DJANGO_SETTINGS_MODULE", None)
-            proc = subprocess.run(args, cwd=tmp, env=env, capture_output=True, text=True,
-                                  timeout=120)
+            proc = subprocess.run(
+                args, cwd=tmp, env=env, capture_output=True, text=True, timeout=120
+            )
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertIn("4 passed", proc.stdout)
 
     def test_importing_the_plugin_is_cheap(self):
-        code = ("import sys, django_trigger.testing.pytest_plugin; "
-                "heavy = [m for m in ('werkzeug', 'django.conf', 'requests') if m in sys.modules]; "
-                "print(heavy)")
+        code = (
+            "import sys, django_trigger.testing.pytest_plugin; "
+            "heavy = [m for m in ('werkzeug', 'django.conf', 'requests') if m in sys.modules]; "
+            "print(heavy)"
+        )
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                              text=True, timeout=60, cwd=REPO)
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+        )
         self.assertEqual(proc.stdout.strip(), "[]", proc.stderr)

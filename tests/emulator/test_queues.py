@@ -15,8 +15,12 @@ from tests.conformance.openapi import OpenApiShapes
 from .base import FROZEN_NOW, EmulatorCase
 
 QUEUES = "/api/v1/queues"
-RBAC_403 = {"error": "Unauthorized", "code": "unauthorized", "param": "access_token",
-            "type": "authorization"}
+RBAC_403 = {
+    "error": "Unauthorized",
+    "code": "unauthorized",
+    "param": "access_token",
+    "type": "authorization",
+}
 CONCURRENCY_KEYS = {"current", "base", "override", "overriddenAt", "overriddenBy"}
 
 
@@ -27,11 +31,20 @@ def _b64(data: bytes) -> str:
 def public_jwt(env: Any, scopes: list[str]) -> str:
     """A public access token for ``env`` (HS256 with the environment's secret key)."""
     header = _b64(json.dumps({"alg": "HS256"}).encode())
-    payload = _b64(json.dumps({"sub": env.id, "pub": True, "scopes": scopes,
-                               "iss": "https://id.trigger.dev",
-                               "aud": "https://api.trigger.dev"}).encode())
-    signature = hmac.new(env.api_key.encode(), f"{header}.{payload}".encode(),
-                         hashlib.sha256).digest()
+    payload = _b64(
+        json.dumps(
+            {
+                "sub": env.id,
+                "pub": True,
+                "scopes": scopes,
+                "iss": "https://id.trigger.dev",
+                "aud": "https://api.trigger.dev",
+            }
+        ).encode()
+    )
+    signature = hmac.new(
+        env.api_key.encode(), f"{header}.{payload}".encode(), hashlib.sha256
+    ).digest()
     return f"{header}.{payload}.{_b64(signature)}"
 
 
@@ -50,8 +63,11 @@ class QueueAuthTests(QueueCase):
         for token in (self.emu.access_token, "tr_dev_" + "x" * 24):
             with self.subTest(token=token[:8]):
                 self.assertError(self.get(QUEUES, token=token), 401, "Invalid API key")
-                self.assertError(self.post(f"{QUEUES}/x/pause", token=token,
-                                           json={"action": "pause"}), 401, "Invalid API key")
+                self.assertError(
+                    self.post(f"{QUEUES}/x/pause", token=token, json={"action": "pause"}),
+                    401,
+                    "Invalid API key",
+                )
 
     def test_restricted_keys_need_the_queues_scope_for_the_action(self):
         state = self.emu.state
@@ -62,12 +78,16 @@ class QueueAuthTests(QueueCase):
         self.assertEqual((response.status_code, response.json()), (403, RBAC_403))
         self.assertEqual(self.get(QUEUES, token=reader).status_code, 200)
         self.assertEqual(self.queue("send-email", token=reader).status_code, 200)
-        response = self.post(f"{QUEUES}/send-email/pause", token=reader,
-                             json={"type": "task", "action": "pause"})
+        response = self.post(
+            f"{QUEUES}/send-email/pause", token=reader, json={"type": "task", "action": "pause"}
+        )
         self.assertEqual((response.status_code, response.json()), (403, RBAC_403))
         # the body is validated before authorization
-        self.assertError(self.post(f"{QUEUES}/send-email/pause", token=reader, json={}), 400,
-                         'Validation error: Required at "action"')
+        self.assertError(
+            self.post(f"{QUEUES}/send-email/pause", token=reader, json={}),
+            400,
+            'Validation error: Required at "action"',
+        )
 
     def test_public_jwt_may_retrieve_but_not_list(self):
         token = public_jwt(self.dev_env, ["read:queues"])
@@ -81,9 +101,11 @@ class QueueAuthTests(QueueCase):
             self.emu.state.default_project.engine = "V1"
         self.assertError(self.get(QUEUES), 400, "engine-version")
         self.assertError(self.queue("send-email"), 400, "engine-version")
-        self.assertError(self.post(f"{QUEUES}/send-email/pause",
-                                   json={"type": "task", "action": "pause"}), 400,
-                         "engine-version")
+        self.assertError(
+            self.post(f"{QUEUES}/send-email/pause", json={"type": "task", "action": "pause"}),
+            400,
+            "engine-version",
+        )
 
 
 class ListQueueTests(QueueCase):
@@ -112,8 +134,10 @@ class ListQueueTests(QueueCase):
         self.assertEqual(response.status_code, 400)
         body = response.json()
         self.assertEqual(body["error"], "Query Error")
-        self.assertEqual((body["details"][0]["path"], body["details"][0]["message"]),
-                         (["perPage"], "Number must be greater than 0"))
+        self.assertEqual(
+            (body["details"][0]["path"], body["details"][0]["message"]),
+            (["perPage"], "Number must be greater than 0"),
+        )
 
     def test_queue_item_shape(self):
         body = self.get(QUEUES).json()
@@ -138,24 +162,28 @@ class RetrieveQueueTests(QueueCase):
         self.assertEqual(self.queue("send-email").json()["id"], task["id"])
         self.assertEqual(self.queue("task%252Fsend-email").json()["id"], task["id"])
         custom = self.queue("shared-email", "custom").json()
-        self.assertEqual((custom["id"], custom["concurrencyLimit"]),
-                         (listed["shared-email"]["id"], 10))
+        self.assertEqual(
+            (custom["id"], custom["concurrencyLimit"]), (listed["shared-email"]["id"], 10)
+        )
         self.assertConforms(custom, f"{QUEUES}/{{queueParam}}")
 
     def test_not_found(self):
         self.assertError(self.get(f"{QUEUES}/send-email"), 404, "queue-not-found")  # type=id
         self.assertError(self.queue("nope"), 404, "queue-not-found")
         self.assertError(self.queue("send-email", "custom"), 404, "queue-not-found")
-        prod_queue = self.store_queue("send-email", env=self.emu.state.environment_for_key(
-            self.emu.secret_keys["prod"]))
+        prod_queue = self.store_queue(
+            "send-email", env=self.emu.state.environment_for_key(self.emu.secret_keys["prod"])
+        )
         self.assertError(self.get(f"{QUEUES}/{prod_queue.friendly_id}"), 404, "queue-not-found")
 
     def test_bad_type_is_a_query_error(self):
         response = self.queue("send-email", "name")
         self.assertEqual(response.status_code, 400)
         detail = response.json()["details"][0]
-        self.assertEqual((detail["path"], detail["message"]), (["type"], "Invalid enum value. "
-                         "Expected 'id' | 'task' | 'custom', received 'name'"))
+        self.assertEqual(
+            (detail["path"], detail["message"]),
+            (["type"], "Invalid enum value. Expected 'id' | 'task' | 'custom', received 'name'"),
+        )
 
     def test_slashes_travel_as_percent_2f(self):
         with self.emu.state.lock:
@@ -165,12 +193,12 @@ class RetrieveQueueTests(QueueCase):
             with self.subTest(raw=raw):
                 response = self.get(f"{QUEUES}/{raw}?type=custom")
                 self.assertEqual(response.json()["id"], queue.friendly_id)
-        paused = self.post(f"{QUEUES}/team%252Femails/pause",
-                           json={"type": "custom", "action": "pause"})
+        paused = self.post(
+            f"{QUEUES}/team%252Femails/pause", json={"type": "custom", "action": "pause"}
+        )
         self.assertIs(paused.json()["paused"], True)
         # a stray "%" after the route's own decoding throws in decodeURIComponent
-        self.assertError(self.get(f"{QUEUES}/bad%25zz?type=custom"), 500,
-                         "Internal Server Error")
+        self.assertError(self.get(f"{QUEUES}/bad%25zz?type=custom"), 500, "Internal Server Error")
 
     def test_counts_follow_the_runs(self):
         before = self.queue("send-email").json()
@@ -179,16 +207,18 @@ class RetrieveQueueTests(QueueCase):
         self.assertEqual(after["queued"], before["queued"] + 1)
         self.assertEqual(after["running"], before["running"])
         with self.emu.state.lock:
-            runs = [r for r in self.emu.state.runs.by_id.values()
-                    if r.environment_id == self.dev_env.id and r.queue == "task/send-email"]
+            runs = [
+                r
+                for r in self.emu.state.runs.by_id.values()
+                if r.environment_id == self.dev_env.id and r.queue == "task/send-email"
+            ]
             expected = sum(r.status == "PENDING" for r in runs)
         self.assertEqual(after["queued"], expected)
 
 
 class PauseTests(QueueCase):
     def test_pause_and_resume(self):
-        response = self.post(f"{QUEUES}/send-email/pause", json={"type": "task",
-                                                                 "action": "pause"})
+        response = self.post(f"{QUEUES}/send-email/pause", json={"type": "task", "action": "pause"})
         self.assertEqual(response.status_code, 200, response.text)
         self.assertIs(response.json()["paused"], True)
         self.assertConforms(response.json(), f"{QUEUES}/{{queueParam}}/pause", "post")
@@ -198,18 +228,28 @@ class PauseTests(QueueCase):
         self.assertIs(resumed["paused"], False)
 
     def test_pause_errors(self):
-        self.assertError(self.post(f"{QUEUES}/send-email/pause", json={"action": "pause"}), 404,
-                         "queue-not-found")  # type defaults to id
+        self.assertError(
+            self.post(f"{QUEUES}/send-email/pause", json={"action": "pause"}),
+            404,
+            "queue-not-found",
+        )  # type defaults to id
         self.assertError(self.post(f"{QUEUES}/send-email/pause"), 400, "Request body is empty")
-        self.assertError(self.post(f"{QUEUES}/send-email/pause", data=b"{",
-                                   headers={"Content-Type": "application/json"}), 400,
-                         "Invalid JSON")
-        self.assertError(self.post(f"{QUEUES}/send-email/pause",
-                                   json={"type": "task", "action": "stop"}), 400,
-                         "Validation error: Invalid enum value. Expected 'pause' | 'resume', "
-                         "received 'stop' at \"action\"")
-        self.assertError(self.call("GET", f"{QUEUES}/send-email/pause"), 405,
-                         "Method not allowed")
+        self.assertError(
+            self.post(
+                f"{QUEUES}/send-email/pause",
+                data=b"{",
+                headers={"Content-Type": "application/json"},
+            ),
+            400,
+            "Invalid JSON",
+        )
+        self.assertError(
+            self.post(f"{QUEUES}/send-email/pause", json={"type": "task", "action": "stop"}),
+            400,
+            "Validation error: Invalid enum value. Expected 'pause' | 'resume', "
+            "received 'stop' at \"action\"",
+        )
+        self.assertError(self.call("GET", f"{QUEUES}/send-email/pause"), 405, "Method not allowed")
 
 
 class ConcurrencyTests(QueueCase):
@@ -222,16 +262,31 @@ class ConcurrencyTests(QueueCase):
     def test_override_keeps_the_code_limit_as_base(self):
         body = self.override(concurrencyLimit=7).json()
         self.assertEqual(body["concurrencyLimit"], 7)
-        self.assertEqual(body["concurrency"], {
-            "current": 7, "base": 5, "override": 7, "overriddenBy": None,
-            "overriddenAt": FROZEN_NOW.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
+        self.assertEqual(
+            body["concurrency"],
+            {
+                "current": 7,
+                "base": 5,
+                "override": 7,
+                "overriddenBy": None,
+                "overriddenAt": FROZEN_NOW.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            },
+        )
         self.assertConforms(body, f"{QUEUES}/{{queueParam}}/concurrency/override", "post")
         again = self.override(concurrencyLimit=3).json()
         self.assertEqual(again["concurrency"]["base"], 5)  # the first override's base stays
         reset = self.reset_queue().json()
         self.assertEqual(reset["concurrencyLimit"], 5)
-        self.assertEqual(reset["concurrency"], {"current": 5, "base": None, "override": None,
-                                                "overriddenBy": None, "overriddenAt": None})
+        self.assertEqual(
+            reset["concurrency"],
+            {
+                "current": 5,
+                "base": None,
+                "override": None,
+                "overriddenBy": None,
+                "overriddenAt": None,
+            },
+        )
         self.assertConforms(reset, f"{QUEUES}/{{queueParam}}/concurrency/reset", "post")
 
     def test_percent_is_materialised_from_the_environment_maximum(self):
@@ -244,19 +299,32 @@ class ConcurrencyTests(QueueCase):
     def test_override_validation(self):
         cases = (
             ({}, "Validation error: Provide exactly one of `concurrencyLimit` or `percent`"),
-            ({"concurrencyLimit": 2, "percent": 10},
-             "Validation error: Provide exactly one of `concurrencyLimit` or `percent`"),
+            (
+                {"concurrencyLimit": 2, "percent": 10},
+                "Validation error: Provide exactly one of `concurrencyLimit` or `percent`",
+            ),
             ({"percent": 0}, 'Validation error: Number must be greater than 0 at "percent"'),
-            ({"percent": 101},
-             'Validation error: Number must be less than or equal to 100 at "percent"'),
-            ({"concurrencyLimit": 1.5},
-             'Validation error: Expected integer, received float at "concurrencyLimit"'),
-            ({"concurrencyLimit": -1}, "Validation error: Number must be greater than or equal "
-                                       'to 0 at "concurrencyLimit"'),
-            ({"concurrencyLimit": 100001}, "Validation error: Number must be less than or equal "
-                                           'to 100000 at "concurrencyLimit"'),
-            ({"concurrencyLimit": 26},
-             "Concurrency limit (26) cannot exceed the environment limit (25)"),
+            (
+                {"percent": 101},
+                'Validation error: Number must be less than or equal to 100 at "percent"',
+            ),
+            (
+                {"concurrencyLimit": 1.5},
+                'Validation error: Expected integer, received float at "concurrencyLimit"',
+            ),
+            (
+                {"concurrencyLimit": -1},
+                'Validation error: Number must be greater than or equal to 0 at "concurrencyLimit"',
+            ),
+            (
+                {"concurrencyLimit": 100001},
+                "Validation error: Number must be less than or equal "
+                'to 100000 at "concurrencyLimit"',
+            ),
+            (
+                {"concurrencyLimit": 26},
+                "Concurrency limit (26) cannot exceed the environment limit (25)",
+            ),
         )
         for body, message in cases:
             with self.subTest(body=body):
@@ -274,6 +342,7 @@ class ConcurrencyTests(QueueCase):
         self.assertEqual(body["concurrency"]["overriddenBy"], "Alice Example")
         self.assertEqual(body["concurrency"]["override"], 20)
         self.assertIs(self.queue("sync-crm", token=prod).json()["paused"], True)
-        reset = self.post(f"{QUEUES}/send-email/concurrency/reset", token=prod,
-                          json={"type": "task"}).json()
+        reset = self.post(
+            f"{QUEUES}/send-email/concurrency/reset", token=prod, json={"type": "task"}
+        ).json()
         self.assertIsNone(reset["concurrencyLimit"])

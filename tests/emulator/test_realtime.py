@@ -34,10 +34,18 @@ class RealtimeCase(EmulatorCase):
         return self.get(path, params=params, headers=MODERN, token=token)
 
     def token(self, scopes: list[str]) -> str:
-        return jwt(self.emu.secret_key, {
-            "sub": self.dev_env.id, "pub": True, "scopes": scopes,
-            "iss": "https://id.trigger.dev", "aud": "https://api.trigger.dev",
-            "exp": NOW + 900, "iat": NOW})
+        return jwt(
+            self.emu.secret_key,
+            {
+                "sub": self.dev_env.id,
+                "pub": True,
+                "scopes": scopes,
+                "iss": "https://id.trigger.dev",
+                "aud": "https://api.trigger.dev",
+                "exp": NOW + 900,
+                "iat": NOW,
+            },
+        )
 
 
 class WireTests(RealtimeCase):
@@ -59,8 +67,9 @@ class WireTests(RealtimeCase):
         self.assertEqual(insert["headers"], {"operation": "insert"})
         value = insert["value"]
         self.assertEqual(list(value), list(schema))
-        self.assertEqual((value["friendlyId"], value["status"], value["isTest"]),
-                         (run_id, "PENDING", "f"))
+        self.assertEqual(
+            (value["friendlyId"], value["status"], value["isTest"]), (run_id, "PENDING", "f")
+        )
         self.assertEqual(value["createdAt"], "2026-03-18T12:00:00.000")  # no Z
         self.assertEqual(value["runTags"], '{"a","b\\"c"}')
         self.assertEqual(json.loads(value["payload"]), {"n": 1})
@@ -68,8 +77,9 @@ class WireTests(RealtimeCase):
 
     def test_legacy_header_names_and_skip_columns(self):
         run_id = self.start_run()
-        response = self.get(f"/realtime/v1/runs/{run_id}",
-                            params={"offset": "-1", "skipColumns": "payload,id"})
+        response = self.get(
+            f"/realtime/v1/runs/{run_id}", params={"offset": "-1", "skipColumns": "payload,id"}
+        )
         self.assertIn("electric-shape-id", response.headers)
         self.assertIn("electric-chunk-last-offset", response.headers)
         self.assertNotIn("electric-handle", response.headers)
@@ -82,8 +92,7 @@ class WireTests(RealtimeCase):
         first = self.feed(f"/realtime/v1/runs/{run_id}", offset="-1")
         offset, handle = first.headers["electric-offset"], first.headers["electric-handle"]
         started = time.monotonic()
-        held = self.feed(f"/realtime/v1/runs/{run_id}", offset=offset, handle=handle,
-                         live="true")
+        held = self.feed(f"/realtime/v1/runs/{run_id}", offset=offset, handle=handle, live="true")
         self.assertGreaterEqual(time.monotonic() - started, 0.25)
         self.assertEqual(held.json(), [{"headers": {"control": "up-to-date"}}])
         self.assertEqual(held.headers["electric-offset"], offset)
@@ -97,11 +106,13 @@ class WireTests(RealtimeCase):
         timer = threading.Timer(0.1, self._dequeue, args=(run_id,))
         timer.start()
         self.addCleanup(timer.cancel)
-        changed = self.feed(f"/realtime/v1/runs/{run_id}", offset=offset, handle=handle,
-                            live="true")
+        changed = self.feed(
+            f"/realtime/v1/runs/{run_id}", offset=offset, handle=handle, live="true"
+        )
         update, _ = changed.json()
-        self.assertEqual((update["headers"], update["value"]["status"]),
-                         ({"operation": "update"}, "DEQUEUED"))
+        self.assertEqual(
+            (update["headers"], update["value"]["status"]), ({"operation": "update"}, "DEQUEUED")
+        )
         self.assertNotEqual(changed.headers["electric-offset"], offset)
         legacy = self.get(f"/realtime/v1/runs/{run_id}", params={"offset": "-1"}, v2=False)
         self.assertEqual(legacy.json()[0]["value"]["status"], "EXECUTING")
@@ -115,9 +126,13 @@ class AuthorizationTests(RealtimeCase):
     def test_who_may_read_a_run(self):
         run_id = self.start_run(tags=["order_1"])
         path = f"/realtime/v1/runs/{run_id}"
-        for scopes, status in ((["read:runs:" + run_id], 200), (["read:tasks:send-email"], 200),
-                               (["read:tags:order_1"], 200), (["read:runs:run_other"], 403),
-                               (["trigger:tasks:send-email"], 403)):
+        for scopes, status in (
+            (["read:runs:" + run_id], 200),
+            (["read:tasks:send-email"], 200),
+            (["read:tags:order_1"], 200),
+            (["read:runs:run_other"], 403),
+            (["trigger:tasks:send-email"], 403),
+        ):
             with self.subTest(scopes=scopes):
                 response = self.feed(path, offset="-1", token=self.token(scopes))
                 self.assertEqual(response.status_code, status, response.text)
@@ -134,8 +149,9 @@ class AuthorizationTests(RealtimeCase):
         for tags in ("a,,b", 'a"b'):
             with self.subTest(tags=tags):
                 self.assertError(self.feed("/realtime/v1/runs", tags=tags), 400, "Query Error")
-        self.assertError(self.feed("/realtime/v1/runs", token=None), 401,
-                         "Invalid or Missing API key")
+        self.assertError(
+            self.feed("/realtime/v1/runs", token=None), 401, "Invalid or Missing API key"
+        )
 
     def test_tag_and_batch_feeds(self):
         tagged = self.start_run(tags=["t1"])
@@ -147,16 +163,20 @@ class AuthorizationTests(RealtimeCase):
         self.assertEqual(self.feed("/realtime/v1/runs", tags="t2", token=token).status_code, 403)
         batch = self.post("/api/v2/tasks/batch", json={"items": [{"task": "send-email"}]})
         batch_id = batch.json()["id"]
-        runs = self.feed(f"/realtime/v1/batches/{batch_id}", offset="-1",
-                         token=self.token([f"read:batch:{batch_id}"]))
+        runs = self.feed(
+            f"/realtime/v1/batches/{batch_id}",
+            offset="-1",
+            token=self.token([f"read:batch:{batch_id}"]),
+        )
         self.assertEqual(len(runs.json()), 2)
         self.assertTrue(runs.headers["electric-handle"].startswith(f"batch_{batch_id}_"))
 
 
 class LifecycleTests(RealtimeCase):
-    emulator_kwargs = {"realtime_hold": 0.3,
-                       "lifecycle": Lifecycle(queued=2, executing=3, fail_tasks=("boom",),
-                                              output={"ok": True})}
+    emulator_kwargs = {
+        "realtime_hold": 0.3,
+        "lifecycle": Lifecycle(queued=2, executing=3, fail_tasks=("boom",), output={"ok": True}),
+    }
 
     def status(self, run_id: str) -> str:
         return self.get(f"/api/v3/runs/{run_id}").json()["status"]
@@ -182,11 +202,13 @@ class LifecycleTests(RealtimeCase):
         with Emulator(seed=1, now=FROZEN_NOW, runs=0) as emu:
             key = emu.secret_key
             headers = {"Authorization": f"Bearer {key}"}
-            run_id = requests.post(emu.url("/api/v1/tasks/send-email/trigger"), json={},
-                                   headers=headers, timeout=5).json()["id"]
+            run_id = requests.post(
+                emu.url("/api/v1/tasks/send-email/trigger"), json={}, headers=headers, timeout=5
+            ).json()["id"]
             emu.clock.advance(3600)
-            status = requests.get(emu.url(f"/api/v3/runs/{run_id}"), headers=headers,
-                                  timeout=5).json()["status"]
+            status = requests.get(
+                emu.url(f"/api/v3/runs/{run_id}"), headers=headers, timeout=5
+            ).json()["status"]
         self.assertEqual(status, "QUEUED")
 
     def test_bad_options(self):
@@ -202,18 +224,31 @@ class StopTests(EmulatorCase):
     def test_stopping_ends_held_requests(self):
         emu = Emulator(seed=1, now=FROZEN_NOW, runs=5, realtime_hold=60).start()
         headers = {"Authorization": f"Bearer {emu.secret_key}", **MODERN}
-        run_id = requests.post(emu.url("/api/v1/tasks/send-email/trigger"), json={},
-                               headers=headers, timeout=5).json()["id"]
-        first = requests.get(emu.url(f"/realtime/v1/runs/{run_id}"),
-                             params={"offset": "-1"}, headers=headers, timeout=5)
+        run_id = requests.post(
+            emu.url("/api/v1/tasks/send-email/trigger"), json={}, headers=headers, timeout=5
+        ).json()["id"]
+        first = requests.get(
+            emu.url(f"/realtime/v1/runs/{run_id}"),
+            params={"offset": "-1"},
+            headers=headers,
+            timeout=5,
+        )
         result: list[Any] = []
 
         def hold() -> None:
             try:
-                result.append(requests.get(emu.url(f"/realtime/v1/runs/{run_id}"), params={
-                    "offset": first.headers["electric-offset"],
-                    "handle": first.headers["electric-handle"], "live": "true"},
-                    headers=headers, timeout=30))
+                result.append(
+                    requests.get(
+                        emu.url(f"/realtime/v1/runs/{run_id}"),
+                        params={
+                            "offset": first.headers["electric-offset"],
+                            "handle": first.headers["electric-handle"],
+                            "live": "true",
+                        },
+                        headers=headers,
+                        timeout=30,
+                    )
+                )
             except requests.RequestException as exc:
                 result.append(exc)
 

@@ -20,8 +20,9 @@ from .base import EmulatorCase
 class _Helpers(EmulatorCase):
     def trigger(self, key: str | None, task: str = "send-email", **kwargs):
         headers = {"x-trigger-request-idempotency-key": key} if key else {}
-        return self.post(f"/api/v1/tasks/{task}/trigger", json={"payload": {"n": 1}},
-                         headers=headers, **kwargs)
+        return self.post(
+            f"/api/v1/tasks/{task}/trigger", json={"payload": {"n": 1}}, headers=headers, **kwargs
+        )
 
     def run_count(self) -> int:
         with self.emu.state.lock:
@@ -48,8 +49,9 @@ class ServiceBehaviourTests(_Helpers):
         second = self.trigger(key).json()["id"]
         self.assertNotEqual(first, second)
         self.assertEqual(self.run_count(), before + 2)
-        self.assertEqual([e.replayed for e in self.emu.journal.filter(method="POST")],
-                         [False, False])
+        self.assertEqual(
+            [e.replayed for e in self.emu.journal.filter(method="POST")], [False, False]
+        )
 
     def test_a_lost_answer_then_a_retry_makes_two_runs(self):
         key = str(uuid.uuid4())
@@ -73,9 +75,12 @@ class ServiceBehaviourTests(_Helpers):
         self.assertEqual(self.create_batch("batch-key").status_code, 202)
         for tasks in (("send-email",), ("other",)):  # the unique index ignores the tasks
             with self.subTest(tasks=tasks):
-                self.assertError(self.create_batch("batch-key", tasks), 422,
-                                 "Cannot create batch as it has already been created with the "
-                                 "same idempotency key.")
+                self.assertError(
+                    self.create_batch("batch-key", tasks),
+                    422,
+                    "Cannot create batch as it has already been created with the "
+                    "same idempotency key.",
+                )
         self.assertEqual(self.batch_count(), before + 1)
 
     def test_the_scoped_key_is_never_a_uuid(self):
@@ -83,8 +88,9 @@ class ServiceBehaviourTests(_Helpers):
         cache = RequestIdempotency("service")
         key = str(uuid.uuid4())
         scoped = scope_key(key, ["env_1", "send-email"])
-        expected = hashlib.sha256(json.dumps([key, "env_1", "send-email"],
-                                             separators=(",", ":")).encode()).hexdigest()
+        expected = hashlib.sha256(
+            json.dumps([key, "env_1", "send-email"], separators=(",", ":")).encode()
+        ).hexdigest()
         self.assertEqual(scoped, expected)
         cache.save("trigger", scoped, "run_1", 0)
         self.assertIsNone(cache.check("trigger", scoped, 1))
@@ -105,8 +111,9 @@ class DocumentedBehaviourTests(_Helpers):
         self.assertEqual(second.json(), {"id": first.json()["id"], "isCached": False})
         self.assertIn("x-trigger-jwt", second.headers)
         self.assertEqual(self.run_count(), before + 1)
-        self.assertEqual([e.replayed for e in self.emu.journal.filter(method="POST")],
-                         [False, True])
+        self.assertEqual(
+            [e.replayed for e in self.emu.journal.filter(method="POST")], [False, True]
+        )
         self.assertNotEqual(self.trigger("key-2").json()["id"], first.json()["id"])
         self.assertNotEqual(self.trigger(None).json()["id"], first.json()["id"])
 
@@ -126,8 +133,9 @@ class DocumentedBehaviourTests(_Helpers):
         headers = {"x-trigger-request-idempotency-key": "same"}
         run_id = self.trigger(None).json()["id"]
         for _ in range(2):
-            self.assertEqual(self.post(f"/api/v1/runs/{run_id}/replay",
-                                       headers=headers).status_code, 200)
+            self.assertEqual(
+                self.post(f"/api/v1/runs/{run_id}/replay", headers=headers).status_code, 200
+            )
         self.assertFalse(any(e.replayed for e in self.emu.journal.entries))
 
     def test_v2_batch_replay_is_a_200_with_the_batch(self):

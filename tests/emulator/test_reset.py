@@ -31,8 +31,9 @@ def world_state(world: World) -> Any:
     def plain(value: Any) -> Any:
         if value is world:
             return "<world>"
-        if value is None or isinstance(value, (str, int, float, bool, bytes, dt.datetime,
-                                               dt.date, dt.timedelta)):
+        if value is None or isinstance(
+            value, (str, int, float, bool, bytes, dt.datetime, dt.date, dt.timedelta)
+        ):
             return value
         if isinstance(value, random.Random):
             return ("Random", value.getstate())
@@ -47,8 +48,11 @@ def world_state(world: World) -> Any:
         if id(value) in seen:  # shared objects (a run in two indexes) compare once
             return ("ref", type(value).__qualname__, seen[id(value)])
         seen[id(value)] = len(seen)
-        fields = (vars(value) if not dataclasses.is_dataclass(value)
-                  else {f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+        fields = (
+            vars(value)
+            if not dataclasses.is_dataclass(value)
+            else {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        )
         return (type(value).__qualname__, plain(dict(sorted(fields.items()))))
 
     config = World._NOT_STATE - {"seed", "run_count"}
@@ -81,23 +85,35 @@ class ResetEquivalenceTests(EmulatorCase):
             ("POST", f"/api/v1/runs/{run_id}/tags", {"tags": ["t2"]}),
             ("POST", "/api/v1/tasks/batch", {"items": [{"task": "send-email", "payload": {}}]}),
             ("POST", "/api/v1/bulk-actions", {"action": "cancel", "runIds": [run_id]}),
-            ("POST", "/api/v1/schedules", {"task": self.emu.scheduled_tasks[0],
-                                           "cron": "0 * * * *", "deduplicationKey": "d1"}),
-            ("POST", f"/api/v1/projects/{self.emu.project_ref}/envvars/dev",
-             {"name": "NEW_VAR", "value": "v"}),
+            (
+                "POST",
+                "/api/v1/schedules",
+                {
+                    "task": self.emu.scheduled_tasks[0],
+                    "cron": "0 * * * *",
+                    "deduplicationKey": "d1",
+                },
+            ),
+            (
+                "POST",
+                f"/api/v1/projects/{self.emu.project_ref}/envvars/dev",
+                {"name": "NEW_VAR", "value": "v"},
+            ),
             ("POST", "/api/v1/queues/send-email/pause", {"type": "task", "action": "pause"}),
             ("POST", "/api/v1/idempotencyKeys/k1/reset", {"taskIdentifier": "send-email"}),
         ]
         for method, path, body in writes:
-            response = self.call(method, path, json=body,
-                                 headers={"x-trigger-request-idempotency-key": "rk-" + path})
+            response = self.call(
+                method, path, json=body, headers={"x-trigger-request-idempotency-key": "rk-" + path}
+            )
             self.assertLess(response.status_code, 300, f"{method} {path}: {response.text}")
         with self.emu.state.lock:
             world = self.emu.state
             world.add_api_key(world.environment_for_key(self.emu.secret_key), ["read:runs"])
             world.revoke(self.emu.secret_keys["prod"])
-            world.runs.set_status(world.runs.in_environment(self.dev_env.id)[3].friendly_id,
-                                  "EXECUTING")
+            world.runs.set_status(
+                world.runs.in_environment(self.dev_env.id)[3].friendly_id, "EXECUTING"
+            )
             world.extra_attribute = "added by a test"
         self.emu.clock.advance(3600)
         self.emu.faults.fail_next(2)
@@ -114,17 +130,22 @@ class ResetEquivalenceTests(EmulatorCase):
 
         self.assertSameState(self.emu.app.world, fresh)
         self.assertFalse(hasattr(self.emu.app.world, "extra_attribute"))
-        self.assertEqual((self.emu.secret_keys, self.emu.access_token, self.emu.project_ref),
-                         (keys, token, ref))
+        self.assertEqual(
+            (self.emu.secret_keys, self.emu.access_token, self.emu.project_ref), (keys, token, ref)
+        )
         self.assertEqual(self.emu.clock.now(), FROZEN_NOW)
-        self.assertEqual((self.emu.faults.pending, self.emu.journal.count(),
-                          len(self.emu.app.idempotency)), (0, 0, 0))
+        self.assertEqual(
+            (self.emu.faults.pending, self.emu.journal.count(), len(self.emu.app.idempotency)),
+            (0, 0, 0),
+        )
         # The id streams continue exactly as a fresh emulator's: the next run gets its id.
         with Emulator(**OPTIONS) as fresh_emu:
             fresh_id = self.http.post(
-                fresh_emu.url("/api/v1/tasks/send-email/trigger"), json={"payload": {}},
+                fresh_emu.url("/api/v1/tasks/send-email/trigger"),
+                json={"payload": {}},
                 headers={"Authorization": f"Bearer {fresh_emu.secret_key}"},
-                timeout=10).json()["id"]
+                timeout=10,
+            ).json()["id"]
         self.assertEqual(self.trigger(payload={}), fresh_id)
 
     def test_reset_twice_and_after_a_rebuild(self):
@@ -151,12 +172,15 @@ class ResetEquivalenceTests(EmulatorCase):
     def test_what_marks_the_world_dirty(self):
         world = self.emu.app.world
         cases = {
-            "a write route, even refused": lambda: self.post("/api/v1/runs/run_x/tags",
-                                                             json={"tags": 1}),
+            "a write route, even refused": lambda: self.post(
+                "/api/v1/runs/run_x/tags", json={"tags": 1}
+            ),
             "reaching in through emu.state": lambda: self.emu.state,
             "drawing an id": lambda: world.ids.internal(),
-            "a delayed run queued by a read": lambda: (self.emu.clock.advance(10 * 86400),
-                                                       self.get("/api/v1/runs")),
+            "a delayed run queued by a read": lambda: (
+                self.emu.clock.advance(10 * 86400),
+                self.get("/api/v1/runs"),
+            ),
         }
         for name, action in cases.items():
             with self.subTest(name):
@@ -177,13 +201,17 @@ class ResetEquivalenceTests(EmulatorCase):
 
             values = {
                 "runId": first(world.runs.in_environment(dev.id)),
-                "batchId": first([b for b in world.batches.by_id.values()
-                                  if b.environment_id == dev.id]),
+                "batchId": first(
+                    [b for b in world.batches.by_id.values() if b.environment_id == dev.id]
+                ),
                 "bulkActionId": first(world.bulk_actions.in_environment(dev.id)),
                 "deploymentId": first(world.deployments.in_environment(dev.id)),
                 "scheduleId": first(world.schedules.in_environment(dev)),
-                "spanId": "span_x", "projectRef": self.emu.project_ref, "env": "dev",
-                "name": "DATABASE_URL", "queueParam": "send-email",
+                "spanId": "span_x",
+                "projectRef": self.emu.project_ref,
+                "env": "dev",
+                "name": "DATABASE_URL",
+                "queueParam": "send-email",
             }
         queries = {"/api/v1/projects/{projectRef}/runs": "?filter[env]=dev"}
         routes = [r for r in self.emu.app.router.routes if r.method == "GET"]

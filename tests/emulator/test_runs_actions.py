@@ -37,8 +37,9 @@ class RetrieveTests(RunActionCase):
         self.assertIn("message", body["error"])
         self.assertNotIn("output", body)
         crashed = self.get(f"/api/v3/runs/{self.run_with('CRASHED').friendly_id}").json()
-        self.assertEqual(crashed["error"]["message"],
-                         "trigger.dev internal error (TASK_PROCESS_OOM_KILLED)")
+        self.assertEqual(
+            crashed["error"]["message"], "trigger.dev internal error (TASK_PROCESS_OOM_KILLED)"
+        )
 
     def test_child_run_shows_parent_and_root(self):
         child = next(r for r in self.dev_runs() if r.parent_id)
@@ -54,16 +55,21 @@ class RetrieveTests(RunActionCase):
     def test_scheduled_run_and_version_lock(self):
         scheduled = next(r for r in self.dev_runs() if r.schedule)
         body = self.get(f"/api/v3/runs/{scheduled.friendly_id}").json()
-        self.assertEqual(body["schedule"]["generator"],
-                         {"type": "CRON", "expression": "0 3 * * *", "description": "At 03:00 AM"})
+        self.assertEqual(
+            body["schedule"]["generator"],
+            {"type": "CRON", "expression": "0 3 * * *", "description": "At 03:00 AM"},
+        )
         # Dev runs are not version-locked: the list shows the version, retrieve does not.
         ran = self.run_with("COMPLETED_SUCCESSFULLY")
         self.assertNotIn("version", self.get(f"/api/v3/runs/{ran.friendly_id}").json())
         prod_key = self.emu.secret_keys["prod"]
-        prod_run = self.get("/api/v1/runs", token=prod_key,
-                            params={"filter[status]": "COMPLETED"}).json()["data"][0]
-        self.assertEqual(self.get(f"/api/v3/runs/{prod_run['id']}", token=prod_key)
-                         .json()["version"], prod_run["version"])
+        prod_run = self.get(
+            "/api/v1/runs", token=prod_key, params={"filter[status]": "COMPLETED"}
+        ).json()["data"][0]
+        self.assertEqual(
+            self.get(f"/api/v3/runs/{prod_run['id']}", token=prod_key).json()["version"],
+            prod_run["version"],
+        )
         self.assertGreater(prod_run["costInCents"], 0)
 
     def test_unknown_run_is_a_retryable_404(self):
@@ -78,12 +84,12 @@ class CancelReplayTests(RunActionCase):
         response = self.post(f"/api/v2/runs/{queued.friendly_id}/cancel")
         self.assertEqual(response.json(), {"id": queued.friendly_id})
         body = self.get(f"/api/v3/runs/{queued.friendly_id}").json()
-        self.assertEqual((body["status"], body["isCancelled"], body["isCompleted"]),
-                         ("CANCELED", True, True))
+        self.assertEqual(
+            (body["status"], body["isCancelled"], body["isCompleted"]), ("CANCELED", True, True)
+        )
         done = self.run_with("COMPLETED_SUCCESSFULLY")
         self.assertEqual(self.post(f"/api/v2/runs/{done.friendly_id}/cancel").status_code, 200)
-        self.assertEqual(self.get(f"/api/v3/runs/{done.friendly_id}").json()["status"],
-                         "COMPLETED")
+        self.assertEqual(self.get(f"/api/v3/runs/{done.friendly_id}").json()["status"], "COMPLETED")
 
     def test_cancel_unknown_run(self):
         response = self.post("/api/v2/runs/run_nope/cancel")
@@ -99,16 +105,16 @@ class CancelReplayTests(RunActionCase):
         self.assertEqual(new["taskIdentifier"], original.task_identifier)
         self.assertEqual(new["payload"], json.loads(original.payload))
         self.assertEqual(new["status"], "QUEUED")
-        self.assertEqual(self.get("/api/v1/runs", params={"page[size]": 1}).json()["data"][0]
-                         ["id"], new_id)
+        self.assertEqual(
+            self.get("/api/v1/runs", params={"page[size]": 1}).json()["data"][0]["id"], new_id
+        )
         self.assertError(self.post("/api/v1/runs/run_nope/replay"), 404, "Resource not found")
 
 
 class RescheduleTests(RunActionCase):
     def test_reschedule_a_delayed_run(self):
         delayed = self.run_with("DELAYED")
-        response = self.post(f"/api/v1/runs/{delayed.friendly_id}/reschedule",
-                             json={"delay": "2h"})
+        response = self.post(f"/api/v1/runs/{delayed.friendly_id}/reschedule", json={"delay": "2h"})
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json()["delayedUntil"], "2026-03-18T14:00:00.000Z")
         when = (FROZEN_NOW + dt.timedelta(days=2)).isoformat()
@@ -123,28 +129,35 @@ class RescheduleTests(RunActionCase):
         self.assertError(self.post(path, json={"delay": past}), 400, f"Invalid delay: {past}")
         self.assertError(self.post(path, json={}), 400, "Invalid request body")
         queued = self.run_with("PENDING")
-        self.assertError(self.post(f"/api/v1/runs/{queued.friendly_id}/reschedule",
-                                   json={"delay": "1h"}), 400,
-                         "Cannot reschedule a run that is not delayed")
-        self.assertError(self.post("/api/v1/runs/run_nope/reschedule", json={"delay": "1h"}),
-                         404, "Run not found")
+        self.assertError(
+            self.post(f"/api/v1/runs/{queued.friendly_id}/reschedule", json={"delay": "1h"}),
+            400,
+            "Cannot reschedule a run that is not delayed",
+        )
+        self.assertError(
+            self.post("/api/v1/runs/run_nope/reschedule", json={"delay": "1h"}),
+            404,
+            "Run not found",
+        )
 
     def test_delayed_run_is_queued_when_its_time_comes(self):
         delayed = self.run_with("DELAYED")
         self.post(f"/api/v1/runs/{delayed.friendly_id}/reschedule", json={"delay": "30m"})
         self.emu.clock.advance(31 * 60)
-        self.assertEqual(self.get(f"/api/v3/runs/{delayed.friendly_id}").json()["status"],
-                         "QUEUED")
+        self.assertEqual(self.get(f"/api/v3/runs/{delayed.friendly_id}").json()["status"], "QUEUED")
 
 
 class TagsTests(RunActionCase):
     def test_add_tags_ignores_duplicates(self):
         run = self.run_with("PENDING", tags=[])
         path = f"/api/v1/runs/{run.friendly_id}/tags"
-        self.assertEqual(self.post(path, json={"tags": ["b", "a"]}).json(),
-                         {"message": "Successfully set 2 new tags."})
-        self.assertEqual(self.post(path, json={"tags": "a"}).json(),
-                         {"message": "No new tags to add"})
+        self.assertEqual(
+            self.post(path, json={"tags": ["b", "a"]}).json(),
+            {"message": "Successfully set 2 new tags."},
+        )
+        self.assertEqual(
+            self.post(path, json={"tags": "a"}).json(), {"message": "No new tags to add"}
+        )
         self.assertEqual(self.get(f"/api/v3/runs/{run.friendly_id}").json()["tags"], ["a", "b"])
 
     def test_tag_limits(self):
@@ -152,13 +165,18 @@ class TagsTests(RunActionCase):
         path = f"/api/v1/runs/{run.friendly_id}/tags"
         self.post(path, json={"tags": [f"t{i}" for i in range(9)]})
         response = self.post(path, json={"tags": ["x", "y"]})
-        self.assertError(response, 422, "Runs can only have 10 tags, you're trying to set 11. "
-                                         "These tags have not been set: 'x', 'y'.")
+        self.assertError(
+            response,
+            422,
+            "Runs can only have 10 tags, you're trying to set 11. "
+            "These tags have not been set: 'x', 'y'.",
+        )
         too_long = self.post(path, json={"tags": "x" * 129})
         self.assertEqual(too_long.status_code, 400)
         self.assertEqual(too_long.json()["error"], "Invalid request body")
-        self.assertEqual(too_long.json()["issues"][0]["message"],
-                         "Tags must be less than 128 characters")
+        self.assertEqual(
+            too_long.json()["issues"][0]["message"], "Tags must be less than 128 characters"
+        )
 
 
 class MetadataTests(RunActionCase):
@@ -168,20 +186,26 @@ class MetadataTests(RunActionCase):
         self.assertEqual(body, {"metadata": run.metadata, "metadataType": "application/json"})
         self.assertIsInstance(body["metadata"], str)
         empty = next(r for r in self.dev_runs() if r.metadata is None)
-        self.assertEqual(self.get(f"/api/v1/runs/{empty.friendly_id}/metadata").json(),
-                         {"metadata": None, "metadataType": "application/json"})
+        self.assertEqual(
+            self.get(f"/api/v1/runs/{empty.friendly_id}/metadata").json(),
+            {"metadata": None, "metadataType": "application/json"},
+        )
 
     def test_put_replaces_or_applies_operations(self):
         run = self.run_with("EXECUTING")
         path = f"/api/v1/runs/{run.friendly_id}/metadata"
-        self.assertEqual(self.put(path, json={"metadata": {"a": 1, "list": [1]}}).json(),
-                         {"metadata": {"a": 1, "list": [1]}})
-        ops = [{"type": "increment", "key": "a", "value": 2},
-               {"type": "append", "key": "list", "value": 2},
-               {"type": "remove", "key": "list", "value": 1},
-               {"type": "set", "key": "$.nested.deep", "value": "x"},
-               {"type": "set", "key": "gone", "value": True},
-               {"type": "delete", "key": "gone"}]
+        self.assertEqual(
+            self.put(path, json={"metadata": {"a": 1, "list": [1]}}).json(),
+            {"metadata": {"a": 1, "list": [1]}},
+        )
+        ops = [
+            {"type": "increment", "key": "a", "value": 2},
+            {"type": "append", "key": "list", "value": 2},
+            {"type": "remove", "key": "list", "value": 1},
+            {"type": "set", "key": "$.nested.deep", "value": "x"},
+            {"type": "set", "key": "gone", "value": True},
+            {"type": "delete", "key": "gone"},
+        ]
         body = self.put(path, json={"operations": ops}).json()
         self.assertEqual(body, {"metadata": {"a": 3, "list": [2], "nested": {"deep": "x"}}})
         stored = self.get(f"/api/v1/runs/{run.friendly_id}/metadata").json()["metadata"]
@@ -189,29 +213,47 @@ class MetadataTests(RunActionCase):
 
     def test_put_errors(self):
         done = self.run_with("COMPLETED_SUCCESSFULLY")
-        self.assertError(self.put(f"/api/v1/runs/{done.friendly_id}/metadata",
-                                  json={"metadata": {}}), 422,
-                         "Cannot update metadata for a completed run")
-        self.assertError(self.put("/api/v1/runs/run_nope/metadata", json={"metadata": {}}), 404,
-                         "Task Run not found")
+        self.assertError(
+            self.put(f"/api/v1/runs/{done.friendly_id}/metadata", json={"metadata": {}}),
+            422,
+            "Cannot update metadata for a completed run",
+        )
+        self.assertError(
+            self.put("/api/v1/runs/run_nope/metadata", json={"metadata": {}}),
+            404,
+            "Task Run not found",
+        )
         running = self.run_with("EXECUTING").friendly_id
         bad = self.put(f"/api/v1/runs/{running}/metadata", json={"operations": [{"type": "x"}]})
         self.assertEqual(bad.status_code, 400)
         self.assertTrue(bad.json()["error"].startswith("Validation error: Invalid discriminator"))
-        self.assertError(self.put(f"/api/v1/runs/{running}/metadata", data=b"",
-                                  headers={"Content-Type": "application/json"}), 400,
-                         "Request body is empty")
-        self.assertError(self.put(f"/api/v1/runs/{running}/metadata", data=b"{nope",
-                                  headers={"Content-Type": "application/json"}), 400,
-                         "Invalid JSON")
+        self.assertError(
+            self.put(
+                f"/api/v1/runs/{running}/metadata",
+                data=b"",
+                headers={"Content-Type": "application/json"},
+            ),
+            400,
+            "Request body is empty",
+        )
+        self.assertError(
+            self.put(
+                f"/api/v1/runs/{running}/metadata",
+                data=b"{nope",
+                headers={"Content-Type": "application/json"},
+            ),
+            400,
+            "Invalid JSON",
+        )
 
 
 class ResultTests(RunActionCase):
     def test_results_of_finished_runs(self):
         ok = self.run_with("COMPLETED_SUCCESSFULLY")
         body = self.get(f"/api/v1/runs/{ok.friendly_id}/result").json()
-        self.assertEqual((body["ok"], body["output"], body["outputType"]),
-                         (True, ok.output, "application/json"))
+        self.assertEqual(
+            (body["ok"], body["output"], body["outputType"]), (True, ok.output, "application/json")
+        )
         queued = self.run_with("PENDING")
         self.post(f"/api/v2/runs/{queued.friendly_id}/cancel")
         canceled = self.get(f"/api/v1/runs/{queued.friendly_id}/result").json()
@@ -220,8 +262,11 @@ class ResultTests(RunActionCase):
 
     def test_unfinished_or_unknown(self):
         for run_id in (self.run_with("EXECUTING").friendly_id, "run_nope"):
-            self.assertError(self.get(f"/api/v1/runs/{run_id}/result"), 404,
-                             "Run either doesn't exist or is not finished")
+            self.assertError(
+                self.get(f"/api/v1/runs/{run_id}/result"),
+                404,
+                "Run either doesn't exist or is not finished",
+            )
 
 
 class TraceTests(RunActionCase):
@@ -238,8 +283,9 @@ class TraceTests(RunActionCase):
         span_id = root["children"][0]["id"]
         span = self.get(f"/api/v1/runs/{run.friendly_id}/spans/{span_id}").json()
         self.assertEqual((span["spanId"], span["parentId"]), (span_id, root["id"]))
-        self.assertError(self.get(f"/api/v1/runs/{run.friendly_id}/spans/nope"), 404,
-                         "Span not found")
+        self.assertError(
+            self.get(f"/api/v1/runs/{run.friendly_id}/spans/nope"), 404, "Span not found"
+        )
         missing = self.get("/api/v1/runs/run_nope/trace")
         self.assertError(missing, 404, "Not found")
         self.assertEqual(missing.headers["x-should-retry"], "true")

@@ -28,8 +28,9 @@ class RunListCase(EmulatorCase):
     def expected(self, predicate=lambda run: True, window_days: float | None = 400) -> list[str]:
         """Dev runs newest first (createdAt desc, id desc), computed from the state."""
         lower = FROZEN_NOW - dt.timedelta(days=window_days) if window_days else None
-        runs = [r for r in self.dev_runs()
-                if (lower is None or r.created_at >= lower) and predicate(r)]
+        runs = [
+            r for r in self.dev_runs() if (lower is None or r.created_at >= lower) and predicate(r)
+        ]
         runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)
         return [r.friendly_id for r in runs]
 
@@ -57,19 +58,55 @@ class PaginationTests(RunListCase):
 
     def test_page_size_out_of_bounds_is_a_query_error(self):
         cases = {
-            "101": [{"code": "too_big", "maximum": 100, "type": "number", "inclusive": True,
-                     "exact": False, "path": ["page[size]"],
-                     "message": "Number must be less than or equal to 100"}],
-            "0": [{"code": "too_small", "minimum": 0, "type": "number", "inclusive": False,
-                   "exact": False, "path": ["page[size]"],
-                   "message": "Number must be greater than 0"},
-                  {"code": "too_small", "minimum": 1, "type": "number", "inclusive": True,
-                   "exact": False, "path": ["page[size]"],
-                   "message": "Number must be greater than or equal to 1"}],
-            "ten": [{"code": "invalid_type", "expected": "number", "received": "nan",
-                     "path": ["page[size]"], "message": "Expected number, received nan"}],
-            "2.5": [{"code": "invalid_type", "expected": "integer", "received": "float",
-                     "path": ["page[size]"], "message": "Expected integer, received float"}],
+            "101": [
+                {
+                    "code": "too_big",
+                    "maximum": 100,
+                    "type": "number",
+                    "inclusive": True,
+                    "exact": False,
+                    "path": ["page[size]"],
+                    "message": "Number must be less than or equal to 100",
+                }
+            ],
+            "0": [
+                {
+                    "code": "too_small",
+                    "minimum": 0,
+                    "type": "number",
+                    "inclusive": False,
+                    "exact": False,
+                    "path": ["page[size]"],
+                    "message": "Number must be greater than 0",
+                },
+                {
+                    "code": "too_small",
+                    "minimum": 1,
+                    "type": "number",
+                    "inclusive": True,
+                    "exact": False,
+                    "path": ["page[size]"],
+                    "message": "Number must be greater than or equal to 1",
+                },
+            ],
+            "ten": [
+                {
+                    "code": "invalid_type",
+                    "expected": "number",
+                    "received": "nan",
+                    "path": ["page[size]"],
+                    "message": "Expected number, received nan",
+                }
+            ],
+            "2.5": [
+                {
+                    "code": "invalid_type",
+                    "expected": "integer",
+                    "received": "float",
+                    "path": ["page[size]"],
+                    "message": "Expected integer, received float",
+                }
+            ],
         }
         for value, details in cases.items():
             with self.subTest(size=value):
@@ -115,10 +152,17 @@ class PaginationTests(RunListCase):
 
     def test_before_wins_over_after_and_garbage_cursors_are_legacy_ids(self):
         first = self.list(**{"page[size]": 5}, **ALL_TIME)
-        second = self.list(**{"page[size]": 5, "page[after]": first["pagination"]["next"]},
-                           **ALL_TIME)
-        both = self.list(**{"page[size]": 5, "page[after]": first["pagination"]["next"],
-                            "page[before]": second["pagination"]["previous"]}, **ALL_TIME)
+        second = self.list(
+            **{"page[size]": 5, "page[after]": first["pagination"]["next"]}, **ALL_TIME
+        )
+        both = self.list(
+            **{
+                "page[size]": 5,
+                "page[after]": first["pagination"]["next"],
+                "page[before]": second["pagination"]["previous"],
+            },
+            **ALL_TIME,
+        )
         self.assertEqual([r["id"] for r in both["data"]], [r["id"] for r in first["data"]])
         legacy = self.get("/api/v1/runs", params={"page[after]": "not-a-cursor!"})
         self.assertEqual(legacy.status_code, 200)
@@ -137,26 +181,53 @@ class TimeWindowTests(RunListCase):
         self.assertEqual([i for page in pages for i in page], recent)
 
     def test_period_from_and_to(self):
-        self.assertEqual([i for p in self.walk("after", **{"page[size]": 100,
-                          "filter[createdAt][period]": "2d"})[0] for i in p],
-                         self.expected(window_days=2))
+        self.assertEqual(
+            [
+                i
+                for p in self.walk(
+                    "after", **{"page[size]": 100, "filter[createdAt][period]": "2d"}
+                )[0]
+                for i in p
+            ],
+            self.expected(window_days=2),
+        )
         start, end = FROZEN_NOW - dt.timedelta(days=20), FROZEN_NOW - dt.timedelta(days=10)
         expected = self.expected(lambda r: start <= r.created_at <= end, window_days=None)
-        by_ms = self.walk("after", **{"page[size]": 100,
-                                      "filter[createdAt][from]": EPOCH_MS(start),
-                                      "filter[createdAt][to]": EPOCH_MS(end)})[0]
+        by_ms = self.walk(
+            "after",
+            **{
+                "page[size]": 100,
+                "filter[createdAt][from]": EPOCH_MS(start),
+                "filter[createdAt][to]": EPOCH_MS(end),
+            },
+        )[0]
         self.assertEqual([i for p in by_ms for i in p], expected)
-        by_iso = self.walk("after", **{"page[size]": 100,
-                                       "filter[createdAt][from]": start.isoformat(),
-                                       "filter[createdAt][to]": end.isoformat()})[0]
+        by_iso = self.walk(
+            "after",
+            **{
+                "page[size]": 100,
+                "filter[createdAt][from]": start.isoformat(),
+                "filter[createdAt][to]": end.isoformat(),
+            },
+        )[0]
         self.assertEqual([i for p in by_iso for i in p], expected)
         self.assertTrue(expected)
 
     def test_invalid_date_is_a_query_error(self):
         response = self.get("/api/v1/runs", params={"filter[createdAt][from]": "yesterday"})
-        self.assertEqual(response.json(), {"error": "Query Error", "details": [
-            {"code": "invalid_date", "path": ["filter[createdAt][from]"],
-             "message": "Invalid date"}]})
+        self.assertEqual(
+            response.json(),
+            {
+                "error": "Query Error",
+                "details": [
+                    {
+                        "code": "invalid_date",
+                        "path": ["filter[createdAt][from]"],
+                        "message": "Invalid date",
+                    }
+                ],
+            },
+        )
 
 
 class FilterTests(RunListCase):
@@ -166,10 +237,14 @@ class FilterTests(RunListCase):
 
     def test_status_in_either_vocabulary(self):
         cases = {
-            "COMPLETED": {"COMPLETED_SUCCESSFULLY"}, "FAILED": {"COMPLETED_WITH_ERRORS"},
-            "QUEUED": {"PENDING"}, "WAITING": {"WAITING_TO_RESUME"},
-            "FROZEN": {"PAUSED", "WAITING_TO_RESUME"}, "REATTEMPTING": {"RETRYING_AFTER_FAILURE"},
-            "DEQUEUED": {"DEQUEUED"}, "WAITING_FOR_DEPLOY": {"WAITING_FOR_DEPLOY"},
+            "COMPLETED": {"COMPLETED_SUCCESSFULLY"},
+            "FAILED": {"COMPLETED_WITH_ERRORS"},
+            "QUEUED": {"PENDING"},
+            "WAITING": {"WAITING_TO_RESUME"},
+            "FROZEN": {"PAUSED", "WAITING_TO_RESUME"},
+            "REATTEMPTING": {"RETRYING_AFTER_FAILURE"},
+            "DEQUEUED": {"DEQUEUED"},
+            "WAITING_FOR_DEPLOY": {"WAITING_FOR_DEPLOY"},
             "CANCELED,CRASHED": {"CANCELED", "CRASHED"},
         }
         for value, internal in cases.items():
@@ -180,21 +255,37 @@ class FilterTests(RunListCase):
 
     def test_unknown_status_lists_the_bad_values(self):
         response = self.get("/api/v1/runs", params={"filter[status]": "COMPLETED,NOPE,Late"})
-        self.assertEqual(response.json(), {"error": "Query Error", "details": [
-            {"code": "custom", "message": "Invalid status values: NOPE, Late",
-             "path": ["filter[status]"]}]})
+        self.assertEqual(
+            response.json(),
+            {
+                "error": "Query Error",
+                "details": [
+                    {
+                        "code": "custom",
+                        "message": "Invalid status values: NOPE, Late",
+                        "path": ["filter[status]"],
+                    }
+                ],
+            },
+        )
 
     def test_task_version_tag_and_region_filters(self):
         runs = self.dev_runs()
         version = next(r.version for r in runs if r.version)
         cases = [
-            ({"filter[taskIdentifier]": "send-email,sync-crm"},
-             lambda r: r.task_identifier in ("send-email", "sync-crm")),
+            (
+                {"filter[taskIdentifier]": "send-email,sync-crm"},
+                lambda r: r.task_identifier in ("send-email", "sync-crm"),
+            ),
             ({"filter[version]": version}, lambda r: r.version == version),
-            ({"filter[tag]": "tenant_7,org_acme"},
-             lambda r: bool({"tenant_7", "org_acme"} & set(r.tags))),
-            ({"filter[tag]": "<script>alert(1)</script>"},
-             lambda r: "<script>alert(1)</script>" in r.tags),
+            (
+                {"filter[tag]": "tenant_7,org_acme"},
+                lambda r: bool({"tenant_7", "org_acme"} & set(r.tags)),
+            ),
+            (
+                {"filter[tag]": "<script>alert(1)</script>"},
+                lambda r: "<script>alert(1)</script>" in r.tags,
+            ),
             ({"filter[queue]": "task/resize-image"}, lambda r: r.queue == "task/resize-image"),
             ({"filter[machine]": "medium-1x,micro"}, lambda r: r.machine in ("medium-1x", "micro")),
         ]
@@ -203,25 +294,36 @@ class FilterTests(RunListCase):
                 expected = self.expected(predicate)
                 self.assertTrue(expected)
                 self.assertEqual(self.all_ids(**params), expected)
-        prod = self.get("/api/v1/runs", token=self.emu.secret_keys["prod"],
-                        params={"filter[region]": "eu-central-1", "page[size]": 100, **ALL_TIME})
+        prod = self.get(
+            "/api/v1/runs",
+            token=self.emu.secret_keys["prod"],
+            params={"filter[region]": "eu-central-1", "page[size]": 100, **ALL_TIME},
+        )
         self.assertTrue(prod.json()["data"])
         self.assertEqual({r["region"] for r in prod.json()["data"]}, {"eu-central-1"})
 
     def test_is_test_filter(self):
-        self.assertEqual(self.all_ids(**{"filter[isTest]": "true"}),
-                         self.expected(lambda r: r.is_test))
-        self.assertEqual(self.all_ids(**{"filter[isTest]": "false"}),
-                         self.expected(lambda r: not r.is_test))
+        self.assertEqual(
+            self.all_ids(**{"filter[isTest]": "true"}), self.expected(lambda r: r.is_test)
+        )
+        self.assertEqual(
+            self.all_ids(**{"filter[isTest]": "false"}), self.expected(lambda r: not r.is_test)
+        )
         response = self.get("/api/v1/runs", params={"filter[isTest]": "yes"})
-        self.assertEqual(response.json()["details"], [
-            {"code": "custom", "message": "Invalid value for isTest: yes",
-             "path": ["filter[isTest]"]}])
+        self.assertEqual(
+            response.json()["details"],
+            [
+                {
+                    "code": "custom",
+                    "message": "Invalid value for isTest: yes",
+                    "path": ["filter[isTest]"],
+                }
+            ],
+        )
 
     def test_invalid_machine_is_a_query_error(self):
         response = self.get("/api/v1/runs", params={"filter[machine]": "small-1x,huge"})
-        self.assertEqual(response.json()["details"][0]["message"],
-                         "Invalid machine values: huge")
+        self.assertEqual(response.json()["details"][0]["message"], "Invalid machine values: huge")
 
     def test_batch_bulk_action_and_schedule_filters(self):
         runs = self.dev_runs()
@@ -239,11 +341,23 @@ class FilterTests(RunListCase):
                 self.assertEqual(self.all_ids(**params), expected)
 
     def test_filters_combine(self):
-        got = self.all_ids(**{"filter[status]": "COMPLETED", "filter[taskIdentifier]":
-                              "send-email", "filter[isTest]": "false"})
-        self.assertEqual(got, self.expected(
-            lambda r: r.status == "COMPLETED_SUCCESSFULLY" and r.task_identifier == "send-email"
-            and not r.is_test))
+        got = self.all_ids(
+            **{
+                "filter[status]": "COMPLETED",
+                "filter[taskIdentifier]": "send-email",
+                "filter[isTest]": "false",
+            }
+        )
+        self.assertEqual(
+            got,
+            self.expected(
+                lambda r: (
+                    r.status == "COMPLETED_SUCCESSFULLY"
+                    and r.task_identifier == "send-email"
+                    and not r.is_test
+                )
+            ),
+        )
         self.assertTrue(got)
 
 
@@ -259,28 +373,50 @@ class RenderingTests(RunListCase):
                 v1 = self.get(f"/api/v3/runs/{run.friendly_id}", v2=False).json()
                 self.assertEqual(v2["status"], V2[internal])
                 self.assertEqual(v1["status"], V1[internal])
-        odd = self.get(f"/api/v3/runs/{by_status['DEQUEUED'].friendly_id}",
-                       headers={"x-trigger-api-version": "2024-01-01"}, v2=False)
+        odd = self.get(
+            f"/api/v3/runs/{by_status['DEQUEUED'].friendly_id}",
+            headers={"x-trigger-api-version": "2024-01-01"},
+            v2=False,
+        )
         self.assertEqual(odd.json()["status"], "EXECUTING")
 
     def test_boolean_helpers(self):
         table = {  # V2 status -> (queued, executing, waiting, completed, success, failed, cancel)
-            "QUEUED": "1000000", "DELAYED": "1000000", "PENDING_VERSION": "1000000",
-            "DEQUEUED": "0100000", "EXECUTING": "0100000", "WAITING": "0010000",
-            "COMPLETED": "0001100", "CANCELED": "0001011", "FAILED": "0001010",
-            "CRASHED": "0001010", "SYSTEM_FAILURE": "0001010", "EXPIRED": "0000000",
+            "QUEUED": "1000000",
+            "DELAYED": "1000000",
+            "PENDING_VERSION": "1000000",
+            "DEQUEUED": "0100000",
+            "EXECUTING": "0100000",
+            "WAITING": "0010000",
+            "COMPLETED": "0001100",
+            "CANCELED": "0001011",
+            "FAILED": "0001010",
+            "CRASHED": "0001010",
+            "SYSTEM_FAILURE": "0001010",
+            "EXPIRED": "0000000",
             "TIMED_OUT": "0000000",
         }
-        keys = ("isQueued", "isExecuting", "isWaiting", "isCompleted", "isSuccess", "isFailed",
-                "isCancelled")
+        keys = (
+            "isQueued",
+            "isExecuting",
+            "isWaiting",
+            "isCompleted",
+            "isSuccess",
+            "isFailed",
+            "isCancelled",
+        )
         seen = set()
         for item in self.list(**{"page[size]": 100}, **ALL_TIME)["data"]:
             flags = "".join("1" if item[k] else "0" for k in keys)
             self.assertEqual(flags, table[item["status"]], item["status"])
             seen.add(item["status"])
         self.assertGreaterEqual(len(seen), 8)
-        v1_extra = {"REATTEMPTING": "0100000", "FROZEN": "0100000", "INTERRUPTED": "0001010",
-                    "WAITING_FOR_DEPLOY": "1000000"}
+        v1_extra = {
+            "REATTEMPTING": "0100000",
+            "FROZEN": "0100000",
+            "INTERRUPTED": "0001010",
+            "WAITING_FOR_DEPLOY": "1000000",
+        }
         one_per_status = {run.status: run for run in self.dev_runs()}  # every status is seeded
         seen_v1 = set()
         for run in one_per_status.values():
@@ -292,9 +428,26 @@ class RenderingTests(RunListCase):
         self.assertEqual(seen_v1, set(v1_extra))
 
     def test_list_items_omit_absent_optionals(self):
-        required = {"id", "status", "taskIdentifier", "isQueued", "isExecuting", "isWaiting",
-                    "isCompleted", "isSuccess", "isFailed", "isCancelled", "isTest", "createdAt",
-                    "updatedAt", "env", "tags", "costInCents", "baseCostInCents", "durationMs"}
+        required = {
+            "id",
+            "status",
+            "taskIdentifier",
+            "isQueued",
+            "isExecuting",
+            "isWaiting",
+            "isCompleted",
+            "isSuccess",
+            "isFailed",
+            "isCancelled",
+            "isTest",
+            "createdAt",
+            "updatedAt",
+            "env",
+            "tags",
+            "costInCents",
+            "baseCostInCents",
+            "durationMs",
+        }
         for item in self.list(**{"page[size]": 100}, **ALL_TIME)["data"]:
             self.assertLessEqual(required, set(item))
             self.assertNotIn(None, item.values())
@@ -309,8 +462,11 @@ class RenderingTests(RunListCase):
 
 class ProjectRunsTests(RunListCase):
     def project_list(self, **params):
-        return self.get(f"/api/v1/projects/{self.emu.project_ref}/runs",
-                        token=self.emu.access_token, params=params)
+        return self.get(
+            f"/api/v1/projects/{self.emu.project_ref}/runs",
+            token=self.emu.access_token,
+            params=params,
+        )
 
     def test_filter_env_selects_one_environment(self):
         prod = self.project_list(**{"filter[env]": "prod", "page[size]": 100}, **ALL_TIME)
@@ -331,6 +487,8 @@ class ProjectRunsTests(RunListCase):
     def test_same_pagination_as_the_secret_key_list(self):
         body = self.project_list(**{"filter[env]": "dev", "page[size]": 7}, **ALL_TIME).json()
         self.assertEqual([r["id"] for r in body["data"]], self.expected()[:7])
-        nxt = self.project_list(**{"filter[env]": "dev", "page[size]": 7,
-                                   "page[after]": body["pagination"]["next"]}, **ALL_TIME)
+        nxt = self.project_list(
+            **{"filter[env]": "dev", "page[size]": 7, "page[after]": body["pagination"]["next"]},
+            **ALL_TIME,
+        )
         self.assertEqual([r["id"] for r in nxt.json()["data"]], self.expected()[7:14])

@@ -18,8 +18,10 @@ class KeepAliveTests(EmulatorCase):
     def test_one_connection_serves_many_requests(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.emu.port, timeout=5)
         self.addCleanup(conn.close)
-        headers = {"Authorization": f"Bearer {self.emu.secret_key}",
-                   "Content-Type": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {self.emu.secret_key}",
+            "Content-Type": "application/json",
+        }
         sockets = set()
         for i in range(5):
             body = json.dumps({"payload": {"i": i}}) if i % 2 else None
@@ -36,8 +38,9 @@ class KeepAliveTests(EmulatorCase):
     def test_connection_close_is_honoured(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.emu.port, timeout=5)
         self.addCleanup(conn.close)
-        conn.request("GET", "/api/v1/runs", headers={"Connection": "close",
-                                                     "Authorization": "Bearer x"})
+        conn.request(
+            "GET", "/api/v1/runs", headers={"Connection": "close", "Authorization": "Bearer x"}
+        )
         response = conn.getresponse()
         self.assertEqual(response.getheader("Connection"), "close")
 
@@ -48,8 +51,11 @@ class KeepAliveTests(EmulatorCase):
         def worker():
             with requests.Session() as session:
                 for _ in range(15):
-                    r = session.get(self.emu.url("/api/v1/runs"), timeout=10,
-                                    headers={"Authorization": f"Bearer {self.emu.secret_key}"})
+                    r = session.get(
+                        self.emu.url("/api/v1/runs"),
+                        timeout=10,
+                        headers={"Authorization": f"Bearer {self.emu.secret_key}"},
+                    )
                     with lock:
                         results.append(r.status_code)
 
@@ -86,8 +92,9 @@ class LifecycleTests(EmulatorCase):
         emu.stop()  # idempotent
         emu.port = 0
         with emu:
-            self.assertEqual(requests.get(emu.url("/api/v1/runs"), headers=headers,
-                                          timeout=5).status_code, 200)
+            self.assertEqual(
+                requests.get(emu.url("/api/v1/runs"), headers=headers, timeout=5).status_code, 200
+            )
 
     def test_starting_twice_is_an_error(self):
         with self.assertRaises(RuntimeError):
@@ -105,15 +112,25 @@ class LifecycleTests(EmulatorCase):
 
     def test_client_settings(self):
         settings = self.emu.client_settings(TIMEOUT=3, RETRY={"MAX_ATTEMPTS": 2})
-        self.assertEqual(settings, {
-            "ACCESS_TOKEN": self.emu.secret_key, "API_URL": self.emu.base_url,
-            "PROJECT_REF": self.emu.project_ref, "ENVIRONMENT": "dev", "TIMEOUT": 3,
-            "RETRY": {"MIN_DELAY": 0.001, "MAX_DELAY": 0.01, "MAX_ATTEMPTS": 2}})
+        self.assertEqual(
+            settings,
+            {
+                "ACCESS_TOKEN": self.emu.secret_key,
+                "API_URL": self.emu.base_url,
+                "PROJECT_REF": self.emu.project_ref,
+                "ENVIRONMENT": "dev",
+                "TIMEOUT": 3,
+                "RETRY": {"MIN_DELAY": 0.001, "MAX_DELAY": 0.01, "MAX_ATTEMPTS": 2},
+            },
+        )
 
     def test_invalid_constructor_arguments(self):
-        for kwargs in ({"secret_key": "tr_prod_abcdefghijklmnopqrstuvwx"},
-                       {"access_token": "tr_dev_abcdefghijkl"}, {"project_ref": "myproj"},
-                       {"runs": -1}):
+        for kwargs in (
+            {"secret_key": "tr_prod_abcdefghijklmnopqrstuvwx"},
+            {"access_token": "tr_dev_abcdefghijkl"},
+            {"project_ref": "myproj"},
+            {"runs": -1},
+        ):
             with self.subTest(kwargs=kwargs), self.assertRaises(ValueError):
                 Emulator(**kwargs)
 
@@ -121,8 +138,10 @@ class LifecycleTests(EmulatorCase):
 class SeedTests(EmulatorCase):
     def snapshot(self, emu: Emulator) -> tuple:
         with emu.state.lock:
-            runs = sorted((r.friendly_id, r.status, r.task_identifier, r.created_at, r.payload)
-                          for r in emu.state.runs)
+            runs = sorted(
+                (r.friendly_id, r.status, r.task_identifier, r.created_at, r.payload)
+                for r in emu.state.runs
+            )
         return emu.secret_keys, emu.access_token, emu.project_ref, runs
 
     def test_same_seed_and_clock_give_the_same_world(self):
@@ -133,10 +152,16 @@ class SeedTests(EmulatorCase):
         self.assertNotEqual(self.snapshot(a)[0], self.snapshot(c)[0])
 
     def test_given_keys_are_used(self):
-        emu = Emulator(secret_key="tr_dev_" + "a" * 24, access_token="tr_pat_" + "b" * 40,
-                       project_ref="proj_" + "c" * 20, runs=1)
-        self.assertEqual((emu.secret_keys["dev"], emu.access_token, emu.project_ref),
-                         ("tr_dev_" + "a" * 24, "tr_pat_" + "b" * 40, "proj_" + "c" * 20))
+        emu = Emulator(
+            secret_key="tr_dev_" + "a" * 24,
+            access_token="tr_pat_" + "b" * 40,
+            project_ref="proj_" + "c" * 20,
+            runs=1,
+        )
+        self.assertEqual(
+            (emu.secret_keys["dev"], emu.access_token, emu.project_ref),
+            ("tr_dev_" + "a" * 24, "tr_pat_" + "b" * 40, "proj_" + "c" * 20),
+        )
 
     def test_seeded_runs_are_realistic(self):
         runs = self.dev_runs()
@@ -153,7 +178,8 @@ class SeedTests(EmulatorCase):
         self.assertTrue(all(r.cost_in_cents == 0 for r in runs))  # dev runs cost nothing
         with self.emu.state.lock:
             prod = self.emu.state.runs.in_environment(
-                self.emu.state.environment_for_key(self.emu.secret_keys["prod"]).id)
+                self.emu.state.environment_for_key(self.emu.secret_keys["prod"]).id
+            )
         self.assertGreaterEqual(len(prod), 60)  # 60 plus a couple of child runs
         self.assertTrue(any(r.cost_in_cents > 0 for r in prod))
 

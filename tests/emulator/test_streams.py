@@ -12,14 +12,19 @@ class InputStreamRouteTests(EmulatorCase):
         self.assertEqual(self.post(path, json={"data": [1, 2]}).json(), {"ok": True})
         self.assertEqual(self.post(path, json={}).json(), {"ok": True})  # data: undefined
         response = self.post(path, json=[1])
-        self.assertEqual((response.status_code, response.json()),
-                         (400, {"ok": False, "error": "Invalid request body"}))
-        self.assertEqual(self.post(path, data=b"{", headers={"Content-Type": "application/json"})
-                         .status_code, 500)
+        self.assertEqual(
+            (response.status_code, response.json()),
+            (400, {"ok": False, "error": "Invalid request body"}),
+        )
+        self.assertEqual(
+            self.post(path, data=b"{", headers={"Content-Type": "application/json"}).status_code,
+            500,
+        )
         self.assertEqual(self.post(path, data=b"x" * (1024 * 1024 + 1)).status_code, 413)
         response = self.post("/realtime/v1/streams/run_nope/input/approval", json={"data": 1})
-        self.assertEqual((response.status_code, response.json()),
-                         (404, {"ok": False, "error": "Run not found"}))
+        self.assertEqual(
+            (response.status_code, response.json()), (404, {"ok": False, "error": "Run not found"})
+        )
         with self.emu.state.lock:
             records = self.emu.state.input_streams.records(run_id, "approval")
         self.assertEqual([r["data"] for r in records], [[1, 2], None])

@@ -24,8 +24,11 @@ class MixinOnSimpleTestCaseTests(EmulatorTestMixin, SimpleTestCase):
     def test_settings_point_at_the_emulator(self):
         self.assertEqual(settings.TRIGGER, {"default": self.emulator.client_settings()})
         self.assertEqual(self.emulator.seed, 11)
-        response = requests.get(self.emulator.url("/api/v1/runs"), timeout=5,
-                                headers={"Authorization": f"Bearer {self.emulator.secret_key}"})
+        response = requests.get(
+            self.emulator.url("/api/v1/runs"),
+            timeout=5,
+            headers={"Authorization": f"Bearer {self.emulator.secret_key}"},
+        )
         self.assertEqual(response.status_code, 200)
 
 
@@ -56,9 +59,12 @@ class MixinLifecycleTests(SimpleTestCase):
             def test_1_change_everything(self):
                 emulator = self.emulator
                 seen["seeded"] = len(emulator.state.runs)
-                requests.post(emulator.url("/api/v1/tasks/t/trigger"), json={"payload": 1},
-                              headers={"Authorization": f"Bearer {emulator.secret_key}"},
-                              timeout=5)
+                requests.post(
+                    emulator.url("/api/v1/tasks/t/trigger"),
+                    json={"payload": 1},
+                    headers={"Authorization": f"Bearer {emulator.secret_key}"},
+                    timeout=5,
+                )
                 seen["after_trigger"] = len(emulator.state.runs)
                 emulator.faults.fail_next(5, path="/elsewhere")
                 seen["emulator"] = emulator
@@ -76,8 +82,7 @@ class MixinLifecycleTests(SimpleTestCase):
         result = run_case(self.make_case(True, seen))
         self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
         self.assertEqual(seen["after_trigger"], seen["seeded"] + 1)
-        self.assertEqual((seen["runs"], seen["journal"], seen["faults"]),
-                         (seen["seeded"], 0, 0))
+        self.assertEqual((seen["runs"], seen["journal"], seen["faults"]), (seen["seeded"], 0, 0))
         # After the class: settings restored, server stopped.
         self.assertEqual(settings.TRIGGER, before)
         self.assertFalse(seen["emulator"].running)
@@ -86,5 +91,6 @@ class MixinLifecycleTests(SimpleTestCase):
         seen: dict = {}
         result = run_case(self.make_case(False, seen))
         self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
-        self.assertEqual((seen["runs"], seen["journal"], seen["faults"]),
-                         (seen["after_trigger"], 0, 0))
+        self.assertEqual(
+            (seen["runs"], seen["journal"], seen["faults"]), (seen["after_trigger"], 0, 0)
+        )

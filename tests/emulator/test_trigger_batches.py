@@ -17,17 +17,28 @@ def ndjson(*items) -> bytes:
 
 class TriggerTests(EmulatorCase):
     def test_trigger_creates_a_queued_run(self):
-        response = self.post("/api/v1/tasks/send-email/trigger", json={
-            "payload": {"to": "a@example.com", "name": "Zoë <b>"},
-            "options": {"tags": ["order_42", "vip"], "machine": "small-2x", "test": True,
-                        "metadata": {"step": "queued"}, "maxAttempts": 3}})
+        response = self.post(
+            "/api/v1/tasks/send-email/trigger",
+            json={
+                "payload": {"to": "a@example.com", "name": "Zoë <b>"},
+                "options": {
+                    "tags": ["order_42", "vip"],
+                    "machine": "small-2x",
+                    "test": True,
+                    "metadata": {"step": "queued"},
+                    "maxAttempts": 3,
+                },
+            },
+        )
         self.assertEqual(response.status_code, 200)
         self.assertEqual(set(response.json()), {"id", "isCached"})
         self.assertFalse(response.json()["isCached"])
         self.assertTrue(response.headers["x-trigger-jwt"].startswith("ey"))
         run = self.get(f"/api/v3/runs/{response.json()['id']}").json()
-        self.assertEqual((run["status"], run["isTest"], run["ttl"], run["tags"]),
-                         ("QUEUED", True, "10m", ["order_42", "vip"]))
+        self.assertEqual(
+            (run["status"], run["isTest"], run["ttl"], run["tags"]),
+            ("QUEUED", True, "10m", ["order_42", "vip"]),
+        )
         self.assertEqual(run["payload"], {"to": "a@example.com", "name": "Zoë <b>"})
         self.assertEqual(run["metadata"], {"step": "queued"})
         self.assertEqual(run["createdAt"], "2026-03-18T12:00:00.000Z")
@@ -35,21 +46,29 @@ class TriggerTests(EmulatorCase):
     def test_task_ids_are_url_decoded_and_unknown_tasks_accepted(self):
         run_id = self.post("/api/v1/tasks/my%2Ftask/trigger", json={"payload": 1}).json()["id"]
         self.assertEqual(self.get(f"/api/v3/runs/{run_id}").json()["taskIdentifier"], "my/task")
-        prod = self.post("/api/v1/tasks/never-deployed/trigger", token=self.emu.secret_keys["prod"],
-                         json={"payload": {}})
-        status = self.get(f"/api/v3/runs/{prod.json()['id']}",
-                          token=self.emu.secret_keys["prod"]).json()["status"]
+        prod = self.post(
+            "/api/v1/tasks/never-deployed/trigger",
+            token=self.emu.secret_keys["prod"],
+            json={"payload": {}},
+        )
+        status = self.get(
+            f"/api/v3/runs/{prod.json()['id']}", token=self.emu.secret_keys["prod"]
+        ).json()["status"]
         self.assertEqual(status, "PENDING_VERSION")
 
     def test_delay_and_ttl(self):
-        cases = [("1h30m", "2026-03-18T13:30:00.000Z"), ("2w", "2026-04-01T12:00:00.000Z"),
-                 ("2026-03-19T00:00:00Z", "2026-03-19T00:00:00.000Z")]
+        cases = [
+            ("1h30m", "2026-03-18T13:30:00.000Z"),
+            ("2w", "2026-04-01T12:00:00.000Z"),
+            ("2026-03-19T00:00:00Z", "2026-03-19T00:00:00.000Z"),
+        ]
         for delay, expected in cases:
             with self.subTest(delay=delay):
                 run_id = self.trigger(delay=delay, ttl=3600)
                 run = self.get(f"/api/v3/runs/{run_id}").json()
-                self.assertEqual((run["status"], run["delayedUntil"], run["ttl"]),
-                                 ("DELAYED", expected, "1h"))
+                self.assertEqual(
+                    (run["status"], run["delayedUntil"], run["ttl"]), ("DELAYED", expected, "1h")
+                )
         for ignored in ("2020-01-01T00:00:00Z", "whenever"):
             with self.subTest(delay=ignored):
                 run = self.get(f"/api/v3/runs/{self.trigger(delay=ignored)}").json()
@@ -58,21 +77,29 @@ class TriggerTests(EmulatorCase):
 
     def test_body_errors(self):
         path = "/api/v1/tasks/send-email/trigger"
-        self.assertError(self.post(path, data=b"", headers={"Content-Type": "application/json"}),
-                         400, "Request body is empty")
-        self.assertError(self.post(path, data=b"null", headers={"Content-Type":
-                                                                "application/json"}),
-                         400, "Invalid JSON")
-        bad = self.post(path, json={"payload": 1, "options": {"machine": "huge",
-                                                              "tags": 5}})
+        self.assertError(
+            self.post(path, data=b"", headers={"Content-Type": "application/json"}),
+            400,
+            "Request body is empty",
+        )
+        self.assertError(
+            self.post(path, data=b"null", headers={"Content-Type": "application/json"}),
+            400,
+            "Invalid JSON",
+        )
+        bad = self.post(path, json={"payload": 1, "options": {"machine": "huge", "tags": 5}})
         self.assertEqual(bad.status_code, 400)
-        self.assertEqual(bad.json()["error"],
-                         'Validation error: Invalid input at "options.tags"; Invalid enum value. '
-                         "Expected 'micro' | 'small-1x' | 'small-2x' | 'medium-1x' | 'medium-2x'"
-                         " | 'large-1x' | 'large-2x', received 'huge' at \"options.machine\"")
-        self.assertError(self.post(path, json={"payload": 1,
-                                               "options": {"tags": [f"t{i}" for i in range(11)]}}),
-                         422, "Runs can only have 10 tags, you're trying to set 11.")
+        self.assertEqual(
+            bad.json()["error"],
+            'Validation error: Invalid input at "options.tags"; Invalid enum value. '
+            "Expected 'micro' | 'small-1x' | 'small-2x' | 'medium-1x' | 'medium-2x'"
+            " | 'large-1x' | 'large-2x', received 'huge' at \"options.machine\"",
+        )
+        self.assertError(
+            self.post(path, json={"payload": 1, "options": {"tags": [f"t{i}" for i in range(11)]}}),
+            422,
+            "Runs can only have 10 tags, you're trying to set 11.",
+        )
 
     def test_sdk_options_are_validated_as_the_service(self):
         # TriggerTaskRequestBody.options: debounce {key<=512, delay, mode?, maxDelay?},
@@ -83,8 +110,10 @@ class TriggerTests(EmulatorCase):
             ({"debounce": {"key": "k" * 513, "delay": "1s"}}, "options.debounce.key"),
             ({"debounce": {"key": "k", "delay": "1s", "mode": "x"}}, "options.debounce.mode"),
             ({"externalDeploymentId": "x" * 129}, "options.externalDeploymentId"),
-            ({"idempotencyKeyOptions": {"key": "k", "scope": "x"}},
-             "options.idempotencyKeyOptions.scope"),
+            (
+                {"idempotencyKeyOptions": {"key": "k", "scope": "x"}},
+                "options.idempotencyKeyOptions.scope",
+            ),
         ):
             with self.subTest(options=options):
                 response = self.post(path, json={"payload": 1, "options": options})
@@ -100,23 +129,37 @@ class TriggerTests(EmulatorCase):
                 response = self.post(path, json={"payload": 1, "options": {"debounce": debounce}})
                 self.assertEqual(response.status_code, 422, response.text)
                 self.assertIn(message, response.json()["error"])
-        ok = self.post(path, json={"payload": 1, "options": {
-            "debounce": {"key": "k", "delay": "1s", "mode": "leading", "maxDelay": "1m"},
-            "externalDeploymentId": "x" * 128,
-            "idempotencyKey": "k", "idempotencyKeyOptions": {"key": "k", "scope": "attempt"}}})
+        ok = self.post(
+            path,
+            json={
+                "payload": 1,
+                "options": {
+                    "debounce": {"key": "k", "delay": "1s", "mode": "leading", "maxDelay": "1m"},
+                    "externalDeploymentId": "x" * 128,
+                    "idempotencyKey": "k",
+                    "idempotencyKeyOptions": {"key": "k", "scope": "attempt"},
+                },
+            },
+        )
         self.assertEqual(ok.status_code, 200, ok.text)
 
     def test_content_length_is_required(self):
         def chunks():
             yield b'{"payload": 1}'
 
-        response = self.post("/api/v1/tasks/send-email/trigger", data=chunks(),
-                             headers={"Content-Type": "application/json"})
+        response = self.post(
+            "/api/v1/tasks/send-email/trigger",
+            data=chunks(),
+            headers={"Content-Type": "application/json"},
+        )
         self.assertError(response, 413, "Request body too large")
 
     def test_idempotency_key_too_long_is_a_headers_error(self):
-        response = self.post("/api/v1/tasks/send-email/trigger", json={"payload": 1},
-                             headers={"idempotency-key": "k" * 2049})
+        response = self.post(
+            "/api/v1/tasks/send-email/trigger",
+            json={"payload": 1},
+            headers={"idempotency-key": "k" * 2049},
+        )
         self.assertEqual(response.status_code, 400)
         self.assertEqual(response.json()["error"], "Headers Error")
 
@@ -130,8 +173,10 @@ class TriggerTests(EmulatorCase):
 
 class RunIdempotencyTests(EmulatorCase):
     def trigger_with_key(self, key: str, task: str = "send-email", **options):
-        return self.post(f"/api/v1/tasks/{task}/trigger",
-                         json={"payload": {"n": 1}, "options": {"idempotencyKey": key, **options}})
+        return self.post(
+            f"/api/v1/tasks/{task}/trigger",
+            json={"payload": {"n": 1}, "options": {"idempotencyKey": key, **options}},
+        )
 
     def test_same_key_returns_the_existing_run(self):
         first = self.trigger_with_key("order-1").json()
@@ -139,8 +184,11 @@ class RunIdempotencyTests(EmulatorCase):
         self.assertEqual(again, {"id": first["id"], "isCached": True})
         other_task = self.trigger_with_key("order-1", task="sync-crm").json()
         self.assertNotEqual(other_task["id"], first["id"])
-        header = self.post("/api/v1/tasks/send-email/trigger", json={"payload": {}},
-                           headers={"idempotency-key": "order-1"}).json()
+        header = self.post(
+            "/api/v1/tasks/send-email/trigger",
+            json={"payload": {}},
+            headers={"idempotency-key": "order-1"},
+        ).json()
         self.assertEqual(header, {"id": first["id"], "isCached": True})
 
     def test_failed_runs_release_their_key_but_canceled_ones_do_not(self):
@@ -166,21 +214,27 @@ class RunIdempotencyTests(EmulatorCase):
 
     def test_reset_endpoint(self):
         first = self.trigger_with_key("reset-me").json()["id"]
-        response = self.post("/api/v1/idempotencyKeys/reset-me/reset",
-                             json={"taskIdentifier": "send-email"})
+        response = self.post(
+            "/api/v1/idempotencyKeys/reset-me/reset", json={"taskIdentifier": "send-email"}
+        )
         self.assertEqual(response.json(), {"id": "reset-me"})
         self.assertNotEqual(self.trigger_with_key("reset-me").json()["id"], first)
         self.assertNotIn("idempotencyKey", self.get(f"/api/v3/runs/{first}").json())
-        self.assertError(self.post("/api/v1/idempotencyKeys/nope/reset",
-                                   json={"taskIdentifier": "send-email"}), 404,
-                         "No runs found with idempotency key: nope and task: send-email")
-        self.assertEqual(self.post("/api/v1/idempotencyKeys/x/reset",
-                                   json={"taskIdentifier": ""}).status_code, 400)
+        self.assertError(
+            self.post("/api/v1/idempotencyKeys/nope/reset", json={"taskIdentifier": "send-email"}),
+            404,
+            "No runs found with idempotency key: nope and task: send-email",
+        )
+        self.assertEqual(
+            self.post("/api/v1/idempotencyKeys/x/reset", json={"taskIdentifier": ""}).status_code,
+            400,
+        )
 
     def test_retrieve_shows_the_original_key_the_list_the_stored_one(self):
         hashed = "a" * 64
         run_id = self.trigger_with_key(
-            hashed, idempotencyKeyOptions={"key": "order-9", "scope": "global"}).json()["id"]
+            hashed, idempotencyKeyOptions={"key": "order-9", "scope": "global"}
+        ).json()["id"]
         self.assertEqual(self.get(f"/api/v3/runs/{run_id}").json()["idempotencyKey"], "order-9")
         listed = self.get("/api/v1/runs", params={"page[size]": 1}).json()["data"][0]
         self.assertEqual((listed["id"], listed["idempotencyKey"]), (run_id, hashed))
@@ -188,8 +242,10 @@ class RunIdempotencyTests(EmulatorCase):
 
 class TwoPhaseBatchTests(EmulatorCase):
     def create(self, run_count: int = 2, **extra):
-        response = self.post("/api/v3/batches", json={"runCount": run_count,
-                                                      "taskIdentifiers": ["send-email"], **extra})
+        response = self.post(
+            "/api/v3/batches",
+            json={"runCount": run_count, "taskIdentifiers": ["send-email"], **extra},
+        )
         return response
 
     def test_create_then_stream_items(self):
@@ -200,30 +256,68 @@ class TwoPhaseBatchTests(EmulatorCase):
         self.assertIn("x-trigger-jwt", created.headers)
         batch_id = body["id"]
         path = f"/api/v3/batches/{batch_id}/items"
-        part = self.post(path, data=ndjson({"index": 0, "task": "send-email", "payload": {"i": 0}},
-                                           {"index": 1, "task": "send-email"}), headers=NDJSON)
-        self.assertEqual(part.json(), {"id": batch_id, "itemsAccepted": 2, "itemsDeduplicated": 0,
-                                       "sealed": False, "enqueuedCount": 2, "expectedCount": 3,
-                                       "runCount": 3})
+        part = self.post(
+            path,
+            data=ndjson(
+                {"index": 0, "task": "send-email", "payload": {"i": 0}},
+                {"index": 1, "task": "send-email"},
+            ),
+            headers=NDJSON,
+        )
+        self.assertEqual(
+            part.json(),
+            {
+                "id": batch_id,
+                "itemsAccepted": 2,
+                "itemsDeduplicated": 0,
+                "sealed": False,
+                "enqueuedCount": 2,
+                "expectedCount": 3,
+                "runCount": 3,
+            },
+        )
         pending = self.get(f"/api/v2/batches/{batch_id}").json()
         self.assertEqual((pending["status"], pending["processing"]), ("PENDING", {"errors": []}))
-        rest = self.post(path, data=ndjson({"index": 1, "task": "send-email"},
-                                           {"index": 2, "task": "send-email",
-                                            "options": {"tags": ["batch"]}}),
-                         headers={"Content-Type": "application/ndjson"})
-        self.assertEqual(rest.json(), {"id": batch_id, "itemsAccepted": 1,
-                                       "itemsDeduplicated": 1, "sealed": True, "runCount": 3})
+        rest = self.post(
+            path,
+            data=ndjson(
+                {"index": 1, "task": "send-email"},
+                {"index": 2, "task": "send-email", "options": {"tags": ["batch"]}},
+            ),
+            headers={"Content-Type": "application/ndjson"},
+        )
+        self.assertEqual(
+            rest.json(),
+            {
+                "id": batch_id,
+                "itemsAccepted": 1,
+                "itemsDeduplicated": 1,
+                "sealed": True,
+                "runCount": 3,
+            },
+        )
         # Streaming again to a sealed batch is the service's "Phase 2 retry": done, no runs.
         again = self.post(path, data=ndjson({"index": 0, "task": "send-email"}), headers=NDJSON)
-        self.assertEqual(again.json(), {"id": batch_id, "itemsAccepted": 0,
-                                        "itemsDeduplicated": 0, "sealed": True, "runCount": 3})
+        self.assertEqual(
+            again.json(),
+            {
+                "id": batch_id,
+                "itemsAccepted": 0,
+                "itemsDeduplicated": 0,
+                "sealed": True,
+                "runCount": 3,
+            },
+        )
         batch = self.get(f"/api/v2/batches/{batch_id}").json()
-        self.assertEqual((batch["status"], batch["runCount"], len(batch["runs"])),
-                         ("COMPLETED", 3, 3))
+        self.assertEqual(
+            (batch["status"], batch["runCount"], len(batch["runs"])), ("COMPLETED", 3, 3)
+        )
         self.assertIn("processingCompletedAt", batch)
         run = self.get(f"/api/v3/runs/{batch['runs'][2]}").json()
-        self.assertEqual((run["batchId"], run["triggerFunction"], run["tags"]),
-                         (batch_id, "batchTrigger", ["batch"]))
+        self.assertEqual(
+            (run["batchId"], run["triggerFunction"], run["tags"]),
+            (batch_id, "batchTrigger", ["batch"]),
+        )
         listed = self.get("/api/v1/runs", params={"filter[batch]": batch_id}).json()["data"]
         self.assertEqual(sorted(r["id"] for r in listed), sorted(batch["runs"]))
 
@@ -233,26 +327,45 @@ class TwoPhaseBatchTests(EmulatorCase):
         self.assertEqual(self.create(2, idempotencyKey="batch-key").status_code, 422)
 
     def test_create_and_item_errors(self):
-        self.assertError(self.create(1001), 400,
-                         "Batch runCount of 1001 exceeds maximum allowed of 1000.")
+        self.assertError(
+            self.create(1001), 400, "Batch runCount of 1001 exceeds maximum allowed of 1000."
+        )
         self.assertEqual(self.create(0).status_code, 400)
         batch_id = self.create(1).json()["id"]
         path = f"/api/v3/batches/{batch_id}/items"
-        self.assertEqual(self.post(path, data=ndjson({"index": 0, "task": "a"}),
-                                   headers={"Content-Type": "application/json"}).status_code, 415)
+        self.assertEqual(
+            self.post(
+                path,
+                data=ndjson({"index": 0, "task": "a"}),
+                headers={"Content-Type": "application/json"},
+            ).status_code,
+            415,
+        )
         self.assertEqual(self.post(path, data=b"{oops\n", headers=NDJSON).status_code, 400)
-        self.assertEqual(self.post(path, data=ndjson({"index": 5, "task": "a"}),
-                                   headers=NDJSON).status_code, 422)
-        self.assertEqual(self.post("/api/v3/batches/batch_nope/items",
-                                   data=ndjson({"index": 0, "task": "a"}),
-                                   headers=NDJSON).status_code, 422)
+        self.assertEqual(
+            self.post(path, data=ndjson({"index": 5, "task": "a"}), headers=NDJSON).status_code, 422
+        )
+        self.assertEqual(
+            self.post(
+                "/api/v3/batches/batch_nope/items",
+                data=ndjson({"index": 0, "task": "a"}),
+                headers=NDJSON,
+            ).status_code,
+            422,
+        )
 
 
 class OlderBatchEndpointTests(EmulatorCase):
     def test_v2_batch(self):
-        response = self.post("/api/v2/tasks/batch", json={"items": [
-            {"task": "send-email", "payload": {"i": 1}},
-            {"task": "sync-crm", "options": {"idempotencyKey": "once"}}]})
+        response = self.post(
+            "/api/v2/tasks/batch",
+            json={
+                "items": [
+                    {"task": "send-email", "payload": {"i": 1}},
+                    {"task": "sync-crm", "options": {"idempotencyKey": "once"}},
+                ]
+            },
+        )
         self.assertEqual(response.status_code, 202)
         self.assertEqual(response.json()["runCount"], 2)
         batch = self.get(f"/api/v1/batches/{response.json()['id']}").json()
@@ -261,26 +374,36 @@ class OlderBatchEndpointTests(EmulatorCase):
         self.assertNotIn("successfulRunCount", batch)  # runs not finished yet
 
     def test_v1_batch_answers_202_with_runs(self):
-        response = self.post("/api/v1/tasks/batch", json={"items": [
-            {"task": "send-email", "payload": {}}, {"task": "resize-image"}]})
+        response = self.post(
+            "/api/v1/tasks/batch",
+            json={"items": [{"task": "send-email", "payload": {}}, {"task": "resize-image"}]},
+        )
         self.assertEqual(response.status_code, 202)
         body = response.json()
         self.assertEqual(body["isCached"], False)
-        self.assertEqual([r["taskIdentifier"] for r in body["runs"]],
-                         ["send-email", "resize-image"])
+        self.assertEqual(
+            [r["taskIdentifier"] for r in body["runs"]], ["send-email", "resize-image"]
+        )
         self.assertTrue(all(r["id"].startswith("run_") for r in body["runs"]))
 
     def test_task_batch(self):
-        response = self.post("/api/v1/tasks/send-email/batch",
-                             json={"items": [{"payload": {"i": i}} for i in range(3)]})
+        response = self.post(
+            "/api/v1/tasks/send-email/batch",
+            json={"items": [{"payload": {"i": i}} for i in range(3)]},
+        )
         self.assertEqual(response.status_code, 200)
         self.assertEqual(len(response.json()["runs"]), 3)
         self.assertTrue(response.json()["batchId"].startswith("batch_"))
-        self.assertError(self.post("/api/v1/tasks/send-email/batch", json={"items": []}), 400,
-                         "No items to trigger")
-        self.assertError(self.post("/api/v1/tasks/send-email/batch",
-                                   json={"items": [{"payload": 1}] * 101}), 400,
-                         "Too many items. Maximum allowed batch size is 100.")
+        self.assertError(
+            self.post("/api/v1/tasks/send-email/batch", json={"items": []}),
+            400,
+            "No items to trigger",
+        )
+        self.assertError(
+            self.post("/api/v1/tasks/send-email/batch", json={"items": [{"payload": 1}] * 101}),
+            400,
+            "Too many items. Maximum allowed batch size is 100.",
+        )
 
     def test_batch_limits(self):
         for path in ("/api/v1/tasks/batch", "/api/v2/tasks/batch"):
@@ -289,8 +412,9 @@ class OlderBatchEndpointTests(EmulatorCase):
                 self.assertEqual(empty.status_code, 403)
                 self.assertEqual(empty.json()["code"], "unauthorized")
                 big = self.post(path, json={"items": [{"task": "t"}] * 501})
-                self.assertError(big, 400, "Batch size of 501 is too large. Maximum allowed "
-                                           "batch size is 500.")
+                self.assertError(
+                    big, 400, "Batch size of 501 is too large. Maximum allowed batch size is 500."
+                )
 
 
 class BatchRetrievalTests(EmulatorCase):
@@ -314,19 +438,26 @@ class BatchRetrievalTests(EmulatorCase):
         self.assertEqual(missing.headers["x-should-retry"], "true")
         self.assertError(self.get("/api/v1/batches/batch_nope/results"), 404, "Batch not found")
         other_env = self.seeded_batch("COMPLETED").friendly_id
-        self.assertEqual(self.get(f"/api/v1/batches/{other_env}",
-                                  token=self.emu.secret_keys["prod"]).status_code, 404)
+        self.assertEqual(
+            self.get(
+                f"/api/v1/batches/{other_env}", token=self.emu.secret_keys["prod"]
+            ).status_code,
+            404,
+        )
 
     def test_seeded_pending_batch_accepts_its_items(self):
         batch = self.seeded_batch("PENDING")
-        response = self.post(f"/api/v3/batches/{batch.friendly_id}/items",
-                             data=ndjson(*({"index": i, "task": "resize-image"}
-                                           for i in range(batch.run_count))), headers=NDJSON)
+        response = self.post(
+            f"/api/v3/batches/{batch.friendly_id}/items",
+            data=ndjson(*({"index": i, "task": "resize-image"} for i in range(batch.run_count))),
+            headers=NDJSON,
+        )
         self.assertTrue(response.json()["sealed"])
 
     def test_dates(self):
         created = self.post("/api/v3/batches", json={"runCount": 1}).json()["id"]
         body = self.get(f"/api/v2/batches/{created}").json()
         self.assertEqual(body["createdAt"], FROZEN_NOW.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
-        self.assertEqual(dt.datetime.fromisoformat(body["updatedAt"].replace("Z", "+00:00")),
-                         FROZEN_NOW)
+        self.assertEqual(
+            dt.datetime.fromisoformat(body["updatedAt"].replace("Z", "+00:00")), FROZEN_NOW
+        )

@@ -41,8 +41,9 @@ class WaitpointTokenTests(EmulatorCase):
     def test_callback_hash_is_the_hmac_of_the_internal_id_with_the_env_key(self):
         token = self.create()
         internal = token["id"].removeprefix("waitpoint_")
-        digest = hmac.new(self.emu.secret_key.encode(), internal.encode(),
-                          hashlib.sha256).hexdigest()
+        digest = hmac.new(
+            self.emu.secret_key.encode(), internal.encode(), hashlib.sha256
+        ).hexdigest()
         self.assertEqual(token["url"], self.emu.url(f"{TOKENS}/{token['id']}/callback/{digest}"))
 
     def test_complete_then_complete_again_keeps_the_first_data(self):
@@ -62,8 +63,10 @@ class WaitpointTokenTests(EmulatorCase):
         text, empty = self.create(), self.create()
         self.post(f"{TOKENS}/{text['id']}/complete", json={"data": "yes"})
         self.post(f"{TOKENS}/{empty['id']}/complete", json={})
-        self.assertEqual((self.retrieve(text["id"])["output"],
-                          self.retrieve(text["id"])["outputType"]), ("yes", "text/plain"))
+        self.assertEqual(
+            (self.retrieve(text["id"])["output"], self.retrieve(text["id"])["outputType"]),
+            ("yes", "text/plain"),
+        )
         done = self.retrieve(empty["id"])
         self.assertEqual(done["status"], "COMPLETED")
         self.assertNotIn("output", done)
@@ -116,12 +119,14 @@ class WaitpointTokenTests(EmulatorCase):
 
     def test_keys_are_per_environment(self):
         dev = self.create(idempotencyKey="k")
-        prod = self.post(TOKENS, json={"idempotencyKey": "k"},
-                         token=self.emu.secret_keys["prod"]).json()
+        prod = self.post(
+            TOKENS, json={"idempotencyKey": "k"}, token=self.emu.secret_keys["prod"]
+        ).json()
         self.assertNotEqual(dev["id"], prod["id"])
         # And a token of another environment is unknown here.
-        self.assertError(self.post(f"{TOKENS}/{prod['id']}/complete", json={}), 404,
-                         "Waitpoint not found")
+        self.assertError(
+            self.post(f"{TOKENS}/{prod['id']}/complete", json={}), 404, "Waitpoint not found"
+        )
 
     def test_list_filters_and_pages(self):
         ids = [self.create(tags=[f"n:{i % 2}"])["id"] for i in range(5)]
@@ -129,11 +134,13 @@ class WaitpointTokenTests(EmulatorCase):
         page = self.get(TOKENS, params={"page[size]": "2"}).json()
         self.assertEqual([t["id"] for t in page["data"]], ids[::-1][:2])
         self.assertNotIn("previous", page["pagination"])
-        second = self.get(TOKENS, params={"page[size]": "2",
-                                          "page[after]": page["pagination"]["next"]}).json()
+        second = self.get(
+            TOKENS, params={"page[size]": "2", "page[after]": page["pagination"]["next"]}
+        ).json()
         self.assertEqual([t["id"] for t in second["data"]], ids[::-1][2:4])
-        back = self.get(TOKENS, params={"page[size]": "2",
-                                        "page[before]": second["pagination"]["previous"]}).json()
+        back = self.get(
+            TOKENS, params={"page[size]": "2", "page[before]": second["pagination"]["previous"]}
+        ).json()
         self.assertEqual([t["id"] for t in back["data"]], ids[::-1][:2])
         waiting = self.get(TOKENS, params={"filter[status]": "WAITING"}).json()["data"]
         self.assertEqual(len(waiting), 4)
@@ -141,8 +148,13 @@ class WaitpointTokenTests(EmulatorCase):
         self.assertEqual([t["id"] for t in completed], [ids[0]])
         tagged = self.get(TOKENS, params={"filter[tags]": "n:1"}).json()["data"]
         self.assertEqual({t["id"] for t in tagged}, {ids[1], ids[3]})
-        self.assertEqual(self.get(TOKENS, params={"filter[createdAt][to]": str(
-            int(FROZEN_NOW.timestamp() * 1000) - 1)}).json()["data"], [])
+        self.assertEqual(
+            self.get(
+                TOKENS,
+                params={"filter[createdAt][to]": str(int(FROZEN_NOW.timestamp() * 1000) - 1)},
+            ).json()["data"],
+            [],
+        )
 
     def test_bad_list_queries(self):
         response = self.get(TOKENS, params={"filter[status]": "WAITING,DONE", "page[size]": "0"})
@@ -153,8 +165,9 @@ class WaitpointTokenTests(EmulatorCase):
 
     def test_bad_create_bodies(self):
         response = self.post(TOKENS, json={"tags": [f"t{i}" for i in range(11)]})
-        self.assertError(response, 422, "Waitpoints can only have 10 tags, you're trying to "
-                                        "set 11.")
+        self.assertError(
+            response, 422, "Waitpoints can only have 10 tags, you're trying to set 11."
+        )
         self.assertEqual(self.post(TOKENS, json={"idempotencyKey": 5}).status_code, 400)
         self.assertEqual(self.post(TOKENS, json={"tags": ["x" * 129]}).status_code, 400)
         big = self.post(TOKENS, json={"idempotencyKey": "k" * 2048, "tags": ["t" * 128] * 9 * 8})
@@ -164,8 +177,9 @@ class WaitpointTokenTests(EmulatorCase):
 
     def test_unknown_tokens(self):
         self.assertError(self.get(f"{TOKENS}/waitpoint_nope"), 500, "Internal Server Error")
-        self.assertError(self.post(f"{TOKENS}/waitpoint_nope/complete", json={}), 404,
-                         "Waitpoint not found")
+        self.assertError(
+            self.post(f"{TOKENS}/waitpoint_nope/complete", json={}), 404, "Waitpoint not found"
+        )
 
     def test_auth(self):
         self.assertEqual(self.get(TOKENS, token=self.emu.access_token).status_code, 401)
@@ -176,8 +190,9 @@ class WaitpointTokenTests(EmulatorCase):
         response = self.post(TOKENS, json={})
         jwt, own = response.headers["x-trigger-jwt"], response.json()["id"]
         other = self.create()["id"]
-        self.assertEqual(self.post(f"{TOKENS}/{other}/complete", json={}, token=jwt).status_code,
-                         403)
+        self.assertEqual(
+            self.post(f"{TOKENS}/{other}/complete", json={}, token=jwt).status_code, 403
+        )
         ok = self.post(f"{TOKENS}/{own}/complete", json={"data": 1}, token=jwt)
         self.assertEqual(ok.json(), {"success": True})
 
@@ -188,6 +203,10 @@ class WaitpointTokenTests(EmulatorCase):
         self.assertEqual(self.retrieve(token["id"])["output"], '{"json":{"status":"approved"}}')
         forged = token["url"][:-4] + "0000"
         other = self.create()
-        self.assertEqual(self.http.post(forged.replace(token["id"], other["id"]),
-                                        json={}, timeout=5).status_code, 401)
+        self.assertEqual(
+            self.http.post(
+                forged.replace(token["id"], other["id"]), json={}, timeout=5
+            ).status_code,
+            401,
+        )
         self.assertEqual(self.retrieve(other["id"])["status"], "WAITING")

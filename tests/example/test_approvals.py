@@ -32,8 +32,9 @@ class ApprovalsTests(ExampleTestCase):
             user.user_permissions.add(Permission.objects.get(codename=codename))
 
     def decide(self, token_id: str, decision: str, client: Client | None = None, **kwargs):
-        return (client or self.client).post(f"/approvals/{token_id}/", {"decision": decision},
-                                            follow=True, **kwargs)
+        return (client or self.client).post(
+            f"/approvals/{token_id}/", {"decision": decision}, follow=True, **kwargs
+        )
 
     def recorded(self, token_id: str):
         data = get_client().waitpoints.retrieve_token(token_id).data
@@ -85,13 +86,18 @@ class ApprovalsTests(ExampleTestCase):
     def test_csrf_is_required(self):
         browser = Client(enforce_csrf_checks=True)
         browser.force_login(self.user)
-        self.assertEqual(browser.post(f"/approvals/{self.order.id}/",
-                                      {"decision": "approve"}).status_code, 403)
+        self.assertEqual(
+            browser.post(f"/approvals/{self.order.id}/", {"decision": "approve"}).status_code, 403
+        )
         page = browser.get("/approvals/")
         token = page.cookies["csrftoken"].value
-        self.assertEqual(browser.post(f"/approvals/{self.order.id}/",
-                                      {"decision": "approve", "csrfmiddlewaretoken": token}
-                                      ).status_code, 302)
+        self.assertEqual(
+            browser.post(
+                f"/approvals/{self.order.id}/",
+                {"decision": "approve", "csrfmiddlewaretoken": token},
+            ).status_code,
+            302,
+        )
         self.assertEqual(self.recorded(self.order.id)["approved"], True)
 
     def test_permissions(self):
@@ -103,8 +109,10 @@ class ApprovalsTests(ExampleTestCase):
         self.client.force_login(viewer)
         self.assertNotContains(self.client.get("/approvals/"), 'value="approve"')
         self.journal.clear()
-        self.assertEqual(self.client.post(f"/approvals/{self.order.id}/",
-                                          {"decision": "approve"}).status_code, 403)
+        self.assertEqual(
+            self.client.post(f"/approvals/{self.order.id}/", {"decision": "approve"}).status_code,
+            403,
+        )
         self.assertEqual(self.api_calls(), [])
         self.client.logout()
         self.assertEqual(self.client.get("/approvals/").status_code, 302)
@@ -118,7 +126,10 @@ class WebhookReceiverTests(ExampleTestCase):
         setting = self.trigger_setting(WEBHOOK_SECRET="whsec_example")
         with override_settings(TRIGGER=setting), self.assertLogs("dashboard.alerts") as logs:
             response = self.client.post(
-                "/trigger/webhooks/", body, content_type="application/json",
-                headers={"x-trigger-signature-hmacsha256": sign(body, "whsec_example")})
+                "/trigger/webhooks/",
+                body,
+                content_type="application/json",
+                headers={"x-trigger-signature-hmacsha256": sign(body, "whsec_example")},
+            )
         self.assertEqual(response.status_code, 200)
         self.assertIn(payload["object"]["run"]["id"], logs.output[0])

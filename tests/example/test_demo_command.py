@@ -67,9 +67,12 @@ class DemoCommandTestCase(SimpleTestCase):
 
     def demo(self, *args: str) -> subprocess.Popen:
         process = subprocess.Popen(
-            [sys.executable, str(MANAGE_PY), "trigger_demo", "--seed", "5", "--runs", "40",
-             *args],
-            cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, str(MANAGE_PY), "trigger_demo", "--seed", "5", "--runs", "40", *args],
+            cwd=REPO,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.addCleanup(self.stop, process)
         return process
@@ -95,8 +98,10 @@ class SetupOnlyTests(DemoCommandTestCase):
         self.assertEqual(process.returncode, 0, output)
 
         emulator_url = DEMO_LINE.search(output).group(1)
-        self.assertTrue(output.index("DEMO MODE") < output.index("superuser"),
-                        "the demo says it is a demo before anything else")
+        self.assertTrue(
+            output.index("DEMO MODE") < output.index("superuser"),
+            "the demo says it is a demo before anything else",
+        )
         self.assertIn(f"Created the superuser 'demo' in the database {self.database}.", output)
         self.assertRegex(output, r"The default client reaches the emulator \(latest run: run_")
         self.assertIn("Created 3 waitpoint tokens waiting for approval", output)
@@ -172,12 +177,19 @@ class ServerTests(DemoCommandTestCase):
             if "csrftoken" in session.cookies:
                 break
             time.sleep(0.5)
-        self.assertIn("csrftoken", session.cookies,
-                      f"login page {page.status_code} without a CSRF cookie:\n{page.text[:500]}")
+        self.assertIn(
+            "csrftoken",
+            session.cookies,
+            f"login page {page.status_code} without a CSRF cookie:\n{page.text[:500]}",
+        )
         login = session.post(
             f"{site}/admin/login/?next=/",
-            data={"username": "demo", "password": "demo", "next": "/",
-                  "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+            data={
+                "username": "demo",
+                "password": "demo",
+                "next": "/",
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            },
             timeout=30,
         )
         self.assertEqual(login.url, f"{site}/")

@@ -198,8 +198,14 @@ class TriggerTaskTests(ExampleTestCase):
         return TOKEN_FIELD.search(response.content.decode()).group(1)
 
     def post(self, token: str, **data: str):
-        values = {"task": "send-email", "payload": '{"to": "ada@example.com"}', "tags": "",
-                  "delay": "", "form_token": token, **data}
+        values = {
+            "task": "send-email",
+            "payload": '{"to": "ada@example.com"}',
+            "tags": "",
+            "delay": "",
+            "form_token": token,
+            **data,
+        }
         return self.client.post("/trigger/", values, follow=True)
 
     def test_each_rendered_form_has_its_own_token(self):
@@ -276,8 +282,9 @@ class TriggerTaskTests(ExampleTestCase):
         self.assertEqual(self.client.get("/trigger/").status_code, 302)
         self.client.force_login(self.user)
         self.client.handler.enforce_csrf_checks = True
-        response = self.client.post("/trigger/", {"task": "send-email",
-                                                  "form_token": str(uuid.uuid4())})
+        response = self.client.post(
+            "/trigger/", {"task": "send-email", "form_token": str(uuid.uuid4())}
+        )
         self.assertEqual(response.status_code, 403)
         self.assertEqual(self.api_calls(), [])
 
@@ -287,8 +294,9 @@ class OverviewAsyncTests(ExampleTestCase):
 
     async def test_login_required(self):
         response = await self.async_client.get("/overview/")
-        self.assertRedirects(response, "/admin/login/?next=/overview/",
-                             fetch_redirect_response=False)
+        self.assertRedirects(
+            response, "/admin/login/?next=/overview/", fetch_redirect_response=False
+        )
         self.assertEqual(self.api_calls(), [])
 
     async def login(self) -> None:
@@ -305,11 +313,14 @@ class OverviewAsyncTests(ExampleTestCase):
         content = response.content.decode()
         self.assertIn("Client “default”", content)
         self.assertIn("Client “prod”", content)
-        calls = sorted((entry.credential[:8], tuple(entry.query.get("filter[status]", [])))
-                       for entry in self.journal.entries)
+        calls = sorted(
+            (entry.credential[:8], tuple(entry.query.get("filter[status]", [])))
+            for entry in self.journal.entries
+        )
         failed = ("FAILED,CRASHED,SYSTEM_FAILURE,TIMED_OUT",)
-        self.assertEqual(calls, [("tr_dev_…", ()), ("tr_dev_…", failed),
-                                 ("tr_prod_", ()), ("tr_prod_", failed)])
+        self.assertEqual(
+            calls, [("tr_dev_…", ()), ("tr_dev_…", failed), ("tr_prod_", ()), ("tr_prod_", failed)]
+        )
         self.assertTrue(all(entry.path == RUNS_LIST for entry in self.journal.entries))
         self.assertGreaterEqual(len(self.run_ids(content)), 5)
 
@@ -321,8 +332,10 @@ class OverviewAsyncTests(ExampleTestCase):
             response = await self.async_client.get("/overview/")
         self.assertEqual(response.status_code, 200)
         content = response.content.decode()
-        self.assertIn("Trigger.dev is unreachable. Check the network and the API URL of the "
-                      "“prod” client", content)
+        self.assertIn(
+            "Trigger.dev is unreachable. Check the network and the API URL of the “prod” client",
+            content,
+        )
         self.assertEqual(self.journal.count(path=RUNS_LIST), 2)  # the default client's
 
 
@@ -361,8 +374,10 @@ class RunTokenTests(ExampleTestCase):
         self.assertEqual(claims["scopes"], [f"read:runs:{run_id}"])
         self.assertEqual(claims["exp"] - claims["iat"], 600)
         # One retrieve (the permission check) and the claims, fetched once per client.
-        self.assertEqual([path for _, path in self.api_calls()],
-                         [f"/api/v3/runs/{run_id}", "/api/v1/auth/jwt/claims"])
+        self.assertEqual(
+            [path for _, path in self.api_calls()],
+            [f"/api/v3/runs/{run_id}", "/api/v1/auth/jwt/claims"],
+        )
         self.client.get(f"/runs/{run_id}/token/")
         self.assertEqual(self.journal.count(path="/api/v1/auth/jwt/claims"), 1)
 

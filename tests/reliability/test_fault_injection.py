@@ -36,10 +36,8 @@ FAULT_KINDS: list[tuple[str, Callable[[Any, str, str, int], None]]] = [
     ("500 before", lambda f, m, p, n: f.fail_next(n, 500, path=p, method=m)),
     ("502 before", lambda f, m, p, n: f.fail_next(n, 502, path=p, method=m)),
     ("503 before", lambda f, m, p, n: f.fail_next(n, 503, path=p, method=m)),
-    ("500 after", lambda f, m, p, n: f.fail_next(1, 500, path=p, method=m,
-                                                 after_processing=True)),
-    ("503 after", lambda f, m, p, n: f.fail_next(1, 503, path=p, method=m,
-                                                 after_processing=True)),
+    ("500 after", lambda f, m, p, n: f.fail_next(1, 500, path=p, method=m, after_processing=True)),
+    ("503 after", lambda f, m, p, n: f.fail_next(1, 503, path=p, method=m, after_processing=True)),
     ("drop before", lambda f, m, p, n: f.drop_next(n, path=p, method=m)),
     ("drop after", lambda f, m, p, n: f.drop_next(1, path=p, method=m, after_processing=True)),
     ("stall", lambda f, m, p, n: f.stall_next(1, STALL, path=p, method=m)),
@@ -84,8 +82,15 @@ class FaultInjectionTests(ClientTestCase):
         queue(self.emulator.faults, method, path, self.rng.choice((1, 1, 2)))
         return name
 
-    def run_op(self, operation: str, method: str, path: str, call: Callable[[], Any],
-               *, may_be_unknown: bool) -> tuple[Any, bool, str | None]:
+    def run_op(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        call: Callable[[], Any],
+        *,
+        may_be_unknown: bool,
+    ) -> tuple[Any, bool, str | None]:
         fault = self.maybe_fault(method, path)
         try:
             result, unknown = call(), False
@@ -116,7 +121,9 @@ class FaultInjectionTests(ClientTestCase):
         # Without a run idempotency key the service does not deduplicate a trigger (its
         # request-idempotency store ignores the SDK's header), so a lost answer is unknown.
         result, unknown, fault = self.run_op(
-            "tasks.trigger", "POST", f"/api/v1/tasks/{self.task}/trigger",
+            "tasks.trigger",
+            "POST",
+            f"/api/v1/tasks/{self.task}/trigger",
             lambda: self.client_under_test.tasks.trigger(self.task, {"n": index}, tags=[tag]),
             may_be_unknown=True,
         )
@@ -134,7 +141,9 @@ class FaultInjectionTests(ClientTestCase):
         key = f"order-{use // 2}"
         since = self.now_ms()
         result, _, fault = self.run_op(
-            "tasks.trigger keyed", "POST", f"/api/v1/tasks/{self.task}/trigger",
+            "tasks.trigger keyed",
+            "POST",
+            f"/api/v1/tasks/{self.task}/trigger",
             lambda: self.client_under_test.tasks.trigger(self.task, {}, idempotency_key=key),
             may_be_unknown=False,
         )
@@ -152,7 +161,9 @@ class FaultInjectionTests(ClientTestCase):
         key = f"batch-{index}" if keyed else None
         route = self.rng.choice(("/api/v3/batches", "/api/v3/batches/*/items"))
         handle, unknown, fault = self.run_op(
-            "batch_trigger keyed" if keyed else "batch_trigger", "POST", route,
+            "batch_trigger keyed" if keyed else "batch_trigger",
+            "POST",
+            route,
             lambda: self.client_under_test.tasks.batch_trigger(items, idempotency_key=key),
             may_be_unknown=not keyed,
         )
@@ -170,7 +181,9 @@ class FaultInjectionTests(ClientTestCase):
         source = self.rng.choice(self.seeded_runs)
         since = self.now_ms()
         result, unknown, fault = self.run_op(
-            "runs.replay", "POST", f"/api/v1/runs/{source}/replay",
+            "runs.replay",
+            "POST",
+            f"/api/v1/runs/{source}/replay",
             lambda: self.client_under_test.runs.replay(source),
             may_be_unknown=True,
         )
@@ -186,7 +199,9 @@ class FaultInjectionTests(ClientTestCase):
         run_id = self.rng.choice(self.triggered)
         self.live.discard(run_id)
         self.run_op(
-            "runs.cancel", "POST", f"/api/v2/runs/{run_id}/cancel",
+            "runs.cancel",
+            "POST",
+            f"/api/v2/runs/{run_id}/cancel",
             lambda: self.client_under_test.runs.cancel(run_id),
             may_be_unknown=False,
         )
@@ -199,7 +214,9 @@ class FaultInjectionTests(ClientTestCase):
         run_id = self.rng.choice(self.triggered)
         tag = f"t{index}"
         _, unknown, fault = self.run_op(
-            "runs.add_tags", "POST", f"/api/v1/runs/{run_id}/tags",
+            "runs.add_tags",
+            "POST",
+            f"/api/v1/runs/{run_id}/tags",
             lambda: self.client_under_test.runs.add_tags(run_id, [tag]),
             may_be_unknown=True,
         )
@@ -214,7 +231,9 @@ class FaultInjectionTests(ClientTestCase):
         run_id = self.rng.choice(sorted(self.live))
         metadata = {"step": index}
         _, unknown, fault = self.run_op(
-            "runs.update_metadata", "PUT", f"/api/v1/runs/{run_id}/metadata",
+            "runs.update_metadata",
+            "PUT",
+            f"/api/v1/runs/{run_id}/metadata",
             lambda: self.client_under_test.runs.update_metadata(run_id, metadata),
             may_be_unknown=True,
         )
@@ -224,7 +243,9 @@ class FaultInjectionTests(ClientTestCase):
     def op_schedule(self, index: int) -> None:
         key = f"sched-{index // 2}"
         result, _, fault = self.run_op(
-            "schedules.create", "POST", "/api/v1/schedules",
+            "schedules.create",
+            "POST",
+            "/api/v1/schedules",
             lambda: self.client_under_test.schedules.create(
                 task=self.emulator.scheduled_tasks[0], cron="0 * * * *", deduplication_key=key
             ),
@@ -243,7 +264,9 @@ class FaultInjectionTests(ClientTestCase):
             s.id for s in self.observer.schedules.list() if s.deduplication_key == key
         )
         self.run_op(
-            "schedules.delete", "DELETE", f"/api/v1/schedules/{schedule_id}",
+            "schedules.delete",
+            "DELETE",
+            f"/api/v1/schedules/{schedule_id}",
             lambda: self.client_under_test.schedules.delete(schedule_id),
             may_be_unknown=True,
         )
@@ -263,7 +286,9 @@ class FaultInjectionTests(ClientTestCase):
     def op_envvar_create(self, index: int) -> None:
         name, value = f"FI_VAR_{index}", f"value-{index}"
         self.run_op(
-            "envvars.create", "POST", self.envvars_path(),
+            "envvars.create",
+            "POST",
+            self.envvars_path(),
             lambda: self.client_under_test.envvars.create(name, value),
             may_be_unknown=False,
         )
@@ -273,7 +298,9 @@ class FaultInjectionTests(ClientTestCase):
     def op_envvar_import(self, index: int) -> None:
         values = {f"FI_IMPORT_{index}_{i}": f"v{index}.{i}" for i in range(2)}
         _, unknown, fault = self.run_op(
-            "envvars.upload", "POST", self.envvars_path("/import"),
+            "envvars.upload",
+            "POST",
+            self.envvars_path("/import"),
             lambda: self.client_under_test.envvars.upload(values),
             may_be_unknown=True,
         )
@@ -290,7 +317,9 @@ class FaultInjectionTests(ClientTestCase):
             return
         name = self.rng.choice(sorted(self.variables))
         _, unknown, fault = self.run_op(
-            "envvars.delete", "DELETE", self.envvars_path(f"/{name}"),
+            "envvars.delete",
+            "DELETE",
+            self.envvars_path(f"/{name}"),
             lambda: self.client_under_test.envvars.delete(name),
             may_be_unknown=True,
         )
@@ -308,13 +337,17 @@ class FaultInjectionTests(ClientTestCase):
         since = self.now_ms()
         name = f"bulk-{index}"
         result, unknown, fault = self.run_op(
-            "bulk_actions.create", "POST", "/api/v1/bulk-actions",
-            lambda: self.client_under_test.bulk_actions.create("cancel", run_ids=run_ids,
-                                                               name=name),
+            "bulk_actions.create",
+            "POST",
+            "/api/v1/bulk-actions",
+            lambda: self.client_under_test.bulk_actions.create(
+                "cancel", run_ids=run_ids, name=name
+            ),
             may_be_unknown=True,
         )
         mine = [
-            action for action in self.observer.bulk_actions.list()
+            action
+            for action in self.observer.bulk_actions.list()
             if action.name == name and action.created_at.timestamp() * 1000 >= since - 1000
         ]
         self.assertFalse(unknown, "a cancel bulk action is retried (idempotent)")
@@ -329,7 +362,9 @@ class FaultInjectionTests(ClientTestCase):
     def op_retrieve(self, index: int) -> None:
         run_id = self.rng.choice(self.seeded_runs)
         run, _, _ = self.run_op(
-            "runs.retrieve", "GET", f"/api/v3/runs/{run_id}",
+            "runs.retrieve",
+            "GET",
+            f"/api/v3/runs/{run_id}",
             lambda: self.client_under_test.runs.retrieve(run_id),
             may_be_unknown=False,
         )
@@ -357,7 +392,7 @@ class FaultInjectionTests(ClientTestCase):
         ]
         weights = [weight for weight, _ in operations]
         for index in range(OPERATIONS):
-            (_, operation), = self.rng.choices(operations, weights=weights)
+            ((_, operation),) = self.rng.choices(operations, weights=weights)
             with self.subTest(index=index):
                 operation(index)
 

@@ -28,9 +28,11 @@ class AllLogs(logging.Handler):
         return found
 
     def containing(self, *secrets: str) -> list[str]:
-        return [f"{record.name} {record.levelname}: {text[:300]}"
-                for record, text in zip(self.records, self.texts(), strict=True)
-                if any(secret in text for secret in secrets)]
+        return [
+            f"{record.name} {record.levelname}: {text[:300]}"
+            for record, text in zip(self.records, self.texts(), strict=True)
+            if any(secret in text for secret in secrets)
+        ]
 
 
 @contextlib.contextmanager

@@ -40,18 +40,25 @@ class SecretsMixin:
 
     def secrets(self) -> list[str]:
         """Every value and token of the test, plus the emulator's own env var values."""
-        found = [*FILE_VALUES.values(), *ENV_VALUES.values(), *SETTINGS_VALUES.values(),
-                 self.emulator.secret_key, self.emulator.access_token]
+        found = [
+            *FILE_VALUES.values(),
+            *ENV_VALUES.values(),
+            *SETTINGS_VALUES.values(),
+            self.emulator.secret_key,
+            self.emulator.access_token,
+        ]
         state = self.emulator.state
         with state.lock:
             for env in state.environments_by_public_slug(self.emulator.project_ref).values():
-                found.extend(value for _name, value, _secret in state.envvars.resolved(env)
-                             if len(value) >= 6)
+                found.extend(
+                    value
+                    for _name, value, _secret in state.envvars.resolved(env)
+                    if len(value) >= 6
+                )
         return sorted(set(found))
 
     def assertNoSecret(self, label: str, text: str, allowed: tuple[str, ...] = ()) -> None:
-        leaked = [secret for secret in self.secrets()
-                  if secret in text and secret not in allowed]
+        leaked = [secret for secret in self.secrets() if secret in text and secret not in allowed]
         self.assertEqual(leaked, [], f"{label} shows {leaked}")
 
 
@@ -61,8 +68,9 @@ class CommandLeakTests(SecretsMixin, EmulatorTestMixin, SimpleTestCase):
         directory = tempfile.TemporaryDirectory()
         self.addCleanup(directory.cleanup)
         self.env_file = Path(directory.name) / ".env.prod"
-        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in FILE_VALUES.items()),
-                                 encoding="utf-8")
+        self.env_file.write_text(
+            "".join(f"{k}={v}\n" for k, v in FILE_VALUES.items()), encoding="utf-8"
+        )
 
     def sync(self, *args: str, token: str | None = None) -> tuple[int, str, str]:
         options = self.emulator.client_settings(ENVVARS=SETTINGS_VALUES)
@@ -72,9 +80,19 @@ class CommandLeakTests(SecretsMixin, EmulatorTestMixin, SimpleTestCase):
         code, message = 0, ""
         with override_settings(TRIGGER={"default": options}):
             try:
-                call_command("trigger_sync_envvars", "--env-file", str(self.env_file),
-                             "--prefix", "APP_", "--secret", "STRIPE_KEY", "--no-input", *args,
-                             stdout=out, stderr=err)
+                call_command(
+                    "trigger_sync_envvars",
+                    "--env-file",
+                    str(self.env_file),
+                    "--prefix",
+                    "APP_",
+                    "--secret",
+                    "STRIPE_KEY",
+                    "--no-input",
+                    *args,
+                    stdout=out,
+                    stderr=err,
+                )
             except CommandError as exc:
                 code, message = exc.returncode, str(exc)
         return code, out.getvalue(), err.getvalue() + message
@@ -89,8 +107,9 @@ class CommandLeakTests(SecretsMixin, EmulatorTestMixin, SimpleTestCase):
                 for mode in (("--dry-run",), (), ("--check",)):
                     label = f"{output} -v{verbosity} {' '.join(mode + extra)}"
                     with self.subTest(label), all_logs() as logs:
-                        code, stdout, stderr = self.sync("--format", output, "-v", verbosity,
-                                                         *mode, *extra, token=token)
+                        code, stdout, stderr = self.sync(
+                            "--format", output, "-v", verbosity, *mode, *extra, token=token
+                        )
                         self.assertIn(code, (0, 1, 3), stderr)
                         self.assertNoSecret(f"{label} stdout", stdout)
                         self.assertNoSecret(f"{label} stderr", stderr)
@@ -113,8 +132,14 @@ class CommandLeakTests(SecretsMixin, EmulatorTestMixin, SimpleTestCase):
         scenarios = {
             "import 500": lambda: faults.fail_next(5, 500, path=import_path),
             "import 400": lambda: faults.respond_next(
-                1, 400, body={"error": "bad", "variableErrors": [
-                    {"key": "REGION", "error": "already set"}]}, path=import_path),
+                1,
+                400,
+                body={
+                    "error": "bad",
+                    "variableErrors": [{"key": "REGION", "error": "already set"}],
+                },
+                path=import_path,
+            ),
             "list 401": lambda: faults.fail_next(1, 401),
             "dropped": lambda: faults.drop_next(10),
         }
@@ -123,8 +148,7 @@ class CommandLeakTests(SecretsMixin, EmulatorTestMixin, SimpleTestCase):
                 with self.subTest(label, output=output), all_logs() as logs:
                     self.emulator.reset()
                     arrange()
-                    code, stdout, stderr = self.sync("--format", output, "-v", "3",
-                                                     "--prune")
+                    code, stdout, stderr = self.sync("--format", output, "-v", "3", "--prune")
                     self.assertEqual(code, 1, stdout + stderr)
                     self.assertNoSecret(f"{label} stdout", stdout)
                     self.assertNoSecret(f"{label} stderr", stderr)
@@ -139,16 +163,25 @@ class CommandLeakTests(SecretsMixin, EmulatorTestMixin, SimpleTestCase):
     def test_reprs_show_names_only(self):
         import os
 
-        sources = envsync.Sources(env_files=[self.env_file], settings_envvars=SETTINGS_VALUES,
-                                  environ=dict(os.environ, **ENV_VALUES), prefixes=["APP_"])
+        sources = envsync.Sources(
+            env_files=[self.env_file],
+            settings_envvars=SETTINGS_VALUES,
+            environ=dict(os.environ, **ENV_VALUES),
+            prefixes=["APP_"],
+        )
         desired = envsync.collect(sources)
         client = get_client_for(self.emulator)
         target = envsync.resolve_targets(client)[0]
         plan = envsync.plan(client, target, desired, prune=True)
         result = envsync.apply(client, plan)
-        for label, obj in (("sources", sources), ("desired", desired), ("plan", plan),
-                           ("result", result), ("batches", envsync.import_batches(plan)),
-                           ("verification", result.verification)):
+        for label, obj in (
+            ("sources", sources),
+            ("desired", desired),
+            ("plan", plan),
+            ("result", result),
+            ("batches", envsync.import_batches(plan)),
+            ("verification", result.verification),
+        ):
             with self.subTest(label):
                 self.assertNoSecret(label, repr(obj))
                 self.assertNoSecret(label, str(obj))
@@ -157,8 +190,9 @@ class CommandLeakTests(SecretsMixin, EmulatorTestMixin, SimpleTestCase):
 def get_client_for(emulator: Any) -> Any:
     from django_trigger.client import TriggerClient
 
-    return TriggerClient(emulator.secret_key, base_url=emulator.base_url,
-                         project_ref=emulator.project_ref)
+    return TriggerClient(
+        emulator.secret_key, base_url=emulator.base_url, project_ref=emulator.project_ref
+    )
 
 
 class AdminLeakTests(SecretsMixin, AdminTestCase):
@@ -172,19 +206,37 @@ class AdminLeakTests(SecretsMixin, AdminTestCase):
         name = "REGION"
         pages = [
             ("changelist", lambda: self.client.get(self.url("envvar_changelist"))),
-            ("changelist prod", lambda: self.client.get(self.url("envvar_changelist"),
-                                                        {"environment": "prod"})),
+            (
+                "changelist prod",
+                lambda: self.client.get(self.url("envvar_changelist"), {"environment": "prod"}),
+            ),
             ("change", lambda: self.client.get(self.url("envvar_change", name))),
             ("add", lambda: self.client.get(self.url("envvar_add"))),
-            ("add POST", lambda: self.client.post(
-                self.url("envvar_add"), {"name": "ADDED", "value": "VALUE-added-2k9d"})),
-            ("add POST invalid", lambda: self.client.post(
-                self.url("envvar_add"), {"name": "BAD NAME", "value": "VALUE-invalid-5j3s"})),
-            ("change POST", lambda: self.client.post(
-                self.url("envvar_change", name), {"value": "VALUE-changed-8w1e"})),
+            (
+                "add POST",
+                lambda: self.client.post(
+                    self.url("envvar_add"), {"name": "ADDED", "value": "VALUE-added-2k9d"}
+                ),
+            ),
+            (
+                "add POST invalid",
+                lambda: self.client.post(
+                    self.url("envvar_add"), {"name": "BAD NAME", "value": "VALUE-invalid-5j3s"}
+                ),
+            ),
+            (
+                "change POST",
+                lambda: self.client.post(
+                    self.url("envvar_change", name), {"value": "VALUE-changed-8w1e"}
+                ),
+            ),
             ("delete", lambda: self.client.get(self.url("envvar_delete", "DATABASE_URL"))),
-            ("delete POST", lambda: self.client.post(self.url("envvar_delete", "DATABASE_URL"),
-                                                     {"post": "yes"})),
+            (
+                "delete POST",
+                lambda: self.client.post(
+                    self.url("envvar_delete", "DATABASE_URL"), {"post": "yes"}
+                ),
+            ),
             ("missing", lambda: self.client.get(self.url("envvar_change", "NOPE"))),
         ]
         extra = ("VALUE-added-2k9d", "VALUE-invalid-5j3s", "VALUE-changed-8w1e")
@@ -200,8 +252,9 @@ class AdminLeakTests(SecretsMixin, AdminTestCase):
     def test_api_errors_never_show_values_or_tokens(self):
         self.emulator.faults.fail_next(1, 500)
         with all_logs() as logs:
-            response = self.client.post(self.url("envvar_change", "REGION"),
-                                        {"value": "VALUE-failed-3n7b"})
+            response = self.client.post(
+                self.url("envvar_change", "REGION"), {"value": "VALUE-failed-3n7b"}
+            )
         html = response.content.decode()
         secrets = [*self.secrets(), "VALUE-failed-3n7b"]
         self.assertEqual([s for s in secrets if s in html], [])
@@ -214,9 +267,10 @@ class AdminLeakTests(SecretsMixin, AdminTestCase):
         with all_logs() as logs:
             response = self.client.post(self.url("envvar_reveal", "REGION"))
         self.assertContains(response, value)
-        self.assertTrue(any(record.name == "django.template" for record in logs.records),
-                        "the template engine logged no unresolved variable: the test proves "
-                        "nothing")
+        self.assertTrue(
+            any(record.name == "django.template" for record in logs.records),
+            "the template engine logged no unresolved variable: the test proves nothing",
+        )
         self.assertEqual(logs.containing(value), [])
         self.assertEqual(logs.containing(*[s for s in self.secrets() if s != value]), [])
 

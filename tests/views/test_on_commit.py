@@ -39,8 +39,7 @@ class OnCommitTransactionTests(EmulatorTestMixin, TransactionTestCase):
         self.assertTrue(deferred.result.id.startswith("run_"))
         body = self.emulator.journal.last(method="POST").body
         self.assertEqual(body["payload"], {"group": group.pk})
-        self.assertEqual(body["options"]["idempotencyKeyOptions"]["key"],
-                         deferred.idempotency_key)
+        self.assertEqual(body["options"]["idempotencyKeyOptions"]["key"], deferred.idempotency_key)
 
     def test_nothing_sent_after_a_rollback(self):
         with self.assertRaises(Rollback), transaction.atomic():

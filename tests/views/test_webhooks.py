@@ -49,12 +49,16 @@ class Recorder:
 class AlertWebhookTests(EmulatorTestMixin, LiveServerTestCase):
     def setUp(self) -> None:
         super().setUp()
-        settings = override_settings(TRIGGER={
-            "default": self.emulator.client_settings(WEBHOOK_SECRET=SECRET),
-            "staging": self.emulator.client_settings(
-                ACCESS_TOKEN=self.emulator.secret_keys["staging"], ENVIRONMENT="staging",
-                WEBHOOK_SECRET=STAGING_SECRET),
-        })
+        settings = override_settings(
+            TRIGGER={
+                "default": self.emulator.client_settings(WEBHOOK_SECRET=SECRET),
+                "staging": self.emulator.client_settings(
+                    ACCESS_TOKEN=self.emulator.secret_keys["staging"],
+                    ENVIRONMENT="staging",
+                    WEBHOOK_SECRET=STAGING_SECRET,
+                ),
+            }
+        )
         settings.enable()
         self.addCleanup(settings.disable)
         cache.clear()
@@ -89,7 +93,8 @@ class AlertWebhookTests(EmulatorTestMixin, LiveServerTestCase):
 
     def test_run_failed_event_is_typed(self):
         run_id = self.emulator.state.runs.in_environment(
-            self.emulator.state.environment_for_key(self.emulator.secret_key).id)[0].friendly_id
+            self.emulator.state.environment_for_key(self.emulator.secret_key).id
+        )[0].friendly_id
         with self.emulator.state.lock:
             self.emulator.state.runs.fail(run_id, "card declined", name="PaymentError")
         self.deliver(run_id=run_id)
@@ -137,8 +142,7 @@ class AlertWebhookTests(EmulatorTestMixin, LiveServerTestCase):
             with self.subTest(name):
                 delivery = self.deliver(payload=payload, **options)
                 self.assertEqual(delivery.statuses, [400, 400, 400])  # the service retries
-                self.assertEqual(json.loads(delivery.response_body),
-                                 {"error": "Invalid signature"})
+                self.assertEqual(json.loads(delivery.response_body), {"error": "Invalid signature"})
         self.assertEqual(self.received.calls, [])
 
     def test_bad_payloads_are_400_and_nothing_of_the_body_is_logged(self):
@@ -157,8 +161,7 @@ class AlertWebhookTests(EmulatorTestMixin, LiveServerTestCase):
             with self.subTest(name), self.assertLogs("django_trigger.webhooks") as logs:
                 delivery = self.deliver(body=body, payload=good, attempts=1)
                 self.assertEqual(delivery.statuses, [400])
-                self.assertEqual(json.loads(delivery.response_body),
-                                 {"error": "Invalid payload"})
+                self.assertEqual(json.loads(delivery.response_body), {"error": "Invalid payload"})
                 self.assertNotIn(marker, "\n".join(logs.output))
         self.assertEqual(self.received.calls, [])
 
@@ -183,13 +186,18 @@ class WebhookSettingsTests(SimpleTestCase):
     def test_a_missing_secret_is_a_clear_error(self):
         with Emulator() as emu, override_settings(TRIGGER={"default": emu.client_settings()}):
             with self.assertRaisesRegex(ConfigurationError, "WEBHOOK_SECRET"):
-                self.client.post("/trigger/webhooks/", data=b"{}",
-                                 content_type="application/json")
+                self.client.post("/trigger/webhooks/", data=b"{}", content_type="application/json")
 
     def test_bad_secrets_are_reported_by_the_checks_without_the_value(self):
         for value in (" whsec_x ", 42, ["whsec"]):
-            with self.subTest(value), override_settings(TRIGGER={"default": {
-                    "ACCESS_TOKEN": "tr_dev_" + "a" * 20, "WEBHOOK_SECRET": value}}):
+            with (
+                self.subTest(value),
+                override_settings(
+                    TRIGGER={
+                        "default": {"ACCESS_TOKEN": "tr_dev_" + "a" * 20, "WEBHOOK_SECRET": value}
+                    }
+                ),
+            ):
                 trigger_settings.reload()
                 found = [m for m in checks.run_checks() if m.id == "django_trigger.E019"]
                 self.assertEqual(len(found), 1, found)

@@ -60,30 +60,52 @@ def dotenv_line(name: str, value: str) -> str | None:
 class Command(OperatorCommand):
     help = gettext_lazy(
         "Write an environment's variables from Trigger.dev as a .env file (secret values "
-        "cannot be read back: they become commented placeholders).")
+        "cannot be read back: they become commented placeholders)."
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_client_arguments(parser)
-        parser.add_argument("--project-ref", metavar="REF",
-                            help=gettext_lazy("Project ref (proj_…)."))
+        parser.add_argument(
+            "--project-ref", metavar="REF", help=gettext_lazy("Project ref (proj_…).")
+        )
         parser.add_argument("--branch", help=gettext_lazy("A preview (or dev) branch name."))
         parser.add_argument(
-            "--output", "-o", default=".env", metavar="FILE",
-            help=gettext_lazy("The file to write (default: %(default)s); '-' writes it to "
-                              "stdout, values included."))
-        parser.add_argument("--force", action="store_true",
-                            help=gettext_lazy("Replace FILE if it exists."))
+            "--output",
+            "-o",
+            default=".env",
+            metavar="FILE",
+            help=gettext_lazy(
+                "The file to write (default: %(default)s); '-' writes it to "
+                "stdout, values included."
+            ),
+        )
         parser.add_argument(
-            "--show-values", action="store_true",
-            help=gettext_lazy("Also list the values on stdout (masked by default)."))
+            "--force", action="store_true", help=gettext_lazy("Replace FILE if it exists.")
+        )
         parser.add_argument(
-            "--format", choices=["text", "json"], default="text",
-            help=gettext_lazy("json: a summary as one JSON document on stdout (names, never "
-                              "values unless --show-values)."))
+            "--show-values",
+            action="store_true",
+            help=gettext_lazy("Also list the values on stdout (masked by default)."),
+        )
         parser.add_argument(
-            "--no-input", "--noinput", action="store_false", dest="interactive",
-            help=gettext_lazy("Accepted for symmetry (the command never asks; it refuses an "
-                              "existing file without --force)."))
+            "--format",
+            choices=["text", "json"],
+            default="text",
+            help=gettext_lazy(
+                "json: a summary as one JSON document on stdout (names, never "
+                "values unless --show-values)."
+            ),
+        )
+        parser.add_argument(
+            "--no-input",
+            "--noinput",
+            action="store_false",
+            dest="interactive",
+            help=gettext_lazy(
+                "Accepted for symmetry (the command never asks; it refuses an "
+                "existing file without --force)."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.verbosity: int = options["verbosity"]
@@ -93,29 +115,40 @@ class Command(OperatorCommand):
             raise CommandError(_("--output - and --format json both use stdout: choose one."))
         path = None if to_stdout else Path(options["output"])
         if path is not None and path.exists() and not options["force"]:
-            raise CommandError(_("%(path)s exists: pass --force to replace it (nothing was "
-                                 "sent).") % {"path": path})
+            raise CommandError(
+                _("%(path)s exists: pass --force to replace it (nothing was sent).")
+                % {"path": path}
+            )
         client = client_for(options["client"])
         log_stream = self.stderr if (as_json or to_stdout) else self.stdout
         try:
             with request_logging(self.verbosity, log_stream):
                 try:
                     targets = envsync.resolve_targets(
-                        client, project_ref=options["project_ref"],
+                        client,
+                        project_ref=options["project_ref"],
                         environments=[options["environment"]] if options["environment"] else [],
-                        branch=options["branch"])
+                        branch=options["branch"],
+                    )
                 except envsync.TargetError as err:
-                    raise CommandError(_("Nothing was sent:") + "\n" + "\n".join(
-                        f"  - {problem}" for problem in err.problems)) from err
+                    raise CommandError(
+                        _("Nothing was sent:")
+                        + "\n"
+                        + "\n".join(f"  - {problem}" for problem in err.problems)
+                    ) from err
                 target = targets[0]
                 try:
                     with envsync.target_client(client, target) as target_client:
                         variables = target_client.envvars.list(
-                            project_ref=target.project_ref, environment=target.environment,
-                            branch=target.branch)
+                            project_ref=target.project_ref,
+                            environment=target.environment,
+                            branch=target.branch,
+                        )
                 except TriggerError as err:
-                    raise CommandError(_("Could not list the variables of %(target)s: "
-                                         "%(error)s") % {"target": target, "error": err}) from err
+                    raise CommandError(
+                        _("Could not list the variables of %(target)s: %(error)s")
+                        % {"target": target, "error": err}
+                    ) from err
         finally:
             client.close()
 
@@ -125,43 +158,77 @@ class Command(OperatorCommand):
             self.stdout.write(content, ending="")
         else:
             write_checked(path, content, {v.name: v.value for v in written})
-        self.report(path, target, variables, written, secrets, unwritable, as_json,
-                    options["show_values"])
+        self.report(
+            path, target, variables, written, secrets, unwritable, as_json, options["show_values"]
+        )
 
-    def report(self, path: Path | None, target: envsync.Target, variables: list[EnvVar],
-               written: list[EnvVar], secrets: list[str], unwritable: list[str], as_json: bool,
-               show_values: bool) -> None:
+    def report(
+        self,
+        path: Path | None,
+        target: envsync.Target,
+        variables: list[EnvVar],
+        written: list[EnvVar],
+        secrets: list[str],
+        unwritable: list[str],
+        as_json: bool,
+        show_values: bool,
+    ) -> None:
         if as_json:
-            self.stdout.write(json.dumps({
-                "ok": True, "exit_code": 0, "target": target.to_dict(),
-                "output": str(path), "written": [v.name for v in written],
-                "secrets": secrets, "unwritable": unwritable, "values_shown": show_values,
-                **({"values": {v.name: v.value for v in written}} if show_values else {}),
-            }, indent=2, ensure_ascii=False))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "ok": True,
+                        "exit_code": 0,
+                        "target": target.to_dict(),
+                        "output": str(path),
+                        "written": [v.name for v in written],
+                        "secrets": secrets,
+                        "unwritable": unwritable,
+                        "values_shown": show_values,
+                        **({"values": {v.name: v.value for v in written}} if show_values else {}),
+                    },
+                    indent=2,
+                    ensure_ascii=False,
+                )
+            )
             return
         # With --output - stdout is the file: the report goes to stderr.
         stream = self.stderr if path is None else self.stdout
         if self.verbosity >= 1:
             where = _("stdout") if path is None else str(path)
-            stream.write(ngettext(
-                "%(count)d variable of %(target)s written to %(path)s.",
-                "%(count)d variables of %(target)s written to %(path)s.", len(written)) % {
-                "count": len(written), "target": target, "path": where}, self.style.SUCCESS)
+            stream.write(
+                ngettext(
+                    "%(count)d variable of %(target)s written to %(path)s.",
+                    "%(count)d variables of %(target)s written to %(path)s.",
+                    len(written),
+                )
+                % {"count": len(written), "target": target, "path": where},
+                self.style.SUCCESS,
+            )
             if secrets:
-                stream.write(ngettext(
-                    "%(count)d secret cannot be read back from Trigger.dev: written as a "
-                    "commented placeholder to fill in: %(names)s",
-                    "%(count)d secrets cannot be read back from Trigger.dev: written as "
-                    "commented placeholders to fill in: %(names)s", len(secrets)) % {
-                    "count": len(secrets), "names": ", ".join(secrets)}, self.style.WARNING)
+                stream.write(
+                    ngettext(
+                        "%(count)d secret cannot be read back from Trigger.dev: written as a "
+                        "commented placeholder to fill in: %(names)s",
+                        "%(count)d secrets cannot be read back from Trigger.dev: written as "
+                        "commented placeholders to fill in: %(names)s",
+                        len(secrets),
+                    )
+                    % {"count": len(secrets), "names": ", ".join(secrets)},
+                    self.style.WARNING,
+                )
             if unwritable:
-                stream.write(ngettext(
-                    "%(count)d value holds a line break, which a .env line cannot hold for "
-                    "the dotenv reader: commented out: %(names)s",
-                    "%(count)d values hold a line break, which a .env line cannot hold for "
-                    "the dotenv reader: commented out: %(names)s", len(unwritable)) % {
-                    "count": len(unwritable), "names": ", ".join(unwritable)},
-                    self.style.WARNING)
+                stream.write(
+                    ngettext(
+                        "%(count)d value holds a line break, which a .env line cannot hold for "
+                        "the dotenv reader: commented out: %(names)s",
+                        "%(count)d values hold a line break, which a .env line cannot hold for "
+                        "the dotenv reader: commented out: %(names)s",
+                        len(unwritable),
+                    )
+                    % {"count": len(unwritable), "names": ", ".join(unwritable)},
+                    self.style.WARNING,
+                )
         if show_values and path is not None:
             for var in written:
                 self.stdout.write(f"  {var.name}={json.dumps(var.value, ensure_ascii=False)}")
@@ -173,21 +240,28 @@ class Command(OperatorCommand):
 def render(variables: list[EnvVar], target: str) -> tuple[str, list[str], list[str]]:
     """The file's text, the secret names and the names whose value cannot be written."""
     # The comments are for people (translated); the reader skips them.
-    lines = ["# " + _("Trigger.dev environment variables of %(target)s (trigger_pull_envvars).")
-             % {"target": target}]
+    lines = [
+        "# "
+        + _("Trigger.dev environment variables of %(target)s (trigger_pull_envvars).")
+        % {"target": target}
+    ]
     secrets: list[str] = []
     unwritable: list[str] = []
     for var in sorted(variables, key=lambda v: v.name):
         if var.is_secret:
             secrets.append(var.name)
-            lines.append(f"# {var.name}=  " + _("(secret in Trigger.dev: its value cannot be "
-                                                "read back; fill it in)"))
+            lines.append(
+                f"# {var.name}=  "
+                + _("(secret in Trigger.dev: its value cannot be read back; fill it in)")
+            )
             continue
         line = dotenv_line(var.name, var.value)
         if line is None:
             unwritable.append(var.name)
-            lines.append(f"# {var.name}=  " + _("(its value holds a line break, which a .env "
-                                                "line cannot hold)"))
+            lines.append(
+                f"# {var.name}=  "
+                + _("(its value holds a line break, which a .env line cannot hold)")
+            )
             continue
         lines.append(line)
     return "\n".join(lines) + "\n", secrets, unwritable
@@ -198,18 +272,29 @@ def write_checked(path: Path, content: str, expected: dict[str, str]) -> None:
     back exactly ``expected`` from it; nothing is written otherwise."""
     directory = path.parent if str(path.parent) else Path(".")
     handle = tempfile.NamedTemporaryFile(  # renamed or removed below
-        "w", encoding="utf-8", newline="\n", dir=directory, prefix=f".{path.name}.",
-        suffix=".tmp", delete=False)
+        "w",
+        encoding="utf-8",
+        newline="\n",
+        dir=directory,
+        prefix=f".{path.name}.",
+        suffix=".tmp",
+        delete=False,
+    )
     try:
         with handle:
             handle.write(content)
         definitions, problems, _warnings = envsync.read_dotenv(handle.name)
         read_back = {d.name: d.value for d in definitions}
         if problems or read_back != expected:
-            different = sorted(name for name in set(read_back) | set(expected)
-                               if read_back.get(name) != expected.get(name))
-            raise CommandError(_("The file would not read back as pulled (%(names)s): nothing "
-                                 "was written.") % {"names": ", ".join(different) or problems})
+            different = sorted(
+                name
+                for name in set(read_back) | set(expected)
+                if read_back.get(name) != expected.get(name)
+            )
+            raise CommandError(
+                _("The file would not read back as pulled (%(names)s): nothing was written.")
+                % {"names": ", ".join(different) or problems}
+            )
         os.replace(handle.name, path)
     finally:
         if os.path.exists(handle.name):

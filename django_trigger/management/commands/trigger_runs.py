@@ -62,73 +62,154 @@ _PERIOD = re.compile(r"([1-9]\d*)([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 CSV_COLUMNS = (
-    "id", "status", "task_identifier", "version", "created_at", "updated_at", "started_at",
-    "finished_at", "delayed_until", "expired_at", "duration_ms", "cost_in_cents",
-    "base_cost_in_cents", "is_test", "tags", "idempotency_key", "region", "environment",
+    "id",
+    "status",
+    "task_identifier",
+    "version",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "finished_at",
+    "delayed_until",
+    "expired_at",
+    "duration_ms",
+    "cost_in_cents",
+    "base_cost_in_cents",
+    "is_test",
+    "tags",
+    "idempotency_key",
+    "region",
+    "environment",
 )
 # The filters saved in the state file, by argparse dest.
-FILTERS = ("status", "task", "tag", "version", "batch", "schedule", "bulk_action", "machine",
-           "region", "queue", "is_test", "from_", "to", "environment")
+FILTERS = (
+    "status",
+    "task",
+    "tag",
+    "version",
+    "batch",
+    "schedule",
+    "bulk_action",
+    "machine",
+    "region",
+    "queue",
+    "is_test",
+    "from_",
+    "to",
+    "environment",
+)
 
 
 class Command(OperatorCommand):
-    help = gettext_lazy("Export runs (the client's filters) as CSV or JSON Lines, streamed and "
-                        "resumable.")
+    help = gettext_lazy(
+        "Export runs (the client's filters) as CSV or JSON Lines, streamed and resumable."
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         export = sub.add_parser(
-            "export", help=str(_("Every matching run to CSV or JSON Lines.")),
-            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+            "export",
+            help=str(_("Every matching run to CSV or JSON Lines.")),
+            description=__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         add_client_arguments(export)
         filters = export.add_argument_group(gettext_lazy("filters (as client.runs.list)"))
         many = {"action": "append", "default": []}
-        filters.add_argument("--status", metavar="STATUS", **many,
-                             help=gettext_lazy("Run status (repeatable or comma-separated)."))
-        filters.add_argument("--task", metavar="TASK", **many,
-                             help=gettext_lazy("Task identifier (repeatable)."))
+        filters.add_argument(
+            "--status",
+            metavar="STATUS",
+            **many,
+            help=gettext_lazy("Run status (repeatable or comma-separated)."),
+        )
+        filters.add_argument(
+            "--task", metavar="TASK", **many, help=gettext_lazy("Task identifier (repeatable).")
+        )
         filters.add_argument("--tag", metavar="TAG", **many, help=gettext_lazy("Tag (repeatable)."))
-        filters.add_argument("--version", metavar="VERSION", **many, dest="version",
-                             help=gettext_lazy("Deployed version (repeatable)."))
+        filters.add_argument(
+            "--version",
+            metavar="VERSION",
+            **many,
+            dest="version",
+            help=gettext_lazy("Deployed version (repeatable)."),
+        )
         filters.add_argument("--machine", metavar="PRESET", **many)
         filters.add_argument("--region", metavar="REGION", **many)
-        filters.add_argument("--queue", metavar="QUEUE", **many,
-                             help=gettext_lazy("A custom queue's name, or task/<task> "
-                                               "(repeatable)."))
+        filters.add_argument(
+            "--queue",
+            metavar="QUEUE",
+            **many,
+            help=gettext_lazy("A custom queue's name, or task/<task> (repeatable)."),
+        )
         filters.add_argument("--batch", metavar="BATCH_ID")
         filters.add_argument("--schedule", metavar="SCHEDULE_ID")
         filters.add_argument("--bulk-action", metavar="BULK_ID", dest="bulk_action")
-        filters.add_argument("--test", action=argparse.BooleanOptionalAction, dest="is_test",
-                             help=gettext_lazy("Only test runs (--no-test: only real ones)."))
+        filters.add_argument(
+            "--test",
+            action=argparse.BooleanOptionalAction,
+            dest="is_test",
+            help=gettext_lazy("Only test runs (--no-test: only real ones)."),
+        )
         window = filters.add_mutually_exclusive_group()
         window.add_argument(
-            "--period", metavar="PERIOD",
-            help=gettext_lazy("Runs created in the last PERIOD (30m, 12h, 7d, 2w). Without "
-                              "--period/--from, the API's default: the last 7 days."))
-        window.add_argument("--from", metavar="DATE", dest="from_",
-                            help=gettext_lazy("Created at or after DATE (ISO 8601; a date "
-                                              "alone is midnight UTC)."))
-        filters.add_argument("--to", metavar="DATE",
-                             help=gettext_lazy("Created before DATE (ISO 8601)."))
+            "--period",
+            metavar="PERIOD",
+            help=gettext_lazy(
+                "Runs created in the last PERIOD (30m, 12h, 7d, 2w). Without "
+                "--period/--from, the API's default: the last 7 days."
+            ),
+        )
+        window.add_argument(
+            "--from",
+            metavar="DATE",
+            dest="from_",
+            help=gettext_lazy("Created at or after DATE (ISO 8601; a date alone is midnight UTC)."),
+        )
+        filters.add_argument(
+            "--to", metavar="DATE", help=gettext_lazy("Created before DATE (ISO 8601).")
+        )
 
         out = export.add_argument_group(gettext_lazy("output"))
-        out.add_argument("--format", choices=["csv", "jsonl"], default=None,
-                         help=gettext_lazy("csv (default) or jsonl: one API run object per "
-                                           "line."))
-        out.add_argument("--output", "-o", metavar="FILE",
-                         help=gettext_lazy("Write to FILE (default: stdout). Needed for "
-                                           "--resume."))
-        out.add_argument("--resume", action="store_true",
-                         help=gettext_lazy("Continue the interrupted export to --output FILE "
-                                           "with the filters it was started with."))
-        out.add_argument("--force", action="store_true",
-                         help=gettext_lazy("Replace an existing FILE (and forget an "
-                                           "interrupted export to it)."))
-        out.add_argument("--no-progress", action="store_false", dest="progress",
-                         help=gettext_lazy("No progress line on stderr (there is none when "
-                                           "stderr is not a terminal)."))
-        out.add_argument("--no-input", "--noinput", action="store_false", dest="interactive",
-                         help=gettext_lazy("Accepted for symmetry (the export never asks)."))
+        out.add_argument(
+            "--format",
+            choices=["csv", "jsonl"],
+            default=None,
+            help=gettext_lazy("csv (default) or jsonl: one API run object per line."),
+        )
+        out.add_argument(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help=gettext_lazy("Write to FILE (default: stdout). Needed for --resume."),
+        )
+        out.add_argument(
+            "--resume",
+            action="store_true",
+            help=gettext_lazy(
+                "Continue the interrupted export to --output FILE "
+                "with the filters it was started with."
+            ),
+        )
+        out.add_argument(
+            "--force",
+            action="store_true",
+            help=gettext_lazy("Replace an existing FILE (and forget an interrupted export to it)."),
+        )
+        out.add_argument(
+            "--no-progress",
+            action="store_false",
+            dest="progress",
+            help=gettext_lazy(
+                "No progress line on stderr (there is none when stderr is not a terminal)."
+            ),
+        )
+        out.add_argument(
+            "--no-input",
+            "--noinput",
+            action="store_false",
+            dest="interactive",
+            help=gettext_lazy("Accepted for symmetry (the export never asks)."),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.options = options
@@ -152,12 +233,17 @@ class Command(OperatorCommand):
             state = self.load_state(state_path, Path(output))
         elif output and not options["force"]:
             if state_path is not None and state_path.exists():
-                raise CommandError(_(
-                    "%(path)s holds an interrupted export: pass --resume to continue it, or "
-                    "--force to start again.") % {"path": output})
+                raise CommandError(
+                    _(
+                        "%(path)s holds an interrupted export: pass --resume to continue it, or "
+                        "--force to start again."
+                    )
+                    % {"path": output}
+                )
             if Path(output).exists():
-                raise CommandError(_("%(path)s exists: pass --force to replace it.") % {
-                    "path": output})
+                raise CommandError(
+                    _("%(path)s exists: pass --force to replace it.") % {"path": output}
+                )
 
         if state is None:
             query = self.query_from_options()
@@ -180,8 +266,10 @@ class Command(OperatorCommand):
                 period = options["period"] or DEFAULT_WINDOW
                 match = _PERIOD.fullmatch(period)
                 if not match:
-                    raise ValueError(_("--period must look like 30m, 12h, 7d or 2w, not "
-                                       "%(value)r") % {"value": period})
+                    raise ValueError(
+                        _("--period must look like 30m, 12h, 7d or 2w, not %(value)r")
+                        % {"value": period}
+                    )
                 delta = timedelta(**{_UNITS[match[2]]: int(match[1])})
                 query["from_"] = _ms(now - delta)
                 query["to"] = _ms(now) if options["to"] is None else _date_ms(options["to"], "--to")
@@ -193,30 +281,50 @@ class Command(OperatorCommand):
         return query
 
     def load_state(self, state_path: Path, output: Path) -> dict[str, Any]:
-        given = [f"--{name.rstrip('_').replace('_', '-')}" for name in FILTERS
-                 if self.options[name] not in (None, [])]
-        given += [option for option in ("--period", "--format")
-                  if self.options[option.lstrip("-")]]
+        given = [
+            f"--{name.rstrip('_').replace('_', '-')}"
+            for name in FILTERS
+            if self.options[name] not in (None, [])
+        ]
+        given += [option for option in ("--period", "--format") if self.options[option.lstrip("-")]]
         if given:
-            raise CommandError(_("--resume uses the filters and format of the interrupted "
-                                 "export; do not pass %(options)s.") % {
-                "options": ", ".join(given)})
+            raise CommandError(
+                _(
+                    "--resume uses the filters and format of the interrupted "
+                    "export; do not pass %(options)s."
+                )
+                % {"options": ", ".join(given)}
+            )
         try:
             state = json.loads(state_path.read_text(encoding="utf-8"))
             if state.get("version") != STATE_VERSION:
                 raise ValueError(_("unknown state file version"))
         except (OSError, ValueError) as err:
-            raise CommandError(_("No interrupted export to resume at %(path)s (%(error)s).") % {
-                "path": state_path, "error": err}) from err
+            raise CommandError(
+                _("No interrupted export to resume at %(path)s (%(error)s).")
+                % {"path": state_path, "error": err}
+            ) from err
         if not output.exists() or output.stat().st_size < state["bytes"]:
-            raise CommandError(_("%(path)s is shorter than the saved state says: it changed "
-                                 "since the interruption; start again with --force.") % {
-                "path": output})
+            raise CommandError(
+                _(
+                    "%(path)s is shorter than the saved state says: it changed "
+                    "since the interruption; start again with --force."
+                )
+                % {"path": output}
+            )
         return state
 
-    def walk(self, client: TriggerClient, list_kwargs: dict[str, Any], fmt: str, alias: str,
-             query: dict[str, Any], output: str | None, state_path: Path | None,
-             state: dict[str, Any] | None) -> None:
+    def walk(
+        self,
+        client: TriggerClient,
+        list_kwargs: dict[str, Any],
+        fmt: str,
+        alias: str,
+        query: dict[str, Any],
+        output: str | None,
+        state_path: Path | None,
+        state: dict[str, Any] | None,
+    ) -> None:
         count = state["count"] if state else 0
         cursor = state["cursor"] if state else None
         try:
@@ -240,17 +348,25 @@ class Command(OperatorCommand):
         writer = _Writer(stream, fmt)
         if not state:
             writer.header()
-        progress = _Progress(self.stderr, enabled=self.options["progress"]
-                             and is_terminal(self.stderr), start=count)
+        progress = _Progress(
+            self.stderr, enabled=self.options["progress"] and is_terminal(self.stderr), start=count
+        )
 
         def save(next_cursor: str | None) -> None:
             if state_path is None:
                 return
             stream.flush()
             assert handle is not None
-            data = {"version": STATE_VERSION, "alias": alias, "format": fmt, "query": query,
-                    "cursor": next_cursor, "count": count, "output": output,
-                    "bytes": handle.tell()}
+            data = {
+                "version": STATE_VERSION,
+                "alias": alias,
+                "format": fmt,
+                "query": query,
+                "cursor": next_cursor,
+                "count": count,
+                "output": output,
+                "bytes": handle.tell(),
+            }
             temporary = state_path.with_name(state_path.name + ".tmp")
             temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
             os.replace(temporary, state_path)
@@ -278,18 +394,22 @@ class Command(OperatorCommand):
             else:
                 reason = str(interrupted)
             if state_path is not None:
-                message = _("Export stopped after %(count)d runs (%(reason)s). Run the same "
-                            "command with --resume to continue.")
+                message = _(
+                    "Export stopped after %(count)d runs (%(reason)s). Run the same "
+                    "command with --resume to continue."
+                )
             else:
-                message = _("Export stopped after %(count)d runs (%(reason)s). Use --output "
-                            "FILE to be able to resume.")
-            raise CommandError(message % {"count": count, "reason": reason},
-                               returncode=EXIT_ERROR)
+                message = _(
+                    "Export stopped after %(count)d runs (%(reason)s). Use --output "
+                    "FILE to be able to resume."
+                )
+            raise CommandError(message % {"count": count, "reason": reason}, returncode=EXIT_ERROR)
         if state_path is not None:
             state_path.unlink(missing_ok=True)
         if self.verbosity >= 1 and output:
-            self.stderr.write(_("%(count)d runs written to %(path)s.") % {
-                "count": count, "path": output})
+            self.stderr.write(
+                _("%(count)d runs written to %(path)s.") % {"count": count, "path": output}
+            )
 
 
 class _Writer:
@@ -307,14 +427,28 @@ class _Writer:
             self.stream.write(json.dumps(run.raw, ensure_ascii=False, separators=(",", ":")))
             self.stream.write("\n")
             return
-        self.csv.writerow([
-            run.id, run.status.value if hasattr(run.status, "value") else run.status,
-            run.task_identifier, run.version or "", _iso(run.created_at), _iso(run.updated_at),
-            _iso(run.started_at), _iso(run.finished_at), _iso(run.delayed_until),
-            _iso(run.expired_at), run.duration_ms, run.cost_in_cents, run.base_cost_in_cents,
-            "true" if run.is_test else "false", ";".join(run.tags), run.idempotency_key or "",
-            run.region or "", getattr(run.env, "name", "") or "",
-        ])
+        self.csv.writerow(
+            [
+                run.id,
+                run.status.value if hasattr(run.status, "value") else run.status,
+                run.task_identifier,
+                run.version or "",
+                _iso(run.created_at),
+                _iso(run.updated_at),
+                _iso(run.started_at),
+                _iso(run.finished_at),
+                _iso(run.delayed_until),
+                _iso(run.expired_at),
+                run.duration_ms,
+                run.cost_in_cents,
+                run.base_cost_in_cents,
+                "true" if run.is_test else "false",
+                ";".join(run.tags),
+                run.idempotency_key or "",
+                run.region or "",
+                getattr(run.env, "name", "") or "",
+            ]
+        )
 
 
 class _Progress:
@@ -333,8 +467,11 @@ class _Progress:
             return
         elapsed = max(time.monotonic() - self.started, 1e-6)
         rate = (count - self.start) / elapsed
-        self.stream.write("\r" + _("%(count)s runs (%(rate)s/s)") % {
-            "count": f"{count:,}", "rate": f"{rate:,.0f}"}, ending="")
+        self.stream.write(
+            "\r"
+            + _("%(count)s runs (%(rate)s/s)") % {"count": f"{count:,}", "rate": f"{rate:,.0f}"},
+            ending="",
+        )
         self.stream.flush()
         self.shown = True
 
@@ -347,12 +484,19 @@ def _list_kwargs(query: dict[str, Any]) -> dict[str, Any]:
     """``client.runs.list`` arguments from the saved filters."""
     split = _split
     kwargs: dict[str, Any] = {
-        "status": split(query["status"]), "task_identifier": split(query["task"]),
-        "tag": split(query["tag"]), "version": split(query["version"]),
-        "machine": split(query["machine"]), "region": split(query["region"]),
-        "queue": split(query["queue"]), "batch": query["batch"], "schedule": query["schedule"],
-        "bulk_action": query["bulk_action"], "is_test": query["is_test"],
-        "from_": query["from_"], "to": query["to"],
+        "status": split(query["status"]),
+        "task_identifier": split(query["task"]),
+        "tag": split(query["tag"]),
+        "version": split(query["version"]),
+        "machine": split(query["machine"]),
+        "region": split(query["region"]),
+        "queue": split(query["queue"]),
+        "batch": query["batch"],
+        "schedule": query["schedule"],
+        "bulk_action": query["bulk_action"],
+        "is_test": query["is_test"],
+        "from_": query["from_"],
+        "to": query["to"],
     }
     if query.get("environment"):
         kwargs["environment"] = query["environment"]
@@ -374,8 +518,10 @@ def _date_ms(text: str, option: str) -> int:
         if day is not None:
             moment = datetime(day.year, day.month, day.day)
     if moment is None:
-        raise ValueError(_("%(option)s must be an ISO 8601 date or date and time, not "
-                           "%(value)r") % {"option": option, "value": text})
+        raise ValueError(
+            _("%(option)s must be an ISO 8601 date or date and time, not %(value)r")
+            % {"option": option, "value": text}
+        )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return _ms(moment)

@@ -36,48 +36,88 @@ STREAMS_VERSION = "x-trigger-realtime-streams-version"
 
 
 def register(router: Router) -> None:
-    router.post("/api/v1/tasks/batch", batch_trigger_v1, auth=auth.BEARER,
-                authorization="trigger", max_content_length=MAX_V1_BATCH_BYTES)
-    router.post("/api/v1/tasks/{taskIdentifier}/batch", batch_trigger_task, auth=auth.BEARER,
-                authorization="trigger", max_content_length=MAX_TASK_BATCH_BYTES)
-    router.post("/api/v2/tasks/batch", batch_trigger_v2, auth=auth.BEARER_JWT,
-                authorization="batchTrigger", max_content_length=MAX_V1_BATCH_BYTES)
-    router.post("/api/v3/batches", create_batch, auth=auth.BEARER_JWT,
-                authorization="batchTrigger", max_content_length=MAX_CREATE_BATCH_BYTES)
-    router.post("/api/v3/batches/{batchId}/items", stream_batch_items, auth=auth.BEARER_JWT,
-                authorization="batchTrigger")
-    router.get("/api/v1/batches/{batchId}", retrieve_batch_v1, auth=auth.BEARER_JWT,
-               authorization="read")
-    router.get("/api/v2/batches/{batchId}", retrieve_batch_v2, auth=auth.BEARER_JWT,
-               authorization="read")
+    router.post(
+        "/api/v1/tasks/batch",
+        batch_trigger_v1,
+        auth=auth.BEARER,
+        authorization="trigger",
+        max_content_length=MAX_V1_BATCH_BYTES,
+    )
+    router.post(
+        "/api/v1/tasks/{taskIdentifier}/batch",
+        batch_trigger_task,
+        auth=auth.BEARER,
+        authorization="trigger",
+        max_content_length=MAX_TASK_BATCH_BYTES,
+    )
+    router.post(
+        "/api/v2/tasks/batch",
+        batch_trigger_v2,
+        auth=auth.BEARER_JWT,
+        authorization="batchTrigger",
+        max_content_length=MAX_V1_BATCH_BYTES,
+    )
+    router.post(
+        "/api/v3/batches",
+        create_batch,
+        auth=auth.BEARER_JWT,
+        authorization="batchTrigger",
+        max_content_length=MAX_CREATE_BATCH_BYTES,
+    )
+    router.post(
+        "/api/v3/batches/{batchId}/items",
+        stream_batch_items,
+        auth=auth.BEARER_JWT,
+        authorization="batchTrigger",
+    )
+    router.get(
+        "/api/v1/batches/{batchId}", retrieve_batch_v1, auth=auth.BEARER_JWT, authorization="read"
+    )
+    router.get(
+        "/api/v2/batches/{batchId}", retrieve_batch_v2, auth=auth.BEARER_JWT, authorization="read"
+    )
     router.get("/api/v1/batches/{batchId}/results", batch_results, auth=auth.LEGACY)
 
 
 def seed(world: World, rng: random.Random) -> None:
     """Two batches in the default dev environment: one processed (three runs), one created
     but still waiting for its items (the two-phase flow's phase 1)."""
-    env = world.environment(world.default_project.ref, "DEVELOPMENT",
-                            owner_user_id=world.default_user.id)
+    env = world.environment(
+        world.default_project.ref, "DEVELOPMENT", owner_user_id=world.default_user.id
+    )
     if env is None:
         return
     store: BatchStore = world.batches
     created = world.seeded_at - dt.timedelta(hours=rng.uniform(2, 30))
-    done = store.create(env.id, 3, created_at=created, task_identifiers=["send-email"],
-                        status="PENDING")
+    done = store.create(
+        env.id, 3, created_at=created, task_identifiers=["send-email"], status="PENDING"
+    )
     for index in range(3):
         run = world.runs.new_run(
-            env, "send-email", status="COMPLETED_SUCCESSFULLY",
+            env,
+            "send-email",
+            status="COMPLETED_SUCCESSFULLY",
             created_at=created + dt.timedelta(milliseconds=5 * index),
             started_at=created + dt.timedelta(seconds=2),
             completed_at=created + dt.timedelta(seconds=4),
-            updated_at=created + dt.timedelta(seconds=4), usage_duration_ms=1800 + index,
-            attempt_count=1, batch_id=done.friendly_id, trigger_function="batchTrigger",
+            updated_at=created + dt.timedelta(seconds=4),
+            usage_duration_ms=1800 + index,
+            attempt_count=1,
+            batch_id=done.friendly_id,
+            trigger_function="batchTrigger",
             payload=json.dumps({"to": f"batch{index}@example.com"}),
-            output=json.dumps({"messageId": f"msg_b{index}"}), ttl="10m")
+            output=json.dumps({"messageId": f"msg_b{index}"}),
+            ttl="10m",
+        )
         store.add_run(done, index, run.friendly_id)
     store.finish_processing(done)
-    store.create(env.id, 2, created_at=world.seeded_at - dt.timedelta(minutes=3),
-                 task_identifiers=["resize-image"], status="PENDING")
+    store.create(
+        env.id,
+        2,
+        created_at=world.seeded_at - dt.timedelta(minutes=3),
+        task_identifiers=["resize-image"],
+        status="PENDING",
+    )
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -95,8 +135,9 @@ def _check_items(body: Any, *, with_task: bool = True) -> list[dict[str, Any]]:
     if isinstance(items, list):
         for i, item in enumerate(items):
             if not isinstance(item, dict):
-                check.add(["items", i], "Expected object, received " + received_type(item),
-                          "invalid_type")
+                check.add(
+                    ["items", i], "Expected object, received " + received_type(item), "invalid_type"
+                )
                 continue
             if with_task:
                 sub = Checker(["items", i])
@@ -114,18 +155,29 @@ def _authorize_tasks(request: ApiRequest, tasks: list[str]) -> None:
     request.authorize([("tasks", t) for t in sorted(set(tasks))])
 
 
-def _create_runs(request: ApiRequest, batch: Batch, items: list[dict[str, Any]],
-                 trigger_function: str, task: str | None = None,
-                 indices: list[int] | None = None) -> list[tuple[Any, bool]]:
+def _create_runs(
+    request: ApiRequest,
+    batch: Batch,
+    items: list[dict[str, Any]],
+    trigger_function: str,
+    task: str | None = None,
+    indices: list[int] | None = None,
+) -> list[tuple[Any, bool]]:
     world = request.world
     env = _env(request)
     out = []
     for position, item in enumerate(items):
         index = indices[position] if indices is not None else position
-        outcome = trigger_run(world, env, task or item["task"], item.get("payload"),
-                              item.get("options"), batch_id=batch.friendly_id,
-                              trigger_function=trigger_function,
-                              streams_version=request.headers.get(STREAMS_VERSION))
+        outcome = trigger_run(
+            world,
+            env,
+            task or item["task"],
+            item.get("payload"),
+            item.get("options"),
+            batch_id=batch.friendly_id,
+            trigger_function=trigger_function,
+            streams_version=request.headers.get(STREAMS_VERSION),
+        )
         world.batches.add_run(batch, index, outcome.run.friendly_id)
         out.append((outcome.run, outcome.cached))
     return out
@@ -140,8 +192,11 @@ def batch_trigger_v1(request: ApiRequest) -> Reply:
     items = _check_items(body)
     _authorize_tasks(request, [i["task"] for i in items])
     if len(items) > MAX_BATCH_ITEMS:
-        raise errors.api_error(400, f"Batch size of {len(items)} is too large. Maximum allowed "
-                               f"batch size is {MAX_BATCH_ITEMS}.")
+        raise errors.api_error(
+            400,
+            f"Batch size of {len(items)} is too large. Maximum allowed "
+            f"batch size is {MAX_BATCH_ITEMS}.",
+        )
     world = request.world
     env = _env(request)
     with world.lock:
@@ -151,8 +206,12 @@ def batch_trigger_v1(request: ApiRequest) -> Reply:
             if cached is not None:
                 return json_reply(_v1_batch_body(world, cached, cached=True), 202)
         batch = world.batches.create(
-            env.id, len(items), task_identifiers=tasks, idempotency_key=key,
-            idempotency_key_expires_at=_key_expiry(world, key_ttl) if key else None)
+            env.id,
+            len(items),
+            task_identifiers=tasks,
+            idempotency_key=key,
+            idempotency_key_expires_at=_key_expiry(world, key_ttl) if key else None,
+        )
         _create_runs(request, batch, items, "batchTrigger")
         world.batches.finish_processing(batch)
         return json_reply(_v1_batch_body(world, batch, cached=False), 202)
@@ -171,8 +230,11 @@ def _v1_batch_body(world: World, batch: Batch, cached: bool) -> dict[str, Any]:
         run = world.runs.by_id.get(run_id)
         if run is None:
             continue
-        entry: dict[str, Any] = {"id": run.friendly_id, "taskIdentifier": run.task_identifier,
-                                 "isCached": cached or run.batch_id != batch.friendly_id}
+        entry: dict[str, Any] = {
+            "id": run.friendly_id,
+            "taskIdentifier": run.task_identifier,
+            "isCached": cached or run.batch_id != batch.friendly_id,
+        }
         if run.idempotency_key:
             entry["idempotencyKey"] = run.idempotency_key
         runs.append(entry)
@@ -188,8 +250,9 @@ def batch_trigger_task(request: ApiRequest) -> Reply:
     if not items:
         raise errors.api_error(400, "No items to trigger")
     if len(items) > MAX_TASK_BATCH_ITEMS:
-        raise errors.api_error(400, f"Too many items. Maximum allowed batch size is "
-                               f"{MAX_TASK_BATCH_ITEMS}.")
+        raise errors.api_error(
+            400, f"Too many items. Maximum allowed batch size is {MAX_TASK_BATCH_ITEMS}."
+        )
     world = request.world
     with world.lock:
         batch = world.batches.create(_env(request).id, len(items), task_identifiers=[task])
@@ -201,38 +264,54 @@ def batch_trigger_task(request: ApiRequest) -> Reply:
 def batch_trigger_v2(request: ApiRequest) -> Reply:
     body = request.json()
     items = _check_items(body)
-    authorize_every(request, "batchTrigger",
-                    [("tasks", t) for t in sorted({i["task"] for i in items})])
+    authorize_every(
+        request, "batchTrigger", [("tasks", t) for t in sorted({i["task"] for i in items})]
+    )
     if len(items) > MAX_BATCH_ITEMS:
-        raise errors.api_error(400, f"Batch size of {len(items)} is too large. Maximum allowed "
-                               f"batch size is {MAX_BATCH_ITEMS}.",
-                               headers={"x-should-retry": "false"})
+        raise errors.api_error(
+            400,
+            f"Batch size of {len(items)} is too large. Maximum allowed "
+            f"batch size is {MAX_BATCH_ITEMS}.",
+            headers={"x-should-retry": "false"},
+        )
     world = request.world
     env = _env(request)
     tasks = [i["task"] for i in items]
-    scoped = scope_key(request.headers.get("x-trigger-request-idempotency-key"),
-                       [env.id, *sorted(set(tasks))])
+    scoped = scope_key(
+        request.headers.get("x-trigger-request-idempotency-key"), [env.id, *sorted(set(tasks))]
+    )
     with world.lock:
         now_ms = world.clock.now_ms()
         cached = world.batches.get(
-            request.idempotency.check("batch-trigger", scoped, now_ms) or "", env.id)
+            request.idempotency.check("batch-trigger", scoped, now_ms) or "", env.id
+        )
         if cached is not None:
             request.replayed = True
-            return json_reply({"id": cached.friendly_id, "runCount": cached.run_count}, 200,
-                              _batch_jwt(world, env, cached))
+            return json_reply(
+                {"id": cached.friendly_id, "runCount": cached.run_count},
+                200,
+                _batch_jwt(world, env, cached),
+            )
         one_time = check_one_time_use(
-            request, "Cannot batch trigger with a one-time use token as it has already been used.")
+            request, "Cannot batch trigger with a one-time use token as it has already been used."
+        )
         batch = world.batches.create(
-            env.id, len(items), task_identifiers=tasks,
+            env.id,
+            len(items),
+            task_identifiers=tasks,
             resume_parent=bool(body.get("resumeParentOnCompletion")),
-            parent_run_id=body.get("parentRunId"))
+            parent_run_id=body.get("parentRunId"),
+        )
         function = "batchTriggerAndWait" if batch.resume_parent else "batchTrigger"
         _create_runs(request, batch, items, function)
         world.batches.finish_processing(batch)
         mark_used(request, one_time)
         request.idempotency.save("batch-trigger", scoped, batch.friendly_id, now_ms)
-        return json_reply({"id": batch.friendly_id, "runCount": batch.run_count}, 202,
-                          _batch_jwt(world, env, batch))
+        return json_reply(
+            {"id": batch.friendly_id, "runCount": batch.run_count},
+            202,
+            _batch_jwt(world, env, batch),
+        )
 
 
 # -- two-phase batch (current SDK) ----------------------------------------------------------------
@@ -247,8 +326,11 @@ def create_batch(request: ApiRequest) -> Reply:
         if isinstance(tasks, list):
             for i, task in enumerate(tasks):
                 if not isinstance(task, str) or not task:
-                    check.add(["taskIdentifiers", i], "String must contain at least 1 "
-                              "character(s)", "too_small")
+                    check.add(
+                        ["taskIdentifiers", i],
+                        "String must contain at least 1 character(s)",
+                        "too_small",
+                    )
         check.string(body, "idempotencyKey", required=False, max_length=2048)
         check.string(body, "parentRunId", required=False)
         check.boolean(body, "resumeParentOnCompletion")
@@ -261,8 +343,9 @@ def create_batch(request: ApiRequest) -> Reply:
     else:
         request.authorize(collection)
     if run_count > MAX_RUN_COUNT:
-        raise errors.api_error(400, f"Batch runCount of {run_count} exceeds maximum allowed of "
-                               f"{MAX_RUN_COUNT}.")
+        raise errors.api_error(
+            400, f"Batch runCount of {run_count} exceeds maximum allowed of {MAX_RUN_COUNT}."
+        )
     world = request.world
     env = _env(request)
     key = body.get("idempotencyKey") or None
@@ -270,23 +353,34 @@ def create_batch(request: ApiRequest) -> Reply:
     with world.lock:
         now_ms = world.clock.now_ms()
         cached = world.batches.get(
-            request.idempotency.check("create-batch", scoped, now_ms) or "", env.id)
+            request.idempotency.check("create-batch", scoped, now_ms) or "", env.id
+        )
         if cached is not None:
             request.replayed = True
-            out: dict[str, Any] = {"id": cached.friendly_id, "runCount": cached.run_count,
-                                   "isCached": True}
+            out: dict[str, Any] = {
+                "id": cached.friendly_id,
+                "runCount": cached.run_count,
+                "isCached": True,
+            }
             return json_reply(out, 200, _batch_jwt(world, env, cached))
         if key and world.batches.holding_key(env.id, key) is not None:
             # The unique (environment, idempotencyKey) index refuses the insert.
-            raise errors.api_error(422, "Cannot create batch as it has already been created "
-                                   "with the same idempotency key.")
+            raise errors.api_error(
+                422,
+                "Cannot create batch as it has already been created with the same idempotency key.",
+            )
         one_time = check_one_time_use(
-            request, "Cannot create batch with a one-time use token as it has already been used.")
+            request, "Cannot create batch with a one-time use token as it has already been used."
+        )
         batch = world.batches.create(
-            env.id, run_count, task_identifiers=tasks, idempotency_key=key,
+            env.id,
+            run_count,
+            task_identifiers=tasks,
+            idempotency_key=key,
             idempotency_key_expires_at=_key_expiry(world, None) if key else None,
             resume_parent=bool(body.get("resumeParentOnCompletion")),
-            parent_run_id=body.get("parentRunId"))
+            parent_run_id=body.get("parentRunId"),
+        )
         mark_used(request, one_time)
         request.idempotency.save("create-batch", scoped, batch.friendly_id, now_ms)
         out = {"id": batch.friendly_id, "runCount": run_count, "isCached": False}
@@ -310,9 +404,9 @@ def _authorize_items(request: ApiRequest) -> None:
             except ValueError:
                 break  # the parse error is reported by the handler
             tasks.append(item.get("task") if isinstance(item, dict) else None)
-    if not tasks or not all(isinstance(task, str) and principal.can("batchTrigger",
-                                                                    [("tasks", task)])
-                            for task in tasks):
+    if not tasks or not all(
+        isinstance(task, str) and principal.can("batchTrigger", [("tasks", task)]) for task in tasks
+    ):
         raise errors.HttpError(json_reply({"error": "Unauthorized"}, 403))
 
 
@@ -323,8 +417,9 @@ def _batch_jwt(world: World, env: Any, batch: Batch) -> dict[str, str]:
 def stream_batch_items(request: ApiRequest) -> Reply:
     content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if content_type not in NDJSON_TYPES:
-        raise errors.api_error(415, "Content-Type must be application/x-ndjson or "
-                               "application/ndjson")
+        raise errors.api_error(
+            415, "Content-Type must be application/x-ndjson or application/ndjson"
+        )
     world = request.world
     env = _env(request)
     _authorize_items(request)
@@ -334,16 +429,23 @@ def stream_batch_items(request: ApiRequest) -> Reply:
             raise errors.api_error(422, f"Batch {request.params['batchId']} not found")
         if batch.sealed:
             # The service's Phase 2 retry check: the work is done, nothing is enqueued.
-            return json_reply({"id": batch.friendly_id, "itemsAccepted": 0,
-                               "itemsDeduplicated": 0, "sealed": True,
-                               "runCount": batch.run_count})
+            return json_reply(
+                {
+                    "id": batch.friendly_id,
+                    "itemsAccepted": 0,
+                    "itemsDeduplicated": 0,
+                    "sealed": True,
+                    "runCount": batch.run_count,
+                }
+            )
         parsed: list[tuple[int, dict[str, Any]]] = []
         for number, line in enumerate(request.body.split(b"\n"), start=1):
             if not line.strip():
                 continue
             if len(line) > MAX_ITEM_BYTES:
-                raise errors.api_error(413, f"Item at line {number} exceeds the maximum size "
-                                       f"of {MAX_ITEM_BYTES} bytes")
+                raise errors.api_error(
+                    413, f"Item at line {number} exceeds the maximum size of {MAX_ITEM_BYTES} bytes"
+                )
             try:
                 item = errors.load_json(line)
             except ValueError:
@@ -357,8 +459,10 @@ def stream_batch_items(request: ApiRequest) -> Reply:
                 raise errors.body_validation_error(check.issues)
             if item["index"] >= batch.run_count:
                 raise errors.api_error(
-                    422, f"Item index {item['index']} is out of range for a batch of "
-                    f"{batch.run_count} items")
+                    422,
+                    f"Item index {item['index']} is out of range for a batch of "
+                    f"{batch.run_count} items",
+                )
             parsed.append((int(item["index"]), item))
         accepted = deduplicated = 0
         function = "batchTriggerAndWait" if batch.resume_parent else "batchTrigger"
@@ -366,15 +470,25 @@ def stream_batch_items(request: ApiRequest) -> Reply:
             if index in batch.items:
                 deduplicated += 1
                 continue
-            outcome = trigger_run(world, env, item["task"], item.get("payload"),
-                                  item.get("options"), batch_id=batch.friendly_id,
-                                  trigger_function=function,
-                                  streams_version=request.headers.get(STREAMS_VERSION))
+            outcome = trigger_run(
+                world,
+                env,
+                item["task"],
+                item.get("payload"),
+                item.get("options"),
+                batch_id=batch.friendly_id,
+                trigger_function=function,
+                streams_version=request.headers.get(STREAMS_VERSION),
+            )
             world.batches.add_run(batch, index, outcome.run.friendly_id)
             accepted += 1
         world.batches.finish_processing(batch)
-        out: dict[str, Any] = {"id": batch.friendly_id, "itemsAccepted": accepted,
-                               "itemsDeduplicated": deduplicated, "sealed": batch.sealed}
+        out: dict[str, Any] = {
+            "id": batch.friendly_id,
+            "itemsAccepted": accepted,
+            "itemsDeduplicated": deduplicated,
+            "sealed": batch.sealed,
+        }
         if not batch.sealed:
             out["enqueuedCount"] = len(batch.items)
             out["expectedCount"] = batch.run_count

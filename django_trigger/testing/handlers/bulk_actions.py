@@ -25,35 +25,62 @@ MAX_RUN_IDS = 500
 
 
 def register(router: Router) -> None:
-    router.post("/api/v1/bulk-actions", create_bulk_action, auth=auth.BEARER,
-                authorization="write", max_content_length=MAX_CREATE_BYTES)
-    router.get("/api/v1/bulk-actions", list_bulk_actions, auth=auth.BEARER,
-               authorization="read")
-    router.get("/api/v1/bulk-actions/{bulkActionId}", retrieve_bulk_action, auth=auth.BEARER,
-               authorization="read")
-    router.post("/api/v1/bulk-actions/{bulkActionId}/abort", abort_bulk_action,
-                auth=auth.BEARER, authorization="write")
+    router.post(
+        "/api/v1/bulk-actions",
+        create_bulk_action,
+        auth=auth.BEARER,
+        authorization="write",
+        max_content_length=MAX_CREATE_BYTES,
+    )
+    router.get("/api/v1/bulk-actions", list_bulk_actions, auth=auth.BEARER, authorization="read")
+    router.get(
+        "/api/v1/bulk-actions/{bulkActionId}",
+        retrieve_bulk_action,
+        auth=auth.BEARER,
+        authorization="read",
+    )
+    router.post(
+        "/api/v1/bulk-actions/{bulkActionId}/abort",
+        abort_bulk_action,
+        auth=auth.BEARER,
+        authorization="write",
+    )
 
 
 def seed(world: World, rng: random.Random) -> None:
     """A completed cancel (of some old runs) and a pending replay, in the default dev env."""
-    env = world.environment(world.default_project.ref, "DEVELOPMENT",
-                            owner_user_id=world.default_user.id)
+    env = world.environment(
+        world.default_project.ref, "DEVELOPMENT", owner_user_id=world.default_user.id
+    )
     if env is None:
         return
     store: BulkActionStore = world.bulk_actions
     runs = [r for r in world.runs.in_environment(env.id) if r.status == "CANCELED"][:4]
     created = world.seeded_at - dt.timedelta(days=3, hours=rng.uniform(0, 5))
-    done = store.create(env, "CANCEL", run_ids=[r.friendly_id for r in runs], flt=None,
-                        name="Cancel stuck sync-crm runs", process=False, created_at=created)
+    done = store.create(
+        env,
+        "CANCEL",
+        run_ids=[r.friendly_id for r in runs],
+        flt=None,
+        name="Cancel stuck sync-crm runs",
+        process=False,
+        created_at=created,
+    )
     done.status, done.completed_at = "COMPLETED", created + dt.timedelta(seconds=4)
     done.failure = done.total  # they were already canceled when it ran
     for run in runs:
         run.bulk_action_ids.append(done.friendly_id)
-    failed = [r for r in world.runs.in_environment(env.id)
-              if r.status == "COMPLETED_WITH_ERRORS"][:5]
-    store.create(env, "REPLAY", run_ids=[r.friendly_id for r in failed], flt=None,
-                 process=False, created_at=world.seeded_at - dt.timedelta(minutes=2))
+    failed = [r for r in world.runs.in_environment(env.id) if r.status == "COMPLETED_WITH_ERRORS"][
+        :5
+    ]
+    store.create(
+        env,
+        "REPLAY",
+        run_ids=[r.friendly_id for r in failed],
+        flt=None,
+        process=False,
+        created_at=world.seeded_at - dt.timedelta(minutes=2),
+    )
 
 
 # -- CreateBulkActionRequestBody (packages/core/src/v3/schemas/api.ts) -------------------------
@@ -62,9 +89,21 @@ def seed(world: World, rng: random.Random) -> None:
 # union is tried whole, an invalid type anywhere stops the refinements, and the issues come in
 # the schema's field order.
 
-RUN_STATUSES = ("PENDING_VERSION", "QUEUED", "DEQUEUED", "EXECUTING", "WAITING", "COMPLETED",
-                "CANCELED", "FAILED", "CRASHED", "SYSTEM_FAILURE", "DELAYED", "EXPIRED",
-                "TIMED_OUT")  # RunStatus: the V2 vocabulary only
+RUN_STATUSES = (
+    "PENDING_VERSION",
+    "QUEUED",
+    "DEQUEUED",
+    "EXECUTING",
+    "WAITING",
+    "COMPLETED",
+    "CANCELED",
+    "FAILED",
+    "CRASHED",
+    "SYSTEM_FAILURE",
+    "DELAYED",
+    "EXPIRED",
+    "TIMED_OUT",
+)  # RunStatus: the V2 vocabulary only
 _MAX_DATE_MS = 8.64e15
 
 
@@ -158,8 +197,14 @@ def parse_create_body(body: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         return [v.type_issue([], "object", body)], {}
     action = body.get("action")
     if not isinstance(action, str) or action not in ("cancel", "replay"):
-        return [v.issue(["action"], "Invalid discriminator value. Expected 'cancel' | 'replay'",
-                        "invalid_union_discriminator", options=["cancel", "replay"])], {}
+        return [
+            v.issue(
+                ["action"],
+                "Invalid discriminator value. Expected 'cancel' | 'replay'",
+                "invalid_union_discriminator",
+                options=["cancel", "replay"],
+            )
+        ], {}
     issues: list[dict[str, Any]] = []
     dirty: list[dict[str, Any]] = []  # issues that do not stop the refinements
     parsed: dict[str, Any] = {"action": action}
@@ -179,17 +224,34 @@ def parse_create_body(body: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     if "runIds" in body:
         value = body["runIds"]
         if isinstance(value, list) and not value:
-            dirty.append(v.issue(["runIds"], "Array must contain at least 1 element(s)",
-                                 "too_small", minimum=1, type="array", inclusive=True,
-                                 exact=False))
+            dirty.append(
+                v.issue(
+                    ["runIds"],
+                    "Array must contain at least 1 element(s)",
+                    "too_small",
+                    minimum=1,
+                    type="array",
+                    inclusive=True,
+                    exact=False,
+                )
+            )
         issues += v.array_of(v.is_string)(value, ["runIds"])[0]
         parsed["runIds"] = value
     if "name" in body:
         value = body["name"]
         found = v.is_string(value, ["name"])[0]
         if not found and _js_length(value) > 255:
-            dirty.append(v.issue(["name"], "Name must be less than 255 characters", "too_big",
-                                 maximum=255, type="string", inclusive=True, exact=False))
+            dirty.append(
+                v.issue(
+                    ["name"],
+                    "Name must be less than 255 characters",
+                    "too_big",
+                    maximum=255,
+                    type="string",
+                    inclusive=True,
+                    exact=False,
+                )
+            )
         issues += found
         parsed["name"] = value
     if issues:  # an invalid type: zod stops before the refinements
@@ -218,14 +280,21 @@ def run_filter(flt: dict[str, Any]) -> RunFilter:
         return value if isinstance(value, list) else [value]
 
     if flt.get("status"):
-        out.statuses = frozenset(internal for status in as_list(flt["status"])
-                                 for internal in API_STATUS_TO_INTERNAL[status])
-    for key, attr in (("taskIdentifier", "tasks"), ("version", "versions"), ("tag", "tags"),
-                      ("machine", "machines"), ("region", "regions")):
+        out.statuses = frozenset(
+            internal
+            for status in as_list(flt["status"])
+            for internal in API_STATUS_TO_INTERNAL[status]
+        )
+    for key, attr in (
+        ("taskIdentifier", "tasks"),
+        ("version", "versions"),
+        ("tag", "tags"),
+        ("machine", "machines"),
+        ("region", "regions"),
+    ):
         if flt.get(key):
             setattr(out, attr, frozenset(as_list(flt[key])))
-    for key, attr in (("bulkAction", "bulk_action"), ("schedule", "schedule"),
-                      ("batch", "batch")):
+    for key, attr in (("bulkAction", "bulk_action"), ("schedule", "schedule"), ("batch", "batch")):
         if flt.get(key):
             setattr(out, attr, flt[key])
     if "isTest" in flt:
@@ -236,8 +305,9 @@ def run_filter(flt: dict[str, Any]) -> RunFilter:
     if flt.get("period"):
         out.period_ms = parse_duration(flt["period"])
     if flt.get("queue"):
-        out.queues = frozenset(f"task/{q['name']}" if q["type"] == "task" else q["name"]
-                               for q in as_list(flt["queue"]))
+        out.queues = frozenset(
+            f"task/{q['name']}" if q["type"] == "task" else q["name"] for q in as_list(flt["queue"])
+        )
     return out
 
 
@@ -247,17 +317,24 @@ def create_bulk_action(request: ApiRequest) -> Reply:
         raise errors.body_validation_error(issues)
     run_ids = body.get("runIds")
     if run_ids is not None and len(run_ids) > MAX_RUN_IDS:
-        raise errors.api_error(400, f"Too many runIds ({len(run_ids)}). Maximum is "
-                                    f"{MAX_RUN_IDS}. Use a filter to select more runs.")
+        raise errors.api_error(
+            400,
+            f"Too many runIds ({len(run_ids)}). Maximum is "
+            f"{MAX_RUN_IDS}. Use a filter to select more runs.",
+        )
     request.authorize([("runs", None)])
     world = request.world
     env = request.principal.environment
     assert env is not None
     with world.lock:
         created = world.bulk_actions.create(
-            env, body["action"].upper(), run_ids=run_ids,
+            env,
+            body["action"].upper(),
+            run_ids=run_ids,
             flt=run_filter(body["filter"]) if run_ids is None else None,
-            name=body.get("name"), target_region=body.get("targetRegion"))
+            name=body.get("name"),
+            target_region=body.get("targetRegion"),
+        )
         return json_reply({"id": created.friendly_id}, 202)
 
 

@@ -48,16 +48,26 @@ def seed(world: World, rng: random.Random) -> None:
 
 
 def register(router: Router) -> None:
-    router.get("/api/v1/deployments", list_deployments, auth=auth.BEARER_JWT,
-               authorization="read")
-    router.get("/api/v1/deployments/current", current_deployment, auth=auth.BEARER_JWT,
-               authorization="read")
-    router.get("/api/v1/deployments/latest", latest_deployment,
-               auth=auth.scoped("read:deployments"))
-    router.get("/api/v1/deployments/{deploymentId}", retrieve_deployment,
-               auth=auth.scoped("read:deployments"))
-    router.post("/api/v1/deployments/{version}/promote", promote_deployment,
-                auth=auth.scoped("write:deployments"))
+    router.get("/api/v1/deployments", list_deployments, auth=auth.BEARER_JWT, authorization="read")
+    router.get(
+        "/api/v1/deployments/current",
+        current_deployment,
+        auth=auth.BEARER_JWT,
+        authorization="read",
+    )
+    router.get(
+        "/api/v1/deployments/latest", latest_deployment, auth=auth.scoped("read:deployments")
+    )
+    router.get(
+        "/api/v1/deployments/{deploymentId}",
+        retrieve_deployment,
+        auth=auth.scoped("read:deployments"),
+    )
+    router.post(
+        "/api/v1/deployments/{version}/promote",
+        promote_deployment,
+        auth=auth.scoped("write:deployments"),
+    )
 
 
 def _store(request: ApiRequest) -> DeploymentStore:
@@ -79,15 +89,34 @@ def _page_size(raw: str | None, check: Checker) -> float | None:
         return None
     value = js_number(raw)
     if value != value:  # NaN
-        check.add(["page[size]"], "Expected number, received nan", "invalid_type",
-                  expected="number", received="nan")
+        check.add(
+            ["page[size]"],
+            "Expected number, received nan",
+            "invalid_type",
+            expected="number",
+            received="nan",
+        )
         return None
     if value < 1:
-        check.add(["page[size]"], "Limit must be at least 1", "too_small", minimum=1,
-                  type="number", inclusive=True, exact=False)
+        check.add(
+            ["page[size]"],
+            "Limit must be at least 1",
+            "too_small",
+            minimum=1,
+            type="number",
+            inclusive=True,
+            exact=False,
+        )
     if value > 100:
-        check.add(["page[size]"], "Limit must be less than 100", "too_big", maximum=100,
-                  type="number", inclusive=True, exact=False)
+        check.add(
+            ["page[size]"],
+            "Limit must be less than 100",
+            "too_big",
+            maximum=100,
+            type="number",
+            inclusive=True,
+            exact=False,
+        )
     return value
 
 
@@ -126,8 +155,12 @@ def list_deployments(request: ApiRequest) -> Reply:
     check = Checker()
     size = _page_size(request.arg("page[size]"), check)
     raw_status = request.arg("status")
-    status = check.enum({"status": raw_status} if raw_status is not None else {}, "status",
-                        LIST_STATUSES, required=False)
+    status = check.enum(
+        {"status": raw_status} if raw_status is not None else {},
+        "status",
+        LIST_STATUSES,
+        required=False,
+    )
     check.raise_if(errors.query_error)
     limit = max(min(size if size is not None else DEFAULT_PAGE_SIZE, 100), 5)
     if limit != int(limit):
@@ -192,13 +225,19 @@ def promote_deployment(request: ApiRequest) -> Reply:
     allow_rollbacks = request.arg("allowRollbacks") == "true"
     with request.world.lock:
         store = _store(request)
-        deployment: Deployment | None = store.by_version(_env(request).id,
-                                                         request.params["version"])
+        deployment: Deployment | None = store.by_version(
+            _env(request).id, request.params["version"]
+        )
         if deployment is None:
             raise _not_found()
         try:
             store.promote(deployment, allow_rollbacks=allow_rollbacks)
         except DeploymentError as exc:
             raise errors.api_error(400, str(exc)) from None
-        return json_reply({"id": deployment.friendly_id, "version": deployment.version,
-                           "shortCode": deployment.short_code})
+        return json_reply(
+            {
+                "id": deployment.friendly_id,
+                "version": deployment.version,
+                "shortCode": deployment.short_code,
+            }
+        )

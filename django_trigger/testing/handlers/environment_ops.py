@@ -45,8 +45,11 @@ class _PersonalOnly(auth._EnvVars):
     def authenticate(self, request: ApiRequest) -> auth.Principal:
         token = auth.bearer_token(request)
         world = request.world
-        user = world.user(world.personal_access_tokens.get(token)) if token.startswith(
-            ("tr_pat_", "tr_uat_")) else None
+        user = (
+            world.user(world.personal_access_tokens.get(token))
+            if token.startswith(("tr_pat_", "tr_uat_"))
+            else None
+        )
         if user is None:
             raise errors.api_error(401, MISSING_TOKEN)
         slug = request.params["env"]
@@ -61,10 +64,17 @@ PERSONAL_ONLY = _PersonalOnly()
 
 
 def register(router: Router) -> None:
-    for action, handler in (("pause", pause), ("resume", resume),
-                            ("regenerate-api-key", regenerate_api_key)):
-        router.post(f"/api/v1/projects/{{projectRef}}/{{env}}/{action}", handler,
-                    auth=PERSONAL_ONLY, pre_auth=_check_env_param)
+    for action, handler in (
+        ("pause", pause),
+        ("resume", resume),
+        ("regenerate-api-key", regenerate_api_key),
+    ):
+        router.post(
+            f"/api/v1/projects/{{projectRef}}/{{env}}/{action}",
+            handler,
+            auth=PERSONAL_ONLY,
+            pre_auth=_check_env_param,
+        )
 
 
 def _check_env_param(request: ApiRequest) -> None:

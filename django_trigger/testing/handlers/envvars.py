@@ -68,7 +68,8 @@ def _json_body(request: ApiRequest) -> Any:
 
 def _fail(error: EnvVarError) -> errors.HttpError:
     extra: dict[str, Any] = (
-        {} if error.variable_errors is None else {"variableErrors": error.variable_errors})
+        {} if error.variable_errors is None else {"variableErrors": error.variable_errors}
+    )
     return errors.api_error(400, error.message, **extra)
 
 
@@ -94,8 +95,11 @@ def create_envvar(request: ApiRequest) -> Reply:
     with request.world.lock:
         try:
             request.world.envvars.create(
-                _environment(request), [(name, value)], override=True,
-                is_secret=None if is_secret is MISSING else is_secret)
+                _environment(request),
+                [(name, value)],
+                override=True,
+                is_secret=None if is_secret is MISSING else is_secret,
+            )
         except EnvVarError as exc:
             raise _fail(exc) from None
     return json_reply(SUCCESS)
@@ -122,8 +126,11 @@ def _valid_import_body(body: Any) -> bool:
         if not isinstance(source, dict):
             return False
         kind = source.get("type")
-        wanted = {"user": "userId", "integration": "integration"}.get(kind) \
-            if isinstance(kind, str) else None
+        wanted = (
+            {"user": "userId", "integration": "integration"}.get(kind)
+            if isinstance(kind, str)
+            else None
+        )
         if wanted is None or not isinstance(source.get(wanted), str):
             return False
     return True
@@ -162,8 +169,13 @@ def import_envvars(request: ApiRequest) -> Reply:
         env = _environment(request)
         child_failure = parent_failure = None
         try:
-            store.create(env, list(body["variables"].items()), override=override,
-                         is_secret=is_secret, inherit_secret_from_parent=True)
+            store.create(
+                env,
+                list(body["variables"].items()),
+                override=override,
+                is_secret=is_secret,
+                inherit_secret_from_parent=True,
+            )
         except EnvVarError as exc:
             child_failure = exc
         parent = request.world.environments.get(env.parent_id) if env.parent_id else None
@@ -174,8 +186,12 @@ def import_envvars(request: ApiRequest) -> Reply:
         # A branch environment: the parent's values are written too, and either write
         # succeeding is a success.
         try:
-            store.create(parent, list(body["parentVariables"].items()), override=override,
-                         is_secret=is_secret)
+            store.create(
+                parent,
+                list(body["parentVariables"].items()),
+                override=override,
+                is_secret=is_secret,
+            )
         except EnvVarError as exc:
             parent_failure = exc
         if child_failure is None or parent_failure is None:
@@ -226,4 +242,3 @@ def delete_envvar(request: ApiRequest) -> Reply:
         except EnvVarError as exc:
             raise errors.api_error(400, exc.message) from None
     return json_reply(SUCCESS)
-

@@ -48,11 +48,16 @@ UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_80
 
 def register(router: Router) -> None:
     router.get("/api/v1/errors", list_errors, auth=auth.BEARER_JWT, authorization="read")
-    router.get("/api/v1/errors/{errorId}", retrieve_error, auth=auth.BEARER_JWT,
-               authorization="read")
+    router.get(
+        "/api/v1/errors/{errorId}", retrieve_error, auth=auth.BEARER_JWT, authorization="read"
+    )
     for action in ("resolve", "ignore", "unresolve"):
-        router.post(f"/api/v1/errors/{{errorId}}/{action}", _ACTIONS[action],
-                    auth=auth.BEARER_JWT, authorization="write")
+        router.post(
+            f"/api/v1/errors/{{errorId}}/{action}",
+            _ACTIONS[action],
+            auth=auth.BEARER_JWT,
+            authorization="write",
+        )
 
 
 def _env(request: ApiRequest) -> Environment:
@@ -66,14 +71,15 @@ def _store(request: ApiRequest) -> ErrorStore:
 
 
 def _fingerprint(error_id: str) -> str:
-    return error_id[len("error_"):] if error_id.startswith("error_") else error_id
+    return error_id[len("error_") :] if error_id.startswith("error_") else error_id
 
 
 def _detail(request: ApiRequest, group: ErrorGroup) -> dict[str, Any]:
     state = _store(request).state(_env(request).id, group)
     created = [r.created_at for r in group.runs]
-    versions = sorted({r.version for r in group.runs if r.version}, key=_version_key,
-                      reverse=True)[:5]
+    versions = sorted({r.version for r in group.runs if r.version}, key=_version_key, reverse=True)[
+        :5
+    ]
     return {
         "id": "error_" + group.fingerprint,
         "fingerprint": group.fingerprint,
@@ -109,8 +115,14 @@ def _date(value: dt.datetime | None) -> str | None:
 
 
 def _cursor(count: int, group: ErrorGroup) -> str:
-    raw = json.dumps({"occurrenceCount": count, "fingerprint": group.fingerprint,
-                      "taskIdentifier": group.task_identifier}, separators=(",", ":"))
+    raw = json.dumps(
+        {
+            "occurrenceCount": count,
+            "fingerprint": group.fingerprint,
+            "taskIdentifier": group.task_identifier,
+        },
+        separators=(",", ":"),
+    )
     return base64.b64encode(raw.encode()).decode()
 
 
@@ -123,8 +135,12 @@ def _decode_cursor(cursor: str | None) -> tuple[int, str, str] | None:
         count, print_, task = data["occurrenceCount"], data["fingerprint"], data["taskIdentifier"]
     except (ValueError, KeyError, TypeError):
         return None
-    if (not isinstance(count, (int, float)) or isinstance(count, bool)
-            or not isinstance(print_, str) or not isinstance(task, str)):
+    if (
+        not isinstance(count, (int, float))
+        or isinstance(count, bool)
+        or not isinstance(print_, str)
+        or not isinstance(task, str)
+    ):
         return None
     return int(count), print_, task
 
@@ -159,20 +175,28 @@ def list_errors(request: ApiRequest) -> Reply:
         wanted = status_raw.split(",")
         invalid = [s for s in wanted if s not in API_STATUSES]
         if invalid:
-            check.add(["filter[status]"], f"Invalid status values: {', '.join(invalid)}. "
-                      "Allowed: unresolved, resolved, ignored.")
+            check.add(
+                ["filter[status]"],
+                f"Invalid status values: {', '.join(invalid)}. "
+                "Allowed: unresolved, resolved, ignored.",
+            )
         statuses = {API_STATUSES[s] for s in wanted if s in API_STATUSES}
     search = request.arg("filter[search]")
     if search is not None and len(search) > 1000:
-        check.add(["filter[search]"], "String must contain at most 1000 character(s)",
-                  "too_big")
+        check.add(["filter[search]"], "String must contain at most 1000 character(s)", "too_big")
     from_ = _date_arg(check, request, "filter[from]")
     to = _date_arg(check, request, "filter[to]")
     check.raise_if(errors.query_error)
-    tasks = (request.arg("filter[taskIdentifier]") or "").split(",") if request.arg(
-        "filter[taskIdentifier]") else None
-    versions = (request.arg("filter[version]") or "").split(",") if request.arg(
-        "filter[version]") else None
+    tasks = (
+        (request.arg("filter[taskIdentifier]") or "").split(",")
+        if request.arg("filter[taskIdentifier]")
+        else None
+    )
+    versions = (
+        (request.arg("filter[version]") or "").split(",")
+        if request.arg("filter[version]")
+        else None
+    )
 
     with request.world.lock:
         request.authorize([("errors", None)])
@@ -193,16 +217,21 @@ def list_errors(request: ApiRequest) -> Reply:
                 continue
             if statuses is not None and store.state(env.id, group).status not in statuses:
                 continue
-            in_window = [r for r in group.runs
-                         if (start_ms is None or to_ms(r.created_at) >= start_ms)
-                         and to_ms(r.created_at) <= end_ms
-                         and (versions is None or r.version in versions)]
+            in_window = [
+                r
+                for r in group.runs
+                if (start_ms is None or to_ms(r.created_at) >= start_ms)
+                and to_ms(r.created_at) <= end_ms
+                and (versions is None or r.version in versions)
+            ]
             if not in_window:
                 continue
             if search and search.strip():
                 term = search.strip().lower()
-                if (term not in error_type(group.error).lower()
-                        and term not in error_message(group.error).lower()):
+                if (
+                    term not in error_type(group.error).lower()
+                    and term not in error_message(group.error).lower()
+                ):
                     continue
             rows.append((len(in_window), group))
 
@@ -210,8 +239,9 @@ def list_errors(request: ApiRequest) -> Reply:
             return row[0], row[1].fingerprint, row[1].task_identifier
 
         backward = bool(request.arg("page[before]"))
-        cursor = _decode_cursor(request.arg("page[before]") if backward
-                                else request.arg("page[after]"))
+        cursor = _decode_cursor(
+            request.arg("page[before]") if backward else request.arg("page[after]")
+        )
         rows.sort(key=key, reverse=not backward)
         if cursor is not None:
             rows = [r for r in rows if (key(r) > cursor if backward else key(r) < cursor)]
@@ -234,11 +264,26 @@ def list_errors(request: ApiRequest) -> Reply:
         data = []
         for count, group in page:
             detail = _detail(request, group)
-            data.append({name: detail[name] for name in (
-                "id", "fingerprint", "taskIdentifier", "errorType", "errorMessage", "status")}
-                | {"count": count, "firstSeen": detail["firstSeen"],
-                   "lastSeen": detail["lastSeen"], "resolvedAt": detail["resolvedAt"],
-                   "ignoredUntil": detail["ignoredUntil"]})
+            data.append(
+                {
+                    name: detail[name]
+                    for name in (
+                        "id",
+                        "fingerprint",
+                        "taskIdentifier",
+                        "errorType",
+                        "errorMessage",
+                        "status",
+                    )
+                }
+                | {
+                    "count": count,
+                    "firstSeen": detail["firstSeen"],
+                    "lastSeen": detail["lastSeen"],
+                    "resolvedAt": detail["resolvedAt"],
+                    "ignoredUntil": detail["ignoredUntil"],
+                }
+            )
         return json_reply({"data": data, "pagination": pagination})
 
 
@@ -273,9 +318,15 @@ def resolve(request: ApiRequest) -> Reply:
     with request.world.lock:
         group = _group(request, loader=False)
         request.authorize([("errors", request.params["errorId"])])
-        _store(request).set_state(_env(request).id, group, ErrorState(
-            status="RESOLVED", resolved_at=request.world.now(),
-            resolved_in_version=None if version is MISSING else version))
+        _store(request).set_state(
+            _env(request).id,
+            group,
+            ErrorState(
+                status="RESOLVED",
+                resolved_at=request.world.now(),
+                resolved_in_version=None if version is MISSING else version,
+            ),
+        )
         return json_reply(_detail(request, group))
 
 
@@ -283,21 +334,29 @@ def ignore(request: ApiRequest) -> Reply:
     check, body = _body(request)
     duration = check.number(body, "duration", required=False, integer=True, exclusive_minimum=0)
     rate = check.number(body, "occurrenceRate", required=False, exclusive_minimum=0)
-    total = check.number(body, "totalOccurrences", required=False, integer=True,
-                         exclusive_minimum=0)
+    total = check.number(
+        body, "totalOccurrences", required=False, integer=True, exclusive_minimum=0
+    )
     reason = check.string(body, "reason", required=False, max_length=1000)
     check.raise_body_error()
     with request.world.lock:
         group = _group(request, loader=False)
         request.authorize([("errors", request.params["errorId"])])
         now = request.world.now()
-        _store(request).set_state(_env(request).id, group, ErrorState(
-            status="IGNORED", ignored_at=now,
-            ignored_until=(None if duration is MISSING
-                           else now + dt.timedelta(milliseconds=duration)),
-            ignored_until_occurrence_rate=None if rate is MISSING else rate,
-            ignored_until_total_occurrences=None if total is MISSING else total,
-            ignored_reason=None if reason is MISSING else reason))
+        _store(request).set_state(
+            _env(request).id,
+            group,
+            ErrorState(
+                status="IGNORED",
+                ignored_at=now,
+                ignored_until=(
+                    None if duration is MISSING else now + dt.timedelta(milliseconds=duration)
+                ),
+                ignored_until_occurrence_rate=None if rate is MISSING else rate,
+                ignored_until_total_occurrences=None if total is MISSING else total,
+                ignored_reason=None if reason is MISSING else reason,
+            ),
+        )
         return json_reply(_detail(request, group))
 
 

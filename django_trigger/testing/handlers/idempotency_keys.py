@@ -12,8 +12,12 @@ ORDER = 50
 
 
 def register(router: Router) -> None:
-    router.post("/api/v1/idempotencyKeys/{key}/reset", reset_idempotency_key, auth=auth.BEARER,
-                authorization="write")
+    router.post(
+        "/api/v1/idempotencyKeys/{key}/reset",
+        reset_idempotency_key,
+        auth=auth.BEARER,
+        authorization="write",
+    )
 
 
 def reset_idempotency_key(request: ApiRequest) -> Reply:
@@ -29,5 +33,6 @@ def reset_idempotency_key(request: ApiRequest) -> Reply:
     with request.world.lock:
         if request.world.runs.reset_idempotency_key(env, task, key) == 0:
             raise errors.api_error(
-                404, f"No runs found with idempotency key: {key} and task: {task}")
+                404, f"No runs found with idempotency key: {key} and task: {task}"
+            )
         return json_reply({"id": key})

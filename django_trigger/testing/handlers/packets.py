@@ -24,8 +24,9 @@ def register(router: Router) -> None:
     router.put("/api/v2/packets/{filename}", upload_url_v2, auth=presign_put)
     router.put("/api/v1/packets/{filename}", upload_url_v1, auth=presign_put)
     router.get("/api/v1/packets/{filename}", download_url, auth=auth.BEARER_JWT)
-    router.put("/__objects__/{key}", put_object, auth=auth.NONE,
-               max_content_length=MAX_OBJECT_BYTES)
+    router.put(
+        "/__objects__/{key}", put_object, auth=auth.NONE, max_content_length=MAX_OBJECT_BYTES
+    )
     router.get("/__objects__/{key}", get_object, auth=auth.NONE)
 
 
@@ -34,8 +35,12 @@ def _key(request: ApiRequest) -> str:
     backslashes, empty segments) with its 400."""
     path = request.params["filename"]
     segments = path.split("/")
-    if (not path or "\\" in path or path.startswith("/")
-            or any(s in ("", ".", "..") for s in segments)):
+    if (
+        not path
+        or "\\" in path
+        or path.startswith("/")
+        or any(s in ("", ".", "..") for s in segments)
+    ):
         raise errors.api_error(400, INVALID_PATH)
     env = request.principal.environment
     assert env is not None
@@ -51,19 +56,19 @@ def upload_url_v2(request: ApiRequest) -> Reply:
 
 def upload_url_v1(request: ApiRequest) -> Reply:
     key = _key(request)
-    return json_reply({"presignedUrl": request.world.packets.presign(request.base_url, key,
-                                                                     "PUT")})
+    return json_reply({"presignedUrl": request.world.packets.presign(request.base_url, key, "PUT")})
 
 
 def download_url(request: ApiRequest) -> Reply:
     key = _key(request)
-    return json_reply({"presignedUrl": request.world.packets.presign(request.base_url, key,
-                                                                     "GET")})
+    return json_reply({"presignedUrl": request.world.packets.presign(request.base_url, key, "GET")})
 
 
 def _s3_error(status: int, code: str, message: str) -> errors.HttpError:
-    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
-            f"<Message>{message}</Message></Error>").encode()
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+        f"<Message>{message}</Message></Error>"
+    ).encode()
     return errors.HttpError(Reply(status=status, body=body, content_type="application/xml"))
 
 
@@ -71,8 +76,11 @@ def _checked(request: ApiRequest, method: str) -> str:
     key = request.params["key"]
     problem = request.world.packets.check(method, key, request.query)
     if problem == "SignatureDoesNotMatch":
-        raise _s3_error(403, problem, "The request signature we calculated does not match the "
-                        "signature you provided.")
+        raise _s3_error(
+            403,
+            problem,
+            "The request signature we calculated does not match the signature you provided.",
+        )
     if problem is not None:
         raise _s3_error(403, problem, "Request has expired")
     return key
@@ -84,7 +92,8 @@ def put_object(request: ApiRequest) -> Reply:
     with request.world.lock:
         store.objects[key] = StoredObject(
             bytes(request.body or b""),
-            request.headers.get("Content-Type") or "application/octet-stream")
+            request.headers.get("Content-Type") or "application/octet-stream",
+        )
     return Reply(status=200, content_type=None)
 
 

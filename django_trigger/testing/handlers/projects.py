@@ -26,10 +26,15 @@ BOOTSTRAP_ENVS = ("dev", "staging", "prod", "preview")
 
 
 def register(router: Router) -> None:
-    router.get("/api/v1/projects/{projectRef}/envvars", runtime_envvars,
-               auth=auth.scoped("read:envvars"))
-    router.get("/api/v1/projects/{projectRef}/{env}", project_environment, auth=auth.ENVVARS,
-               pre_auth=_check_env_param)
+    router.get(
+        "/api/v1/projects/{projectRef}/envvars", runtime_envvars, auth=auth.scoped("read:envvars")
+    )
+    router.get(
+        "/api/v1/projects/{projectRef}/{env}",
+        project_environment,
+        auth=auth.ENVVARS,
+        pre_auth=_check_env_param,
+    )
 
 
 def runtime_envvars(request: ApiRequest) -> Reply:
@@ -59,10 +64,12 @@ def project_environment(request: ApiRequest) -> Reply:
         else:
             parent = request.world.environments.get(env.parent_id) if env.parent_id else None
             api_key = (parent or env).api_key
-        return json_reply({
-            "apiKey": api_key,
-            "name": principal.project.name,
-            "apiUrl": request.base_url,
-            "projectId": principal.project.id,
-            "defaultRuntime": None,
-        })
+        return json_reply(
+            {
+                "apiKey": api_key,
+                "name": principal.project.name,
+                "apiUrl": request.base_url,
+                "projectId": principal.project.id,
+                "defaultRuntime": None,
+            }
+        )

@@ -31,19 +31,31 @@ def seed(world: World, rng: random.Random) -> None:
 
 def register(router: Router) -> None:
     router.get("/api/v1/prompts", list_prompts, auth=auth.BEARER_JWT, authorization="read")
-    router.get("/api/v1/prompts/{slug}", retrieve_prompt, auth=auth.BEARER_JWT,
-               authorization="read")
-    router.post("/api/v1/prompts/{slug}", resolve_prompt, auth=auth.BEARER_JWT,
-                authorization="read")
-    router.get("/api/v1/prompts/{slug}/versions", list_versions, auth=auth.BEARER_JWT,
-               authorization="read")
-    router.post("/api/v1/prompts/{slug}/promote", promote, auth=auth.BEARER_JWT,
-                authorization="update")
+    router.get(
+        "/api/v1/prompts/{slug}", retrieve_prompt, auth=auth.BEARER_JWT, authorization="read"
+    )
+    router.post(
+        "/api/v1/prompts/{slug}", resolve_prompt, auth=auth.BEARER_JWT, authorization="read"
+    )
+    router.get(
+        "/api/v1/prompts/{slug}/versions", list_versions, auth=auth.BEARER_JWT, authorization="read"
+    )
+    router.post(
+        "/api/v1/prompts/{slug}/promote", promote, auth=auth.BEARER_JWT, authorization="update"
+    )
     for method in ("post", "put", "patch", "delete"):
-        getattr(router, method)("/api/v1/prompts/{slug}/override", override,
-                                auth=auth.BEARER_JWT, authorization="update")
-    router.post("/api/v1/prompts/{slug}/override/reactivate", reactivate,
-                auth=auth.BEARER_JWT, authorization="update")
+        getattr(router, method)(
+            "/api/v1/prompts/{slug}/override",
+            override,
+            auth=auth.BEARER_JWT,
+            authorization="update",
+        )
+    router.post(
+        "/api/v1/prompts/{slug}/override/reactivate",
+        reactivate,
+        auth=auth.BEARER_JWT,
+        authorization="update",
+    )
 
 
 def _store(request: ApiRequest) -> PromptStore:
@@ -86,25 +98,48 @@ def retrieve_prompt(request: ApiRequest) -> Reply:
         try:
             version = int(float(raw)) if raw.strip() else 0
         except ValueError:
-            raise errors.query_error([  # z.coerce.number(): NaN
-                {"code": "invalid_type", "expected": "number", "received": "nan",
-                 "path": ["version"], "message": "Expected number, received nan"}]) from None
+            raise errors.query_error(
+                [  # z.coerce.number(): NaN
+                    {
+                        "code": "invalid_type",
+                        "expected": "number",
+                        "received": "nan",
+                        "path": ["version"],
+                        "message": "Expected number, received nan",
+                    }
+                ]
+            ) from None
     label = request.query.get("label", [None])[0]
     with request.world.lock:
         prompt = _loader_prompt(request)
         found = prompt.resolve(version, label)
         if found is None:
             raise errors.api_error(404, "No version found")
-        return json_reply({"data": {
-            "id": prompt.friendly_id, "slug": prompt.slug, "description": prompt.description,
-            "type": prompt.type, "tags": list(prompt.tags), "defaultModel": prompt.default_model,
-            "defaultConfig": prompt.default_config, "variableSchema": prompt.variable_schema,
-            "version": {
-                "version": found.version, "textContent": found.text_content,
-                "model": found.model, "config": found.config, "source": found.source,
-                "labels": list(found.labels), "contentHash": found.content_hash,
-                "commitMessage": found.commit_message,
-                "createdAt": format_date(found.created_at)}}})
+        return json_reply(
+            {
+                "data": {
+                    "id": prompt.friendly_id,
+                    "slug": prompt.slug,
+                    "description": prompt.description,
+                    "type": prompt.type,
+                    "tags": list(prompt.tags),
+                    "defaultModel": prompt.default_model,
+                    "defaultConfig": prompt.default_config,
+                    "variableSchema": prompt.variable_schema,
+                    "version": {
+                        "version": found.version,
+                        "textContent": found.text_content,
+                        "model": found.model,
+                        "config": found.config,
+                        "source": found.source,
+                        "labels": list(found.labels),
+                        "contentHash": found.content_hash,
+                        "commitMessage": found.commit_message,
+                        "createdAt": format_date(found.created_at),
+                    },
+                }
+            }
+        )
 
 
 def resolve_prompt(request: ApiRequest) -> Reply:
@@ -127,12 +162,20 @@ def resolve_prompt(request: ApiRequest) -> Reply:
             raise errors.api_error(404, "No version found")
         if not found.text_content:
             raise errors.api_error(404, "Prompt has no content")
-        return json_reply({"data": {
-            "promptId": prompt.friendly_id, "slug": prompt.slug, "version": found.version,
-            "labels": list(found.labels), "template": found.text_content,
-            "text": compile_template(found.text_content, variables),
-            "model": found.model or prompt.default_model,
-            "config": found.config if found.config is not None else prompt.default_config}})
+        return json_reply(
+            {
+                "data": {
+                    "promptId": prompt.friendly_id,
+                    "slug": prompt.slug,
+                    "version": found.version,
+                    "labels": list(found.labels),
+                    "template": found.text_content,
+                    "text": compile_template(found.text_content, variables),
+                    "model": found.model or prompt.default_model,
+                    "config": found.config if found.config is not None else prompt.default_config,
+                }
+            }
+        )
 
 
 def list_versions(request: ApiRequest) -> Reply:
@@ -160,7 +203,8 @@ def promote(request: ApiRequest) -> Reply:
             raise errors.api_error(404, f"Version {number} not found")
         if target.source != "code":
             raise errors.api_error(
-                400, "Only code-sourced versions can be promoted. Use the override API instead.")
+                400, "Only code-sourced versions can be promoted. Use the override API instead."
+            )
         prompt.move_label("current", target)
         return json_reply({"ok": True})
 
@@ -173,8 +217,7 @@ def reactivate(request: ApiRequest) -> Reply:
         if target is None:
             raise errors.api_error(404, f"Version {number} not found")
         if target.source == "code":
-            raise errors.api_error(
-                400, "Code-sourced versions cannot be reactivated as overrides")
+            raise errors.api_error(400, "Code-sourced versions cannot be reactivated as overrides")
         prompt.move_label("override", target)
         return json_reply({"ok": True})
 
@@ -202,9 +245,12 @@ def override(request: ApiRequest) -> Reply:
             return json_reply({"ok": True})
         if method == "POST":
             created = prompt.add_version(
-                text_content=body["textContent"], source=body.get("source") or "api",
-                labels=["override"], model=body.get("model"),
-                commit_message=body.get("commitMessage"))
+                text_content=body["textContent"],
+                source=body.get("source") or "api",
+                labels=["override"],
+                model=body.get("model"),
+                commit_message=body.get("commitMessage"),
+            )
             return json_reply({"ok": True, "version": created.version})
         current = prompt.labelled("override")
         if current is None:
@@ -217,4 +263,3 @@ def override(request: ApiRequest) -> Reply:
         if body.get("commitMessage") is not None:
             current.commit_message = body["commitMessage"]
         return json_reply({"ok": True})
-

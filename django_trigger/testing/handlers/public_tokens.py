@@ -26,7 +26,9 @@ ORDER = 15
 MAX_LIFETIME_S = 30 * 24 * 60 * 60
 _RELATIVE_TIME = re.compile(
     r"^(\+|-)? ?(\d+|\d+\.\d+) ?(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|"
-    r"weeks?|w|years?|yrs?|y)(?: (ago|from now))?$", re.IGNORECASE)
+    r"weeks?|w|years?|yrs?|y)(?: (ago|from now))?$",
+    re.IGNORECASE,
+)
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31557600}
 
 
@@ -41,12 +43,14 @@ STORES = {"one_time_tokens": OneTimeTokens}
 
 
 def register(router: Router) -> None:
-    router.post("/api/v1/auth/jwt/claims", jwt_claims,
-                auth=auth.legacy("Invalid or Missing API key"))
+    router.post(
+        "/api/v1/auth/jwt/claims", jwt_claims, auth=auth.legacy("Invalid or Missing API key")
+    )
     # Not a route-builder route: restricted keys are let in and checked per scope
     # (scopesWithinAbility), hence an authorization action.
-    router.post("/api/v1/auth/public-tokens", create_public_token, auth=auth.BEARER,
-                authorization="mint")
+    router.post(
+        "/api/v1/auth/public-tokens", create_public_token, auth=auth.BEARER, authorization="mint"
+    )
 
 
 def jwt_claims(request: ApiRequest) -> Reply:
@@ -66,28 +70,42 @@ def create_public_token(request: ApiRequest) -> Reply:
         if isinstance(scopes, list):
             for i, scope in enumerate(scopes):
                 if not isinstance(scope, str):
-                    check.add(["scopes", i], f"Expected string, received "
-                              f"{received_type(scope)}", "invalid_type", expected="string",
-                              received=received_type(scope))
+                    check.add(
+                        ["scopes", i],
+                        f"Expected string, received {received_type(scope)}",
+                        "invalid_type",
+                        expected="string",
+                        received=received_type(scope),
+                    )
         expiration = body.get("expirationTime")
-        if expiration is not None and (isinstance(expiration, bool)
-                                       or not isinstance(expiration, (str, int, float))):
+        if expiration is not None and (
+            isinstance(expiration, bool) or not isinstance(expiration, (str, int, float))
+        ):
             check.add(["expirationTime"], "Invalid input", "invalid_union")
         check.boolean(body, "oneTimeUse")
         realtime = body.get("realtime")
         if realtime is not None and not (
-            isinstance(realtime, dict) and all(isinstance(c, str) for c in
-                                               realtime.get("skipColumns") or [])):
+            isinstance(realtime, dict)
+            and all(isinstance(c, str) for c in realtime.get("skipColumns") or [])
+        ):
             check.add(["realtime"], "Invalid input", "invalid_type")
     if check.issues:
-        raise errors.HttpError(json_reply(
-            {"error": "Invalid request body", "issues": check.issues}, 400))
+        raise errors.HttpError(
+            json_reply({"error": "Invalid request body", "issues": check.issues}, 400)
+        )
     principal = request.principal
     denied = [scope for scope in body["scopes"] if not _within(principal, scope)]
     if denied:
-        raise errors.HttpError(json_reply({
-            "error": "Requested scopes exceed the API key's access",
-            "code": "scopes_exceed_key_access", "deniedScopes": denied}, 403))
+        raise errors.HttpError(
+            json_reply(
+                {
+                    "error": "Requested scopes exceed the API key's access",
+                    "code": "scopes_exceed_key_access",
+                    "deniedScopes": denied,
+                },
+                403,
+            )
+        )
     now = request.world.clock.now_ms() // 1000
     expires_at = _expiration(body.get("expirationTime", "15m"), now)
     if expires_at is None:
@@ -147,8 +165,12 @@ def mark_used(request: ApiRequest, key: str | None) -> None:
 Resource = tuple[str, str | None]
 
 
-def authorize_every(request: ApiRequest, action: str, resources: list[Resource],
-                    or_resources: tuple[Resource, ...] = ()) -> None:
+def authorize_every(
+    request: ApiRequest,
+    action: str,
+    resources: list[Resource],
+    or_resources: tuple[Resource, ...] = (),
+) -> None:
     """``everyResource(resources, orResources)``: one of ``or_resources`` (a collection-level
     grant) or every one of ``resources``; an empty list grants nothing."""
     principal = request.principal

@@ -32,21 +32,36 @@ TREND_POINTS = 12
 
 
 def register(router: Router) -> None:
-    router.get("/api/v1/queues/{queueParam}/metrics", queue_metrics, auth=auth.BEARER_JWT,
-               authorization="read")
+    router.get(
+        "/api/v1/queues/{queueParam}/metrics",
+        queue_metrics,
+        auth=auth.BEARER_JWT,
+        authorization="read",
+    )
 
 
 def _query(request: ApiRequest) -> tuple[str, str]:
     check = Checker()
     raw_type = request.arg("type")
-    kind = check.enum({"type": raw_type} if raw_type is not None else {}, "type",
-                      ("task", "custom"), required=False) or "task"
+    kind = (
+        check.enum(
+            {"type": raw_type} if raw_type is not None else {},
+            "type",
+            ("task", "custom"),
+            required=False,
+        )
+        or "task"
+    )
     period = request.arg("period")
     if period is None:
         period = "1h"
     elif not re.fullmatch(r"[1-9]\d*[smhdw]", period):
-        check.add(["period"], "period must be a shorthand like '15m', '1h', or '24h'",
-                  "invalid_string", validation="regex")
+        check.add(
+            ["period"],
+            "period must be a shorthand like '15m', '1h', or '24h'",
+            "invalid_string",
+            validation="regex",
+        )
     elif int(period[:-1]) * UNIT_MS[period[-1]] > MAX_PERIOD_MS:
         check.add(["period"], "period is too large (max 7d)")
     check.raise_if(errors.query_error)
@@ -77,29 +92,35 @@ def queue_metrics(request: ApiRequest) -> Reply:
         buckets = round((end_ms - grid_start) / bucket_ms)
         runs = [r for r in request.world.runs.in_environment(env.id) if r.queue == queue]
 
-        waits = [to_ms(r.started_at) - to_ms(r.created_at) for r in runs
-                 if r.started_at is not None and start_ms <= to_ms(r.started_at) < end_ms]
+        waits = [
+            to_ms(r.started_at) - to_ms(r.created_at)
+            for r in runs
+            if r.started_at is not None and start_ms <= to_ms(r.started_at) < end_ms
+        ]
 
         def queued_at(at_ms: int) -> int:
             return sum(
-                1 for r in runs
+                1
+                for r in runs
                 if to_ms(r.created_at) <= at_ms
                 and (r.started_at is None or to_ms(r.started_at) > at_ms)
-                and (r.completed_at is None or to_ms(r.completed_at) > at_ms))
+                and (r.completed_at is None or to_ms(r.completed_at) > at_ms)
+            )
 
-        trend = [queued_at(min(grid_start + (i + 1) * bucket_ms, now_ms))
-                 for i in range(buckets)]
+        trend = [queued_at(min(grid_start + (i + 1) * bucket_ms, now_ms)) for i in range(buckets)]
         utc = dt.timezone.utc
-        return json_reply({
-            "queue": queue,
-            "period": period,
-            "from": format_date(dt.datetime.fromtimestamp(start_ms / 1000, utc)),
-            "to": format_date(dt.datetime.fromtimestamp(end_ms / 1000, utc)),
-            "waitMs": {"p50": _percentile(waits, 0.5), "p95": _percentile(waits, 0.95)},
-            "peakQueued": max(trend, default=0),
-            "startedCount": len(waits),
-            "startedPerMin": round(len(waits) / (window_ms / 60_000), 2),
-            "throttledCount": 0,
-            "bucketIntervalMs": bucket_ms,
-            "depthTrend": trend,
-        })
+        return json_reply(
+            {
+                "queue": queue,
+                "period": period,
+                "from": format_date(dt.datetime.fromtimestamp(start_ms / 1000, utc)),
+                "to": format_date(dt.datetime.fromtimestamp(end_ms / 1000, utc)),
+                "waitMs": {"p50": _percentile(waits, 0.5), "p95": _percentile(waits, 0.95)},
+                "peakQueued": max(trend, default=0),
+                "startedCount": len(waits),
+                "startedPerMin": round(len(waits) / (window_ms / 60_000), 2),
+                "throttledCount": 0,
+                "bucketIntervalMs": bucket_ms,
+                "depthTrend": trend,
+            }
+        )

@@ -41,14 +41,24 @@ def seed(world: World, rng: random.Random) -> None:
 
 def register(router: Router) -> None:
     router.get("/api/v1/queues", list_queues, auth=auth.BEARER, authorization="read")
-    router.get("/api/v1/queues/{queueParam}", retrieve_queue, auth=auth.BEARER_JWT,
-               authorization="read")
-    router.post("/api/v1/queues/{queueParam}/pause", pause_queue, auth=auth.BEARER,
-                authorization="write")
-    router.post("/api/v1/queues/{queueParam}/concurrency/override", override_queue,
-                auth=auth.BEARER, authorization="write")
-    router.post("/api/v1/queues/{queueParam}/concurrency/reset", reset_queue,
-                auth=auth.BEARER, authorization="write")
+    router.get(
+        "/api/v1/queues/{queueParam}", retrieve_queue, auth=auth.BEARER_JWT, authorization="read"
+    )
+    router.post(
+        "/api/v1/queues/{queueParam}/pause", pause_queue, auth=auth.BEARER, authorization="write"
+    )
+    router.post(
+        "/api/v1/queues/{queueParam}/concurrency/override",
+        override_queue,
+        auth=auth.BEARER,
+        authorization="write",
+    )
+    router.post(
+        "/api/v1/queues/{queueParam}/concurrency/reset",
+        reset_queue,
+        auth=auth.BEARER,
+        authorization="write",
+    )
 
 
 def _store(request: ApiRequest) -> QueueStore:
@@ -108,17 +118,18 @@ def list_queues(request: ApiRequest) -> Reply:
         store = _store(request)
         size = per_page or DEFAULT_PER_PAGE
         queues, total_pages, count = store.page(_env(request), page, size)
-        return json_reply({
-            "data": [store.render(q, with_percent=True) for q in queues],
-            "pagination": {"currentPage": page, "totalPages": total_pages, "count": count},
-        })
+        return json_reply(
+            {
+                "data": [store.render(q, with_percent=True) for q in queues],
+                "pagination": {"currentPage": page, "totalPages": total_pages, "count": count},
+            }
+        )
 
 
 def retrieve_queue(request: ApiRequest) -> Reply:
     check = Checker()
     raw = request.arg("type")
-    kind = check.enum({"type": raw} if raw is not None else {}, "type", QUEUE_TYPES,
-                      required=False)
+    kind = check.enum({"type": raw} if raw is not None else {}, "type", QUEUE_TYPES, required=False)
     check.raise_if(errors.query_error)
     with request.world.lock:
         request.authorize([("queues", None)])
@@ -149,10 +160,10 @@ def override_queue(request: ApiRequest) -> Reply:
     check, body, kind = _body(request)
     limit = percent = MISSING
     if isinstance(body, dict):
-        limit = check.number(body, "concurrencyLimit", required=False, integer=True, minimum=0,
-                             maximum=100_000)
-        percent = check.number(body, "percent", required=False, exclusive_minimum=0,
-                               maximum=100)
+        limit = check.number(
+            body, "concurrencyLimit", required=False, integer=True, minimum=0, maximum=100_000
+        )
+        percent = check.number(body, "percent", required=False, exclusive_minimum=0, maximum=100)
         if check.ok and ("concurrencyLimit" in body) == ("percent" in body):
             check.add([], "Provide exactly one of `concurrencyLimit` or `percent`")
     check.raise_body_error()

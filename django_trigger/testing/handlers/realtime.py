@@ -42,11 +42,16 @@ UNSAFE_TAG = re.compile(r'[\x00-\x1f\x7f\\"]')
 
 
 def register(router: Router) -> None:
-    router.get("/realtime/v1/runs/{runId}", subscribe_run, auth=auth.BEARER_JWT,
-               authorization="read")
+    router.get(
+        "/realtime/v1/runs/{runId}", subscribe_run, auth=auth.BEARER_JWT, authorization="read"
+    )
     router.get("/realtime/v1/runs", subscribe_tags, auth=auth.BEARER_JWT, authorization="read")
-    router.get("/realtime/v1/batches/{batchId}", subscribe_batch, auth=auth.BEARER_JWT,
-               authorization="read")
+    router.get(
+        "/realtime/v1/batches/{batchId}",
+        subscribe_batch,
+        auth=auth.BEARER_JWT,
+        authorization="read",
+    )
 
 
 def _env(request: ApiRequest) -> Environment:
@@ -61,8 +66,10 @@ def subscribe_run(request: ApiRequest) -> Reply:
         run = world.runs.get(request.params["runId"], env)
         if run is None:
             raise errors.not_found_loader(retry=False)
-        resources: list[tuple[str, str | None]] = [("runs", run.friendly_id),
-                                                   ("tasks", run.task_identifier)]
+        resources: list[tuple[str, str | None]] = [
+            ("runs", run.friendly_id),
+            ("tasks", run.task_identifier),
+        ]
         resources += [("tags", tag) for tag in run.tags]
         if run.batch_id:
             resources.append(("batch", run.batch_id))
@@ -81,8 +88,9 @@ def subscribe_tags(request: ApiRequest) -> Reply:
     tags = raw.split(",") if raw else []
     for tag in tags:
         if not tag or UNSAFE_TAG.search(tag):
-            raise errors.query_error([{"code": "custom", "path": ["tags"],
-                                       "message": f"Invalid tag: {json.dumps(tag)}"}])
+            raise errors.query_error(
+                [{"code": "custom", "path": ["tags"], "message": f"Invalid tag: {json.dumps(tag)}"}]
+            )
     request.authorize([("runs", None), ("tags", None), *(("tags", tag) for tag in tags)])
     world, env = request.world, _env(request)
     now = world.now()
@@ -91,9 +99,14 @@ def subscribe_tags(request: ApiRequest) -> Reply:
     wanted = set(tags)
 
     def select() -> list[Run]:
-        return sorted((run for run in world.runs.in_environment(env.id)
-                       if wanted <= set(run.tags) and run.created_at > after),
-                      key=lambda run: run.sort_key)
+        return sorted(
+            (
+                run
+                for run in world.runs.in_environment(env.id)
+                if wanted <= set(run.tags) and run.created_at > after
+            ),
+            key=lambda run: run.sort_key,
+        )
 
     return _feed(request, select, None, handle_prefix="runs")
 
@@ -109,14 +122,17 @@ def subscribe_batch(request: ApiRequest) -> Reply:
     friendly = batch.friendly_id
 
     def select() -> list[Run]:
-        return sorted((run for run in world.runs.in_environment(env.id)
-                       if run.batch_id == friendly), key=lambda run: run.sort_key)
+        return sorted(
+            (run for run in world.runs.in_environment(env.id) if run.batch_id == friendly),
+            key=lambda run: run.sort_key,
+        )
 
     return _feed(request, select, None, handle_prefix=f"batch_{friendly}")
 
 
-def _feed(request: ApiRequest, select: Any, fixed_handle: str | None,
-          handle_prefix: str = "") -> Reply:
+def _feed(
+    request: ApiRequest, select: Any, fixed_handle: str | None, handle_prefix: str = ""
+) -> Reply:
     world, env = request.world, _env(request)
     feeds: RealtimeFeeds = world.realtime
     offset = request.arg("offset") or "-1"
@@ -139,8 +155,14 @@ def _feed(request: ApiRequest, select: Any, fixed_handle: str | None,
                 return _reply(request, messages, new_offset, handle, modern, cursor=seq)
             remaining = deadline - time.monotonic()
             if remaining <= 0 or request.stop_event.wait(min(POLL_S, remaining)):
-                return _reply(request, [{"headers": {"control": "up-to-date"}}], offset,
-                              handle, modern, cursor=seq)
+                return _reply(
+                    request,
+                    [{"headers": {"control": "up-to-date"}}],
+                    offset,
+                    handle,
+                    modern,
+                    cursor=seq,
+                )
 
     with world.lock:
         world.runs.tick()
@@ -150,13 +172,24 @@ def _feed(request: ApiRequest, select: Any, fixed_handle: str | None,
     return _reply(request, messages, new_offset, handle, modern, schema=schema_header(skip))
 
 
-def _reply(request: ApiRequest, messages: list[dict[str, Any]], offset: str, handle: str,
-           modern: bool, *, cursor: int | None = None, schema: str | None = None) -> Reply:
+def _reply(
+    request: ApiRequest,
+    messages: list[dict[str, Any]],
+    offset: str,
+    handle: str,
+    modern: bool,
+    *,
+    cursor: int | None = None,
+    schema: str | None = None,
+) -> Reply:
     body = json.dumps(messages, separators=(",", ":"))
     if not request.v2_statuses:
         body = body.replace('"status":"DEQUEUED"', '"status":"EXECUTING"')
-    headers = {"cache-control": "no-store", "access-control-allow-origin": "*",
-               "access-control-expose-headers": "*"}
+    headers = {
+        "cache-control": "no-store",
+        "access-control-allow-origin": "*",
+        "access-control-expose-headers": "*",
+    }
     if modern:
         headers.update({"electric-offset": offset, "electric-handle": handle})
     else:

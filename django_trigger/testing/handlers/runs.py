@@ -28,8 +28,10 @@ from ..world import World, format_date, parse_date, to_ms
 ORDER = 10
 STORES = {"runs": RunStore}
 MAX_METADATA_BYTES = 2_097_152
-PRISMA_NOT_FOUND = ("An operation failed because it depends on one or more records that were "
-                    "required but not found. Record to update not found.")
+PRISMA_NOT_FOUND = (
+    "An operation failed because it depends on one or more records that were "
+    "required but not found. Record to update not found."
+)
 
 
 def seed(world: World, rng: random.Random) -> None:
@@ -38,26 +40,39 @@ def seed(world: World, rng: random.Random) -> None:
 
 def register(router: Router) -> None:
     router.get("/api/v1/runs", list_runs, auth=auth.BEARER_JWT, authorization="read")
-    router.get("/api/v1/projects/{projectRef}/runs", list_project_runs, auth=auth.PAT,
-               pre_auth=_validate_list_query)
+    router.get(
+        "/api/v1/projects/{projectRef}/runs",
+        list_project_runs,
+        auth=auth.PAT,
+        pre_auth=_validate_list_query,
+    )
     router.get("/api/v3/runs/{runId}", retrieve_run, auth=auth.BEARER_JWT, authorization="read")
-    router.post("/api/v2/runs/{runId}/cancel", cancel_run, auth=auth.BEARER_JWT,
-                authorization="write")
-    router.post("/api/v1/runs/{runId}/replay", replay_run, auth=auth.BEARER,
-                authorization="write")
-    router.post("/api/v1/runs/{runId}/reschedule", reschedule_run,
-                auth=auth.legacy("Invalid or missing API Key"))
+    router.post(
+        "/api/v2/runs/{runId}/cancel", cancel_run, auth=auth.BEARER_JWT, authorization="write"
+    )
+    router.post("/api/v1/runs/{runId}/replay", replay_run, auth=auth.BEARER, authorization="write")
+    router.post(
+        "/api/v1/runs/{runId}/reschedule",
+        reschedule_run,
+        auth=auth.legacy("Invalid or missing API Key"),
+    )
     router.post("/api/v1/runs/{runId}/tags", add_tags, auth=auth.LEGACY)
     router.get("/api/v1/runs/{runId}/metadata", get_metadata, auth=auth.LEGACY)
-    router.put("/api/v1/runs/{runId}/metadata", update_metadata, auth=auth.BEARER_JWT,
-               authorization="write", max_content_length=MAX_METADATA_BYTES)
+    router.put(
+        "/api/v1/runs/{runId}/metadata",
+        update_metadata,
+        auth=auth.BEARER_JWT,
+        authorization="write",
+        max_content_length=MAX_METADATA_BYTES,
+    )
     router.get("/api/v1/runs/{runId}/result", run_result, auth=auth.LEGACY)
-    router.get("/api/v1/runs/{runId}/events", run_events, auth=auth.BEARER_JWT,
-               authorization="read")
-    router.get("/api/v1/runs/{runId}/trace", run_trace, auth=auth.BEARER_JWT,
-               authorization="read")
-    router.get("/api/v1/runs/{runId}/spans/{spanId}", run_span, auth=auth.BEARER_JWT,
-               authorization="read")
+    router.get(
+        "/api/v1/runs/{runId}/events", run_events, auth=auth.BEARER_JWT, authorization="read"
+    )
+    router.get("/api/v1/runs/{runId}/trace", run_trace, auth=auth.BEARER_JWT, authorization="read")
+    router.get(
+        "/api/v1/runs/{runId}/spans/{spanId}", run_span, auth=auth.BEARER_JWT, authorization="read"
+    )
 
 
 # -- list query ---------------------------------------------------------------------------------
@@ -75,23 +90,62 @@ def page_size_issues(raw: str | None, key: str = "page[size]") -> tuple[int | No
     try:
         value = float(text) if text else 0.0
     except ValueError:
-        return None, [{"code": "invalid_type", "expected": "number", "received": "nan",
-                       "path": [key], "message": "Expected number, received nan"}]
+        return None, [
+            {
+                "code": "invalid_type",
+                "expected": "number",
+                "received": "nan",
+                "path": [key],
+                "message": "Expected number, received nan",
+            }
+        ]
     issues: list[dict] = []
     if not value.is_integer():
-        issues.append({"code": "invalid_type", "expected": "integer", "received": "float",
-                       "path": [key], "message": "Expected integer, received float"})
+        issues.append(
+            {
+                "code": "invalid_type",
+                "expected": "integer",
+                "received": "float",
+                "path": [key],
+                "message": "Expected integer, received float",
+            }
+        )
     if value <= 0:
-        issues.append({"code": "too_small", "minimum": 0, "type": "number", "inclusive": False,
-                       "exact": False, "path": [key], "message": "Number must be greater than 0"})
+        issues.append(
+            {
+                "code": "too_small",
+                "minimum": 0,
+                "type": "number",
+                "inclusive": False,
+                "exact": False,
+                "path": [key],
+                "message": "Number must be greater than 0",
+            }
+        )
     if value < 1:
-        issues.append({"code": "too_small", "minimum": 1, "type": "number", "inclusive": True,
-                       "exact": False, "path": [key],
-                       "message": "Number must be greater than or equal to 1"})
+        issues.append(
+            {
+                "code": "too_small",
+                "minimum": 1,
+                "type": "number",
+                "inclusive": True,
+                "exact": False,
+                "path": [key],
+                "message": "Number must be greater than or equal to 1",
+            }
+        )
     if value > 100:
-        issues.append({"code": "too_big", "maximum": 100, "type": "number", "inclusive": True,
-                       "exact": False, "path": [key],
-                       "message": "Number must be less than or equal to 100"})
+        issues.append(
+            {
+                "code": "too_big",
+                "maximum": 100,
+                "type": "number",
+                "inclusive": True,
+                "exact": False,
+                "path": [key],
+                "message": "Number must be less than or equal to 100",
+            }
+        )
     return (None if issues else int(value)), issues
 
 
@@ -106,8 +160,13 @@ def parse_list_query(request: ApiRequest) -> tuple[RunFilter, int, str | None, s
     if statuses:
         invalid = [s for s in statuses if s not in API_STATUS_TO_INTERNAL]
         if invalid:
-            issues.append({"code": "custom", "message": f"Invalid status values: "
-                           f"{', '.join(invalid)}", "path": ["filter[status]"]})
+            issues.append(
+                {
+                    "code": "custom",
+                    "message": f"Invalid status values: {', '.join(invalid)}",
+                    "path": ["filter[status]"],
+                }
+            )
         else:
             flt.statuses = frozenset(i for s in statuses for i in API_STATUS_TO_INTERNAL[s])
 
@@ -116,8 +175,13 @@ def parse_list_query(request: ApiRequest) -> tuple[RunFilter, int, str | None, s
         if is_test in ("true", "false"):
             flt.is_test = is_test == "true"
         else:
-            issues.append({"code": "custom", "message": f"Invalid value for isTest: {is_test}",
-                           "path": ["filter[isTest]"]})
+            issues.append(
+                {
+                    "code": "custom",
+                    "message": f"Invalid value for isTest: {is_test}",
+                    "path": ["filter[isTest]"],
+                }
+            )
 
     for key, attr in (("filter[createdAt][from]", "from_ms"), ("filter[createdAt][to]", "to_ms")):
         raw = request.arg(key)
@@ -133,8 +197,13 @@ def parse_list_query(request: ApiRequest) -> tuple[RunFilter, int, str | None, s
     if machines:
         invalid = [m for m in machines if m not in MACHINE_PRESETS]
         if invalid:
-            issues.append({"code": "custom", "message": f"Invalid machine values: "
-                           f"{', '.join(invalid)}", "path": ["filter[machine]"]})
+            issues.append(
+                {
+                    "code": "custom",
+                    "message": f"Invalid machine values: {', '.join(invalid)}",
+                    "path": ["filter[machine]"],
+                }
+            )
         else:
             flt.machines = frozenset(machines)
     if issues:
@@ -145,9 +214,13 @@ def parse_list_query(request: ApiRequest) -> tuple[RunFilter, int, str | None, s
         flt.period_ms = parse_duration(period)
         if flt.period_ms is None:  # unparsable: no time filter at all
             flt.implicit_window = False
-    for key, attr in (("filter[taskIdentifier]", "tasks"), ("filter[version]", "versions"),
-                      ("filter[tag]", "tags"), ("filter[queue]", "queues"),
-                      ("filter[region]", "regions")):
+    for key, attr in (
+        ("filter[taskIdentifier]", "tasks"),
+        ("filter[version]", "versions"),
+        ("filter[tag]", "tags"),
+        ("filter[queue]", "queues"),
+        ("filter[region]", "regions"),
+    ):
         values = _split(request.arg(key))
         if values:
             setattr(flt, attr, frozenset(values))
@@ -162,9 +235,16 @@ def _validate_list_query(request: ApiRequest) -> None:
     parse_list_query(request)
 
 
-def _page_reply(request: ApiRequest, store: RunStore, environment_id: str, flt: RunFilter,
-                size: int, after: str | None, before: str | None,
-                viewer_user_id: str | None) -> Reply:
+def _page_reply(
+    request: ApiRequest,
+    store: RunStore,
+    environment_id: str,
+    flt: RunFilter,
+    size: int,
+    after: str | None,
+    before: str | None,
+    viewer_user_id: str | None,
+) -> Reply:
     page = store.list(environment_id, flt, size, after, before)
     pagination: dict[str, str] = {}
     if page.next:
@@ -182,8 +262,9 @@ def list_runs(request: ApiRequest) -> Reply:
     env = request.principal.environment
     assert env is not None
     with request.world.lock:
-        return _page_reply(request, request.world.runs, env.id, flt, size, after, before,
-                           env.owner_user_id)
+        return _page_reply(
+            request, request.world.runs, env.id, flt, size, after, before, env.owner_user_id
+        )
 
 
 def list_project_runs(request: ApiRequest) -> Reply:
@@ -214,8 +295,10 @@ def _run_or_404(request: ApiRequest, loader: bool = True, message: str | None = 
 
 
 def _run_resources(run: Run) -> list[tuple[str, str | None]]:
-    resources: list[tuple[str, str | None]] = [("runs", run.friendly_id),
-                                               ("tasks", run.task_identifier)]
+    resources: list[tuple[str, str | None]] = [
+        ("runs", run.friendly_id),
+        ("tasks", run.task_identifier),
+    ]
     resources += [("tags", tag) for tag in run.tags]
     if run.batch_id:
         resources.append(("batch", run.batch_id))
@@ -228,9 +311,12 @@ def retrieve_run(request: ApiRequest) -> Reply:
         request.authorize(_run_resources(run))
         store: RunStore = request.world.runs
         # Public access tokens never see payloads/outputs.
-        data = store.render_retrieve(run, request.v2_statuses,
-                                     include_packets=request.principal.kind != "jwt",
-                                     base_url=request.base_url)
+        data = store.render_retrieve(
+            run,
+            request.v2_statuses,
+            include_packets=request.principal.kind != "jwt",
+            base_url=request.base_url,
+        )
         return json_reply(data)
 
 
@@ -266,9 +352,17 @@ def reschedule_run(request: ApiRequest) -> Reply:
     delay = body.get("delay") if isinstance(body, dict) else None
     if not isinstance(delay, str):
         got = received_type(MISSING if delay is None else delay)
-        raise errors.invalid_request_body([{
-            "code": "invalid_type", "expected": "string", "received": got, "path": ["delay"],
-            "message": "Required" if delay is None else f"Expected string, received {got}"}])
+        raise errors.invalid_request_body(
+            [
+                {
+                    "code": "invalid_type",
+                    "expected": "string",
+                    "received": got,
+                    "path": ["delay"],
+                    "message": "Required" if delay is None else f"Expected string, received {got}",
+                }
+            ]
+        )
     world = request.world
     with world.lock:
         run = world.runs.get(request.params["runId"], request.principal.environment)
@@ -280,8 +374,9 @@ def reschedule_run(request: ApiRequest) -> Reply:
         if when is None or when <= world.now():
             raise errors.api_error(400, f"Invalid delay: {delay}")
         world.runs.reschedule(run, when)
-        return json_reply(world.runs.render_retrieve(run, request.v2_statuses,
-                                                     base_url=request.base_url))
+        return json_reply(
+            world.runs.render_retrieve(run, request.v2_statuses, base_url=request.base_url)
+        )
 
 
 MAX_TAGS_PER_RUN = 10
@@ -305,8 +400,10 @@ def add_tags(request: ApiRequest) -> Reply:
         if len(existing) + len(new_tags) > MAX_TAGS_PER_RUN:
             shown = ", ".join(f"'{t}'" for t in new_tags)
             raise errors.api_error(
-                422, f"Runs can only have {MAX_TAGS_PER_RUN} tags, you're trying to set "
-                f"{len(existing) + len(new_tags)}. These tags have not been set: {shown}.")
+                422,
+                f"Runs can only have {MAX_TAGS_PER_RUN} tags, you're trying to set "
+                f"{len(existing) + len(new_tags)}. These tags have not been set: {shown}.",
+            )
         if not new_tags:
             return json_reply({"message": "No new tags to add"})
         if run is None:
@@ -320,15 +417,23 @@ def add_tags(request: ApiRequest) -> Reply:
 
 def _tag_issues(tags: Any) -> list[dict[str, Any]]:
     def too_long(path: list[Any]) -> dict[str, Any]:
-        return {"code": "too_big", "maximum": 128, "type": "string", "inclusive": True,
-                "exact": False, "message": "Tags must be less than 128 characters", "path": path}
+        return {
+            "code": "too_big",
+            "maximum": 128,
+            "type": "string",
+            "inclusive": True,
+            "exact": False,
+            "message": "Tags must be less than 128 characters",
+            "path": path,
+        }
 
     if isinstance(tags, str):
         return [too_long(["tags"])] if len(tags) > 128 else []
     if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
         return [too_long(["tags", i]) for i, t in enumerate(tags) if len(t) > 128]
-    return [{"code": "invalid_union", "unionErrors": [], "path": ["tags"],
-             "message": "Invalid input"}]
+    return [
+        {"code": "invalid_union", "unionErrors": [], "path": ["tags"], "message": "Invalid input"}
+    ]
 
 
 def get_metadata(request: ApiRequest) -> Reply:
@@ -362,12 +467,15 @@ def update_metadata(request: ApiRequest) -> Reply:
         elif "metadata" in body:
             current = body["metadata"]
         _store_metadata(run, current)
-        for ops_key, target_id in (("parentOperations", run.parent_id),
-                                   ("rootOperations", run.root_id)):
+        for ops_key, target_id in (
+            ("parentOperations", run.parent_id),
+            ("rootOperations", run.root_id),
+        ):
             target = world.runs.get(target_id) if target_id else None
             if body.get(ops_key) and target is not None and not target.is_final:
-                _store_metadata(target, apply_metadata_operations(
-                    target.metadata_object() or {}, body[ops_key]))
+                _store_metadata(
+                    target, apply_metadata_operations(target.metadata_object() or {}, body[ops_key])
+                )
         world.runs.touch(run)
         return json_reply({"metadata": current})
 
@@ -379,36 +487,78 @@ def _store_metadata(run: Run, value: dict[str, Any]) -> None:
 
 def _metadata_body_issues(body: Any) -> list[dict[str, Any]]:
     if not isinstance(body, dict):
-        return [{"code": "invalid_type", "expected": "object", "path": [],
-                 "message": "Expected object, received " + received_type(body)}]
+        return [
+            {
+                "code": "invalid_type",
+                "expected": "object",
+                "path": [],
+                "message": "Expected object, received " + received_type(body),
+            }
+        ]
     issues: list[dict[str, Any]] = []
     if "metadata" in body and not isinstance(body["metadata"], dict):
-        issues.append({"code": "invalid_type", "expected": "object", "path": ["metadata"],
-                       "message": "Expected object, received " + received_type(body["metadata"])})
+        issues.append(
+            {
+                "code": "invalid_type",
+                "expected": "object",
+                "path": ["metadata"],
+                "message": "Expected object, received " + received_type(body["metadata"]),
+            }
+        )
     for key in ("operations", "parentOperations", "rootOperations"):
         ops = body.get(key)
         if ops is None:
             continue
         if not isinstance(ops, list):
-            issues.append({"code": "invalid_type", "expected": "array", "path": [key],
-                           "message": "Expected array, received " + received_type(ops)})
+            issues.append(
+                {
+                    "code": "invalid_type",
+                    "expected": "array",
+                    "path": [key],
+                    "message": "Expected array, received " + received_type(ops),
+                }
+            )
             continue
         for i, op in enumerate(ops):
             if not isinstance(op, dict) or op.get("type") not in METADATA_OPS:
-                issues.append({"code": "invalid_union_discriminator", "path": [key, i, "type"],
-                               "options": list(METADATA_OPS),
-                               "message": "Invalid discriminator value. Expected "
-                               + " | ".join(f"'{o}'" for o in METADATA_OPS)})
+                issues.append(
+                    {
+                        "code": "invalid_union_discriminator",
+                        "path": [key, i, "type"],
+                        "options": list(METADATA_OPS),
+                        "message": "Invalid discriminator value. Expected "
+                        + " | ".join(f"'{o}'" for o in METADATA_OPS),
+                    }
+                )
             elif op["type"] == "update" and not isinstance(op.get("value"), dict):
-                issues.append({"code": "invalid_type", "expected": "object",
-                               "path": [key, i, "value"], "message": "Required"})
+                issues.append(
+                    {
+                        "code": "invalid_type",
+                        "expected": "object",
+                        "path": [key, i, "value"],
+                        "message": "Required",
+                    }
+                )
             elif op["type"] != "update" and not isinstance(op.get("key"), str):
-                issues.append({"code": "invalid_type", "expected": "string",
-                               "path": [key, i, "key"], "message": "Required"})
-            elif op["type"] == "increment" and (isinstance(op.get("value"), bool)
-                                                or not isinstance(op.get("value"), (int, float))):
-                issues.append({"code": "invalid_type", "expected": "number",
-                               "path": [key, i, "value"], "message": "Required"})
+                issues.append(
+                    {
+                        "code": "invalid_type",
+                        "expected": "string",
+                        "path": [key, i, "key"],
+                        "message": "Required",
+                    }
+                )
+            elif op["type"] == "increment" and (
+                isinstance(op.get("value"), bool) or not isinstance(op.get("value"), (int, float))
+            ):
+                issues.append(
+                    {
+                        "code": "invalid_type",
+                        "expected": "number",
+                        "path": [key, i, "value"],
+                        "message": "Required",
+                    }
+                )
     return issues
 
 
@@ -433,8 +583,9 @@ def _set_path(obj: dict[str, Any], parts: list[str], value: Any) -> None:
     obj[parts[-1]] = value
 
 
-def apply_metadata_operations(current: dict[str, Any], operations: list[dict[str, Any]]
-                              ) -> dict[str, Any]:
+def apply_metadata_operations(
+    current: dict[str, Any], operations: list[dict[str, Any]]
+) -> dict[str, Any]:
     """core ``applyMetadataOperations`` (``$.a.b`` keys address nested values)."""
     meta = json.loads(json.dumps(current))
     for op in operations:
@@ -471,8 +622,11 @@ def apply_metadata_operations(current: dict[str, Any], operations: list[dict[str
                     meta[key] = new
         elif kind == "increment":
             existing = _get_path(meta, parts) if parts else meta.get(key)
-            base = existing if isinstance(existing, (int, float)) and not isinstance(
-                existing, bool) else 0
+            base = (
+                existing
+                if isinstance(existing, (int, float)) and not isinstance(existing, bool)
+                else 0
+            )
             amount: float = op["value"]  # a number: checked by the route's validation
             if parts:
                 _set_path(meta, parts, base + amount)
@@ -503,25 +657,38 @@ def _spans(world: World, run: Run) -> list[dict[str, Any]]:
     end = run.completed_at or (world.now() if run.started_at else start)
     root_id = run.span_id
     duration_ms = max(0, int((end - start).total_seconds() * 1000))
-    spans = [{
-        "id": root_id, "parentId": None, "message": run.task_identifier, "start": start,
-        "durationMs": duration_ms,
-        "isError": flags["isFailed"] and not flags["isCancelled"],
-        "isPartial": not run.is_final, "isCancelled": flags["isCancelled"], "level": "TRACE",
-        "attempt": None,
-    }]
+    spans = [
+        {
+            "id": root_id,
+            "parentId": None,
+            "message": run.task_identifier,
+            "start": start,
+            "durationMs": duration_ms,
+            "isError": flags["isFailed"] and not flags["isCancelled"],
+            "isPartial": not run.is_final,
+            "isCancelled": flags["isCancelled"],
+            "level": "TRACE",
+            "attempt": None,
+        }
+    ]
     per_attempt = (duration_ms // run.attempt_count) if run.attempt_count else 0
     for n in range(1, run.attempt_count + 1):
         last = n == run.attempt_count
         span_id = hashlib.sha256(f"{run.id}:{n}".encode()).hexdigest()[:16]
-        spans.append({
-            "id": span_id, "parentId": root_id, "message": f"Attempt {n}",
-            "start": start + dt.timedelta(milliseconds=per_attempt * (n - 1)),
-            "durationMs": per_attempt,
-            "isError": (not last) or (last and spans[0]["isError"]),
-            "isPartial": last and not run.is_final, "isCancelled": last and flags["isCancelled"],
-            "level": "TRACE", "attempt": n,
-        })
+        spans.append(
+            {
+                "id": span_id,
+                "parentId": root_id,
+                "message": f"Attempt {n}",
+                "start": start + dt.timedelta(milliseconds=per_attempt * (n - 1)),
+                "durationMs": per_attempt,
+                "isError": (not last) or (last and spans[0]["isError"]),
+                "isPartial": last and not run.is_final,
+                "isCancelled": last and flags["isCancelled"],
+                "level": "TRACE",
+                "attempt": n,
+            }
+        )
     return spans
 
 
@@ -536,24 +703,41 @@ def run_events(request: ApiRequest) -> Reply:
         request.authorize(_run_resources(run))
         events = []
         for span in _spans(world, run):
-            events.append({
-                "spanId": span["id"], "parentId": span["parentId"], "runId": run.friendly_id,
-                "message": span["message"], "startTime": _ns(span["start"]),
-                "duration": span["durationMs"] * 1_000_000, "isError": span["isError"],
-                "isPartial": span["isPartial"], "isCancelled": span["isCancelled"],
-                "level": span["level"], "kind": "INTERNAL", "attemptNumber": span["attempt"],
-                "taskSlug": run.task_identifier, "events": [],
-            })
+            events.append(
+                {
+                    "spanId": span["id"],
+                    "parentId": span["parentId"],
+                    "runId": run.friendly_id,
+                    "message": span["message"],
+                    "startTime": _ns(span["start"]),
+                    "duration": span["durationMs"] * 1_000_000,
+                    "isError": span["isError"],
+                    "isPartial": span["isPartial"],
+                    "isCancelled": span["isCancelled"],
+                    "level": span["level"],
+                    "kind": "INTERNAL",
+                    "attemptNumber": span["attempt"],
+                    "taskSlug": run.task_identifier,
+                    "events": [],
+                }
+            )
         return json_reply({"events": events})
 
 
 def _trace_span(world: World, run: Run, span: dict[str, Any], env_type: str) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "runId": run.friendly_id, "message": span["message"],
-        "taskSlug": run.task_identifier, "events": [], "startTime": format_date(span["start"]),
-        "duration": span["durationMs"] * 1_000_000, "isError": span["isError"],
-        "isPartial": span["isPartial"], "isCancelled": span["isCancelled"],
-        "level": span["level"], "environmentType": env_type, "properties": {},
+        "runId": run.friendly_id,
+        "message": span["message"],
+        "taskSlug": run.task_identifier,
+        "events": [],
+        "startTime": format_date(span["start"]),
+        "duration": span["durationMs"] * 1_000_000,
+        "isError": span["isError"],
+        "isPartial": span["isPartial"],
+        "isCancelled": span["isCancelled"],
+        "level": span["level"],
+        "environmentType": env_type,
+        "properties": {},
     }
     if span["attempt"] is not None:
         data["attemptNumber"] = span["attempt"]
@@ -561,8 +745,13 @@ def _trace_span(world: World, run: Run, span: dict[str, Any], env_type: str) -> 
         data["workerVersion"] = run.version
     data["queueName"] = run.queue
     data["machinePreset"] = run.machine
-    out: dict[str, Any] = {"id": span["id"], "runId": run.friendly_id,
-                           "message": span["message"], "data": data, "children": []}
+    out: dict[str, Any] = {
+        "id": span["id"],
+        "runId": run.friendly_id,
+        "message": span["message"],
+        "data": data,
+        "children": [],
+    }
     if span["parentId"]:
         out["parentId"] = span["parentId"]
     return out
@@ -585,15 +774,20 @@ def run_span(request: ApiRequest) -> Reply:
     with world.lock:
         run = _run_or_404(request)
         request.authorize(_run_resources(run))
-        span = next((s for s in _spans(world, run) if s["id"] == request.params["spanId"]),
-                    None)
+        span = next((s for s in _spans(world, run) if s["id"] == request.params["spanId"]), None)
         if span is None:
             raise errors.api_error(404, "Span not found")
         data: dict[str, Any] = {
-            "spanId": span["id"], "parentId": span["parentId"], "runId": run.friendly_id,
-            "message": span["message"], "isError": span["isError"],
-            "isPartial": span["isPartial"], "isCancelled": span["isCancelled"],
-            "level": span["level"], "startTime": format_date(span["start"]),
-            "durationMs": span["durationMs"], "events": [],
+            "spanId": span["id"],
+            "parentId": span["parentId"],
+            "runId": run.friendly_id,
+            "message": span["message"],
+            "isError": span["isError"],
+            "isPartial": span["isPartial"],
+            "isCancelled": span["isCancelled"],
+            "level": span["level"],
+            "startTime": format_date(span["start"]),
+            "durationMs": span["durationMs"],
+            "events": [],
         }
         return json_reply(data)

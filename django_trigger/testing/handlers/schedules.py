@@ -54,10 +54,8 @@ def register(router: Router) -> None:
     router.get("/api/v1/schedules/{scheduleId}", retrieve_schedule, auth=auth.LEGACY)
     router.put("/api/v1/schedules/{scheduleId}", update_schedule, auth=auth.LEGACY)
     router.delete("/api/v1/schedules/{scheduleId}", delete_schedule, auth=auth.LEGACY)
-    router.post("/api/v1/schedules/{scheduleId}/activate", activate_schedule,
-                auth=auth.LEGACY)
-    router.post("/api/v1/schedules/{scheduleId}/deactivate", deactivate_schedule,
-                auth=auth.LEGACY)
+    router.post("/api/v1/schedules/{scheduleId}/activate", activate_schedule, auth=auth.LEGACY)
+    router.post("/api/v1/schedules/{scheduleId}/deactivate", deactivate_schedule, auth=auth.LEGACY)
     router.get("/api/v1/timezones", list_timezones, auth=auth.NONE)
 
 
@@ -92,17 +90,34 @@ def positive_int(check: Checker, raw: str | None, key: str) -> int | None:
         return None
     value = js_number(raw)
     if value != value:
-        check.add([key], "Expected number, received nan", "invalid_type", expected="number",
-                  received="nan")
+        check.add(
+            [key],
+            "Expected number, received nan",
+            "invalid_type",
+            expected="number",
+            received="nan",
+        )
         return None
     valid = True
     if not (math.isfinite(value) and value.is_integer()):
-        check.add([key], "Expected integer, received float", "invalid_type", expected="integer",
-                  received="float")
+        check.add(
+            [key],
+            "Expected integer, received float",
+            "invalid_type",
+            expected="integer",
+            received="float",
+        )
         valid = False
     if not value > 0:
-        check.add([key], "Number must be greater than 0", "too_small", minimum=0, type="number",
-                  inclusive=False, exact=False)
+        check.add(
+            [key],
+            "Number must be greater than 0",
+            "too_small",
+            minimum=0,
+            type="number",
+            inclusive=False,
+            exact=False,
+        )
         valid = False
     return int(value) if valid else None
 
@@ -162,9 +177,15 @@ def _upsert(request: ApiRequest, values: dict[str, Any], **target: Any) -> Reply
     env = _env(request)
     try:
         schedule = store.upsert(
-            env, task=values["task"], cron=values["cron"], timezone=values["timezone"],
-            external_id=values["externalId"], window=values["window"],
-            origin=request.base_url, **target)
+            env,
+            task=values["task"],
+            cron=values["cron"],
+            timezone=values["timezone"],
+            external_id=values["externalId"],
+            window=values["window"],
+            origin=request.base_url,
+            **target,
+        )
     except ScheduleError as exc:
         raise errors.api_error(422, str(exc)) from None
     except ScheduleServerError:
@@ -197,12 +218,17 @@ def list_schedules(request: ApiRequest) -> Reply:
         store = _store(request)
         env = _env(request)
         rows = store.in_environment(env)
-        chunk = rows[(page - 1) * size: page * size]
-        return json_reply({
-            "data": [store.render_list_item(s, env) for s in chunk],
-            "pagination": {"currentPage": page, "totalPages": math.ceil(len(rows) / size),
-                           "count": len(rows)},
-        })
+        chunk = rows[(page - 1) * size : page * size]
+        return json_reply(
+            {
+                "data": [store.render_list_item(s, env) for s in chunk],
+                "pagination": {
+                    "currentPage": page,
+                    "totalPages": math.ceil(len(rows) / size),
+                    "count": len(rows),
+                },
+            }
+        )
 
 
 def retrieve_schedule(request: ApiRequest) -> Reply:
@@ -214,8 +240,7 @@ def retrieve_schedule(request: ApiRequest) -> Reply:
 def update_schedule(request: ApiRequest) -> Reply:
     values = _validate(_json_body(request), create=False)
     with request.world.lock:
-        status, _schedule = _store(request).visibility(_env(request),
-                                                       request.params["scheduleId"])
+        status, _schedule = _store(request).visibility(_env(request), request.params["scheduleId"])
         if status == "hidden":
             raise errors.api_error(404, "Schedule not found")
         return _upsert(request, values, id_or_key=request.params["scheduleId"])

@@ -16,8 +16,13 @@ MAX_INPUT_BYTES = 1024 * 1024
 
 
 def register(router: Router) -> None:
-    router.post("/realtime/v1/streams/{runId}/input/{streamId}", send_input,
-                auth=auth.BEARER_JWT, authorization="write", max_content_length=MAX_INPUT_BYTES)
+    router.post(
+        "/realtime/v1/streams/{runId}/input/{streamId}",
+        send_input,
+        auth=auth.BEARER_JWT,
+        authorization="write",
+        max_content_length=MAX_INPUT_BYTES,
+    )
 
 
 def send_input(request: ApiRequest) -> Reply:
@@ -29,7 +34,8 @@ def send_input(request: ApiRequest) -> Reply:
             return json_reply({"ok": False, "error": "Run not found"}, 404)
         if run.completed_at is not None:
             return json_reply(
-                {"ok": False, "error": "Cannot send to input stream on a completed run"}, 400)
+                {"ok": False, "error": "Cannot send to input stream on a completed run"}, 400
+            )
         try:
             body = errors.load_json(request.body)
         except ValueError:

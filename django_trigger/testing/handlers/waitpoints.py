@@ -29,22 +29,36 @@ MAX_TAGS = 10
 DEFAULT_PAGE_SIZE = 25
 STATUSES = ("WAITING", "COMPLETED", "TIMED_OUT")
 _NATURAL = re.compile(r"^(\d+(?:w|d|hr|h|m|s))+$")
-_UNIT_MS = (("w", r"(\d+)w", 604_800_000), ("d", r"(\d+)d", 86_400_000),
-            ("h", r"(\d+)(?:hr|h)", 3_600_000), ("m", r"(\d+)m", 60_000),
-            ("s", r"(\d+)s", 1000))
+_UNIT_MS = (
+    ("w", r"(\d+)w", 604_800_000),
+    ("d", r"(\d+)d", 86_400_000),
+    ("h", r"(\d+)(?:hr|h)", 3_600_000),
+    ("m", r"(\d+)m", 60_000),
+    ("s", r"(\d+)s", 1000),
+)
 
 
 def register(router: Router) -> None:
-    router.post("/api/v1/waitpoints/tokens", create_token, auth=auth.BEARER,
-                max_content_length=MAX_CREATE_BYTES)
+    router.post(
+        "/api/v1/waitpoints/tokens",
+        create_token,
+        auth=auth.BEARER,
+        max_content_length=MAX_CREATE_BYTES,
+    )
     router.get("/api/v1/waitpoints/tokens", list_tokens, auth=auth.BEARER)
-    router.get("/api/v1/waitpoints/tokens/{waitpointFriendlyId}", retrieve_token,
-               auth=auth.BEARER)
-    router.post("/api/v1/waitpoints/tokens/{waitpointFriendlyId}/complete", complete_token,
-                auth=auth.BEARER_JWT, authorization="write",
-                max_content_length=MAX_COMPLETE_BYTES)
-    router.post("/api/v1/waitpoints/tokens/{waitpointFriendlyId}/callback/{hash}",
-                complete_by_callback, auth=auth.NONE)
+    router.get("/api/v1/waitpoints/tokens/{waitpointFriendlyId}", retrieve_token, auth=auth.BEARER)
+    router.post(
+        "/api/v1/waitpoints/tokens/{waitpointFriendlyId}/complete",
+        complete_token,
+        auth=auth.BEARER_JWT,
+        authorization="write",
+        max_content_length=MAX_COMPLETE_BYTES,
+    )
+    router.post(
+        "/api/v1/waitpoints/tokens/{waitpointFriendlyId}/callback/{hash}",
+        complete_by_callback,
+        auth=auth.NONE,
+    )
 
 
 # -- timeouts as the server parses them --------------------------------------------------------
@@ -85,21 +99,29 @@ def create_token(request: ApiRequest) -> Reply:
     tags_value = body.get("tags")
     tags = [tags_value] if isinstance(tags_value, str) else list(tags_value or [])
     if len(tags) > MAX_TAGS:
-        raise errors.api_error(422, f"Waitpoints can only have {MAX_TAGS} tags, you're trying "
-                                    f"to set {len(tags)}.")
+        raise errors.api_error(
+            422, f"Waitpoints can only have {MAX_TAGS} tags, you're trying to set {len(tags)}."
+        )
     world = request.world
     with world.lock:
         now = world.now()
         key = body.get("idempotencyKey") or None
         token, cached = world.waitpoints.create(
-            env, idempotency_key=key,
+            env,
+            idempotency_key=key,
             key_expires_at=parse_ttl(body.get("idempotencyKeyTTL"), now) if key else None,
             timeout_at=parse_delay(body["timeout"], now) if body.get("timeout") else None,
-            tags=tags, now=now)
-        answer = {"id": token.friendly_id, "isCached": cached,
-                  "url": world.waitpoints.callback_url(request.base_url, token)}
-        return json_reply(answer, 200,
-                          jwt_headers(world, env, [f"write:waitpoints:{token.friendly_id}"]))
+            tags=tags,
+            now=now,
+        )
+        answer = {
+            "id": token.friendly_id,
+            "isCached": cached,
+            "url": world.waitpoints.callback_url(request.base_url, token),
+        }
+        return json_reply(
+            answer, 200, jwt_headers(world, env, [f"write:waitpoints:{token.friendly_id}"])
+        )
 
 
 def list_tokens(request: ApiRequest) -> Reply:
@@ -112,8 +134,13 @@ def list_tokens(request: ApiRequest) -> Reply:
         given = raw_status.split(",")
         invalid = [s for s in given if s not in STATUSES]
         if invalid:
-            issues.append({"code": "custom", "path": ["filter[status]"],
-                           "message": f"Invalid status values: {', '.join(invalid)}"})
+            issues.append(
+                {
+                    "code": "custom",
+                    "path": ["filter[status]"],
+                    "message": f"Invalid status values: {', '.join(invalid)}",
+                }
+            )
         statuses = set(given)
     bounds: dict[str, int] = {}
     for key in ("filter[createdAt][from]", "filter[createdAt][to]"):
@@ -143,19 +170,25 @@ def list_tokens(request: ApiRequest) -> Reply:
     idempotency_key = request.arg("filter[idempotencyKey]")
     # One status: COMPLETED and TIMED_OUT differ by the error flag; several: by stored status.
     stored = {"WAITING": "PENDING", "COMPLETED": "COMPLETED", "TIMED_OUT": "COMPLETED"}
-    only_error = {"COMPLETED": False, "TIMED_OUT": True}.get(next(iter(statuses))) if len(
-        statuses) == 1 else None
+    only_error = (
+        {"COMPLETED": False, "TIMED_OUT": True}.get(next(iter(statuses)))
+        if len(statuses) == 1
+        else None
+    )
 
     def matches(token: WaitpointToken) -> bool:
         created = to_ms(token.created_at)
-        return ((not statuses or token.status in {stored[s] for s in statuses})
-                and (only_error is None or token.output_is_error is only_error)
-                and (not idempotency_key
-                     or idempotency_key in (token.idempotency_key,
-                                            token.inactive_idempotency_key))
-                and (lower is None or created >= lower)
-                and (upper is None or created <= upper)
-                and (not tags or bool(tags & set(token.tags))))
+        return (
+            (not statuses or token.status in {stored[s] for s in statuses})
+            and (only_error is None or token.output_is_error is only_error)
+            and (
+                not idempotency_key
+                or idempotency_key in (token.idempotency_key, token.inactive_idempotency_key)
+            )
+            and (lower is None or created >= lower)
+            and (upper is None or created <= upper)
+            and (not tags or bool(tags & set(token.tags)))
+        )
 
     page_size = size or DEFAULT_PAGE_SIZE
     after, before = request.arg("page[after]"), request.arg("page[before]")
@@ -167,14 +200,14 @@ def list_tokens(request: ApiRequest) -> Reply:
             rows = sorted((t for t in rows if t.id > cursor), key=lambda t: t.id)
         elif cursor:
             rows = [t for t in rows if t.id < cursor]
-        rows = rows[:page_size + 1]
+        rows = rows[: page_size + 1]
         has_more = len(rows) > page_size
         pagination: dict[str, str] = {}
         if backward:
             rows.reverse()
             if has_more:
                 pagination = {"next": rows[page_size].id, "previous": rows[1].id}
-                rows = rows[1:page_size + 1]
+                rows = rows[1 : page_size + 1]
             elif len(rows) >= page_size:
                 pagination = {"next": rows[page_size - 1].id}
         else:

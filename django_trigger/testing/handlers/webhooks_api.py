@@ -42,8 +42,7 @@ from ..world import Environment, World, format_date, to_ms
 
 DEFAULT_PAGE_SIZE = 60
 API_STATUSES = ("pending", "processing", "succeeded", "failed", "filtered")
-UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000,
-           "w": 604_800_000}
+UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
 
 @dataclasses.dataclass
@@ -87,22 +86,41 @@ class WebhookStore:
 
     def add_endpoint(self, env: Environment, webhook: str, source: str) -> Endpoint:
         now = self.world.now()
-        endpoint = Endpoint("wh_" + self.world.ids.chars("webhook-endpoint", 20), env.id,
-                            webhook, source, self.world.ids.chars("webhook-opaque", 32),
-                            now, now)
+        endpoint = Endpoint(
+            "wh_" + self.world.ids.chars("webhook-endpoint", 20),
+            env.id,
+            webhook,
+            source,
+            self.world.ids.chars("webhook-opaque", 32),
+            now,
+            now,
+        )
         self.endpoints[endpoint.friendly_id] = endpoint
         return endpoint
 
-    def add_delivery(self, endpoint: Endpoint, *, status: str = "succeeded",
-                     event: Any = None, created_at: dt.datetime | None = None,
-                     run_id: str | None = None, error: str | None = None) -> Delivery:
+    def add_delivery(
+        self,
+        endpoint: Endpoint,
+        *,
+        status: str = "succeeded",
+        event: Any = None,
+        created_at: dt.datetime | None = None,
+        run_id: str | None = None,
+        error: str | None = None,
+    ) -> Delivery:
         created = created_at or self.world.now()
         delivery = Delivery(
-            "whd_" + self.world.ids.chars("webhook-delivery", 20), endpoint,
-            "evt_" + self.world.ids.chars("webhook-external", 14), created, status=status,
-            run_id=run_id, event=event if event is not None else {"type": "ping"},
+            "whd_" + self.world.ids.chars("webhook-delivery", 20),
+            endpoint,
+            "evt_" + self.world.ids.chars("webhook-external", 14),
+            created,
+            status=status,
+            run_id=run_id,
+            event=event if event is not None else {"type": "ping"},
             processed_at=None if status in ("pending", "processing") else created,
-            headers={"content-type": "application/json"}, error=error)
+            headers={"content-type": "application/json"},
+            error=error,
+        )
         self.deliveries[delivery.friendly_id] = delivery
         return delivery
 
@@ -120,23 +138,35 @@ ORDER = 120
 
 
 def seed(world: World, rng: random.Random) -> None:
-    env = world.environment(world.default_project.ref, "DEVELOPMENT",
-                            owner_user_id=world.default_user.id)
+    env = world.environment(
+        world.default_project.ref, "DEVELOPMENT", owner_user_id=world.default_user.id
+    )
     assert env is not None
     store: WebhookStore = world.webhooks
     stripe = store.add_endpoint(env, "stripe-payments", "stripe")
     github = store.add_endpoint(env, "github-push", "github")
     start = world.now() - dt.timedelta(hours=3)
     store.add_delivery(stripe, created_at=start, event={"type": "invoice.paid"})
-    store.add_delivery(stripe, status="failed", created_at=start + dt.timedelta(minutes=20),
-                       event={"type": "charge.failed"}, error="Task run failed")
-    store.add_delivery(github, status="filtered", created_at=start + dt.timedelta(hours=1),
-                       event={"ref": "refs/heads/dev"})
+    store.add_delivery(
+        stripe,
+        status="failed",
+        created_at=start + dt.timedelta(minutes=20),
+        event={"type": "charge.failed"},
+        error="Task run failed",
+    )
+    store.add_delivery(
+        github,
+        status="filtered",
+        created_at=start + dt.timedelta(hours=1),
+        event={"ref": "refs/heads/dev"},
+    )
 
 
 def register(router: Router) -> None:
-    read, write = {"auth": auth.BEARER_JWT, "authorization": "read"}, {
-        "auth": auth.BEARER_JWT, "authorization": "write"}
+    read, write = (
+        {"auth": auth.BEARER_JWT, "authorization": "read"},
+        {"auth": auth.BEARER_JWT, "authorization": "write"},
+    )
     router.get("/api/v1/webhooks/endpoints", list_endpoints, **read)
     router.get("/api/v1/webhooks/endpoints/{endpointId}", retrieve_endpoint, **read)
     router.post("/api/v1/webhooks/endpoints/{endpointId}/rotate-secret", rotate_secret, **write)
@@ -184,15 +214,19 @@ def _delivery_json(delivery: Delivery, detail: bool) -> dict[str, Any]:
         "processedAt": format_date(delivery.processed_at) if delivery.processed_at else None,
     }
     if detail:
-        data.update({
-            "idempotencyKey": f"{delivery.endpoint.friendly_id}:{delivery.external_delivery_id}",
-            "event": delivery.event,
-            "headers": delivery.headers,
-            "rawBodyHash": None,
-            "error": delivery.error,
-            "filterReason": delivery.filter_reason,
-            "updatedAt": format_date(delivery.processed_at or delivery.created_at),
-        })
+        data.update(
+            {
+                "idempotencyKey": (
+                    f"{delivery.endpoint.friendly_id}:{delivery.external_delivery_id}"
+                ),
+                "event": delivery.event,
+                "headers": delivery.headers,
+                "rawBodyHash": None,
+                "error": delivery.error,
+                "filterReason": delivery.filter_reason,
+                "updatedAt": format_date(delivery.processed_at or delivery.created_at),
+            }
+        )
     return data
 
 
@@ -205,8 +239,11 @@ def list_endpoints(request: ApiRequest) -> Reply:
     with request.world.lock:
         request.authorize([("webhooks", None)])
         env = _env(request)
-        found = [e for e in _store(request).endpoints.values() if e.environment_id == env.id
-                 and (webhooks is None or e.webhook in webhooks)]
+        found = [
+            e
+            for e in _store(request).endpoints.values()
+            if e.environment_id == env.id and (webhooks is None or e.webhook in webhooks)
+        ]
         found.sort(key=lambda e: (-to_ms(e.created_at), e.friendly_id))
         found.sort(key=lambda e: e.webhook)
         return json_reply({"data": [_endpoint_json(request, e) for e in found]})
@@ -215,8 +252,7 @@ def list_endpoints(request: ApiRequest) -> Reply:
 def _find_endpoint(request: ApiRequest, loader: bool) -> Endpoint:
     endpoint = _store(request).endpoint(request.params["endpointId"], _env(request))
     if endpoint is None:
-        raise errors.not_found_loader(retry=False) if loader else errors.api_error(
-            404, "Not found")
+        raise errors.not_found_loader(retry=False) if loader else errors.api_error(404, "Not found")
     return endpoint
 
 
@@ -232,8 +268,9 @@ def rotate_secret(request: ApiRequest) -> Reply:
         request.authorize([("webhooks", None)])
         endpoint = _find_endpoint(request, loader=False)
         endpoint.signing_secret = "whsec_" + secrets.token_hex(32)
-        return json_reply({"id": endpoint.friendly_id, "secretSet": True,
-                           "secret": endpoint.signing_secret})
+        return json_reply(
+            {"id": endpoint.friendly_id, "secretSet": True, "secret": endpoint.signing_secret}
+        )
 
 
 def _set_status(request: ApiRequest, status: str) -> Reply:
@@ -257,8 +294,9 @@ def enable(request: ApiRequest) -> Reply:
 
 
 def _cursor(delivery: Delivery) -> str:
-    raw = json.dumps({"createdAt": to_ms(delivery.created_at), "id": delivery.friendly_id},
-                     separators=(",", ":"))
+    raw = json.dumps(
+        {"createdAt": to_ms(delivery.created_at), "id": delivery.friendly_id}, separators=(",", ":")
+    )
     return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
 
 
@@ -299,8 +337,11 @@ def list_deliveries(request: ApiRequest) -> Reply:
         statuses = request.arg("filter[status]").split(",")  # type: ignore[union-attr]
         invalid = [s for s in statuses if s not in API_STATUSES]
         if invalid:
-            check.add(["filter[status]"], f"Invalid status values: {', '.join(invalid)}. "
-                      "Allowed: pending, processing, succeeded, failed.")
+            check.add(
+                ["filter[status]"],
+                f"Invalid status values: {', '.join(invalid)}. "
+                "Allowed: pending, processing, succeeded, failed.",
+            )
     from_ms = _date_arg(check, request, "filter[from]")
     to_ms_ = _date_arg(check, request, "filter[to]")
     check.raise_if(errors.query_error)
@@ -313,12 +354,15 @@ def list_deliveries(request: ApiRequest) -> Reply:
         now_ms = to_ms(request.world.now())
         if match and from_ms is None:
             from_ms = now_ms - int(match.group(1)) * UNIT_MS[match.group(2)]
-        rows = [d for d in _store(request).deliveries.values()
-                if d.endpoint.environment_id == env.id
-                and (webhooks is None or d.endpoint.webhook in webhooks.split(","))
-                and (statuses is None or d.status in statuses)
-                and (from_ms is None or to_ms(d.created_at) >= from_ms)
-                and (to_ms_ is None or to_ms(d.created_at) <= to_ms_)]
+        rows = [
+            d
+            for d in _store(request).deliveries.values()
+            if d.endpoint.environment_id == env.id
+            and (webhooks is None or d.endpoint.webhook in webhooks.split(","))
+            and (statuses is None or d.status in statuses)
+            and (from_ms is None or to_ms(d.created_at) >= from_ms)
+            and (to_ms_ is None or to_ms(d.created_at) <= to_ms_)
+        ]
         before = request.arg("page[before]")
         after = request.arg("page[after]")
         cursor = _decode_cursor(before or after or "") if (before or after) else None
@@ -335,8 +379,9 @@ def list_deliveries(request: ApiRequest) -> Reply:
             pagination["next"] = _cursor(page[-1])
         if page and ((not backward and cursor is not None) or (backward and has_more)):
             pagination["previous"] = _cursor(page[0])
-        return json_reply({"data": [_delivery_json(d, False) for d in page],
-                           "pagination": pagination})
+        return json_reply(
+            {"data": [_delivery_json(d, False) for d in page], "pagination": pagination}
+        )
 
 
 def retrieve_delivery(request: ApiRequest) -> Reply:
@@ -356,5 +401,4 @@ def replay(request: ApiRequest) -> Reply:
         if original is None:
             raise errors.api_error(404, "Not found")
         copy = store.add_delivery(original.endpoint, status="pending", event=original.event)
-        return json_reply({"deliveryId": copy.friendly_id,
-                           "replayedFrom": original.friendly_id})
+        return json_reply({"deliveryId": copy.friendly_id, "replayedFrom": original.friendly_id})

@@ -53,27 +53,37 @@ class BatchStore:
 
     def create(self, environment_id: str, run_count: int, **fields: Any) -> Batch:
         now = fields.pop("created_at", None) or self.world.now()
-        batch = Batch(id=self.world.ids.internal("batch"), environment_id=environment_id,
-                      created_at=now, updated_at=fields.pop("updated_at", now),
-                      run_count=run_count, **fields)
+        batch = Batch(
+            id=self.world.ids.internal("batch"),
+            environment_id=environment_id,
+            created_at=now,
+            updated_at=fields.pop("updated_at", now),
+            run_count=run_count,
+            **fields,
+        )
         self.by_id[batch.friendly_id] = batch
         return batch
 
     def get(self, friendly_id: str, environment_id: str | None = None) -> Batch | None:
         batch = self.by_id.get(friendly_id)
-        if batch is None or (environment_id is not None
-                             and batch.environment_id != environment_id):
+        if batch is None or (environment_id is not None and batch.environment_id != environment_id):
             return None
         return batch
 
-    def find_by_idempotency_key(self, environment_id: str, key: str,
-                                task_identifiers: list[str]) -> Batch | None:
+    def find_by_idempotency_key(
+        self, environment_id: str, key: str, task_identifiers: list[str]
+    ) -> Batch | None:
         now = self.world.now()
         for batch in self.by_id.values():
-            if (batch.environment_id == environment_id and batch.idempotency_key == key
-                    and sorted(set(batch.task_identifiers)) == sorted(set(task_identifiers))
-                    and (batch.idempotency_key_expires_at is None
-                         or batch.idempotency_key_expires_at > now)):
+            if (
+                batch.environment_id == environment_id
+                and batch.idempotency_key == key
+                and sorted(set(batch.task_identifiers)) == sorted(set(task_identifiers))
+                and (
+                    batch.idempotency_key_expires_at is None
+                    or batch.idempotency_key_expires_at > now
+                )
+            ):
                 return batch
         return None
 

@@ -52,16 +52,21 @@ class BulkAction:
 
 
 def encode_cursor(action: BulkAction) -> str:
-    raw = json.dumps({"createdAt": to_ms(action.created_at), "id": action.id},
-                     separators=(",", ":")).encode()
+    raw = json.dumps(
+        {"createdAt": to_ms(action.created_at), "id": action.id}, separators=(",", ":")
+    ).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def decode_cursor(cursor: str) -> tuple[int, str]:
     """Raises ``ValueError`` for anything but a cursor this API issued."""
     data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    if (not isinstance(data, dict) or not isinstance(data.get("createdAt"), (int, float))
-            or isinstance(data.get("createdAt"), bool) or not isinstance(data.get("id"), str)):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("createdAt"), (int, float))
+        or isinstance(data.get("createdAt"), bool)
+        or not isinstance(data.get("id"), str)
+    ):
         raise ValueError("Invalid cursor")
     return int(data["createdAt"]), data["id"]
 
@@ -79,24 +84,40 @@ class BulkActionStore:
 
     def in_environment(self, environment_id: str) -> list[BulkAction]:
         """Newest first."""
-        return sorted((a for a in self.by_id.values() if a.environment_id == environment_id),
-                      key=lambda a: a.sort_key, reverse=True)
+        return sorted(
+            (a for a in self.by_id.values() if a.environment_id == environment_id),
+            key=lambda a: a.sort_key,
+            reverse=True,
+        )
 
-    def create(self, environment: Environment, action_type: str, *, run_ids: list[str] | None,
-               flt: RunFilter | None, name: str | None = None,
-               target_region: str | None = None, process: bool = True,
-               created_at: dt.datetime | None = None) -> BulkAction:
+    def create(
+        self,
+        environment: Environment,
+        action_type: str,
+        *,
+        run_ids: list[str] | None,
+        flt: RunFilter | None,
+        name: str | None = None,
+        target_region: str | None = None,
+        process: bool = True,
+        created_at: dt.datetime | None = None,
+    ) -> BulkAction:
         runs_store = self.world.runs
         if run_ids is not None:
             wanted = set(run_ids)
-            selected = [r for r in runs_store.in_environment(environment.id)
-                        if r.friendly_id in wanted]
+            selected = [
+                r for r in runs_store.in_environment(environment.id) if r.friendly_id in wanted
+            ]
         else:
             selected = runs_store.select(environment.id, flt or RunFilter(implicit_window=False))
         action = BulkAction(
-            id=self.world.ids.internal("bulk"), environment_id=environment.id,
-            type=action_type, created_at=created_at or self.world.now(), name=name,
-            total=len(selected), run_ids=[r.friendly_id for r in selected],
+            id=self.world.ids.internal("bulk"),
+            environment_id=environment.id,
+            type=action_type,
+            created_at=created_at or self.world.now(),
+            name=name,
+            total=len(selected),
+            run_ids=[r.friendly_id for r in selected],
             target_region=target_region,
         )
         self.by_id[action.friendly_id] = action
@@ -122,8 +143,9 @@ class BulkActionStore:
                 else:
                     action.failure += 1
             else:
-                runs_store.replay(run, region=action.target_region,
-                                  bulk_action_id=action.friendly_id)
+                runs_store.replay(
+                    run, region=action.target_region, bulk_action_id=action.friendly_id
+                )
                 action.success += 1
             run.bulk_action_ids.append(action.friendly_id)
         if end < len(action.run_ids):
@@ -146,8 +168,11 @@ class BulkActionStore:
             data["name"] = action.name
         data["type"] = action.type
         data["status"] = action.status
-        data["counts"] = {"total": action.total, "success": action.success,
-                          "failure": action.failure}
+        data["counts"] = {
+            "total": action.total,
+            "success": action.success,
+            "failure": action.failure,
+        }
         data["createdAt"] = format_date(action.created_at)
         if action.completed_at is not None:
             data["completedAt"] = format_date(action.completed_at)

@@ -48,8 +48,7 @@ __all__ = [
 
 #: The statuses the list filter (and the SDK's list schema) accept; the database also has
 #: ``INSTALLING``.
-LIST_STATUSES = ("PENDING", "BUILDING", "DEPLOYING", "DEPLOYED", "FAILED", "CANCELED",
-                 "TIMED_OUT")
+LIST_STATUSES = ("PENDING", "BUILDING", "DEPLOYING", "DEPLOYED", "FAILED", "CANCELED", "TIMED_OUT")
 
 
 def task_catalogue() -> dict[str, str]:
@@ -155,8 +154,15 @@ class Deployment:
             data["worker"] = {
                 "id": self.worker.id,
                 "version": self.worker.version,
-                "tasks": [{"id": t.id, "slug": t.slug, "filePath": t.file_path,
-                           "exportName": t.export_name} for t in self.worker.tasks],
+                "tasks": [
+                    {
+                        "id": t.id,
+                        "slug": t.slug,
+                        "filePath": t.file_path,
+                        "exportName": t.export_name,
+                    }
+                    for t in self.worker.tasks
+                ],
             }
         return data
 
@@ -194,9 +200,17 @@ class DeploymentStore:
 
     # -- deployments -----------------------------------------------------------------------------
 
-    def add(self, env: Environment, version: str, *, status: str = "DEPLOYED",
-            created_at: dt.datetime | None = None, deployed_at: dt.datetime | None = None,
-            type: str = "MANAGED", **fields: Any) -> Deployment:
+    def add(
+        self,
+        env: Environment,
+        version: str,
+        *,
+        status: str = "DEPLOYED",
+        created_at: dt.datetime | None = None,
+        deployed_at: dt.datetime | None = None,
+        type: str = "MANAGED",
+        **fields: Any,
+    ) -> Deployment:
         """Create a deployment (with a worker declaring the project's tasks once it got past the
         build). Does not promote it."""
         ids = self.world.ids
@@ -204,22 +218,40 @@ class DeploymentStore:
         digest = hashlib.sha256(f"{env.id}:{version}".encode()).hexdigest()
         worker = None
         if status in ("DEPLOYING", "DEPLOYED"):
-            worker = Worker(ids.friendly("worker"), version, [
-                WorkerTask(ids.friendly("task"), slug, f"src/trigger/{slug}.ts",
-                           _export_name(slug), source)
-                for slug, source in self.tasks_of(env.project_ref).items()
-            ])
+            worker = Worker(
+                ids.friendly("worker"),
+                version,
+                [
+                    WorkerTask(
+                        ids.friendly("task"),
+                        slug,
+                        f"src/trigger/{slug}.ts",
+                        _export_name(slug),
+                        source,
+                    )
+                    for slug, source in self.tasks_of(env.project_ref).items()
+                ],
+            )
         if status == "DEPLOYED" and deployed_at is None:
             deployed_at = created + dt.timedelta(minutes=3)
         self._seq += 1
         deployment = Deployment(
-            friendly_id=ids.friendly("deployment"), environment_id=env.id, version=version,
-            short_code=ids.chars("deployment-shortcode", 8), content_hash=digest[:40],
-            status=status, created_at=created, seq=self._seq, type=type,
-            deployed_at=deployed_at, worker=worker,
-            image_reference=(f"registry.trigger.dev/{env.project_ref}:{version}.{env.slug}"
-                             if status not in ("PENDING", "BUILDING", "FAILED", "CANCELED",
-                                               "TIMED_OUT") else None),
+            friendly_id=ids.friendly("deployment"),
+            environment_id=env.id,
+            version=version,
+            short_code=ids.chars("deployment-shortcode", 8),
+            content_hash=digest[:40],
+            status=status,
+            created_at=created,
+            seq=self._seq,
+            type=type,
+            deployed_at=deployed_at,
+            worker=worker,
+            image_reference=(
+                f"registry.trigger.dev/{env.project_ref}:{version}.{env.slug}"
+                if status not in ("PENDING", "BUILDING", "FAILED", "CANCELED", "TIMED_OUT")
+                else None
+            ),
             **fields,
         )
         self.by_id[deployment.friendly_id] = deployment
@@ -257,7 +289,8 @@ class DeploymentStore:
         """``ChangeCurrentDeploymentService`` (direction ``promote``)."""
         if deployment.worker is None:
             raise DeploymentError(
-                "Deployment is not associated with a worker and cannot be promoted.")
+                "Deployment is not associated with a worker and cannot be promoted."
+            )
         if deployment.status != "DEPLOYED":
             raise DeploymentError("Deployment must be in the DEPLOYED state to be promoted.")
         current = self.by_id.get(self._current.get(deployment.environment_id, ""))
@@ -266,26 +299,39 @@ class DeploymentStore:
                 raise DeploymentError("Deployment is already the current deployment.")
             if not allow_rollbacks and compare_versions(current.version, deployment.version) >= 0:
                 raise DeploymentError(
-                    "Cannot promote a deployment that is older than the current deployment.")
+                    "Cannot promote a deployment that is older than the current deployment."
+                )
         self.set_current(deployment)
 
 
 # -- seed ------------------------------------------------------------------------------------------
 
-_MESSAGES = ("Fix retry backoff for webhooks", "Add invoice PDF export", "Bump dependencies",
-             "Handle empty CRM payloads", "Resize images in parallel", "Nightly cleanup: skip "
-             "archived tenants", "Refactor email templates")
+_MESSAGES = (
+    "Fix retry backoff for webhooks",
+    "Add invoice PDF export",
+    "Bump dependencies",
+    "Handle empty CRM payloads",
+    "Resize images in parallel",
+    "Nightly cleanup: skip archived tenants",
+    "Refactor email templates",
+)
 
 
 def _git(rng: random.Random, branch: str) -> dict[str, Any]:
     sha = "".join(rng.choice("0123456789abcdef") for _ in range(40))
-    return {"commitSha": sha, "commitRef": branch, "commitMessage": rng.choice(_MESSAGES),
-            "commitAuthorName": rng.choice(("Alice Example", "Bob Example")),
-            "remoteUrl": "https://github.com/acme/web-app.git", "dirty": False}
+    return {
+        "commitSha": sha,
+        "commitRef": branch,
+        "commitMessage": rng.choice(_MESSAGES),
+        "commitAuthorName": rng.choice(("Alice Example", "Bob Example")),
+        "remoteUrl": "https://github.com/acme/web-app.git",
+        "dirty": False,
+    }
 
 
-def _seed_environment(world: World, env: Environment, rng: random.Random, weeks: int,
-                      unmanaged: bool) -> None:
+def _seed_environment(
+    world: World, env: Environment, rng: random.Random, weeks: int, unmanaged: bool
+) -> None:
     store: DeploymentStore = world.deployments
     kind = "UNMANAGED" if unmanaged else "MANAGED"
     branch = env.branch_name or "main"
@@ -294,25 +340,42 @@ def _seed_environment(world: World, env: Environment, rng: random.Random, weeks:
     for index, (deployed_at, version) in enumerate(versions):
         git = _git(rng, branch) if index else None  # the first one was deployed without git
         current = store.add(
-            env, version, status="DEPLOYED", type=kind,
+            env,
+            version,
+            status="DEPLOYED",
+            type=kind,
             created_at=deployed_at - dt.timedelta(minutes=rng.randint(2, 6)),
-            deployed_at=deployed_at, git=git, commit_sha=git["commitSha"] if git else None)
+            deployed_at=deployed_at,
+            git=git,
+            commit_sha=git["commitSha"] if git else None,
+        )
     if current is not None:
         store.set_current(current)
     last_at, last_version = versions[-1]
     date, _, counter = last_version.partition(".")
     failed_at = last_at + dt.timedelta(hours=2)
-    store.add(env, f"{date}.{int(counter) + 1}", status="FAILED", type=kind,
-              created_at=failed_at, git=_git(rng, branch), runtime_version=None,
-              error_data={"name": "BuildError",
-                          "message": 'Could not resolve "@acme/shared"',
-                          "stderr": "✘ [ERROR] Could not resolve \"@acme/shared\"\n"})
-    building_at = max(world.seeded_at - dt.timedelta(minutes=4),
-                      failed_at + dt.timedelta(minutes=1))
+    store.add(
+        env,
+        f"{date}.{int(counter) + 1}",
+        status="FAILED",
+        type=kind,
+        created_at=failed_at,
+        git=_git(rng, branch),
+        runtime_version=None,
+        error_data={
+            "name": "BuildError",
+            "message": 'Could not resolve "@acme/shared"',
+            "stderr": '✘ [ERROR] Could not resolve "@acme/shared"\n',
+        },
+    )
+    building_at = max(
+        world.seeded_at - dt.timedelta(minutes=4), failed_at + dt.timedelta(minutes=1)
+    )
     today = building_at.strftime("%Y%m%d")
     version = f"{today}.1" if today != date else f"{date}.{int(counter) + 2}"
-    store.add(env, version, status="BUILDING", type=kind, created_at=building_at,
-              git=_git(rng, branch))
+    store.add(
+        env, version, status="BUILDING", type=kind, created_at=building_at, git=_git(rng, branch)
+    )
 
 
 def seed_deployments(world: World, rng: random.Random) -> None:
@@ -326,6 +389,11 @@ def seed_deployments(world: World, rng: random.Random) -> None:
             if project is world.second_project and env.type != "PRODUCTION":
                 continue
             weeks = 2 if env.branch_name else 6
-            _seed_environment(world, env, random.Random(f"{world.seed}:deployments:{env.id}"),
-                              weeks, unmanaged=env.type == "STAGING")
+            _seed_environment(
+                world,
+                env,
+                random.Random(f"{world.seed}:deployments:{env.id}"),
+                weeks,
+                unmanaged=env.type == "STAGING",
+            )
     _ = rng  # per-environment generators keep environments independent of each other

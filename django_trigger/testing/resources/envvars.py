@@ -134,13 +134,18 @@ class EnvVarStore:
         if env.type == "DEVELOPMENT":
             pairs.append(("OTEL_EXPORTER_OTLP_ENDPOINT", f"{api_origin}/otel"))
             pairs += project
-            pairs += [("TRIGGER_OTEL_EXPORTER_OTLP_ENDPOINT", f"{api_origin}/otel"),
-                      ("TRIGGER_API_URL", api_origin)]
+            pairs += [
+                ("TRIGGER_OTEL_EXPORTER_OTLP_ENDPOINT", f"{api_origin}/otel"),
+                ("TRIGGER_API_URL", api_origin),
+            ]
         else:
             pairs += project
-            pairs += [("TRIGGER_SECRET_KEY", (parent or env).api_key),
-                      ("TRIGGER_API_URL", api_origin), ("TRIGGER_STREAM_URL", api_origin),
-                      ("TRIGGER_ORG_ID", org_id)]
+            pairs += [
+                ("TRIGGER_SECRET_KEY", (parent or env).api_key),
+                ("TRIGGER_API_URL", api_origin),
+                ("TRIGGER_STREAM_URL", api_origin),
+                ("TRIGGER_ORG_ID", org_id),
+            ]
         if env.branch_name:
             pairs.append(("TRIGGER_PREVIEW_BRANCH", env.branch_name))
         # deduplicateVariableArray: the last occurrence wins and keeps its position.
@@ -177,8 +182,15 @@ class EnvVarStore:
             var = variables[key] = EnvVar(key, self.world.ids.friendly("envvar"))
         return var
 
-    def create(self, env: Environment, variables: list[tuple[str, str]], *, override: bool,
-               is_secret: bool | None = None, inherit_secret_from_parent: bool = False) -> None:
+    def create(
+        self,
+        env: Environment,
+        variables: list[tuple[str, str]],
+        *,
+        override: bool,
+        is_secret: bool | None = None,
+        inherit_secret_from_parent: bool = False,
+    ) -> None:
         """The repository's ``create`` for one environment. Raises :class:`EnvVarError`;
         writes nothing unless everything is valid."""
         kept = [(k, v) for k, v in variables if k not in RESERVED_NAMES]
@@ -187,20 +199,25 @@ class EnvVarStore:
         if not kept:
             raise EnvVarError(
                 "You must set at least one valid variable."
-                + (" All the variables submitted are not allowed." if dropped_reserved else ""))
+                + (" All the variables submitted are not allowed." if dropped_reserved else "")
+            )
         if not override:
             conflicts = []
             for key, _value in kept:
                 var = self.find(env.project_ref, key)
                 if var is not None and env.id in var.values:
-                    conflicts.append({
-                        "key": key,
-                        "error": f"Variable already set in {ENV_TITLES[env.type]}.",
-                    })
+                    conflicts.append(
+                        {
+                            "key": key,
+                            "error": f"Variable already set in {ENV_TITLES[env.type]}.",
+                        }
+                    )
             if conflicts:
                 raise EnvVarError(
                     "Some of the variables are already set for these environments. Set override "
-                    "to true to override them.", conflicts)
+                    "to true to override them.",
+                    conflicts,
+                )
         parent = self._parent(env) if inherit_secret_from_parent else None
         for key, value in kept:
             var = self._variable(env.project_ref, key)
@@ -271,10 +288,18 @@ def parse_dotenv(text: str) -> dict[str, str]:
 
 # -- seed ------------------------------------------------------------------------------------------
 
-_HOSTS = {"DEVELOPMENT": "localhost:5432", "STAGING": "db.staging.internal:5432",
-          "PRODUCTION": "db.prod.internal:5432", "PREVIEW": "db.preview.internal:5432"}
-_REGIONS = {"DEVELOPMENT": "local", "STAGING": "eu-west-1", "PRODUCTION": "eu-central-1",
-            "PREVIEW": "eu-west-1"}
+_HOSTS = {
+    "DEVELOPMENT": "localhost:5432",
+    "STAGING": "db.staging.internal:5432",
+    "PRODUCTION": "db.prod.internal:5432",
+    "PREVIEW": "db.preview.internal:5432",
+}
+_REGIONS = {
+    "DEVELOPMENT": "local",
+    "STAGING": "eu-west-1",
+    "PRODUCTION": "eu-central-1",
+    "PREVIEW": "eu-west-1",
+}
 
 
 def _token(rng: random.Random, prefix: str, length: int = 24) -> str:
@@ -295,15 +320,19 @@ def seed_envvars(world: World, rng: random.Random) -> None:
             if env.parent_id is not None:
                 continue
             slug = env.slug
-            store.set(env, "DATABASE_URL",
-                      f"postgres://app:{_token(rng, '', 16)}@{_HOSTS[env.type]}/{project.slug}",
-                      is_secret=True)
+            store.set(
+                env,
+                "DATABASE_URL",
+                f"postgres://app:{_token(rng, '', 16)}@{_HOSTS[env.type]}/{project.slug}",
+                is_secret=True,
+            )
             store.set(env, "SLACK_API_KEY", _token(rng, "xoxb-"), is_secret=True)
             store.set(env, "REGION", _REGIONS[env.type])
             store.set(env, "LOG_LEVEL", "debug" if env.type == "DEVELOPMENT" else "info")
             store.set(env, "API_BASE_URL", f"https://{slug}.api.example.com")
-            store.set(env, "FEATURE_FLAGS", "beta-dashboard,new-billing",
-                      is_secret=env.type == "PREVIEW")
+            store.set(
+                env, "FEATURE_FLAGS", "beta-dashboard,new-billing", is_secret=env.type == "PREVIEW"
+            )
             if env.type == "PRODUCTION":
                 dsn = f"https://{_token(rng, '', 32)}@o1.ingest.sentry.io/{rng.randrange(10**6)}"
                 store.set(env, "SENTRY_DSN", dsn, is_secret=True)

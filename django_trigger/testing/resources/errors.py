@@ -23,7 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["FAILED_STATUSES", "ErrorState", "ErrorStore", "fingerprint", "run_fingerprint"]
 
 FAILED_STATUSES = frozenset(
-    ("SYSTEM_FAILURE", "CRASHED", "INTERRUPTED", "COMPLETED_WITH_ERRORS", "TIMED_OUT"))
+    ("SYSTEM_FAILURE", "CRASHED", "INTERRUPTED", "COMPLETED_WITH_ERRORS", "TIMED_OUT")
+)
 
 _MESSAGE_RULES = [
     (r"(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>"),
@@ -83,8 +84,12 @@ def error_type(error: dict[str, Any]) -> str:
 
 
 def error_message(error: dict[str, Any]) -> str:
-    return (_text(error.get("message"))[:500] or _text(error.get("name"))
-            or _text(error.get("raw"))[:500] or "Unknown error")
+    return (
+        _text(error.get("message"))[:500]
+        or _text(error.get("name"))
+        or _text(error.get("raw"))[:500]
+        or "Unknown error"
+    )
 
 
 @dataclass
@@ -132,8 +137,9 @@ class ErrorStore:
         return matches[0] if matches else None
 
     def state(self, environment_id: str, group: ErrorGroup) -> ErrorState:
-        return self.states.get((environment_id, group.task_identifier, group.fingerprint),
-                               ErrorState())
+        return self.states.get(
+            (environment_id, group.task_identifier, group.fingerprint), ErrorState()
+        )
 
     def set_state(self, environment_id: str, group: ErrorGroup, state: ErrorState) -> None:
         self.states[(environment_id, group.task_identifier, group.fingerprint)] = state

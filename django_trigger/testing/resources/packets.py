@@ -34,15 +34,22 @@ class PacketStore:
     def key(environment: Environment, path: str) -> str:
         return f"packets/{environment.project_ref}/{environment.slug}/{path}"
 
-    def put(self, environment: Environment, path: str, data: bytes,
-            content_type: str = "application/json") -> None:
+    def put(
+        self,
+        environment: Environment,
+        path: str,
+        data: bytes,
+        content_type: str = "application/json",
+    ) -> None:
         """Store an object directly (tests: an offloaded output)."""
         self.objects[self.key(environment, path)] = StoredObject(data, content_type)
 
     def presign(self, base_url: str, key: str, method: str) -> str:
         expires = int(self.world.now().timestamp()) + PRESIGN_SECONDS
-        return (f"{base_url}{OBJECTS_PATH}{quote(key, safe='')}?X-Amz-Expires={PRESIGN_SECONDS}"
-                f"&expires={expires}&signature={self._sign(method, key, expires)}")
+        return (
+            f"{base_url}{OBJECTS_PATH}{quote(key, safe='')}?X-Amz-Expires={PRESIGN_SECONDS}"
+            f"&expires={expires}&signature={self._sign(method, key, expires)}"
+        )
 
     def check(self, method: str, key: str, query: dict[str, list[str]]) -> str | None:
         """``None`` when the URL's signature covers ``method`` and ``key`` and has not expired,
@@ -51,8 +58,9 @@ class PacketStore:
             expires = int(query.get("expires", [""])[0])
         except ValueError:
             return "AccessDenied"
-        if not hmac.compare_digest(query.get("signature", [""])[0],
-                                   self._sign(method, key, expires)):
+        if not hmac.compare_digest(
+            query.get("signature", [""])[0], self._sign(method, key, expires)
+        ):
             return "SignatureDoesNotMatch"
         if self.world.now().timestamp() > expires:
             return "AccessDenied"  # S3: "Request has expired"

@@ -67,7 +67,8 @@ def compile_template(template: str, variables: dict[str, Any]) -> str:
 
     result = _SECTION.sub(section, template)
     return _VARIABLE.sub(
-        lambda m: "" if variables.get(m[1]) is None else _js_string(variables[m[1]]), result)
+        lambda m: "" if variables.get(m[1]) is None else _js_string(variables[m[1]]), result
+    )
 
 
 def _or_empty(value: Any) -> Any:
@@ -92,10 +93,17 @@ class PromptVersion:
     content_hash: str = ""
 
     def to_api(self) -> dict[str, Any]:
-        return {"id": self.id, "version": self.version, "labels": list(self.labels),
-                "source": self.source, "model": self.model, "textContent": self.text_content,
-                "commitMessage": self.commit_message, "contentHash": self.content_hash,
-                "createdAt": format_date(self.created_at)}
+        return {
+            "id": self.id,
+            "version": self.version,
+            "labels": list(self.labels),
+            "source": self.source,
+            "model": self.model,
+            "textContent": self.text_content,
+            "commitMessage": self.commit_message,
+            "contentHash": self.content_hash,
+            "createdAt": format_date(self.created_at),
+        }
 
 
 @dataclass
@@ -112,17 +120,31 @@ class Prompt:
     versions: list[PromptVersion] = field(default_factory=list)
     _world: Any = field(default=None, repr=False)
 
-    def add_version(self, *, text_content: str, source: str, labels: list[str] = (),  # type: ignore[assignment]
-                    model: str | None = None, commit_message: str | None = None,
-                    config: dict[str, Any] | None = None) -> PromptVersion:
+    def add_version(
+        self,
+        *,
+        text_content: str,
+        source: str,
+        labels: list[str] = (),  # type: ignore[assignment]
+        model: str | None = None,
+        commit_message: str | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> PromptVersion:
         """A new version numbered after the latest; a label it takes leaves the others."""
         for label in labels:
             self.remove_label(label)
         version = PromptVersion(
-            id=self._world.ids.cuid(), version=self.latest_number() + 1,
-            text_content=text_content, source=source, labels=list(labels),
-            created_at=self._world.now(), model=model or None, config=config,
-            commit_message=commit_message or None, content_hash=content_hash(text_content))
+            id=self._world.ids.cuid(),
+            version=self.latest_number() + 1,
+            text_content=text_content,
+            source=source,
+            labels=list(labels),
+            created_at=self._world.now(),
+            model=model or None,
+            config=config,
+            commit_message=commit_message or None,
+            content_hash=content_hash(text_content),
+        )
         self.versions.append(version)
         return version
 
@@ -154,12 +176,21 @@ class Prompt:
 
     def list_item(self) -> dict[str, Any]:
         current, override = self.labelled("current"), self.labelled("override")
-        model = ((override.model if override else None) or (current.model if current else None)
-                 or self.default_model)
-        return {"slug": self.slug, "friendlyId": self.friendly_id,
-                "description": self.description, "tags": list(self.tags),
-                "defaultModel": model, "currentVersion": current.version if current else None,
-                "hasOverride": override is not None, "updatedAt": format_date(self.updated_at)}
+        model = (
+            (override.model if override else None)
+            or (current.model if current else None)
+            or self.default_model
+        )
+        return {
+            "slug": self.slug,
+            "friendlyId": self.friendly_id,
+            "description": self.description,
+            "tags": list(self.tags),
+            "defaultModel": model,
+            "currentVersion": current.version if current else None,
+            "hasOverride": override is not None,
+            "updatedAt": format_date(self.updated_at),
+        }
 
 
 class PromptStore:
@@ -168,8 +199,13 @@ class PromptStore:
         self._prompts: dict[tuple[str, str], Prompt] = {}
 
     def add(self, env: Environment, slug: str, **fields: Any) -> Prompt:
-        prompt = Prompt(friendly_id=self._world.ids.friendly("prompt"), slug=slug,
-                        updated_at=self._world.now(), _world=self._world, **fields)
+        prompt = Prompt(
+            friendly_id=self._world.ids.friendly("prompt"),
+            slug=slug,
+            updated_at=self._world.now(),
+            _world=self._world,
+            **fields,
+        )
         self._prompts[(env.id, slug)] = prompt
         return prompt
 
@@ -187,22 +223,38 @@ def seed_prompts(world: World, rng: random.Random) -> None:
     ``draft-only`` (a version without any label: resolving it by label finds nothing)."""
     store: PromptStore = world.prompts
     for env in world.environments.values():
-        reply = store.add(env, "support-reply", description="Answer a support ticket",
-                          tags=["support"], default_model="gpt-4o-mini",
-                          default_config={"temperature": 0.2})
-        first = reply.add_version(text_content="Hello {{name}}, thanks for writing.",
-                                  source="code", labels=["current", "stable"])
+        reply = store.add(
+            env,
+            "support-reply",
+            description="Answer a support ticket",
+            tags=["support"],
+            default_model="gpt-4o-mini",
+            default_config={"temperature": 0.2},
+        )
+        first = reply.add_version(
+            text_content="Hello {{name}}, thanks for writing.",
+            source="code",
+            labels=["current", "stable"],
+        )
         first.created_at = world.seeded_at - dt.timedelta(days=9, minutes=rng.randint(0, 600))
         second = reply.add_version(
             text_content="Hi {{ name }}! About ticket {{ticket}}:{{#urgent}} (urgent, "
-                         "{{name}}){{/urgent}}", source="code", labels=["current"],
-            model="gpt-4o")
+            "{{name}}){{/urgent}}",
+            source="code",
+            labels=["current"],
+            model="gpt-4o",
+        )
         second.created_at = world.seeded_at - dt.timedelta(days=2, minutes=rng.randint(0, 600))
         reply.updated_at = second.created_at
-        summary = store.add(env, "summarize", tags=[], variable_schema={
-            "type": "object", "properties": {"text": {"type": "string"}}})
-        summary.add_version(text_content="Summarize: {{text}}", source="code",
-                            labels=["current"]).created_at = world.seeded_at
+        summary = store.add(
+            env,
+            "summarize",
+            tags=[],
+            variable_schema={"type": "object", "properties": {"text": {"type": "string"}}},
+        )
+        summary.add_version(
+            text_content="Summarize: {{text}}", source="code", labels=["current"]
+        ).created_at = world.seeded_at
         summary.updated_at = world.seeded_at - dt.timedelta(days=1)
         draft = store.add(env, "draft-only")
         draft.add_version(text_content="Draft {{x}}", source="code").created_at = world.seeded_at

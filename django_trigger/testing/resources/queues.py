@@ -31,8 +31,7 @@ __all__ = ["Queue", "QueueError", "QueueStore", "seed_queues"]
 RUNNING_STATUSES = frozenset({"DEQUEUED", "EXECUTING", "RETRYING_AFTER_FAILURE"})
 QUEUED_STATUSES = frozenset({"PENDING"})
 #: ``RuntimeEnvironment.maximumConcurrencyLimit`` of the seeded environments.
-DEFAULT_MAXIMUM_CONCURRENCY = {"DEVELOPMENT": 25, "STAGING": 100, "PRODUCTION": 100,
-                               "PREVIEW": 50}
+DEFAULT_MAXIMUM_CONCURRENCY = {"DEVELOPMENT": 25, "STAGING": 100, "PRODUCTION": 100, "PREVIEW": 50}
 # Code-defined limits of the seeded task queues (others have none).
 _TASK_LIMITS = {"process-payment": 5, "generate-report": 2, "nightly-cleanup": 1}
 _CUSTOM_QUEUES = (("shared-email", 10), ("crm-sync", None))
@@ -68,7 +67,7 @@ class Queue:
 
     @property
     def public_name(self) -> str:
-        return self.name[len("task/"):] if self.name.startswith("task/") else self.name
+        return self.name[len("task/") :] if self.name.startswith("task/") else self.name
 
 
 class QueueStore:
@@ -82,14 +81,25 @@ class QueueStore:
     def maximum_for(self, env: Environment) -> int:
         return self.maximum_concurrency.get(env.id, DEFAULT_MAXIMUM_CONCURRENCY[env.type])
 
-    def add(self, env: Environment, name: str, *, custom: bool = False,
-            concurrency_limit: int | None = None) -> Queue:
+    def add(
+        self,
+        env: Environment,
+        name: str,
+        *,
+        custom: bool = False,
+        concurrency_limit: int | None = None,
+    ) -> Queue:
         """A task queue (``name`` = the task id) or a custom queue (``custom=True``)."""
         stored = name if custom else f"task/{name}"
         self._seq += 1
-        queue = Queue(self.world.ids.friendly("queue"), env.id, stored,
-                      "NAMED" if custom else "VIRTUAL", self._seq,
-                      concurrency_limit=concurrency_limit)
+        queue = Queue(
+            self.world.ids.friendly("queue"),
+            env.id,
+            stored,
+            "NAMED" if custom else "VIRTUAL",
+            self._seq,
+            concurrency_limit=concurrency_limit,
+        )
         self.by_id[queue.friendly_id] = queue
         return queue
 
@@ -113,28 +123,38 @@ class QueueStore:
     def page(self, env: Environment, page: int, per_page: int) -> tuple[list[Queue], int, int]:
         """``(queues, totalPages, count)`` of one offset page."""
         queues = self.in_environment(env)
-        chunk = queues[(page - 1) * per_page: page * per_page]
+        chunk = queues[(page - 1) * per_page : page * per_page]
         return chunk, math.ceil(len(queues) / per_page), len(queues)
 
     # -- changes ---------------------------------------------------------------------------------
 
-    def override(self, env: Environment, queue: Queue, *, limit: int | None = None,
-                 percent: float | None = None) -> None:
+    def override(
+        self,
+        env: Environment,
+        queue: Queue,
+        *,
+        limit: int | None = None,
+        percent: float | None = None,
+    ) -> None:
         maximum = self.maximum_for(env)
         if percent is not None:
             if not (math.isfinite(percent) and 0 < percent <= 100):
-                raise QueueError("invalid_override", "Percent must be greater than 0 and less "
-                                 "than or equal to 100")
+                raise QueueError(
+                    "invalid_override",
+                    "Percent must be greater than 0 and less than or equal to 100",
+                )
             new_limit = min(max(math.floor(maximum * percent / 100), 1), maximum)
         else:
             assert limit is not None
             if limit < 0:
-                raise QueueError("invalid_override",
-                                 "Concurrency limit must be a non-negative number")
+                raise QueueError(
+                    "invalid_override", "Concurrency limit must be a non-negative number"
+                )
             if limit > maximum:
-                raise QueueError("concurrency_limit_exceeds_maximum",
-                                 f"Concurrency limit ({limit}) cannot exceed the environment "
-                                 f"limit ({maximum})")
+                raise QueueError(
+                    "concurrency_limit_exceeds_maximum",
+                    f"Concurrency limit ({limit}) cannot exceed the environment limit ({maximum})",
+                )
             new_limit = limit
         if queue.overridden_at is None:
             queue.concurrency_limit_base = queue.concurrency_limit
@@ -185,8 +205,7 @@ class QueueStore:
                 "base": queue.concurrency_limit_base,
                 "override": queue.concurrency_limit if queue.overridden_at else None,
                 "overriddenBy": queue.overridden_by,
-                "overriddenAt": format_date(queue.overridden_at) if queue.overridden_at
-                else None,
+                "overriddenAt": format_date(queue.overridden_at) if queue.overridden_at else None,
             },
             "releaseConcurrencyOnWaitpoint": True,
         }

@@ -25,18 +25,31 @@ __all__ = ["COLUMNS", "RESERVED_COLUMNS", "RealtimeFeeds", "serialize_run"]
 
 # name -> (type, dims, empty array as null); the order of DEFAULT_ELECTRIC_COLUMNS.
 COLUMNS: dict[str, tuple[str, int, bool]] = {
-    "id": ("text", 0, False), "taskIdentifier": ("text", 0, False),
-    "createdAt": ("timestamp", 0, False), "updatedAt": ("timestamp", 0, False),
-    "startedAt": ("timestamp", 0, False), "delayUntil": ("timestamp", 0, False),
-    "queuedAt": ("timestamp", 0, False), "expiredAt": ("timestamp", 0, False),
-    "completedAt": ("timestamp", 0, False), "friendlyId": ("text", 0, False),
-    "number": ("int4", 0, False), "isTest": ("bool", 0, False), "status": ("text", 0, False),
-    "usageDurationMs": ("int4", 0, False), "costInCents": ("float8", 0, False),
-    "baseCostInCents": ("float8", 0, False), "ttl": ("text", 0, False),
-    "payload": ("text", 0, False), "payloadType": ("text", 0, False),
-    "metadata": ("text", 0, False), "metadataType": ("text", 0, False),
-    "output": ("text", 0, False), "outputType": ("text", 0, False),
-    "runTags": ("text", 1, True), "error": ("jsonb", 0, False),
+    "id": ("text", 0, False),
+    "taskIdentifier": ("text", 0, False),
+    "createdAt": ("timestamp", 0, False),
+    "updatedAt": ("timestamp", 0, False),
+    "startedAt": ("timestamp", 0, False),
+    "delayUntil": ("timestamp", 0, False),
+    "queuedAt": ("timestamp", 0, False),
+    "expiredAt": ("timestamp", 0, False),
+    "completedAt": ("timestamp", 0, False),
+    "friendlyId": ("text", 0, False),
+    "number": ("int4", 0, False),
+    "isTest": ("bool", 0, False),
+    "status": ("text", 0, False),
+    "usageDurationMs": ("int4", 0, False),
+    "costInCents": ("float8", 0, False),
+    "baseCostInCents": ("float8", 0, False),
+    "ttl": ("text", 0, False),
+    "payload": ("text", 0, False),
+    "payloadType": ("text", 0, False),
+    "metadata": ("text", 0, False),
+    "metadataType": ("text", 0, False),
+    "output": ("text", 0, False),
+    "outputType": ("text", 0, False),
+    "runTags": ("text", 1, True),
+    "error": ("jsonb", 0, False),
     "realtimeStreams": ("text", 1, False),
 }
 RESERVED_COLUMNS = ("id", "taskIdentifier", "friendlyId", "status", "createdAt")
@@ -79,22 +92,36 @@ def serialize_run(run: Run, skip_columns: list[str]) -> Row:
     """The wire ``value`` of one run: every column a string (or null), as Electric sends."""
     streams = (run.metadata_object() or {}).get("$$streams") or []
     values: dict[str, str | None] = {
-        "id": run.id, "taskIdentifier": run.task_identifier,
-        "createdAt": _timestamp(run.created_at), "updatedAt": _timestamp(run.updated_at),
-        "startedAt": _timestamp(run.started_at), "delayUntil": _timestamp(run.delay_until),
-        "queuedAt": _timestamp(None if run.status == "DELAYED"
-                               else run.delay_until or run.created_at),
-        "expiredAt": _timestamp(run.expired_at), "completedAt": _timestamp(run.completed_at),
-        "friendlyId": run.friendly_id, "number": "0", "isTest": "t" if run.is_test else "f",
-        "status": run.status, "usageDurationMs": str(run.usage_duration_ms),
+        "id": run.id,
+        "taskIdentifier": run.task_identifier,
+        "createdAt": _timestamp(run.created_at),
+        "updatedAt": _timestamp(run.updated_at),
+        "startedAt": _timestamp(run.started_at),
+        "delayUntil": _timestamp(run.delay_until),
+        "queuedAt": _timestamp(
+            None if run.status == "DELAYED" else run.delay_until or run.created_at
+        ),
+        "expiredAt": _timestamp(run.expired_at),
+        "completedAt": _timestamp(run.completed_at),
+        "friendlyId": run.friendly_id,
+        "number": "0",
+        "isTest": "t" if run.is_test else "f",
+        "status": run.status,
+        "usageDurationMs": str(run.usage_duration_ms),
         "costInCents": _number(run.cost_in_cents),
-        "baseCostInCents": _number(run.base_cost_in_cents), "ttl": run.ttl,
-        "payload": run.payload, "payloadType": run.payload_type, "metadata": run.metadata,
-        "metadataType": run.metadata_type, "output": run.output, "outputType": run.output_type,
+        "baseCostInCents": _number(run.base_cost_in_cents),
+        "ttl": run.ttl,
+        "payload": run.payload,
+        "payloadType": run.payload_type,
+        "metadata": run.metadata,
+        "metadataType": run.metadata_type,
+        "output": run.output,
+        "outputType": run.output_type,
         "runTags": _array(list(run.tags), empty_as_null=True),
         "error": None if run.error is None else json.dumps(run.error, separators=(",", ":")),
-        "realtimeStreams": _array([str(s) for s in streams if isinstance(s, str)],
-                                  empty_as_null=False),
+        "realtimeStreams": _array(
+            [str(s) for s in streams if isinstance(s, str)], empty_as_null=False
+        ),
     }
     skip = skip_set(skip_columns)
     return {name: values[name] for name in COLUMNS if name not in skip}
@@ -127,8 +154,9 @@ class RealtimeFeeds:
     def sent(self, environment_id: str, offset: str) -> dict[str, Row] | None:
         return self._sent.get((environment_id, offset))
 
-    def snapshot(self, environment_id: str, runs: list[Run], skip: list[str]
-                 ) -> tuple[list[dict[str, Any]], str, dict[str, Row]]:
+    def snapshot(
+        self, environment_id: str, runs: list[Run], skip: list[str]
+    ) -> tuple[list[dict[str, Any]], str, dict[str, Row]]:
         """``(messages, offset, rows)``: an insert per run, then up-to-date."""
         rows = {run.id: serialize_run(run, skip) for run in runs}
         messages: list[dict[str, Any]] = [
@@ -140,8 +168,9 @@ class RealtimeFeeds:
         self.remember(environment_id, offset, rows)
         return messages, offset, rows
 
-    def changes(self, environment_id: str, offset: str, runs: list[Run], skip: list[str]
-                ) -> tuple[list[dict[str, Any]], str] | None:
+    def changes(
+        self, environment_id: str, offset: str, runs: list[Run], skip: list[str]
+    ) -> tuple[list[dict[str, Any]], str] | None:
         """The messages for what changed since ``offset`` (``None``: nothing did). An
         unknown offset (forgotten, or from another emulator) counts rows updated after the
         time it encodes, as the service does."""
@@ -158,8 +187,9 @@ class RealtimeFeeds:
                 if to_ms(run.updated_at) <= since_ms:
                     continue
                 operation = "update"
-            messages.append({"key": shape_key(run), "value": rows[run.id],
-                             "headers": {"operation": operation}})
+            messages.append(
+                {"key": shape_key(run), "value": rows[run.id], "headers": {"operation": operation}}
+            )
         if not messages:
             return None
         messages.append(UP_TO_DATE)
@@ -178,4 +208,3 @@ def _offset_ms(offset: str) -> int:
     except ValueError:
         return 0
     return max(value, 0)
-

@@ -48,58 +48,151 @@ __all__ = [
 ]
 
 INTERNAL_STATUSES = (
-    "DELAYED", "PENDING_VERSION", "WAITING_FOR_DEPLOY", "PENDING", "DEQUEUED", "EXECUTING",
-    "RETRYING_AFTER_FAILURE", "PAUSED", "WAITING_TO_RESUME", "COMPLETED_SUCCESSFULLY",
-    "CANCELED", "COMPLETED_WITH_ERRORS", "INTERRUPTED", "CRASHED", "SYSTEM_FAILURE", "EXPIRED",
+    "DELAYED",
+    "PENDING_VERSION",
+    "WAITING_FOR_DEPLOY",
+    "PENDING",
+    "DEQUEUED",
+    "EXECUTING",
+    "RETRYING_AFTER_FAILURE",
+    "PAUSED",
+    "WAITING_TO_RESUME",
+    "COMPLETED_SUCCESSFULLY",
+    "CANCELED",
+    "COMPLETED_WITH_ERRORS",
+    "INTERRUPTED",
+    "CRASHED",
+    "SYSTEM_FAILURE",
+    "EXPIRED",
     "TIMED_OUT",
 )
 V1 = {
-    "DELAYED": "DELAYED", "PENDING_VERSION": "PENDING_VERSION",
-    "WAITING_FOR_DEPLOY": "WAITING_FOR_DEPLOY", "PENDING": "QUEUED", "DEQUEUED": "EXECUTING",
-    "EXECUTING": "EXECUTING", "RETRYING_AFTER_FAILURE": "REATTEMPTING", "PAUSED": "FROZEN",
-    "WAITING_TO_RESUME": "FROZEN", "COMPLETED_SUCCESSFULLY": "COMPLETED", "CANCELED": "CANCELED",
-    "COMPLETED_WITH_ERRORS": "FAILED", "INTERRUPTED": "INTERRUPTED", "CRASHED": "CRASHED",
-    "SYSTEM_FAILURE": "SYSTEM_FAILURE", "EXPIRED": "EXPIRED", "TIMED_OUT": "TIMED_OUT",
+    "DELAYED": "DELAYED",
+    "PENDING_VERSION": "PENDING_VERSION",
+    "WAITING_FOR_DEPLOY": "WAITING_FOR_DEPLOY",
+    "PENDING": "QUEUED",
+    "DEQUEUED": "EXECUTING",
+    "EXECUTING": "EXECUTING",
+    "RETRYING_AFTER_FAILURE": "REATTEMPTING",
+    "PAUSED": "FROZEN",
+    "WAITING_TO_RESUME": "FROZEN",
+    "COMPLETED_SUCCESSFULLY": "COMPLETED",
+    "CANCELED": "CANCELED",
+    "COMPLETED_WITH_ERRORS": "FAILED",
+    "INTERRUPTED": "INTERRUPTED",
+    "CRASHED": "CRASHED",
+    "SYSTEM_FAILURE": "SYSTEM_FAILURE",
+    "EXPIRED": "EXPIRED",
+    "TIMED_OUT": "TIMED_OUT",
 }
 V2 = {
-    **V1, "WAITING_FOR_DEPLOY": "PENDING_VERSION", "DEQUEUED": "DEQUEUED",
-    "RETRYING_AFTER_FAILURE": "EXECUTING", "PAUSED": "WAITING", "WAITING_TO_RESUME": "WAITING",
+    **V1,
+    "WAITING_FOR_DEPLOY": "PENDING_VERSION",
+    "DEQUEUED": "DEQUEUED",
+    "RETRYING_AFTER_FAILURE": "EXECUTING",
+    "PAUSED": "WAITING",
+    "WAITING_TO_RESUME": "WAITING",
     "INTERRUPTED": "FAILED",
 }
-V1_STATUSES = ("PENDING_VERSION", "WAITING_FOR_DEPLOY", "QUEUED", "EXECUTING", "REATTEMPTING",
-               "FROZEN", "COMPLETED", "CANCELED", "FAILED", "CRASHED", "INTERRUPTED",
-               "SYSTEM_FAILURE", "DELAYED", "EXPIRED", "TIMED_OUT")
-V2_STATUSES = ("PENDING_VERSION", "QUEUED", "DEQUEUED", "EXECUTING", "WAITING", "COMPLETED",
-               "CANCELED", "FAILED", "CRASHED", "SYSTEM_FAILURE", "DELAYED", "EXPIRED",
-               "TIMED_OUT")
+V1_STATUSES = (
+    "PENDING_VERSION",
+    "WAITING_FOR_DEPLOY",
+    "QUEUED",
+    "EXECUTING",
+    "REATTEMPTING",
+    "FROZEN",
+    "COMPLETED",
+    "CANCELED",
+    "FAILED",
+    "CRASHED",
+    "INTERRUPTED",
+    "SYSTEM_FAILURE",
+    "DELAYED",
+    "EXPIRED",
+    "TIMED_OUT",
+)
+V2_STATUSES = (
+    "PENDING_VERSION",
+    "QUEUED",
+    "DEQUEUED",
+    "EXECUTING",
+    "WAITING",
+    "COMPLETED",
+    "CANCELED",
+    "FAILED",
+    "CRASHED",
+    "SYSTEM_FAILURE",
+    "DELAYED",
+    "EXPIRED",
+    "TIMED_OUT",
+)
 # The list filter accepts either vocabulary (API.md §6.1.1).
 API_STATUS_TO_INTERNAL: dict[str, tuple[str, ...]] = {
-    "DELAYED": ("DELAYED",), "PENDING_VERSION": ("PENDING_VERSION",),
-    "WAITING_FOR_DEPLOY": ("WAITING_FOR_DEPLOY",), "QUEUED": ("PENDING",),
-    "DEQUEUED": ("DEQUEUED",), "EXECUTING": ("EXECUTING",),
-    "REATTEMPTING": ("RETRYING_AFTER_FAILURE",), "FROZEN": ("PAUSED", "WAITING_TO_RESUME"),
-    "WAITING": ("WAITING_TO_RESUME",), "CANCELED": ("CANCELED",),
-    "COMPLETED": ("COMPLETED_SUCCESSFULLY",), "SYSTEM_FAILURE": ("SYSTEM_FAILURE",),
-    "INTERRUPTED": ("INTERRUPTED",), "CRASHED": ("CRASHED",),
-    "FAILED": ("COMPLETED_WITH_ERRORS",), "EXPIRED": ("EXPIRED",), "TIMED_OUT": ("TIMED_OUT",),
+    "DELAYED": ("DELAYED",),
+    "PENDING_VERSION": ("PENDING_VERSION",),
+    "WAITING_FOR_DEPLOY": ("WAITING_FOR_DEPLOY",),
+    "QUEUED": ("PENDING",),
+    "DEQUEUED": ("DEQUEUED",),
+    "EXECUTING": ("EXECUTING",),
+    "REATTEMPTING": ("RETRYING_AFTER_FAILURE",),
+    "FROZEN": ("PAUSED", "WAITING_TO_RESUME"),
+    "WAITING": ("WAITING_TO_RESUME",),
+    "CANCELED": ("CANCELED",),
+    "COMPLETED": ("COMPLETED_SUCCESSFULLY",),
+    "SYSTEM_FAILURE": ("SYSTEM_FAILURE",),
+    "INTERRUPTED": ("INTERRUPTED",),
+    "CRASHED": ("CRASHED",),
+    "FAILED": ("COMPLETED_WITH_ERRORS",),
+    "EXPIRED": ("EXPIRED",),
+    "TIMED_OUT": ("TIMED_OUT",),
 }
-FINAL_STATUSES = frozenset({
-    "COMPLETED_SUCCESSFULLY", "CANCELED", "COMPLETED_WITH_ERRORS", "INTERRUPTED", "CRASHED",
-    "SYSTEM_FAILURE", "EXPIRED", "TIMED_OUT",
-})
+FINAL_STATUSES = frozenset(
+    {
+        "COMPLETED_SUCCESSFULLY",
+        "CANCELED",
+        "COMPLETED_WITH_ERRORS",
+        "INTERRUPTED",
+        "CRASHED",
+        "SYSTEM_FAILURE",
+        "EXPIRED",
+        "TIMED_OUT",
+    }
+)
 # An idempotency key pointing at a run in one of these is cleared and a new run created.
-FAILED_STATUSES = frozenset({
-    "COMPLETED_WITH_ERRORS", "CRASHED", "SYSTEM_FAILURE", "TIMED_OUT", "INTERRUPTED", "EXPIRED",
-})
-MACHINE_PRESETS = ("micro", "small-1x", "small-2x", "medium-1x", "medium-2x", "large-1x",
-                   "large-2x")
+FAILED_STATUSES = frozenset(
+    {
+        "COMPLETED_WITH_ERRORS",
+        "CRASHED",
+        "SYSTEM_FAILURE",
+        "TIMED_OUT",
+        "INTERRUPTED",
+        "EXPIRED",
+    }
+)
+MACHINE_PRESETS = (
+    "micro",
+    "small-1x",
+    "small-2x",
+    "medium-1x",
+    "medium-2x",
+    "large-1x",
+    "large-2x",
+)
 TRIGGER_FUNCTIONS = ("trigger", "triggerAndWait", "batchTrigger", "batchTriggerAndWait")
 HIDDEN_METADATA_KEYS = ("$$streams", "$$streamsVersion", "$$streamsBaseUrl")
 DEFAULT_LIST_PERIOD_MS = 7 * 86_400_000  # the implicit 7-day window (API.md §16)
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|w|d|hr|h|m|s|y)", re.IGNORECASE)
-_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "hr": 3_600_000,
-             "d": 86_400_000, "w": 604_800_000, "y": 31_557_600_000}
+_UNITS_MS = {
+    "ms": 1,
+    "s": 1000,
+    "m": 60_000,
+    "h": 3_600_000,
+    "hr": 3_600_000,
+    "d": 86_400_000,
+    "w": 604_800_000,
+    "y": 31_557_600_000,
+}
 
 
 def parse_duration(text: str) -> int | None:
@@ -109,7 +202,7 @@ def parse_duration(text: str) -> int | None:
         return None
     total, pos = 0.0, 0
     for match in _DURATION_PART.finditer(text):
-        if text[pos:match.start()].strip():
+        if text[pos : match.start()].strip():
             return None
         total += float(match.group(1)) * _UNITS_MS[match.group(2).lower()]
         pos = match.end()
@@ -127,11 +220,17 @@ def boolean_helpers(status: str) -> Mapping[str, bool]:
     waiting = status == "WAITING"
     success = status == "COMPLETED"
     failed = status in ("CANCELED", "FAILED", "CRASHED", "SYSTEM_FAILURE", "INTERRUPTED")
-    return MappingProxyType({
-        "isQueued": queued, "isExecuting": executing, "isWaiting": waiting,
-        "isCompleted": success or failed, "isSuccess": success, "isFailed": failed,
-        "isCancelled": status == "CANCELED",
-    })
+    return MappingProxyType(
+        {
+            "isQueued": queued,
+            "isExecuting": executing,
+            "isWaiting": waiting,
+            "isCompleted": success or failed,
+            "isSuccess": success,
+            "isFailed": failed,
+            "isCancelled": status == "CANCELED",
+        }
+    )
 
 
 def js_number(value: float) -> float | int:
@@ -151,9 +250,13 @@ def decode_cursor(cursor: str) -> tuple[int, str] | None:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, UnicodeError):
         return None
-    if (isinstance(data, dict) and isinstance(data.get("c"), int)
-            and not isinstance(data.get("c"), bool)
-            and isinstance(data.get("r"), str) and data["r"]):
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("c"), int)
+        and not isinstance(data.get("c"), bool)
+        and isinstance(data.get("r"), str)
+        and data["r"]
+    ):
         return data["c"], data["r"]
     return None
 
@@ -273,8 +376,7 @@ class RunFilter:
             lower = now_ms - self.period_ms
         if self.from_ms is not None:
             lower = self.from_ms if lower is None else max(lower, self.from_ms)
-        if (lower is None and self.to_ms is None and self.period_ms is None
-                and self.implicit_window):
+        if lower is None and self.to_ms is None and self.period_ms is None and self.implicit_window:
             lower = now_ms - DEFAULT_LIST_PERIOD_MS
         return lower, self.to_ms
 
@@ -302,7 +404,8 @@ class RunFilter:
         if self.regions is not None and run.region not in self.regions:
             return False
         if self.error_group is not None and run_fingerprint(run) != (
-                self.error_group.removeprefix("error_")):
+            self.error_group.removeprefix("error_")
+        ):
             return False
         return self.run_ids is None or run.friendly_id in self.run_ids
 
@@ -403,8 +506,14 @@ class RunStore:
 
     # -- listing -------------------------------------------------------------------------------
 
-    def list(self, environment_id: str, flt: RunFilter, size: int = 25,
-             after: str | None = None, before: str | None = None) -> RunPage:
+    def list(
+        self,
+        environment_id: str,
+        flt: RunFilter,
+        size: int = 25,
+        after: str | None = None,
+        before: str | None = None,
+    ) -> RunPage:
         """One page, newest first (``page[before]`` wins over ``page[after]``)."""
         self.tick()
         index = self._by_env.get(environment_id) or _EnvIndex()
@@ -439,8 +548,9 @@ class RunStore:
                         break
             has_more = len(found) > size
             page = found[:size]
-            previous = (encode_cursor(page[0].created_ms, page[0].id)
-                        if cursor_value and page else None)
+            previous = (
+                encode_cursor(page[0].created_ms, page[0].id) if cursor_value and page else None
+            )
             nxt = encode_cursor(page[-1].created_ms, page[-1].id) if has_more and page else None
         else:
             start = 0
@@ -483,9 +593,13 @@ class RunStore:
         now = fields.pop("created_at", None) or self.world.now()
         internal = self.world.ids.internal("run")
         run = Run(
-            id=internal, environment_id=environment.id, project_ref=environment.project_ref,
-            task_identifier=task_identifier, status=fields.pop("status", "PENDING"),
-            created_at=now, updated_at=fields.pop("updated_at", now),
+            id=internal,
+            environment_id=environment.id,
+            project_ref=environment.project_ref,
+            task_identifier=task_identifier,
+            status=fields.pop("status", "PENDING"),
+            created_at=now,
+            updated_at=fields.pop("updated_at", now),
             queue=fields.pop("queue", None) or f"task/{task_identifier}",
             trace_id=hashlib.sha256(internal.encode()).hexdigest()[:32],
             span_id=hashlib.sha256(internal.encode()).hexdigest()[32:48],
@@ -496,8 +610,7 @@ class RunStore:
             run.root_id = (parent.root_id or parent.friendly_id) if parent else run.parent_id
         return self.add(run)
 
-    def initial_status(self, environment: Environment, task_identifier: str,
-                       delayed: bool) -> str:
+    def initial_status(self, environment: Environment, task_identifier: str, delayed: bool) -> str:
         if delayed:
             return "DELAYED"
         if environment.type == "DEVELOPMENT":
@@ -507,8 +620,9 @@ class RunStore:
 
     # -- idempotency (business) ----------------------------------------------------------------
 
-    def find_by_idempotency_key(self, environment: Environment, task_identifier: str,
-                                key: str) -> Run | None:
+    def find_by_idempotency_key(
+        self, environment: Environment, task_identifier: str, key: str
+    ) -> Run | None:
         """The live run holding ``key`` for this task, clearing keys that expired or whose run
         failed (API.md §4.5: a new run is then created)."""
         slot = (environment.id, task_identifier, key)
@@ -516,8 +630,10 @@ class RunStore:
         if run is None:
             self._idempotency.pop(slot, None)
             return None
-        expired = (run.idempotency_key_expires_at is not None
-                   and run.idempotency_key_expires_at <= self.world.now())
+        expired = (
+            run.idempotency_key_expires_at is not None
+            and run.idempotency_key_expires_at <= self.world.now()
+        )
         if expired or run.status in FAILED_STATUSES:
             self.clear_idempotency_key(run)
             return None
@@ -530,8 +646,9 @@ class RunStore:
         run.idempotency_key = None
         run.idempotency_key_expires_at = None
 
-    def reset_idempotency_key(self, environment: Environment, task_identifier: str,
-                              key: str) -> int:
+    def reset_idempotency_key(
+        self, environment: Environment, task_identifier: str, key: str
+    ) -> int:
         """``POST /api/v1/idempotencyKeys/{key}/reset``: clear the key from every run of the
         task in the environment; returns how many runs had it."""
         count = 0
@@ -552,24 +669,38 @@ class RunStore:
         run.status = "CANCELED"
         run.completed_at = now
         run.updated_at = now
-        run.error = {"type": "INTERNAL_ERROR", "code": "TASK_RUN_CANCELLED",
-                     "message": "Task run was cancelled"}
+        run.error = {
+            "type": "INTERNAL_ERROR",
+            "code": "TASK_RUN_CANCELLED",
+            "message": "Task run was cancelled",
+        }
         self._delayed.discard(run.friendly_id)
         return True
 
-    def replay(self, run: Run, *, region: str | None = None,
-               bulk_action_id: str | None = None) -> Run:
+    def replay(
+        self, run: Run, *, region: str | None = None, bulk_action_id: str | None = None
+    ) -> Run:
         """A new run of the same task with the same payload, options and tags."""
         env = self.world.environments[run.environment_id]
         return self.new_run(
-            env, run.task_identifier,
+            env,
+            run.task_identifier,
             status=self.initial_status(env, run.task_identifier, delayed=False),
-            is_test=run.is_test, tags=list(run.tags), payload=run.payload,
-            payload_type=run.payload_type, metadata=run.metadata,
-            metadata_type=run.metadata_type, ttl=run.ttl, machine=run.machine,
-            region=region or run.region, queue=run.queue, concurrency_key=run.concurrency_key,
-            max_attempts=run.max_attempts, max_duration=run.max_duration,
-            locked_to_version=run.locked_to_version, task_kind=run.task_kind,
+            is_test=run.is_test,
+            tags=list(run.tags),
+            payload=run.payload,
+            payload_type=run.payload_type,
+            metadata=run.metadata,
+            metadata_type=run.metadata_type,
+            ttl=run.ttl,
+            machine=run.machine,
+            region=region or run.region,
+            queue=run.queue,
+            concurrency_key=run.concurrency_key,
+            max_attempts=run.max_attempts,
+            max_duration=run.max_duration,
+            locked_to_version=run.locked_to_version,
+            task_kind=run.task_kind,
             replayed_from=run.friendly_id,
             bulk_action_ids=[bulk_action_id] if bulk_action_id else [],
         )
@@ -602,12 +733,22 @@ class RunStore:
         run.output_type = "application/json"
         return run
 
-    def fail(self, friendly_id: str, message: str = "Something went wrong", *,
-             name: str = "Error", duration_ms: int = 1000) -> Run:
+    def fail(
+        self,
+        friendly_id: str,
+        message: str = "Something went wrong",
+        *,
+        name: str = "Error",
+        duration_ms: int = 1000,
+    ) -> Run:
         """Finish a run with an error (test helper)."""
         run = self._finish(friendly_id, "COMPLETED_WITH_ERRORS", duration_ms)
-        run.error = {"type": "BUILT_IN_ERROR", "name": name, "message": message,
-                     "stackTrace": f"{name}: {message}\n    at run (src/trigger/task.ts:12:11)"}
+        run.error = {
+            "type": "BUILT_IN_ERROR",
+            "name": name,
+            "message": message,
+            "stackTrace": f"{name}: {message}\n    at run (src/trigger/task.ts:12:11)",
+        }
         return run
 
     def _finish(self, friendly_id: str, status: str, duration_ms: int) -> Run:
@@ -633,12 +774,16 @@ class RunStore:
     def render_status(self, run: Run, v2: bool) -> str:
         return (V2 if v2 else V1)[run.status]
 
-    def render_list_item(self, run: Run, v2: bool, viewer_user_id: str | None = None
-                         ) -> dict[str, Any]:
+    def render_list_item(
+        self, run: Run, v2: bool, viewer_user_id: str | None = None
+    ) -> dict[str, Any]:
         status = self.render_status(run, v2)
         env = self.world.environments[run.environment_id]
-        item: dict[str, Any] = {"id": run.friendly_id, "status": status,
-                                "taskIdentifier": run.task_identifier}
+        item: dict[str, Any] = {
+            "id": run.friendly_id,
+            "status": status,
+            "taskIdentifier": run.task_identifier,
+        }
         if run.idempotency_key:
             item["idempotencyKey"] = run.idempotency_key
         if run.version:
@@ -669,16 +814,23 @@ class RunStore:
         return item
 
     def _optional_dates(self, run: Run, data: dict[str, Any]) -> None:
-        for key, value in (("startedAt", run.started_at), ("finishedAt", run.completed_at),
-                           ("delayedUntil", run.delay_until), ("expiredAt", run.expired_at)):
+        for key, value in (
+            ("startedAt", run.started_at),
+            ("finishedAt", run.completed_at),
+            ("delayedUntil", run.delay_until),
+            ("expiredAt", run.expired_at),
+        ):
             if value is not None:
                 data[key] = format_date(value)
 
     def render_related(self, run: Run, v2: bool) -> dict[str, Any]:
         """Retrieve-common fields (no payload/output), as ``relatedRuns`` entries."""
         status = self.render_status(run, v2)
-        data: dict[str, Any] = {"id": run.friendly_id, "status": status,
-                                "taskIdentifier": run.task_identifier}
+        data: dict[str, Any] = {
+            "id": run.friendly_id,
+            "status": status,
+            "taskIdentifier": run.task_identifier,
+        }
         key = (run.idempotency_key_options or {}).get("key") or run.idempotency_key
         if key:
             data["idempotencyKey"] = key
@@ -706,8 +858,9 @@ class RunStore:
             data["batchId"] = run.batch_id
         return data
 
-    def render_retrieve(self, run: Run, v2: bool, *, include_packets: bool = True,
-                        base_url: str = "") -> dict[str, Any]:
+    def render_retrieve(
+        self, run: Run, v2: bool, *, include_packets: bool = True, base_url: str = ""
+    ) -> dict[str, Any]:
         data = self.render_related(run, v2)
         if include_packets:
             payload = decode_packet(run.payload, run.payload_type)
@@ -733,8 +886,7 @@ class RunStore:
             related["root"] = self.render_related(root, v2)
         if parent is not None:
             related["parent"] = self.render_related(parent, v2)
-        related["children"] = [self.render_related(child, v2)
-                               for child in self.children_of(run)]
+        related["children"] = [self.render_related(child, v2) for child in self.children_of(run)]
         data["relatedRuns"] = related
         data["attemptCount"] = run.attempt_count
         data["attempts"] = []
@@ -759,8 +911,11 @@ class RunStore:
                 result["output"] = run.output
             result["outputType"] = run.output_type
         else:
-            result = {"ok": False, "id": run.friendly_id,
-                      "error": copy.deepcopy(run.error) or _final_status_error(run.status)}
+            result = {
+                "ok": False,
+                "id": run.friendly_id,
+                "error": copy.deepcopy(run.error) or _final_status_error(run.status),
+            }
         result["usage"] = {"durationMs": run.usage_duration_ms}
         result["taskIdentifier"] = run.task_identifier
         return result
@@ -810,9 +965,12 @@ def render_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _final_status_error(status: str) -> dict[str, Any]:
-    codes = {"CANCELED": "TASK_RUN_CANCELLED", "EXPIRED": "TASK_RUN_EXPIRED",
-             "TIMED_OUT": "MAX_DURATION_EXCEEDED", "CRASHED": "TASK_RUN_CRASHED",
-             "SYSTEM_FAILURE": "TASK_RUN_UNEXPECTED_ERROR",
-             "INTERRUPTED": "TASK_RUN_INTERRUPTED"}
+    codes = {
+        "CANCELED": "TASK_RUN_CANCELLED",
+        "EXPIRED": "TASK_RUN_EXPIRED",
+        "TIMED_OUT": "MAX_DURATION_EXCEEDED",
+        "CRASHED": "TASK_RUN_CRASHED",
+        "SYSTEM_FAILURE": "TASK_RUN_UNEXPECTED_ERROR",
+        "INTERRUPTED": "TASK_RUN_INTERRUPTED",
+    }
     return {"type": "INTERNAL_ERROR", "code": codes.get(status, "TASK_RUN_UNEXPECTED_ERROR")}
-

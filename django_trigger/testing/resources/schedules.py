@@ -98,12 +98,23 @@ _ICU_NAMES = {
     "Pacific/Pohnpei": "Pacific/Ponape",
 }
 # Zones ICU still lists as canonical although tzdata has merged them into others.
-_ICU_RETAINED = ("America/Nipigon", "America/Pangnirtung", "America/Rainy_River",
-                 "America/Santa_Isabel", "America/Thunder_Bay", "America/Yellowknife",
-                 "Asia/Choibalsan", "Australia/Currie", "Europe/Uzhgorod", "Europe/Zaporozhye",
-                 "Pacific/Johnston")
-_AREAS = re.compile(r"^(Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|"
-                    r"Pacific)/")
+_ICU_RETAINED = (
+    "America/Nipigon",
+    "America/Pangnirtung",
+    "America/Rainy_River",
+    "America/Santa_Isabel",
+    "America/Thunder_Bay",
+    "America/Yellowknife",
+    "Asia/Choibalsan",
+    "Australia/Currie",
+    "Europe/Uzhgorod",
+    "Europe/Zaporozhye",
+    "Pacific/Johnston",
+)
+_AREAS = re.compile(
+    r"^(Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|"
+    r"Pacific)/"
+)
 
 
 def _zone_tab() -> str | None:
@@ -112,8 +123,11 @@ def _zone_tab() -> str | None:
         if path.is_file():
             return path.read_text(encoding="utf-8")
     try:
-        return importlib.resources.files("tzdata").joinpath("zoneinfo/zone.tab").read_text(
-            encoding="utf-8")
+        return (
+            importlib.resources.files("tzdata")
+            .joinpath("zoneinfo/zone.tab")
+            .read_text(encoding="utf-8")
+        )
     except (ModuleNotFoundError, FileNotFoundError):
         return None
 
@@ -123,8 +137,11 @@ def _canonical_zones() -> tuple[str, ...]:
     available = zoneinfo.available_timezones()
     table = _zone_tab()
     if table is not None:
-        names = {line.split("\t")[2] for line in table.splitlines()
-                 if line.strip() and not line.startswith("#") and line.count("\t") >= 2}
+        names = {
+            line.split("\t")[2]
+            for line in table.splitlines()
+            if line.strip() and not line.startswith("#") and line.count("\t") >= 2
+        }
     else:  # no zone.tab anywhere: keep the area/location ids
         names = {name for name in available if _AREAS.match(name)}
     zones = {_ICU_NAMES.get(name, name) for name in names}
@@ -141,15 +158,31 @@ def timezones(include_utc: bool = True) -> list[str]:
 
 _FIELDS = ("second", "minute", "hour", "dayOfMonth", "month", "dayOfWeek")
 _DEFAULTS = ("0", "*", "*", "*", "*", "*")
-_RANGES = {"second": (0, 59), "minute": (0, 59), "hour": (0, 23), "dayOfMonth": (1, 31),
-           "month": (1, 12), "dayOfWeek": (0, 7)}
+_RANGES = {
+    "second": (0, 59),
+    "minute": (0, 59),
+    "hour": (0, 23),
+    "dayOfMonth": (1, 31),
+    "month": (1, 12),
+    "dayOfWeek": (0, 7),
+}
 _ALIASES = {
-    "month": {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul",
-                                               "aug", "sep", "oct", "nov", "dec"))},
+    "month": {
+        m: i + 1
+        for i, m in enumerate(
+            ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+        )
+    },
     "dayOfWeek": {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))},
 }
-_PREDEFINED = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-               "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@hourly": "0 * * * *"}
+_PREDEFINED = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
 _VALID_CHARS = re.compile(r"^[\d,*/?L#-]+$")
 
 
@@ -199,8 +232,10 @@ def _expand(expression: str) -> list[str]:
     expression = _PREDEFINED.get(expression, expression)
     atoms = expression.strip().split()
     start = len(_FIELDS) - len(atoms)
-    return [_DEFAULTS[i] if i < start or not atoms[i - start] else atoms[i - start]
-            for i in range(len(_FIELDS))]
+    return [
+        _DEFAULTS[i] if i < start or not atoms[i - start] else atoms[i - start]
+        for i in range(len(_FIELDS))
+    ]
 
 
 def cron_error(expression: str) -> str | None:
@@ -235,8 +270,9 @@ def describe_cron(expression: str) -> str:
 
     parts = expression.strip().split()
     if len(parts) < 5 and expression.strip() not in _PREDEFINED:
-        raise ScheduleServerError(f"Expression has only {len(parts)} parts. At least 5 parts "
-                                  "are required.")
+        raise ScheduleServerError(
+            f"Expression has only {len(parts)} parts. At least 5 parts are required."
+        )
     options = Options()
     options.use_24hour_time_format = False
     options.verbose = False
@@ -246,12 +282,14 @@ def describe_cron(expression: str) -> str:
         raise ScheduleServerError(str(exc)) from exc
 
 
-def next_run_times(expression: str, timezone: str | None, after: dt.datetime,
-                   count: int = 1) -> list[dt.datetime]:
+def next_run_times(
+    expression: str, timezone: str | None, after: dt.datetime, count: int = 1
+) -> list[dt.datetime]:
     """The next ``count`` nominal times strictly after ``after``, evaluated in ``timezone``
     (daylight-saving aware); UTC when the zone is empty."""
-    zone: dt.tzinfo = zoneinfo.ZoneInfo(timezone) if timezone and timezone != "UTC" \
-        else dt.timezone.utc
+    zone: dt.tzinfo = (
+        zoneinfo.ZoneInfo(timezone) if timezone and timezone != "UTC" else dt.timezone.utc
+    )
     fields = _expand(expression)
     iterator = croniter(" ".join(fields[1:]), after.astimezone(zone))
     return [iterator.get_next(dt.datetime).astimezone(dt.timezone.utc) for _ in range(count)]
@@ -274,8 +312,10 @@ def parse_window(value: str) -> tuple[int | None, int | None]:
         if int(match.group(1)) > 100:
             raise ValueError("Schedule window percentage cannot exceed 100%")
         return None, int(match.group(1))
-    raise ValueError('Schedule window must be a whole duration such as "30m" or "2h", or a '
-                     'percentage such as "30%"')
+    raise ValueError(
+        'Schedule window must be a whole duration such as "30m" or "2h", or a '
+        'percentage such as "30%"'
+    )
 
 
 def format_window(duration_seconds: int | None, percentage: int | None) -> str | None:
@@ -356,8 +396,11 @@ class ScheduleStore:
 
     def in_environment(self, env: Environment) -> list[Schedule]:
         """Newest first, as the list presenter orders them."""
-        found = [s for s in self.by_id.values()
-                 if s.project_ref == env.project_ref and env.id in s.environment_ids]
+        found = [
+            s
+            for s in self.by_id.values()
+            if s.project_ref == env.project_ref and env.id in s.environment_ids
+        ]
         return sorted(found, key=lambda s: (s.created_at, s.seq), reverse=True)
 
     def used_count(self, project_ref: str) -> int:
@@ -373,8 +416,16 @@ class ScheduleStore:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def check(self, env: Environment, task: str, cron: str, timezone: str | None, *,
-              creating: bool, origin: str) -> None:
+    def check(
+        self,
+        env: Environment,
+        task: str,
+        cron: str,
+        timezone: str | None,
+        *,
+        creating: bool,
+        origin: str,
+    ) -> None:
         """``CheckScheduleService``; raises :class:`ScheduleError`. ``origin`` is the app
         origin the timezone message links to."""
         problem = cron_error(cron)
@@ -383,7 +434,8 @@ class ScheduleStore:
         if timezone and timezone not in timezones():
             raise ScheduleError(
                 f"Invalid IANA timezone: '{timezone}'. View the list of valid timezones at "
-                f"{origin}/timezones")
+                f"{origin}/timezones"
+            )
         tasks = self.world.deployments.tasks_of(env.project_ref)
         if task not in tasks:
             raise ScheduleError(f"Task with identifier {task} not found in project.")
@@ -394,18 +446,31 @@ class ScheduleStore:
             if used >= self.limit:
                 raise ScheduleError(
                     f"You have created {used}/{self.limit} schedules so you'll need to increase "
-                    "your limits or delete some schedules.")
+                    "your limits or delete some schedules."
+                )
 
-    def upsert(self, env: Environment, *, task: str, cron: str, timezone: str | None,
-               external_id: str | None, window: str | None,
-               deduplication_key: str | None = None, id_or_key: str | None = None,
-               origin: str = "https://cloud.trigger.dev") -> Schedule:
+    def upsert(
+        self,
+        env: Environment,
+        *,
+        task: str,
+        cron: str,
+        timezone: str | None,
+        external_id: str | None,
+        window: str | None,
+        deduplication_key: str | None = None,
+        id_or_key: str | None = None,
+        origin: str = "https://cloud.trigger.dev",
+    ) -> Schedule:
         """``UpsertTaskScheduleService.call`` for one environment (``id_or_key`` for PUT). An
         existing schedule keeps its task (the server never rewrites it)."""
         self.check(env, task, cron, timezone, creating=id_or_key is None, origin=origin)
         key = deduplication_key or self.world.ids.chars("schedule-dedup", 24)
-        existing = self.find(env.project_ref, id_or_key) if id_or_key is not None else \
-            self._by_key(env.project_ref, key)
+        existing = (
+            self.find(env.project_ref, id_or_key)
+            if id_or_key is not None
+            else self._by_key(env.project_ref, key)
+        )
         if existing is not None and existing.type == "DECLARATIVE":
             raise ScheduleError("Cannot update a declarative schedule")
         description = describe_cron(cron)
@@ -414,12 +479,22 @@ class ScheduleStore:
         if existing is None:
             self._seq += 1
             schedule = Schedule(
-                friendly_id=self.world.ids.friendly("sched"), project_ref=env.project_ref,
-                task=task, cron=cron, description=description, deduplication_key=key,
-                user_provided_deduplication_key=bool(deduplication_key), created_at=now,
-                seq=self._seq, timezone=timezone if timezone is not None else "UTC",
-                external_id=external_id or None, window_seconds=seconds,
-                window_percentage=percentage, environment_ids=[env.id], updated_at=now)
+                friendly_id=self.world.ids.friendly("sched"),
+                project_ref=env.project_ref,
+                task=task,
+                cron=cron,
+                description=description,
+                deduplication_key=key,
+                user_provided_deduplication_key=bool(deduplication_key),
+                created_at=now,
+                seq=self._seq,
+                timezone=timezone if timezone is not None else "UTC",
+                external_id=external_id or None,
+                window_seconds=seconds,
+                window_percentage=percentage,
+                environment_ids=[env.id],
+                updated_at=now,
+            )
             self.by_id[schedule.friendly_id] = schedule
             return schedule
         existing.cron, existing.description = cron, description
@@ -436,21 +511,43 @@ class ScheduleStore:
                 return schedule
         return None
 
-    def add(self, env: Environment, *, task: str, cron: str, deduplication_key: str | None,
-            created_at: dt.datetime, type: str = "IMPERATIVE", timezone: str = "UTC",
-            external_id: str | None = None, active: bool = True, window: str | None = None,
-            friendly_id: str | None = None) -> Schedule:
+    def add(
+        self,
+        env: Environment,
+        *,
+        task: str,
+        cron: str,
+        deduplication_key: str | None,
+        created_at: dt.datetime,
+        type: str = "IMPERATIVE",
+        timezone: str = "UTC",
+        external_id: str | None = None,
+        active: bool = True,
+        window: str | None = None,
+        friendly_id: str | None = None,
+    ) -> Schedule:
         """Store a schedule directly (seeding and tests): no validation."""
         seconds, percentage = parse_window(window) if window is not None else (None, None)
         self._seq += 1
         schedule = Schedule(
             friendly_id=friendly_id or self.world.ids.friendly("sched"),
-            project_ref=env.project_ref, task=task, cron=cron, description=describe_cron(cron),
+            project_ref=env.project_ref,
+            task=task,
+            cron=cron,
+            description=describe_cron(cron),
             deduplication_key=deduplication_key or self.world.ids.chars("schedule-dedup", 24),
             user_provided_deduplication_key=deduplication_key is not None,
-            created_at=created_at, seq=self._seq, type=type, timezone=timezone,
-            external_id=external_id, window_seconds=seconds, window_percentage=percentage,
-            active=active, environment_ids=[env.id], updated_at=created_at)
+            created_at=created_at,
+            seq=self._seq,
+            type=type,
+            timezone=timezone,
+            external_id=external_id,
+            window_seconds=seconds,
+            window_percentage=percentage,
+            active=active,
+            environment_ids=[env.id],
+            updated_at=created_at,
+        )
         self.by_id[schedule.friendly_id] = schedule
         return schedule
 
@@ -460,15 +557,15 @@ class ScheduleStore:
     # -- timing ------------------------------------------------------------------------------
 
     def phase(self, env_id: str, schedule: Schedule) -> int:
-        message = json.dumps(["cron-phase-v1", env_id, schedule.deduplication_key],
-                             separators=(",", ":"))
+        message = json.dumps(
+            ["cron-phase-v1", env_id, schedule.deduplication_key], separators=(",", ":")
+        )
         digest = hmac.new(self._phase_secret, message.encode(), hashlib.sha256).digest()
         return int.from_bytes(digest[:4], "big") & (PHASE_DENOMINATOR - 1)
 
     def next_run(self, schedule: Schedule, env_id: str) -> tuple[dt.datetime, dt.datetime]:
         """``(nominal, effective)`` of the next occurrence for this environment's instance."""
-        nominal, following = next_run_times(schedule.cron, schedule.timezone, self.world.now(),
-                                             2)
+        nominal, following = next_run_times(schedule.cron, schedule.timezone, self.world.now(), 2)
         interval = int((following - nominal).total_seconds() * 1000)
         if schedule.window_percentage is not None:
             window_ms = interval * schedule.window_percentage // 100
@@ -486,8 +583,11 @@ class ScheduleStore:
             "type": schedule.type,
             "task": schedule.task,
             "active": schedule.active,
-            "generator": {"type": "CRON", "expression": schedule.cron,
-                          "description": schedule.description},
+            "generator": {
+                "type": "CRON",
+                "expression": schedule.cron,
+                "description": schedule.description,
+            },
             "timezone": schedule.timezone,
         }
         if schedule.window is not None:
@@ -509,8 +609,11 @@ class ScheduleStore:
         environments = []
         for env_id in schedule.environment_ids:
             other = self.world.environments[env_id]
-            item: dict[str, Any] = {"id": other.id, "shortcode": other.shortcode,
-                                    "type": other.type}
+            item: dict[str, Any] = {
+                "id": other.id,
+                "shortcode": other.shortcode,
+                "type": other.type,
+            }
             name = self._user_name(other)
             if name:
                 item["userName"] = name
@@ -535,8 +638,9 @@ class ScheduleStore:
             data["externalId"] = schedule.external_id
         if schedule.user_provided_deduplication_key:
             data["deduplicationKey"] = schedule.deduplication_key
-        data["environments"] = [{"id": e, "type": self.world.environments[e].type}
-                                for e in schedule.environment_ids]
+        data["environments"] = [
+            {"id": e, "type": self.world.environments[e].type} for e in schedule.environment_ids
+        ]
         return data
 
     def render_list_item(self, schedule: Schedule, env: Environment) -> dict[str, Any]:
@@ -565,10 +669,24 @@ class ScheduleStore:
 
 # -- seed --------------------------------------------------------------------------------------
 
-_ZONES = ("UTC", "Europe/London", "America/New_York", "Asia/Tokyo", "Europe/Paris",
-          "Australia/Sydney", "America/Los_Angeles")
-_CRONS = ("0 9 * * *", "30 8 * * 1-5", "0 */6 * * *", "0 0 1 * *", "15 17 * * 5",
-          "0 7 * * 1", "*/30 * * * *")
+_ZONES = (
+    "UTC",
+    "Europe/London",
+    "America/New_York",
+    "Asia/Tokyo",
+    "Europe/Paris",
+    "Australia/Sydney",
+    "America/Los_Angeles",
+)
+_CRONS = (
+    "0 9 * * *",
+    "30 8 * * 1-5",
+    "0 */6 * * *",
+    "0 0 1 * *",
+    "15 17 * * 5",
+    "0 7 * * 1",
+    "*/30 * * * *",
+)
 
 
 def seed_schedules(world: World, rng: random.Random) -> None:
@@ -585,22 +703,44 @@ def seed_schedules(world: World, rng: random.Random) -> None:
         for env in world.project_environments(project.ref):
             if env.type == "PREVIEW" and env.parent_id is None:
                 continue
-            store.add(env, task=SCHEDULED_TASK, cron=SCHEDULE_EXPRESSION, deduplication_key=None,
-                      created_at=anchor - dt.timedelta(days=40), type="DECLARATIVE",
-                      friendly_id=_schedule(world, env)["id"])
+            store.add(
+                env,
+                task=SCHEDULED_TASK,
+                cron=SCHEDULE_EXPRESSION,
+                deduplication_key=None,
+                created_at=anchor - dt.timedelta(days=40),
+                type="DECLARATIVE",
+                friendly_id=_schedule(world, env)["id"],
+            )
     slugs = world.environments_by_public_slug(world.default_project.ref)
     dev, staging, prod = slugs["dev"], slugs["staging"], slugs["prod"]
     for n in range(1, 25):
         store.add(
-            dev, task=SCHEDULED_TASK, cron=_CRONS[n % len(_CRONS)],
-            deduplication_key=f"tenant-{n}-digest", external_id=f"tenant_{n}",
-            timezone=_ZONES[n % len(_ZONES)], active=n % 7 != 0,
+            dev,
+            task=SCHEDULED_TASK,
+            cron=_CRONS[n % len(_CRONS)],
+            deduplication_key=f"tenant-{n}-digest",
+            external_id=f"tenant_{n}",
+            timezone=_ZONES[n % len(_ZONES)],
+            active=n % 7 != 0,
             window="30m" if n == 5 else ("10%" if n == 6 else None),
-            created_at=anchor - dt.timedelta(days=30) + dt.timedelta(hours=n * 7 + rng.random()))
-    store.add(dev, task=SCHEDULED_TASK, cron="0 12 * * *", deduplication_key=None,
-              created_at=anchor - dt.timedelta(days=2))  # made in the dashboard
+            created_at=anchor - dt.timedelta(days=30) + dt.timedelta(hours=n * 7 + rng.random()),
+        )
+    store.add(
+        dev,
+        task=SCHEDULED_TASK,
+        cron="0 12 * * *",
+        deduplication_key=None,
+        created_at=anchor - dt.timedelta(days=2),
+    )  # made in the dashboard
     for env, count in ((staging, 2), (prod, 3)):
         for n in range(1, count + 1):
-            store.add(env, task=SCHEDULED_TASK, cron=_CRONS[n], deduplication_key=f"{env.slug}-"
-                      f"report-{n}", external_id=f"org_{n}", timezone=_ZONES[n],
-                      created_at=anchor - dt.timedelta(days=10 - n))
+            store.add(
+                env,
+                task=SCHEDULED_TASK,
+                cron=_CRONS[n],
+                deduplication_key=f"{env.slug}-report-{n}",
+                external_id=f"org_{n}",
+                timezone=_ZONES[n],
+                created_at=anchor - dt.timedelta(days=10 - n),
+            )

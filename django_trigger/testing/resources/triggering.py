@@ -55,15 +55,27 @@ def check_options(check: Checker, options: Any, prefix: list[str | int]) -> None
     for key in ("idempotencyKey",):
         sub.string(options, key, required=False, max_length=2048)
     sub.string(options, "externalDeploymentId", required=False, max_length=128)
-    for key in ("idempotencyKeyTTL", "lockToVersion", "region",
-                "metadataType", "payloadType", "parentRunId", "bulkActionId"):
+    for key in (
+        "idempotencyKeyTTL",
+        "lockToVersion",
+        "region",
+        "metadataType",
+        "payloadType",
+        "parentRunId",
+        "bulkActionId",
+    ):
         sub.string(options, key, required=False)
     if "delay" in options and not isinstance(options["delay"], str):
-        sub.add(["delay"], "Expected string, received " + received_type(options["delay"]),
-                "invalid_type")
+        sub.add(
+            ["delay"],
+            "Expected string, received " + received_type(options["delay"]),
+            "invalid_type",
+        )
     ttl = options.get("ttl")
-    if ttl is not None and not (isinstance(ttl, str) or (
-            isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl >= 0)):
+    if ttl is not None and not (
+        isinstance(ttl, str)
+        or (isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl >= 0)
+    ):
         sub.add(["ttl"], "Invalid input", "invalid_union")
     if "tags" in options:
         sub.string_or_list(options, "tags", max_length=MAX_TAG_LENGTH)
@@ -77,32 +89,42 @@ def check_options(check: Checker, options: Any, prefix: list[str | int]) -> None
     key_options = options.get("idempotencyKeyOptions")
     if key_options is not None:
         if not isinstance(key_options, dict):
-            sub.add(["idempotencyKeyOptions"], "Expected object, received "
-                    + received_type(key_options), "invalid_type")
+            sub.add(
+                ["idempotencyKeyOptions"],
+                "Expected object, received " + received_type(key_options),
+                "invalid_type",
+            )
         else:
             sub.string(key_options, "key", path=["idempotencyKeyOptions", "key"])
-            sub.enum(key_options, "scope", IDEMPOTENCY_SCOPES,
-                     path=["idempotencyKeyOptions", "scope"])
+            sub.enum(
+                key_options, "scope", IDEMPOTENCY_SCOPES, path=["idempotencyKeyOptions", "scope"]
+            )
     debounce = options.get("debounce")
     if debounce is not None:
         if not isinstance(debounce, dict):
-            sub.add(["debounce"], "Expected object, received " + received_type(debounce),
-                    "invalid_type")
+            sub.add(
+                ["debounce"], "Expected object, received " + received_type(debounce), "invalid_type"
+            )
         else:
             sub.string(debounce, "key", max_length=512, path=["debounce", "key"])
             sub.string(debounce, "delay", path=["debounce", "delay"])
-            sub.enum(debounce, "mode", ("leading", "trailing"), required=False,
-                     path=["debounce", "mode"])
+            sub.enum(
+                debounce, "mode", ("leading", "trailing"), required=False, path=["debounce", "mode"]
+            )
             sub.string(debounce, "maxDelay", required=False, path=["debounce", "maxDelay"])
     queue = options.get("queue")
     if queue is not None and not (isinstance(queue, dict) and isinstance(queue.get("name"), str)):
         sub.add(["queue", "name"], "Required", "invalid_type")
     concurrency_key = options.get("concurrencyKey")
-    if concurrency_key is not None and (isinstance(concurrency_key, bool) or not isinstance(
-            concurrency_key, (str, int, float))):
+    if concurrency_key is not None and (
+        isinstance(concurrency_key, bool) or not isinstance(concurrency_key, (str, int, float))
+    ):
         sub.add(["concurrencyKey"], "Invalid input", "invalid_union")
-    if "metadata" in options and options["metadata"] is not None and not isinstance(
-            options["metadata"], (dict, list, str, int, float, bool)):
+    if (
+        "metadata" in options
+        and options["metadata"] is not None
+        and not isinstance(options["metadata"], (dict, list, str, int, float, bool))
+    ):
         sub.add(["metadata"], "Invalid input")
     check.issues += sub.issues
 
@@ -137,11 +159,19 @@ def _packet(payload: Any, payload_type: str) -> str | None:
     return payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
 
 
-def trigger_run(world: World, environment: Environment, task_identifier: str, payload: Any,
-                options: dict[str, Any] | None, *, idempotency_key: str | None = None,
-                idempotency_key_ttl: str | None = None, batch_id: str | None = None,
-                trigger_function: str | None = None,
-                streams_version: str | None = None) -> TriggerOutcome:
+def trigger_run(
+    world: World,
+    environment: Environment,
+    task_identifier: str,
+    payload: Any,
+    options: dict[str, Any] | None,
+    *,
+    idempotency_key: str | None = None,
+    idempotency_key_ttl: str | None = None,
+    batch_id: str | None = None,
+    trigger_function: str | None = None,
+    streams_version: str | None = None,
+) -> TriggerOutcome:
     """Create a run (or return the live run holding the idempotency key). Raises 422 for
     service validation failures (too many tags). Call with ``world.lock`` held."""
     options = dict(options or {})
@@ -153,7 +183,8 @@ def trigger_run(world: World, environment: Environment, task_identifier: str, pa
     tags = list(dict.fromkeys(t for t in tags if t.strip()))
     if len(tags) > MAX_TAGS:
         raise errors.api_error(
-            422, f"Runs can only have {MAX_TAGS} tags, you're trying to set {len(tags)}.")
+            422, f"Runs can only have {MAX_TAGS} tags, you're trying to set {len(tags)}."
+        )
 
     key = idempotency_key or options.get("idempotencyKey") or None
     key_ttl = idempotency_key_ttl or options.get("idempotencyKeyTTL")
@@ -166,10 +197,12 @@ def trigger_run(world: World, environment: Environment, task_identifier: str, pa
     delay_until = _delay_until(options.get("delay") or (debounce or {}).get("delay"), now)
     if debounce:
         if delay_until is None:
-            raise errors.api_error(422, "Debounce requires a valid delay duration. Provided: "
-                                   f"{debounce['delay']}")
-        debounced = _debounce(store, environment, task_identifier, debounce, options, tags,
-                              payload, now)
+            raise errors.api_error(
+                422, f"Debounce requires a valid delay duration. Provided: {debounce['delay']}"
+            )
+        debounced = _debounce(
+            store, environment, task_identifier, debounce, options, tags, payload, now
+        )
         if debounced is not None:
             return TriggerOutcome(debounced, cached=False)  # the service says isCached: false
 
@@ -188,26 +221,39 @@ def trigger_run(world: World, environment: Environment, task_identifier: str, pa
     concurrency_key = options.get("concurrencyKey")
     locked = options.get("lockToVersion") or None
     run = store.new_run(
-        environment, task_identifier,
+        environment,
+        task_identifier,
         status=store.initial_status(environment, task_identifier, delay_until is not None),
-        is_test=bool(options.get("test")), tags=tags,
-        payload=_packet(payload, payload_type), payload_type=payload_type,
-        metadata=(json.dumps(metadata, ensure_ascii=False) if isinstance(metadata, (dict, list))
-                  else metadata if isinstance(metadata, str) else None),
+        is_test=bool(options.get("test")),
+        tags=tags,
+        payload=_packet(payload, payload_type),
+        payload_type=payload_type,
+        metadata=(
+            json.dumps(metadata, ensure_ascii=False)
+            if isinstance(metadata, (dict, list))
+            else metadata
+            if isinstance(metadata, str)
+            else None
+        ),
         metadata_type=options.get("metadataType") or "application/json",
-        delay_until=delay_until, ttl=ttl or None,
+        delay_until=delay_until,
+        ttl=ttl or None,
         idempotency_key=key,
         idempotency_key_options=options.get("idempotencyKeyOptions") if key else None,
         idempotency_key_expires_at=idempotency_expiry(key_ttl, now) if key else None,
-        locked_to_version=locked, version=locked,
-        machine=options.get("machine") or "small-1x", region=options.get("region"),
+        locked_to_version=locked,
+        version=locked,
+        machine=options.get("machine") or "small-1x",
+        region=options.get("region"),
         queue=queue.get("name") if isinstance(queue, dict) and queue.get("name") else None,
         concurrency_key=str(concurrency_key) if concurrency_key is not None else None,
-        max_attempts=options.get("maxAttempts"), max_duration=options.get("maxDuration"),
+        max_attempts=options.get("maxAttempts"),
+        max_duration=options.get("maxDuration"),
         priority=int(options.get("priority") or 0),
         parent_id=parent.friendly_id if parent else None,
         depth=(parent.depth + 1) if parent else 0,
-        batch_id=batch_id, trigger_function=trigger_function,
+        batch_id=batch_id,
+        trigger_function=trigger_function,
         bulk_action_ids=[options["bulkActionId"]] if options.get("bulkActionId") else [],
         external_deployment_id=options.get("externalDeploymentId") or None,
         debounce=options.get("debounce"),
@@ -218,9 +264,16 @@ def trigger_run(world: World, environment: Environment, task_identifier: str, pa
     return TriggerOutcome(run, cached=False)
 
 
-def _debounce(store: RunStore, environment: Environment, task_identifier: str,
-              debounce: dict[str, Any], options: dict[str, Any], tags: list[str], payload: Any,
-              now: dt.datetime) -> Run | None:
+def _debounce(
+    store: RunStore,
+    environment: Environment,
+    task_identifier: str,
+    debounce: dict[str, Any],
+    options: dict[str, Any],
+    tags: list[str],
+    payload: Any,
+    now: dt.datetime,
+) -> Run | None:
     """The run engine's DebounceSystem: a trigger whose debounce key (per environment and
     task) names a run still DELAYED pushes that run back to now + ``delay`` (never earlier)
     instead of creating one; ``trailing`` mode also replaces its payload, metadata, tags,
@@ -229,24 +282,30 @@ def _debounce(store: RunStore, environment: Environment, task_identifier: str,
     delay_ms = parse_duration(debounce["delay"])
     if delay_ms is None:
         raise errors.api_error(
-            422, f"Invalid debounce delay: {debounce['delay']}. debounce.delay must be a "
+            422,
+            f"Invalid debounce delay: {debounce['delay']}. debounce.delay must be a "
             "duration, not a date, because it is re-applied every time the run is pushed back. "
             "Supported formats: {number}s, {number}m, {number}h or {number}hr, {number}d, "
-            '{number}w, optionally combined (for example "2h30m").')
+            '{number}w, optionally combined (for example "2h30m").',
+        )
     max_ms = None
     if debounce.get("maxDelay") is not None:
         max_ms = parse_duration(debounce["maxDelay"])
         if max_ms is None:
             raise errors.api_error(
-                422, f"Invalid debounce maxDelay: {debounce['maxDelay']}. Supported formats: "
+                422,
+                f"Invalid debounce maxDelay: {debounce['maxDelay']}. Supported formats: "
                 "{number}s, {number}m, {number}h or {number}hr, {number}d, {number}w, "
-                'optionally combined (for example "2h30m").')
+                'optionally combined (for example "2h30m").',
+            )
         if max_ms <= delay_ms:
             raise errors.api_error(
-                422, f"debounce.maxDelay ({debounce['maxDelay']}) must be longer than "
+                422,
+                f"debounce.maxDelay ({debounce['maxDelay']}) must be longer than "
                 f"debounce.delay ({debounce['delay']}). A debounced run is only pushed back "
                 "while it stays inside maxDelay, so with these values every trigger would "
-                "create its own run.")
+                "create its own run.",
+            )
     existing_id = store.debounce_keys.get((environment.id, task_identifier, debounce["key"]))
     run = store.by_id.get(existing_id or "")
     if run is None or run.status not in ("DELAYED", "PENDING_VERSION"):
@@ -261,13 +320,17 @@ def _debounce(store: RunStore, environment: Environment, task_identifier: str,
         run.payload, run.payload_type = _packet(payload, payload_type), payload_type
         metadata = options.get("metadata")
         if metadata is not None:
-            run.metadata = (metadata if isinstance(metadata, str)
-                            else json.dumps(metadata, ensure_ascii=False))
+            run.metadata = (
+                metadata if isinstance(metadata, str) else json.dumps(metadata, ensure_ascii=False)
+            )
             run.metadata_type = options.get("metadataType") or "application/json"
         if "tags" in options:
             run.tags = tags
-        for option, attribute in (("maxAttempts", "max_attempts"),
-                                  ("maxDuration", "max_duration"), ("machine", "machine")):
+        for option, attribute in (
+            ("maxAttempts", "max_attempts"),
+            ("maxDuration", "max_duration"),
+            ("machine", "machine"),
+        ):
             if options.get(option) is not None:
                 setattr(run, attribute, options[option])
         store.touch(run)
@@ -276,7 +339,10 @@ def _debounce(store: RunStore, environment: Environment, task_identifier: str,
 
 def jwt_headers(world: World, environment: Environment, scopes: list[str]) -> dict[str, str]:
     """``x-trigger-jwt`` / ``x-trigger-jwt-claims`` signed with the environment's key."""
-    token, claims = public_access_token(environment.api_key, environment.id, scopes,
-                                        world.clock.now_ms() // 1000)
-    return {"x-trigger-jwt": token,
-            "x-trigger-jwt-claims": json.dumps(claims, separators=(",", ":"))}
+    token, claims = public_access_token(
+        environment.api_key, environment.id, scopes, world.clock.now_ms() // 1000
+    )
+    return {
+        "x-trigger-jwt": token,
+        "x-trigger-jwt-claims": json.dumps(claims, separators=(",", ":")),
+    }

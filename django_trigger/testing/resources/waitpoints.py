@@ -67,8 +67,9 @@ def stringify_io(value: Any) -> tuple[str | None, str]:
         return None, "application/json"
     if isinstance(value, str):
         return value, "text/plain"
-    return json.dumps({"json": value}, separators=(",", ":"), ensure_ascii=False), \
-        "application/super+json"
+    return json.dumps(
+        {"json": value}, separators=(",", ":"), ensure_ascii=False
+    ), "application/super+json"
 
 
 _ABSENT: Any = object()
@@ -95,14 +96,20 @@ class WaitpointStore:
         """Tokens whose timeout has passed on the emulator's clock time out."""
         now = self.world.now()
         for token in self.tokens.values():
-            if token.status == "PENDING" and token.timeout_at is not None and (
-                    token.timeout_at <= now):
+            if (
+                token.status == "PENDING"
+                and token.timeout_at is not None
+                and (token.timeout_at <= now)
+            ):
                 token.status = "COMPLETED"
                 token.completed_at = token.timeout_at
-                token.output = json.dumps({
-                    "code": TIMEOUT_ERROR_CODE,
-                    "message": f"Waitpoint timed out at {format_date(token.timeout_at)}",
-                }, separators=(",", ":"))
+                token.output = json.dumps(
+                    {
+                        "code": TIMEOUT_ERROR_CODE,
+                        "message": f"Waitpoint timed out at {format_date(token.timeout_at)}",
+                    },
+                    separators=(",", ":"),
+                )
                 token.output_type = "application/json"
                 token.output_is_error = True
 
@@ -111,9 +118,16 @@ class WaitpointStore:
         stamp = f"{to_ms(now):013d}{self._sequence:05d}"
         return stamp + self.world.ids.chars("waitpoint", 8, LOWER_ALNUM)
 
-    def create(self, environment: Environment, *, idempotency_key: str | None,
-               key_expires_at: dt.datetime | None, timeout_at: dt.datetime | None,
-               tags: list[str], now: dt.datetime | None = None) -> tuple[WaitpointToken, bool]:
+    def create(
+        self,
+        environment: Environment,
+        *,
+        idempotency_key: str | None,
+        key_expires_at: dt.datetime | None,
+        timeout_at: dt.datetime | None,
+        tags: list[str],
+        now: dt.datetime | None = None,
+    ) -> tuple[WaitpointToken, bool]:
         """``engine.createManualWaitpoint``: (token, is_cached). ``now``: the request's instant
         (the one its timeout and TTL were computed from)."""
         self.tick()
@@ -127,10 +141,14 @@ class WaitpointStore:
                 existing.inactive_idempotency_key = existing.idempotency_key
                 existing.idempotency_key = self.world.ids.chars("waitpoint-key", 24)
         token = WaitpointToken(
-            id=self._new_id(now), environment_id=environment.id,
+            id=self._new_id(now),
+            environment_id=environment.id,
             idempotency_key=idempotency_key or self.world.ids.chars("waitpoint-key", 24),
-            user_provided_key=bool(idempotency_key), created_at=now, timeout_at=timeout_at,
-            idempotency_key_expires_at=key_expires_at, tags=list(tags),
+            user_provided_key=bool(idempotency_key),
+            created_at=now,
+            timeout_at=timeout_at,
+            idempotency_key_expires_at=key_expires_at,
+            tags=list(tags),
         )
         self.tokens[token.id] = token
         return token, False
@@ -153,11 +171,15 @@ class WaitpointStore:
 
     # -- lookups ----------------------------------------------------------------------------
 
-    def get(self, friendly_id: str, environment: Environment | None = None
-            ) -> WaitpointToken | None:
+    def get(
+        self, friendly_id: str, environment: Environment | None = None
+    ) -> WaitpointToken | None:
         self.tick()
-        internal = friendly_id[len("waitpoint_"):] if friendly_id.startswith(
-            "waitpoint_") else friendly_id
+        internal = (
+            friendly_id[len("waitpoint_") :]
+            if friendly_id.startswith("waitpoint_")
+            else friendly_id
+        )
         token = self.tokens.get(internal)
         if token is None or (environment is not None and token.environment_id != environment.id):
             return None
@@ -178,8 +200,10 @@ class WaitpointStore:
     # -- rendering ----------------------------------------------------------------------------
 
     def callback_url(self, base_url: str, token: WaitpointToken) -> str:
-        return (f"{base_url}/api/v1/waitpoints/tokens/{token.friendly_id}/callback/"
-                f"{self.callback_hash(token)}")
+        return (
+            f"{base_url}/api/v1/waitpoints/tokens/{token.friendly_id}/callback/"
+            f"{self.callback_hash(token)}"
+        )
 
     def callback_hash(self, token: WaitpointToken) -> str:
         """``generateHttpCallbackHash``: HMAC-SHA256 of the internal id with the API key of

@@ -52,21 +52,34 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--port", type=int, default=8000,
-                            help="port of the development server (default 8000)")
-        parser.add_argument("--seed", type=int, default=1,
-                            help="seed of the emulator's keys and data (default 1)")
-        parser.add_argument("--runs", type=int, default=300,
-                            help="runs to seed in the dev environment (default 300; prod gets "
-                                 "a fifth as many)")
-        parser.add_argument("--emulator-port", type=int, default=0,
-                            help="port of the emulator (default: any free port)")
-        parser.add_argument("--noreload", action="store_true",
-                            help="run the server without the autoreloader")
-        parser.add_argument("--setup-only", action="store_true",
-                            help="start the emulator, prepare the database and the user, check "
-                                 "that the client reaches the emulator, print it all and exit "
-                                 "without running the server")
+        parser.add_argument(
+            "--port", type=int, default=8000, help="port of the development server (default 8000)"
+        )
+        parser.add_argument(
+            "--seed", type=int, default=1, help="seed of the emulator's keys and data (default 1)"
+        )
+        parser.add_argument(
+            "--runs",
+            type=int,
+            default=300,
+            help="runs to seed in the dev environment (default 300; prod gets a fifth as many)",
+        )
+        parser.add_argument(
+            "--emulator-port",
+            type=int,
+            default=0,
+            help="port of the emulator (default: any free port)",
+        )
+        parser.add_argument(
+            "--noreload", action="store_true", help="run the server without the autoreloader"
+        )
+        parser.add_argument(
+            "--setup-only",
+            action="store_true",
+            help="start the emulator, prepare the database and the user, check "
+            "that the client reaches the emulator, print it all and exit "
+            "without running the server",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -80,8 +93,9 @@ class Command(BaseCommand):
         if not options["setup_only"]:
             _require_free_port(port)
         try:
-            emulator = Emulator(seed=options["seed"], runs=options["runs"],
-                                port=options["emulator_port"])
+            emulator = Emulator(
+                seed=options["seed"], runs=options["runs"], port=options["emulator_port"]
+            )
             emulator.start()
         except (ValueError, OSError) as exc:
             raise CommandError(f"Cannot start the emulator: {exc}") from exc
@@ -133,8 +147,9 @@ class Command(BaseCommand):
         user.set_password(DEMO_PASSWORD)
         user.save()
         verb = "Created" if created else "Reset"
-        self.stdout.write(f"{verb} the superuser {DEMO_USERNAME!r} in the database "
-                          f"{_database_name()}.")
+        self.stdout.write(
+            f"{verb} the superuser {DEMO_USERNAME!r} in the database {_database_name()}."
+        )
 
     def check_client(self) -> None:
         """One request through the default client, the way the views make it."""
@@ -155,8 +170,10 @@ class Command(BaseCommand):
         try:
             for number in (1001, 1002, 1003):
                 get_client().waitpoints.create_token(
-                    timeout="1d", tags=[f"order:{number}"],
-                    idempotency_key=f"demo-approval-{number}")
+                    timeout="1d",
+                    tags=[f"order:{number}"],
+                    idempotency_key=f"demo-approval-{number}",
+                )
         except TriggerError as exc:
             raise CommandError(f"Cannot create the demo's waitpoint tokens: {exc}") from exc
         self.stdout.write("Created 3 waitpoint tokens waiting for approval (/approvals/).")
@@ -164,9 +181,12 @@ class Command(BaseCommand):
     def print_banner(self, emulator: Any) -> None:
         line = "=" * 78
         self.stdout.write(self.style.WARNING(line))
-        self.stdout.write(self.style.WARNING(
-            f"DEMO MODE: talking to a local Trigger.dev emulator at {emulator.base_url} "
-            "(no real API is contacted)"))
+        self.stdout.write(
+            self.style.WARNING(
+                f"DEMO MODE: talking to a local Trigger.dev emulator at {emulator.base_url} "
+                "(no real API is contacted)"
+            )
+        )
         self.stdout.write(self.style.WARNING(line))
 
     def print_summary(self, emulator: Any, port: int, seed: int, runs: int) -> None:
@@ -202,12 +222,16 @@ class Command(BaseCommand):
         server = None
         try:
             # Its own process group, so that stopping it also stops the autoreloader's child.
-            server = subprocess.Popen(command, env={**os.environ, **environment},
-                                      start_new_session=True)
+            server = subprocess.Popen(
+                command, env={**os.environ, **environment}, start_new_session=True
+            )
             if _wait_until_listening(port, server):
-                self.stdout.write(self.style.SUCCESS(
-                    f"Demo ready: http://{HOST}:{port}/admin/ (log in as {DEMO_USERNAME} / "
-                    f"{DEMO_PASSWORD}). Press Ctrl+C to stop the server and the emulator."))
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Demo ready: http://{HOST}:{port}/admin/ (log in as {DEMO_USERNAME} / "
+                        f"{DEMO_PASSWORD}). Press Ctrl+C to stop the server and the emulator."
+                    )
+                )
             returncode = server.wait()
         except KeyboardInterrupt:
             self.stdout.write("Stopping the server and the emulator…")
@@ -218,8 +242,9 @@ class Command(BaseCommand):
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         if returncode:
-            raise CommandError(f"The development server exited with status {returncode}.",
-                               returncode=returncode)
+            raise CommandError(
+                f"The development server exited with status {returncode}.", returncode=returncode
+            )
 
 
 def _require_free_port(port: int) -> None:
