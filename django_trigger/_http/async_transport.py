@@ -33,11 +33,9 @@ from django_trigger.exceptions import (
     ApiConnectionError,
     ApiError,
     ApiResponseTooLargeError,
-    ApiTimeoutError,
 )
 from django_trigger.options import RequestOptionsLike
 
-from .budget import CallBudget
 from .retry import MAX_SERVER_WAIT, Failure, RetryRules, RetrySafety, _path_only
 from .transport import (
     PreparedCall,
@@ -45,6 +43,7 @@ from .transport import (
     TransportBase,
     _deadline_if_reached,
     _outcome_unknown,
+    _strerror,
 )
 
 __all__ = ["AsyncTransport"]
@@ -284,44 +283,29 @@ class AsyncTransport(TransportBase):
     # -- failures ----------------------------------------------------------------------------
 
     def _connection_error(self, exc: BaseException, call: PreparedCall) -> ApiError:
-        budget: CallBudget = call.budget
         timed_out = isinstance(exc, (httpx.TimeoutException, asyncio.TimeoutError))
-        if budget.remaining() <= 0 or (budget.deadline_reached and timed_out):
-            last = self._describe_failure(exc).rstrip(".")
-            return self._deadline_error(budget, call.method, call.path, f"last: {last}")
-        attempts = f"after {budget.attempts} attempts" if budget.attempts > 1 else ""
-        if budget.deadline_reached:
-            attempts = (f"{attempts}; " if attempts else "") + (
-                f"no time for another before the {budget.deadline_seconds:g}s deadline"
-            )
-        message = self._describe_failure(exc, attempts)
-        error_class = ApiTimeoutError if timed_out else ApiConnectionError
-        return error_class(message, method=call.method, path=call.path)
+        return self._failure_error(exc, timed_out, call.budget, call.method, call.path)
 
-    def _describe_failure(self, exc: BaseException, suffix: str = "") -> str:
-        """The sync transport's wording for httpx's errors (``host:port``, never the URL)."""
-        host = self._host
-        suffix = f" ({suffix})" if suffix else ""
-        cause = _root_cause(exc)
-        if isinstance(exc, httpx.ConnectTimeout):
-            return f"Connect timeout: {host} did not accept the connection in time{suffix}."
-        if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout, asyncio.TimeoutError)):
-            return f"Read timeout: {host} did not answer in time{suffix}."
+    def _failure_kind(self, reason: BaseException) -> tuple[str, str]:
+        """httpx's errors as ``_FAILURES`` kinds (the sync transport's wording)."""
+        cause = _root_cause(reason)
+        if isinstance(reason, httpx.ConnectTimeout):
+            return "connect_timeout", ""
+        if isinstance(reason, (httpx.ReadTimeout, httpx.WriteTimeout, asyncio.TimeoutError)):
+            return "read_timeout", ""
         if isinstance(cause, ssl.SSLError):
-            reason = cause.reason or cause.strerror or "handshake failed"
-            return f"TLS error talking to {host}: {reason}{suffix}."
-        if isinstance(exc, httpx.ConnectError):
+            return "tls", str(cause.reason or cause.strerror or "handshake failed")
+        if isinstance(reason, httpx.ConnectError):
             if isinstance(cause, socket.gaierror):
-                return f"DNS lookup failed for {host}: the host name does not resolve{suffix}."
+                return "dns", ""
             if isinstance(cause, ConnectionRefusedError):
-                return f"Connection refused by {host}{suffix}."
-            detail = f": {cause.strerror}" if isinstance(cause, OSError) and cause.strerror else ""
-            return f"Could not connect to {host}{detail}{suffix}."
-        if isinstance(exc, httpx.DecodingError):
-            return f"Undecodable response from {host}: bad Content-Encoding data{suffix}."
-        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
-            return f"Connection dropped by {host} before the answer was complete{suffix}."
-        return f"Connection error talking to {host} ({type(exc).__name__}){suffix}."
+                return "refused", ""
+            return "connect", _strerror(cause)
+        if isinstance(reason, httpx.DecodingError):
+            return "decode", ""
+        if isinstance(reason, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+            return "dropped", ""
+        return "other", type(reason).__name__
 
 
 async def _bounded(call: Awaitable[T], seconds: float) -> T:

@@ -12,21 +12,23 @@ import re
 from urllib.parse import quote, unquote
 
 from django_trigger.exceptions import InvalidRequestError
+from django_trigger.validators import ENV_VAR_NAME, PROJECT_REF
 
 __all__ = ["ID_PATTERNS", "build_path", "segment"]
 
-# What an id of each kind looks like (API.md §1: opaque strings with known prefixes).
+# What an id of each kind looks like (API.md §1: opaque strings with known prefixes); each
+# must match the whole value.
 ID_PATTERNS: dict[str, re.Pattern[str]] = {
-    "run": re.compile(r"^run_[A-Za-z0-9]+$"),
-    "batch": re.compile(r"^batch_[A-Za-z0-9]+$"),
-    "bulk_action": re.compile(r"^bulk_[A-Za-z0-9]+$"),
-    "waitpoint": re.compile(r"^waitpoint_[A-Za-z0-9]+$"),
-    "webhook_endpoint": re.compile(r"^wh_[A-Za-z0-9]+$"),
-    "webhook_delivery": re.compile(r"^whd_[A-Za-z0-9]+$"),
-    "error": re.compile(r"^(error_)?[A-Za-z0-9]+$"),  # error_<fingerprint> or the fingerprint
-    "project_ref": re.compile(r"^proj_[A-Za-z0-9]+$"),
-    "envvar_name": re.compile(r"^[A-Za-z0-9_]+$", re.ASCII),
-    "environment": re.compile(r"^(dev|staging|stg|prod|preview)$"),
+    "run": re.compile(r"run_[A-Za-z0-9]+"),
+    "batch": re.compile(r"batch_[A-Za-z0-9]+"),
+    "bulk_action": re.compile(r"bulk_[A-Za-z0-9]+"),
+    "waitpoint": re.compile(r"waitpoint_[A-Za-z0-9]+"),
+    "webhook_endpoint": re.compile(r"wh_[A-Za-z0-9]+"),
+    "webhook_delivery": re.compile(r"whd_[A-Za-z0-9]+"),
+    "error": re.compile(r"(error_)?[A-Za-z0-9]+"),  # error_<fingerprint> or the fingerprint
+    "project_ref": PROJECT_REF,
+    "envvar_name": ENV_VAR_NAME,
+    "environment": re.compile(r"(dev|staging|stg|prod|preview)"),
 }
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -44,7 +46,7 @@ def segment(value: object, kind: str) -> str:
     if _CONTROL.search(value):
         raise InvalidRequestError(f"{kind} must not contain control characters")
     pattern = ID_PATTERNS.get(kind)
-    if pattern is not None and not pattern.match(value):
+    if pattern is not None and not pattern.fullmatch(value):
         raise InvalidRequestError(f"{value!r} is not a valid {kind.replace('_', ' ')}")
     return quote(value, safe="")
 

@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
@@ -94,7 +95,7 @@ T = TypeVar("T")
 _CHUNK_SIZE = 64 * 1024  # bytes asked of the socket (or the gzip decoder) per read
 
 
-class Auth:
+class Auth(Enum):
     """Which credentials an endpoint accepts (API.md §14)."""
 
     SECRET_KEY = "secret_key"
@@ -211,7 +212,7 @@ class TransportBase:
 
     # -- requests ----------------------------------------------------------------------------
 
-    def check_auth(self, auth: str, operation: str) -> None:
+    def check_auth(self, auth: Auth, operation: str) -> None:
         """Refuse, before sending, a call these credentials cannot make (API.md §14)."""
         kind = self.token_kind
         if kind is TokenKind.PUBLIC_ACCESS_TOKEN and auth not in (
@@ -228,7 +229,7 @@ class TransportBase:
                 f"{operation} needs a secret key (tr_dev_…, tr_prod_…); this client is "
                 "configured with a personal access token, which the API refuses here."
             )
-        if auth == Auth.PERSONAL and kind is TokenKind.SECRET_KEY:
+        if auth is Auth.PERSONAL and kind is TokenKind.SECRET_KEY:
             raise InvalidRequestError(
                 f"{operation} needs a personal access token (tr_pat_…); this client is "
                 "configured with a secret key, which the API refuses here."
@@ -325,8 +326,10 @@ class TransportBase:
             return value
         try:
             read = float(value)
-        except (TypeError, ValueError):
-            raise InvalidRequestError(f"timeout must be a number of seconds, not {value!r}")
+        except (TypeError, ValueError) as exc:
+            raise InvalidRequestError(
+                f"timeout must be a number of seconds, not {value!r}"
+            ) from exc
         if not read > 0 or read == float("inf"):
             raise InvalidRequestError("timeout must be a positive, finite number of seconds")
         return (self.connect_timeout, read)
@@ -349,6 +352,35 @@ class TransportBase:
             method=method,
             path=path,
         )
+
+    def _failure_error(
+        self, reason: BaseException, timed_out: bool, budget: CallBudget, method: str, path: str
+    ) -> ApiError:
+        """The error for a call that got no answer (``reason``: the failure of its last
+        attempt, ``timed_out``: whether that was a timeout)."""
+        # Out of time: the time left ran out (a wait cut to it timed out). A failure that came
+        # quickly is reported as itself, even when the deadline left no time for a retry.
+        if budget.remaining() <= 0 or (budget.deadline_reached and timed_out):
+            last = self._describe_failure(reason).rstrip(".")
+            return self._deadline_error(budget, method, path, f"last: {last}")
+        attempts = f"after {budget.attempts} attempts" if budget.attempts > 1 else ""
+        if budget.deadline_reached:
+            attempts = (f"{attempts}; " if attempts else "") + (
+                f"no time for another before the {budget.deadline_seconds:g}s deadline"
+            )
+        message = self._describe_failure(reason, attempts)
+        error_class = ApiTimeoutError if timed_out else ApiConnectionError
+        return error_class(message, method=method, path=path)
+
+    def _describe_failure(self, reason: BaseException, suffix: str = "") -> str:
+        """What happened, in words, with ``host:port``; never the URL (it may carry a query)."""
+        kind, detail = self._failure_kind(reason)
+        text = _FAILURES[kind].format(host=self._host, detail=detail)
+        return f"{text} ({suffix})." if suffix else f"{text}."
+
+    def _failure_kind(self, reason: BaseException) -> tuple[str, str]:
+        """The transport library's failure as a kind of ``_FAILURES`` and its detail."""
+        raise NotImplementedError
 
 
 class Transport(TransportBase):
@@ -536,44 +568,29 @@ class Transport(TransportBase):
             isinstance(reason, (ReadTimeoutError, ConnectTimeoutError))
             and not isinstance(reason, NewConnectionError)
         )
-        # Out of time: the time left ran out (a wait cut to it timed out). A failure that came
-        # quickly is reported as itself, even when the deadline left no time for a retry.
-        if budget.remaining() <= 0 or (budget.deadline_reached and timed_out):
-            last = self._describe_failure(reason).rstrip(".")
-            return self._deadline_error(budget, method, path, f"last: {last}")
-        attempts = f"after {budget.attempts} attempts" if budget.attempts > 1 else ""
-        if budget.deadline_reached:
-            attempts = (f"{attempts}; " if attempts else "") + (
-                f"no time for another before the {budget.deadline_seconds:g}s deadline"
-            )
-        message = self._describe_failure(reason, attempts)
-        error_class = ApiTimeoutError if timed_out else ApiConnectionError
-        return error_class(message, method=method, path=path)
+        return self._failure_error(reason, timed_out, budget, method, path)
 
-    def _describe_failure(self, reason: BaseException, suffix: str = "") -> str:
-        """What happened, in words, with ``host:port``; never the URL (it may carry a query)
-        nor urllib3's own message (it quotes the URL)."""
-        host = self._host
-        suffix = f" ({suffix})" if suffix else ""
+    def _failure_kind(self, reason: BaseException) -> tuple[str, str]:
+        """urllib3's errors as ``_FAILURES`` kinds (never urllib3's own message: it quotes the
+        URL)."""
         if isinstance(reason, NameResolutionError):
-            return f"DNS lookup failed for {host}: the host name does not resolve{suffix}."
+            return "dns", ""
         if isinstance(reason, NewConnectionError):
             cause = reason.__cause__ or reason.__context__
             if isinstance(cause, ConnectionRefusedError):
-                return f"Connection refused by {host}{suffix}."
-            detail = f": {cause.strerror}" if isinstance(cause, OSError) and cause.strerror else ""
-            return f"Could not connect to {host}{detail}{suffix}."
+                return "refused", ""
+            return "connect", _strerror(cause)
         if isinstance(reason, ConnectTimeoutError):
-            return f"Connect timeout: {host} did not accept the connection in time{suffix}."
+            return "connect_timeout", ""
         if isinstance(reason, ReadTimeoutError):
-            return f"Read timeout: {host} did not answer in time{suffix}."
+            return "read_timeout", ""
         if isinstance(reason, (SSLError, ssl.SSLError)):
-            return f"TLS error talking to {host}: {_tls_reason(reason)}{suffix}."
+            return "tls", _tls_reason(reason)
         if isinstance(reason, DecodeError):
-            return f"Undecodable response from {host}: bad Content-Encoding data{suffix}."
+            return "decode", ""
         if isinstance(reason, (ProtocolError, ConnectionError)):
-            return f"Connection dropped by {host} before the answer was complete{suffix}."
-        return f"Connection error talking to {host} ({type(reason).__name__}){suffix}."
+            return "dropped", ""
+        return "other", type(reason).__name__
 
 
 class _BearerAuth(AuthBase):
@@ -590,6 +607,26 @@ class _BearerAuth(AuthBase):
 
     def __repr__(self) -> str:
         return "<BearerAuth>"
+
+
+# How a failure without an answer is told (``detail``: what ``_failure_kind`` found), the same
+# words for both transports.
+_FAILURES = {
+    "dns": "DNS lookup failed for {host}: the host name does not resolve",
+    "refused": "Connection refused by {host}",
+    "connect": "Could not connect to {host}{detail}",
+    "connect_timeout": "Connect timeout: {host} did not accept the connection in time",
+    "read_timeout": "Read timeout: {host} did not answer in time",
+    "tls": "TLS error talking to {host}: {detail}",
+    "decode": "Undecodable response from {host}: bad Content-Encoding data",
+    "dropped": "Connection dropped by {host} before the answer was complete",
+    "other": "Connection error talking to {host} ({detail})",
+}
+
+
+def _strerror(cause: BaseException | None) -> str:
+    """``": <the OS's reason>"`` of a failed connect, or nothing."""
+    return f": {cause.strerror}" if isinstance(cause, OSError) and cause.strerror else ""
 
 
 def _tls_reason(reason: BaseException) -> str:

@@ -172,7 +172,7 @@ class Resource:
         *,
         operation: str,
         parse: Callable[[Any], T],
-        auth: str = Auth.SECRET_KEY,
+        auth: Auth = Auth.SECRET_KEY,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         data: bytes | None = None,
@@ -195,7 +195,7 @@ class Resource:
             files=files,
             headers=headers,
             request_options=request_options,
-            authenticated=auth != Auth.NONE,
+            authenticated=auth is not Auth.NONE,
             retry_safety=safety,
             unknown_hint=unknown_hint,
         )
@@ -219,7 +219,7 @@ class Resource:
         operation: str,
         item: Callable[[Any], T],
         params: dict[str, Any],
-        auth: str = Auth.SECRET_KEY,
+        auth: Auth = Auth.SECRET_KEY,
         request_options: RequestOptionsLike = None,
     ) -> CursorPage[T]:
         params = {key: value for key, value in params.items() if value is not None}
@@ -244,7 +244,7 @@ class Resource:
         operation: str,
         item: Callable[[Any], T],
         params: dict[str, Any],
-        auth: str = Auth.SECRET_KEY,
+        auth: Auth = Auth.SECRET_KEY,
         request_options: RequestOptionsLike = None,
     ) -> OffsetPage[T]:
         def build(
@@ -254,8 +254,8 @@ class Resource:
                 current = int(pagination["currentPage"])
                 total = int(pagination["totalPages"])
                 count = int(pagination["count"])
-            except (KeyError, TypeError, ValueError):
-                raise SchemaError("pagination needs currentPage, totalPages and count")
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SchemaError("pagination needs currentPage, totalPages and count") from exc
             return self._client._pages[1](
                 [item(entry) for entry in data],
                 current_page=current,
@@ -272,7 +272,7 @@ class Resource:
         path: str,
         operation: str,
         params: dict[str, Any],
-        auth: str,
+        auth: Auth,
         request_options: RequestOptionsLike,
         build: Callable[[list[Any], dict[str, Any], dict[str, Any], Fetch], P],
     ) -> P:
