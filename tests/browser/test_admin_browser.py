@@ -207,13 +207,29 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
             page = self.page
             self.log_in("/admin/django_trigger/run/")
             page.wait_for_selector("#result_list")
-            # With the navigation sidebar folded (its toggle is on every page).
-            page.evaluate("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
-            page.reload()
-            page.wait_for_selector("#result_list")
+            # The navigation sidebar open (Django's default): the five main columns fit.
+            self.assertTrue(page.locator("#nav-sidebar").is_visible())
+            self.assertLessEqual(self.overflow("#changelist .results"), 0)
+            self.assertLessEqual(self.overflow("html"), 0)
+            self.assertFalse(page.locator("#result_list th.column-cost").is_visible())
+            self.assertTrue(page.locator("#result_list th.column-created").is_visible())
+            # Folded (its toggle is on every page): cost and tags come back, still no scrolling.
+            page.click("#toggle-nav-sidebar")
+            self.assertFalse(page.locator("#nav-sidebar").is_visible())
+            self.assertTrue(page.locator("#result_list th.column-cost").is_visible())
+            self.assertTrue(page.locator("#result_list th.column-tag_list").is_visible())
             self.assertLessEqual(self.overflow("#changelist .results"), 0)
             self.assertLessEqual(self.overflow("html"), 0)
             self.screenshot("runs-changelist.png")
+            # A wider screen shows every column with the sidebar open.
+            page.set_viewport_size({"width": 1600, "height": 800})
+            page.click("#toggle-nav-sidebar")
+            page.reload()
+            page.wait_for_selector("#result_list")
+            self.assertTrue(page.locator("#nav-sidebar").is_visible())
+            self.assertTrue(page.locator("#result_list th.column-tag_list").is_visible())
+            self.assertLessEqual(self.overflow("#changelist .results"), 0)
+            page.set_viewport_size({"width": 1280, "height": 800})
             # Long tag lists are cut with an ellipsis; the full list is in the title.
             tags = page.locator("#result_list td.field-tag_list .trigger-tags").first
             self.assertTrue(tags.get_attribute("title"))
@@ -305,3 +321,82 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
             self.assertEqual(self.emulator.journal.count(path=f"/api/v3/runs/{run_id}"), polls)
 
         self.in_browser(follow)
+
+    def test_a_newcomers_first_hour(self):
+        """The path a new user takes (issue #13), as one journey with the sidebar as Django
+        leaves it: the overview, the runs list, a search for a run that does not exist, a
+        filter, a run's page and its actions by state, a new schedule switched off, and an
+        environment variable revealed. Every step must be possible from what the pages say."""
+        run_id = self.executing[0]
+
+        def journey() -> None:
+            page = self.page
+            self.log_in("/admin/")
+            page.get_by_role("link", name="Overview").first.click()
+            page.wait_for_selector("svg.trigger-svg")
+            self.assertLessEqual(self.overflow("html"), 0)
+
+            page.locator("#nav-sidebar").get_by_role("link", name="Runs").click()
+            page.wait_for_selector("#result_list")
+            self.assertIn("Showing runs created in the last 7 days", page.content())
+            self.assertLessEqual(self.overflow("#changelist .results"), 0)
+
+            # A mistyped id keeps the list and says what happened.
+            page.fill("#searchbar", "run_doesnotexist0000")
+            page.press("#searchbar", "Enter")
+            page.wait_for_selector(".messagelist")
+            self.assertIn(
+                "No run with the id run_doesnotexist0000", page.inner_text(".messagelist")
+            )
+            self.assertGreater(page.locator("#result_list tbody tr").count(), 0)
+
+            # The filter shows every run listed with that status; the id opens the run.
+            page.fill("#searchbar", "")
+            page.locator("#changelist-filter").get_by_role(
+                "link", name="Executing", exact=True
+            ).click()
+            page.wait_for_url("**status=EXECUTING**")
+            badges = page.locator("#result_list .trigger-status").all_inner_texts()
+            self.assertEqual(set(badges), {"Executing"})
+            page.locator("#result_list th.field-run_id a", has_text=run_id).click()
+            page.wait_for_selector(".field-payload_display")
+            content = page.content()
+            self.assertNotIn("$$streams", content)  # internal metadata stays hidden
+            self.assertNotIn("cloud.trigger.dev", content)  # the emulator has no cloud dashboard
+            self.assertLessEqual(self.overflow("html"), 0)
+
+            # Actions follow the run's state: once cancelled, Cancel is no longer offered.
+            tools = page.locator(".object-tools")
+            tools.get_by_role("link", name="Cancel", exact=True).click()
+            page.get_by_role("button", name="Yes, I’m sure").click()
+            page.wait_for_selector(".messagelist")
+            self.assertIn(f"Cancelled run: {run_id}.", page.inner_text(".messagelist"))
+            self.assertEqual(tools.get_by_role("link", name="Cancel", exact=True).count(), 0)
+
+            # A schedule: created from the form, its state on its page, switched off there.
+            page.locator("#nav-sidebar .model-schedule a.addlink").click()
+            page.wait_for_selector("#id_cron")
+            page.fill("#id_task", "nightly-cleanup")
+            page.fill("#id_cron", "0 9 * * 1-5 *")  # six fields: refused before sending
+            page.select_option("#id_timezone", "Europe/London")
+            page.fill("#id_deduplication_key", "newcomer")
+            page.click("input[name=_continue]")
+            page.wait_for_selector(".errorlist")
+            page.fill("#id_cron", "0 9 * * 1-5")
+            page.click("input[name=_continue]")
+            page.wait_for_selector(".trigger-schedule-state")
+            self.assertIn("Active", page.inner_text(".trigger-schedule-state"))
+            page.locator("button.trigger-schedule-toggle").click()
+            page.wait_for_selector(".messagelist")
+            self.assertIn("Inactive", page.inner_text(".trigger-schedule-state"))
+            self.assertLessEqual(self.overflow("html"), 0)
+
+            # An environment variable: masked in the list, revealed on request.
+            page.locator("#nav-sidebar").get_by_role("link", name="Environment variables").click()
+            page.wait_for_selector("#result_list")
+            self.assertLessEqual(self.overflow("#changelist .results"), 0)
+            page.locator("#result_list th a").first.click()
+            page.locator("button.trigger-reveal").click()
+            self.assertTrue(page.locator(".trigger-revealed").inner_text())
+
+        self.in_browser(journey)
