@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from django_trigger.resources.auth import PublicTokens
     from django_trigger.resources.batches import Batches
     from django_trigger.resources.bulk_actions import BulkActions
+    from django_trigger.resources.concurrency_limits import ConcurrencyLimits
     from django_trigger.resources.deployments import Deployments
     from django_trigger.resources.environments import Environments
     from django_trigger.resources.envvars import EnvVars
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from django_trigger.resources.idempotency_keys import IdempotencyKeys
     from django_trigger.resources.projects import Projects
     from django_trigger.resources.prompts import Prompts
+    from django_trigger.resources.query import Query
     from django_trigger.resources.queues import Queues
     from django_trigger.resources.runs import Runs
     from django_trigger.resources.schedules import Schedules
@@ -114,6 +116,10 @@ class BaseClient:
     environments: _Resource[Environments] = _Resource("environments", "Environments")
     errors: _Resource[Errors] = _Resource("errors", "Errors")
     webhooks: _Resource[Webhooks] = _Resource("webhooks", "Webhooks")
+    concurrency_limits: _Resource[ConcurrencyLimits] = _Resource(
+        "concurrency_limits", "ConcurrencyLimits"
+    )
+    query: _Resource[Query] = _Resource("query", "Query")
 
     _transport_class: ClassVar[type[TransportBase]]
     _transport: Any  # the subclass's transport: Transport or AsyncTransport

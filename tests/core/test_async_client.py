@@ -273,6 +273,43 @@ class Scenarios(ClientTestCase):
                 seen = [r.status.value for r in subscription]
         self.assertEqual((seen[0], seen[-1]), ("QUEUED", "COMPLETED"))
 
+    async def scenario_concurrency_limits_query_and_dashboards(self) -> None:
+        limits = self.api.concurrency_limits
+        page = await self.call(limits.list(per_page=2))
+        self.assertEqual(len(await self.items(page)), 5)  # every page, lazily
+        changed = await self.call(limits.override("openai", per_key=0, concurrency_key=7))
+        self.assertEqual((changed.concurrency_key, changed.per_key.current), ("7", 0))
+        self.assertTrue((await self.call(limits.pause("openai"))).paused)
+        self.assertEqual((await self.call(limits.reset("openai"))).total.current, 10)
+
+        await self.call(self.api.tasks.trigger("send-email", {"n": 1}))
+        result = await self.call(
+            self.api.query.execute(
+                "SELECT count() AS n FROM runs WHERE task_identifier = 'send-email' "
+                "AND status = 'Queued'",
+                period="1h",
+            )
+        )
+        self.assertGreaterEqual(result.rows[0]["n"], 1)
+
+        dashboards = self.api.query.dashboards
+        made = await self.call(dashboards.create("Ops"))
+        widget = {
+            "title": "Runs",
+            "query": "SELECT count() FROM runs",
+            "display": {"type": "table"},
+        }
+        added = await self.call(dashboards.widgets.add(made.id, widget, revision=made.revision))
+        self.assertEqual([w.id for w in added.dashboard.widgets], [added.widget_id])
+        # a lost answer: the flow reads the dashboard back, on both clients
+        self.emulator.faults.drop_next(1, after_processing=True, method="DELETE")
+        left = await self.call(dashboards.widgets.delete(made.id, added.widget_id))
+        self.assertEqual(left.widgets, [])
+        self.emulator.faults.drop_next(1, after_processing=True, method="DELETE")
+        self.assertEqual((await self.call(dashboards.delete(made.id))).id, made.id)
+        listed = await self.call(dashboards.list())
+        self.assertEqual([d.key for d in listed], ["overview"])
+
     def _complete(self, run_id: str) -> None:
         with self.emulator.state.lock:
             self.emulator.state.runs.complete(run_id, {"sent": True})

@@ -433,11 +433,21 @@ class DeclarationTests(SimpleTestCase):
 
     def public_methods(self):
         client = TriggerClient("tr_dev_" + "a" * 20, project_ref="proj_abcd")
-        # getmembers reads every attribute: resources are created on first access
-        for name, resource in inspect.getmembers(client, lambda v: isinstance(v, Resource)):
+        # getmembers reads every attribute: resources are created on first access, and nested
+        # resources (query.dashboards.widgets) are properties of their parent
+        pending = inspect.getmembers(client, lambda v: isinstance(v, Resource))
+        while pending:
+            name, resource = pending.pop()
             for method_name, method in inspect.getmembers(type(resource), inspect.isfunction):
                 if not method_name.startswith("_"):
                     yield f"{name}.{method_name}", method
+            pending += [
+                (f"{name}.{child}", child_resource)
+                for child, child_resource in inspect.getmembers(
+                    resource, lambda v: isinstance(v, Resource)
+                )
+                if not child.startswith("_") and child != "with_raw_response"
+            ]
 
     def test_every_resource_method_declares_its_retry_safety(self):
         methods = dict(self.public_methods())
