@@ -108,6 +108,7 @@ class AsyncTransport(TransportBase):
         authenticated: bool = True,
         retry_safety: RetrySafety | None = None,
         unknown_hint: str | None = None,
+        url: str | None = None,
     ) -> RawResponse[Any]:
         """``Transport.request`` awaited: same arguments, same result and errors."""
         call = self.prepare(
@@ -120,11 +121,12 @@ class AsyncTransport(TransportBase):
             headers=headers,
             request_options=request_options,
             retry_safety=retry_safety,
+            url=url,
         )
         budget = call.budget
         if authenticated:
             call.headers["Authorization"] = self._authorization
-        if self.shared_rate_limit is not None:
+        if self.shared_rate_limit is not None and url is None:
             wait = self.shared_rate_limit.wait_before(
                 min(MAX_SERVER_WAIT, budget.remaining()), method, path
             )

@@ -247,9 +247,12 @@ class TransportBase:
         headers: Mapping[str, str] | None,
         request_options: RequestOptionsLike,
         retry_safety: RetrySafety | None,
+        url: str | None = None,
     ) -> PreparedCall:
         """Everything about one logical call that is decided before sending (the same for
-        every attempt): options, retry policy and safety, timeouts, budget, headers, body."""
+        every attempt): options, retry policy and safety, timeouts, budget, headers, body.
+        ``url``: an absolute URL outside the API (a presigned object-store URL), sent only
+        ``headers``; ``path`` then just names it in errors and logs."""
         options = _coerce_options(request_options)
         if retry_safety is None:
             retry_safety = RetrySafety.READ if method == "GET" else RetrySafety.UNSAFE
@@ -260,11 +263,14 @@ class TransportBase:
         connect_timeout, read_timeout = self._timeout(options.timeout)
         budget = self._budget(options)
 
-        send_headers = dict(self.headers)
-        # One key per logical call: every attempt re-sends it (that makes retrying POSTs safe).
-        send_headers["x-trigger-request-idempotency-key"] = str(uuid.uuid4())
-        send_headers.update(headers or {})
-        send_headers.update(options.headers)
+        if url is None:
+            send_headers = dict(self.headers)
+            # One key per logical call: every attempt re-sends it (retrying POSTs is safe).
+            send_headers["x-trigger-request-idempotency-key"] = str(uuid.uuid4())
+            send_headers.update(headers or {})
+            send_headers.update(options.headers)
+        else:  # not the API: none of its headers (nor the caller's extra API headers)
+            send_headers = dict(headers or {})
         if files is not None:
             send_headers.pop("Content-Type", None)  # the multipart encoder sets the boundary
         body = data
@@ -273,7 +279,7 @@ class TransportBase:
         return PreparedCall(
             method=method,
             path=path,
-            url=self.base_url + path,
+            url=self.base_url + path if url is None else url,
             params=_clean_params(params),
             body=body,
             files=files,
@@ -437,11 +443,12 @@ class Transport(TransportBase):
         authenticated: bool = True,
         retry_safety: RetrySafety | None = None,
         unknown_hint: str | None = None,
+        url: str | None = None,
     ) -> RawResponse[Any]:
         """Send one logical call (retried per the policy and ``retry_safety``; a GET defaults
         to ``READ``, anything else to ``UNSAFE``). ``unknown_hint`` tells the caller what to
         check when the outcome is unknown; ``{sent_at}`` in it becomes the UTC time the call
-        started."""
+        started. ``url``: send to this URL outside the API instead (see ``prepare``)."""
         call = self.prepare(
             method,
             path,
@@ -452,9 +459,11 @@ class Transport(TransportBase):
             headers=headers,
             request_options=request_options,
             retry_safety=retry_safety,
+            url=url,
         )
         budget = call.budget
-        if self.shared_rate_limit is not None:  # a reset another worker saw, within the deadline
+        # A reset another worker saw (API calls only), within the deadline.
+        if self.shared_rate_limit is not None and url is None:
             wait = self.shared_rate_limit.wait_before(
                 min(MAX_SERVER_WAIT, budget.remaining()), method, path
             )

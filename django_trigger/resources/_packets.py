@@ -6,26 +6,25 @@ presigns an upload and names its ``storagePath``, the payload is ``PUT`` to that
 URL, and the trigger carries the storage path with ``payloadType: "application/store"``.
 Three requests instead of one. Downloads ``GET`` the presigned URL a run's retrieve answer
 gives. Presigned URLs go to the object store: no credentials, no API headers.
+
+``offload`` and ``download`` are flow steps (``x = yield from offload(...)`` in a ``@flow``):
+the client's own transport sends the object-store requests, so both clients do it, with the
+same retry rules, timeouts, deadline and size cap as API calls.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import requests
-
-from django_trigger.exceptions import (
-    ApiConnectionError,
-    ApiError,
-    ApiTimeoutError,
-    InvalidRequestError,
-)
+from django_trigger.exceptions import ApiConnectionError, ApiError, ApiTimeoutError
 from django_trigger.types import SchemaError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from django_trigger._http.transport import RawResponse
     from django_trigger.options import RequestOptionsLike
 
     from ._base import Resource
@@ -37,6 +36,9 @@ STORE_TYPE = "application/store"
 # encodeURIComponent() leaves these unescaped (besides letters and digits).
 _JS_COMPONENT_SAFE = "-_.!~*'()"
 _FRIENDLY_ID_ALPHABET = "123456789abcdefghijkmnopqrstuvwxyz"  # generateFriendlyId's nanoid
+# What errors and logs call a presigned URL (its query string is a credential).
+_UPLOAD = "<presigned upload URL>"
+_DOWNLOAD = "<presigned download URL>"
 
 
 def offload(
@@ -45,15 +47,16 @@ def offload(
     *,
     operation: str,
     request_options: RequestOptionsLike,
-) -> str:
-    """Upload ``data`` (a JSON payload) the SDK's way and return its storage path."""
+) -> Generator[Any, Any, str]:
+    """Upload ``data`` (a JSON payload) the SDK's way; the flow's result is its storage
+    path."""
     from ._base import Auth, RetrySafety, _cooked
 
     # SDK 4.8.3's createTriggerPayloadPathPrefix() + ".json": a fresh friendly id, nothing
     # caller-controlled in the key.
     packet_id = "".join(secrets.choice(_FRIENDLY_ID_ALPHABET) for _ in range(21))
     filename = f"trigger/packet_{packet_id}/payload.json"
-    presigned = _cooked(resource)._request(
+    presigned = yield _cooked(resource)._request(
         "PUT",
         "/api/v2/packets/" + quote(filename, safe=_JS_COMPONENT_SAFE),
         operation=operation,
@@ -62,32 +65,31 @@ def offload(
         request_options=request_options,
         retry_safety=RetrySafety.IDEMPOTENT,  # presigning stores nothing
     )
-    response = _object_request(resource, "PUT", presigned["presignedUrl"], data)
-    if not 200 <= response.status_code < 300:
-        raise ApiError(
-            f"uploading the payload to the object store failed ({response.status_code}); "
-            "nothing was triggered",
-            status=response.status_code,
-            method="PUT",
-            path="<presigned upload URL>",
-        )
+    try:
+        yield _object_request(resource, "PUT", presigned["presignedUrl"], data, request_options)
+    except ApiError as exc:
+        raise _object_store_error(
+            exc, "uploading the payload to the object store", "nothing was triggered"
+        ) from exc
     return str(presigned["storagePath"])
 
 
-def download(resource: Resource, url: str) -> Any:
-    """The packet behind a presigned URL, decoded by its content type (JSON, superjson's
-    ``json`` part, or text) as the SDK's ``resolvePresignedPacketUrl`` does."""
-    response = _object_request(resource, "GET", url, None)
-    if not 200 <= response.status_code < 300:
-        raise ApiError(
-            f"downloading the packet from the object store failed ({response.status_code}); "
+def download(
+    resource: Resource, url: str, request_options: RequestOptionsLike
+) -> Generator[Any, Any, Any]:
+    """The packet behind a presigned URL (the flow's result), decoded by its content type
+    (JSON, superjson's ``json`` part, or text) as the SDK's ``resolvePresignedPacketUrl``
+    does."""
+    try:
+        raw: RawResponse[Any] = yield _object_request(resource, "GET", url, None, request_options)
+    except ApiError as exc:
+        raise _object_store_error(
+            exc,
+            "downloading the packet from the object store",
             "its presigned URL is valid for 5 minutes: retrieve the run again for a fresh one",
-            status=response.status_code,
-            method="GET",
-            path="<presigned download URL>",
-        )
-    content_type = (response.headers.get("Content-Type") or "application/json").split(";")[0]
-    text = response.content.decode("utf-8")
+        ) from exc
+    content_type = (raw.headers.get("Content-Type") or "application/json").split(";")[0]
+    text = raw.http_response.content.decode("utf-8")
     if content_type == "application/json":
         return json.loads(text)
     if content_type == "application/super+json":
@@ -96,38 +98,47 @@ def download(resource: Resource, url: str) -> Any:
 
 
 def _object_request(
-    resource: Resource, method: str, url: str, data: bytes | None
-) -> requests.Response:
+    resource: Resource,
+    method: str,
+    url: str,
+    data: bytes | None,
+    request_options: RequestOptionsLike,
+) -> Any:
+    """One request to the object store (a step: the response, or an awaitable of it), sent
+    by the client's transport without credentials or API headers."""
     from ._base import RetrySafety
 
-    transport = resource._client._transport
-    if not hasattr(transport, "session"):
-        raise InvalidRequestError(
-            "payloads and outputs of 128 KiB or more go through the object store, which only "
-            "the sync client (TriggerClient) supports so far"
-        )
-    # Writing the same bytes to the same key again is harmless: retried like a read.
-    session = transport.session(transport.retry, RetrySafety.IDEMPOTENT)
-    timeout = (
-        transport.timeout
-        if isinstance(transport.timeout, tuple)
-        else (float(transport.timeout), float(transport.timeout))
+    return resource._client._transport.request(
+        method,
+        _UPLOAD if method == "PUT" else _DOWNLOAD,
+        url=url,
+        data=data,
+        headers={"Content-Type": "application/json"} if data is not None else None,
+        request_options=request_options,
+        authenticated=False,
+        # Writing the same bytes to the same key again is harmless: retried like a read.
+        retry_safety=RetrySafety.IDEMPOTENT,
     )
-    try:
-        return session.request(
-            method,
-            url,
-            data=data,
-            headers={"Content-Type": "application/json"} if data is not None else None,
-            timeout=timeout,
-            allow_redirects=False,
+
+
+def _object_store_error(exc: ApiError, doing: str, consequence: str) -> ApiError:
+    """A failed object-store request's error, in words about the object store (the
+    transport's own message names the API's host). A body over the size cap stays as is."""
+    if isinstance(exc, ApiConnectionError):
+        timed_out = isinstance(exc, ApiTimeoutError)
+        error_class = ApiTimeoutError if timed_out else ApiConnectionError
+        what = "no answer in time" if timed_out else "connection failed"
+        return error_class(
+            f"{doing} failed ({what}); {consequence}", method=exc.method, path=exc.path
         )
-    except requests.Timeout as exc:
-        raise ApiTimeoutError(f"the object store did not answer in time ({method})") from exc
-    except requests.RequestException as exc:
-        raise ApiConnectionError(
-            f"could not reach the object store ({method}): {type(exc).__name__}"
-        ) from exc
+    if exc.status is None or 200 <= exc.status < 300:
+        return exc
+    return ApiError(
+        f"{doing} failed ({exc.status}); {consequence}",
+        status=exc.status,
+        method=exc.method,
+        path=exc.path,
+    )
 
 
 def _presign_result(body: Any) -> dict[str, Any]:

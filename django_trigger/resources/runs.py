@@ -181,19 +181,16 @@ class Runs(Resource):
             request_options=request_options,
         )
         if download and (run.payload_presigned_url or run.output_presigned_url):
-            run = dataclasses.replace(
-                run,
-                payload=(
-                    packets.download(self, run.payload_presigned_url)
-                    if run.payload_presigned_url
-                    else run.payload
-                ),
-                output=(
-                    packets.download(self, run.output_presigned_url)
-                    if run.output_presigned_url
-                    else run.output
-                ),
-            )
+            payload, output = run.payload, run.output
+            if run.payload_presigned_url:
+                payload = yield from packets.download(
+                    self, run.payload_presigned_url, request_options
+                )
+            if run.output_presigned_url:
+                output = yield from packets.download(
+                    self, run.output_presigned_url, request_options
+                )
+            run = dataclasses.replace(run, payload=payload, output=output)
         return run
 
     @retry_safety(RetrySafety.READ, why="repeated reads")

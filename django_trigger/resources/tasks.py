@@ -226,6 +226,7 @@ class Tasks(Resource):
         "one every request that reaches it starts a run; presigning and uploading an "
         "offloaded payload store nothing that a repeat could double",
     )
+    @flow  # type: ignore[arg-type]  # mypy: Concatenate[self, ...] with **option_kwargs
     def trigger(
         self,
         task_identifier: str,
@@ -234,7 +235,7 @@ class Tasks(Resource):
         options: TriggerOptions | None = None,
         request_options: RequestOptionsLike = None,
         **option_kwargs: Any,
-    ) -> TriggerResult:
+    ) -> Generator[Any, Any, TriggerResult]:
         """Trigger one run of a task. Options may be passed as keywords
         (``tasks.trigger("send-email", {...}, idempotency_key="order-42", delay="10m")``) or
         as a ``TriggerOptions``."""
@@ -244,13 +245,13 @@ class Tasks(Resource):
         wire = opts.to_wire()
         body: dict[str, Any] = {"payload": payload}
         if len(serialised) >= OFFLOAD_THRESHOLD:
-            body["payload"] = offload(
+            body["payload"] = yield from offload(
                 self, serialised, operation="tasks.trigger", request_options=request_options
             )
             wire.update(payloadType=STORE_TYPE, payloadSize=len(serialised))
         if wire:
             body["options"] = wire
-        return self._request(
+        result: TriggerResult = yield self._request(
             "POST",
             build_path("/api/v1/tasks/{}/trigger", (task, "task_identifier")),
             operation="tasks.trigger",
@@ -268,6 +269,7 @@ class Tasks(Resource):
                 "pass idempotency_key= to make retries safe"
             ),
         )
+        return result
 
     @retry_safety(
         RetrySafety.DEDUPLICATED,
@@ -309,7 +311,7 @@ class Tasks(Resource):
             tasks.add(item.task)
             payload = item.payload
             if len(serialised) >= OFFLOAD_THRESHOLD:  # as the SDK, before creating the batch
-                payload = offload(
+                payload = yield from offload(
                     self,
                     serialised,
                     operation="tasks.batch_trigger",

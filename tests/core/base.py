@@ -1,9 +1,13 @@
 """Shared set-up for the client's tests: one emulator per test class (fresh state per test)
-and a ``TriggerClient`` pointed at it with tiny retry delays."""
+and a ``TriggerClient`` pointed at it with tiny retry delays; ``BothClients`` and
+``scenarios_as_tests``: scenarios written once, run through the sync and the async client."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import inspect
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from django.test import SimpleTestCase
 
@@ -41,3 +45,57 @@ class ClientTestCase(EmulatorTestMixin, SimpleTestCase):
     @property
     def journal(self):
         return self.emulator.journal
+
+
+C = TypeVar("C", bound="BothClients")
+
+
+class BothClients(ClientTestCase):
+    """Each ``scenario_*`` (an ``async def``) runs with ``self.api`` a sync or an async client
+    (``api_class``, chosen by the concrete class); ``await self.call(x)`` is the result of a
+    client call either way. ``@scenarios_as_tests`` makes a ``test_*`` of each scenario."""
+
+    api_class: Any = TriggerClient
+
+    def make(self, **overrides: Any) -> Any:
+        options: dict[str, Any] = {
+            "base_url": self.emulator.base_url,
+            "project_ref": self.emulator.project_ref,
+            "retry": FAST_RETRY,
+            "timeout": 5.0,
+        }
+        options.update(overrides)
+        return self.api_class(self.emulator.secret_key, **options)
+
+    async def call(self, value: Any) -> Any:
+        return await value if inspect.isawaitable(value) else value
+
+    async def items(self, page: Any) -> list[Any]:
+        if hasattr(page, "__aiter__"):
+            return [item async for item in page]
+        return list(page)
+
+    async def close(self, client: Any) -> None:
+        await self.call(client.aclose() if hasattr(client, "aclose") else client.close())
+
+    def play(self, scenario: Callable[[], Coroutine[Any, Any, None]], **options: Any) -> None:
+        async def main() -> None:
+            self.api = self.make(**options)
+            try:
+                await scenario()
+            finally:
+                await self.close(self.api)
+
+        asyncio.run(main())
+
+
+def scenarios_as_tests(cls: type[C]) -> type[C]:
+    """A ``test_<name>`` playing each ``scenario_<name>`` of ``cls`` (and its bases)."""
+    for name in dir(cls):
+        if name.startswith("scenario_"):
+
+            def test(self: BothClients, name: str = name) -> None:
+                self.play(getattr(self, name))
+
+            setattr(cls, "test_" + name.removeprefix("scenario_"), test)
+    return cls

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -33,32 +32,14 @@ from django_trigger.exceptions import (
 )
 from django_trigger.pagination import AsyncCursorPage, CursorPage
 
-from .base import FAST_RETRY, ClientTestCase
+from .base import FAST_RETRY, BothClients, ClientTestCase, scenarios_as_tests
 from .test_shared_rate_limit import DictStore
 
 ROOT = Path(__file__).resolve().parents[2]
 POST = {"method": "POST"}
 
 
-class Scenarios(ClientTestCase):
-    """Each ``scenario_*`` runs with ``self.api`` a sync or an async client; ``await
-    self.call(x)`` is the result of a client call either way."""
-
-    api_class: type[TriggerClient] | type[AsyncTriggerClient] = TriggerClient
-
-    def make(self, **overrides: Any) -> Any:
-        options: dict[str, Any] = {
-            "base_url": self.emulator.base_url,
-            "project_ref": self.emulator.project_ref,
-            "retry": FAST_RETRY,
-            "timeout": 5.0,
-        }
-        options.update(overrides)
-        return self.api_class(self.emulator.secret_key, **options)
-
-    async def call(self, value: Any) -> Any:
-        return await value if inspect.isawaitable(value) else value
-
+class Scenarios(BothClients):
     def listed(self, size: int, status: int | None = None) -> int:
         """Run lists of ``size`` per page this scenario asked for: each scenario lists with its
         own page size, so that a stalled request of an earlier test that ends during this
@@ -70,24 +51,6 @@ class Scenarios(ClientTestCase):
             and e.query.get("page[size]") == [str(size)]
             and (status is None or e.status == status)
         )
-
-    async def items(self, page: Any) -> list[Any]:
-        if hasattr(page, "__aiter__"):
-            return [item async for item in page]
-        return list(page)
-
-    def play(self, scenario: Callable[[], Coroutine[Any, Any, None]], **options: Any) -> None:
-        async def main() -> None:
-            self.api = self.make(**options)
-            try:
-                await scenario()
-            finally:
-                if isinstance(self.api, AsyncTriggerClient):
-                    await self.api.aclose()
-                else:
-                    self.api.close()
-
-        asyncio.run(main())
 
     # -- the scenarios -----------------------------------------------------------------------
 
@@ -205,9 +168,7 @@ class Scenarios(ClientTestCase):
         self.assertGreaterEqual(time.time() * 1000, reset_ms)
         self.assertEqual((self.listed(3, 429), self.listed(3, 200)), (1, 1))
         for client in (first, second):
-            await self.call(
-                client.aclose() if isinstance(client, AsyncTriggerClient) else client.close()
-            )
+            await self.close(client)
 
     async def scenario_a_raw_response(self) -> None:
         page = await self.call(self.api.runs.list(limit=1))
@@ -315,26 +276,13 @@ class Scenarios(ClientTestCase):
             self.emulator.state.runs.complete(run_id, {"sent": True})
 
 
-SCENARIOS = [name for name in vars(Scenarios) if name.startswith("scenario_")]
-
-
-def _tests(cls: type[Scenarios]) -> type[Scenarios]:
-    for name in SCENARIOS:
-
-        def test(self: Scenarios, name: str = name) -> None:
-            self.play(getattr(self, name))
-
-        setattr(cls, "test_" + name.removeprefix("scenario_"), test)
-    return cls
-
-
-@_tests
+@scenarios_as_tests
 class SyncScenarios(Scenarios):
     api_class = TriggerClient
     page_class = CursorPage
 
 
-@_tests
+@scenarios_as_tests
 class AsyncScenarios(Scenarios):
     api_class = AsyncTriggerClient
     page_class = AsyncCursorPage
