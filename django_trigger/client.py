@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from django_trigger.resources.queues import Queues
     from django_trigger.resources.runs import Runs
     from django_trigger.resources.schedules import Schedules
+    from django_trigger.resources.sessions import Sessions
     from django_trigger.resources.streams import Streams
     from django_trigger.resources.tasks import Tasks
     from django_trigger.resources.waitpoints import Waitpoints
@@ -120,6 +121,7 @@ class BaseClient:
         "concurrency_limits", "ConcurrencyLimits"
     )
     query: _Resource[Query] = _Resource("query", "Query")
+    sessions: _Resource[Sessions] = _Resource("sessions", "Sessions")
 
     _transport_class: ClassVar[type[TransportBase]]
     _transport: Any  # the subclass's transport: Transport or AsyncTransport

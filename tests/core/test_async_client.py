@@ -275,6 +275,19 @@ class Scenarios(BothClients):
         with self.emulator.state.lock:
             self.emulator.state.runs.complete(run_id, {"sent": True})
 
+    async def scenario_an_agent_session(self) -> None:
+        session = await self.call(
+            self.api.sessions.start("send-email", type="chat.agent", external_id="async-chat")
+        )
+        seq = await self.call(self.api.sessions.send_input("async-chat", {"text": "hi"}))
+        self.assertEqual(seq, 0)
+        records = await self.call(self.api.sessions.read_records(session.id, io="in"))
+        self.assertEqual([r.value for r in records], [{"text": "hi"}])
+        pages = await self.items(await self.call(self.api.sessions.list(external_id="async-chat")))
+        self.assertEqual([s.id for s in pages], [session.id])
+        closed = await self.call(self.api.sessions.close(session.id, reason="done"))
+        self.assertTrue(closed.is_closed)
+
 
 @scenarios_as_tests
 class SyncScenarios(Scenarios):

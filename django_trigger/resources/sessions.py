@@ -1,0 +1,412 @@
+"""``client.sessions``: agent sessions (the SDK's ``sessions.*``, docs/API-ADDENDUM.md §14).
+
+A session is a durable conversation with an agent task: ``start`` creates it (or returns the
+one holding an ``external_id``) and triggers its first run; a browser or a view then sends
+input to its ``.in`` channel and reads the agent's output from ``.out``. Every call is one
+request, except ``read`` (one request per long-poll window, plus one retrieve per window to
+see whether the session closed).
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from django_trigger._http.paths import build_path, segment
+from django_trigger.exceptions import InvalidRequestError
+from django_trigger.options import RequestOptionsLike
+from django_trigger.pagination import CursorPage
+from django_trigger.types._base import SchemaError
+from django_trigger.types.sessions import Session, SessionCreated, SessionRecord
+
+from ._base import (
+    Auth,
+    Resource,
+    RetrySafety,
+    comma_list,
+    cursor_params,
+    epoch_ms,
+    nonempty,
+    period_filter,
+    retry_safety,
+    task_identifier,
+)
+from .runs import validate_tags
+
+__all__ = ["MAX_APPEND_BYTES", "SESSION_STATUSES", "SessionStatus", "Sessions"]
+
+SessionStatus = Literal["ACTIVE", "CLOSED", "EXPIRED"]
+SESSION_STATUSES = ("ACTIVE", "CLOSED", "EXPIRED")
+MAX_BODY_BYTES = 32 * 1024  # the create and update routes' maxContentLength
+MAX_APPEND_BYTES = 1024 * 1024  # S2's per-record limit, as the append route meters it
+_RECORD_OVERHEAD = 8  # S2 meters a header-less record as its body + 8 bytes
+_CHANNEL = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_NANOID = "useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict"
+
+
+class Sessions(Resource):
+    @retry_safety(
+        RetrySafety.DEDUPLICATED,
+        RetrySafety.UNSAFE,
+        why="with an external_id the API returns the session the lost attempt created; "
+        "without one each call creates a session and triggers a run",
+    )
+    def start(
+        self,
+        task: str,
+        *,
+        type: str,
+        external_id: str | None = None,
+        base_payload: Mapping[str, Any] | None = None,
+        trigger_config: Mapping[str, Any] | None = None,
+        tags: str | Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        expires_at: datetime | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> SessionCreated:
+        """Create a session of ``task`` and trigger its first run; with ``external_id`` (your
+        conversation's id, up to 256 characters) the same id returns the same session
+        (``is_cached=True``) while it is open. ``type`` labels it (``"chat.agent"``).
+
+        ``base_payload``: the payload of every run the session triggers (the API adds
+        ``sessionId``); ``trigger_config``: the other run options as the API names them
+        (``machine``, ``queue``, ``tags``, ``maxAttempts``, ``maxDuration``, ``ttl``…).
+        The answer's ``public_access_token`` lets a browser send input and read output.
+        """
+        body: dict[str, Any] = {
+            "type": _text(type, "type", 64),
+            "taskIdentifier": task_identifier(task, "task"),
+            "triggerConfig": {
+                **dict(trigger_config or {}),
+                "basePayload": dict(base_payload or {}),
+            },
+        }
+        if trigger_config is not None and "basePayload" in trigger_config:
+            raise InvalidRequestError("pass the run payload as base_payload, not in trigger_config")
+        if external_id is not None:
+            body["externalId"] = _external_id(external_id)
+        if tags is not None:
+            body["tags"] = _tags(tags)
+        if metadata is not None:
+            body["metadata"] = _mapping(metadata, "metadata")
+        if expires_at is not None:
+            if not isinstance(expires_at, datetime) or expires_at.tzinfo is None:
+                raise InvalidRequestError("expires_at must be an aware datetime")
+            body["expiresAt"] = expires_at.astimezone(timezone.utc).isoformat()
+        _fits(body, MAX_BODY_BYTES, "the session")
+        return self._request(
+            "POST",
+            "/api/v1/sessions",
+            operation="sessions.start",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            json_body=body,
+            parse=SessionCreated.from_api,
+            retry_safety=RetrySafety.DEDUPLICATED if external_id else RetrySafety.UNSAFE,
+            unknown_hint="list the sessions (client.sessions.list(period=...)) before starting "
+            "another; an external_id makes start safe to repeat",
+            request_options=request_options,
+        )
+
+    @retry_safety(RetrySafety.READ, why="a read")
+    def retrieve(self, session: str, *, request_options: RequestOptionsLike = None) -> Session:
+        """By id (``session_…``) or external id."""
+        return self._request(
+            "GET",
+            build_path("/api/v1/sessions/{}", (session, "session")),
+            operation="sessions.retrieve",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            parse=Session.from_api,
+            request_options=request_options,
+        )
+
+    @retry_safety(RetrySafety.IDEMPOTENT, why="sets the given fields to the given values")
+    def update(
+        self,
+        session: str,
+        *,
+        tags: str | Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        clear_metadata: bool = False,
+        request_options: RequestOptionsLike = None,
+    ) -> Session:
+        """Replace the session's ``tags`` and/or ``metadata`` (``clear_metadata=True`` removes
+        it). The external id cannot change once set."""
+        body: dict[str, Any] = {}
+        if tags is not None:
+            body["tags"] = _tags(tags)
+        if clear_metadata:
+            if metadata is not None:
+                raise InvalidRequestError("pass metadata or clear_metadata=True, not both")
+            body["metadata"] = None
+        elif metadata is not None:
+            body["metadata"] = _mapping(metadata, "metadata")
+        if not body:
+            raise InvalidRequestError("nothing to update: pass tags, metadata or clear_metadata")
+        _fits(body, MAX_BODY_BYTES, "the update")
+        return self._request(
+            "PATCH",
+            build_path("/api/v1/sessions/{}", (session, "session")),
+            operation="sessions.update",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            json_body=body,
+            parse=Session.from_api,
+            request_options=request_options,
+        )
+
+    @retry_safety(
+        RetrySafety.IDEMPOTENT,
+        why="closing is write-once: a repeat returns the closed session, first reason kept",
+    )
+    def close(
+        self, session: str, *, reason: str | None = None, request_options: RequestOptionsLike = None
+    ) -> Session:
+        """Close the session for good: input is refused from then on, and ``start`` with its
+        external id answers 409."""
+        body: dict[str, Any] = {}
+        if reason is not None:
+            body["reason"] = _text(reason, "reason", 256)
+        return self._request(
+            "POST",
+            build_path("/api/v1/sessions/{}/close", (session, "session")),
+            operation="sessions.close",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            json_body=body,
+            parse=Session.from_api,
+            request_options=request_options,
+        )
+
+    @retry_safety(RetrySafety.READ, why="a read")
+    def list(
+        self,
+        *,
+        type: str | Iterable[str] | None = None,
+        tag: str | Iterable[str] | None = None,
+        task_identifier: str | Iterable[str] | None = None,
+        external_id: str | None = None,
+        status: SessionStatus | Iterable[SessionStatus] | None = None,
+        period: str | None = None,
+        from_: datetime | int | None = None,
+        to: datetime | int | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> CursorPage[Session]:
+        """Sessions newest first, in cursor pages of up to ``limit`` (default 100); one
+        request per page. Filters as the SDK's ``sessions.list``."""
+        if after and before:
+            raise InvalidRequestError("pass either after or before, not both")
+        statuses = comma_list(status, "status")
+        if statuses is not None:
+            unknown = [s for s in statuses.split(",") if s not in SESSION_STATUSES]
+            if unknown:
+                raise InvalidRequestError(
+                    f"unknown session status {', '.join(unknown)}; expected: "
+                    f"{', '.join(SESSION_STATUSES)}"
+                )
+        params: dict[str, Any] = {
+            "filter[type]": comma_list(type, "type"),
+            "filter[tags]": comma_list(tag, "tag"),
+            "filter[taskIdentifier]": comma_list(task_identifier, "task_identifier"),
+            "filter[externalId]": nonempty(external_id, "external_id"),
+            "filter[status]": statuses,
+            "filter[createdAt][period]": period_filter(period),
+            "filter[createdAt][from]": epoch_ms(from_, "from_"),
+            "filter[createdAt][to]": epoch_ms(to, "to"),
+            **cursor_params(limit, after, before),
+        }
+        return self._cursor_page(
+            "/api/v1/sessions",
+            operation="sessions.list",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            item=Session.from_api,
+            params=params,
+            request_options=request_options,
+        )
+
+    # -- channels ----------------------------------------------------------------------------
+
+    @retry_safety(
+        RetrySafety.DEDUPLICATED,
+        why="each call sends one X-Part-Id, the same on every retry: the API writes a part once",
+    )
+    def send_input(
+        self,
+        session: str,
+        value: Any,
+        *,
+        channel: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> int | None:
+        """Append ``value`` to the session's ``.in`` channel (of ``channel``, a named side
+        channel, if given): text as is, anything else as JSON, as the SDK's ``in.send``.
+        Returns the record's sequence number (``None`` when a retry found it written).
+        Refused once the session is closed (``BadRequestError``)."""
+        return self._append(session, "in", value, channel, "sessions.send_input", request_options)
+
+    @retry_safety(
+        RetrySafety.DEDUPLICATED,
+        why="each call sends one X-Part-Id, the same on every retry: the API writes a part once",
+    )
+    def append_output(
+        self,
+        session: str,
+        value: Any,
+        *,
+        channel: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> int | None:
+        """Append one record to the session's ``.out`` channel, as the agent does (a secret
+        key only). Through the API's append route, where the SDK's ``out.append`` writes to
+        S2 directly (docs/API-ADDENDUM.md §14.4)."""
+        return self._append(
+            session, "out", value, channel, "sessions.append_output", request_options
+        )
+
+    @retry_safety(RetrySafety.READ, why="a read")
+    def read_records(
+        self,
+        session: str,
+        *,
+        io: Literal["in", "out"] = "out",
+        channel: str | None = None,
+        after: int | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> builtins.list[SessionRecord]:
+        """The channel's records written so far after sequence number ``after`` (all when
+        ``None``), at once, without waiting for more; one request."""
+        params = {}
+        if after is not None:
+            if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+                raise InvalidRequestError("after must be a sequence number (an integer ≥ 0)")
+            params["afterEventId"] = str(after)
+        return self._request(
+            "GET",
+            _channel_path(session, channel, _io(io)) + "/records",
+            operation="sessions.read_records",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            params=params,
+            parse=_records,
+            request_options=request_options,
+        )
+
+    def _append(
+        self,
+        session: str,
+        io: str,
+        value: Any,
+        channel: str | None,
+        operation: str,
+        request_options: RequestOptionsLike,
+    ) -> int | None:
+        path = _channel_path(session, channel, io) + "/append"
+        if isinstance(value, str):
+            text = value
+        else:
+            try:
+                text = json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+            except (TypeError, ValueError) as exc:
+                raise InvalidRequestError(f"value must be text or a JSON value: {exc}") from None
+        part_id = "".join(secrets.choice(_NANOID) for _ in range(21))
+        record = json.dumps(
+            {"data": text, "id": part_id}, separators=(",", ":"), ensure_ascii=False
+        )
+        metered = len(record.encode()) + _RECORD_OVERHEAD
+        if metered > MAX_APPEND_BYTES:
+            raise InvalidRequestError(
+                f"the record would be {metered} bytes; a session record is at most "
+                f"{MAX_APPEND_BYTES} bytes (the text, JSON-escaped, plus its envelope): split it"
+            )
+        return self._request(
+            "POST",
+            path,
+            operation=operation,
+            auth=Auth.SECRET_KEY if io == "out" else Auth.SECRET_KEY_OR_PUBLIC,
+            data=text.encode(),
+            headers={"X-Part-Id": part_id, "Content-Type": "text/plain; charset=utf-8"},
+            parse=_append_seq,
+            request_options=request_options,
+        )
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _channel_path(session: str, channel: str | None, io: str) -> str:
+    base = "/realtime/v1/sessions/" + segment(session, "session")
+    if channel is not None:
+        if not isinstance(channel, str) or not _CHANNEL.match(channel):
+            raise InvalidRequestError(
+                f"invalid session channel name {channel!r}: use 1-128 characters from "
+                "A-Z a-z 0-9 . _ -"
+            )
+        base += "/channels/" + channel
+    return f"{base}/{io}"
+
+
+def _io(io: str) -> str:
+    if io not in ("in", "out"):
+        raise InvalidRequestError(f"io must be 'in' or 'out', not {io!r}")
+    return io
+
+
+def _text(value: Any, name: str, maximum: int) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidRequestError(f"{name} must be a non-empty string")
+    if len(value) > maximum:
+        raise InvalidRequestError(f"{name} must be {maximum} characters or less")
+    return value
+
+
+def _external_id(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequestError("external_id must be a non-empty string")
+    trimmed = value.strip()
+    if len(trimmed) > 256:
+        raise InvalidRequestError("external_id must be 256 characters or less")
+    if trimmed.startswith("session_"):
+        raise InvalidRequestError(
+            "external_id cannot start with 'session_' (the prefix of the API's own ids)"
+        )
+    return trimmed
+
+
+def _tags(tags: str | Sequence[str]) -> builtins.list[str]:
+    tag_list = [tags] if isinstance(tags, str) else builtins.list(tags)
+    validate_tags(tag_list)
+    return tag_list
+
+
+def _mapping(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidRequestError(f"{name} must be a mapping (a JSON object)")
+    return dict(value)
+
+
+def _fits(body: dict[str, Any], limit: int, what: str) -> None:
+    try:
+        size = len(json.dumps(body, allow_nan=False, separators=(",", ":")).encode())
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(f"{what} must be JSON-serialisable: {exc}") from None
+    if size > limit:
+        raise InvalidRequestError(f"{what} is {size} bytes as JSON; the API takes {limit} at most")
+
+
+def _append_seq(body: Any) -> int | None:
+    if not isinstance(body, dict) or body.get("ok") is not True:
+        raise SchemaError("expected {'ok': true}")
+    seq = body.get("seq")
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
+        raise SchemaError("seq must be an integer")
+    return seq
+
+
+def _records(body: Any) -> builtins.list[SessionRecord]:
+    if not isinstance(body, dict) or not isinstance(body.get("records"), builtins.list):
+        raise SchemaError("expected an object with a 'records' array")
+    return [SessionRecord.from_api(item) for item in body["records"]]

@@ -1,0 +1,287 @@
+"""``client.sessions`` against the emulator over real HTTP: the requests the SDK sends, the API's
+answers and refusals (closed session, unknown id, scopes, the out channel's secret-key rule),
+retry safety of the appends, and bad input refused before anything is sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import requests
+
+from django_trigger.exceptions import (
+    BadRequestError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from django_trigger.resources.sessions import MAX_APPEND_BYTES
+from django_trigger.testing.jwt import public_access_token
+
+from .base import ClientTestCase
+
+
+class SessionTests(ClientTestCase):
+    def start(self, external_id: str | None = "chat-1", **options):
+        options.setdefault("type", "chat.agent")
+        return self.trigger.sessions.start("send-email", external_id=external_id, **options)
+
+    def token(self, *scopes: str) -> str:
+        with self.emulator.state.lock:
+            env_id = self.emulator.state.environment_for_key(self.emulator.secret_key).id
+        now = self.emulator.state.clock.now_ms() // 1000
+        return public_access_token(self.emulator.secret_key, env_id, list(scopes), now)[0]
+
+    def request(self, method: str, path: str, *, token: str | None = None, **kwargs):
+        """The emulator asked directly (what the client refuses to send)."""
+        token = token or self.emulator.secret_key
+        return requests.request(
+            method,
+            self.emulator.url(path),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+            **kwargs,
+        )
+
+    def test_start_is_idempotent_on_the_external_id(self):
+        created = self.start(base_payload={"chatId": "chat-1"}, tags=["support"])
+        self.assertFalse(created.is_cached)
+        self.assertTrue(created.id.startswith("session_"))
+        self.assertEqual(created.external_id, "chat-1")
+        self.assertEqual(created.run_id, created.current_run_id)
+        post = self.journal.last(method="POST")
+        self.assertEqual(post.path, "/api/v1/sessions")
+        self.assertEqual(post.status, 201)
+        self.assertEqual(
+            post.body,
+            {
+                "type": "chat.agent",
+                "taskIdentifier": "send-email",
+                "triggerConfig": {"basePayload": {"chatId": "chat-1"}},
+                "externalId": "chat-1",
+                "tags": ["support"],
+            },
+        )
+        run = self.trigger.runs.retrieve(created.run_id)
+        self.assertEqual(run.payload, {"chatId": "chat-1", "sessionId": created.id})
+        again = self.start()
+        self.assertTrue(again.is_cached)
+        self.assertEqual((again.id, again.run_id), (created.id, created.run_id))
+        self.assertEqual(self.journal.last(method="POST").status, 200)
+        self.assertNotIn(created.public_access_token, repr(created))
+
+    def test_retrieve_by_either_id_and_unknown_ids(self):
+        created = self.start()
+        self.assertEqual(self.trigger.sessions.retrieve("chat-1").id, created.id)
+        self.assertEqual(self.trigger.sessions.retrieve(created.id).external_id, "chat-1")
+        with self.assertRaises(NotFoundError):
+            self.trigger.sessions.retrieve("session_doesnotexist")
+        with self.assertRaises(NotFoundError) as caught:
+            self.trigger.sessions.close("no-such-chat")
+        self.assertIn("Session not found", str(caught.exception))
+
+    def test_update_and_the_frozen_external_id(self):
+        created = self.start()
+        updated = self.trigger.sessions.update(created.id, tags=["a", "b"], metadata={"n": 1})
+        self.assertEqual((updated.tags, updated.metadata), (["a", "b"], {"n": 1}))
+        self.assertIsNone(self.trigger.sessions.update("chat-1", clear_metadata=True).metadata)
+        self.assertEqual(self.journal.last(method="PATCH").body, {"metadata": None})
+        with self.assertRaises(InvalidRequestError):
+            self.trigger.sessions.update(created.id)
+        # The API refuses a new external id; the client has no argument for it, the emulator
+        # is checked directly.
+        reply = self.request(
+            "PATCH", f"/api/v1/sessions/{created.id}", json={"externalId": "other"}
+        )
+        self.assertEqual(reply.status_code, 422)
+        self.assertIn("externalId cannot be changed", reply.json()["error"])
+
+    def test_close_is_final(self):
+        self.start()
+        closed = self.trigger.sessions.close("chat-1", reason="done")
+        self.assertTrue(closed.is_closed)
+        self.assertEqual(closed.closed_reason, "done")
+        again = self.trigger.sessions.close("chat-1", reason="other")
+        self.assertEqual((again.closed_at, again.closed_reason), (closed.closed_at, "done"))
+        with self.assertRaises(BadRequestError) as caught:
+            self.trigger.sessions.send_input("chat-1", "hello")
+        self.assertIn("Cannot append to a closed session", str(caught.exception))
+        with self.assertRaises(ConflictError) as caught:
+            self.start()
+        self.assertIn("Session is closed", str(caught.exception))
+        self.assertEqual(self.trigger.sessions.list(status="CLOSED").data[0].id, closed.id)
+        self.assertEqual(self.trigger.sessions.list(status="ACTIVE").data, [])
+
+    def test_list_filters_and_pages(self):
+        ids = [self.start(f"chat-{n}", tags=[f"t{n % 2}"]).id for n in range(5)]
+        self.trigger.sessions.start("send-email", type="other")
+        page = self.trigger.sessions.list(type="chat.agent", limit=2)
+        self.assertEqual(len(page.data), 2)
+        self.assertEqual([s.id for s in page], ids[::-1])  # every page, newest first
+        self.assertEqual(
+            self.journal.last(path="/api/v1/sessions").query,
+            {"filter[type]": ["chat.agent"], "page[size]": ["2"], "page[after]": [ids[1]]},
+        )
+        self.assertEqual(
+            {s.id for s in self.trigger.sessions.list(tag="t0")}, {ids[0], ids[2], ids[4]}
+        )
+        listed = self.trigger.sessions.list(external_id="chat-3").data[0]
+        self.assertEqual(listed.id, ids[3])
+        self.assertIsNone(listed.trigger_config)  # list rows omit it; retrieve has it
+        self.assertIsNotNone(self.trigger.sessions.retrieve(ids[3]).trigger_config)
+        self.assertEqual(len(self.trigger.sessions.list(task_identifier="send-email").data), 6)
+        self.assertEqual(len(self.trigger.sessions.list(period="1h").data), 6)
+        for bad in ({"status": "OPEN"}, {"limit": 0}, {"after": "a", "before": "b"}):
+            with self.subTest(bad=bad), self.assertRaises(InvalidRequestError):
+                self.trigger.sessions.list(**bad)
+
+    def test_send_input_sends_the_raw_text_with_a_part_id(self):
+        self.start()
+        self.assertEqual(self.trigger.sessions.send_input("chat-1", "hello"), 0)
+        self.assertEqual(self.trigger.sessions.send_input("chat-1", {"text": "hi"}), 1)
+        post = self.journal.last(method="POST")
+        self.assertEqual(post.path, "/realtime/v1/sessions/chat-1/in/append")
+        self.assertEqual(post.body, {"text": "hi"})
+        self.assertEqual(len(post.headers["x-part-id"]), 21)
+        records = self.trigger.sessions.read_records("chat-1", io="in")
+        self.assertEqual([r.value for r in records], ["hello", {"text": "hi"}])
+        self.assertEqual([r.seq_num for r in records], [0, 1])
+        self.assertEqual(
+            self.trigger.sessions.read_records("chat-1", io="in", after=0)[0].seq_num, 1
+        )
+
+    def test_a_retried_append_is_written_once(self):
+        self.start()
+        self.emulator.faults.drop_next(1, after_processing=True, method="POST")
+        self.trigger.sessions.send_input("chat-1", "once")
+        appends = [e for e in self.journal.entries if e.path.endswith("/in/append")]
+        self.assertEqual(len(appends), 2)
+        self.assertEqual(appends[0].headers["x-part-id"], appends[1].headers["x-part-id"])
+        self.assertEqual(len(self.trigger.sessions.read_records("chat-1", io="in")), 1)
+
+    def test_named_channels(self):
+        self.start()
+        self.trigger.sessions.send_input("chat-1", "side", channel="tools.v1")
+        self.assertEqual(
+            self.journal.last(method="POST").path,
+            "/realtime/v1/sessions/chat-1/channels/tools.v1/in/append",
+        )
+        self.assertEqual(
+            [
+                r.data
+                for r in self.trigger.sessions.read_records("chat-1", io="in", channel="tools.v1")
+            ],
+            ["side"],
+        )
+        self.assertEqual(self.trigger.sessions.read_records("chat-1", io="in"), [])
+        for bad in ("", "a/b", "x" * 129, "sp ace"):
+            with self.subTest(channel=bad), self.assertRaises(InvalidRequestError):
+                self.trigger.sessions.send_input("chat-1", "x", channel=bad)
+
+    def test_the_out_channel_takes_a_secret_key_only(self):
+        created = self.start()
+        self.assertEqual(self.trigger.sessions.append_output("chat-1", {"type": "text"}), 0)
+        browser = self.make_client(created.public_access_token)
+        with self.assertRaises(InvalidRequestError):  # refused before sending
+            browser.sessions.append_output("chat-1", "forged")
+        reply = self.request(
+            "POST",
+            "/realtime/v1/sessions/chat-1/out/append",
+            data=b"forged",
+            token=created.public_access_token,
+        )
+        self.assertEqual(reply.status_code, 403)
+        self.assertIn("requires secret key authentication", reply.json()["error"])
+
+    def test_the_session_token_and_narrowed_scopes(self):
+        created = self.start()
+        browser = self.make_client(created.public_access_token)
+        browser.sessions.send_input("chat-1", "from the browser")
+        self.assertEqual(browser.sessions.retrieve("chat-1").id, created.id)
+        self.assertEqual(len(browser.sessions.read_records("chat-1")), 0)
+        with self.assertRaises(PermissionDeniedError):
+            browser.sessions.close("chat-1")  # closing takes the admin action
+        side = self.make_client(self.token(f"write:sessions:{created.id}:channels:tools"))
+        side.sessions.send_input("chat-1", "ok", channel="tools")
+        with self.assertRaises(PermissionDeniedError):
+            side.sessions.send_input("chat-1", "no")
+        reader = self.make_client(self.token("read:sessions:chat-1:out"))
+        self.assertEqual(reader.sessions.read_records(created.id), [])
+        with self.assertRaises(PermissionDeniedError):
+            reader.sessions.read_records(created.id, channel="tools")
+        other = self.make_client(self.token("read:sessions:chat-2"))
+        with self.assertRaises(PermissionDeniedError):
+            other.sessions.retrieve("chat-1")
+        with self.assertRaises(PermissionDeniedError):
+            other.sessions.list()
+
+    def test_oversized_and_bad_input_are_refused_before_sending(self):
+        self.start()
+        self.journal.clear()
+        with self.assertRaises(InvalidRequestError) as caught:
+            self.trigger.sessions.send_input("chat-1", "x" * MAX_APPEND_BYTES)
+        self.assertIn("split it", str(caught.exception))
+        with self.assertRaises(InvalidRequestError):  # quotes double when JSON-escaped
+            self.trigger.sessions.send_input("chat-1", '"' * (MAX_APPEND_BYTES // 2))
+        for bad in (
+            {"external_id": "session_x"},
+            {"external_id": " "},
+            {"type": ""},
+            {"tags": ["x"] * 11},
+            {"metadata": "text"},
+            {"expires_at": dt.datetime(2030, 1, 1)},
+            {"trigger_config": {"basePayload": {}}},
+        ):
+            with self.subTest(bad=bad), self.assertRaises(InvalidRequestError):
+                self.start(**{"external_id": "chat-9", **bad})
+        with self.assertRaises(InvalidRequestError):
+            self.trigger.sessions.send_input("chat-1", object())
+        with self.assertRaises(InvalidRequestError):
+            self.trigger.sessions.read_records("chat-1", io="sideways")  # type: ignore[arg-type]
+        self.assertEqual(self.journal.count(), 0)
+
+    def test_the_api_meters_a_record_with_its_envelope(self):
+        self.start()
+        body = b'"' * (600 * 1024)  # under the route's 1 MiB, over S2's once escaped
+        reply = self.request("POST", "/realtime/v1/sessions/chat-1/in/append", data=body)
+        self.assertEqual(reply.status_code, 413)
+        self.assertIn("exceeds the S2 per-record limit", reply.json()["error"])
+
+    def test_an_expired_session(self):
+        self.start(expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1))
+        self.emulator.state.clock.advance(120)
+        with self.assertRaises(BadRequestError) as caught:
+            self.trigger.sessions.send_input("chat-1", "late")
+        self.assertIn("expired", str(caught.exception))
+        with self.assertRaises(ConflictError):
+            self.start()
+        self.assertEqual(self.trigger.sessions.list(status="EXPIRED").data[0].external_id, "chat-1")
+
+    def test_a_scripted_agent_answers_on_the_clock(self):
+        created = self.trigger.sessions.start("send-email", type="emulator-echo")
+        self.emulator.state.clock.freeze()
+        self.trigger.sessions.send_input(created.id, "hello big world")
+        self.assertEqual(self.trigger.sessions.read_records(created.id), [])
+        self.emulator.state.clock.advance(0.25)
+        self.assertEqual(
+            [r.value for r in self.trigger.sessions.read_records(created.id)],
+            [{"type": "text-delta", "delta": "hello"}, {"type": "text-delta", "delta": "big"}],
+        )
+        self.emulator.state.clock.advance(1)
+        records = self.trigger.sessions.read_records(created.id)
+        self.assertEqual(len(records), 4)
+        self.assertEqual(records[-1].control, "turn-complete")
+
+    def test_the_api_refuses_a_reserved_external_id(self):
+        reply = self.request(
+            "POST",
+            "/api/v1/sessions",
+            json={
+                "type": "t",
+                "taskIdentifier": "send-email",
+                "triggerConfig": {"basePayload": {}},
+                "externalId": "session_abc",
+            },
+        )
+        self.assertEqual(reply.status_code, 400)
+        self.assertIn("reserved prefix", reply.json()["error"])
