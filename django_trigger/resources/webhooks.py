@@ -5,8 +5,11 @@ declarations; the API has no route to create or update one."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
-from datetime import datetime
+import hashlib
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from django_trigger._http.paths import build_path
@@ -20,6 +23,8 @@ from django_trigger.types.operations import (
     WebhookDeliveryReplay,
     WebhookEndpoint,
     WebhookEndpointSecret,
+    WebhookWaiter,
+    WebhookWaiterCancel,
 )
 
 from ._base import (
@@ -28,12 +33,17 @@ from ._base import (
     RetrySafety,
     comma_list,
     cursor_params,
+    duration,
     epoch_ms,
     period_filter,
     retry_safety,
 )
+from .runs import validate_tags
+from .tasks import hash_idempotency_key
 
 __all__ = ["DELIVERY_STATUSES", "DeliveryStatus", "Webhooks"]
+
+_TTL = re.compile(r"\d+[smhd]")
 
 DeliveryStatus = Literal["pending", "processing", "succeeded", "failed", "filtered"]
 DELIVERY_STATUSES = ("pending", "processing", "succeeded", "failed", "filtered")
@@ -197,6 +207,107 @@ class Webhooks(Resource):
             ),
         )
 
+    # -- waiters -----------------------------------------------------------------------------
+
+    @retry_safety(
+        RetrySafety.DEDUPLICATED,
+        why="every call sends an idempotency key (yours hashed, else a random one drawn once "
+        "per call): a retry returns the waiter the lost attempt created",
+    )
+    def create_waiter(
+        self,
+        endpoint: str,
+        *,
+        match: Mapping[str, str | int | float | bool] | None = None,
+        filter: str | None = None,
+        timeout: str | int | timedelta | datetime | None = None,
+        tags: str | Sequence[str] | None = None,
+        idempotency_key: str | Sequence[str] | None = None,
+        idempotency_key_ttl: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> WebhookWaiter:
+        """Register a waiter on ``endpoint`` (its ``wh_…`` id or the ``webhook()`` id): the
+        next delivery arriving after this call that ``match``es completes it, and the run
+        waiting on it (``webhooks.waiter.wait(id)`` in a task) resumes with the event. Create
+        it before making the provider send the webhook; match on values you control.
+
+        ``match``: paths to expected values (``"event.data.object.metadata.orderId"``,
+        ``"header.x-github-event"``, ``"webhook.id"``); without it the waiter is matched by
+        its own ``url``. ``filter``: an expression the service also checks. ``timeout``:
+        ``"1h"``, seconds, a ``timedelta`` or an aware ``datetime`` (default 24 hours, at most
+        90 days). ``idempotency_key``: hashed as the SDK's ``idempotencyKeys.create`` (a
+        64-character key as is); the same key returns the same waiter (``is_cached``).
+        """
+        path = build_path("/api/v1/webhooks/endpoints/{}/waiters", (endpoint, "webhook endpoint"))
+        body: dict[str, Any] = {}
+        if match is not None:
+            if not isinstance(match, Mapping) or not match:
+                raise InvalidRequestError("match must be a non-empty mapping of paths to values")
+            for key, value in match.items():
+                if not isinstance(key, str) or not key:
+                    raise InvalidRequestError("match paths must be non-empty strings")
+                if not isinstance(value, (str, int, float)) or value != value:
+                    raise InvalidRequestError(
+                        f"match[{key!r}] must be a string, a number or a boolean"
+                    )
+            body["match"] = dict(match)
+        if filter is not None:
+            if not isinstance(filter, str) or not filter.strip():
+                raise InvalidRequestError("filter must be a non-empty string")
+            body["filter"] = filter
+        if timeout is not None:
+            if isinstance(timeout, datetime) and timeout.tzinfo is not None:
+                if timeout <= datetime.now(timezone.utc):
+                    raise InvalidRequestError("timeout is in the past")
+                body["timeout"] = timeout.astimezone(timezone.utc).isoformat()
+            else:
+                body["timeout"] = duration(timeout, "timeout")
+        if tags is not None:
+            tag_list = [tags] if isinstance(tags, str) else builtins.list(tags)
+            validate_tags(tag_list)
+            body["tags"] = tag_list
+        # The SDK always sends a key: so a retry can never register a second waiter.
+        body["idempotencyKey"] = (
+            str(uuid.uuid4()) if idempotency_key is None else _hashed_key(idempotency_key)
+        )
+        if idempotency_key_ttl is not None:
+            if idempotency_key is None:
+                raise InvalidRequestError("idempotency_key_ttl needs an idempotency_key")
+            if not isinstance(idempotency_key_ttl, str) or not _TTL.fullmatch(idempotency_key_ttl):
+                raise InvalidRequestError(
+                    "idempotency_key_ttl must look like '30s', '10m', '2h' or '7d'"
+                )
+            body["idempotencyKeyTTL"] = idempotency_key_ttl
+        return self._request(
+            "POST",
+            path,
+            operation="webhooks.create_waiter",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            json_body=body,
+            parse=WebhookWaiter.from_api,
+            request_options=request_options,
+        )
+
+    @retry_safety(
+        RetrySafety.IDEMPOTENT,
+        why="cancelling a cancelled waiter answers cancelled again; a delivery in between "
+        "makes it too late either way",
+    )
+    def cancel_waiter(
+        self, waiter_id: str, *, request_options: RequestOptionsLike = None
+    ) -> WebhookWaiterCancel:
+        """Cancel a waiter: its wait fails with ``WebhookWaiterCancelledError``. Too late
+        (``cancelled=False``, ``reason="too_late"``) once a delivery matched it."""
+        return self._request(
+            "POST",
+            build_path("/api/v1/webhooks/waiters/{}/cancel", (waiter_id, "waitpoint")),
+            operation="webhooks.cancel_waiter",
+            auth=Auth.SECRET_KEY_OR_PUBLIC,
+            json_body=None,
+            parse=WebhookWaiterCancel.from_api,
+            request_options=request_options,
+        )
+
     def _status(
         self, endpoint_id: str, action: str, request_options: RequestOptionsLike
     ) -> WebhookEndpoint:
@@ -210,6 +321,19 @@ class Webhooks(Resource):
             parse=WebhookEndpoint.from_api,
             request_options=request_options,
         )
+
+
+def _hashed_key(key: str | Sequence[str]) -> str:
+    """The SDK's ``makeIdempotencyKey`` outside a task: a 64-character string as is, else the
+    SHA-256 hex of the key (of a list's items joined with ``-``)."""
+    if isinstance(key, str):
+        if not key:
+            raise InvalidRequestError("idempotency_key must be a non-empty string")
+        return hash_idempotency_key(key)
+    parts = builtins.list(key)
+    if not parts or not all(isinstance(p, str) and p for p in parts):
+        raise InvalidRequestError("idempotency_key must be a string or a list of strings")
+    return hashlib.sha256("-".join(parts).encode()).hexdigest()
 
 
 def _endpoints(body: Any) -> builtins.list[WebhookEndpoint]:

@@ -23,6 +23,8 @@ __all__ = [
     "WebhookDeliveryReplay",
     "WebhookEndpoint",
     "WebhookEndpointSecret",
+    "WebhookWaiter",
+    "WebhookWaiterCancel",
 ]
 
 
@@ -157,6 +159,29 @@ class WebhookDeliveryDetail(WebhookDelivery):
 class WebhookDeliveryReplay(Record):
     delivery_id: str
     replayed_from: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookWaiter(Record):
+    """``webhooks.create_waiter``: the waiter's id (also its waitpoint's: a task waits on it
+    with ``webhooks.waiter.wait(id)``), when it times out, whether an idempotency key returned
+    an existing waiter, and for a waiter without ``match`` the ``url`` to hand the provider
+    (not in the repr: anyone with it can complete the waiter)."""
+
+    id: str
+    url: str | None = field(default=None, repr=False)
+    expires_at: datetime
+    is_cached: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookWaiterCancel(Record):
+    """``webhooks.cancel_waiter``: ``cancelled``, or too late (``reason="too_late"``): a
+    delivery already matched it (``delivery_id``) and the waiting run resumes with it."""
+
+    cancelled: bool
+    reason: str | None = None
+    delivery_id: str | None = None
 
 
 class WebhookEndpointSecret:

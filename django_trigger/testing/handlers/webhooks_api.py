@@ -107,6 +107,7 @@ class WebhookStore:
         created_at: dt.datetime | None = None,
         run_id: str | None = None,
         error: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Delivery:
         created = created_at or self.world.now()
         delivery = Delivery(
@@ -118,10 +119,13 @@ class WebhookStore:
             run_id=run_id,
             event=event if event is not None else {"type": "ping"},
             processed_at=None if status in ("pending", "processing") else created,
-            headers={"content-type": "application/json"},
+            headers=headers or {"content-type": "application/json"},
             error=error,
         )
         self.deliveries[delivery.friendly_id] = delivery
+        waiters = getattr(self.world, "webhook_waiters", None)  # webhook_waiters.py
+        if waiters is not None:
+            waiters.deliver(delivery)
         return delivery
 
     def endpoint(self, friendly_id: str, env: Environment) -> Endpoint | None:
