@@ -449,10 +449,13 @@ def _check_grouping(query: Query) -> None:
 
 
 def format_value(value: Any) -> Any:
-    """ClickHouse's JSON form: DateTime64(3) as ``YYYY-MM-DD HH:MM:SS.mmm`` (UTC)."""
+    """ClickHouse's JSON form: DateTime64(3) as ``YYYY-MM-DD HH:MM:SS.mmm`` (UTC); a whole
+    Float64 prints without a fraction (``2000``, as JavaScript then sends it on)."""
     if isinstance(value, dt.datetime):
         value = value.astimezone(dt.timezone.utc)
         return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
