@@ -4,7 +4,10 @@
     python runtests.py                       # everything (browser tests need Chromium)
     python runtests.py tests.core            # one package, module, class or method
     python runtests.py --exclude-tag browser # skip the real-browser tests
-    python runtests.py --parallel 2          # any DiscoverRunner option works
+    python runtests.py --parallel 1          # in one process (any DiscoverRunner option works)
+
+Test classes run in parallel processes, one per CPU core by default (Django's
+``--parallel auto``; ``DJANGO_TEST_PROCESSES`` overrides the count).
 
 Plain ``pytest`` runs the same tests (configured in pyproject.toml and conftest.py).
 """
@@ -45,6 +48,7 @@ def main(argv: list[str]) -> int:
 
     import django
     from django.conf import settings
+    from django.test.runner import get_max_test_processes
     from django.test.utils import get_runner
 
     for category, module in error_warnings():
@@ -58,8 +62,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("labels", nargs="*", default=["tests"], help="test labels (default: tests)")
     runner_class.add_arguments(parser)
     parser.add_argument("-v", "--verbosity", type=int, default=1, choices=[0, 1, 2, 3])
+    parser.set_defaults(parallel="auto")
     options = vars(parser.parse_args(argv))
     labels = options.pop("labels")
+    if options["parallel"] == "auto":  # resolved by Django's `test` command, so here too
+        options["parallel"] = 1 if options.get("pdb") else get_max_test_processes()
     runner = runner_class(**options)
     failures = runner.run_tests(labels)
     return 1 if failures else 0

@@ -9,7 +9,7 @@ on the re-rendered form.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -86,10 +86,7 @@ class RemoteFormAdmin(RemoteModelAdmin):
             for field in form.fields.values():
                 field.disabled = True
         fieldsets = [(None, {"fields": list(form.fields)})]
-        # AdminForm and AdminErrorList only read a form's fields and errors: any form does,
-        # though django-stubs ask for a ModelForm.
-        as_model_form = cast("forms.ModelForm[Any]", form)
-        admin_form = helpers.AdminForm(as_model_form, fieldsets, {}, model_admin=self)
+        admin_form = helpers.AdminForm(form, fieldsets, {}, model_admin=self)
         if add:
             title = _("Add %s")
         elif editable:
@@ -107,7 +104,7 @@ class RemoteFormAdmin(RemoteModelAdmin):
             "to_field": None,
             "media": self.media + admin_form.media,
             "inline_admin_formsets": [],
-            "errors": helpers.AdminErrorList(as_model_form, []),
+            "errors": helpers.AdminErrorList(form, []),
             "preserved_filters": self.get_preserved_filters(request),
             **(extra_context or {}),
         }

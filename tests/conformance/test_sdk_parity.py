@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ from typing import Any
 
 from django_trigger.resources.tasks import Debounce
 from tests.core.base import ClientTestCase
-from tests.emulator.test_official_sdk import AVAILABLE, SDK_DIR
+from tests.emulator.test_official_sdk import AVAILABLE, SDK_DIR, copy_into_sdk_dir
 
 SCRIPT = Path(__file__).parents[1] / "emulator" / "sdk" / "parity.mjs"
 OPS_SCRIPT = SCRIPT.with_name("ops_parity.mjs")
@@ -74,9 +73,7 @@ def normalise(entry: Any) -> dict[str, Any]:
 )
 class SdkParityTests(ClientTestCase):
     def run_sdk(self, script: Path = SCRIPT) -> list[dict[str, Any]]:
-        target = SDK_DIR / f"django_trigger_{os.getpid()}_{script.name}"  # runs in parallel
-        shutil.copyfile(script, target)
-        self.addCleanup(target.unlink)
+        target = copy_into_sdk_dir(self, script)
         # No inherited TRIGGER_VERSION or CI commit variables (the SDK would send them).
         env = {"PATH": shutil.which("node").rsplit("/", 1)[0]}
         proc = subprocess.run(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -147,46 +148,70 @@ WORKER = textwrap.dedent("""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     from django_trigger import RateLimitError, get_client
 
+    client = get_client()
+    sys.stdin.readline()  # started and imported: call when the test says so
+    start_ms = int(time.time() * 1000)
     try:
-        get_client().runs.list(limit=1)
+        client.runs.list(limit=1)
         outcome = "ok"
     except RateLimitError:
         outcome = "429"
-    print(json.dumps({"outcome": outcome, "done_ms": int(time.time() * 1000)}))
+    done_ms = int(time.time() * 1000)
+    print(json.dumps({"outcome": outcome, "start_ms": start_ms, "done_ms": done_ms}), flush=True)
 """)
 
 
 class TwoProcessesTests(ClientTestCase):
     """Two web workers: separate OS processes sharing a FileBasedCache."""
 
-    def worker(self, cache_dir: str, **trigger: object) -> tuple[dict, str]:
+    def worker(self, cache_dir: str, **trigger: object) -> subprocess.Popen:
+        """A worker process, started and imported, that calls once it reads a line."""
         config = {
             "cache_dir": cache_dir,
             "trigger": self.emulator.client_settings(RATE_LIMIT_CACHE="default", **trigger),
         }
         env = {**os.environ, "WORKER_CONFIG": json.dumps(config), "PYTHONPATH": str(ROOT)}
-        done = subprocess.run(
+        process = subprocess.Popen(
             [sys.executable, "-c", WORKER],
             env=env,
-            capture_output=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=60,
-            check=True,
         )
-        return json.loads(done.stdout), done.stderr
+        self.addCleanup(self.stop, process)
+        return process
+
+    @staticmethod
+    def stop(process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+    def call(self, worker: subprocess.Popen) -> dict:
+        """Tell ``worker`` to call; its answer as soon as it prints it."""
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+        ready, _, _ = select.select([worker.stdout], [], [], 60)
+        self.assertTrue(ready, "the worker did not answer within 60 s")
+        line = worker.stdout.readline()
+        self.assertTrue(line, worker.stderr.read() if worker.poll() is not None else "")
+        return json.loads(line)
 
     def test_the_second_worker_waits_for_the_reset_the_first_saw(self):
         with tempfile.TemporaryDirectory() as cache_dir:
-            # Long enough that the second worker starts before the reset even on a loaded
-            # machine (each worker is a fresh Python importing Django).
-            self.emulator.faults.rate_limit_next(1, reset_after=8.0)
-            first, _ = self.worker(cache_dir, RETRY={"MAX_ATTEMPTS": 1})
+            first_worker = self.worker(cache_dir, RETRY={"MAX_ATTEMPTS": 1})
+            second_worker = self.worker(cache_dir)  # Django imported while the first calls
+            self.emulator.faults.rate_limit_next(1, reset_after=3.0)
+            first = self.call(first_worker)
             self.assertEqual(first["outcome"], "429")
-            reset_ms = int(self.journal.last().response_headers["x-ratelimit-reset"])
-            self.assertGreater(reset_ms, first["done_ms"])  # the second starts before it
-            second, log = self.worker(cache_dir)
+            second = self.call(second_worker)
+            reset_ms = int(self.journal.entries[0].response_headers["x-ratelimit-reset"])
+            self.assertLess(second["start_ms"], reset_ms)  # it called before the reset...
             self.assertEqual(second["outcome"], "ok")
-            self.assertGreaterEqual(second["done_ms"], reset_ms)
+            self.assertGreaterEqual(second["done_ms"], reset_ms)  # ...and waited for it
+            _, log = second_worker.communicate(timeout=60)
+            self.assertEqual(second_worker.returncode, 0, log)
             self.assertIn("shared rate-limit reset", log)
             self.assertNotIn(self.emulator.secret_key, log)
             self.assertEqual([e.status for e in self.journal.entries], [429, 200])

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -25,6 +26,17 @@ AVAILABLE = (
 )
 
 
+def copy_into_sdk_dir(test: unittest.TestCase, script: Path) -> Path:
+    """Node resolves "@trigger.dev/sdk" from the script's directory upwards: run a copy there,
+    under a name of its own (suites running at the same time share ``TRIGGER_SDK_DIR``)."""
+    fd, name = tempfile.mkstemp(prefix=f"django_trigger_{script.stem}_", suffix=".mjs", dir=SDK_DIR)
+    os.close(fd)
+    target = Path(name)
+    test.addCleanup(target.unlink)
+    shutil.copyfile(script, target)
+    return target
+
+
 @unittest.skipUnless(
     AVAILABLE,
     "set TRIGGER_SDK_DIR to a directory where "
@@ -34,10 +46,7 @@ class OfficialSdkTests(EmulatorCase):
     emulator_kwargs = {"now": None, "realtime_hold": 1}
 
     def test_every_sdk_call_succeeds(self):
-        # Node resolves "@trigger.dev/sdk" from the script's directory upwards: run a copy there.
-        target = SDK_DIR / "django_trigger_check.mjs"
-        shutil.copyfile(SCRIPT, target)
-        self.addCleanup(target.unlink)
+        target = copy_into_sdk_dir(self, SCRIPT)
         alerts = []
         for event_type in EVENT_TYPES:
             with self.emu.state.lock:
@@ -50,9 +59,10 @@ class OfficialSdkTests(EmulatorCase):
                     "signature": sign(body.encode(), "whsec_sdk"),
                 }
             )
-        alerts_file = SDK_DIR / "django_trigger_alerts.json"
+        directory = tempfile.TemporaryDirectory()
+        self.addCleanup(directory.cleanup)
+        alerts_file = Path(directory.name) / "alerts.json"
         alerts_file.write_text(json.dumps(alerts))
-        self.addCleanup(alerts_file.unlink)
         proc = subprocess.run(
             ["node", str(target), self.emu.base_url, self.emu.secret_key, str(alerts_file)],
             capture_output=True,
