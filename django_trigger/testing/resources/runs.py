@@ -964,13 +964,24 @@ def render_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"message": str(error.get("message", ""))}
 
 
+# A final status -> the internal error code the engine gives it (runStatusFromError read
+# backwards). INTERRUPTED is an engine V1 status with no code of its own: an aborted execution.
+FINAL_STATUS_ERROR_CODES = {
+    "CANCELED": "TASK_RUN_CANCELLED",
+    "TIMED_OUT": "MAX_DURATION_EXCEEDED",
+    "CRASHED": "TASK_RUN_CRASHED",
+    "SYSTEM_FAILURE": "UNSPECIFIED_ERROR",
+    "INTERRUPTED": "TASK_EXECUTION_ABORTED",
+}
+
+
 def _final_status_error(status: str) -> dict[str, Any]:
-    codes = {
-        "CANCELED": "TASK_RUN_CANCELLED",
-        "EXPIRED": "TASK_RUN_EXPIRED",
-        "TIMED_OUT": "MAX_DURATION_EXCEEDED",
-        "CRASHED": "TASK_RUN_CRASHED",
-        "SYSTEM_FAILURE": "TASK_RUN_UNEXPECTED_ERROR",
-        "INTERRUPTED": "TASK_RUN_INTERRUPTED",
+    """The error of a run that ended in ``status`` without one of its own. Codes are the SDK's
+    TaskRunErrorCodes (tests/emulator/test_error_codes.py checks them); an expired run carries
+    the TTL system's string error, as the real engine writes it."""
+    if status == "EXPIRED":
+        return {"type": "STRING_ERROR", "raw": "Run expired because the TTL was reached"}
+    return {
+        "type": "INTERNAL_ERROR",
+        "code": FINAL_STATUS_ERROR_CODES.get(status, "UNSPECIFIED_ERROR"),
     }
-    return {"type": "INTERNAL_ERROR", "code": codes.get(status, "TASK_RUN_UNEXPECTED_ERROR")}

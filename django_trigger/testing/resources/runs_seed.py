@@ -187,7 +187,7 @@ def _error(rng: random.Random, status: str, task: str) -> dict[str, Any] | None:
         "SYSTEM_FAILURE": "TASK_RUN_HEARTBEAT_TIMEOUT",
         "TIMED_OUT": "MAX_DURATION_EXCEEDED",
         "CANCELED": "TASK_RUN_CANCELLED",
-        "INTERRUPTED": "TASK_RUN_INTERRUPTED",
+        "INTERRUPTED": "TASK_EXECUTION_ABORTED",
     }
     if status in codes:
         return {"type": "INTERNAL_ERROR", "code": codes[status]}
