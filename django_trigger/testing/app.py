@@ -53,7 +53,10 @@ routes in ``handlers/<resource>.py``, the resource's state and rendering in
     ``request.authorize(...)``; family-A routes without it refuse restricted keys with 403, as
     the real builder does), ``max_content_length`` (bytes; a missing or larger
     ``Content-Length`` is 413 ``Request body too large``), ``pre_auth`` (a callable run before
-    auth). Registering the same method + pattern twice raises.
+    auth), ``cors`` (``True`` for the real route's ``corsStrategy: "all"``: the path answers
+    CORS preflights and the route's answers get CORS headers; ``cors_exposed`` the headers it
+    exposes, the route builders' JWT headers by default). Registering the same method + pattern
+    twice raises.
 
 ``STORES: dict[str, Callable[[World], object]]`` (optional)
     Per-resource state, built when the world is built and rebuilt on ``reset()``. Each store is
@@ -127,6 +130,11 @@ __all__ = ["ApiRequest", "EmulatorApp", "Route", "Router"]
 logger = logging.getLogger("django_trigger.testing")
 
 API_VERSION_V2 = "2025-07-16"
+# What the route builders' ``wrapResponse`` exposes to browsers (apiBuilder.server.ts).
+BUILDER_EXPOSED_HEADERS = ("x-trigger-jwt", "x-trigger-jwt-claims")
+# remix-utils' cors() defaults, and apiCors's preflight max age (utils/apiCors.ts).
+CORS_METHODS = "GET,HEAD,PUT,PATCH,POST,DELETE"
+CORS_MAX_AGE = "300"
 Handler = Callable[["ApiRequest"], Reply]
 DROPPED = "django_trigger.testing.dropped"
 
@@ -141,6 +149,9 @@ class Route:
     authorization: str | None = None
     max_content_length: int | None = None
     pre_auth: Callable[[ApiRequest], None] | None = None
+    # corsStrategy "all": the headers CORS adds to this route's answers (see ``add_cors_headers``);
+    # ``None`` for the routes that answer browsers nothing.
+    cors: tuple[str, ...] | None = None
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
         if len(parts) != len(self.segments):
@@ -174,6 +185,8 @@ class Router:
         authorization: str | None = None,
         max_content_length: int | None = None,
         pre_auth: Callable[[ApiRequest], None] | None = None,
+        cors: bool = False,
+        cors_exposed: tuple[str, ...] = BUILDER_EXPOSED_HEADERS,
     ) -> Route:
         method = method.upper()
         if (method, pattern) in self._seen:
@@ -183,7 +196,15 @@ class Router:
         self._seen.add((method, pattern))
         segments = tuple(pattern.strip("/").split("/"))
         route = Route(
-            method, pattern, segments, handler, auth, authorization, max_content_length, pre_auth
+            method,
+            pattern,
+            segments,
+            handler,
+            auth,
+            authorization,
+            max_content_length,
+            pre_auth,
+            cors_exposed if cors else None,
         )
         bucket = self._routes.setdefault(len(segments), [])
         bucket.append(route)
@@ -209,6 +230,15 @@ class Router:
     @property
     def routes(self) -> list[Route]:
         return [r for bucket in self._routes.values() for r in bucket]
+
+    def allows_cors(self, raw_path: str) -> bool:
+        """Whether a route at this path answers CORS preflights: the real server sends an
+        ``OPTIONS`` to the path's loader, which every corsStrategy "all" route builder has."""
+        parts = raw_path.strip("/").split("/")
+        return any(
+            route.cors is not None and route.match(parts) is not None
+            for route in self._routes.get(len(parts), ())
+        )
 
     def resolve(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]]:
         parts = raw_path.strip("/").split("/")
@@ -473,7 +503,12 @@ class EmulatorApp:
     def dispatch(self, request: ApiRequest, entry: JournalEntry | None = None) -> Reply:
         """Middleware, routing, request idempotency and the route itself."""
         extra_headers: dict[str, str] = {}
-        if is_rate_limited_path(request.path):
+        if request.method == "OPTIONS":
+            # The rate limiter lets every OPTIONS through; a CORS route's loader answers the
+            # preflight before auth. Other paths have no OPTIONS route: 405 below.
+            if self.router.allows_cors(request.path):
+                return preflight_reply(request)
+        elif is_rate_limited_path(request.path):
             authorization = request.headers.get("Authorization", "")
             if not authorization.strip():
                 return unauthorized_reply()
@@ -489,6 +524,8 @@ class EmulatorApp:
         else:
             request.route, request.params = route, params
             reply = self._run_route(route, request)
+            if route.cors is not None:
+                add_cors_headers(reply, request, route.cors)
             if entry is not None:
                 entry.replayed = request.replayed
         for name, value in extra_headers.items():
@@ -529,6 +566,37 @@ class EmulatorApp:
             self.server_errors.append(f"{request.method} {request.path}\n{trace}")
             logger.error("emulator handler failed: %s %s\n%s", request.method, request.path, trace)
             return errors.internal_error().reply
+
+
+def _origin_headers(request: ApiRequest) -> dict[str, str]:
+    # cors() reflects the request's Origin (origin: true) and says nothing without one.
+    origin = request.headers.get("Origin")
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+
+
+def preflight_reply(request: ApiRequest) -> Reply:
+    """``apiCors(request, json({}))``: 200 ``{}``, the origin and asked headers reflected, the
+    default methods, a 5-minute max age."""
+    headers = _origin_headers(request)
+    headers["Access-Control-Allow-Methods"] = CORS_METHODS
+    asked = request.headers.get("Access-Control-Request-Headers")
+    if asked:
+        headers["Access-Control-Allow-Headers"] = asked
+    headers["Vary"] = ", ".join(
+        filter(None, [headers.get("Vary"), "Access-Control-Request-Headers"])
+    )
+    headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+    return errors.json_reply({}, headers=headers)
+
+
+def add_cors_headers(reply: Reply, request: ApiRequest, exposed: tuple[str, ...]) -> None:
+    """``wrapResponse``'s CORS on a route's answer, errors included; an answer that already
+    has CORS headers (realtime shapes) is left alone, as apiCors does."""
+    if any(name.lower() == "access-control-allow-origin" for name in reply.headers):
+        return
+    reply.headers.update(_origin_headers(request))
+    if exposed:
+        reply.headers["Access-Control-Expose-Headers"] = ",".join(exposed)
 
 
 def _status_line(status: int) -> str:

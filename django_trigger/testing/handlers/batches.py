@@ -42,6 +42,7 @@ def register(router: Router) -> None:
         auth=auth.BEARER,
         authorization="trigger",
         max_content_length=MAX_V1_BATCH_BYTES,
+        cors=True,
     )
     router.post(
         "/api/v1/tasks/{taskIdentifier}/batch",
@@ -56,6 +57,7 @@ def register(router: Router) -> None:
         auth=auth.BEARER_JWT,
         authorization="batchTrigger",
         max_content_length=MAX_V1_BATCH_BYTES,
+        cors=True,
     )
     router.post(
         "/api/v3/batches",
@@ -63,6 +65,7 @@ def register(router: Router) -> None:
         auth=auth.BEARER_JWT,
         authorization="batchTrigger",
         max_content_length=MAX_CREATE_BATCH_BYTES,
+        cors=True,
     )
     router.post(
         "/api/v3/batches/{batchId}/items",
@@ -71,10 +74,18 @@ def register(router: Router) -> None:
         authorization="batchTrigger",
     )
     router.get(
-        "/api/v1/batches/{batchId}", retrieve_batch_v1, auth=auth.BEARER_JWT, authorization="read"
+        "/api/v1/batches/{batchId}",
+        retrieve_batch_v1,
+        auth=auth.BEARER_JWT,
+        authorization="read",
+        cors=True,
     )
     router.get(
-        "/api/v2/batches/{batchId}", retrieve_batch_v2, auth=auth.BEARER_JWT, authorization="read"
+        "/api/v2/batches/{batchId}",
+        retrieve_batch_v2,
+        auth=auth.BEARER_JWT,
+        authorization="read",
+        cors=True,
     )
     router.get("/api/v1/batches/{batchId}/results", batch_results, auth=auth.LEGACY)
 

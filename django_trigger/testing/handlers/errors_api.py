@@ -47,9 +47,13 @@ UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_80
 
 
 def register(router: Router) -> None:
-    router.get("/api/v1/errors", list_errors, auth=auth.BEARER_JWT, authorization="read")
+    router.get("/api/v1/errors", list_errors, auth=auth.BEARER_JWT, authorization="read", cors=True)
     router.get(
-        "/api/v1/errors/{errorId}", retrieve_error, auth=auth.BEARER_JWT, authorization="read"
+        "/api/v1/errors/{errorId}",
+        retrieve_error,
+        auth=auth.BEARER_JWT,
+        authorization="read",
+        cors=True,
     )
     for action in ("resolve", "ignore", "unresolve"):
         router.post(
@@ -57,6 +61,7 @@ def register(router: Router) -> None:
             _ACTIONS[action],
             auth=auth.BEARER_JWT,
             authorization="write",
+            cors=True,
         )
 
 

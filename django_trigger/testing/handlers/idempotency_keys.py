@@ -17,6 +17,7 @@ def register(router: Router) -> None:
         reset_idempotency_key,
         auth=auth.BEARER,
         authorization="write",
+        cors=True,
     )
 
 

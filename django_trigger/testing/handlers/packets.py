@@ -23,7 +23,7 @@ def register(router: Router) -> None:
     presign_put = auth.legacy("Invalid or Missing API key")
     router.put("/api/v2/packets/{filename}", upload_url_v2, auth=presign_put)
     router.put("/api/v1/packets/{filename}", upload_url_v1, auth=presign_put)
-    router.get("/api/v1/packets/{filename}", download_url, auth=auth.BEARER_JWT)
+    router.get("/api/v1/packets/{filename}", download_url, auth=auth.BEARER_JWT, cors=True)
     router.put(
         "/__objects__/{key}", put_object, auth=auth.NONE, max_content_length=MAX_OBJECT_BYTES
     )

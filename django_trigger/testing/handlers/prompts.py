@@ -30,18 +30,36 @@ def seed(world: World, rng: random.Random) -> None:
 
 
 def register(router: Router) -> None:
-    router.get("/api/v1/prompts", list_prompts, auth=auth.BEARER_JWT, authorization="read")
     router.get(
-        "/api/v1/prompts/{slug}", retrieve_prompt, auth=auth.BEARER_JWT, authorization="read"
-    )
-    router.post(
-        "/api/v1/prompts/{slug}", resolve_prompt, auth=auth.BEARER_JWT, authorization="read"
+        "/api/v1/prompts", list_prompts, auth=auth.BEARER_JWT, authorization="read", cors=True
     )
     router.get(
-        "/api/v1/prompts/{slug}/versions", list_versions, auth=auth.BEARER_JWT, authorization="read"
+        "/api/v1/prompts/{slug}",
+        retrieve_prompt,
+        auth=auth.BEARER_JWT,
+        authorization="read",
+        cors=True,
     )
     router.post(
-        "/api/v1/prompts/{slug}/promote", promote, auth=auth.BEARER_JWT, authorization="update"
+        "/api/v1/prompts/{slug}",
+        resolve_prompt,
+        auth=auth.BEARER_JWT,
+        authorization="read",
+        cors=True,
+    )
+    router.get(
+        "/api/v1/prompts/{slug}/versions",
+        list_versions,
+        auth=auth.BEARER_JWT,
+        authorization="read",
+        cors=True,
+    )
+    router.post(
+        "/api/v1/prompts/{slug}/promote",
+        promote,
+        auth=auth.BEARER_JWT,
+        authorization="update",
+        cors=True,
     )
     for method in ("post", "put", "patch", "delete"):
         getattr(router, method)(
@@ -49,12 +67,14 @@ def register(router: Router) -> None:
             override,
             auth=auth.BEARER_JWT,
             authorization="update",
+            cors=True,
         )
     router.post(
         "/api/v1/prompts/{slug}/override/reactivate",
         reactivate,
         auth=auth.BEARER_JWT,
         authorization="update",
+        cors=True,
     )
 
 

@@ -43,14 +43,21 @@ UNSAFE_TAG = re.compile(r'[\x00-\x1f\x7f\\"]')
 
 def register(router: Router) -> None:
     router.get(
-        "/realtime/v1/runs/{runId}", subscribe_run, auth=auth.BEARER_JWT, authorization="read"
+        "/realtime/v1/runs/{runId}",
+        subscribe_run,
+        auth=auth.BEARER_JWT,
+        authorization="read",
+        cors=True,
     )
-    router.get("/realtime/v1/runs", subscribe_tags, auth=auth.BEARER_JWT, authorization="read")
+    router.get(
+        "/realtime/v1/runs", subscribe_tags, auth=auth.BEARER_JWT, authorization="read", cors=True
+    )
     router.get(
         "/realtime/v1/batches/{batchId}",
         subscribe_batch,
         auth=auth.BEARER_JWT,
         authorization="read",
+        cors=True,
     )
 
 

@@ -39,14 +39,17 @@ def seed(world: World, rng: random.Random) -> None:
 
 
 def register(router: Router) -> None:
-    router.get("/api/v1/runs", list_runs, auth=auth.BEARER_JWT, authorization="read")
+    router.get("/api/v1/runs", list_runs, auth=auth.BEARER_JWT, authorization="read", cors=True)
     router.get(
         "/api/v1/projects/{projectRef}/runs",
         list_project_runs,
         auth=auth.PAT,
         pre_auth=_validate_list_query,
+        cors=True,
     )
-    router.get("/api/v3/runs/{runId}", retrieve_run, auth=auth.BEARER_JWT, authorization="read")
+    router.get(
+        "/api/v3/runs/{runId}", retrieve_run, auth=auth.BEARER_JWT, authorization="read", cors=True
+    )
     router.post(
         "/api/v2/runs/{runId}/cancel", cancel_run, auth=auth.BEARER_JWT, authorization="write"
     )
@@ -67,11 +70,25 @@ def register(router: Router) -> None:
     )
     router.get("/api/v1/runs/{runId}/result", run_result, auth=auth.LEGACY)
     router.get(
-        "/api/v1/runs/{runId}/events", run_events, auth=auth.BEARER_JWT, authorization="read"
+        "/api/v1/runs/{runId}/events",
+        run_events,
+        auth=auth.BEARER_JWT,
+        authorization="read",
+        cors=True,
     )
-    router.get("/api/v1/runs/{runId}/trace", run_trace, auth=auth.BEARER_JWT, authorization="read")
     router.get(
-        "/api/v1/runs/{runId}/spans/{spanId}", run_span, auth=auth.BEARER_JWT, authorization="read"
+        "/api/v1/runs/{runId}/trace",
+        run_trace,
+        auth=auth.BEARER_JWT,
+        authorization="read",
+        cors=True,
+    )
+    router.get(
+        "/api/v1/runs/{runId}/spans/{spanId}",
+        run_span,
+        auth=auth.BEARER_JWT,
+        authorization="read",
+        cors=True,
     )
 
 

@@ -56,7 +56,8 @@ def register(router: Router) -> None:
     router.delete("/api/v1/schedules/{scheduleId}", delete_schedule, auth=auth.LEGACY)
     router.post("/api/v1/schedules/{scheduleId}/activate", activate_schedule, auth=auth.LEGACY)
     router.post("/api/v1/schedules/{scheduleId}/deactivate", deactivate_schedule, auth=auth.LEGACY)
-    router.get("/api/v1/timezones", list_timezones, auth=auth.NONE)
+    # Not a route builder: apiCors with its defaults, so no exposed headers.
+    router.get("/api/v1/timezones", list_timezones, auth=auth.NONE, cors=True, cors_exposed=())
 
 
 # -- shared query parsing ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ def register(router: Router) -> None:
         auth=auth.BEARER_JWT,
         authorization="write",
         max_content_length=MAX_INPUT_BYTES,
+        cors=True,
     )
 
 

@@ -23,6 +23,7 @@ def register(router: Router) -> None:
         auth=auth.BEARER_JWT,
         authorization="trigger",
         max_content_length=MAX_TRIGGER_BYTES,
+        cors=True,
     )
 
 

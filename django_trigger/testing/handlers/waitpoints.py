@@ -53,6 +53,7 @@ def register(router: Router) -> None:
         auth=auth.BEARER_JWT,
         authorization="write",
         max_content_length=MAX_COMPLETE_BYTES,
+        cors=True,
     )
     router.post(
         "/api/v1/waitpoints/tokens/{waitpointFriendlyId}/callback/{hash}",

@@ -171,14 +171,16 @@ def register(router: Router) -> None:
         {"auth": auth.BEARER_JWT, "authorization": "read"},
         {"auth": auth.BEARER_JWT, "authorization": "write"},
     )
-    router.get("/api/v1/webhooks/endpoints", list_endpoints, **read)
-    router.get("/api/v1/webhooks/endpoints/{endpointId}", retrieve_endpoint, **read)
-    router.post("/api/v1/webhooks/endpoints/{endpointId}/rotate-secret", rotate_secret, **write)
-    router.post("/api/v1/webhooks/endpoints/{endpointId}/disable", disable, **write)
-    router.post("/api/v1/webhooks/endpoints/{endpointId}/enable", enable, **write)
-    router.get("/api/v1/webhooks/deliveries", list_deliveries, **read)
-    router.get("/api/v1/webhooks/deliveries/{deliveryId}", retrieve_delivery, **read)
-    router.post("/api/v1/webhooks/deliveries/{deliveryId}/replay", replay, **write)
+    router.get("/api/v1/webhooks/endpoints", list_endpoints, **read, cors=True)
+    router.get("/api/v1/webhooks/endpoints/{endpointId}", retrieve_endpoint, **read, cors=True)
+    router.post(
+        "/api/v1/webhooks/endpoints/{endpointId}/rotate-secret", rotate_secret, **write, cors=True
+    )
+    router.post("/api/v1/webhooks/endpoints/{endpointId}/disable", disable, **write, cors=True)
+    router.post("/api/v1/webhooks/endpoints/{endpointId}/enable", enable, **write, cors=True)
+    router.get("/api/v1/webhooks/deliveries", list_deliveries, **read, cors=True)
+    router.get("/api/v1/webhooks/deliveries/{deliveryId}", retrieve_delivery, **read, cors=True)
+    router.post("/api/v1/webhooks/deliveries/{deliveryId}/replay", replay, **write, cors=True)
 
 
 def _env(request: ApiRequest) -> Environment:
