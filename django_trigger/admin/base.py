@@ -13,6 +13,7 @@ the changelist or local variables, never on ``self``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -25,7 +26,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.http import urlencode
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -142,7 +143,7 @@ class RemoteModelAdmin(admin.ModelAdmin):
 
     _checkboxes: dict[str | None, str] = {}  # language -> Django's checkbox HTML, placeholders
 
-    def action_checkbox(self, obj: Any) -> str:
+    def action_checkbox(self, obj: Any) -> SafeString:
         """Django's checkbox column, with the same HTML, without rendering the widget's
         template for every row (that was a fifth of a 100-row changelist's CPU): Django's
         widget renders it once per language around placeholders, each row fills them in,
@@ -178,8 +179,9 @@ class RemoteModelAdmin(admin.ModelAdmin):
         # parameter must be in the signature there, and older Django versions do not take it.
         if action_location is None:
             actions = super().get_actions(request)
-        else:
-            actions = super().get_actions(request, action_location=action_location)
+        else:  # (django-stubs do not know the parameter yet)
+            get_actions: Callable[..., dict[str, Any]] = super().get_actions
+            actions = get_actions(request, action_location=action_location)
         actions.pop("delete_selected", None)  # it walks the database
         return actions
 

@@ -12,7 +12,7 @@ in the sidebar that keeps the other parameters as hidden inputs.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from django.contrib import admin
@@ -25,6 +25,10 @@ from django_trigger import types
 from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
 from django_trigger.credentials import TokenKind
 from django_trigger.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    # What the stubs say a choice is (Django's code: a dict with these keys).
+    from django.contrib.admin.filters import _ListFilterChoices
 
 __all__ = [
     "AliasFilter",
@@ -77,7 +81,7 @@ class AliasFilter(ApiFilter):
     def has_output(self) -> bool:
         return len(self.lookup_choices) > 1
 
-    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
+    def choices(self, changelist: Any) -> Iterator[_ListFilterChoices]:
         current = self.value() or DEFAULT_ALIAS
         for alias, label in self.lookup_choices:
             yield {
@@ -141,7 +145,7 @@ class CreatedFilter(ApiFilter):
             (self.ANY_TIME, _("Any time")),
         ]
 
-    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
+    def choices(self, changelist: Any) -> Iterator[_ListFilterChoices]:
         choices = list(super().choices(changelist))
         choices[0]["display"] = _("Last 7 days (API default)")
         yield from choices
@@ -191,7 +195,7 @@ class EnvironmentFilter(ApiFilter):
     def has_output(self) -> bool:
         return len(self.lookup_choices) > 1
 
-    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
+    def choices(self, changelist: Any) -> Iterator[_ListFilterChoices]:
         current = self.value() or changelist.queryset.environment
         for slug, label in self.lookup_choices:
             yield {
@@ -226,7 +230,7 @@ class InputFilter(admin.ListFilter):
     def has_output(self) -> bool:
         return True
 
-    def expected_parameters(self) -> list[str]:
+    def expected_parameters(self) -> list[str | None]:
         return [self.parameter_name]
 
     def queryset(self, request: HttpRequest, queryset: Any) -> Any:

@@ -119,7 +119,9 @@ class ScheduleForm(forms.Form):
         self, *args: Any, timezones: list[str], change: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = [(tz, tz) for tz in timezones]
+        field = self.fields["timezone"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(tz, tz) for tz in timezones]
         if change:  # the API ignores it on update
             del self.fields["deduplication_key"]
 

@@ -9,7 +9,7 @@ on the re-rendered form.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -86,7 +86,10 @@ class RemoteFormAdmin(RemoteModelAdmin):
             for field in form.fields.values():
                 field.disabled = True
         fieldsets = [(None, {"fields": list(form.fields)})]
-        admin_form = helpers.AdminForm(form, fieldsets, {}, model_admin=self)
+        # AdminForm and AdminErrorList only read a form's fields and errors: any form does,
+        # though django-stubs ask for a ModelForm.
+        as_model_form = cast("forms.ModelForm[Any]", form)
+        admin_form = helpers.AdminForm(as_model_form, fieldsets, {}, model_admin=self)
         if add:
             title = _("Add %s")
         elif editable:
@@ -104,7 +107,7 @@ class RemoteFormAdmin(RemoteModelAdmin):
             "to_field": None,
             "media": self.media + admin_form.media,
             "inline_admin_formsets": [],
-            "errors": helpers.AdminErrorList(form, []),
+            "errors": helpers.AdminErrorList(as_model_form, []),
             "preserved_filters": self.get_preserved_filters(request),
             **(extra_context or {}),
         }

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote as urlquote
 from urllib.parse import urlencode
 
@@ -97,7 +97,7 @@ class RunAction:
     label: Any
     done: Any  # "Cancelled" … used in messages
     form_class: type[forms.Form] | None = None
-    bulk: str | None = None  # the bulk action that does the same server-side
+    bulk: Literal["cancel", "replay"] | None = None  # the bulk action doing it server-side
     #: Why this action does not apply to a run of the given status (None: it applies). The
     #: API would accept some of these anyway (cancelling a finished run answers 200).
     refuses: Callable[[str], Any] | None = None
@@ -860,6 +860,7 @@ class RunAdmin(RemoteModelAdmin):
         ids: list[str],
     ) -> str | None:
         """Start one bulk action; the URL of its status page (``None`` if it failed)."""
+        assert spec.bulk is not None  # only actions with a bulk counterpart get here
         try:
             bulk = get_client(alias).bulk_actions.create(
                 spec.bulk,

@@ -58,12 +58,16 @@ class WaitpointTagFilter(InputFilter):
 
 
 class CompleteForm(forms.Form):
-    data = forms.CharField(
-        label=gettext_lazy("Data (JSON)"),
-        initial='{"approved": true}',
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text=gettext_lazy("What the waiting run receives, as JSON."),
-    )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Added here, not declared on the class: a class attribute named ``data`` would hide
+        # the form's bound data (``Form.data``) from type checkers and readers.
+        self.fields["data"] = forms.CharField(
+            label=gettext_lazy("Data (JSON)"),
+            initial='{"approved": true}',
+            widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+            help_text=gettext_lazy("What the waiting run receives, as JSON."),
+        )
 
     def clean_data(self) -> Any:
         try:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from django_trigger.client import TriggerClient
 from django_trigger.clients import get_client
@@ -23,10 +23,17 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 
 
-class OperatorCommand(BaseCommand):
+class TranslatedCommand(BaseCommand):
+    """A command whose texts are translated. ``help_text``, the description, is a lazy
+    translation (the class is defined before a language is chosen); ``help``, what argparse
+    formats, is a ``str``: ``help_text`` in the language active when the parser is built. The
+    options' help texts are translated then too (``gettext`` in ``add_arguments``)."""
+
+    help_text: str | Promise = ""
+
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
-        # argparse formats the description as a str: translate the lazy help now.
-        self.help = str(self.help)
+        if self.help_text:
+            self.help = str(self.help_text)
         return super().create_parser(prog_name, subcommand, **kwargs)
 
 
@@ -37,14 +44,14 @@ def add_client_arguments(parser: argparse.ArgumentParser, *, environment: bool =
         default=DEFAULT_ALIAS,
         metavar="ALIAS",
         dest="client",
-        help=gettext_lazy("The TRIGGER alias whose client to use (default: %(default)s)."),
+        help=_("The TRIGGER alias whose client to use (default: %(default)s)."),
     )
     if environment:
         parser.add_argument(
             "-e",
             "--environment",
             metavar="ENV",
-            help=gettext_lazy(
+            help=_(
                 "dev, staging, prod or preview (needs a personal access token "
                 "unless it is the secret key's own). Default: the client's."
             ),

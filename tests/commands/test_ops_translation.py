@@ -29,7 +29,7 @@ class OperatorCommandSourceTests(SimpleTestCase):
                 source = Path(module.__file__).read_text(encoding="utf-8")
                 self.assertEqual(untranslated(source), [])
 
-    def test_help_texts_are_lazy_translations(self):
+    def test_help_texts_are_translations(self):
         for module in MODULES:
             with self.subTest(module=module.__name__):
                 source = Path(module.__file__).read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Every response the emulator gives for the runs, tasks, batches, bulk-action and
+"""Every response the emulator gives for the runs, tasks, batches, bulk-action, query and
 idempotency-key endpoints has the shape the official OpenAPI file describes — success and error
 answers, V1 and V2 status vocabularies — except where the real server differs from the file.
 Each such deviation is named below (API.md §13) and must still be observed, so the list stays
@@ -294,8 +294,19 @@ class EmulatorResponseConformanceTests(EmulatorCase):
         self.post("/api/v1/waitpoints/tokens/waitpoint_nope/complete", json={})
         self.post("/api/v1/waitpoints/tokens", json={"tags": [str(i) for i in range(11)]})
 
-        # Error answers.
         unknown = "tr_dev_unknownunknownunknown1"
+        # Query (docs/API-ADDENDUM.md §17): JSON, CSV, a TRQL error, the dashboards list.
+        for body in (
+            {"query": "SELECT status, count() AS n FROM runs GROUP BY status", "period": "30d"},
+            {"query": "SELECT run_id, triggered_at FROM runs LIMIT 3", "format": "csv"},
+            {"query": "SELECT nope FROM runs"},
+        ):
+            self.post("/api/v1/query", json=body)
+        self.post("/api/v1/query", token=unknown, json={"query": "SELECT count() FROM runs"})
+        self.get("/api/v1/query/dashboards")
+        self.get("/api/v1/query/dashboards", token=unknown)
+
+        # Error answers.
         self.get("/api/v1/runs", token=None)
         self.get(f"/api/v3/runs/{done}", token=None)
         self.get("/api/v1/runs", token=unknown)

@@ -80,7 +80,9 @@ class ExecuteTests(QueryCase):
             "GROUP BY task_identifier"
         ).rows
         self.assertEqual(len(rows), 1)
-        self.assertEqual(rows[0]["avg_ms"], 2000)
+        self.assertEqual(
+            (rows[0]["avg_ms"], type(rows[0]["avg_ms"])), (2000, int)
+        )  # as ClickHouse prints it
         self.assertAlmostEqual(rows[0]["cost"], 0.09)
         self.assertEqual((rows[0]["max(usage_duration)"], rows[0]["count()"]), (3000, 3))
 
@@ -101,6 +103,23 @@ class ExecuteTests(QueryCase):
         ).rows
         status = dict(zip(ids, ["Executing", "Queued"]))
         self.assertEqual(listed, [{"run_id": min(ids), "status": status[min(ids)]}])
+
+    def test_order_by_puts_nulls_last_and_reads_unselected_columns(self):
+        ids = self.runs(["COMPLETED_SUCCESSFULLY", "PENDING", "COMPLETED_SUCCESSFULLY"])
+        with self.emulator.state.lock:
+            for n, run_id in enumerate((ids[0], ids[2])):
+                run = self.emulator.state.runs.get(run_id)
+                run.completed_at = run.created_at + dt.timedelta(seconds=10 + n)
+        where = f"FROM runs WHERE task_identifier = '{TASK}'"
+        for direction, expected in (
+            ("DESC", [ids[2], ids[0], ids[1]]),
+            ("ASC", [ids[0], ids[2], ids[1]]),
+        ):
+            with self.subTest(direction):
+                rows = self.trigger.query.execute(
+                    f"SELECT run_id {where} ORDER BY completed_at {direction}"
+                ).rows
+                self.assertEqual([r["run_id"] for r in rows], expected)
 
     def test_csv(self):
         self.runs(["COMPLETED_SUCCESSFULLY", "CRASHED"])
@@ -140,6 +159,21 @@ class ExecuteTests(QueryCase):
         )
         self.assertEqual(answer.json()["results"], [{"n": 1}])
 
+    def test_the_openapi_files_examples_run(self):
+        self.runs(["COMPLETED_WITH_ERRORS", "COMPLETED_SUCCESSFULLY"])
+        failed = self.trigger.query.execute(
+            "SELECT COUNT(*) as count FROM runs WHERE status = 'Failed'", scope="project"
+        ).rows
+        self.assertEqual(list(failed[0]), ["count"])
+        by_task = self.trigger.query.execute(
+            "SELECT task_identifier, count() as runs, countIf(status = 'Failed') as failures "
+            "FROM runs GROUP BY task_identifier",
+            from_=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc),
+        ).rows
+        self.assertIn({"task_identifier": TASK, "runs": 2, "failures": 1}, by_task)
+        rows = self.trigger.query.execute("SELECT run_id, status FROM runs LIMIT 10").rows
+        self.assertEqual(len(rows), 10)
+
     def test_server_errors_carry_the_servers_message(self):
         for query, message in (
             ("SELECT nope FROM runs", 'Unknown column "nope". Available columns: run_id'),
@@ -148,6 +182,7 @@ class ExecuteTests(QueryCase):
             ("SELECT status, count() FROM runs", "must appear in the GROUP BY clause"),
             ("SELECT output FROM runs", "not supported by the django-trigger emulator"),
             ("SELECT count() FROM metrics", "not supported by the django-trigger emulator"),
+            ("SELECT countIf(status = 'Failed') FROM runs", "countIf() without AS"),
             (
                 "SELECT count() FROM runs WHERE status = 'Failed' OR status = 'Crashed'",
                 "OR is not supported",

@@ -50,7 +50,7 @@ from django_trigger.exceptions import (
 from django_trigger.management._common import (
     EXIT_ERROR,
     EXIT_OK,
-    OperatorCommand,
+    TranslatedCommand,
     add_client_arguments,
     request_logging,
 )
@@ -84,8 +84,8 @@ class Answer:
     error: ApiError | None = None
 
 
-class Command(OperatorCommand):
-    help = gettext_lazy(
+class Command(TranslatedCommand):
+    help_text = gettext_lazy(
         "Check each configured Trigger.dev client against the API: reachable, token accepted "
         "for the configured project and environment, preview branch, clock skew, rate-limit "
         "headroom, deployed version. Exit 1 on any error."
@@ -98,16 +98,14 @@ class Command(OperatorCommand):
             "--format",
             choices=["text", "json"],
             default="text",
-            help=gettext_lazy("json: one JSON document on stdout (for monitoring)."),
+            help=_("json: one JSON document on stdout (for monitoring)."),
         )
         parser.add_argument(
             "--no-input",
             "--noinput",
             action="store_false",
             dest="interactive",
-            help=gettext_lazy(
-                "Accepted for symmetry with the other commands (the doctor never asks)."
-            ),
+            help=_("Accepted for symmetry with the other commands (the doctor never asks)."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django_trigger import envsync
 from django_trigger.exceptions import TriggerError
 from django_trigger.management._common import (
-    OperatorCommand,
+    TranslatedCommand,
     add_client_arguments,
     client_for,
     request_logging,
@@ -57,41 +57,37 @@ def dotenv_line(name: str, value: str) -> str | None:
     return f"{name}='{value}'"
 
 
-class Command(OperatorCommand):
-    help = gettext_lazy(
+class Command(TranslatedCommand):
+    help_text = gettext_lazy(
         "Write an environment's variables from Trigger.dev as a .env file (secret values "
         "cannot be read back: they become commented placeholders)."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_client_arguments(parser)
-        parser.add_argument(
-            "--project-ref", metavar="REF", help=gettext_lazy("Project ref (proj_…).")
-        )
-        parser.add_argument("--branch", help=gettext_lazy("A preview (or dev) branch name."))
+        parser.add_argument("--project-ref", metavar="REF", help=_("Project ref (proj_…)."))
+        parser.add_argument("--branch", help=_("A preview (or dev) branch name."))
         parser.add_argument(
             "--output",
             "-o",
             default=".env",
             metavar="FILE",
-            help=gettext_lazy(
+            help=_(
                 "The file to write (default: %(default)s); '-' writes it to "
                 "stdout, values included."
             ),
         )
-        parser.add_argument(
-            "--force", action="store_true", help=gettext_lazy("Replace FILE if it exists.")
-        )
+        parser.add_argument("--force", action="store_true", help=_("Replace FILE if it exists."))
         parser.add_argument(
             "--show-values",
             action="store_true",
-            help=gettext_lazy("Also list the values on stdout (masked by default)."),
+            help=_("Also list the values on stdout (masked by default)."),
         )
         parser.add_argument(
             "--format",
             choices=["text", "json"],
             default="text",
-            help=gettext_lazy(
+            help=_(
                 "json: a summary as one JSON document on stdout (names, never "
                 "values unless --show-values)."
             ),
@@ -101,7 +97,7 @@ class Command(OperatorCommand):
             "--noinput",
             action="store_false",
             dest="interactive",
-            help=gettext_lazy(
+            help=_(
                 "Accepted for symmetry (the command never asks; it refuses an "
                 "existing file without --force)."
             ),

@@ -36,7 +36,7 @@ import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO, cast
 
 from django.core.management.base import CommandError
 from django.utils.dateparse import parse_date, parse_datetime
@@ -47,7 +47,7 @@ from django_trigger.client import TriggerClient
 from django_trigger.exceptions import InvalidRequestError, TriggerError
 from django_trigger.management._common import (
     EXIT_ERROR,
-    OperatorCommand,
+    TranslatedCommand,
     add_client_arguments,
     client_for,
     is_terminal,
@@ -100,8 +100,8 @@ FILTERS = (
 )
 
 
-class Command(OperatorCommand):
-    help = gettext_lazy(
+class Command(TranslatedCommand):
+    help_text = gettext_lazy(
         "Export runs (the client's filters) as CSV or JSON Lines, streamed and resumable."
     )
 
@@ -109,29 +109,29 @@ class Command(OperatorCommand):
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         export = sub.add_parser(
             "export",
-            help=str(_("Every matching run to CSV or JSON Lines.")),
+            help=_("Every matching run to CSV or JSON Lines."),
             description=__doc__,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         add_client_arguments(export)
-        filters = export.add_argument_group(gettext_lazy("filters (as client.runs.list)"))
-        many = {"action": "append", "default": []}
+        filters = export.add_argument_group(_("filters (as client.runs.list)"))
+        many: dict[str, Any] = {"action": "append", "default": []}
         filters.add_argument(
             "--status",
             metavar="STATUS",
             **many,
-            help=gettext_lazy("Run status (repeatable or comma-separated)."),
+            help=_("Run status (repeatable or comma-separated)."),
         )
         filters.add_argument(
-            "--task", metavar="TASK", **many, help=gettext_lazy("Task identifier (repeatable).")
+            "--task", metavar="TASK", **many, help=_("Task identifier (repeatable).")
         )
-        filters.add_argument("--tag", metavar="TAG", **many, help=gettext_lazy("Tag (repeatable)."))
+        filters.add_argument("--tag", metavar="TAG", **many, help=_("Tag (repeatable)."))
         filters.add_argument(
             "--version",
             metavar="VERSION",
             **many,
             dest="version",
-            help=gettext_lazy("Deployed version (repeatable)."),
+            help=_("Deployed version (repeatable)."),
         )
         filters.add_argument("--machine", metavar="PRESET", **many)
         filters.add_argument("--region", metavar="REGION", **many)
@@ -139,7 +139,7 @@ class Command(OperatorCommand):
             "--queue",
             metavar="QUEUE",
             **many,
-            help=gettext_lazy("A custom queue's name, or task/<task> (repeatable)."),
+            help=_("A custom queue's name, or task/<task> (repeatable)."),
         )
         filters.add_argument("--batch", metavar="BATCH_ID")
         filters.add_argument("--schedule", metavar="SCHEDULE_ID")
@@ -148,13 +148,13 @@ class Command(OperatorCommand):
             "--test",
             action=argparse.BooleanOptionalAction,
             dest="is_test",
-            help=gettext_lazy("Only test runs (--no-test: only real ones)."),
+            help=_("Only test runs (--no-test: only real ones)."),
         )
         window = filters.add_mutually_exclusive_group()
         window.add_argument(
             "--period",
             metavar="PERIOD",
-            help=gettext_lazy(
+            help=_(
                 "Runs created in the last PERIOD (30m, 12h, 7d, 2w). Without "
                 "--period/--from, the API's default: the last 7 days."
             ),
@@ -163,29 +163,27 @@ class Command(OperatorCommand):
             "--from",
             metavar="DATE",
             dest="from_",
-            help=gettext_lazy("Created at or after DATE (ISO 8601; a date alone is midnight UTC)."),
+            help=_("Created at or after DATE (ISO 8601; a date alone is midnight UTC)."),
         )
-        filters.add_argument(
-            "--to", metavar="DATE", help=gettext_lazy("Created before DATE (ISO 8601).")
-        )
+        filters.add_argument("--to", metavar="DATE", help=_("Created before DATE (ISO 8601)."))
 
-        out = export.add_argument_group(gettext_lazy("output"))
+        out = export.add_argument_group(_("output"))
         out.add_argument(
             "--format",
             choices=["csv", "jsonl"],
             default=None,
-            help=gettext_lazy("csv (default) or jsonl: one API run object per line."),
+            help=_("csv (default) or jsonl: one API run object per line."),
         )
         out.add_argument(
             "--output",
             "-o",
             metavar="FILE",
-            help=gettext_lazy("Write to FILE (default: stdout). Needed for --resume."),
+            help=_("Write to FILE (default: stdout). Needed for --resume."),
         )
         out.add_argument(
             "--resume",
             action="store_true",
-            help=gettext_lazy(
+            help=_(
                 "Continue the interrupted export to --output FILE "
                 "with the filters it was started with."
             ),
@@ -193,22 +191,20 @@ class Command(OperatorCommand):
         out.add_argument(
             "--force",
             action="store_true",
-            help=gettext_lazy("Replace an existing FILE (and forget an interrupted export to it)."),
+            help=_("Replace an existing FILE (and forget an interrupted export to it)."),
         )
         out.add_argument(
             "--no-progress",
             action="store_false",
             dest="progress",
-            help=gettext_lazy(
-                "No progress line on stderr (there is none when stderr is not a terminal)."
-            ),
+            help=_("No progress line on stderr (there is none when stderr is not a terminal)."),
         )
         out.add_argument(
             "--no-input",
             "--noinput",
             action="store_false",
             dest="interactive",
-            help=gettext_lazy("Accepted for symmetry (the export never asks)."),
+            help=_("Accepted for symmetry (the export never asks)."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -344,7 +340,8 @@ class Command(OperatorCommand):
                 handle.seek(state["bytes"])
             stream = io.TextIOWrapper(handle, encoding="utf-8", newline="")
         else:
-            stream = self.stdout._out  # type: ignore[attr-defined]
+            # The real stdout: rows are written as they are (OutputWrapper adds line endings).
+            stream = cast(TextIO, self.stdout._out)
         writer = _Writer(stream, fmt)
         if not state:
             writer.header()

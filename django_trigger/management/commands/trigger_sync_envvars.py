@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 import environ
-from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
+from django.core.management.base import CommandError, DjangoHelpFormatter
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
@@ -52,6 +52,7 @@ from django_trigger.clients import get_client
 from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
 from django_trigger.envsync import Action, ApplyResult, Plan, SkipReason
 from django_trigger.exceptions import ConfigurationError, TriggerError
+from django_trigger.management._common import TranslatedCommand
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -82,8 +83,8 @@ class _HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Django's option order, with the description's paragraphs kept as written."""
 
 
-class Command(BaseCommand):
-    help = gettext_lazy(
+class Command(TranslatedCommand):
+    help_text = gettext_lazy(
         """Push environment variables to Trigger.dev: plan, show a masked diff, confirm, apply,
 verify.
 
@@ -109,14 +110,14 @@ usage; 3 --check found changes to make."""
         return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        sources = parser.add_argument_group(gettext_lazy("sources"))
+        sources = parser.add_argument_group(_("sources"))
         sources.add_argument(
             "--env-file",
             action="append",
             default=[],
             metavar="PATH",
             dest="env_files",
-            help=gettext_lazy(
+            help=_(
                 "A dotenv file (repeatable; later files win with --allow-overrides). UTF-8, read "
                 "by django-environ: one NAME=value or 'export NAME=value' per line, no spaces "
                 "around '=', blank lines and lines starting with '#' ignored; 'single quotes' "
@@ -128,7 +129,7 @@ usage; 3 --check found changes to make."""
         sources.add_argument(
             "--parse-comments",
             action="store_true",
-            help=gettext_lazy(
+            help=_(
                 "Drop inline '# comments' after unquoted values (django-environ's "
                 "parse_comments=True)."
             ),
@@ -139,9 +140,7 @@ usage; 3 --check found changes to make."""
             default=[],
             metavar="NAME",
             dest="from_env",
-            help=gettext_lazy(
-                "Take NAME from the process environment (repeatable, or comma-separated)."
-            ),
+            help=_("Take NAME from the process environment (repeatable, or comma-separated)."),
         )
         sources.add_argument(
             "--prefix",
@@ -149,7 +148,7 @@ usage; 3 --check found changes to make."""
             default=[],
             metavar="PREFIX",
             dest="prefixes",
-            help=gettext_lazy(
+            help=_(
                 "Take every process environment variable whose name starts with PREFIX "
                 "(repeatable), except the shell/tool variables and TRIGGER_* names the "
                 "official SDK never syncs (reported as skipped)."
@@ -159,34 +158,32 @@ usage; 3 --check found changes to make."""
             "--no-settings",
             action="store_false",
             dest="use_settings",
-            help=gettext_lazy('Ignore TRIGGER[alias]["ENVVARS"].'),
+            help=_('Ignore TRIGGER[alias]["ENVVARS"].'),
         )
         sources.add_argument(
             "--allow-overrides",
             action="store_true",
-            help=gettext_lazy(
+            help=_(
                 "Let a later source replace an earlier one's different value instead of refusing."
             ),
         )
         sources.add_argument(
             "--allow-empty",
             action="store_true",
-            help=gettext_lazy(
+            help=_(
                 "Skip (and report) empty values instead of refusing them; Trigger.dev drops "
                 "empty values, so they can never be written."
             ),
         )
 
-        targets = parser.add_argument_group(gettext_lazy("targets"))
+        targets = parser.add_argument_group(_("targets"))
         targets.add_argument(
             "--client",
             default=DEFAULT_ALIAS,
             metavar="ALIAS",
-            help=gettext_lazy("The TRIGGER alias whose client to use (default: %(default)s)."),
+            help=_("The TRIGGER alias whose client to use (default: %(default)s)."),
         )
-        targets.add_argument(
-            "--project-ref", metavar="REF", help=gettext_lazy("Project ref (proj_…).")
-        )
+        targets.add_argument("--project-ref", metavar="REF", help=_("Project ref (proj_…)."))
         targets.add_argument(
             "-e",
             "--environment",
@@ -194,19 +191,19 @@ usage; 3 --check found changes to make."""
             default=[],
             dest="environments",
             metavar="ENV",
-            help=gettext_lazy(
+            help=_(
                 "dev, staging (stg), prod or preview; repeatable to sync several environments "
                 "in one run (needs a personal access token). Default: the client's."
             ),
         )
-        targets.add_argument("--branch", help=gettext_lazy("A preview (or dev) branch name."))
+        targets.add_argument("--branch", help=_("A preview (or dev) branch name."))
         targets.add_argument(
             "--secret",
             action="append",
             default=[],
             metavar="NAME",
             dest="secret_names",
-            help=gettext_lazy(
+            help=_(
                 "Write NAME as a secret (repeatable, or comma-separated). An existing plain "
                 "variable of that name becomes secret; secrets are never made plain again."
             ),
@@ -214,33 +211,33 @@ usage; 3 --check found changes to make."""
         targets.add_argument(
             "--all-secret",
             action="store_true",
-            help=gettext_lazy("Write every variable as a secret."),
+            help=_("Write every variable as a secret."),
         )
         targets.add_argument(
             "--overwrite-secrets",
             action="store_true",
-            help=gettext_lazy(
+            help=_(
                 "Re-send secret variables (which read back as <redacted> and "
                 "cannot be compared); without it they are left alone."
             ),
         )
 
-        behaviour = parser.add_argument_group(gettext_lazy("behaviour"))
+        behaviour = parser.add_argument_group(_("behaviour"))
         behaviour.add_argument(
             "--prune",
             action="store_true",
-            help=gettext_lazy(
+            help=_(
                 "Delete remote variables absent from the sources (after the "
                 "import succeeded; asks first in interactive runs)."
             ),
         )
         behaviour.add_argument(
-            "--dry-run", action="store_true", help=gettext_lazy("Plan and show; send no write.")
+            "--dry-run", action="store_true", help=_("Plan and show; send no write.")
         )
         behaviour.add_argument(
             "--check",
             action="store_true",
-            help=gettext_lazy(
+            help=_(
                 "Plan only; exit %(drift)d when there is anything to create, "
                 "update or delete (for CI)."
             )
@@ -252,26 +249,24 @@ usage; 3 --check found changes to make."""
             "--yes",
             action="store_false",
             dest="interactive",
-            help=gettext_lazy(
-                "Never ask for confirmation (deletions and writes to prod go ahead)."
-            ),
+            help=_("Never ask for confirmation (deletions and writes to prod go ahead)."),
         )
         behaviour.add_argument(
             "--format",
             choices=["text", "json"],
             default="text",
-            help=gettext_lazy("json: one JSON document with the plan and the result on stdout."),
+            help=_("json: one JSON document with the plan and the result on stdout."),
         )
         behaviour.add_argument(
             "--show-values",
             action="store_true",
-            help=gettext_lazy("Show values in the plan and the JSON (masked by default)."),
+            help=_("Show values in the plan and the JSON (masked by default)."),
         )
         behaviour.add_argument(
             "--no-verify",
             action="store_false",
             dest="verify",
-            help=gettext_lazy("Skip the verification list after applying (one request fewer)."),
+            help=_("Skip the verification list after applying (one request fewer)."),
         )
 
     # -- the run -----------------------------------------------------------------------------

@@ -380,20 +380,19 @@ def _place(store: DashboardStore, dashboard: Dashboard, inputs: list[_WidgetInpu
     unless given one; new widgets without a position go full width below the others."""
     old = {w.id: w.position for w in dashboard.widgets}
     positions = [e.position or (old.get(e.id) if e.id else None) for e in inputs]
-    placed = [
-        _widget(store, dashboard, e, e.id or "", p)
+    widgets: list[Widget | None] = [
+        _widget(store, dashboard, e, e.id or "", p) if p is not None else None
         for e, p in zip(inputs, positions, strict=True)
-        if p is not None
     ]
-    widgets: list[Widget] = []
-    for entry, position in zip(inputs, positions, strict=True):
-        if position is None:
-            position = store.below(placed, entry.display["type"])
-            placed.append(_widget(store, dashboard, entry, entry.id or "", position))
-            widgets.append(placed[-1])
-        else:
-            widgets.append(next(w for w in placed if w.position is position))
-    dashboard.widgets = widgets
+    placed = [w for w in widgets if w is not None]
+    for n, entry in enumerate(inputs):
+        if widgets[n] is None:
+            widget = _widget(
+                store, dashboard, entry, entry.id or "", store.below(placed, entry.display["type"])
+            )
+            widgets[n] = widget
+            placed.append(widget)
+    dashboard.widgets = [w for w in widgets if w is not None]
 
 
 def _widget(

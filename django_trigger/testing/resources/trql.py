@@ -11,6 +11,7 @@ Grammar (keywords case-insensitive)::
       [LIMIT n] [;]
     item      := column | count() | countIf(condition) | sum(column) | avg(column)
                  | min(column) | max(column) | timeBucket()     [AS alias]
+                 (countIf needs its alias: ClickHouse names it after the condition)
     condition := column (= | != | <> | < | <= | > | >=) literal
                  | column [NOT] IN (literal [, literal]*) | column IS [NOT] NULL
     literal   := 'text' | number
@@ -326,7 +327,7 @@ def _item(tokens: _Tokens) -> Item:
         elif lowered == "countif":
             condition = _condition(tokens)
             tokens.expect(")")
-            item = Item("countif", None, f"countIf({condition.column})", condition)
+            item = Item("countif", None, "", condition)
         else:
             column = _column(tokens.name())
             tokens.expect(")")
@@ -337,6 +338,8 @@ def _item(tokens: _Tokens) -> Item:
         raise _unsupported(f"The function {value}()")
     if tokens.keyword("as"):
         item.name = tokens.name()
+    elif item.kind == "countif":
+        raise _unsupported("countIf() without AS <name> (ClickHouse names it after the condition)")
     return item
 
 
@@ -446,10 +449,13 @@ def _check_grouping(query: Query) -> None:
 
 
 def format_value(value: Any) -> Any:
-    """ClickHouse's JSON form: DateTime64(3) as ``YYYY-MM-DD HH:MM:SS.mmm`` (UTC)."""
+    """ClickHouse's JSON form: DateTime64(3) as ``YYYY-MM-DD HH:MM:SS.mmm`` (UTC); a whole
+    Float64 prints without a fraction (``2000``, as JavaScript then sends it on)."""
     if isinstance(value, dt.datetime):
         value = value.astimezone(dt.timezone.utc)
         return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -513,7 +519,8 @@ def evaluate(query: Query, runs: Iterable[Any], context: Any, bucket: int) -> li
         return COLUMNS[column].get(run, context)
 
     has_aggregate = any(item.aggregate for item in query.items)
-    rows: list[dict[str, Any]] = []
+    # (row, the run whose values an ORDER BY of an unselected column or group key reads)
+    rows: list[tuple[dict[str, Any], Any]] = []
     if query.group_by or has_aggregate:
         groups: dict[tuple[Any, ...], list[Any]] = {}
         for run in selected:
@@ -522,27 +529,37 @@ def evaluate(query: Query, runs: Iterable[Any], context: Any, bucket: int) -> li
         if not query.group_by and not groups:
             groups[()] = []  # an aggregate over no rows is one row
         for members in groups.values():
-            row = {}
-            for item in query.items:
-                row[item.name] = _aggregate(item, members, context, key_value)
-            rows.append(row)
+            row = {item.name: _aggregate(item, members, context, key_value) for item in query.items}
+            rows.append((row, members[0] if members else None))
     else:
         for run in sorted(selected, key=lambda r: r.created_at, reverse=True):
-            rows.append({item.name: key_value(item.name, run) for item in query.items})
+            rows.append(({item.name: key_value(item.name, run) for item in query.items}, run))
+    outputs = set(query.columns)
     for name, descending in reversed(query.order_by):
-        rows.sort(key=lambda row: _sort_key(row.get(name)), reverse=descending)
+        if name not in outputs and (query.group_by or has_aggregate) and name not in query.group_by:
+            raise TrqlError(
+                f'Column "{name}" must appear in the GROUP BY clause or be used in an '
+                "aggregate function"
+            )
+
+        def value(pair: tuple[dict[str, Any], Any], name: str = name) -> Any:
+            row, run = pair
+            if name in row:
+                return row[name]
+            return key_value(name, run) if run is not None else None
+
+        # ClickHouse sorts NULLs last in both directions.
+        present = [pair for pair in rows if value(pair) is not None]
+        missing = [pair for pair in rows if value(pair) is None]
+        present.sort(key=value, reverse=descending)
+        rows = present + missing
     if query.limit is not None:
         rows = rows[: query.limit]
-    return [{name: format_value(value) for name, value in row.items()} for row in rows]
+    return [{name: format_value(value) for name, value in row.items()} for row, _run in rows]
 
 
 def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    # ClickHouse sorts NULLs last in both directions; close enough for analytics.
-    return (0, value) if value is not None else (1, 0)
 
 
 def _aggregate(item: Item, members: list[Any], context: Any, key_value: Any) -> Any:
