@@ -3,22 +3,24 @@
 A session is a durable conversation with an agent task: ``start`` creates it (or returns the
 one holding an ``external_id``) and triggers its first run; a browser or a view then sends
 input to its ``.in`` channel and reads the agent's output from ``.out``. Every call is one
-request, except ``read`` (one request per long-poll window, plus one retrieve per window to
-see whether the session closed).
+request, except ``write_control`` and ``trim_output`` (the channel's S2 credentials, then the
+append to S2 itself: docs/API-ADDENDUM.md §14.4).
 """
 
 from __future__ import annotations
 
+import base64
 import builtins
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal
+from urllib.parse import quote, urlsplit
 
 from django_trigger._http.paths import build_path, segment
-from django_trigger.exceptions import InvalidRequestError
+from django_trigger.exceptions import ApiError, InvalidRequestError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import CursorPage
 from django_trigger.types._base import SchemaError
@@ -28,9 +30,11 @@ from ._base import (
     Auth,
     Resource,
     RetrySafety,
+    _cooked,
     comma_list,
     cursor_params,
     epoch_ms,
+    flow,
     nonempty,
     period_filter,
     retry_safety,
@@ -295,6 +299,99 @@ class Sessions(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(
+        RetrySafety.IDEMPOTENT,
+        RetrySafety.UNSAFE,
+        why="asking for the channel's S2 credentials stores nothing; the S2 append has no key "
+        "to recognise a repeat, so it is not retried once sent",
+    )
+    @flow
+    def write_control(
+        self,
+        session: str,
+        subtype: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        channel: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> Generator[Any, Any, int]:
+        """Append a control record (empty body, header ``trigger-control: <subtype>`` plus
+        ``headers``) to the session's ``.out``, as the SDK's ``out.writeControl``: the agent's
+        ``"turn-complete"``, ``"upgrade-required"``… Returns its sequence number (a
+        ``trim_output`` point). Two requests: the channel's S2 credentials, then the append to
+        S2 (a secret key only)."""
+        pairs = [[CONTROL_HEADER, _text(subtype, "subtype", 128)]]
+        for name, value in (headers or {}).items():
+            if not isinstance(name, str) or not name or not isinstance(value, str):
+                raise InvalidRequestError("headers must map non-empty names to strings")
+            pairs.append([name, value])
+        stream = yield from self._s2_stream(
+            session, channel, "sessions.write_control", request_options
+        )
+        ack = yield from _s2_append(
+            self,
+            stream,
+            {"records": [{"headers": pairs, "body": ""}]},
+            "raw",
+            RetrySafety.UNSAFE,
+            request_options,
+        )
+        return ack
+
+    @retry_safety(
+        RetrySafety.IDEMPOTENT,
+        why="a trim is monotonic in S2 (max of the old and the new point): repeating it is "
+        "harmless",
+    )
+    @flow
+    def trim_output(
+        self,
+        session: str,
+        earliest_seq_num: int,
+        *,
+        channel: str | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> Generator[Any, Any, None]:
+        """Drop the session's ``.out`` records before ``earliest_seq_num`` (the SDK's
+        ``out.trimTo``: an S2 ``trim`` command record; S2 never trims past the tail). Two
+        requests, a secret key only."""
+        if (
+            isinstance(earliest_seq_num, bool)
+            or not isinstance(earliest_seq_num, int)
+            or not 0 <= earliest_seq_num < 2**64
+        ):
+            raise InvalidRequestError("earliest_seq_num must be a sequence number (an integer ≥ 0)")
+        stream = yield from self._s2_stream(
+            session, channel, "sessions.trim_output", request_options
+        )
+        body = base64.b64encode(earliest_seq_num.to_bytes(8, "big")).decode()
+        trim = {"headers": [["", base64.b64encode(b"trim").decode()]], "body": body}
+        yield from _s2_append(
+            self, stream, {"records": [trim]}, "base64", RetrySafety.IDEMPOTENT, request_options
+        )
+
+    def _s2_stream(
+        self,
+        session: str,
+        channel: str | None,
+        operation: str,
+        request_options: RequestOptionsLike,
+    ) -> Generator[Any, Any, _S2Stream]:
+        """``PUT …/out``: the S2 credentials of the channel (``initializeSessionStream``)."""
+        path = _channel_path(session, channel, "out")
+        return (
+            yield _cooked(self)._request(
+                "PUT",
+                path,
+                operation=operation,
+                auth=Auth.SECRET_KEY,
+                parse=_S2Stream.from_answer,
+                merge_headers={name: name for name in _S2_HEADERS},
+                retry_safety=RetrySafety.IDEMPOTENT,
+                request_options=request_options,
+            )
+        )
+
     def _append(
         self,
         session: str,
@@ -332,6 +429,97 @@ class Sessions(Resource):
             parse=_append_seq,
             request_options=request_options,
         )
+
+
+# -- S2 ----------------------------------------------------------------------------------------
+
+CONTROL_HEADER = "trigger-control"
+_S2_HEADERS = ("x-s2-access-token", "x-s2-basin", "x-s2-stream-name", "x-s2-endpoint")
+_S2_DEFAULT_ENDPOINT = "https://{basin}.b.s2.dev/v1"  # the S2 SDK's default basin endpoint
+
+
+class _S2Stream:
+    """Where and how to write one channel's S2 stream (the ``X-S2-*`` answer headers)."""
+
+    __slots__ = ("basin", "name", "shared", "token", "url")
+
+    def __init__(self, token: str, basin: str, name: str, endpoint: str | None) -> None:
+        self.token, self.basin, self.name = token, basin, name
+        endpoint = endpoint or _S2_DEFAULT_ENDPOINT
+        self.url = _s2_base_url(endpoint, basin)
+        self.shared = "{basin}" not in endpoint  # one endpoint for every basin: S2-Basin names it
+
+    @classmethod
+    def from_answer(cls, body: Any) -> _S2Stream:
+        values = body if isinstance(body, dict) else {}
+        token, basin, name = (values.get(h) for h in _S2_HEADERS[:3])
+        if not (isinstance(token, str) and token and basin and name):
+            raise SchemaError(
+                "the API returned no S2 credentials for the channel (x-s2-access-token, "
+                "x-s2-basin, x-s2-stream-name)"
+            )
+        return cls(token, str(basin), str(name), values.get("x-s2-endpoint"))
+
+    def __repr__(self) -> str:  # never the token
+        return f"<S2 stream {self.name} in {self.basin}>"
+
+
+def _s2_base_url(endpoint: str, basin: str) -> str:
+    """The S2 SDK's ``EndpointTemplate``: a scheme (https by default), ``{basin}`` replaced,
+    ``/v1`` when the endpoint names no path."""
+    text = endpoint.strip()
+    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text):
+        text = "https://" + text
+    parts = urlsplit(text.replace("{basin}", "__basin__"))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise SchemaError("the API's x-s2-endpoint is not an http(s) URL")
+    path = parts.path if parts.path not in ("",) else "/v1"
+    url = f"{parts.scheme}://{parts.netloc}{path}".rstrip("/")
+    return url.replace("__basin__", basin)
+
+
+def _s2_append(
+    resource: Resource,
+    stream: _S2Stream,
+    body: dict[str, Any],
+    fmt: str,
+    safety: RetrySafety,
+    request_options: RequestOptionsLike,
+) -> Generator[Any, Any, int]:
+    """``POST {endpoint}/streams/{name}/records`` (S2's JSON append); the first record's
+    sequence number (``ack.start.seq_num``)."""
+    headers = {
+        "Authorization": f"Bearer {stream.token}",
+        "Content-Type": "application/json",
+        "S2-Format": fmt,
+    }
+    if stream.shared:
+        headers["S2-Basin"] = stream.basin
+    try:
+        raw = yield resource._client._transport.request(
+            "POST",
+            "<S2 append>",
+            url=f"{stream.url}/streams/{quote(stream.name, safe='')}/records",
+            data=json.dumps(body, separators=(",", ":")).encode(),
+            headers=headers,
+            request_options=request_options,
+            authenticated=False,
+            retry_safety=safety,
+        )
+    except ApiError as exc:
+        if exc.status is None or 200 <= exc.status < 300:
+            raise
+        raise ApiError(
+            f"S2 refused the append to the session channel ({exc.status}): {exc.message}",
+            status=exc.status,
+            method="POST",
+            path="<S2 append>",
+        ) from exc
+    try:
+        ack = json.loads(raw.http_response.content)
+        return int(ack["start"]["seq_num"])
+    except (ValueError, KeyError, TypeError):
+        raise SchemaError("S2's append answer has no start.seq_num") from None
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django_trigger.exceptions import (
     ConflictError,
     InvalidRequestError,
     NotFoundError,
+    OutcomeUnknownError,
     PermissionDeniedError,
 )
 from django_trigger.resources.sessions import MAX_APPEND_BYTES
@@ -271,6 +272,110 @@ class SessionTests(ClientTestCase):
         records = self.trigger.sessions.read_records(created.id)
         self.assertEqual(len(records), 4)
         self.assertEqual(records[-1].control, "turn-complete")
+
+    def test_control_records_and_trims_go_through_s2(self):
+        self.start()
+        self.trigger.sessions.append_output("chat-1", {"type": "text-delta", "delta": "hi"})
+        seq = self.trigger.sessions.write_control(
+            "chat-1", "turn-complete", headers={"public-access-token": "t"}
+        )
+        self.assertEqual(seq, 1)
+        put, post = self.journal.entries[-2:]
+        self.assertEqual(
+            (put.method, put.path, put.status), ("PUT", "/realtime/v1/sessions/chat-1/out", 202)
+        )
+        self.assertEqual(post.path, "/s2/v1/streams/%2Fsessions%2Fchat-1%2Fout/records")
+        self.assertEqual(post.headers["s2-basin"], "emulator")
+        self.assertEqual(post.headers["s2-format"], "raw")
+        self.assertNotIn("x-trigger-request-idempotency-key", post.headers)  # not the API
+        self.assertEqual(
+            post.body,
+            {
+                "records": [
+                    {
+                        "headers": [
+                            ["trigger-control", "turn-complete"],
+                            ["public-access-token", "t"],
+                        ],
+                        "body": "",
+                    }
+                ]
+            },
+        )
+        records = self.trigger.sessions.read_records("chat-1")
+        self.assertEqual([r.control for r in records], [None, "turn-complete"])
+        self.trigger.sessions.trim_output("chat-1", 1)
+        self.assertEqual(
+            self.journal.last(method="POST").body["records"][0]["headers"], [["", "dHJpbQ=="]]
+        )
+        self.assertEqual([r.seq_num for r in self.trigger.sessions.read_records("chat-1")], [1])
+        self.trigger.sessions.trim_output("chat-1", 0)  # monotonic: no effect
+        self.trigger.sessions.trim_output("chat-1", 99)  # never past the tail (3 records)
+        self.assertEqual(self.trigger.sessions.write_control("chat-1", "upgrade-required"), 5)
+        self.assertEqual(
+            [r.control for r in self.trigger.sessions.read_records("chat-1")], ["upgrade-required"]
+        )
+
+    def test_s2_retry_safety(self):
+        self.start()
+        self.emulator.faults.drop_next(1, after_processing=True, path="/s2/*")
+        with self.assertRaises(OutcomeUnknownError):  # an S2 append has no key: not repeated
+            self.trigger.sessions.write_control("chat-1", "turn-complete")
+        self.emulator.faults.drop_next(1, after_processing=True, path="/s2/*")
+        self.trigger.sessions.trim_output("chat-1", 1)  # a trim is: retried
+        self.assertEqual(
+            self.journal.count(path_prefix="/s2/"), 3, [e.path for e in self.journal.entries]
+        )
+
+    def test_s2_credentials_and_their_refusals(self):
+        created = self.start()
+        reply = self.request(
+            "PUT", "/realtime/v1/sessions/chat-1/out", token=created.public_access_token
+        )
+        self.assertEqual(
+            (reply.status_code, reply.text),
+            (403, "Initializing the out channel requires secret key authentication"),
+        )
+        browser = self.make_client(created.public_access_token)
+        self.journal.clear()
+        with self.assertRaises(InvalidRequestError):
+            browser.sessions.write_control("chat-1", "turn-complete")
+        self.assertEqual(self.journal.count(), 0)
+        put = self.request("PUT", "/realtime/v1/sessions/chat-1/channels/tools/out")
+        self.assertEqual(put.status_code, 202)
+        token = put.headers["X-S2-Access-Token"]
+        self.assertEqual(put.headers["X-S2-Stream-Name"], "/sessions/chat-1/channels/tools/out")
+        other = requests.post(
+            self.emulator.url("/s2/v1/streams/%2Fsessions%2Fchat-1%2Fout/records"),
+            json={"records": [{"body": "forged"}]},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
+        self.assertEqual(other.status_code, 403)  # the token opens its own stream only
+        bad = requests.post(
+            self.emulator.url("/s2/v1/streams/%2Fsessions%2Fchat-1%2Fout/records"),
+            json={"records": [{"body": "x"}]},
+            headers={"Authorization": "Bearer s2tok_guess"},
+            timeout=5,
+        )
+        self.assertEqual(bad.status_code, 401)
+        self.assertEqual(
+            self.request("PUT", "/realtime/v1/sessions/session_nope/out").status_code, 404
+        )
+        self.trigger.sessions.close("chat-1")
+        closed = self.request("PUT", "/realtime/v1/sessions/chat-1/out")
+        self.assertEqual(
+            (closed.status_code, closed.text),
+            (400, "Cannot initialize a channel on a closed session"),
+        )
+        with self.assertRaises(BadRequestError):
+            self.trigger.sessions.trim_output("chat-1", 0)
+        for bad_input in ({"subtype": ""}, {"subtype": "x", "headers": {"": "v"}}):
+            with self.subTest(bad=bad_input), self.assertRaises(InvalidRequestError):
+                self.trigger.sessions.write_control("chat-1", **bad_input)
+        for seq in (-1, 2**64, True, "1"):
+            with self.subTest(seq=seq), self.assertRaises(InvalidRequestError):
+                self.trigger.sessions.trim_output("chat-1", seq)
 
     def test_the_api_refuses_a_reserved_external_id(self):
         reply = self.request(

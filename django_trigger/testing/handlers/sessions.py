@@ -12,9 +12,17 @@ SDK 4.8.3 (``ApiClient`` URLs, ``auth.d.ts``).
 ``POST  /api/v1/sessions/{session}/close``             idempotent; first reason kept
 ``POST  /realtime/v1/sessions/{s}/{io}/append``        one record; raw body; ``X-Part-Id`` dedupe
 ``GET   /realtime/v1/sessions/{s}/{io}/records``       the records after ``afterEventId`` (no wait)
+``PUT   /realtime/v1/sessions/{s}/{io}``               202 ``{version: "v2"}`` + S2 credentials
+                                                       (``X-S2-*``) for that one channel
+``POST  /s2/v1/streams/{stream}/records``              the S2 append the SDK's writers make
 =====================================================  ==========================================
 
 (each realtime route also under ``/realtime/v1/sessions/{s}/channels/{name}/{io}…``).
+
+The emulator is its own S2: ``X-S2-Endpoint`` points at ``/s2/v1`` on the emulator, the access
+token it hands out (``s2tok_…``) opens only that channel's stream, and the S2 route implements
+what writing takes (JSON appends in ``raw`` or ``base64`` format, the ``trim`` command record,
+``match_seq_num``, S2's per-record and per-batch limits), not the rest of S2.
 
 Auth: family A with public JWTs. Scopes: ``read|write:sessions[:{id}]`` (any addressing form),
 ``{id}:out``, ``{id}:channels:{name}``, ``{id}:channels:{name}:out``; PATCH and close need the
@@ -23,8 +31,11 @@ Auth: family A with public JWTs. Scopes: ``read|write:sessions[:{id}]`` (any add
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
+import secrets
 from typing import Any
 
 from .. import auth, errors
@@ -93,6 +104,8 @@ def register(router: Router) -> None:
         router.get(
             prefix + "/{io}/records", read_records, auth=auth.BEARER_JWT, authorization="read"
         )
+        router.put(prefix + "/{io}", initialize, auth=auth.BEARER_JWT, authorization="write")
+    router.post("/s2/v1/streams/{stream}/records", s2_append, auth=auth.NONE)
 
 
 # -- shared ------------------------------------------------------------------------------------
@@ -545,3 +558,147 @@ def read_records(request: ApiRequest) -> Reply:
                 item["headers"] = record.headers
             records.append(item)
         return json_reply({"records": records})
+
+
+# -- S2 (the channel writers' direct path) -------------------------------------------------------
+
+S2_BASIN = "emulator"
+S2_FLUSH_INTERVAL_MS = "200"
+S2_MAX_RETRIES = "10"
+S2_MAX_BATCH_RECORDS = 1000
+S2_MAX_BATCH_BYTES = 1024 * 1024
+
+
+def _text_reply(message: str, status: int) -> Reply:
+    return Reply(status=status, body=message.encode(), content_type="text/plain;charset=UTF-8")
+
+
+def initialize(request: ApiRequest) -> Reply:
+    """``PUT …/{io}``: S2 credentials for the channel. Row-optional as the server is: an
+    external-id key without a row initialises the stream it will have."""
+    channel, io = _channel_params(request)
+    env = _env(request)
+    store = _store(request)
+    url_key = request.params["session"]
+    with request.world.lock:
+        session = store.get(url_key, env)
+        request.authorize(_channel_resources(session, url_key, channel, io))
+        if io == "out" and request.principal.kind != "secret_key":
+            return _text_reply(
+                "Initializing the out channel requires secret key authentication", 403
+            )
+        if session is None and url_key.startswith("session_"):
+            return _text_reply("Session not found", 404)
+        if session is not None and session.closed_at is not None:
+            return _text_reply("Cannot initialize a channel on a closed session", 400)
+        addressing = session.addressing_key if session else url_key
+        key = store.channel_key(env, addressing, channel, io)
+        name = f"/sessions/{addressing}" + (f"/channels/{channel}" if channel else "") + f"/{io}"
+        token = "s2tok_" + secrets.token_hex(16)
+        store.s2_tokens[token] = (name, key)
+        headers = {
+            "X-S2-Access-Token": token,
+            "X-S2-Stream-Name": name,
+            "X-S2-Basin": S2_BASIN,
+            "X-S2-Flush-Interval-Ms": S2_FLUSH_INTERVAL_MS,
+            "X-S2-Max-Retries": S2_MAX_RETRIES,
+            "X-S2-Endpoint": f"{request.base_url}/s2/v1",
+        }
+        return json_reply({"version": "v2"}, 202, headers)
+
+
+def _s2_error(status: int, code: str, message: str) -> Reply:
+    return json_reply({"code": code, "message": message}, status)
+
+
+def s2_append(request: ApiRequest) -> Reply:
+    """S2's ``POST /v1/streams/{stream}/records`` (JSON), for the streams the emulator's
+    tokens open. Records: ``{headers?: [[name, value]], body?}``; a command record has one
+    header with an empty name (``trim``: an 8-byte big-endian sequence number as body)."""
+    store = _store(request)
+    raw_auth = request.headers.get("Authorization", "")
+    token = raw_auth[len("Bearer ") :] if raw_auth.startswith("Bearer ") else ""
+    with request.world.lock:
+        grant = store.s2_tokens.get(token)
+        if grant is None:
+            return _s2_error(401, "unauthorized", "invalid access token")
+        name, key = grant
+        if request.params["stream"] != name or request.headers.get("S2-Basin") not in (
+            None,
+            S2_BASIN,
+        ):
+            return _s2_error(403, "permission_denied", "the token does not grant this stream")
+        fmt = (request.headers.get("S2-Format") or "raw").lower()
+        if fmt not in ("raw", "base64"):
+            return _s2_error(400, "invalid", "S2-Format must be raw or base64")
+        try:
+            body = json.loads(request.body or b"null")
+        except ValueError:
+            return _s2_error(400, "invalid", "the body is not JSON")
+        records = body.get("records") if isinstance(body, dict) else None
+        if not isinstance(records, list) or not records:
+            return _s2_error(400, "invalid", "records must be a non-empty array")
+        if len(records) > S2_MAX_BATCH_RECORDS:
+            return _s2_error(400, "invalid", f"at most {S2_MAX_BATCH_RECORDS} records a batch")
+        decoded: list[tuple[list[list[str]], bytes]] = []
+        total = 0
+        for record in records:
+            try:
+                headers, payload = _s2_record(record, fmt)
+            except ValueError as exc:
+                return _s2_error(400, "invalid", str(exc))
+            metered = 8 + 2 * len(headers) + sum(len(n) + len(v) for n, v in headers)
+            metered += len(payload)
+            if metered > S2_MAX_METERED_BYTES:
+                return _s2_error(400, "invalid", f"record metered size {metered} exceeds 1 MiB")
+            total += metered
+            decoded.append(([[n.decode(), v.decode()] for n, v in headers], payload))
+        if total > S2_MAX_BATCH_BYTES:
+            return _s2_error(400, "invalid", "the batch's metered size exceeds 1 MiB")
+        tail = store.tail(key)
+        match = body.get("match_seq_num")
+        if match is not None and match != tail:
+            return json_reply({"seq_num_mismatch": tail}, 412)
+        start = tail
+        for headers_text, payload in decoded:
+            if headers_text and headers_text[0][0] == "":
+                command = headers_text[0][1]
+                if command == "trim":
+                    if len(payload) != 8:
+                        return _s2_error(400, "invalid", "a trim record's body is 8 bytes")
+                    store.append(key, "", headers_text)
+                    store.trim(key, int.from_bytes(payload, "big"))
+                    continue
+                return _s2_error(400, "invalid", f"unsupported command record {command!r}")
+            store.append(key, payload.decode("utf-8", errors="replace"), headers_text)
+        now = request.world.clock.now_ms()
+        end = store.tail(key)
+        return json_reply(
+            {
+                "start": {"seq_num": start, "timestamp": now},
+                "end": {"seq_num": end, "timestamp": now},
+                "tail": {"seq_num": end, "timestamp": now},
+            }
+        )
+
+
+def _s2_record(record: Any, fmt: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    if not isinstance(record, dict):
+        raise ValueError("a record is an object")
+
+    def field(value: Any) -> bytes:
+        if not isinstance(value, str):
+            raise ValueError("header names, values and bodies are strings")
+        if fmt == "raw":
+            return value.encode()
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("invalid base64") from None
+
+    headers = record.get("headers") or []
+    if not isinstance(headers, list) or not all(
+        isinstance(h, list) and len(h) == 2 for h in headers
+    ):
+        raise ValueError("headers are [name, value] pairs")
+    return [(field(n), field(v)) for n, v in headers], field(record.get("body", ""))

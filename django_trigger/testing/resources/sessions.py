@@ -135,6 +135,8 @@ class SessionStore:
         self.channels: dict[ChannelKey, list[ChannelRecord]] = {}
         self.trimmed: dict[ChannelKey, int] = {}  # earliest readable seq_num after a trim
         self.claimed_parts: set[tuple[ChannelKey, str]] = set()
+        # S2 access tokens handed out by PUT …/{io}: token -> (stream name, channel)
+        self.s2_tokens: dict[str, tuple[str, ChannelKey]] = {}
         # session type -> Script (emulator-echo built in; tests add theirs after each reset)
         self.scripts: dict[str, Script] = {ECHO_TYPE: Script(echo_words)}
 
