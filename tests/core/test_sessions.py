@@ -36,12 +36,9 @@ class SessionTests(ClientTestCase):
     def request(self, method: str, path: str, *, token: str | None = None, **kwargs):
         """The emulator asked directly (what the client refuses to send)."""
         token = token or self.emulator.secret_key
+        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
         return requests.request(
-            method,
-            self.emulator.url(path),
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=5,
-            **kwargs,
+            method, self.emulator.url(path), headers=headers, timeout=5, **kwargs
         )
 
     def test_start_is_idempotent_on_the_external_id(self):
@@ -376,6 +373,26 @@ class SessionTests(ClientTestCase):
         for seq in (-1, 2**64, True, "1"):
             with self.subTest(seq=seq), self.assertRaises(InvalidRequestError):
                 self.trigger.sessions.trim_output("chat-1", seq)
+
+    def test_browsers_may_call_the_session_routes(self):
+        created = self.start()
+        origin = {"Origin": "https://chat.example.com"}
+        preflight = requests.options(
+            self.emulator.url("/realtime/v1/sessions/chat-1/in/append"),
+            headers={**origin, "Access-Control-Request-Method": "POST"},
+            timeout=5,
+        )
+        self.assertLess(preflight.status_code, 300)
+        self.assertEqual(preflight.headers["Access-Control-Allow-Origin"], origin["Origin"])
+        sent = self.request(
+            "POST",
+            "/realtime/v1/sessions/chat-1/in/append",
+            token=created.public_access_token,
+            data=b"hi",
+            headers=origin,
+        )
+        self.assertEqual(sent.status_code, 200)
+        self.assertIn("Access-Control-Allow-Origin", sent.headers)
 
     def test_the_api_refuses_a_reserved_external_id(self):
         reply = self.request(

@@ -24,9 +24,10 @@ token it hands out (``s2tok_…``) opens only that channel's stream, and the S2 
 what writing takes (JSON appends in ``raw`` or ``base64`` format, the ``trim`` command record,
 ``match_seq_num``, S2's per-record and per-batch limits), not the rest of S2.
 
-Auth: family A with public JWTs. Scopes: ``read|write:sessions[:{id}]`` (any addressing form),
-``{id}:out``, ``{id}:channels:{name}``, ``{id}:channels:{name}:out``; PATCH and close need the
-``admin`` action (secret key, or a JWT with ``admin``); ``.out`` appends need a secret key.
+Auth: family A with public JWTs, CORS for browsers (corsStrategy "all"). Scopes:
+``read|write:sessions[:{id}]`` (any addressing form), ``{id}:out``, ``{id}:channels:{name}``,
+``{id}:channels:{name}:out``; PATCH and close need the ``admin`` action (secret key, or a JWT
+with ``admin``); ``.out`` appends need a secret key.
 """
 
 from __future__ import annotations
@@ -71,15 +72,25 @@ def register(router: Router) -> None:
         "/api/v1/sessions",
         start,
         auth=auth.BEARER_JWT,
+        cors=True,
         authorization="write",
         max_content_length=MAX_BODY,
     )
-    router.get("/api/v1/sessions", list_sessions, auth=auth.BEARER_JWT, authorization="read")
-    router.get("/api/v1/sessions/{session}", retrieve, auth=auth.BEARER_JWT, authorization="read")
+    router.get(
+        "/api/v1/sessions", list_sessions, auth=auth.BEARER_JWT, cors=True, authorization="read"
+    )
+    router.get(
+        "/api/v1/sessions/{session}",
+        retrieve,
+        auth=auth.BEARER_JWT,
+        cors=True,
+        authorization="read",
+    )
     router.patch(
         "/api/v1/sessions/{session}",
         update,
         auth=auth.BEARER_JWT,
+        cors=True,
         authorization="admin",
         max_content_length=MAX_BODY,
     )
@@ -87,6 +98,7 @@ def register(router: Router) -> None:
         "/api/v1/sessions/{session}/close",
         close,
         auth=auth.BEARER_JWT,
+        cors=True,
         authorization="admin",
         max_content_length=MAX_CLOSE_BODY,
     )
@@ -98,13 +110,20 @@ def register(router: Router) -> None:
             prefix + "/{io}/append",
             append,
             auth=auth.BEARER_JWT,
+            cors=True,
             authorization="write",
             max_content_length=MAX_APPEND_BODY,
         )
         router.get(
-            prefix + "/{io}/records", read_records, auth=auth.BEARER_JWT, authorization="read"
+            prefix + "/{io}/records",
+            read_records,
+            auth=auth.BEARER_JWT,
+            cors=True,
+            authorization="read",
         )
-        router.put(prefix + "/{io}", initialize, auth=auth.BEARER_JWT, authorization="write")
+        router.put(
+            prefix + "/{io}", initialize, auth=auth.BEARER_JWT, cors=True, authorization="write"
+        )
     router.post("/s2/v1/streams/{stream}/records", s2_append, auth=auth.NONE)
 
 
