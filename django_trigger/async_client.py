@@ -19,10 +19,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django_trigger._http.async_transport import AsyncTransport
-from django_trigger.client import BaseClient
+from django_trigger.client import BaseClient, _Resource
 from django_trigger.pagination import (
     AsyncCursorPage,
     AsyncOffsetPage,
@@ -30,6 +30,30 @@ from django_trigger.pagination import (
     CursorPage,
     OffsetPage,
 )
+
+if TYPE_CHECKING:
+    from django_trigger.resources._typed import (
+        AsyncBatches,
+        AsyncBulkActions,
+        AsyncConcurrencyLimits,
+        AsyncDeployments,
+        AsyncEnvironments,
+        AsyncEnvVars,
+        AsyncErrors,
+        AsyncIdempotencyKeys,
+        AsyncProjects,
+        AsyncPrompts,
+        AsyncPublicTokens,
+        AsyncQuery,
+        AsyncQueues,
+        AsyncRuns,
+        AsyncSchedules,
+        AsyncSessions,
+        AsyncStreams,
+        AsyncTasks,
+        AsyncWaitpoints,
+        AsyncWebhooks,
+    )
 
 __all__ = ["AsyncTriggerClient"]
 
@@ -43,12 +67,39 @@ class AsyncTriggerClient(BaseClient):
     >>> run = await client.runs.retrieve("run_...")
 
     Connections are pooled per event loop; ``await client.aclose()`` (or ``async with``)
-    closes the running loop's pool. Resource methods are typed as the sync client's (their
-    results are awaitables of those types).
+    closes the running loop's pool. Resources are typed by their async views
+    (resources/_typed.py: ``AsyncRuns`` etc.): coroutines of the sync methods' results, lists
+    as ``AsyncPager``.
     """
 
     _transport_class = AsyncTransport
     _transport: AsyncTransport
+
+    # TriggerClient's resources (the same classes), typed as this client shows them.
+    runs: _Resource[AsyncRuns] = _Resource("runs", "Runs")
+    tasks: _Resource[AsyncTasks] = _Resource("tasks", "Tasks")
+    batches: _Resource[AsyncBatches] = _Resource("batches", "Batches")
+    envvars: _Resource[AsyncEnvVars] = _Resource("envvars", "EnvVars")
+    schedules: _Resource[AsyncSchedules] = _Resource("schedules", "Schedules")
+    queues: _Resource[AsyncQueues] = _Resource("queues", "Queues")
+    deployments: _Resource[AsyncDeployments] = _Resource("deployments", "Deployments")
+    bulk_actions: _Resource[AsyncBulkActions] = _Resource("bulk_actions", "BulkActions")
+    idempotency_keys: _Resource[AsyncIdempotencyKeys] = _Resource(
+        "idempotency_keys", "IdempotencyKeys"
+    )
+    waitpoints: _Resource[AsyncWaitpoints] = _Resource("waitpoints", "Waitpoints")
+    auth: _Resource[AsyncPublicTokens] = _Resource("auth", "PublicTokens")
+    projects: _Resource[AsyncProjects] = _Resource("projects", "Projects")
+    prompts: _Resource[AsyncPrompts] = _Resource("prompts", "Prompts")
+    streams: _Resource[AsyncStreams] = _Resource("streams", "Streams")
+    environments: _Resource[AsyncEnvironments] = _Resource("environments", "Environments")
+    errors: _Resource[AsyncErrors] = _Resource("errors", "Errors")
+    webhooks: _Resource[AsyncWebhooks] = _Resource("webhooks", "Webhooks")
+    concurrency_limits: _Resource[AsyncConcurrencyLimits] = _Resource(
+        "concurrency_limits", "ConcurrencyLimits"
+    )
+    query: _Resource[AsyncQuery] = _Resource("query", "Query")
+    sessions: _Resource[AsyncSessions] = _Resource("sessions", "Sessions")
 
     @property
     def _pages(self) -> tuple[type[CursorPage[Any]], type[OffsetPage[Any]]]:

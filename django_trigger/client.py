@@ -100,29 +100,6 @@ class BaseClient:
     >>> run = client.runs.retrieve(page.data[0].id)
     """
 
-    runs: _Resource[Runs] = _Resource("runs", "Runs")
-    tasks: _Resource[Tasks] = _Resource("tasks", "Tasks")
-    batches: _Resource[Batches] = _Resource("batches", "Batches")
-    envvars: _Resource[EnvVars] = _Resource("envvars", "EnvVars")
-    schedules: _Resource[Schedules] = _Resource("schedules", "Schedules")
-    queues: _Resource[Queues] = _Resource("queues", "Queues")
-    deployments: _Resource[Deployments] = _Resource("deployments", "Deployments")
-    bulk_actions: _Resource[BulkActions] = _Resource("bulk_actions", "BulkActions")
-    idempotency_keys: _Resource[IdempotencyKeys] = _Resource("idempotency_keys", "IdempotencyKeys")
-    waitpoints: _Resource[Waitpoints] = _Resource("waitpoints", "Waitpoints")
-    auth: _Resource[PublicTokens] = _Resource("auth", "PublicTokens")
-    projects: _Resource[Projects] = _Resource("projects", "Projects")
-    prompts: _Resource[Prompts] = _Resource("prompts", "Prompts")
-    streams: _Resource[Streams] = _Resource("streams", "Streams")
-    environments: _Resource[Environments] = _Resource("environments", "Environments")
-    errors: _Resource[Errors] = _Resource("errors", "Errors")
-    webhooks: _Resource[Webhooks] = _Resource("webhooks", "Webhooks")
-    concurrency_limits: _Resource[ConcurrencyLimits] = _Resource(
-        "concurrency_limits", "ConcurrencyLimits"
-    )
-    query: _Resource[Query] = _Resource("query", "Query")
-    sessions: _Resource[Sessions] = _Resource("sessions", "Sessions")
-
     _transport_class: ClassVar[type[TransportBase]]
     _transport: Any  # the subclass's transport: Transport or AsyncTransport
 
@@ -306,6 +283,30 @@ class TriggerClient(BaseClient):
 
     _transport_class = Transport
     _transport: Transport
+
+    # The resources (the async client lists the same, with their async types).
+    runs: _Resource[Runs] = _Resource("runs", "Runs")
+    tasks: _Resource[Tasks] = _Resource("tasks", "Tasks")
+    batches: _Resource[Batches] = _Resource("batches", "Batches")
+    envvars: _Resource[EnvVars] = _Resource("envvars", "EnvVars")
+    schedules: _Resource[Schedules] = _Resource("schedules", "Schedules")
+    queues: _Resource[Queues] = _Resource("queues", "Queues")
+    deployments: _Resource[Deployments] = _Resource("deployments", "Deployments")
+    bulk_actions: _Resource[BulkActions] = _Resource("bulk_actions", "BulkActions")
+    idempotency_keys: _Resource[IdempotencyKeys] = _Resource("idempotency_keys", "IdempotencyKeys")
+    waitpoints: _Resource[Waitpoints] = _Resource("waitpoints", "Waitpoints")
+    auth: _Resource[PublicTokens] = _Resource("auth", "PublicTokens")
+    projects: _Resource[Projects] = _Resource("projects", "Projects")
+    prompts: _Resource[Prompts] = _Resource("prompts", "Prompts")
+    streams: _Resource[Streams] = _Resource("streams", "Streams")
+    environments: _Resource[Environments] = _Resource("environments", "Environments")
+    errors: _Resource[Errors] = _Resource("errors", "Errors")
+    webhooks: _Resource[Webhooks] = _Resource("webhooks", "Webhooks")
+    concurrency_limits: _Resource[ConcurrencyLimits] = _Resource(
+        "concurrency_limits", "ConcurrencyLimits"
+    )
+    query: _Resource[Query] = _Resource("query", "Query")
+    sessions: _Resource[Sessions] = _Resource("sessions", "Sessions")
 
     @property
     def _pages(self) -> tuple[type[CursorPage[Any]], type[OffsetPage[Any]]]:

@@ -116,9 +116,9 @@ class AsyncPageMixin(Generic[T]):
         raise TypeError("a page of the async client is iterated with 'async for'")
 
 
-class AsyncPager(Generic[P]):
-    """What an async list method returns: ``await`` it for the first page, or iterate it
-    with ``async for`` (every item of every page, lazily)."""
+class AsyncPager(Generic[P, T]):
+    """What an async list method returns: ``await`` it for the first page (``P``), or iterate
+    it with ``async for`` (every item, ``T``, of every page, lazily)."""
 
     def __init__(self, first: Awaitable[P]) -> None:
         self._first = first
@@ -132,7 +132,7 @@ class AsyncPager(Generic[P]):
     def __await__(self) -> Generator[Any, None, P]:
         return self._get().__await__()
 
-    async def __aiter__(self) -> AsyncIterator[Any]:
+    async def __aiter__(self) -> AsyncIterator[T]:
         page = await self._get()
         async for item in page:  # type: ignore[attr-defined]
             yield item

@@ -9,17 +9,24 @@ import functools
 import inspect
 import re
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from django_trigger import validators
 from django_trigger._http.retry import RetrySafety
 from django_trigger._http.transport import Auth, RawResponse, parse_with
 from django_trigger.exceptions import ApiError, InvalidRequestError, PollTimeoutError
 from django_trigger.options import RequestOptions, RequestOptionsLike
-from django_trigger.pagination import CursorPage, OffsetPage, Page
+from django_trigger.pagination import (
+    AsyncCursorPage,
+    AsyncOffsetPage,
+    AsyncPager,
+    CursorPage,
+    OffsetPage,
+    Page,
+)
 from django_trigger.types import RunStatus, SchemaError
 
 if TYPE_CHECKING:
@@ -30,6 +37,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "Auth",
     "QueueFilter",
+    "RawTwin",
     "Resource",
     "RetrySafety",
     "flow",
@@ -57,6 +65,7 @@ Fetch = Callable[[dict[str, Any]], Any]
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R", bound="Resource")
 P_ = ParamSpec("P_")
+W = TypeVar("W")
 
 # The classes declared by the resource method running now (set by @retry_safety).
 _declared: ContextVar[tuple[RetrySafety, ...]] = ContextVar("retry_safety", default=())
@@ -132,25 +141,43 @@ def _safety_for(method: str, given: RetrySafety | None) -> RetrySafety:
     return given
 
 
+class RawTwin(Generic[W]):
+    """``resource.with_raw_response``: the same resource, whose calls return the
+    ``RawResponse`` instead of the parsed result. Typed as the resource's ``...WithRawResponse``
+    class (``W``, in resources/_typed.py), which lists every method with that result."""
+
+    @overload
+    def __get__(self, resource: None, owner: type) -> RawTwin[W]: ...
+    @overload
+    def __get__(self, resource: Resource, owner: type) -> W: ...
+    def __get__(self, resource: Resource | None, owner: type) -> RawTwin[W] | W:
+        if resource is None:
+            return self
+        return cast(W, resource._as_raw())  # has W's methods: its own, answering raw
+
+
 class Resource:
     """Base of ``client.runs``, ``client.envvars``, ...
 
     ``resource.with_raw_response.<method>(...)`` makes the same call but returns the
-    ``RawResponse`` (status, headers, ``parse()``) instead of the parsed result.
+    ``RawResponse`` (status, headers, ``parse()``) instead of the parsed result. Each resource
+    class declares its type: ``with_raw_response: RawTwin[RunsWithRawResponse]``.
     """
+
+    with_raw_response: RawTwin[Any] = RawTwin()
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
         self._raw = False
 
-    @property
-    def with_raw_response(self: Self) -> Self:
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._client!r}>"
+
+    def _as_raw(self: Self) -> Self:
+        """This resource answering raw (what ``with_raw_response`` is, typed as itself)."""
         twin = copy.copy(self)
         twin._raw = True
         return twin
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} of {self._client!r}>"
 
     def _done_before(self, error: ApiError, status: int, message: str | None = None) -> bool:
         """Whether ``error``, the answer to a retry after a lost answer, says that the lost
@@ -307,6 +334,74 @@ class Resource:
                 parse=lambda body: parse(body, params),
             )
         )
+
+
+# -- how each client shows a resource method (the typed views of resources/_typed.py) -------
+# Each takes the resource's own method, so a view's parameters are the method's; at run time
+# the views are never instantiated (the clients hand out the resources themselves).
+
+_Method = Callable[Concatenate[Any, P_], T]
+
+
+@dataclasses.dataclass(frozen=True)
+class View:
+    """A method as a typed view declares it (``kind``: how that client returns its result)."""
+
+    method: Callable[..., Any]
+    kind: str
+
+
+def raw(method: _Method[P_, T]) -> _Method[P_, RawResponse[T]]:
+    """``with_raw_response`` of the sync client: the ``RawResponse`` of the call."""
+    return cast("_Method[P_, RawResponse[T]]", View(method, "raw"))
+
+
+def same(method: _Method[P_, T]) -> _Method[P_, T]:
+    """A method whose result is the same on both clients (a subscription: iterated with
+    ``for`` or ``async for``)."""
+    return cast("_Method[P_, T]", View(method, "same"))
+
+
+def awaited(method: _Method[P_, T]) -> _Method[P_, Coroutine[Any, Any, T]]:
+    """The async client: a coroutine of the result."""
+    return cast("_Method[P_, Coroutine[Any, Any, T]]", View(method, "awaited"))
+
+
+def awaited_raw(method: _Method[P_, T]) -> _Method[P_, Awaitable[RawResponse[T]]]:
+    """``with_raw_response`` of the async client."""
+    return cast("_Method[P_, Awaitable[RawResponse[T]]]", View(method, "awaited_raw"))
+
+
+def awaited_cursor_pages(
+    method: _Method[P_, CursorPage[T]],
+) -> _Method[P_, AsyncPager[AsyncCursorPage[T], T]]:
+    """A cursor list on the async client: awaited, the first page; ``async for``, every item."""
+    return cast("_Method[P_, AsyncPager[AsyncCursorPage[T], T]]", View(method, "cursor_pages"))
+
+
+def awaited_offset_pages(
+    method: _Method[P_, OffsetPage[T]],
+) -> _Method[P_, AsyncPager[AsyncOffsetPage[T], T]]:
+    """An offset list on the async client (as ``awaited_cursor_pages``)."""
+    return cast("_Method[P_, AsyncPager[AsyncOffsetPage[T], T]]", View(method, "offset_pages"))
+
+
+def awaited_raw_cursor_pages(
+    method: _Method[P_, CursorPage[T]],
+) -> _Method[P_, Awaitable[RawResponse[AsyncCursorPage[T]]]]:
+    """A cursor list's ``with_raw_response`` on the async client (``parse()``: the page)."""
+    return cast(
+        "_Method[P_, Awaitable[RawResponse[AsyncCursorPage[T]]]]", View(method, "raw_cursor_pages")
+    )
+
+
+def awaited_raw_offset_pages(
+    method: _Method[P_, OffsetPage[T]],
+) -> _Method[P_, Awaitable[RawResponse[AsyncOffsetPage[T]]]]:
+    """An offset list's ``with_raw_response`` on the async client."""
+    return cast(
+        "_Method[P_, Awaitable[RawResponse[AsyncOffsetPage[T]]]]", View(method, "raw_offset_pages")
+    )
 
 
 POLL_INTERVAL = 1.0  # seconds, as the SDK's pollIntervalMs default

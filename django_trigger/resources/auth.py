@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_trigger.credentials import is_additional_secret_key
 from django_trigger.exceptions import InvalidRequestError, NotFoundError
@@ -27,6 +27,10 @@ from django_trigger.options import RequestOptionsLike
 from django_trigger.types import SchemaError
 
 from ._base import Auth, Resource, RetrySafety, flow, retry_safety
+
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import PublicTokensWithRawResponse
 
 __all__ = [
     "AUDIENCE",
@@ -60,6 +64,8 @@ Expiration = str | int | datetime | timedelta
 
 class PublicTokens(Resource):
     """``client.auth``. Each method returns the token (a string) to hand to a browser."""
+
+    with_raw_response: RawTwin[PublicTokensWithRawResponse]
 
     def __init__(self, client: Any) -> None:
         super().__init__(client)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django_trigger._http.paths import build_path
 from django_trigger.exceptions import ApiError, InvalidRequestError
@@ -32,12 +32,18 @@ from ._base import (
     task_filter,
 )
 
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import BulkActionsWithRawResponse
+
 __all__ = ["MAX_RUN_IDS", "BulkActions"]
 
 MAX_RUN_IDS = 500
 
 
 class BulkActions(Resource):
+    with_raw_response: RawTwin[BulkActionsWithRawResponse]
+
     @retry_safety(
         RetrySafety.IDEMPOTENT,
         RetrySafety.UNSAFE,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from django_trigger._http.paths import build_path
 from django_trigger.exceptions import InvalidRequestError
@@ -15,6 +15,10 @@ from django_trigger.pagination import OffsetPage
 from django_trigger.types.concurrency import ConcurrencyLimit, ConcurrencyLimitKey
 
 from ._base import Resource, RetrySafety, offset_params, retry_safety
+
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import ConcurrencyLimitsWithRawResponse
 
 __all__ = ["MAX_BOUND", "MAX_KEY_TTL", "ConcurrencyLimits"]
 
@@ -25,6 +29,8 @@ _TTL_UNITS = {"w": 604_800, "d": 86_400, "hr": 3_600, "h": 3_600, "m": 60, "s": 
 
 
 class ConcurrencyLimits(Resource):
+    with_raw_response: RawTwin[ConcurrencyLimitsWithRawResponse]
+
     @retry_safety(RetrySafety.READ, why="a read")
     def list(
         self,

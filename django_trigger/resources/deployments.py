@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django_trigger._http.paths import build_path
 from django_trigger.exceptions import ApiError, InvalidRequestError
@@ -21,6 +21,10 @@ from ._base import (
     period_filter,
     retry_safety,
 )
+
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import DeploymentsWithRawResponse
 
 __all__ = ["DEPLOYMENT_STATUSES", "Deployments"]
 
@@ -39,6 +43,8 @@ DeploymentStatus = Literal[
 
 
 class Deployments(Resource):
+    with_raw_response: RawTwin[DeploymentsWithRawResponse]
+
     @retry_safety(RetrySafety.READ, why="a read")
     def list(
         self,

@@ -4,7 +4,7 @@ environment — routes for personal access tokens only (docs/API-ADDENDUM.md §1
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django_trigger._http.paths import build_path
 from django_trigger.exceptions import InvalidRequestError
@@ -12,6 +12,10 @@ from django_trigger.options import RequestOptionsLike
 from django_trigger.types.operations import EnvironmentApiKey, EnvironmentPauseState
 
 from ._base import Auth, Resource, RetrySafety, retry_safety
+
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import EnvironmentsWithRawResponse
 
 __all__ = ["Environments"]
 
@@ -21,6 +25,8 @@ T = TypeVar("T")
 class Environments(Resource):
     """The environment is ``project_ref``/``environment`` (else the client's), a preview
     branch the client's ``preview_branch``."""
+
+    with_raw_response: RawTwin[EnvironmentsWithRawResponse]
 
     @retry_safety(RetrySafety.IDEMPOTENT, why="pausing a paused environment changes nothing")
     def pause(

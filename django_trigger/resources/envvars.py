@@ -9,7 +9,7 @@ address any environment of its projects.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from django_trigger import validators
 from django_trigger._http.paths import build_path
@@ -21,6 +21,10 @@ from django_trigger.validators import ENV_VAR_NAME as NAME_PATTERN
 from django_trigger.validators import RESERVED_ENV_VAR_NAMES as RESERVED_NAMES
 
 from ._base import Auth, Resource, RetrySafety, flow, retry_safety
+
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import EnvVarsWithRawResponse
 
 __all__ = ["NAME_PATTERN", "RESERVED_NAMES", "EnvVars", "validate_name"]
 
@@ -43,6 +47,8 @@ def validate_name(name: object) -> str:
 
 
 class EnvVars(Resource):
+    with_raw_response: RawTwin[EnvVarsWithRawResponse]
+
     @retry_safety(RetrySafety.READ, why="a read")
     def list(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django_trigger._http.paths import build_path
 from django_trigger.exceptions import InvalidRequestError
@@ -27,6 +27,10 @@ from ._base import (
     task_filter,
 )
 
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import ErrorsWithRawResponse
+
 __all__ = ["ERROR_STATUSES", "ErrorStatus", "Errors"]
 
 ErrorStatus = Literal["unresolved", "resolved", "ignored"]
@@ -36,6 +40,8 @@ MAX_REASON_LENGTH = 1000
 
 
 class Errors(Resource):
+    with_raw_response: RawTwin[ErrorsWithRawResponse]
+
     @retry_safety(RetrySafety.READ, why="a read")
     def list(
         self,

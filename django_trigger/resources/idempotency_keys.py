@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_trigger._http.paths import build_path
 from django_trigger.exceptions import ApiError, InvalidRequestError
@@ -14,10 +14,16 @@ from ._base import Resource, RetrySafety, flow, retry_safety
 from ._base import task_identifier as validate_task
 from .tasks import hash_idempotency_key
 
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import IdempotencyKeysWithRawResponse
+
 __all__ = ["IdempotencyKeys"]
 
 
 class IdempotencyKeys(Resource):
+    with_raw_response: RawTwin[IdempotencyKeysWithRawResponse]
+
     @retry_safety(
         RetrySafety.VERIFIED,
         why="a retry answered 404 after a lost answer means the key was already reset",

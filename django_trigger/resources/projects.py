@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_trigger._http.paths import build_path
 from django_trigger.options import RequestOptionsLike
@@ -10,10 +10,16 @@ from django_trigger.types import ProjectEnvironment
 
 from ._base import Auth, Resource, RetrySafety, retry_safety
 
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import ProjectsWithRawResponse
+
 __all__ = ["Projects"]
 
 
 class Projects(Resource):
+    with_raw_response: RawTwin[ProjectsWithRawResponse]
+
     @retry_safety(RetrySafety.READ, why="a read")
     def environment(
         self,

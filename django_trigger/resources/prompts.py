@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_trigger._http.paths import build_path
 from django_trigger.exceptions import InvalidRequestError
@@ -21,6 +21,10 @@ from django_trigger.types.prompts import (
 )
 
 from ._base import Auth, Resource, RetrySafety, retry_safety
+
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import PromptsWithRawResponse
 
 __all__ = ["Prompts"]
 
@@ -63,6 +67,8 @@ def _variables(value: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 class Prompts(Resource):
+    with_raw_response: RawTwin[PromptsWithRawResponse]
+
     @retry_safety(RetrySafety.READ, why="a read")
     def list(self, *, request_options: RequestOptionsLike = None) -> list[PromptListItem]:
         """The environment's prompts, most recently updated first (one request; not paged)."""

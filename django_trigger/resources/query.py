@@ -15,7 +15,7 @@ import secrets
 import string
 from collections.abc import Generator, Mapping, Sequence
 from datetime import date, datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django_trigger._http.paths import build_path
 from django_trigger.credentials import TokenKind
@@ -32,6 +32,10 @@ from django_trigger.types.query import (
 
 from ._base import Auth, Resource, RetrySafety, flow, retry_safety
 
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import QueryWithRawResponse
+
 __all__ = ["DashboardWidgets", "Dashboards", "Query", "QueryFormat", "QueryScope"]
 
 QueryScope = Literal["environment", "project", "organization"]
@@ -44,6 +48,8 @@ _ID_ALPHABET = string.ascii_letters + string.digits
 
 
 class Query(Resource):
+    with_raw_response: RawTwin[QueryWithRawResponse]
+
     @retry_safety(RetrySafety.IDEMPOTENT, why="a query only reads")
     def execute(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from django_trigger._http.paths import segment
@@ -16,6 +16,10 @@ from django_trigger.types.operations import QueueMetrics
 
 from ._base import Auth, Resource, RetrySafety, flow, offset_params, retry_safety, task_identifier
 
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import QueuesWithRawResponse
+
 __all__ = ["MAX_METRICS_PERIOD", "QueueType", "Queues"]
 
 QueueType = Literal["id", "task", "custom"]
@@ -25,6 +29,8 @@ MAX_METRICS_PERIOD = 7 * 86400  # seconds
 
 
 class Queues(Resource):
+    with_raw_response: RawTwin[QueuesWithRawResponse]
+
     @retry_safety(RetrySafety.READ, why="a read")
     def list(
         self,

@@ -6,7 +6,7 @@ import builtins
 import dataclasses
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_trigger._http.paths import build_path, segment
 from django_trigger.credentials import TokenKind, normalize_environment
@@ -53,6 +53,10 @@ from ._base import (
 from .realtime import DEFAULT_TIMEOUT as REALTIME_TIMEOUT
 from .realtime import SKIPPABLE_COLUMNS, RunSubscription
 
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import RunsWithRawResponse
+
 __all__ = ["MACHINE_PRESETS", "MAX_PAGE_SIZE", "MAX_TAGS", "Runs"]
 
 # filter[env] on the PAT project runs endpoint takes the stored slugs ("staging" → 500).
@@ -60,6 +64,8 @@ _PROJECT_RUNS_ENV = {"dev": "dev", "staging": "stg", "prod": "prod", "preview": 
 
 
 class Runs(Resource):
+    with_raw_response: RawTwin[RunsWithRawResponse]
+
     @retry_safety(RetrySafety.READ, why="a read")
     def list(
         self,

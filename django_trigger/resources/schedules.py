@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_trigger._http.paths import build_path
 from django_trigger.exceptions import (
@@ -30,6 +30,10 @@ from ._base import (
     task_identifier,
 )
 
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import SchedulesWithRawResponse
+
 __all__ = ["MAX_PER_PAGE", "Schedules", "validate_cron"]
 
 _CRON_FIELD = re.compile(r"[0-9A-Za-z*/,\-?LW#]+")
@@ -53,6 +57,8 @@ def validate_cron(cron: object) -> str:
 
 
 class Schedules(Resource):
+    with_raw_response: RawTwin[SchedulesWithRawResponse]
+
     @retry_safety(
         RetrySafety.DEDUPLICATED, why="the same deduplication key updates the same schedule"
     )

@@ -16,7 +16,7 @@ import re
 import secrets
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from django_trigger._http.paths import build_path, segment
@@ -42,6 +42,10 @@ from ._base import (
 )
 from .runs import validate_tags
 
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import SessionsWithRawResponse
+
 __all__ = ["MAX_APPEND_BYTES", "SESSION_STATUSES", "SessionStatus", "Sessions"]
 
 SessionStatus = Literal["ACTIVE", "CLOSED", "EXPIRED"]
@@ -54,6 +58,8 @@ _NANOID = "useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict"
 
 
 class Sessions(Resource):
+    with_raw_response: RawTwin[SessionsWithRawResponse]
+
     @retry_safety(
         RetrySafety.DEDUPLICATED,
         RetrySafety.UNSAFE,

@@ -4,7 +4,7 @@ SDK's ``streams.input({id}).send(runId, data)``). One request per call."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_trigger._http.paths import build_path
 from django_trigger.exceptions import InvalidRequestError
@@ -12,12 +12,18 @@ from django_trigger.options import RequestOptionsLike
 
 from ._base import Auth, Resource, RetrySafety, retry_safety
 
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import StreamsWithRawResponse
+
 __all__ = ["MAX_INPUT_BYTES", "Streams"]
 
 MAX_INPUT_BYTES = 1024 * 1024  # the route's maxContentLength
 
 
 class Streams(Resource):
+    with_raw_response: RawTwin[StreamsWithRawResponse]
+
     @retry_safety(RetrySafety.UNSAFE, why="each call appends a record the task reads")
     def send_input(
         self, run_id: str, stream_id: str, data: Any, *, request_options: RequestOptionsLike = None

@@ -13,7 +13,7 @@ import re
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_trigger._http.paths import build_path
 from django_trigger.exceptions import (
@@ -36,7 +36,12 @@ from ._base import (
 )
 from ._base import task_identifier as task_id
 from ._packets import OFFLOAD_THRESHOLD, STORE_TYPE, offload
+from .batches import Batches
 from .runs import validate_tags
+
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import TasksWithRawResponse
 
 __all__ = [
     "MAX_BATCH_SIZE",
@@ -218,6 +223,8 @@ class BatchItem:
 
 
 class Tasks(Resource):
+    with_raw_response: RawTwin[TasksWithRawResponse]
+
     @retry_safety(
         RetrySafety.DEDUPLICATED,
         RetrySafety.UNSAFE,
@@ -351,7 +358,7 @@ class Tasks(Resource):
             raw = yield self._create_batch(create, request_options, after_refusal=True)
         handle = raw.parse()
         if not handle.is_cached or (
-            (yield self._client.batches.retrieve(handle.id)).status == "PENDING"
+            (yield Batches(self._client).retrieve(handle.id)).status == "PENDING"
         ):
             # A cached batch still PENDING was never sealed (the answer that carried its id
             # was lost before the items were sent): send them; the API deduplicates by index.
@@ -376,7 +383,7 @@ class Tasks(Resource):
             else "calling again is safe (at worst an empty batch remains). Pass "
             "idempotency_key= to make retries of batch_trigger safe"
         )
-        raw = self.with_raw_response._request(
+        raw = self._as_raw()._request(
             "POST",
             "/api/v3/batches",
             operation="tasks.batch_trigger",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Generator, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_trigger._http.paths import build_path
 from django_trigger.exceptions import InvalidRequestError, WaitpointTimedOutError
@@ -40,6 +40,10 @@ from ._base import (
 )
 from .runs import validate_tags
 
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import WaitpointsWithRawResponse
+
 __all__ = ["MAX_COMPLETION_BYTES", "Waitpoints"]
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 2048
@@ -53,6 +57,8 @@ _TTL_UNITS = ("s", "m", "h", "d")
 
 
 class Waitpoints(Resource):
+    with_raw_response: RawTwin[WaitpointsWithRawResponse]
+
     @retry_safety(
         RetrySafety.DEDUPLICATED,
         RetrySafety.UNSAFE,

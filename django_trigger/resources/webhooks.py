@@ -10,7 +10,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django_trigger._http.paths import build_path
 from django_trigger.exceptions import InvalidRequestError
@@ -41,6 +41,10 @@ from ._base import (
 from .runs import validate_tags
 from .tasks import hash_idempotency_key
 
+if TYPE_CHECKING:
+    from ._base import RawTwin
+    from ._typed import WebhooksWithRawResponse
+
 __all__ = ["DELIVERY_STATUSES", "DeliveryStatus", "Webhooks"]
 
 _TTL = re.compile(r"\d+[smhd]")
@@ -50,6 +54,8 @@ DELIVERY_STATUSES = ("pending", "processing", "succeeded", "failed", "filtered")
 
 
 class Webhooks(Resource):
+    with_raw_response: RawTwin[WebhooksWithRawResponse]
+
     @retry_safety(RetrySafety.READ, why="a read")
     def list_endpoints(
         self,

@@ -1,0 +1,57 @@
+"""What mypy must infer for the clients' calls (checked by ``mypy``, which lists this file in
+pyproject.toml; never run). A wrong type, or a call mypy would accept with a wrong argument,
+fails the lint step."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Coroutine
+from typing import Any
+
+from typing_extensions import assert_type
+
+from django_trigger import AsyncTriggerClient, TriggerClient
+from django_trigger._http.transport import RawResponse
+from django_trigger.pagination import (
+    AsyncCursorPage,
+    AsyncOffsetPage,
+    AsyncPager,
+    CursorPage,
+    OffsetPage,
+)
+from django_trigger.resources.realtime import RunSubscription
+from django_trigger.types import IdResponse, Run, RunListItem, Schedule
+
+
+def sync_client(client: TriggerClient) -> None:
+    assert_type(client.runs.retrieve("run_1"), Run)
+    assert_type(client.runs.list(limit=5), CursorPage[RunListItem])
+    assert_type(client.schedules.list(), OffsetPage[Schedule])
+    assert_type(client.runs.with_raw_response.retrieve("run_1"), RawResponse[Run])
+    assert_type(client.runs.with_raw_response.retrieve("run_1").parse(), Run)
+    assert_type(client.runs.with_raw_response.list(limit=5), RawResponse[CursorPage[RunListItem]])
+    assert_type(client.schedules.with_raw_response.delete("sched_1"), RawResponse[IdResponse])
+    assert_type(client.runs.subscribe_to_run("run_1"), RunSubscription)
+    page = client.runs.list()
+    assert_type(page.get_next_page(), CursorPage[RunListItem])
+    for item in page:
+        assert_type(item, RunListItem)
+    client.runs.retrieve(1)  # type: ignore[arg-type]
+    client.runs.with_raw_response.retrieve("run_1", nope=True)  # type: ignore[call-arg]
+
+
+async def async_client(client: AsyncTriggerClient) -> None:
+    call = assert_type(client.runs.retrieve("run_1"), Coroutine[Any, Any, Run])
+    call.close()
+    assert_type(await client.runs.retrieve("run_1"), Run)
+    pager = client.runs.list(limit=5)
+    assert_type(pager, AsyncPager[AsyncCursorPage[RunListItem], RunListItem])
+    assert_type(await pager, AsyncCursorPage[RunListItem])
+    async for item in client.runs.list():
+        assert_type(item, RunListItem)
+    assert_type(await client.schedules.list(), AsyncOffsetPage[Schedule])
+    raw = client.runs.with_raw_response.retrieve("run_1")
+    assert_type(raw, Awaitable[RawResponse[Run]])
+    assert_type((await raw).parse(), Run)
+    assert_type((await client.runs.with_raw_response.list()).parse(), AsyncCursorPage[RunListItem])
+    assert_type(client.runs.subscribe_to_run("run_1"), RunSubscription)
+    await client.runs.retrieve(1)  # type: ignore[arg-type]
