@@ -54,9 +54,14 @@ JSON_TYPE = "application/json; charset=utf-8"
 PROBLEM_TYPE = "application/problem+json"
 
 
+# One encoder for every answer (json.dumps makes a new one per call for these options). The
+# answers are trees of plain values, never self-referencing: the cycle check is skipped.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+
+
 def dumps(data: Any) -> bytes:
     """Compact JSON like ``JSON.stringify`` (non-ASCII kept as UTF-8)."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(data).encode("utf-8")
 
 
 @dataclass

@@ -99,7 +99,9 @@ def _compile_parser(cls: type[Record]) -> Converter:
         "set_attribute": object.__setattr__,
         "SchemaError": SchemaError,
         "convert": _convert,
-        "iso_datetime": _iso_datetime,
+        "fromisoformat": _fromisoformat,
+        "parse_datetime": parse_datetime,
+        "utc": timezone.utc,
     }
     lines = [
         "def parse(data):",
@@ -164,9 +166,44 @@ def _fast_path(annotation: Any, n: int, where: str, namespace: dict[str, Any]) -
             f"        {general}",
         ]
     if annotation is datetime:
+        # The API's usual forms go straight to fromisoformat (what it rejects takes
+        # parse_datetime, which words the error); a naive time is UTC, as in parse_datetime.
         return [
             f"    elif type({v}) is str:",
-            f"        {v} = iso_datetime({v}, {where!r})",
+            "        try:",
+            f"            {v} = fromisoformat({v})",
+            "        except ValueError:",
+            f"            {v} = convert(parse_datetime, {where!r}, {v})",
+            "        else:",
+            f"            if {v}.tzinfo is None:",
+            f"                {v} = {v}.replace(tzinfo=utc)",
+            "    else:",
+            f"        {general}",
+        ]
+    if origin is list and typing.get_args(annotation) and typing.get_args(annotation)[0] in keep:
+        # A list of plain values: a copy when every item has exactly the type (what the
+        # converter returns then), else the converter (other items, and every error).
+        kind = keep[typing.get_args(annotation)[0]]
+        return [
+            f"    elif type({v}) is list:",
+            f"        for item in {v}:",
+            f"            if type(item) is not {kind}:",
+            f"                {general}",
+            "                break",
+            "        else:",
+            f"            {v} = {v}[:]",
+            "    else:",
+            f"        {general}",
+        ]
+    if isinstance(annotation, type) and issubclass(annotation, Record):
+        # A nested record: its own parser, errors prefixed with this field as convert() does.
+        namespace[f"record{n}"] = annotation.from_api
+        return [
+            f"    elif type({v}) is dict:",
+            "        try:",
+            f"            {v} = record{n}({v})",
+            "        except SchemaError as exc:",
+            f"            raise SchemaError({where + ': '!r} + str(exc)) from None",
             "    else:",
             f"        {general}",
         ]
@@ -203,16 +240,6 @@ else:  # Python 3.10's fromisoformat does not take the "Z" the API sends
 
     def _fromisoformat(value: str) -> datetime:
         return datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] == "Z" else value)
-
-
-def _iso_datetime(value: str, where: str) -> datetime:
-    """``parse_datetime`` of a string, with the API's usual forms handed straight to
-    ``fromisoformat`` (same results; anything it rejects takes the general path)."""
-    try:
-        parsed = _fromisoformat(value)
-    except ValueError:
-        return _convert(parse_datetime, where, value)  # type: ignore[no-any-return]
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 @cache

@@ -233,6 +233,20 @@ def boolean_helpers(status: str) -> Mapping[str, bool]:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _list_metadata(text: str) -> dict[str, Any] | None:
+    """``metadata_object(hide_internal=True)`` of a run whose metadata is ``text``, decoded
+    once per distinct text: list pages show the same runs again and again. Shared between
+    answers, so it is only ever encoded, never modified."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    return {k: v for k, v in value.items() if k not in HIDDEN_METADATA_KEYS}
+
+
 def js_number(value: float) -> float | int:
     """``0`` rather than ``0.0``, as ``JSON.stringify`` writes integral numbers."""
     return int(value) if float(value).is_integer() else value
@@ -805,9 +819,10 @@ class RunStore:
         item["baseCostInCents"] = js_number(run.base_cost_in_cents)
         item["durationMs"] = run.usage_duration_ms
         item["depth"] = run.depth
-        metadata = run.metadata_object(hide_internal=True)
-        if metadata is not None:
-            item["metadata"] = metadata
+        if run.metadata is not None:
+            metadata = _list_metadata(run.metadata)
+            if metadata is not None:
+                item["metadata"] = metadata
         item["taskKind"] = run.task_kind
         if run.region:
             item["region"] = run.region
