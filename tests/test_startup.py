@@ -20,6 +20,7 @@ HEAVY = (
     "django_trigger.resources.runs",
     "django_trigger.types.runs",
     "django_trigger.client",
+    "environ",  # read through sys.modules when the settings imported it (conf._environment)
 )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from unittest import mock
 
 import environ
-from django.test import override_settings
+from django.test import SimpleTestCase, override_settings
 
 from django_trigger import conf
 from django_trigger.conf import ClientSettings, trigger_settings
@@ -416,3 +417,28 @@ class GetTests(ConfTestCase):
                 "use the key of the environment you mean, or fix ENVIRONMENT. "
                 "(django_trigger.E008)",
             )
+
+
+class EnvironmentSourceTests(SimpleTestCase):
+    """The environment fallbacks read django-environ's ``Env.ENVIRON`` when django-environ is
+    imported (whatever it was replaced with), else ``os.environ``."""
+
+    def test_env_environ_when_django_environ_is_imported(self):
+        from django_trigger.conf import _read_env
+
+        original = environ.Env.ENVIRON
+        environ.Env.ENVIRON = {"TRIGGER_X": "from-env-environ"}
+        self.addCleanup(setattr, environ.Env, "ENVIRON", original)
+        self.assertEqual(_read_env(("TRIGGER_X",)), ("from-env-environ", "TRIGGER_X"))
+        environ.Env.ENVIRON = {}  # replaced by an empty mapping: nothing, not os.environ
+        with mock.patch.dict(os.environ, {"TRIGGER_X": "from-os"}):
+            self.assertEqual(_read_env(("TRIGGER_X",)), (None, None))
+
+    def test_os_environ_without_django_environ(self):
+        from django_trigger.conf import _read_env
+
+        with (
+            mock.patch.dict(sys.modules, {"environ": None}),
+            mock.patch.dict(os.environ, {"TRIGGER_X": "from-os"}),
+        ):
+            self.assertEqual(_read_env(("TRIGGER_X",)), ("from-os", "TRIGGER_X"))
