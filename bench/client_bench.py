@@ -14,7 +14,8 @@ only does client work and its CPU time is the client's.
 2. Walking every run: ``for run in client.runs.list(period=...)`` against a hand-written
    ``requests`` loop over the same pages (100 runs each), ABBA, at each ``--latency-ms`` (the
    emulator's added latency per request): wall and CPU per walk, and the client's peak Python
-   memory (tracemalloc) for a walk.
+   memory (tracemalloc) for a walk. Then the same two walks advanced page by page in turn,
+   so that a burst of load on a shared machine falls on both alike.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,6 +198,73 @@ def walk_side_by_side(server: Server, rounds: int) -> dict[str, float]:
     return result
 
 
+def walk_interleaved(server: Server, rounds: int) -> dict[str, float]:
+    """The same two walks advanced page by page in turn (client page, loop page, loop page,
+    client page, …), each page's fetch timed: a burst of load on a shared machine then falls on
+    both walks alike, where whole walks one after the other can each catch a different one.
+    Reported: the median over ``rounds`` of each walk's summed page times."""
+    client = TriggerClient(server.secret_key, base_url=server.base_url)
+    session = requests.Session()
+    session.trust_env = False
+    headers = {
+        "Authorization": f"Bearer {server.secret_key}",
+        "Content-Type": "application/json",
+        "x-trigger-api-version": "2025-07-16",
+    }
+    url = f"{server.base_url}/api/v1/runs"
+
+    def bare_pages() -> Iterator[int]:
+        params = {"page[size]": "100", "filter[createdAt][period]": "3650d"}
+        while True:
+            response = session.get(url, params=params, headers=headers, timeout=30)
+            response.raise_for_status()
+            body = response.json()
+            yield sum(1 for item in body["data"] if item["id"])
+            after = body["pagination"].get("next")
+            if not after or not body["data"]:
+                return
+            params["page[after]"] = after
+
+    def client_pages() -> Iterator[int]:
+        for page in client.runs.list(period="3650d").iter_pages():
+            yield sum(1 for run in page.data if run.id)
+
+    wall: dict[str, list[float]] = {"bare": [], "client": []}
+    cpu: dict[str, list[float]] = {"bare": [], "client": []}
+    for index in range(rounds * 2):
+        walks = {"bare": bare_pages(), "client": client_pages()}
+        spent = {name: [0.0, 0.0] for name in walks}
+        counts = {name: 0 for name in walks}
+        order = ["bare", "client"] if index % 2 else ["client", "bare"]
+        gc.collect()
+        while walks:
+            for name in list(order):
+                if name not in walks:
+                    continue
+                started, started_cpu = time.perf_counter(), time.process_time()
+                count = next(walks[name], None)
+                spent[name][1] += time.process_time() - started_cpu
+                spent[name][0] += time.perf_counter() - started
+                if count is None:
+                    del walks[name]
+                else:
+                    counts[name] += count
+            order.reverse()
+        assert counts["bare"] == counts["client"], counts
+        for name in spent:
+            wall[name].append(spent[name][0])
+            cpu[name].append(spent[name][1])
+    client.close()
+    session.close()
+    result = {"runs": counts["client"]}
+    for name in ("bare", "client"):
+        result[f"{name}_s"] = statistics.median(wall[name])
+        result[f"{name}_cpu_s"] = statistics.median(cpu[name])
+    result["ratio"] = result["client_s"] / result["bare_s"]
+    result["cpu_ratio"] = result["client_cpu_s"] / result["bare_cpu_s"]
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1000)
@@ -228,6 +297,7 @@ def main() -> None:
         server = start_emulator(args.runs, latency)
         try:
             w = walk_side_by_side(server, args.rounds)
+            i = walk_interleaved(server, args.rounds)
         finally:
             server.stop()
         print(
@@ -242,6 +312,11 @@ def main() -> None:
             f"  CPU in this process: requests loop {w['bare_cpu_s']:.2f} s, client "
             f"{w['client_cpu_s']:.2f} s, ratio {w['cpu_ratio']:.2f}; client peak Python "
             f"memory {w['peak_mib']:.1f} MiB"
+        )
+        print(
+            f"  page by page in turn, {args.rounds * 2} walks each (medians): wall: requests "
+            f"loop {i['bare_s']:.2f} s, client {i['client_s']:.2f} s, ratio {i['ratio']:.2f}; "
+            f"CPU ratio {i['cpu_ratio']:.2f}"
         )
 
 

@@ -6,8 +6,10 @@
 The bodies are real emulator answers (a 100-run list page, a run's retrieve), fetched once over
 HTTP. Each round times, alternating the order (ABBA): ``json.loads(page)``, then turning the
 decoded page into records (``RunListItem.from_api`` for each item, what ``client.runs.list``
-does after decoding), and the same for one retrieve (``Run.from_api``). CPU time
-(``time.process_time``), best of 5 repetitions per round; medians over rounds.
+does after decoding), the client's own decoding (``_http.transport.loads``: orjson when
+installed) and both together (bytes to records), and the same for one retrieve
+(``Run.from_api``). CPU time (``time.process_time``), best of 5 repetitions per round;
+medians over rounds.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+from django_trigger._http import transport  # noqa: E402
 from django_trigger.testing import Emulator  # noqa: E402
 from django_trigger.types import Run, RunListItem  # noqa: E402
 
@@ -73,6 +76,11 @@ def main() -> None:
     cases: dict[str, tuple[Callable[[], Any], int]] = {
         "json.loads(page)": (lambda: json.loads(page), 100),
         "records from the decoded page": (lambda: [RunListItem.from_api(i) for i in items], 100),
+        "client's decode of the page": (lambda: transport.loads(page), 100),
+        "bytes to records": (
+            lambda: [RunListItem.from_api(i) for i in transport.loads(page)["data"]],
+            100,
+        ),
         "json.loads(retrieve)": (lambda: json.loads(retrieve), 2000),
         "Run.from_api(retrieve)": (lambda: Run.from_api(one), 2000),
     }
@@ -92,6 +100,14 @@ def main() -> None:
     print(
         f"  records from the decoded page    {typed * 1e3:7.3f} ms   "
         f"ratio to json.loads {typed / median['json.loads(page)']:.2f}"
+    )
+    decoder = "orjson" if transport._orjson is not None else "json.loads, orjson not installed"
+    decode = median["client's decode of the page"]
+    print(f"  client's decode of the page      {decode * 1e3:7.3f} ms   ({decoder})")
+    whole = median["bytes to records"]
+    print(
+        f"  bytes to records (both)          {whole * 1e3:7.3f} ms   "
+        f"ratio to json.loads {whole / median['json.loads(page)']:.2f}"
     )
     print(f"  json.loads(retrieve)             {median['json.loads(retrieve)'] * 1e6:7.1f} µs")
     print(f"  Run.from_api(retrieve)           {median['Run.from_api(retrieve)'] * 1e6:7.1f} µs")

@@ -791,7 +791,7 @@ class RunStore:
     def render_list_item(
         self, run: Run, v2: bool, viewer_user_id: str | None = None
     ) -> dict[str, Any]:
-        status = self.render_status(run, v2)
+        status = (V2 if v2 else V1)[run.status]  # render_status, inline: once per run of a page
         env = self.world.environments[run.environment_id]
         item: dict[str, Any] = {
             "id": run.friendly_id,
@@ -810,13 +810,15 @@ class RunStore:
         if run.ttl:
             item["ttl"] = run.ttl
         env_data: dict[str, Any] = {"id": env.id, "name": env.slug}
-        owner = self.world.user(env.owner_user_id)
-        if env.type == "DEVELOPMENT" and owner is not None and owner.id != viewer_user_id:
-            env_data["user"] = owner.display_name
+        if env.type == "DEVELOPMENT":
+            owner = self.world.user(env.owner_user_id)
+            if owner is not None and owner.id != viewer_user_id:
+                env_data["user"] = owner.display_name
         item["env"] = env_data
         item["tags"] = sorted(run.tags)
-        item["costInCents"] = js_number(run.cost_in_cents)
-        item["baseCostInCents"] = js_number(run.base_cost_in_cents)
+        cost, base_cost = run.cost_in_cents, run.base_cost_in_cents  # js_number, inline
+        item["costInCents"] = int(cost) if float(cost).is_integer() else cost
+        item["baseCostInCents"] = int(base_cost) if float(base_cost).is_integer() else base_cost
         item["durationMs"] = run.usage_duration_ms
         item["depth"] = run.depth
         if run.metadata is not None:
