@@ -397,6 +397,10 @@ class EmulatorApp:
         self.stop_event = threading.Event() if stop_event is None else stop_event
         # Unexpected handler exceptions (answered 500), for tests to assert on.
         self.server_errors: list[str] = []
+        # Bumped by Emulator.reset(): a request that arrived before it (a stalled request of an
+        # earlier test) is dropped, as by a restarted server, instead of writing into the reset
+        # world or its journal.
+        self.generation = 0
 
     # -- WSGI entry -----------------------------------------------------------------------------
 
@@ -404,6 +408,7 @@ class EmulatorApp:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         started = time.perf_counter()
+        generation = self.generation
         body = get_input_stream(environ).read()
         request = ApiRequest(environ, self.world, body)
         request.idempotency = self.idempotency
@@ -416,6 +421,9 @@ class EmulatorApp:
             if self.stop_event.wait(decision.seconds):
                 return self._drop(environ, start_response, entry, started)
             decision = None
+
+        if generation != self.generation:
+            return self._drop(environ, start_response, None, started)
 
         if decision is not None and not decision.after_processing:
             entry.fault = decision.kind
@@ -434,6 +442,8 @@ class EmulatorApp:
         delay = self.faults.delay()
         if delay and self.stop_event.wait(delay):
             return self._drop(environ, start_response, entry, started)
+        if generation != self.generation:  # answered into a world that was reset since
+            return self._drop(environ, start_response, None, started)
 
         entry.status = reply.status
         entry.response_headers = {k.lower(): mask_header(k, v) for k, v in reply.headers.items()}
@@ -480,13 +490,14 @@ class EmulatorApp:
         self,
         environ: dict[str, Any],
         start_response: Callable[..., Any],
-        entry: JournalEntry,
+        entry: JournalEntry | None,
         started: float,
     ) -> list[bytes]:
-        entry.fault = "drop" if entry.fault in (None, "drop") else entry.fault
-        entry.status = None
-        entry.duration = time.perf_counter() - started
-        self.journal.record(entry)
+        if entry is not None:  # None: a request of an earlier generation, not journaled
+            entry.fault = "drop" if entry.fault in (None, "drop") else entry.fault
+            entry.status = None
+            entry.duration = time.perf_counter() - started
+            self.journal.record(entry)
         environ[DROPPED] = True
         sock = environ.get("werkzeug.socket")
         if sock is not None:

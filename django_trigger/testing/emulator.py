@@ -211,6 +211,7 @@ class Emulator:
         latency / fault rate given to the constructor apply again; the clock loses any
         ``advance()``/``freeze()`` done since. Cheap: the seeded world is snapshotted once and
         restored only when something may have changed it (see :class:`~.world.World`)."""
+        self.app.generation += 1  # before the world: a request already in a handler finishes
         self.clock.reset()
         self._world.reset()
         self.journal.clear()
