@@ -59,6 +59,11 @@ class PreflightTests(EmulatorCase):
             "/realtime/v1/runs/run_any",
             "/realtime/v1/streams/run_any/input/chat",
             "/api/v1/timezones",
+            "/api/v1/query",
+            "/api/v1/query/dashboards",
+            "/api/v1/sessions",
+            "/api/v1/sessions/session_any/close",
+            "/realtime/v1/sessions/session_any/out/records",
         ):
             with self.subTest(path):
                 response = self.preflight(path)

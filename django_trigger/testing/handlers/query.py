@@ -57,8 +57,10 @@ WIDGET_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 def register(router: Router) -> None:
     base = "/api/v1/query/dashboards"
-    router.post("/api/v1/query", execute_query, auth=auth.BEARER_JWT, authorization="read")
-    router.get(base, list_dashboards, auth=auth.BEARER_JWT, authorization="read")
+    router.post(
+        "/api/v1/query", execute_query, auth=auth.BEARER_JWT, authorization="read", cors=True
+    )
+    router.get(base, list_dashboards, auth=auth.BEARER_JWT, authorization="read", cors=True)
     router.post(base, create_dashboard, auth=auth.BEARER_JWT, authorization="write")
     one = base + "/{dashboardId}"
     router.get(one, retrieve_dashboard, auth=auth.BEARER_JWT, authorization="read")

@@ -43,6 +43,7 @@ from .. import auth, errors
 from ..app import ApiRequest, Router
 from ..errors import Reply, json_reply
 from ..jwt import public_access_token
+from ..resources.runs import MACHINE_PRESETS
 from ..resources.sessions import ChannelKey, Session, SessionStore
 from ..resources.triggering import trigger_run
 from ..validation import MISSING, Checker
@@ -210,6 +211,38 @@ def ensure_run(request: ApiRequest, session: Session) -> None:
     session.current_run_id = outcome.run.friendly_id
 
 
+def _check_trigger_config(check: Checker, config: dict[str, Any]) -> None:
+    """``SessionTriggerConfig`` (core schemas/api.ts): the run options a session's runs get."""
+    if not isinstance(config.get("basePayload"), dict):
+        check.add(
+            ["triggerConfig", "basePayload"],
+            "Required" if "basePayload" not in config else "Expected object",
+            "invalid_type",
+        )
+
+    def at(key: str) -> list[str | int]:
+        return ["triggerConfig", key]
+
+    check.enum(config, "machine", MACHINE_PRESETS, required=False, path=at("machine"))
+    for key, limit in (("queue", 128), ("lockToVersion", None), ("region", None)):
+        check.string(config, key, required=False, max_length=limit, path=at(key))
+    tags = check.array(config, "tags", required=False, max_items=5, path=at("tags"))
+    if tags is not MISSING:
+        for index, tag in enumerate(tags):
+            check.string({"tag": tag}, "tag", max_length=128, path=[*at("tags"), index])
+    limits = (("maxAttempts", 10), ("maxDuration", None), ("idleTimeoutInSeconds", 3600))
+    for key, maximum in limits:
+        check.number(
+            config,
+            key,
+            required=False,
+            integer=True,
+            exclusive_minimum=0,
+            maximum=maximum,
+            path=at(key),
+        )
+
+
 def _check_external_id(check: Checker, body: Any, *, nullable: bool) -> None:
     value = body.get("externalId", MISSING)
     if value is MISSING or (nullable and value is None):
@@ -245,14 +278,8 @@ def start(request: ApiRequest) -> Reply:
         _check_external_id(check, body, nullable=False)
         check.string(body, "taskIdentifier", min_length=1, max_length=128)
         config = body.get("triggerConfig", MISSING)
-        if check.object(config, ["triggerConfig"]) and not isinstance(
-            config.get("basePayload"), dict
-        ):
-            check.add(
-                ["triggerConfig", "basePayload"],
-                "Required" if "basePayload" not in config else "Expected object",
-                "invalid_type",
-            )
+        if check.object(config, ["triggerConfig"]):
+            _check_trigger_config(check, config)
         _check_tags(check, body)
         if body.get("metadata", None) is not None and not isinstance(body["metadata"], dict):
             check.add(["metadata"], "Expected object", "invalid_type")
