@@ -42,6 +42,22 @@ def spec() -> dict[str, Any]:
 
 
 @functools.cache
+def json_spec() -> dict[str, Any]:
+    """The file as JSON (dates in examples kept as strings), for tools that need JSON: YAML's
+    own loader turns ``2024-01-01T00:00:00Z`` into a datetime."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=Loader)
+
+
+@functools.cache
 def _registry() -> Any:
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
