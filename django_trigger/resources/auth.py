@@ -48,6 +48,7 @@ DEFAULT_EXPIRATION = "15m"  # jose's default in core generateJWT
 MAX_LIFETIME = timedelta(days=30)  # the service's cap (docs/realtime/auth.mdx; publicTokens)
 
 SCOPE_ACTIONS = ("read", "write", "trigger", "batchTrigger")
+_NARROWED_SESSION = re.compile(r"(.+?):channels:[A-Za-z0-9._-]{1,128}(?::out)?")
 SCOPE_PROPERTIES = ("tasks", "tags", "runs", "batch", "waitpoints", "inputStreams", "sessions")
 # jose's secs.ts / the server's RELATIVE_TIME_PATTERN.
 _TIME_SPAN = re.compile(
@@ -276,7 +277,7 @@ def flatten_scopes(scopes: Scopes) -> list[str]:
                             f"scopes[{action!r}][{kind!r}] must be an id, a list of ids or True"
                         )
                     for ident in ids:
-                        flat.append(f"{action}:{kind}:{_check_id(ident)}")
+                        flat.append(f"{action}:{kind}:{_check_id(ident, kind)}")
         return flat
     result = []
     for scope in scopes:
@@ -287,7 +288,7 @@ def flatten_scopes(scopes: Scopes) -> list[str]:
         if len(parts) > 1:
             _check_kind(parts[1])
         if len(parts) > 2:
-            _check_id(parts[2])
+            _check_id(parts[2], parts[1])
         result.append(scope)
     return result
 
@@ -306,11 +307,20 @@ def _check_kind(kind: Any) -> None:
         )
 
 
-def _check_id(ident: Any) -> str:
+def _check_id(ident: Any, kind: str) -> str:
     if not isinstance(ident, str):
         raise InvalidRequestError(f"scope resource ids must be strings, not {ident!r}")
     if not ident.strip():
         raise InvalidRequestError("Public token scope resource IDs must not be empty")
+    if kind == "sessions" and ":channels:" in ident:
+        # A grant narrowed to one named channel (SDK auth.d.ts): {id}:channels:{name}[:out]
+        match = _NARROWED_SESSION.fullmatch(ident)
+        if match is None or not match.group(1).strip():
+            raise InvalidRequestError(
+                f"session scope {ident!r}: narrow a session grant as '<id>:out', "
+                "'<id>:channels:<name>' or '<id>:channels:<name>:out', <name> being 1-128 "
+                "characters from A-Z a-z 0-9 . _ -"
+            )
     return ident
 
 

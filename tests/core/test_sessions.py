@@ -199,11 +199,17 @@ class SessionTests(ClientTestCase):
         self.assertEqual(len(browser.sessions.read_records("chat-1")), 0)
         with self.assertRaises(PermissionDeniedError):
             browser.sessions.close("chat-1")  # closing takes the admin action
-        side = self.make_client(self.token(f"write:sessions:{created.id}:channels:tools"))
+        side = self.make_client(
+            self.trigger.auth.create_public_token(
+                scopes={"write": {"sessions": f"{created.id}:channels:tools"}}
+            )
+        )
         side.sessions.send_input("chat-1", "ok", channel="tools")
         with self.assertRaises(PermissionDeniedError):
             side.sessions.send_input("chat-1", "no")
-        reader = self.make_client(self.token("read:sessions:chat-1:out"))
+        reader = self.make_client(
+            self.trigger.auth.create_public_token(scopes=["read:sessions:chat-1:out"])
+        )
         self.assertEqual(reader.sessions.read_records(created.id), [])
         with self.assertRaises(PermissionDeniedError):
             reader.sessions.read_records(created.id, channel="tools")
@@ -212,6 +218,21 @@ class SessionTests(ClientTestCase):
             other.sessions.retrieve("chat-1")
         with self.assertRaises(PermissionDeniedError):
             other.sessions.list()
+
+    def test_narrowed_session_scopes_are_checked_when_signing(self):
+        for good in (
+            "chat-1",
+            "chat-1:out",
+            "user:7:chat",
+            "s:channels:tools",
+            "s:channels:a.b_c-1:out",
+        ):
+            with self.subTest(scope=good):
+                self.trigger.auth.create_public_token(scopes={"read": {"sessions": good}})
+        for bad in ("s:channels:", "s:channels:a/b", ":channels:x", "s:channels:x:in"):
+            with self.subTest(scope=bad), self.assertRaises(InvalidRequestError) as caught:
+                self.trigger.auth.create_public_token(scopes=[f"read:sessions:{bad}"])
+            self.assertIn("narrow a session grant", str(caught.exception))
 
     def test_oversized_and_bad_input_are_refused_before_sending(self):
         self.start()
