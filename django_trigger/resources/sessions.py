@@ -431,7 +431,8 @@ class Sessions(Resource):
             operation=operation,
             auth=Auth.SECRET_KEY if io == "out" else Auth.SECRET_KEY_OR_PUBLIC,
             data=text.encode(),
-            headers={"X-Part-Id": part_id, "Content-Type": "text/plain; charset=utf-8"},
+            # The SDK's zodfetch labels the raw text application/json; the server reads text.
+            headers={"X-Part-Id": part_id, "Content-Type": "application/json"},
             parse=_append_seq,
             request_options=request_options,
         )

@@ -674,51 +674,59 @@ def s2_append(request: ApiRequest) -> Reply:
             S2_BASIN,
         ):
             return _s2_error(403, "permission_denied", "the token does not grant this stream")
+        protobuf = request.headers.get("Content-Type", "").startswith("application/protobuf")
         fmt = (request.headers.get("S2-Format") or "raw").lower()
         if fmt not in ("raw", "base64"):
             return _s2_error(400, "invalid", "S2-Format must be raw or base64")
         try:
-            body = json.loads(request.body or b"null")
-        except ValueError:
-            return _s2_error(400, "invalid", "the body is not JSON")
-        records = body.get("records") if isinstance(body, dict) else None
-        if not isinstance(records, list) or not records:
+            if protobuf:  # what the SDK sends when a record has bytes (a trim)
+                body, parsed = _proto_append_input(request.body)
+            else:
+                body = json.loads(request.body or b"null")
+                records = body.get("records") if isinstance(body, dict) else None
+                if not isinstance(records, list):
+                    raise ValueError("records must be an array")
+                parsed = [_s2_record(record, fmt) for record in records]
+        except ValueError as exc:
+            return _s2_error(400, "invalid", f"the body is not an append input: {exc}")
+        if not parsed:
             return _s2_error(400, "invalid", "records must be a non-empty array")
-        if len(records) > S2_MAX_BATCH_RECORDS:
+        if len(parsed) > S2_MAX_BATCH_RECORDS:
             return _s2_error(400, "invalid", f"at most {S2_MAX_BATCH_RECORDS} records a batch")
         decoded: list[tuple[list[list[str]], bytes]] = []
         total = 0
-        for record in records:
-            try:
-                headers, payload = _s2_record(record, fmt)
-            except ValueError as exc:
-                return _s2_error(400, "invalid", str(exc))
+        for headers, payload in parsed:
             metered = 8 + 2 * len(headers) + sum(len(n) + len(v) for n, v in headers)
             metered += len(payload)
             if metered > S2_MAX_METERED_BYTES:
                 return _s2_error(400, "invalid", f"record metered size {metered} exceeds 1 MiB")
             total += metered
-            decoded.append(([[n.decode(), v.decode()] for n, v in headers], payload))
+            text = [[n.decode(errors="replace"), v.decode(errors="replace")] for n, v in headers]
+            if text and text[0][0] == "" and (text[0][1] != "trim" or len(payload) != 8):
+                # checked before anything is written: a batch is appended whole or not at all
+                return _s2_error(400, "invalid", "the only command record served is an 8-byte trim")
+            decoded.append((text, payload))
         if total > S2_MAX_BATCH_BYTES:
             return _s2_error(400, "invalid", "the batch's metered size exceeds 1 MiB")
         tail = store.tail(key)
-        match = body.get("match_seq_num")
+        match = body.get("match_seq_num") if isinstance(body, dict) else None
         if match is not None and match != tail:
             return json_reply({"seq_num_mismatch": tail}, 412)
         start = tail
         for headers_text, payload in decoded:
-            if headers_text and headers_text[0][0] == "":
-                command = headers_text[0][1]
-                if command == "trim":
-                    if len(payload) != 8:
-                        return _s2_error(400, "invalid", "a trim record's body is 8 bytes")
-                    store.append(key, "", headers_text)
-                    store.trim(key, int.from_bytes(payload, "big"))
-                    continue
-                return _s2_error(400, "invalid", f"unsupported command record {command!r}")
+            if headers_text and headers_text[0][0] == "":  # a trim (checked above)
+                store.append(key, "", headers_text)
+                store.trim(key, int.from_bytes(payload, "big"))
+                continue
             store.append(key, payload.decode("utf-8", errors="replace"), headers_text)
         now = request.world.clock.now_ms()
         end = store.tail(key)
+        if protobuf:
+            ack = b"".join(
+                _proto_field(number, _proto_field(1, seq) + _proto_field(2, now))
+                for number, seq in ((1, start), (2, end), (3, end))
+            )
+            return Reply(status=200, body=ack, content_type="application/protobuf")
         return json_reply(
             {
                 "start": {"seq_num": start, "timestamp": now},
@@ -748,3 +756,81 @@ def _s2_record(record: Any, fmt: str) -> tuple[list[tuple[bytes, bytes]], bytes]
     ):
         raise ValueError("headers are [name, value] pairs")
     return [(field(n), field(v)) for n, v in headers], field(record.get("body", ""))
+
+
+# -- S2's protobuf append (s2.v1 AppendInput / AppendAck): only the fields an append has -------
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if at >= len(data) or shift > 63:
+            raise ValueError("truncated varint")
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, at
+
+
+def _proto_fields(data: bytes) -> list[tuple[int, int | bytes]]:
+    """(field number, varint or bytes) of one message; other wire types refused."""
+    fields: list[tuple[int, int | bytes]] = []
+    at = 0
+    while at < len(data):
+        key, at = _varint(data, at)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, at = _varint(data, at)
+            fields.append((number, value))
+        elif wire == 2:
+            length, at = _varint(data, at)
+            if at + length > len(data):
+                raise ValueError("truncated field")
+            fields.append((number, data[at : at + length]))
+            at += length
+        else:
+            raise ValueError(f"unexpected wire type {wire}")
+    return fields
+
+
+def _proto_append_input(
+    data: bytes,
+) -> tuple[dict[str, Any], list[tuple[list[tuple[bytes, bytes]], bytes]]]:
+    """``AppendInput {repeated AppendRecord records = 1; optional uint64 match_seq_num = 2;
+    optional string fencing_token = 3}``, ``AppendRecord {optional uint64 timestamp = 1;
+    repeated Header headers = 2; bytes body = 3}``, ``Header {bytes name = 1; bytes value = 2}``."""
+    options: dict[str, Any] = {}
+    records = []
+    for number, value in _proto_fields(data):
+        if number == 1 and isinstance(value, bytes):
+            headers: list[tuple[bytes, bytes]] = []
+            body = b""
+            for field_number, field_value in _proto_fields(value):
+                if field_number == 2 and isinstance(field_value, bytes):
+                    pair = dict(_proto_fields(field_value))
+                    name, val = pair.get(1, b""), pair.get(2, b"")
+                    if not isinstance(name, bytes) or not isinstance(val, bytes):
+                        raise ValueError("a header is two byte strings")
+                    headers.append((name, val))
+                elif field_number == 3 and isinstance(field_value, bytes):
+                    body = field_value
+            records.append((headers, body))
+        elif number == 2 and isinstance(value, int):
+            options["match_seq_num"] = value
+    return options, records
+
+
+def _proto_field(number: int, value: int | bytes) -> bytes:
+    def varint(n: int) -> bytes:
+        out = bytearray()
+        while True:
+            byte, n = n & 0x7F, n >> 7
+            out.append(byte | (0x80 if n else 0))
+            if not n:
+                return bytes(out)
+
+    if isinstance(value, int):
+        return varint(number << 3) + varint(value)
+    return varint(number << 3 | 2) + varint(len(value)) + value
