@@ -27,8 +27,6 @@ from django_trigger.pagination import (
     AsyncCursorPage,
     AsyncOffsetPage,
     AsyncPager,
-    CursorPage,
-    OffsetPage,
 )
 
 if TYPE_CHECKING:
@@ -102,7 +100,7 @@ class AsyncTriggerClient(BaseClient):
     sessions: _Resource[AsyncSessions] = _Resource("sessions", "Sessions")
 
     @property
-    def _pages(self) -> tuple[type[CursorPage[Any]], type[OffsetPage[Any]]]:
+    def _pages(self) -> tuple[type[AsyncCursorPage[Any]], type[AsyncOffsetPage[Any]]]:
         return (AsyncCursorPage, AsyncOffsetPage)
 
     async def aclose(self) -> None:

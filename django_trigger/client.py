@@ -104,7 +104,7 @@ class BaseClient:
     _transport: Any  # the subclass's transport: Transport or AsyncTransport
 
     @property
-    def _pages(self) -> tuple[type[CursorPage[Any]], type[OffsetPage[Any]]]:
+    def _pages(self) -> tuple[Callable[..., Any], Callable[..., Any]]:
         """The page classes of list results (imported with the first list, not the client)."""
         raise NotImplementedError
 

@@ -19,11 +19,20 @@ iteration endless: ``ApiSchemaValidationError`` is raised instead.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django_trigger.exceptions import ApiSchemaValidationError
 
-__all__ = ["AsyncCursorPage", "AsyncOffsetPage", "AsyncPager", "CursorPage", "OffsetPage", "Page"]
+__all__ = [
+    "AsyncCursorPage",
+    "AsyncOffsetPage",
+    "AsyncPage",
+    "AsyncPager",
+    "CursorPage",
+    "OffsetPage",
+    "Page",
+    "SyncPage",
+]
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -33,18 +42,18 @@ P = TypeVar("P")
 
 
 class Page(Generic[T]):
+    """What every page has; ``CursorPage``/``OffsetPage`` (sync) and ``AsyncCursorPage``/
+    ``AsyncOffsetPage`` add how it is walked."""
+
     data: list[T]
+    # Another page of the same listing from its query parameters (the async client: an
+    # awaitable of one).
+    _fetch: Callable[[dict[str, Any]], Any]
 
     def has_next_page(self) -> bool:
         raise NotImplementedError
 
-    def get_next_page(self) -> Page[T]:
-        raise NotImplementedError
-
     def has_previous_page(self) -> bool:
-        raise NotImplementedError
-
-    def get_previous_page(self) -> Page[T]:
         raise NotImplementedError
 
     def _forwards(self) -> bool:
@@ -58,6 +67,15 @@ class Page(Generic[T]):
         """What the page after this one (in the direction of travel) will be asked for."""
         raise NotImplementedError
 
+    def _params_of(self, forwards: bool) -> dict[str, Any]:
+        """The query of the next (``forwards``) or previous page; ``ValueError`` when there is
+        none."""
+        raise NotImplementedError
+
+    def _get(self, forwards: bool) -> Any:
+        """The next or previous page (the async client: an awaitable of it)."""
+        return self._fetch(self._params_of(forwards))
+
     def _following(self, forwards: bool, seen: set[Any]) -> Any:
         """The next page in the direction of travel (a page, or with the async client an
         awaitable of one), ``None`` at the end; ``seen`` guards against endless listings."""
@@ -67,22 +85,7 @@ class Page(Generic[T]):
         if position in seen:
             raise _repeated(position)
         seen.add(position)
-        return self.get_next_page() if forwards else self.get_previous_page()
-
-    def iter_pages(self) -> Iterator[Self]:
-        page: Page[T] | None = self
-        forwards = self._forwards()
-        seen = {self._position()}
-        while page is not None:
-            yield cast("Self", page)  # each following page is of this page's class
-            page = page._following(forwards, seen)
-
-    def __iter__(self) -> Iterator[T]:
-        for page in self.iter_pages():
-            if self._forwards():
-                yield from page.data
-            else:
-                yield from reversed(page.data)
+        return self._get(forwards)
 
     # No __len__: iterating walks every page, so a len() of this page alone would contradict
     # it (and a len() of the listing would fetch all of it). ``len(page.data)`` is this page.
@@ -92,22 +95,54 @@ class Page(Generic[T]):
         return bool(self.data)
 
 
-class AsyncPageMixin(Generic[T]):
-    """The async client's pages: ``await page.get_next_page()``, ``async for item in page``
+class SyncPage(Page[T]):
+    """A page of the sync client: ``get_next_page()`` fetches it, ``for`` walks the listing."""
+
+    def get_next_page(self) -> Self:
+        page: Self = self._get(True)  # a page of this class: built by the same listing
+        return page
+
+    def get_previous_page(self) -> Self:
+        page: Self = self._get(False)
+        return page
+
+    def iter_pages(self) -> Iterator[Self]:
+        page: Self | None = self
+        forwards = self._forwards()
+        seen = {self._position()}
+        while page is not None:
+            yield page
+            page = page._following(forwards, seen)
+
+    def __iter__(self) -> Iterator[T]:
+        forwards = self._forwards()
+        for page in self.iter_pages():
+            yield from page.data if forwards else reversed(page.data)
+
+
+class AsyncPage(Page[T]):
+    """A page of the async client: ``await page.get_next_page()``, ``async for item in page``
     and ``async for page in page.iter_pages()``, lazily, in the listing's direction."""
 
-    async def iter_pages(self) -> AsyncIterator[Page[T]]:
-        page: Page[T] | None = self  # type: ignore[assignment]
-        assert page is not None
-        forwards = page._forwards()
-        seen = {page._position()}
+    def get_next_page(self) -> Awaitable[Self]:
+        page: Awaitable[Self] = self._get(True)
+        return page
+
+    def get_previous_page(self) -> Awaitable[Self]:
+        page: Awaitable[Self] = self._get(False)
+        return page
+
+    async def iter_pages(self) -> AsyncIterator[Self]:
+        page: Self | None = self
+        forwards = self._forwards()
+        seen = {self._position()}
         while page is not None:
             yield page
             following = page._following(forwards, seen)
             page = None if following is None else await following
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        forwards = self._forwards()  # type: ignore[attr-defined]
+        forwards = self._forwards()
         async for page in self.iter_pages():
             for item in page.data if forwards else reversed(page.data):
                 yield item
@@ -134,17 +169,19 @@ class AsyncPager(Generic[P, T]):
 
     async def __aiter__(self) -> AsyncIterator[T]:
         page = await self._get()
-        async for item in page:  # type: ignore[attr-defined]
+        if not isinstance(page, AsyncPage):  # a raw call's RawResponse has no items
+            raise TypeError("a raw response is awaited, not iterated")
+        async for item in page:
             yield item
 
     def __repr__(self) -> str:
         return "<AsyncPager (await it, or iterate it with async for)>"
 
 
-Fetch = Callable[[dict[str, Any]], "Page[T]"]
+Fetch = Callable[[dict[str, Any]], Any]
 
 
-class CursorPage(Page[T]):
+class _Cursor(Page[T]):
     """A page of a cursor listing; ``next_cursor``/``previous_cursor`` are the API's opaque
     ``pagination.next``/``pagination.previous``."""
 
@@ -155,7 +192,7 @@ class CursorPage(Page[T]):
         next_cursor: str | None,
         previous_cursor: str | None,
         params: Mapping[str, Any],
-        fetch: Fetch[T],
+        fetch: Fetch,
     ) -> None:
         self.data = data
         self.next_cursor = next_cursor
@@ -182,23 +219,16 @@ class CursorPage(Page[T]):
     def _next_position(self, forwards: bool) -> Any:
         return ("after", self.next_cursor) if forwards else ("before", self.previous_cursor)
 
-    def get_next_page(self) -> CursorPage[T]:
-        if not self.next_cursor:
-            raise ValueError("this is the last page")
-        if self._next_position(True) == self._position():
+    def _params_of(self, forwards: bool) -> dict[str, Any]:
+        cursor = self.next_cursor if forwards else self.previous_cursor
+        if not cursor:
+            raise ValueError("this is the last page" if forwards else "this is the first page")
+        if self._next_position(forwards) == self._position():
             raise _repeated(self._position())
-        params = {k: v for k, v in self._params.items() if k != "page[before]"}
-        params["page[after]"] = self.next_cursor
-        return self._fetch(params)  # type: ignore[return-value]
-
-    def get_previous_page(self) -> CursorPage[T]:
-        if not self.previous_cursor:
-            raise ValueError("this is the first page")
-        if self._next_position(False) == self._position():
-            raise _repeated(self._position())
-        params = {k: v for k, v in self._params.items() if k != "page[after]"}
-        params["page[before]"] = self.previous_cursor
-        return self._fetch(params)  # type: ignore[return-value]
+        drop, key = ("page[before]", "page[after]") if forwards else ("page[after]", "page[before]")
+        params = {k: v for k, v in self._params.items() if k != drop}
+        params[key] = cursor
+        return params
 
     def __repr__(self) -> str:
         return (
@@ -207,7 +237,7 @@ class CursorPage(Page[T]):
         )
 
 
-class OffsetPage(Page[T]):
+class _Offset(Page[T]):
     """A page of an offset listing, with the API's totals."""
 
     def __init__(
@@ -218,7 +248,7 @@ class OffsetPage(Page[T]):
         total_pages: int,
         count: int,
         params: Mapping[str, Any],
-        fetch: Fetch[T],
+        fetch: Fetch,
     ) -> None:
         self.data = data
         self.current_page = current_page
@@ -239,25 +269,30 @@ class OffsetPage(Page[T]):
     def _next_position(self, forwards: bool) -> Any:
         return self.current_page + (1 if forwards else -1)
 
-    def get_next_page(self) -> OffsetPage[T]:
-        if not self.has_next_page():
+    def _params_of(self, forwards: bool) -> dict[str, Any]:
+        if forwards and not self.has_next_page():
             raise ValueError("this is the last page")
-        return self._fetch({**self._params, "page": self.current_page + 1})  # type: ignore[return-value]
-
-    def get_previous_page(self) -> OffsetPage[T]:
-        if not self.has_previous_page():
+        if not forwards and not self.has_previous_page():
             raise ValueError("this is the first page")
-        return self._fetch({**self._params, "page": self.current_page - 1})  # type: ignore[return-value]
+        return {**self._params, "page": self._next_position(forwards)}
 
     def __repr__(self) -> str:
         return f"<OffsetPage {self.current_page}/{self.total_pages} of {self.count} items>"
 
 
-class AsyncCursorPage(AsyncPageMixin[T], CursorPage[T]):  # type: ignore[misc]
+class CursorPage(_Cursor[T], SyncPage[T]):
+    """A page of a cursor listing (runs, bulk actions, deployments, ...)."""
+
+
+class OffsetPage(_Offset[T], SyncPage[T]):
+    """A page of an offset listing (schedules, queues), with the API's totals."""
+
+
+class AsyncCursorPage(_Cursor[T], AsyncPage[T]):
     """``CursorPage`` of the async client (``get_next_page()`` etc. are awaited)."""
 
 
-class AsyncOffsetPage(AsyncPageMixin[T], OffsetPage[T]):  # type: ignore[misc]
+class AsyncOffsetPage(_Offset[T], AsyncPage[T]):
     """``OffsetPage`` of the async client (``get_next_page()`` etc. are awaited)."""
 
 

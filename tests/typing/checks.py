@@ -35,6 +35,9 @@ def sync_client(client: TriggerClient) -> None:
     assert_type(page.get_next_page(), CursorPage[RunListItem])
     for item in page:
         assert_type(item, RunListItem)
+    for each in page.iter_pages():
+        assert_type(each, CursorPage[RunListItem])
+    assert_type(client.schedules.list().get_previous_page(), OffsetPage[Schedule])
     client.runs.retrieve(1)  # type: ignore[arg-type]
     client.runs.with_raw_response.retrieve("run_1", nope=True)  # type: ignore[call-arg]
 
@@ -49,6 +52,13 @@ async def async_client(client: AsyncTriggerClient) -> None:
     async for item in client.runs.list():
         assert_type(item, RunListItem)
     assert_type(await client.schedules.list(), AsyncOffsetPage[Schedule])
+    page = await client.runs.list()
+    assert_type(page.get_next_page(), Awaitable[AsyncCursorPage[RunListItem]])
+    assert_type(await page.get_previous_page(), AsyncCursorPage[RunListItem])
+    async for each in page.iter_pages():
+        assert_type(each, AsyncCursorPage[RunListItem])
+    async for item in page:
+        assert_type(item, RunListItem)
     raw = client.runs.with_raw_response.retrieve("run_1")
     assert_type(raw, Awaitable[RawResponse[Run]])
     assert_type((await raw).parse(), Run)
