@@ -2,14 +2,15 @@
 in one run, against the emulator on loopback (in a child process, so this process's CPU is
 the clients').
 
-    python bench/async_bench.py                       # 1000 calls each
+    python bench/async_bench.py                       # 3 rounds of 1000 calls each
     python bench/async_bench.py --calls 300 --concurrency 20 --latency-ms 50
 
 1. Per call: ``await client.runs.retrieve(id)`` (validation, headers, idempotency key, retry
    and deadline bookkeeping, body read within the deadline and size cap, typed parsing)
    against ``await http.get(url, headers=...)`` + ``response.json()`` on a bare
-   ``httpx.AsyncClient`` with the same headers. The two alternate (ABBA). Reported: median
-   wall time and mean CPU per call, each with the client/bare ratio.
+   ``httpx.AsyncClient``. The two alternate (ABBA). Reported per round (``--repeats``):
+   median wall time and mean CPU per call, each with the client/bare ratio; then the median
+   ratios of the rounds.
 2. Concurrency: ``--concurrency`` calls gathered at once, with the emulator's
    ``--latency-ms`` added to each answer, for both; and the same number one after another.
 """
@@ -21,6 +22,7 @@ import asyncio
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -34,7 +36,7 @@ from client_bench import Server, start_emulator  # noqa: E402
 from django_trigger.async_client import AsyncTriggerClient  # noqa: E402
 
 
-async def per_call_overhead(server: Server, calls: int) -> dict[str, float]:
+async def per_call_overhead(server: Server, calls: int, repeats: int) -> list[dict[str, float]]:
     client = AsyncTriggerClient(server.secret_key, base_url=server.base_url)
     run_id = (await client.runs.list(limit=1, period="365d")).data[0].id
     http = httpx.AsyncClient(trust_env=False)
@@ -53,11 +55,23 @@ async def per_call_overhead(server: Server, calls: int) -> dict[str, float]:
     async def ours() -> None:
         await client.runs.retrieve(run_id)
 
-    wall: dict[str, list[float]] = {"bare": [], "client": []}
-    cpu: dict[str, list[float]] = {"bare": [], "client": []}
     for _ in range(20):  # warm both pools
         await bare()
         await ours()
+    rounds = []
+    for _ in range(repeats):
+        rounds.append(await _abba(bare, ours, calls))
+    await client.aclose()
+    await http.aclose()
+    return rounds
+
+
+async def _abba(
+    bare: Callable[[], Awaitable[None]], ours: Callable[[], Awaitable[None]], calls: int
+) -> dict[str, float]:
+    """``calls`` of each, alternating ABBA: median wall and mean CPU per call, and ratios."""
+    wall: dict[str, list[float]] = {"bare": [], "client": []}
+    cpu: dict[str, list[float]] = {"bare": [], "client": []}
     for index in range(calls):
         order = (
             (("bare", bare), ("client", ours))
@@ -69,8 +83,6 @@ async def per_call_overhead(server: Server, calls: int) -> dict[str, float]:
             await call()
             cpu[name].append(time.process_time() - started_cpu)
             wall[name].append(time.perf_counter() - started)
-    await client.aclose()
-    await http.aclose()
     result = {}
     for name in ("bare", "client"):
         result[f"{name}_ms"] = statistics.median(wall[name]) * 1000
@@ -123,6 +135,7 @@ async def concurrency(server: Server, n: int, rounds: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
@@ -131,15 +144,19 @@ def main() -> None:
 
     server = start_emulator(args.runs)
     try:
-        o = asyncio.run(per_call_overhead(server, args.calls))
-        print(f"retrieve a run, {args.calls} calls each, ABBA:")
+        rounds = asyncio.run(per_call_overhead(server, args.calls, args.repeats))
+        print(f"retrieve a run, {args.repeats} rounds of {args.calls} calls each, ABBA:")
+        for o in rounds:
+            print(
+                f"  wall (median): bare httpx {o['bare_ms']:.3f} ms, async client "
+                f"{o['client_ms']:.3f} ms, ratio {o['ratio']:.2f}; CPU in this process "
+                f"(mean): bare {o['bare_cpu_ms']:.3f} ms, client {o['client_cpu_ms']:.3f} ms, "
+                f"ratio {o['cpu_ratio']:.2f}"
+            )
         print(
-            f"  wall (median): bare httpx {o['bare_ms']:.3f} ms, async client "
-            f"{o['client_ms']:.3f} ms, ratio {o['ratio']:.2f}"
-        )
-        print(
-            f"  CPU in this process (mean): bare {o['bare_cpu_ms']:.3f} ms, client "
-            f"{o['client_cpu_ms']:.3f} ms, ratio {o['cpu_ratio']:.2f}"
+            f"  median of the rounds: wall ratio "
+            f"{statistics.median(o['ratio'] for o in rounds):.2f}, CPU ratio "
+            f"{statistics.median(o['cpu_ratio'] for o in rounds):.2f}"
         )
     finally:
         server.stop()

@@ -67,6 +67,12 @@ class AsyncTransport(TransportBase):
         self._authorization = Secret("Bearer " + kwargs["access_token"])
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
         self._clients = weakref.WeakKeyDictionary()
+        # httpx's own default headers, then with the API's, then with the credentials too:
+        # normalised once (made with the first pool), copied per call, which then sets only
+        # what differs (its idempotency key). Their reprs hide the Authorization value.
+        self._plain_headers: httpx.Headers | None = None
+        self._api_headers = httpx.Headers()
+        self._signed_headers = httpx.Headers()
 
     # -- connection pools ------------------------------------------------------------------
 
@@ -83,6 +89,12 @@ class AsyncTransport(TransportBase):
                 ),
             )
             self._clients[loop] = client
+            if self._plain_headers is None:
+                self._plain_headers = httpx.Headers(client.headers)
+                self._api_headers = httpx.Headers(client.headers)
+                self._api_headers.update(self.headers)
+                self._signed_headers = httpx.Headers(self._api_headers)
+                self._signed_headers["Authorization"] = self._authorization
         return client
 
     async def aclose(self) -> None:
@@ -124,8 +136,6 @@ class AsyncTransport(TransportBase):
             url=url,
         )
         budget = call.budget
-        if authenticated:
-            call.headers["Authorization"] = self._authorization
         if self.shared_rate_limit is not None and url is None:
             wait = self.shared_rate_limit.wait_before(
                 min(MAX_SERVER_WAIT, budget.remaining()), method, path
@@ -134,6 +144,7 @@ class AsyncTransport(TransportBase):
                 await asyncio.sleep(wait)
         rules: RetryRules | None = None  # made at the first failure (most calls have none)
         client = self.client()
+        send_headers = self._send_headers(call, authenticated, outside_api=url is not None)
         sent_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         earlier_acted = False  # an earlier attempt failed after sending, or answered 5xx
         attempt = 0
@@ -141,7 +152,7 @@ class AsyncTransport(TransportBase):
             attempt += 1
             answered: list[httpx.Response] = []  # the answer's headers arrived
             try:
-                response, content = await self._attempt(client, call, answered)
+                response, content = await self._attempt(client, call, send_headers, answered)
             except (httpx.HTTPError, asyncio.TimeoutError) as exc:
                 if answered:  # the request was processed; its answer was cut
                     error = self._body_error(exc, call)
@@ -205,8 +216,31 @@ class AsyncTransport(TransportBase):
             on_rate_limited=shared.note if shared else None,
         )
 
+    def _send_headers(
+        self, call: PreparedCall, authenticated: bool, *, outside_api: bool
+    ) -> httpx.Headers:
+        """The call's headers as httpx sends them (with its defaults), from the normalised
+        defaults: only what the call changes is normalised again (the same headers, in the
+        same order, as ``client.build_request(headers=call.headers)`` makes, for less work)."""
+        if outside_api:  # the object store: httpx's defaults and the call's own headers only
+            headers = httpx.Headers(self._plain_headers)
+            changed = call.headers
+        else:
+            headers = httpx.Headers(self._signed_headers if authenticated else self._api_headers)
+            defaults = self.headers
+            changed = {k: v for k, v in call.headers.items() if defaults.get(k) != v}
+            if call.files is not None:  # prepare() removed it: multipart sets its own
+                del headers["Content-Type"]
+        for name, value in changed.items():
+            headers[name] = value
+        return headers
+
     async def _attempt(
-        self, client: httpx.AsyncClient, call: PreparedCall, answered: list[httpx.Response]
+        self,
+        client: httpx.AsyncClient,
+        call: PreparedCall,
+        headers: httpx.Headers,
+        answered: list[httpx.Response],
     ) -> tuple[httpx.Response, bytes]:
         """One attempt: send, then read the decoded body within ``max_response_size``. Every
         wait is clamped to the time left, and the whole attempt is bounded by it (the deadline
@@ -214,20 +248,20 @@ class AsyncTransport(TransportBase):
         left = call.budget.remaining()
         if left <= 0:  # nothing sent: like a connect timeout, then reported as the deadline
             raise httpx.ConnectTimeout("the deadline passed before sending")
-        timeout = httpx.Timeout(
-            connect=max(0.001, min(call.connect_timeout, left)),
-            read=max(0.001, min(call.read_timeout, left)),
-            write=max(0.001, min(call.read_timeout, left)),
-            pool=max(0.001, min(call.connect_timeout, left)),
-        )
-        request = client.build_request(
+        connect = max(0.001, min(call.connect_timeout, left))
+        read = max(0.001, min(call.read_timeout, left))
+        # httpx.Timeout(...).as_dict(), which build_request puts in the extensions
+        timeout = {"connect": connect, "read": read, "write": read, "pool": connect}
+        # What client.build_request makes (no base URL, params or headers on the client).
+        request = httpx.Request(
             call.method,
             call.url,
             params=call.params,
             content=call.body,
             files=call.files,
-            headers=call.headers,
-            timeout=timeout,
+            headers=headers,
+            cookies=client.cookies,
+            extensions={"timeout": timeout},
         )
         return await _bounded(self._exchange(client, request, call, answered), left + 0.05)
 

@@ -259,7 +259,7 @@ class EnvVars(Resource):
         content = variables.encode() if isinstance(variables, str) else variables
         files = {"variables": (".env", content, "text/plain")}
         form = {"override": "true"} if override else {}
-        return self._request(
+        uploaded: SuccessResponse = yield self._request(
             "POST",
             path,
             operation="envvars.upload",
@@ -274,6 +274,7 @@ class EnvVars(Resource):
                 "file's values were written, then upload again with override=True if needed"
             ),
         )
+        return uploaded
 
     # -- target resolution ---------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ cancellation, no thread pool, one pool per loop, per-loop ``get_async_client``."
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import importlib
 import inspect
@@ -201,6 +202,30 @@ class Scenarios(BothClients):
         )
         self.assertEqual(handle.run_count, 3)
         self.assertEqual(self.journal.count(path=f"/api/v3/batches/{handle.id}/items"), 1)
+
+    async def scenario_the_sent_headers(self) -> None:
+        await self.call(self.api.runs.list(limit=5))
+        sent = self.journal.last().headers
+        self.assertEqual(sent["x-trigger-api-version"], "2025-07-16")
+        self.assertEqual(sent["x-trigger-source"], "django-trigger")
+        self.assertEqual(sent["content-type"], "application/json")
+        self.assertTrue(sent["user-agent"].startswith("django-trigger/"))
+        self.assertTrue(sent["authorization"].startswith("Bearer tr_dev_"))
+        first_key = sent["x-trigger-request-idempotency-key"]
+        await self.call(self.api.runs.list(limit=5, request_options={"headers": {"x-extra": "1"}}))
+        sent = self.journal.last().headers
+        self.assertNotEqual(sent["x-trigger-request-idempotency-key"], first_key)  # per call
+        self.assertEqual(sent["x-extra"], "1")
+
+    async def scenario_a_multipart_upload(self) -> None:
+        await self.call(self.api.envvars.upload("FROM_FILE=1\nOTHER=two\n", override=True))
+        entry = self.journal.last()
+        self.assertTrue(entry.headers["content-type"].startswith("multipart/form-data"))
+        self.assertEqual(entry.body["override"], "true")
+        values = {
+            v.name: v.value for v in await self.items(await self.call(self.api.envvars.list()))
+        }
+        self.assertEqual((values["FROM_FILE"], values["OTHER"]), ("1", "two"))
 
     async def scenario_poll_until_final(self) -> None:
         run = await self.call(self.api.tasks.trigger("send-email", {"n": 1}))
@@ -503,6 +528,40 @@ class OneSourceOfTruthTests(SimpleTestCase):
                     ):
                         problems.append(f"{cls.__name__}.{name}")
         self.assertEqual(problems, [], "write these as @flow (resources/_base.py)")
+
+    def test_flows_yield_their_requests(self):
+        """In a flow, ``return self._request(...)`` hands the async client's caller a coroutine
+        that nobody awaits (the request is never sent): a flow yields every request."""
+        import django_trigger.resources as package
+
+        problems = []
+        for path in sorted(Path(package.__path__[0]).glob("*.py")):
+            tree = ast.parse(path.read_text())
+            for function in ast.walk(tree):
+                if not isinstance(function, ast.FunctionDef):
+                    continue
+                own = list(_own_nodes(function))
+                if not any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in own):
+                    continue
+                for node in own:
+                    if (
+                        isinstance(node, ast.Return)
+                        and isinstance(node.value, ast.Call)
+                        and isinstance(node.value.func, ast.Attribute)
+                        and node.value.func.attr == "_request"
+                    ):
+                        problems.append(f"{path.name}:{node.lineno} {function.name}")
+        self.assertEqual(problems, [], "write: result = yield self._request(...)")
+
+
+def _own_nodes(function: ast.FunctionDef) -> Any:
+    """The nodes of ``function``'s own body (not of functions defined inside it)."""
+    stack = list(function.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
 
 
 class WithoutHttpxTests(SimpleTestCase):
