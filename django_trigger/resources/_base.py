@@ -345,15 +345,30 @@ _Method = Callable[Concatenate[Any, P_], T]
 
 @dataclasses.dataclass(frozen=True)
 class View:
-    """A method as a typed view declares it (``kind``: how that client returns its result)."""
+    """A method as a typed view declares it (``kind``: how that client returns its result;
+    ``result``: the parsed type of a raw answer that is not the method's result)."""
 
     method: Callable[..., Any]
     kind: str
+    result: type | None = None
 
 
 def raw(method: _Method[P_, T]) -> _Method[P_, RawResponse[T]]:
     """``with_raw_response`` of the sync client: the ``RawResponse`` of the call."""
     return cast("_Method[P_, RawResponse[T]]", View(method, "raw"))
+
+
+def raw_of(method: _Method[P_, Any], result: type[T]) -> _Method[P_, RawResponse[T]]:
+    """``raw`` of a method whose raw answer is one of its requests' (``result``), not its
+    own result (``waitpoints.complete_token``: the POST's, before the read-back)."""
+    return cast("_Method[P_, RawResponse[T]]", View(method, "raw", result))
+
+
+def awaited_raw_of(
+    method: _Method[P_, Any], result: type[T]
+) -> _Method[P_, Awaitable[RawResponse[T]]]:
+    """``raw_of`` on the async client."""
+    return cast("_Method[P_, Awaitable[RawResponse[T]]]", View(method, "awaited_raw", result))
 
 
 def same(method: _Method[P_, T]) -> _Method[P_, T]:

@@ -17,8 +17,10 @@ from django_trigger.resources._base import (
     awaited_offset_pages,
     awaited_raw,
     awaited_raw_cursor_pages,
+    awaited_raw_of,
     awaited_raw_offset_pages,
     raw,
+    raw_of,
     same,
 )
 from django_trigger.resources.auth import PublicTokens
@@ -41,6 +43,7 @@ from django_trigger.resources.streams import Streams
 from django_trigger.resources.tasks import Tasks
 from django_trigger.resources.waitpoints import Waitpoints
 from django_trigger.resources.webhooks import Webhooks
+from django_trigger.types import SuccessResponse
 
 
 class RunsWithRawResponse:
@@ -49,7 +52,7 @@ class RunsWithRawResponse:
     add_tags = raw(Runs.add_tags)
     cancel = raw(Runs.cancel)
     list = raw(Runs.list)
-    poll = raw(Runs.poll)
+    poll = same(Runs.poll)
     replay = raw(Runs.replay)
     reschedule = raw(Runs.reschedule)
     retrieve = raw(Runs.retrieve)
@@ -68,7 +71,7 @@ class AsyncRunsWithRawResponse:
     add_tags = awaited_raw(Runs.add_tags)
     cancel = awaited_raw(Runs.cancel)
     list = awaited_raw_cursor_pages(Runs.list)
-    poll = awaited_raw(Runs.poll)
+    poll = awaited(Runs.poll)
     replay = awaited_raw(Runs.replay)
     reschedule = awaited_raw(Runs.reschedule)
     retrieve = awaited_raw(Runs.retrieve)
@@ -293,7 +296,7 @@ class BulkActionsWithRawResponse:
     abort = raw(BulkActions.abort)
     create = raw(BulkActions.create)
     list = raw(BulkActions.list)
-    poll = raw(BulkActions.poll)
+    poll = same(BulkActions.poll)
     retrieve = raw(BulkActions.retrieve)
 
 
@@ -303,7 +306,7 @@ class AsyncBulkActionsWithRawResponse:
     abort = awaited_raw(BulkActions.abort)
     create = awaited_raw(BulkActions.create)
     list = awaited_raw_cursor_pages(BulkActions.list)
-    poll = awaited_raw(BulkActions.poll)
+    poll = awaited(BulkActions.poll)
     retrieve = awaited_raw(BulkActions.retrieve)
 
 
@@ -340,7 +343,7 @@ class AsyncIdempotencyKeys:
 class WaitpointsWithRawResponse:
     """``Waitpoints.with_raw_response``."""
 
-    complete_token = raw(Waitpoints.complete_token)
+    complete_token = raw_of(Waitpoints.complete_token, SuccessResponse)
     create_token = raw(Waitpoints.create_token)
     list_tokens = raw(Waitpoints.list_tokens)
     retrieve_token = raw(Waitpoints.retrieve_token)
@@ -349,7 +352,7 @@ class WaitpointsWithRawResponse:
 class AsyncWaitpointsWithRawResponse:
     """``AsyncWaitpoints.with_raw_response``."""
 
-    complete_token = awaited_raw(Waitpoints.complete_token)
+    complete_token = awaited_raw_of(Waitpoints.complete_token, SuccessResponse)
     create_token = awaited_raw(Waitpoints.create_token)
     list_tokens = awaited_raw_cursor_pages(Waitpoints.list_tokens)
     retrieve_token = awaited_raw(Waitpoints.retrieve_token)

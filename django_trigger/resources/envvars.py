@@ -61,7 +61,7 @@ class EnvVars(Resource):
         """Every variable of the environment (secret values read back as ``<redacted>``)."""
         return self._call(
             "GET",
-            "envvars.list",
+            operation="envvars.list",
             project_ref=project_ref,
             environment=environment,
             branch=branch,
@@ -81,7 +81,7 @@ class EnvVars(Resource):
     ) -> EnvVar:
         return self._call(
             "GET",
-            "envvars.retrieve",
+            operation="envvars.retrieve",
             project_ref=project_ref,
             environment=environment,
             branch=branch,
@@ -109,7 +109,7 @@ class EnvVars(Resource):
             body["isSecret"] = _flag(is_secret, "is_secret")
         return self._call(
             "POST",
-            "envvars.create",
+            operation="envvars.create",
             project_ref=project_ref,
             environment=environment,
             branch=branch,
@@ -132,7 +132,7 @@ class EnvVars(Resource):
         """Set the value of a variable that exists in the project."""
         return self._call(
             "PUT",
-            "envvars.update",
+            operation="envvars.update",
             project_ref=project_ref,
             environment=environment,
             branch=branch,
@@ -161,7 +161,7 @@ class EnvVars(Resource):
             return (
                 yield self._call(
                     "DELETE",
-                    "envvars.delete",
+                    operation="envvars.delete",
                     project_ref=project_ref,
                     environment=environment,
                     branch=branch,
@@ -281,8 +281,8 @@ class EnvVars(Resource):
     def _call(
         self,
         method: str,
-        operation: str,
         *,
+        operation: str,
         project_ref: str | None,
         environment: str | None,
         branch: str | None,

@@ -19,7 +19,7 @@ from django_trigger.pagination import (
     OffsetPage,
 )
 from django_trigger.resources.realtime import RunSubscription
-from django_trigger.types import IdResponse, Run, RunListItem, Schedule
+from django_trigger.types import IdResponse, Run, RunListItem, Schedule, SuccessResponse
 
 
 def sync_client(client: TriggerClient) -> None:
@@ -31,6 +31,12 @@ def sync_client(client: TriggerClient) -> None:
     assert_type(client.runs.with_raw_response.list(limit=5), RawResponse[CursorPage[RunListItem]])
     assert_type(client.schedules.with_raw_response.delete("sched_1"), RawResponse[IdResponse])
     assert_type(client.runs.subscribe_to_run("run_1"), RunSubscription)
+    # A poll looks at typed runs even raw; completing a token answers raw with its POST's.
+    assert_type(client.runs.with_raw_response.poll("run_1"), Run)
+    assert_type(
+        client.waitpoints.with_raw_response.complete_token("waitpoint_1", {}),
+        RawResponse[SuccessResponse],
+    )
     page = client.runs.list()
     assert_type(page.get_next_page(), CursorPage[RunListItem])
     for item in page:

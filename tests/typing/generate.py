@@ -30,8 +30,10 @@ from django_trigger.resources._base import (
     awaited_offset_pages,
     awaited_raw,
     awaited_raw_cursor_pages,
+    awaited_raw_of,
     awaited_raw_offset_pages,
     raw,
+    raw_of,
     same,
 )
 '''
@@ -43,6 +45,17 @@ VIEWS = {
     "offset_pages": ("raw", "awaited_offset_pages", "awaited_raw_offset_pages"),
     "same": ("same", "same", "same"),
 }
+
+
+# Methods whose with_raw_response answer is not a RawResponse of their result: (sync raw view,
+# async raw view). A poll retrieves typed results to look at them, raw or not; completing a
+# waitpoint token answers raw with its POST's response, before the read-back.
+RAW_OVERRIDES = {
+    ("Runs", "poll"): ("same", "awaited"),
+    ("BulkActions", "poll"): ("same", "awaited"),
+    ("Waitpoints", "complete_token"): ("raw_of", "awaited_raw_of"),
+}
+RAW_RESULTS = {("Waitpoints", "complete_token"): "SuccessResponse"}
 
 
 def resources() -> list[tuple[str, type]]:
@@ -76,16 +89,28 @@ def kind(method: object) -> str:
     return "call"
 
 
+def views_of(resource: str, name: str, method: object) -> tuple[str, str, str]:
+    """The transforms of the method's (sync raw, async, async raw) views."""
+    raw, awaited, awaited_raw = VIEWS[kind(method)]
+    raw, awaited_raw = RAW_OVERRIDES.get((resource, name), (raw, awaited_raw))
+    return raw, awaited, awaited_raw
+
+
+def line(transform: str, resource: str, name: str) -> str:
+    result = RAW_RESULTS.get((resource, name)) if transform.endswith("_of") else None
+    return f"{transform}({resource}.{name}{', ' + result if result else ''})"
+
+
 def source() -> str:
-    imports = []
+    imports = [f"from django_trigger.types import {', '.join(sorted(set(RAW_RESULTS.values())))}"]
     classes = []
     for _attribute, cls in resources():
         name = cls.__name__
         imports.append(f"from {cls.__module__} import {name}")
-        methods = [(m, VIEWS[kind(getattr(cls, m))]) for m in public_methods(cls)]
-        raw_lines = [f"    {m} = {views[0]}({name}.{m})" for m, views in methods]
-        async_lines = [f"    {m} = {views[1]}({name}.{m})" for m, views in methods]
-        async_raw_lines = [f"    {m} = {views[2]}({name}.{m})" for m, views in methods]
+        methods = [(m, views_of(name, m, getattr(cls, m))) for m in public_methods(cls)]
+        raw_lines = [f"    {m} = {line(views[0], name, m)}" for m, views in methods]
+        async_lines = [f"    {m} = {line(views[1], name, m)}" for m, views in methods]
+        async_raw_lines = [f"    {m} = {line(views[2], name, m)}" for m, views in methods]
         classes.append(
             f"class {name}WithRawResponse:\n"
             f'    """``{name}.with_raw_response``."""\n\n' + "\n".join(raw_lines)
