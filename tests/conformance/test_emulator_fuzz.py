@@ -112,6 +112,12 @@ FUZZ_DEVIATIONS = [
         r"^error: '(Invalid request body|Invalid JSON|Validation error: .*)' is not one of",
     ),
     (
+        "a body over the route's maxContentLength: the action builder's 413 `Request body too "
+        "large`, before auth and validation",
+        r"^(POST|PUT|PATCH) /",
+        r"^status 413 is not documented$",
+    ),
+    (
         "a PAT that cannot see the project: the PAT builder's 404; the file documents none",
         r"^GET /api/v1/projects/\{projectRef\}/runs$",
         r"^status 404 is not documented$",
