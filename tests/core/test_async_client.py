@@ -25,6 +25,7 @@ from django_trigger.async_client import AsyncTriggerClient
 from django_trigger.client import TriggerClient
 from django_trigger.exceptions import (
     ApiTimeoutError,
+    ConflictError,
     InvalidRequestError,
     NotFoundError,
     OutcomeUnknownConnectionError,
@@ -265,8 +266,16 @@ class Scenarios(BothClients):
         self.assertEqual(len(await self.items(page)), 5)  # every page, lazily
         changed = await self.call(limits.override("openai", per_key=0, concurrency_key=7))
         self.assertEqual((changed.concurrency_key, changed.per_key.current), ("7", 0))
+        key = await self.call(limits.retrieve("openai", concurrency_key=7))
+        self.assertEqual(key.per_key.override, 0)
+        self.assertIsNone(
+            (await self.call(limits.reset("openai", concurrency_key=7))).per_key.override
+        )
+        self.assertEqual((await self.call(limits.override("openai", total=3))).total.current, 3)
         self.assertTrue((await self.call(limits.pause("openai"))).paused)
+        self.assertFalse((await self.call(limits.resume("openai"))).paused)
         self.assertEqual((await self.call(limits.reset("openai"))).total.current, 10)
+        self.assertEqual((await self.call(limits.retrieve("openai"))).total.override, None)
 
         await self.call(self.api.tasks.trigger("send-email", {"n": 1}))
         result = await self.call(
@@ -287,6 +296,20 @@ class Scenarios(BothClients):
         }
         added = await self.call(dashboards.widgets.add(made.id, widget, revision=made.revision))
         self.assertEqual([w.id for w in added.dashboard.widgets], [added.widget_id])
+        renamed = await self.call(
+            dashboards.update(made.id, title="Ops 2", revision=added.dashboard.revision)
+        )
+        self.assertEqual((await self.call(dashboards.retrieve(made.id))).title, "Ops 2")
+        kept = {**widget, "id": added.widget_id}
+        replaced = await self.call(dashboards.replace(made.id, [kept], revision=renamed.revision))
+        changed_widget = await self.call(
+            dashboards.widgets.update(made.id, added.widget_id, title="All runs")
+        )
+        self.assertEqual(changed_widget.widgets[0].title, "All runs")
+        self.assertNotEqual(changed_widget.revision, replaced.revision)
+        # a stale revision: a ConflictError on both clients
+        with self.assertRaises(ConflictError):
+            await self.call(dashboards.update(made.id, title="X", revision=replaced.revision))
         # a lost answer: the flow reads the dashboard back, on both clients
         self.emulator.faults.drop_next(1, after_processing=True, method="DELETE")
         left = await self.call(dashboards.widgets.delete(made.id, added.widget_id))
