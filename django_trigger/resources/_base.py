@@ -371,6 +371,21 @@ def awaited_raw_of(
     return cast("_Method[P_, Awaitable[RawResponse[T]]]", View(method, "awaited_raw", result))
 
 
+def raw_or_none_of(method: _Method[P_, Any], result: type[T]) -> _Method[P_, RawResponse[T] | None]:
+    """``raw_of`` of a method that answers ``None`` rather than an error response
+    (``runs.retrieve_result`` of an unfinished run: a 404, with no result to parse)."""
+    return cast("_Method[P_, RawResponse[T] | None]", View(method, "raw", result))
+
+
+def awaited_raw_or_none_of(
+    method: _Method[P_, Any], result: type[T]
+) -> _Method[P_, Awaitable[RawResponse[T] | None]]:
+    """``raw_or_none_of`` on the async client."""
+    return cast(
+        "_Method[P_, Awaitable[RawResponse[T] | None]]", View(method, "awaited_raw", result)
+    )
+
+
 def same(method: _Method[P_, T]) -> _Method[P_, T]:
     """A method whose result is the same on both clients (a subscription: iterated with
     ``for`` or ``async for``)."""

@@ -19,8 +19,10 @@ from django_trigger.resources._base import (
     awaited_raw_cursor_pages,
     awaited_raw_of,
     awaited_raw_offset_pages,
+    awaited_raw_or_none_of,
     raw,
     raw_of,
+    raw_or_none_of,
     same,
 )
 from django_trigger.resources.auth import PublicTokens
@@ -43,7 +45,7 @@ from django_trigger.resources.streams import Streams
 from django_trigger.resources.tasks import Tasks
 from django_trigger.resources.waitpoints import Waitpoints
 from django_trigger.resources.webhooks import Webhooks
-from django_trigger.types import SuccessResponse
+from django_trigger.types import SuccessResponse, TaskRunExecutionResult
 
 
 class RunsWithRawResponse:
@@ -57,7 +59,7 @@ class RunsWithRawResponse:
     reschedule = raw(Runs.reschedule)
     retrieve = raw(Runs.retrieve)
     retrieve_events = raw(Runs.retrieve_events)
-    retrieve_result = raw(Runs.retrieve_result)
+    retrieve_result = raw_or_none_of(Runs.retrieve_result, TaskRunExecutionResult)
     retrieve_trace = raw(Runs.retrieve_trace)
     subscribe_to_batch = same(Runs.subscribe_to_batch)
     subscribe_to_run = same(Runs.subscribe_to_run)
@@ -76,7 +78,7 @@ class AsyncRunsWithRawResponse:
     reschedule = awaited_raw(Runs.reschedule)
     retrieve = awaited_raw(Runs.retrieve)
     retrieve_events = awaited_raw(Runs.retrieve_events)
-    retrieve_result = awaited_raw(Runs.retrieve_result)
+    retrieve_result = awaited_raw_or_none_of(Runs.retrieve_result, TaskRunExecutionResult)
     retrieve_trace = awaited_raw(Runs.retrieve_trace)
     subscribe_to_batch = same(Runs.subscribe_to_batch)
     subscribe_to_run = same(Runs.subscribe_to_run)

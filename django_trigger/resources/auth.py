@@ -64,7 +64,10 @@ Expiration = str | int | datetime | timedelta
 
 
 class PublicTokens(Resource):
-    """``client.auth``. Each method returns the token (a string) to hand to a browser."""
+    """``client.auth``. Each method returns the token (a string) to hand to a browser.
+
+    ``with_raw_response``: the ``RawResponse`` of the server's minting (an additional API
+    key); a root key signs locally, with no response, so it raises ``InvalidRequestError``."""
 
     with_raw_response: RawTwin[PublicTokensWithRawResponse]
 
@@ -182,6 +185,14 @@ class PublicTokens(Resource):
                 body["realtime"] = realtime_claim
             return (yield from self._server_minted(body, operation, request_options))
 
+        if self._raw:
+            # Signed here: no request answers it (the claims' one is cached), so nothing raw.
+            raise InvalidRequestError(
+                f"{operation} signs the token locally with the root secret key: no HTTP "
+                "response answers it, so with_raw_response has none to return; call it "
+                "without with_raw_response (an additional API key's token is minted by the "
+                "server, and has one)"
+            )
         payload: dict[str, Any] = dict((yield from self._jwt_claims(request_options)))
         # The SDK's key order: the claims, then (public) scopes, realtime / (trigger) otu,
         # realtime, scopes; then iss, aud, exp, iat.

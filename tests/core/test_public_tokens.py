@@ -10,6 +10,7 @@ import hmac
 import json
 from typing import Any
 
+from django_trigger.async_client import AsyncTriggerClient
 from django_trigger.client import TriggerClient
 from django_trigger.credentials import TokenKind
 from django_trigger.exceptions import (
@@ -21,7 +22,7 @@ from django_trigger.exceptions import (
 )
 from django_trigger.resources.auth import flatten_scopes
 
-from .base import ClientTestCase
+from .base import BothClients, ClientTestCase, scenarios_as_tests
 
 CLAIMS = "/api/v1/auth/jwt/claims"
 MINT = "/api/v1/auth/public-tokens"
@@ -316,3 +317,53 @@ class PublicClientTests(PublicTokenCase):
         self.addCleanup(forged.close)
         with self.assertRaisesMessage(AuthenticationError, "Public Access Token is invalid"):
             forged.runs.list()
+
+
+class RawResponseScenarios(BothClients):
+    """``auth.with_raw_response``: the server's minting has a response; local signing has none
+    and says so before anything is sent (not even the claims request)."""
+
+    async def scenario_a_root_key_signs_locally_so_there_is_no_raw_response(self):
+        calls = [
+            lambda raw: raw.create_public_token(scopes=["read:runs"]),
+            lambda raw: raw.create_trigger_public_token("send-email"),
+            lambda raw: raw.create_batch_trigger_public_token("send-email"),
+        ]
+        for call in calls:
+            with self.assertRaisesMessage(
+                InvalidRequestError, "signs the token locally with the root secret key"
+            ):
+                await self.call(call(self.api.auth.with_raw_response))
+        self.assertEqual(len(self.journal), 0)
+        # Once the claims are cached, still refused (it used to answer a bare string then).
+        token = await self.call(self.api.auth.create_public_token(scopes=["read:runs"]))
+        self.assertEqual(decode(token)[1]["scopes"], ["read:runs"])
+        with self.assertRaisesMessage(InvalidRequestError, "no HTTP response answers it"):
+            await self.call(self.api.auth.with_raw_response.create_public_token())
+        self.assertEqual(len(self.journal), 1)
+
+    async def scenario_an_additional_key_answers_raw_with_the_servers_minting(self):
+        with self.emulator.state.lock:
+            env = self.emulator.state.environment_for_key(self.emulator.secret_key)
+            key = self.emulator.state.add_api_key(env)
+        client = self.api_class(key, base_url=self.emulator.base_url, timeout=5.0)
+        try:
+            raw = await self.call(
+                client.auth.with_raw_response.create_trigger_public_token("send-email")
+            )
+            self.assertEqual(raw.status_code, 200)
+            self.assertEqual(raw.path, MINT)
+            self.assertEqual(raw.parse(), raw.json()["token"])
+            self.assertIs(decode(raw.parse())[1]["otu"], True)
+        finally:
+            await self.close(client)
+
+
+@scenarios_as_tests
+class SyncRawResponseScenarios(RawResponseScenarios):
+    api_class = TriggerClient
+
+
+@scenarios_as_tests
+class AsyncRawResponseScenarios(RawResponseScenarios):
+    api_class = AsyncTriggerClient

@@ -137,8 +137,14 @@ class RunTests(ClientTestCase):
         result = self.trigger.runs.retrieve_result(done.id)
         self.assertTrue(result.ok)
         self.assertEqual(result.id, done.id)
+        raw = self.trigger.runs.with_raw_response.retrieve_result(done.id)
+        assert raw is not None
+        self.assertEqual(raw.status_code, 200)
+        self.assertEqual(raw.parse().id, done.id)
         pending = self.trigger.tasks.trigger("send-email", {})
         self.assertIsNone(self.trigger.runs.retrieve_result(pending.id))
+        # Raw too: a 404 is "no result yet", not an error (the type says RawResponse | None).
+        self.assertIsNone(self.trigger.runs.with_raw_response.retrieve_result(pending.id))
 
     def test_events_and_trace(self):
         done = self.trigger.runs.list(status="COMPLETED", period="30d", limit=1).data[0]

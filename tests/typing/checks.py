@@ -19,7 +19,14 @@ from django_trigger.pagination import (
     OffsetPage,
 )
 from django_trigger.resources.realtime import RunSubscription
-from django_trigger.types import IdResponse, Run, RunListItem, Schedule, SuccessResponse
+from django_trigger.types import (
+    IdResponse,
+    Run,
+    RunListItem,
+    Schedule,
+    SuccessResponse,
+    TaskRunExecutionResult,
+)
 
 
 def sync_client(client: TriggerClient) -> None:
@@ -37,6 +44,13 @@ def sync_client(client: TriggerClient) -> None:
         client.waitpoints.with_raw_response.complete_token("waitpoint_1", {}),
         RawResponse[SuccessResponse],
     )
+    # An unfinished run has no result: None, raw or not; public tokens answer raw as strings.
+    assert_type(client.runs.retrieve_result("run_1"), TaskRunExecutionResult | None)
+    assert_type(
+        client.runs.with_raw_response.retrieve_result("run_1"),
+        RawResponse[TaskRunExecutionResult] | None,
+    )
+    assert_type(client.auth.with_raw_response.create_public_token(), RawResponse[str])
     page = client.runs.list()
     assert_type(page.get_next_page(), CursorPage[RunListItem])
     for item in page:
@@ -69,5 +83,10 @@ async def async_client(client: AsyncTriggerClient) -> None:
     assert_type(raw, Awaitable[RawResponse[Run]])
     assert_type((await raw).parse(), Run)
     assert_type((await client.runs.with_raw_response.list()).parse(), AsyncCursorPage[RunListItem])
+    assert_type(
+        await client.runs.with_raw_response.retrieve_result("run_1"),
+        RawResponse[TaskRunExecutionResult] | None,
+    )
+    assert_type(await client.auth.with_raw_response.create_public_token(), RawResponse[str])
     assert_type(client.runs.subscribe_to_run("run_1"), RunSubscription)
     await client.runs.retrieve(1)  # type: ignore[arg-type]

@@ -32,8 +32,10 @@ from django_trigger.resources._base import (
     awaited_raw_cursor_pages,
     awaited_raw_of,
     awaited_raw_offset_pages,
+    awaited_raw_or_none_of,
     raw,
     raw_of,
+    raw_or_none_of,
     same,
 )
 '''
@@ -49,13 +51,18 @@ VIEWS = {
 
 # Methods whose with_raw_response answer is not a RawResponse of their result: (sync raw view,
 # async raw view). A poll retrieves typed results to look at them, raw or not; completing a
-# waitpoint token answers raw with its POST's response, before the read-back.
+# waitpoint token answers raw with its POST's response, before the read-back; a run's result
+# answers None for an unfinished run (its 404), else the response of a result.
 RAW_OVERRIDES = {
     ("Runs", "poll"): ("same", "awaited"),
     ("BulkActions", "poll"): ("same", "awaited"),
     ("Waitpoints", "complete_token"): ("raw_of", "awaited_raw_of"),
+    ("Runs", "retrieve_result"): ("raw_or_none_of", "awaited_raw_or_none_of"),
 }
-RAW_RESULTS = {("Waitpoints", "complete_token"): "SuccessResponse"}
+RAW_RESULTS = {
+    ("Waitpoints", "complete_token"): "SuccessResponse",
+    ("Runs", "retrieve_result"): "TaskRunExecutionResult",
+}
 
 
 def resources() -> list[tuple[str, type]]:

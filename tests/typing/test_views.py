@@ -19,10 +19,12 @@ from .generate import TARGET, public_methods, resources, source, views_of
 KINDS = {
     "raw": "raw",
     "raw_of": "raw",
+    "raw_or_none_of": "raw",
     "same": "same",
     "awaited": "awaited",
     "awaited_raw": "awaited_raw",
     "awaited_raw_of": "awaited_raw",
+    "awaited_raw_or_none_of": "awaited_raw",
     "awaited_cursor_pages": "cursor_pages",
     "awaited_offset_pages": "offset_pages",
     "awaited_raw_cursor_pages": "raw_cursor_pages",
