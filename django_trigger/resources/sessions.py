@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import base64
 import builtins
+import inspect
 import json
 import re
 import secrets
+import time
+from collections import deque
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
@@ -46,7 +49,7 @@ if TYPE_CHECKING:
     from ._base import RawTwin
     from ._typed import SessionsWithRawResponse
 
-__all__ = ["MAX_APPEND_BYTES", "SESSION_STATUSES", "SessionStatus", "Sessions"]
+__all__ = ["MAX_APPEND_BYTES", "SESSION_STATUSES", "SessionReader", "SessionStatus", "Sessions"]
 
 SessionStatus = Literal["ACTIVE", "CLOSED", "EXPIRED"]
 SESSION_STATUSES = ("ACTIVE", "CLOSED", "EXPIRED")
@@ -54,6 +57,9 @@ MAX_BODY_BYTES = 32 * 1024  # the create and update routes' maxContentLength
 MAX_APPEND_BYTES = 1024 * 1024  # S2's per-record limit, as the append route meters it
 _RECORD_OVERHEAD = 8  # S2 meters a header-less record as its body + 8 bytes
 _CHANNEL = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+DEFAULT_READ_TIMEOUT = 60.0  # the SDK's timeoutInSeconds of a session stream
+DEFAULT_POLL_INTERVAL = 0.5
+DEFAULT_CHECK_EVERY = 5.0
 _NANOID = "useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict"
 
 
@@ -305,6 +311,48 @@ class Sessions(Resource):
             request_options=request_options,
         )
 
+    @retry_safety(RetrySafety.READ, why="reads")
+    def read(
+        self,
+        session: str,
+        *,
+        channel: str | None = None,
+        io: Literal["in", "out"] = "out",
+        after: int | None = None,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        check_every: float = DEFAULT_CHECK_EVERY,
+        until_turn_complete: bool = False,
+        request_options: RequestOptionsLike = None,
+    ) -> SessionReader:
+        """Follow a channel (``.out`` by default): an iterator of its records
+        (``SessionRecord``: ``.value``, ``.seq_num``, ``.control``) as they are written, from
+        the start or after sequence number ``after``. It ends once the session is closed (and
+        what was written before was read), at the first ``turn-complete`` control record with
+        ``until_turn_complete=True``, or after ``timeout`` seconds without a new record.
+
+        It polls the records route (one request every ``poll_interval`` seconds while idle,
+        plus one retrieve of the session every ``check_every`` seconds to see whether it
+        closed); no thread is started and nothing stays open between polls. Memory: one poll's
+        records at a time. ``async for`` with ``AsyncTriggerClient``. ``close()`` stops it."""
+        _channel_path(session, channel, _io(io))  # checked now, before any request
+        if after is not None and (
+            isinstance(after, bool) or not isinstance(after, int) or after < 0
+        ):
+            raise InvalidRequestError("after must be a sequence number (an integer ≥ 0)")
+        return SessionReader(
+            self,
+            session,
+            channel=channel,
+            io=io,
+            after=after,
+            timeout=_seconds(timeout, "timeout", 1, 3600),
+            poll_interval=_seconds(poll_interval, "poll_interval", 0.05, 60),
+            check_every=_seconds(check_every, "check_every", 0.05, 600),
+            until_turn_complete=bool(until_turn_complete),
+            request_options=request_options,
+        )
+
     @retry_safety(
         RetrySafety.IDEMPOTENT,
         RetrySafety.UNSAFE,
@@ -436,6 +484,126 @@ class Sessions(Resource):
             parse=_append_seq,
             request_options=request_options,
         )
+
+
+# -- following a channel -------------------------------------------------------------------------
+
+TURN_COMPLETE = "turn-complete"
+
+
+def _seconds(value: Any, name: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise InvalidRequestError(f"{name} must be a number of seconds from {low:g} to {high:g}")
+    return float(value)
+
+
+class SessionReader:
+    """An open read of a session channel (``client.sessions.read``): iterate it (``for`` with
+    ``TriggerClient``, ``async for`` with ``AsyncTriggerClient``) for its records."""
+
+    def __init__(
+        self,
+        sessions: Sessions,
+        session: str,
+        *,
+        channel: str | None,
+        io: str,
+        after: int | None,
+        timeout: float,
+        poll_interval: float,
+        check_every: float,
+        until_turn_complete: bool,
+        request_options: RequestOptionsLike,
+    ) -> None:
+        self._sessions = _cooked(sessions)
+        self._client = sessions._client
+        self.session, self.channel, self.io = session, channel, io
+        #: the sequence number of the last record returned: a new read resumes after it
+        self.last_seq_num: int | None = after
+        self._cursor = after  # the last one fetched
+        self._timeout, self._interval, self._check_every = timeout, poll_interval, check_every
+        self._until_turn_complete = until_turn_complete
+        self._options = request_options
+        self._ready: deque[SessionRecord] = deque()
+        self._polls = 0
+        self._idle_since = self._checked_at = time.monotonic()
+        self._finishing = False  # the session closed: one last drain, then the end
+        self._closed = False
+
+    def __iter__(self) -> SessionReader:
+        return self
+
+    def __next__(self) -> SessionRecord:
+        while not self._ready:
+            if self._closed:
+                raise StopIteration
+            self._client._run_flow(self._poll())
+        return self._take()
+
+    def __aiter__(self) -> SessionReader:
+        return self
+
+    async def __anext__(self) -> SessionRecord:
+        while not self._ready:
+            if self._closed:
+                raise StopAsyncIteration
+            step: Any = self._client._run_flow(self._poll())
+            if inspect.isawaitable(step):  # the async client (the sync one has just polled)
+                await step
+        return self._take()
+
+    def _take(self) -> SessionRecord:
+        record = self._ready.popleft()
+        self.last_seq_num = record.seq_num
+        return record
+
+    def _poll(self) -> Generator[Any, Any, None]:
+        if self._polls:
+            yield self._client._sleep(self._interval)
+        self._polls += 1
+        records = yield self._sessions.read_records(
+            self.session,
+            io=self.io,  # type: ignore[arg-type]
+            channel=self.channel,
+            after=self._cursor,
+            request_options=self._options,
+        )
+        now = time.monotonic()
+        for record in records:
+            self._cursor = record.seq_num
+            self._ready.append(record)
+            if self._until_turn_complete and record.control == TURN_COMPLETE:
+                self._closed = True  # what is already fetched is still returned
+                return
+        if records:
+            self._idle_since = now
+        if self._finishing:
+            self._closed = True
+        elif now - self._idle_since >= self._timeout:
+            self._closed = True
+        elif not records and now - self._checked_at >= self._check_every:
+            self._checked_at = now
+            current = yield self._sessions.retrieve(self.session, request_options=self._options)
+            self._finishing = current.is_closed  # drain once more: records before the close
+
+    def close(self) -> None:
+        """Stop now: the iteration ends (nothing is held open between polls)."""
+        self._closed = True
+        self._ready.clear()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> SessionReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = f"{self.channel}/{self.io}" if self.channel else self.io
+        return f"<SessionReader {self.session} {where} {'closed' if self._closed else 'open'}>"
 
 
 # -- S2 ----------------------------------------------------------------------------------------

@@ -333,6 +333,13 @@ class Scenarios(BothClients):
         self.assertEqual([r.value for r in records], [{"text": "hi"}])
         pages = await self.items(await self.call(self.api.sessions.list(external_id="async-chat")))
         self.assertEqual([s.id for s in pages], [session.id])
+        await self.call(self.api.sessions.append_output("async-chat", "chunk"))
+        await self.call(self.api.sessions.write_control("async-chat", "turn-complete"))
+        reader = self.api.sessions.read("async-chat", until_turn_complete=True, poll_interval=0.05)
+        read = await self.items(reader)
+        self.assertEqual(
+            [(r.value, r.control) for r in read], [("chunk", None), ("", "turn-complete")]
+        )
         closed = await self.call(self.api.sessions.close(session.id, reason="done"))
         self.assertTrue(closed.is_closed)
 

@@ -5,6 +5,8 @@ retry safety of the appends, and bad input refused before anything is sent."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import requests
 
@@ -428,3 +430,86 @@ class SessionTests(ClientTestCase):
         )
         self.assertEqual(reply.status_code, 400)
         self.assertIn("reserved prefix", reply.json()["error"])
+
+
+class SessionReadTests(ClientTestCase):
+    """``sessions.read``: following a channel, bounded in time and requests, no thread left."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.session = self.trigger.sessions.start(
+            "send-email", type="emulator-echo", external_id="echo-1"
+        )
+        self.threads_before = set(threading.enumerate())
+
+    def assert_no_thread_left(self) -> None:
+        """Every thread alive now that was not before serves the emulator's connections
+        (werkzeug's ``process_request_thread``): the reader starts none."""
+        started = set(threading.enumerate()) - self.threads_before
+        self.assertEqual([t.name for t in started if "process_request" not in t.name], [])
+
+    def test_follows_a_scripted_agent_until_its_turn_completes(self):
+        self.trigger.sessions.send_input("echo-1", "hello big world")
+        started = time.monotonic()
+        reader = self.trigger.sessions.read("echo-1", until_turn_complete=True, poll_interval=0.05)
+        records = list(reader)
+        self.assertLess(time.monotonic() - started, 3)  # 4 records 0.1 s apart, then the end
+        self.assertEqual(
+            [r.value for r in records[:3]],
+            [{"type": "text-delta", "delta": w} for w in ("hello", "big", "world")],
+        )
+        self.assertEqual(records[-1].control, "turn-complete")
+        self.assertEqual(reader.last_seq_num, 3)
+        self.assertTrue(reader.closed)
+        self.assert_no_thread_left()
+        # The next turn, resumed after the last record read.
+        self.trigger.sessions.send_input("echo-1", "again")
+        more = self.trigger.sessions.read(
+            "echo-1", after=reader.last_seq_num, until_turn_complete=True, poll_interval=0.05
+        )
+        self.assertEqual([r.seq_num for r in more], [4, 5])
+
+    def test_ends_when_the_session_closes(self):
+        self.trigger.sessions.append_output("echo-1", "before")
+        closer = threading.Timer(0.4, lambda: self.make_client().sessions.close("echo-1"))
+        closer.start()
+        self.addCleanup(closer.cancel)
+        started = time.monotonic()
+        records = list(
+            self.trigger.sessions.read("echo-1", timeout=30, poll_interval=0.05, check_every=0.1)
+        )
+        self.assertLess(time.monotonic() - started, 3)
+        self.assertEqual([r.value for r in records], ["before"])
+
+    def test_ends_after_the_idle_timeout_with_bounded_requests(self):
+        self.journal.clear()
+        started = time.monotonic()
+        records = list(self.trigger.sessions.read("echo-1", timeout=1, poll_interval=0.2))
+        elapsed = time.monotonic() - started
+        self.assertEqual(records, [])
+        self.assertGreaterEqual(elapsed, 1)
+        self.assertLess(elapsed, 2.5)
+        polls = self.journal.count(path="/realtime/v1/sessions/echo-1/out/records")
+        self.assertLessEqual(polls, 7)  # every 0.2 s for 1 s
+        self.assertLessEqual(self.journal.count(path="/api/v1/sessions/echo-1"), 1)
+
+    def test_close_stops_it_and_errors_surface(self):
+        self.trigger.sessions.append_output("echo-1", "one")
+        self.trigger.sessions.append_output("echo-1", "two")
+        with self.trigger.sessions.read("echo-1", poll_interval=0.05) as reader:
+            self.assertEqual(next(reader).value, "one")
+        self.assertEqual(list(reader), [])  # closed: what was fetched is dropped
+        with self.assertRaises(NotFoundError):
+            next(self.trigger.sessions.read("session_doesnotexist"))
+        self.journal.clear()
+        for bad in (
+            {"timeout": 0},
+            {"poll_interval": 0},
+            {"check_every": True},
+            {"after": -1},
+            {"channel": "a b"},
+            {"io": "both"},
+        ):
+            with self.subTest(bad=bad), self.assertRaises(InvalidRequestError):
+                self.trigger.sessions.read("echo-1", **bad)
+        self.assertEqual(self.journal.count(), 0)
