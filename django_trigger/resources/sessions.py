@@ -49,7 +49,13 @@ if TYPE_CHECKING:
     from ._base import RawTwin
     from ._typed import SessionsWithRawResponse
 
-__all__ = ["MAX_APPEND_BYTES", "SESSION_STATUSES", "SessionReader", "SessionStatus", "Sessions"]
+__all__ = [
+    "MAX_APPEND_BYTES",
+    "SESSION_STATUSES",
+    "SessionStatus",
+    "SessionSubscription",
+    "Sessions",
+]
 
 SessionStatus = Literal["ACTIVE", "CLOSED", "EXPIRED"]
 SESSION_STATUSES = ("ACTIVE", "CLOSED", "EXPIRED")
@@ -324,7 +330,7 @@ class Sessions(Resource):
         check_every: float = DEFAULT_CHECK_EVERY,
         until_turn_complete: bool = False,
         request_options: RequestOptionsLike = None,
-    ) -> SessionReader:
+    ) -> SessionSubscription:
         """Follow a channel (``.out`` by default): an iterator of its records
         (``SessionRecord``: ``.value``, ``.seq_num``, ``.control``) as they are written, from
         the start or after sequence number ``after``. It ends once the session is closed (and
@@ -340,7 +346,7 @@ class Sessions(Resource):
             isinstance(after, bool) or not isinstance(after, int) or after < 0
         ):
             raise InvalidRequestError("after must be a sequence number (an integer ≥ 0)")
-        return SessionReader(
+        return SessionSubscription(
             self,
             session,
             channel=channel,
@@ -497,7 +503,7 @@ def _seconds(value: Any, name: str, low: float, high: float) -> float:
     return float(value)
 
 
-class SessionReader:
+class SessionSubscription:
     """An open read of a session channel (``client.sessions.read``): iterate it (``for`` with
     ``TriggerClient``, ``async for`` with ``AsyncTriggerClient``) for its records."""
 
@@ -530,7 +536,7 @@ class SessionReader:
         self._finishing = False  # the session closed: one last drain, then the end
         self._closed = False
 
-    def __iter__(self) -> SessionReader:
+    def __iter__(self) -> SessionSubscription:
         return self
 
     def __next__(self) -> SessionRecord:
@@ -540,7 +546,7 @@ class SessionReader:
             self._client._run_flow(self._poll())
         return self._take()
 
-    def __aiter__(self) -> SessionReader:
+    def __aiter__(self) -> SessionSubscription:
         return self
 
     async def __anext__(self) -> SessionRecord:
@@ -595,7 +601,7 @@ class SessionReader:
     def closed(self) -> bool:
         return self._closed
 
-    def __enter__(self) -> SessionReader:
+    def __enter__(self) -> SessionSubscription:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -603,7 +609,9 @@ class SessionReader:
 
     def __repr__(self) -> str:
         where = f"{self.channel}/{self.io}" if self.channel else self.io
-        return f"<SessionReader {self.session} {where} {'closed' if self._closed else 'open'}>"
+        return (
+            f"<SessionSubscription {self.session} {where} {'closed' if self._closed else 'open'}>"
+        )
 
 
 # -- S2 ----------------------------------------------------------------------------------------
