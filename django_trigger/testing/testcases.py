@@ -37,8 +37,10 @@ class EmulatorTestMixin:
         from django.test import override_settings
 
         emulator = Emulator(**cls.emulator_options).start()
-        cls.addClassCleanup(emulator.stop)  # type: ignore[attr-defined]  # mixed into a TestCase
         cls.emulator = emulator
+        # Stopped, then dropped: a finished class does not keep its emulator's world in memory.
+        cls.addClassCleanup(delattr, cls, "emulator")  # type: ignore[attr-defined]  # a TestCase
+        cls.addClassCleanup(emulator.stop)  # type: ignore[attr-defined]
         overridden = override_settings(TRIGGER={"default": emulator.client_settings()})
         overridden.enable()
         cls.addClassCleanup(overridden.disable)  # type: ignore[attr-defined]

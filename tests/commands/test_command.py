@@ -831,37 +831,57 @@ class OutputTests(SyncTestCase):
 class ProcessExitCodeTests(SyncTestCase):
     """The exit codes as a shell sees them: ``python -m django trigger_sync_envvars``."""
 
-    def run_process(self, *args: str) -> subprocess.CompletedProcess:
+    def start_process(self, *args: str) -> subprocess.Popen:
         settings_file = self.dir / "sync_settings.py"
-        trigger = {"default": self.emu.client_settings()}
-        settings_file.write_text(f"from tests.settings import *  # noqa\nTRIGGER = {trigger!r}\n")
+        if not settings_file.exists():  # once: processes running at once read it
+            trigger = {"default": self.emu.client_settings()}
+            settings_file.write_text(
+                f"from tests.settings import *  # noqa\nTRIGGER = {trigger!r}\n"
+            )
         root = Path(__file__).resolve().parents[2]
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(self.dir), str(root)]),
             "DJANGO_SETTINGS_MODULE": "sync_settings",
         }
-        return subprocess.run(
+        process = subprocess.Popen(
             [sys.executable, "-m", "django", "trigger_sync_envvars", *args],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=env,
             cwd=root,
-            timeout=60,
             stdin=subprocess.DEVNULL,
         )
+        self.addCleanup(self.stop_process, process)
+        return process
+
+    @staticmethod
+    def stop_process(process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+    def finish(self, process: subprocess.Popen) -> subprocess.CompletedProcess:
+        stdout, stderr = process.communicate(timeout=60)
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
     def test_exit_codes(self):
         drift = self.env_file("LOG_LEVEL=warning\n")
         same = self.env_file("LOG_LEVEL=debug\n", "same.env")
-        self.assertEqual(self.run_process("--env-file", same, "--check").returncode, 0)
-        checked = self.run_process("--env-file", drift, "--check")
+        # The read-only runs at once (each is a fresh Python importing Django), then the change.
+        same_checked = self.start_process("--env-file", same, "--check")
+        checked = self.start_process("--env-file", drift, "--check")
+        bad = self.start_process("--env-file", str(self.dir / "missing.env"))
+        unknown_option = self.start_process("--no-such-option")
+        self.assertEqual(self.finish(same_checked).returncode, 0)
+        checked = self.finish(checked)
         self.assertEqual(checked.returncode, 3, checked.stderr)
         self.assertIn("CommandError: Changes to make in", checked.stderr)
-        bad = self.run_process("--env-file", str(self.dir / "missing.env"))
+        bad = self.finish(bad)
         self.assertEqual(bad.returncode, 1)
         self.assertIn("cannot read the file", bad.stderr)
-        self.assertEqual(self.run_process("--no-such-option").returncode, 2)
-        applied = self.run_process("--env-file", drift, "--no-input")
+        self.assertEqual(self.finish(unknown_option).returncode, 2)
+        applied = self.finish(self.start_process("--env-file", drift, "--no-input"))
         self.assertEqual(applied.returncode, 0, applied.stderr)
         self.assertEqual(self.remote()["LOG_LEVEL"], ("warning", False))

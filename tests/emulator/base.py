@@ -28,6 +28,7 @@ class EmulatorCase(SimpleTestCase):
         super().setUpClass()
         options = {"seed": 1, "now": FROZEN_NOW, **cls.emulator_kwargs}
         cls.emu = Emulator(**options).start()
+        cls.addClassCleanup(delattr, cls, "emu")  # a finished class does not keep its world
         cls.addClassCleanup(cls.emu.stop)
 
     def setUp(self) -> None:

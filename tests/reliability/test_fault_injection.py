@@ -91,6 +91,7 @@ class FaultInjectionTests(ClientTestCase):
         *,
         may_be_unknown: bool,
     ) -> tuple[Any, bool, str | None]:
+        stalled = self.stalled()
         fault = self.maybe_fault(method, path)
         try:
             result, unknown = call(), False
@@ -99,11 +100,18 @@ class FaultInjectionTests(ClientTestCase):
             self.assertNotIn(self.emulator.secret_key, message)
             self.assertTrue(may_be_unknown, f"{operation} ({fault}) ended unknown: {message}")
             result, unknown = exc, True
-        if fault == "stall":
-            time.sleep(STALL)  # let the stalled handler finish before looking at the state
+        if fault == "stall":  # let the stalled handler finish before looking at the state
+            deadline = time.monotonic() + 30
+            while self.stalled() == stalled:
+                self.assertLess(time.monotonic(), deadline, "the stalled request never ended")
+                time.sleep(0.02)
         self.emulator.faults.clear()
         self.outcomes.append(Outcome(operation, fault, unknown))
         return result, unknown, fault
+
+    def stalled(self) -> int:
+        """Stalled requests the emulator has finished (journalled once handled)."""
+        return sum(entry.fault == "stall" for entry in self.emulator.journal.entries)
 
     # -- state through the API (no faults pending) ------------------------------------------
 
