@@ -101,7 +101,7 @@ def main() -> None:
         f"  records from the decoded page    {typed * 1e3:7.3f} ms   "
         f"ratio to json.loads {typed / median['json.loads(page)']:.2f}"
     )
-    decoder = "orjson" if transport._orjson is not None else "json.loads, orjson not installed"
+    decoder = "orjson" if transport._load_orjson() else "json.loads, orjson not installed"
     decode = median["client's decode of the page"]
     print(f"  client's decode of the page      {decode * 1e3:7.3f} ms   ({decoder})")
     whole = median["bytes to records"]

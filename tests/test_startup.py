@@ -21,6 +21,7 @@ HEAVY = (
     "django_trigger.types.runs",
     "django_trigger.client",
     "environ",  # read through sys.modules when the settings imported it (conf._environment)
+    "orjson",  # imported on the first decode
 )
 
 
@@ -74,6 +75,7 @@ class StartupTests(SimpleTestCase):
                     "django_trigger.resources",
                     "django_trigger.types.runs",
                     "django_trigger.pagination",
+                    "orjson",
                 ),
             ),
             [],

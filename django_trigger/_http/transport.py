@@ -94,10 +94,22 @@ T = TypeVar("T")
 
 _CHUNK_SIZE = 64 * 1024  # bytes asked of the socket (or the gzip decoder) per read
 
-try:  # optional (the ``speed`` extra): decodes a 100-run page in about half the time
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None  # type: ignore[assignment]
+# orjson (the optional ``speed`` extra) decodes a 100-run page in about half the time; it is
+# imported on the first decode, not with the client (a few ms of start-up).
+_NOT_LOADED: Any = object()
+_orjson: Any = _NOT_LOADED
+
+
+def _load_orjson() -> Any:
+    global _orjson
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - depends on the environment
+        _orjson = None
+    else:
+        _orjson = orjson
+    return _orjson
+
 
 # orjson turns integers beyond 64 bits into floats where json.loads keeps them exact: a body
 # with a run of 19 or more digits (anywhere, even in a string) is left to json.loads. The
@@ -743,14 +755,11 @@ def loads(data: bytes | str) -> Any:
     refuses what json.loads alone accepts (NaN, lone surrogates, UTF-16, a BOM, nesting past
     1024), and such a body, like one orjson would decode differently (integers past 64 bits),
     goes to json.loads, which decodes it or words the error as before."""
-    if (
-        _orjson is not None
-        and type(data) is bytes
-        and _LONG_NUMBER not in data.translate(_DIGIT_MASK)
-    ):
+    fast = _orjson if _orjson is not _NOT_LOADED else _load_orjson()
+    if fast is not None and type(data) is bytes and _LONG_NUMBER not in data.translate(_DIGIT_MASK):
         try:
-            return _orjson.loads(data)
-        except _orjson.JSONDecodeError:
+            return fast.loads(data)
+        except fast.JSONDecodeError:
             pass
     try:
         return json.loads(data)
