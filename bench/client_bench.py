@@ -52,9 +52,10 @@ class Server:
         self.process.communicate(timeout=20)
 
 
-def start_emulator(runs: int, latency_ms: float = 0.0) -> Server:
-    """The emulator in a child process, seeded with ``runs`` runs in the dev environment."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+def start_emulator(runs: int, latency_ms: float = 0.0, root: Path = ROOT) -> Server:
+    """The emulator in a child process, seeded with ``runs`` runs in the dev environment
+    (``root``: the checkout whose django_trigger runs it)."""
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [
             sys.executable,
@@ -72,6 +73,7 @@ def start_emulator(runs: int, latency_ms: float = 0.0) -> Server:
         stdout=subprocess.PIPE,
         text=True,
         env=env,
+        cwd=root,
     )
     values = {}
     assert process.stdout is not None
