@@ -90,6 +90,51 @@ Answer with ``errors.json_reply(data, status=200, headers=None)``; fail with the
 ``world.format_date(dt)`` (ISO, milliseconds, ``Z``). Optional keys are omitted, never
 ``null``, unless the SDK schema is nullish (API.md §11).
 
+Streamed answers (server-sent events)
+-------------------------------------
+
+A handler that answers as it goes (an SSE feed) returns ``errors.stream_reply(chunks,
+max_seconds=…, headers=None, status=200, content_type="text/event-stream")``. ``chunks`` is
+any iterable of ``bytes``, usually a generator; the server writes and flushes each chunk as it
+is produced (``Transfer-Encoding: chunked``), so the client sees it at once::
+
+    def follow(request):
+        store = request.world.things            # check auth, params, 404s *before* streaming
+        def events():
+            sent = 0
+            try:
+                while True:
+                    with request.world.lock:
+                        new = store.items[sent:]
+                    sent += len(new)
+                    for item in new:
+                        yield f"data: {item}\n\n".encode()
+                    if not new:
+                        yield b""               # idle: nothing written, liveness checked
+                        if request.stop_event.wait(0.05):
+                            return
+            finally:
+                ...                             # runs however the stream ends
+        return errors.stream_reply(events(), max_seconds=60)
+
+The rules that keep a stream bounded and leave no thread behind:
+
+* The generator runs on the connection's server thread, between writes. It must never block
+  for long: while it waits, it yields ``b""`` at least every ~0.1 s (a wait on
+  ``request.stop_event`` is the way to sleep). On ``b""`` the server checks whether the client
+  closed its end; if so (or a write fails) the generator is closed at once (``GeneratorExit``
+  at its ``yield``, its ``finally`` blocks run) and the connection closes.
+* ``max_seconds`` (required) bounds the whole answer: after it the app stops asking for
+  chunks and ends the body cleanly (the final chunk), as the generator returning does. Ending
+  early for a domain reason (the service's inactivity timeout, a finished run) is the
+  generator's own ``return``.
+* The emulator stopping ends a stream mid-body (no final chunk: the client sees a broken
+  connection); ``emu.faults.cut_next(1, after_chunks=n)`` does the same after ``n`` non-empty
+  chunks (resumption tests).
+* Everything that can fail with an HTTP error (auth, 404, validation) happens before
+  ``stream_reply`` returns: once the head is sent, the status cannot change. The journal
+  records the status and the time to the head.
+
 The journal, faults and request idempotency need nothing from a handler module. Test a module
 over real HTTP in ``tests/emulator/test_<resource>.py`` with ``tests.emulator.base.EmulatorCase``
 (frozen clock, reset per test, fails on any handler exception in ``emu.server_errors``).
@@ -103,7 +148,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from email.utils import format_datetime
 from types import ModuleType
@@ -434,9 +479,9 @@ class EmulatorApp:
             reply = self.dispatch(request, entry)
             if decision is not None:  # after_processing: the side effect happened
                 entry.fault = decision.kind
-                if decision.kind == "drop":
+                if decision.kind == "drop" or (decision.kind == "cut" and reply.stream is None):
                     return self._drop(environ, start_response, entry, started)
-                if decision.kind != "trickle":
+                if decision.kind not in ("trickle", "cut"):
                     reply = _fault_reply(decision, self.world.clock.now_ms())
 
         delay = self.faults.delay()
@@ -456,9 +501,39 @@ class EmulatorApp:
             ("Date", format_datetime(self.world.clock.now(), usegmt=True)),
         ]
         start_response(_status_line(reply.status), headers)
+        if reply.stream is not None:
+            cut = decision.chunks if decision is not None and decision.kind == "cut" else None
+            return self._stream(reply, cut)
         if decision is not None and decision.kind == "trickle":
             return self._trickle(reply.body, decision.seconds)
         return [reply.body]
+
+    def _stream(self, reply: Reply, cut_after: int | None) -> Iterator[bytes]:
+        """A streamed answer's chunks, until the handler's iterable ends or ``max_seconds``
+        pass (a clean end); the emulator stopping or a ``cut`` fault ends it mid-body. However
+        it ends (the server closes this generator when the client is gone), the handler's
+        iterable is closed, so its ``finally`` blocks run on this thread."""
+        assert reply.stream is not None
+        chunks = iter(reply.stream)
+        deadline = time.monotonic() + reply.max_seconds
+        sent = 0
+        try:
+            for chunk in chunks:
+                if self.stop_event.is_set():
+                    raise ConnectionAbortedError("emulator stopped mid-stream")
+                yield chunk
+                if chunk:
+                    sent += 1
+                    if sent == cut_after:
+                        raise ConnectionAbortedError("cut fault: connection closed mid-stream")
+                if time.monotonic() >= deadline:
+                    return
+            if self.stop_event.is_set():  # the generator saw it first and returned
+                raise ConnectionAbortedError("emulator stopped mid-stream")
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
     def _trickle(self, body: bytes, interval: float) -> Iterable[bytes]:
         """The body one byte at a time, ``interval`` seconds apart (the server writes each

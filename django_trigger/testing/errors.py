@@ -20,6 +20,8 @@ hand-craft them:
 ``method_not_allowed(allow)``             405 ``{"error":"Method not allowed"}`` + ``Allow``
 ``internal_error()``                      500 ``{"error":"Internal Server Error"}``
 ``problem(status, title, detail, …)``     ``application/problem+json`` (rate limiter)
+``stream_reply(chunks, max_seconds=…)``   a streamed answer (server-sent events; see
+                                          :mod:`.app`, "Streamed answers")
 ========================================  =====================================================
 
 Issues are zod-style dicts; build them with :mod:`django_trigger.testing.validation`.
@@ -28,6 +30,7 @@ Issues are zod-style dicts; build them with :mod:`django_trigger.testing.validat
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,9 +51,11 @@ __all__ = [
     "problem",
     "query_error",
     "rbac_forbidden",
+    "stream_reply",
 ]
 
 JSON_TYPE = "application/json; charset=utf-8"
+EVENT_STREAM_TYPE = "text/event-stream"
 PROBLEM_TYPE = "application/problem+json"
 
 
@@ -66,18 +71,22 @@ def dumps(data: Any) -> bytes:
 
 @dataclass
 class Reply:
-    """An HTTP answer before it is written: status, headers and the encoded body."""
+    """An HTTP answer before it is written: status, headers and the encoded body, or, for a
+    streamed answer (:func:`stream_reply`), the chunks and the most seconds they may take."""
 
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str | None = JSON_TYPE
+    stream: Iterable[bytes] | None = None
+    max_seconds: float = 0.0
 
     def header_list(self) -> list[tuple[str, str]]:
         items = list(self.headers.items())
         if self.content_type and not any(k.lower() == "content-type" for k, _ in items):
             items.insert(0, ("Content-Type", self.content_type))
-        items.append(("Content-Length", str(len(self.body))))
+        if self.stream is None:  # a streamed answer's end is its last (chunked) chunk
+            items.append(("Content-Length", str(len(self.body))))
         return items
 
     def json(self) -> Any:
@@ -94,6 +103,27 @@ class HttpError(Exception):
 
 def json_reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
     return Reply(status=status, body=dumps(data), headers=dict(headers or {}))
+
+
+def stream_reply(
+    chunks: Iterable[bytes],
+    *,
+    max_seconds: float,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    content_type: str = EVENT_STREAM_TYPE,
+) -> Reply:
+    """A streamed answer: each chunk is written and flushed as ``chunks`` yields it, for at most
+    ``max_seconds``; ``b""`` means "nothing yet" (see :mod:`.app`, "Streamed answers")."""
+    if not max_seconds > 0:
+        raise ValueError("a streamed answer needs max_seconds > 0")
+    return Reply(
+        status=status,
+        headers=dict(headers or {}),
+        content_type=content_type,
+        stream=chunks,
+        max_seconds=float(max_seconds),
+    )
 
 
 def api_error(

@@ -9,6 +9,7 @@
     emu.faults.stall_next(1, seconds=5)                  # answer only after 5 s (client timeouts)
     emu.faults.trickle_next(1, interval=0.3)             # headers at once, then 1 body byte / 0.3 s
     emu.faults.trickle_next(1, 0.3, status=503)          # the same with a 503 error body
+    emu.faults.cut_next(1, after_chunks=2)               # a streamed answer stops after 2 chunks
     emu.faults.respond_next(1, content=gz, headers={"Content-Encoding": "gzip"})  # raw bytes
     emu.faults.latency(20, jitter_ms=10)                 # every answer waits 20–30 ms
     emu.faults.set_fault_rate(0.1, statuses=(500, 502, 503))   # seeded: same sequence each run
@@ -38,13 +39,15 @@ FAULT_STATUSES = (408, 409, 429, 500, 502, 503, 504)
 
 @dataclass
 class FaultDecision:
-    kind: str  # "fail" | "drop" | "stall" | "trickle" | "rate_limit" | "fault_rate" | "respond"
+    # "fail" | "drop" | "stall" | "trickle" | "cut" | "rate_limit" | "fault_rate" | "respond"
+    kind: str
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0  # "stall": the wait; "trickle": the wait between body bytes
     after_processing: bool = False
     reset_after: float = 0.05
     body: bytes | None = None  # "respond": the answer's body as sent
+    chunks: int = 0  # "cut": the streamed chunks written before the connection is closed
 
 
 @dataclass
@@ -179,6 +182,23 @@ class Faults:
             path,
             method,
         )
+
+    def cut_next(
+        self,
+        n: int = 1,
+        after_chunks: int = 1,
+        *,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> None:
+        """Run the next ``n`` matching requests and close the connection after the first
+        ``after_chunks`` chunks of their streamed answers (server-sent events), without the
+        final chunk: a connection lost mid-stream, which a reader resumes with
+        ``Last-Event-ID``. An answer that is not streamed is lost whole (as ``drop_next(
+        after_processing=True)``)."""
+        if after_chunks < 1:
+            raise ValueError("after_chunks must be at least 1")
+        self._add(n, FaultDecision("cut", chunks=after_chunks, after_processing=True), path, method)
 
     def latency(self, ms: float, jitter_ms: float = 0) -> None:
         """Add ``ms`` (+ uniform ``0..jitter_ms``) to every answer."""

@@ -8,11 +8,16 @@ and WSGI environ, and replaces only ``run_wsgi``: the application always sets
 next request. The server also tracks open connections so ``stop()`` can close idle keep-alive
 sockets instead of leaving threads blocked on them, and counts the connections it accepted
 (``Emulator.connections_opened``). An app returning a generator instead of a list is
-streamed: the head first, then each chunk as it is produced (the ``trickle`` fault).
+streamed: the head first, then each chunk as it is produced (the ``trickle`` fault, streamed
+answers). Without a ``Content-Length`` the body goes out with ``Transfer-Encoding: chunked``
+(HTTP/1.1; the connection stays reusable); an empty chunk from the app writes nothing but lets
+the server look whether the client closed its end, and if so the app's generator is closed at
+once instead of at its next write.
 """
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 from http import HTTPStatus
@@ -76,8 +81,11 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
             self.close_connection = True
             self.connection_dropped(exc, environ)
 
-    def _head(self, state: dict[str, Any], length: int | None) -> tuple[bytes, int]:
-        """The status line and headers (``Content-Length: length`` unless the app set one)."""
+    def _head(
+        self, state: dict[str, Any], length: int | None, chunked: bool = False
+    ) -> tuple[bytes, int]:
+        """The status line and headers (``Content-Length: length`` unless the app set one;
+        ``chunked``: ``Transfer-Encoding: chunked`` when it did not)."""
         status = state["status"]
         code = int(status.split(None, 1)[0])
         lines = [f"{self.protocol_version} {status}\r\n", f"Server: {self.version_string()}\r\n"]
@@ -89,7 +97,9 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
                 has_length = True
             lines.append(f"{name}: {value}\r\n")
         if not has_length:
-            if length is None:  # the body's end is the connection's end
+            if chunked:
+                lines.append("Transfer-Encoding: chunked\r\n")
+            elif length is None:  # the body's end is the connection's end
                 self.close_connection = True
             else:
                 lines.append(f"Content-Length: {length}\r\n")
@@ -100,19 +110,34 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         return "".join(lines).encode("latin-1"), code
 
     def _write_streamed(self, state: dict[str, Any], result: Any) -> None:
-        """Write the head as soon as the first chunk is ready, then each chunk as it comes
-        (the app must set ``Content-Length``; without one the connection closes after)."""
-        iterator = iter(result)
-        first = next(iterator, b"")
-        head, code = self._head(state, None)
-        self.wfile.write(head + first)
+        """Write the head at once, then each chunk as it comes (chunked when the app set no
+        ``Content-Length`` and the client speaks HTTP/1.1)."""
+        has_length = any(name.lower() == "content-length" for name, _ in state["headers"])
+        chunked = not has_length and self.request_version == "HTTP/1.1"
+        head, code = self._head(state, None, chunked)
+        self.wfile.write(head)
         self.wfile.flush()
-        size = len(first)
-        for chunk in iterator:
-            self.wfile.write(chunk)
+        size = 0
+        for chunk in result:
+            if not chunk:
+                if self._client_gone():
+                    raise ConnectionResetError("the client closed the connection mid-stream")
+                continue
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
             self.wfile.flush()
             size += len(chunk)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
         self.log_request(code, size)
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed (or reset) its end: readable with nothing to read."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):  # reset, or already closed
+            return True
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # Malformed request lines: answer like http.server, but keep it quiet.
