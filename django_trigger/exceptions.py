@@ -63,6 +63,7 @@ __all__ = [
     "PermissionDeniedError",
     "PollTimeoutError",
     "RateLimitError",
+    "StreamError",
     "TriggerError",
     "UnprocessableEntityError",
     "WaitpointTimedOutError",
@@ -265,6 +266,11 @@ class PollTimeoutError(TriggerError, TimeoutError):
     def __init__(self, message: str, *, last: Any = None) -> None:
         self.last = last  # the last retrieved run
         super().__init__(message)
+
+
+class StreamError(TriggerError):
+    """Reading a realtime stream failed for a reason of the stream itself: an event larger
+    than the reader's ``max_event_bytes``, or a stream the run never had."""
 
 
 _STATUS_CLASSES: dict[int, type[ApiError]] = {

@@ -207,6 +207,53 @@ class AsyncTransport(TransportBase):
         )
         return self.answer(call, raw, unknown_hint, sent_at)
 
+    async def open_stream(
+        self, path: str, *, headers: Mapping[str, str], read_timeout: float
+    ) -> httpx.Response:
+        """``Transport.open_stream`` awaited: one attempt, the response with its body unread
+        (iterate ``aiter_bytes()``; each read waits at most ``read_timeout``), a non-2xx
+        answer raised as its ``ApiError``. The caller closes it (``await response.aclose()``)."""
+        call = self.prepare(
+            "GET",
+            path,
+            params=None,
+            json_body=None,
+            data=None,
+            files=None,
+            headers=headers,
+            request_options={"retry": {"max_attempts": 1}, "timeout": read_timeout},
+            retry_safety=RetrySafety.READ,
+        )
+        call.headers["Authorization"] = self._authorization
+        client = self.client()
+        timeout = httpx.Timeout(
+            connect=call.connect_timeout, read=read_timeout, write=read_timeout, pool=read_timeout
+        )
+        request = client.build_request("GET", call.url, headers=call.headers, timeout=timeout)
+        sent_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise self._connection_error(exc, call) from exc
+        if 200 <= response.status_code < 300:
+            return response
+        try:
+            content = await _bounded(response.aread(), read_timeout)
+        except (httpx.HTTPError, asyncio.TimeoutError) as exc:
+            raise self._body_error(exc, call) from exc
+        finally:
+            await response.aclose()
+        response._content = content[: self.max_response_size]
+        raw: RawResponse[Any] = RawResponse(
+            status_code=response.status_code,
+            headers=response.headers,
+            http_response=response,  # type: ignore[arg-type]
+            method="GET",
+            path=path,
+        )
+        self.answer(call, raw, None, sent_at)  # raises
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _rules(self, call: PreparedCall) -> RetryRules:
         shared = self.shared_rate_limit
         return RetryRules(

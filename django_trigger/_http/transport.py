@@ -533,6 +533,49 @@ class Transport(TransportBase):
         )
         return self.answer(call, raw, unknown_hint, sent_at)
 
+    def open_stream(
+        self, path: str, *, headers: Mapping[str, str], read_timeout: float
+    ) -> requests.Response:
+        """GET an event stream: one attempt (the reader decides about reconnecting), the
+        response returned with its body unread once the head arrived within ``read_timeout``;
+        a non-2xx answer is read (capped) and raised as its ``ApiError``. The caller closes
+        the response. Reads of the body are bounded with :func:`read_stream_chunk`."""
+        call = self.prepare(
+            "GET",
+            path,
+            params=None,
+            json_body=None,
+            data=None,
+            files=None,
+            headers=headers,
+            request_options={"retry": {"max_attempts": 1}, "timeout": read_timeout},
+            retry_safety=RetrySafety.READ,
+        )
+        sent_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        try:
+            with active_budget(call.budget):
+                response = self.session(call.policy, call.safety).get(
+                    call.url,
+                    headers=call.headers,
+                    auth=self._auth,
+                    timeout=DeadlineTimeout(call.connect_timeout, call.read_timeout, call.budget),  # type: ignore[arg-type]
+                    allow_redirects=False,
+                    stream=True,
+                )
+        except requests.RequestException as exc:
+            raise self._connection_error(exc, "GET", path, call.budget) from exc
+        if 200 <= response.status_code < 300:
+            return response
+        self._read_body(response, call.budget, call.read_timeout, "GET", path)
+        raw: RawResponse[Any] = RawResponse(
+            status_code=response.status_code,
+            headers=response.headers,
+            http_response=response,
+            method="GET",
+            path=path,
+        )
+        return self.answer(call, raw, None, sent_at).http_response  # raises
+
     def _read_body(
         self,
         response: requests.Response,
@@ -674,6 +717,20 @@ def _tls_reason(reason: BaseException) -> str:
             else (current.__cause__ or current.__context__)
         )
     return "handshake failed"
+
+
+def read_stream_chunk(response: requests.Response, timeout: float) -> bytes:
+    """What has arrived of an open stream's body (at most 64 KiB, decoded), waiting at most
+    ``timeout`` seconds; ``b""`` at its clean end. A cut connection or the timeout raises
+    ``OSError`` (``ConnectionError``/``TimeoutError``)."""
+    raw = response.raw
+    _clamp_socket_timeout(raw, timeout)
+    try:
+        return bytes(raw.read1(_CHUNK_SIZE, decode_content=True))
+    except ReadTimeoutError as exc:
+        raise TimeoutError(f"no data for {timeout:g} s") from exc
+    except (HTTPError, OSError) as exc:
+        raise ConnectionError(str(exc) or type(exc).__name__) from exc
 
 
 def _clamp_socket_timeout(raw: Any, seconds: float) -> None:

@@ -457,12 +457,14 @@ class AsyncPrompts:
 class StreamsWithRawResponse:
     """``Streams.with_raw_response``."""
 
+    read = same(Streams.read)
     send_input = raw(Streams.send_input)
 
 
 class AsyncStreamsWithRawResponse:
     """``AsyncStreams.with_raw_response``."""
 
+    read = same(Streams.read)
     send_input = awaited_raw(Streams.send_input)
 
 
@@ -470,6 +472,7 @@ class AsyncStreams:
     """``Streams`` of the async client."""
 
     with_raw_response: AsyncStreamsWithRawResponse
+    read = same(Streams.read)
     send_input = awaited(Streams.send_input)
 
 

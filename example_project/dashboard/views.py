@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -17,7 +18,14 @@ from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
@@ -35,6 +43,7 @@ from django_trigger import (
 from django_trigger.clients import clients
 from django_trigger.exceptions import WaitpointTimedOutError
 from django_trigger.types import RunStatus
+from django_trigger.views import stream_run
 
 from .api_errors import describe
 from .forms import RunFilterForm, TriggerTaskForm
@@ -134,6 +143,51 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         "admin_url": _admin_url(run.id, alias),
     }
     return render(request, "dashboard/run_detail.html", context)
+
+
+STREAM_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def _stream_key(request: HttpRequest) -> str:
+    key = request.GET.get("stream") or "default"
+    if not STREAM_KEY.match(key):
+        raise Http404(_("No such stream."))
+    return key
+
+
+@login_required
+def run_stream_page(request: HttpRequest, run_id: str) -> HttpResponse:
+    """A chat-like page following one output stream of a run (``?stream=ai``): plain HTML
+    and a few lines of ``EventSource``; the events come from :func:`run_stream_events`."""
+    key = _stream_key(request)
+    events_url = reverse("dashboard:run_stream_events", args=[run_id])
+    query = QueryDict(mutable=True)
+    query.update({"stream": key, "client": _alias(request)})
+    context = {
+        "run_id": run_id,
+        "stream_key": key,
+        "events_url": f"{events_url}?{query.urlencode()}",
+    }
+    return render(request, "dashboard/run_stream.html", context)
+
+
+@login_required
+def run_stream_events(request: HttpRequest, run_id: str) -> StreamingHttpResponse | HttpResponse:
+    """The run's output stream relayed as server-sent events (``django_trigger.views``).
+
+    Authorization first: the relay reads with the project's secret key, so this view decides
+    who may see the run (here: signed in, and the run exists in this client's environment;
+    put your rule here, e.g. the run carries the user's tag). Requests: ``runs.retrieve``,
+    then the stream (one connection per ~5 s of silence, while the run runs)."""
+    alias = _alias(request)
+    client = get_client(alias)
+    try:
+        client.runs.retrieve(run_id)
+    except NotFoundError:
+        raise Http404(_("No such run.")) from None
+    except TriggerError as exc:
+        return HttpResponse(describe(exc, alias), status=_error_status(exc))
+    return stream_run(request, run_id, _stream_key(request), client=client)
 
 
 # Long enough to open the realtime subscription and follow a typical run; the frontend asks

@@ -226,7 +226,9 @@ class ResetEquivalenceTests(EmulatorCase):
             path = re.sub(r"\{\w+\}", "missing_x", path)  # routes added later
             token = self.emu.access_token if route.auth.family in "DE" else self.emu.secret_key
             with self.subTest(path=path):
-                self.get(path, token=token)  # (handler crashes fail the test at cleanup)
+                # (handler crashes fail the test at cleanup; an idle output stream ends
+                # after Timeout-Seconds)
+                self.get(path, token=token, headers={"Timeout-Seconds": "1"})
                 if world.dirty:
                     dirtied.append(path)
                     self.emu.reset()

@@ -91,7 +91,7 @@ def kind(method: object) -> str:
         return "cursor_pages"
     if returns.startswith("OffsetPage["):
         return "offset_pages"
-    if returns.endswith("Subscription"):  # iterated with for / async for, never awaited
+    if returns.endswith(("Subscription", "RunStream")):  # for / async for, never awaited
         return "same"
     return "call"
 

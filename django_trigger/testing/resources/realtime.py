@@ -90,7 +90,9 @@ def _number(value: float) -> str:
 
 def serialize_run(run: Run, skip_columns: list[str]) -> Row:
     """The wire ``value`` of one run: every column a string (or null), as Electric sends."""
-    streams = (run.metadata_object() or {}).get("$$streams") or []
+    # The run's realtimeStreams column (appends push to it) and, for runs of the v3 SDK, the
+    # streams its metadata lists.
+    streams = [*run.realtime_streams, *((run.metadata_object() or {}).get("$$streams") or [])]
     values: dict[str, str | None] = {
         "id": run.id,
         "taskIdentifier": run.task_identifier,

@@ -328,6 +328,7 @@ class Run:
     external_deployment_id: str | None = None
     debounce: dict[str, Any] | None = None
     realtime_streams_version: str = "v1"  # the trigger request's header; v1 without it
+    realtime_streams: list[str] = field(default_factory=list)  # output streams written to
     task_kind: str = "STANDARD"
     trace_id: str = ""
     span_id: str = ""

@@ -1,0 +1,199 @@
+"""``django_trigger.views.stream_run``: a run's output stream relayed to the browser as
+server-sent events, from a sync view (the test client's streaming response) and from an async
+view under ASGI (Django's ``AsyncClient``), against the emulator over real HTTP: the events,
+keep-alives, the end, a failure, and the upstream connection closed when the browser leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any
+
+from django.http import HttpRequest, StreamingHttpResponse
+from django.test import SimpleTestCase, override_settings
+from django.urls import path
+
+from django_trigger.clients import get_async_client, get_client
+from django_trigger.exceptions import InvalidRequestError
+from django_trigger.testing import EmulatorTestMixin
+from django_trigger.views import encode_comment, encode_event, sse_response, stream_run
+
+
+def follow(request: HttpRequest, run_id: str) -> StreamingHttpResponse:
+    return stream_run(request, run_id, "ai", timeout=3, keepalive=1)
+
+
+async def afollow(request: HttpRequest, run_id: str) -> StreamingHttpResponse:
+    return stream_run(request, run_id, "ai", client=get_async_client(), timeout=3, keepalive=1)
+
+
+urlpatterns = [
+    path("follow/<str:run_id>/", follow),
+    path("afollow/<str:run_id>/", afollow),
+]
+
+
+def parse(body: bytes) -> list[dict[str, str]]:
+    out = []
+    for block in body.decode().split("\n\n"):
+        if not block:
+            continue
+        fields: dict[str, str] = {}
+        for line in block.split("\n"):
+            name, _, value = line.partition(": ")
+            fields[name] = value
+        out.append(fields)
+    return out
+
+
+def wait_until(predicate: Any, timeout: float = 3.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return bool(predicate())
+
+
+@override_settings(ROOT_URLCONF="tests.views.test_stream_relay")
+class RelayTests(EmulatorTestMixin, SimpleTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        with self.emulator.state.lock:
+            env = self.emulator.state.environment_for_key(self.emulator.secret_key)
+            run = next(
+                r for r in self.emulator.state.runs.in_environment(env.id) if r.completed_at is None
+            )
+            self.run_id = run.friendly_id
+
+    def write(self, *parts: str) -> None:
+        with self.emulator.state.lock:
+            for part in parts:
+                self.emulator.state.output_streams.append(self.run_id, "ai", part)
+
+    def finish(self) -> None:
+        with self.emulator.state.lock:
+            self.emulator.state.runs.complete(self.run_id, {"ok": True})
+
+    def later(self, seconds: float, action: Any) -> None:
+        timer = threading.Timer(seconds, action)
+        timer.start()
+        self.addCleanup(timer.cancel)
+
+    def upstream_sockets(self) -> set:
+        """The emulator's open client sockets (the relay's upstream is one of them)."""
+        registry = self.emulator._server.connections
+        with registry._lock:
+            return set(registry._sockets)
+
+    def test_sync_view_relays_chunks_keepalives_and_the_end(self):
+        self.write('{"role": "assistant"}', "Hel")
+        self.later(1.5, lambda: self.write("lo"))
+        self.later(2.0, self.finish)
+        started = time.monotonic()
+        response = self.client.get(f"/follow/{self.run_id}/")
+        self.assertTrue(response.streaming)
+        self.assertEqual(response["Content-Type"], "text/event-stream; charset=utf-8")
+        self.assertEqual(response["Cache-Control"], "no-cache")
+        body = b"".join(response.streaming_content)
+        self.assertLess(time.monotonic() - started, 10)
+        events = parse(body)
+        self.assertEqual(events[0], {"": "connected"})
+        messages = [e for e in events if "data" in e and "event" not in e]
+        self.assertEqual(
+            [json.loads(e["data"]) for e in messages], ['{"role": "assistant"}', "Hel", "lo"]
+        )
+        self.assertTrue(all(e["id"] for e in messages))
+        self.assertIn({"": "keep-alive"}, events)  # 1 s without a chunk
+        self.assertEqual(events[-1], {"event": "end", "data": "{}"})
+
+    def test_a_reconnecting_browser_resumes_after_its_last_event_id(self):
+        self.write("a", "b", "c")
+        self.finish()
+        first = parse(b"".join(self.client.get(f"/follow/{self.run_id}/").streaming_content))
+        ids = [e["id"] for e in first if "id" in e]
+        resumed = self.client.get(f"/follow/{self.run_id}/", headers={"Last-Event-ID": ids[0]})
+        data = [
+            json.loads(e["data"]) for e in parse(b"".join(resumed.streaming_content)) if "id" in e
+        ]
+        self.assertEqual(data, ["b", "c"])
+
+    def test_a_failure_is_reported_without_details(self):
+        response = self.client.get("/follow/run_doesnotexist/")
+        with self.assertLogs("django_trigger.views", "WARNING"):
+            events = parse(b"".join(response.streaming_content))
+        self.assertEqual(events[-1]["event"], "failed")
+        self.assertEqual(
+            json.loads(events[-1]["data"]), {"message": "The stream could not be read."}
+        )
+
+    def test_the_browser_leaving_closes_the_upstream(self):
+        self.write("a")
+        get_client().close()  # no pooled connection to reuse: the relay opens its own
+        before = self.upstream_sockets()
+        threads = threading.active_count()
+        response = self.client.get(f"/follow/{self.run_id}/")
+        chunks = iter(response.streaming_content)
+        self.assertEqual(next(chunks), encode_comment("connected"))
+        self.assertIn(b'data: "a"', next(c for c in chunks if c != encode_comment()))
+        upstream = self.upstream_sockets() - before
+        self.assertEqual(len(upstream), 1)
+        response.close()  # what the WSGI server does when the write to the browser fails
+        self.assertTrue(wait_until(lambda: not upstream & self.upstream_sockets()))
+        self.assertTrue(wait_until(lambda: threading.active_count() <= threads))
+
+    def test_async_view_under_asgi(self):
+        self.write("Hel")
+        self.later(0.5, lambda: self.write("lo"))
+        self.later(1.0, self.finish)
+
+        async def main() -> list[dict[str, str]]:
+            response = await self.async_client.get(f"/afollow/{self.run_id}/")
+            self.assertTrue(response.is_async)
+            body = b"".join([chunk async for chunk in response.streaming_content])
+            return parse(body)
+
+        events = asyncio.run(main())
+        data = [json.loads(e["data"]) for e in events if "id" in e]
+        self.assertEqual(data, ["Hel", "lo"])
+        self.assertEqual(events[-1], {"event": "end", "data": "{}"})
+
+    def test_async_relay_closed_early_closes_the_upstream(self):
+        self.write("a")
+        before = self.upstream_sockets()
+        upstream: set = set()
+
+        async def main() -> None:
+            response = await self.async_client.get(f"/afollow/{self.run_id}/")
+            chunks = response.streaming_content.__aiter__()
+            self.assertEqual(await chunks.__anext__(), encode_comment("connected"))
+            chunk = encode_comment()
+            while chunk == encode_comment():
+                chunk = await chunks.__anext__()
+            self.assertIn(b'data: "a"', chunk)
+            upstream.update(self.upstream_sockets() - before)
+            self.assertEqual(len(upstream), 1)
+            await chunks.aclose()  # as Django's ASGI handler on http.disconnect (5.0+)
+
+        asyncio.run(main())
+        self.assertTrue(wait_until(lambda: not upstream & self.upstream_sockets()))
+
+
+class EncodingTests(SimpleTestCase):
+    def test_events_and_comments(self):
+        self.assertEqual(
+            encode_event("a\nb\r\nc", event="x", id="7"),
+            b"event: x\nid: 7\ndata: a\ndata: b\ndata: c\n\n",
+        )
+        self.assertEqual(encode_comment(), b": keep-alive\n\n")
+        with self.assertRaises(ValueError):
+            encode_event("x", id="1\n2")
+
+    def test_sse_response_and_bad_keepalive(self):
+        response = sse_response(iter([b"data: 1\n\n"]))
+        self.assertEqual(response["X-Accel-Buffering"], "no")
+        self.assertEqual(b"".join(response.streaming_content), b"data: 1\n\n")
+        with self.assertRaisesMessage(InvalidRequestError, "keepalive must be"):
+            stream_run(HttpRequest(), "run_x", keepalive=0)
