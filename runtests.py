@@ -6,8 +6,10 @@
     python runtests.py --exclude-tag browser # skip the real-browser tests
     python runtests.py --parallel 1          # in one process (any DiscoverRunner option works)
 
-Test classes run in parallel processes, one per CPU core by default (Django's
-``--parallel auto``; ``DJANGO_TEST_PROCESSES`` overrides the count).
+Test classes run in parallel processes, two per CPU core by default: about half of the
+suite's time is spent waiting on purpose (timeouts, deadlines, stalls, subprocesses), so one
+process waits while another computes. ``--parallel N`` or ``DJANGO_TEST_PROCESSES=N`` sets the
+count (``--parallel auto``: one per core, as Django's ``test`` command).
 
 Plain ``pytest`` runs the same tests (configured in pyproject.toml and conftest.py).
 """
@@ -62,11 +64,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("labels", nargs="*", default=["tests"], help="test labels (default: tests)")
     runner_class.add_arguments(parser)
     parser.add_argument("-v", "--verbosity", type=int, default=1, choices=[0, 1, 2, 3])
-    parser.set_defaults(parallel="auto")
+    parser.set_defaults(parallel=None)
     options = vars(parser.parse_args(argv))
     labels = options.pop("labels")
+    if options["pdb"]:
+        options["parallel"] = options["parallel"] or 1
+    elif options["parallel"] is None:
+        configured = os.environ.get("DJANGO_TEST_PROCESSES")
+        cores = get_max_test_processes()  # 1 where Django cannot run tests in parallel
+        options["parallel"] = int(configured) if configured else (2 * cores if cores > 1 else 1)
     if options["parallel"] == "auto":  # resolved by Django's `test` command, so here too
-        options["parallel"] = 1 if options.get("pdb") else get_max_test_processes()
+        options["parallel"] = get_max_test_processes()
     runner = runner_class(**options)
     failures = runner.run_tests(labels)
     return 1 if failures else 0
