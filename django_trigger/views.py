@@ -1,4 +1,4 @@
-"""Relaying a run's output stream to the browser as server-sent events.
+"""Relaying a run's output stream to the browser as server-sent events::
 
     from django.http import Http404
     from django_trigger.views import stream_run
