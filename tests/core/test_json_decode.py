@@ -75,18 +75,29 @@ BODIES: list[bytes] = [
 
 
 def same(a: Any, b: Any) -> bool:
-    """Equal values of the same types all the way down (1 and 1.0 differ; NaN equals NaN)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return (math.isnan(a) and math.isnan(b)) or (
-            a == b and math.copysign(1, a) == math.copysign(1, b)
-        )
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(same(a[key], b[key]) for key in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b
+    """Equal values of the same types all the way down (1 and 1.0 differ; NaN equals NaN).
+    Iterative: Python 3.13's json.loads decodes nesting deeper than the recursion limit."""
+    pending = [(a, b)]
+    while pending:
+        a, b = pending.pop()
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, float):
+            if not (math.isnan(a) and math.isnan(b)) and not (
+                a == b and math.copysign(1, a) == math.copysign(1, b)
+            ):
+                return False
+        elif isinstance(a, dict):
+            if list(a) != list(b):
+                return False
+            pending.extend((a[key], b[key]) for key in a)
+        elif isinstance(a, list):
+            if len(a) != len(b):
+                return False
+            pending.extend(zip(a, b))
+        elif a != b:
+            return False
+    return True
 
 
 def outcome(decode: Any, body: bytes) -> tuple[str, Any]:
