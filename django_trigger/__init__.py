@@ -46,6 +46,10 @@ _EXPORTS = {
     "OutcomeUnknownTimeoutError": "django_trigger.exceptions",
     "OutcomeUnknownServerError": "django_trigger.exceptions",
     "OutcomeUnknownConflictError": "django_trigger.exceptions",
+    "ApiResponseTooLargeError": "django_trigger.exceptions",
+    "PollTimeoutError": "django_trigger.exceptions",
+    "WaitpointTimedOutError": "django_trigger.exceptions",
+    "StreamError": "django_trigger.exceptions",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -57,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from django_trigger.exceptions import (
         ApiConnectionError,
         ApiError,
+        ApiResponseTooLargeError,
         ApiSchemaValidationError,
         ApiTimeoutError,
         AuthenticationError,
@@ -73,9 +78,12 @@ if TYPE_CHECKING:  # pragma: no cover
         OutcomeUnknownServerError,
         OutcomeUnknownTimeoutError,
         PermissionDeniedError,
+        PollTimeoutError,
         RateLimitError,
+        StreamError,
         TriggerError,
         UnprocessableEntityError,
+        WaitpointTimedOutError,
     )
     from django_trigger.options import RequestOptions, RetryPolicy
 
