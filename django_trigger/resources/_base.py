@@ -614,6 +614,23 @@ def boolean(value: bool | None, name: str) -> str | None:
     return "true" if value else "false"
 
 
+def known_values(
+    value: str | Iterable[Any] | None, name: str, allowed: Iterable[str], what: str
+) -> str | None:
+    """:func:`comma_list` whose every value is one of ``allowed`` (``what`` names them in the
+    error, e.g. "session status")."""
+    joined = comma_list(value, name)
+    if joined is None:
+        return None
+    allowed = tuple(allowed)
+    unknown = [s for s in joined.split(",") if s not in allowed]
+    if unknown:
+        raise InvalidRequestError(
+            f"unknown {what} {', '.join(unknown)}; expected: {', '.join(allowed)}"
+        )
+    return joined
+
+
 def status_filter(value: RunStatus | str | Iterable[RunStatus | str] | None) -> str | None:
     joined = comma_list(value, "status")
     if joined is None:
@@ -685,7 +702,9 @@ def page_size_param(limit: int | None) -> int:
 
 def cursor_params(limit: int | None, after: str | None, before: str | None) -> dict[str, Any]:
     """``page[size]``/``page[after]``/``page[before]`` of a cursor list (the largest page when
-    no ``limit`` is given)."""
+    no ``limit`` is given); a page is walked one way, so not both cursors."""
+    if after and before:
+        raise InvalidRequestError("pass either after or before, not both")
     return {
         "page[size]": page_size_param(limit),
         "page[after]": nonempty(after, "after"),

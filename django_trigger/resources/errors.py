@@ -21,6 +21,7 @@ from ._base import (
     comma_list,
     cursor_params,
     epoch_ms,
+    known_values,
     nonempty,
     period_filter,
     retry_safety,
@@ -61,16 +62,7 @@ class Errors(Resource):
         """Error groups with occurrences in the window (without ``period``/``from_``/``to``:
         the last day), most occurrences first. ``search`` matches the error type or message
         (case-insensitive). One request per page of up to ``limit`` (default 100)."""
-        if after and before:
-            raise InvalidRequestError("pass either after or before, not both")
-        statuses = comma_list(status, "status")
-        if statuses is not None:
-            unknown = [s for s in statuses.split(",") if s not in ERROR_STATUSES]
-            if unknown:
-                raise InvalidRequestError(
-                    f"unknown error status {', '.join(unknown)}; expected: "
-                    f"{', '.join(ERROR_STATUSES)}"
-                )
+        statuses = known_values(status, "status", ERROR_STATUSES, "error status")
         if search is not None and (not isinstance(search, str) or len(search) > MAX_SEARCH_LENGTH):
             raise InvalidRequestError(
                 f"search must be a string of at most {MAX_SEARCH_LENGTH} characters"

@@ -121,8 +121,6 @@ class Runs(Resource):
             "filter[region]": comma_list(region, "region"),
             **cursor_params(limit, after, before),
         }
-        if after and before:
-            raise InvalidRequestError("pass either after or before, not both")
         params = {key: value for key, value in params.items() if value is not None}
 
         client = self._client

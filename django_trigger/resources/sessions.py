@@ -38,6 +38,7 @@ from ._base import (
     cursor_params,
     epoch_ms,
     flow,
+    known_values,
     nonempty,
     period_filter,
     retry_safety,
@@ -221,16 +222,7 @@ class Sessions(Resource):
     ) -> CursorPage[Session]:
         """Sessions newest first, in cursor pages of up to ``limit`` (default 100); one
         request per page. Filters as the SDK's ``sessions.list``."""
-        if after and before:
-            raise InvalidRequestError("pass either after or before, not both")
-        statuses = comma_list(status, "status")
-        if statuses is not None:
-            unknown = [s for s in statuses.split(",") if s not in SESSION_STATUSES]
-            if unknown:
-                raise InvalidRequestError(
-                    f"unknown session status {', '.join(unknown)}; expected: "
-                    f"{', '.join(SESSION_STATUSES)}"
-                )
+        statuses = known_values(status, "status", SESSION_STATUSES, "session status")
         params: dict[str, Any] = {
             "filter[type]": comma_list(type, "type"),
             "filter[tags]": comma_list(tag, "tag"),

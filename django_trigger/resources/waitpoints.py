@@ -34,6 +34,7 @@ from ._base import (
     duration,
     epoch_ms,
     flow,
+    known_values,
     nonempty,
     period_filter,
     retry_safety,
@@ -51,7 +52,7 @@ MAX_CREATE_BODY_BYTES = 10 * 1024  # the create route's maxContentLength
 # TASK_PAYLOAD_MAXIMUM_SIZE of the cloud service (the complete route's cap); larger data the
 # service offloads to object storage, which this client does not do.
 MAX_COMPLETION_BYTES = 3 * 1024 * 1024
-_STATUSES = frozenset(status.value for status in WaitpointTokenStatus)
+_STATUSES = tuple(status.value for status in WaitpointTokenStatus)
 _PUBLIC_TOKEN = {"x-trigger-jwt": "publicAccessToken"}
 _TTL_UNITS = ("s", "m", "h", "d")
 
@@ -140,18 +141,9 @@ class Waitpoints(Resource):
     ) -> CursorPage[WaitpointToken]:
         """Tokens of the key's environment, newest first; iterating walks every page.
         ``tags`` matches tokens with any of them. Without ``limit`` pages hold 100."""
-        if after and before:
-            raise InvalidRequestError("pass either after or before, not both")
         if period is not None and (from_ is not None or to is not None):
             raise InvalidRequestError("pass period or from_/to, not both")
-        statuses = comma_list(status, "status")
-        if statuses is not None:
-            unknown = [s for s in statuses.split(",") if s not in _STATUSES]
-            if unknown:
-                raise InvalidRequestError(
-                    f"unknown waitpoint token status {', '.join(unknown)}; expected: "
-                    "WAITING, COMPLETED, TIMED_OUT"
-                )
+        statuses = known_values(status, "status", _STATUSES, "waitpoint token status")
         params: dict[str, Any] = {
             "filter[status]": statuses,
             "filter[idempotencyKey]": nonempty(idempotency_key, "idempotency_key"),

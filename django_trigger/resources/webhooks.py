@@ -35,6 +35,7 @@ from ._base import (
     cursor_params,
     duration,
     epoch_ms,
+    known_values,
     period_filter,
     retry_safety,
 )
@@ -151,16 +152,7 @@ class Webhooks(Resource):
     ) -> CursorPage[WebhookDelivery]:
         """Deliveries of every endpoint, newest first, in cursor pages of up to ``limit``
         (default 100); one request per page."""
-        if after and before:
-            raise InvalidRequestError("pass either after or before, not both")
-        statuses = comma_list(status, "status")
-        if statuses is not None:
-            unknown = [s for s in statuses.split(",") if s not in DELIVERY_STATUSES]
-            if unknown:
-                raise InvalidRequestError(
-                    f"unknown delivery status {', '.join(unknown)}; expected: "
-                    f"{', '.join(DELIVERY_STATUSES)}"
-                )
+        statuses = known_values(status, "status", DELIVERY_STATUSES, "delivery status")
         params: dict[str, Any] = {
             "filter[webhook]": comma_list(webhook, "webhook"),
             "filter[status]": statuses,
