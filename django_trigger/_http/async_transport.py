@@ -36,7 +36,7 @@ from django_trigger.exceptions import (
 )
 from django_trigger.options import RequestOptionsLike
 
-from .retry import MAX_SERVER_WAIT, Failure, RetryRules, RetrySafety, _path_only
+from .retry import Failure, RetryRules, RetrySafety, _path_only
 from .transport import (
     PreparedCall,
     RawResponse,
@@ -123,7 +123,7 @@ class AsyncTransport(TransportBase):
         url: str | None = None,
     ) -> RawResponse[Any]:
         """``Transport.request`` awaited: same arguments, same result and errors."""
-        call = self.prepare(
+        call, wait = self.begin(
             method,
             path,
             params=params,
@@ -135,13 +135,9 @@ class AsyncTransport(TransportBase):
             retry_safety=retry_safety,
             url=url,
         )
+        if wait:
+            await asyncio.sleep(wait)
         budget = call.budget
-        if self.shared_rate_limit is not None and url is None:
-            wait = self.shared_rate_limit.wait_before(
-                min(MAX_SERVER_WAIT, budget.remaining()), method, path
-            )
-            if wait:
-                await asyncio.sleep(wait)
         rules: RetryRules | None = None  # made at the first failure (most calls have none)
         client = self.client()
         send_headers = self._send_headers(call, authenticated, outside_api=url is not None)
@@ -213,17 +209,7 @@ class AsyncTransport(TransportBase):
         """``Transport.open_stream`` awaited: one attempt, the response with its body unread
         (iterate ``aiter_bytes()``; each read waits at most ``read_timeout``), a non-2xx
         answer raised as its ``ApiError``. The caller closes it (``await response.aclose()``)."""
-        call = self.prepare(
-            "GET",
-            path,
-            params=None,
-            json_body=None,
-            data=None,
-            files=None,
-            headers=headers,
-            request_options={"retry": {"max_attempts": 1}, "timeout": read_timeout},
-            retry_safety=RetrySafety.READ,
-        )
+        call = self.prepare_stream(path, headers, read_timeout)
         call.headers["Authorization"] = self._authorization
         client = self.client()
         timeout = httpx.Timeout(

@@ -314,6 +314,59 @@ class TransportBase:
             budget=budget,
         )
 
+    def begin(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        data: bytes | None,
+        files: Any,
+        headers: Mapping[str, str] | None,
+        request_options: RequestOptionsLike,
+        retry_safety: RetrySafety | None,
+        url: str | None,
+    ) -> tuple[PreparedCall, float]:
+        """The start of both transports' ``request``: the prepared call, and the seconds to
+        wait before sending it (a rate-limit reset another worker saw, API calls only, within
+        the deadline; 0 for none). Each transport sleeps its own way."""
+        call = self.prepare(
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            data=data,
+            files=files,
+            headers=headers,
+            request_options=request_options,
+            retry_safety=retry_safety,
+            url=url,
+        )
+        wait = 0.0
+        if self.shared_rate_limit is not None and url is None:
+            wait = self.shared_rate_limit.wait_before(
+                min(MAX_SERVER_WAIT, call.budget.remaining()), method, path
+            )
+        return call, wait
+
+    def prepare_stream(
+        self, path: str, headers: Mapping[str, str], read_timeout: float
+    ) -> PreparedCall:
+        """An event stream's GET (both transports' ``open_stream``): one attempt, each read
+        waiting at most ``read_timeout``."""
+        return self.prepare(
+            "GET",
+            path,
+            params=None,
+            json_body=None,
+            data=None,
+            files=None,
+            headers=headers,
+            request_options={"retry": {"max_attempts": 1}, "timeout": read_timeout},
+            retry_safety=RetrySafety.READ,
+        )
+
     def answer(
         self,
         call: PreparedCall,
@@ -472,7 +525,7 @@ class Transport(TransportBase):
         to ``READ``, anything else to ``UNSAFE``). ``unknown_hint`` tells the caller what to
         check when the outcome is unknown; ``{sent_at}`` in it becomes the UTC time the call
         started. ``url``: send to this URL outside the API instead (see ``prepare``)."""
-        call = self.prepare(
+        call, wait = self.begin(
             method,
             path,
             params=params,
@@ -484,14 +537,9 @@ class Transport(TransportBase):
             retry_safety=retry_safety,
             url=url,
         )
+        if wait:
+            time.sleep(wait)
         budget = call.budget
-        # A reset another worker saw (API calls only), within the deadline.
-        if self.shared_rate_limit is not None and url is None:
-            wait = self.shared_rate_limit.wait_before(
-                min(MAX_SERVER_WAIT, budget.remaining()), method, path
-            )
-            if wait:
-                time.sleep(wait)
         sent_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         try:
             with active_budget(budget):
@@ -540,17 +588,7 @@ class Transport(TransportBase):
         response returned with its body unread once the head arrived within ``read_timeout``;
         a non-2xx answer is read (capped) and raised as its ``ApiError``. The caller closes
         the response. Reads of the body are bounded with :func:`read_stream_chunk`."""
-        call = self.prepare(
-            "GET",
-            path,
-            params=None,
-            json_body=None,
-            data=None,
-            files=None,
-            headers=headers,
-            request_options={"retry": {"max_attempts": 1}, "timeout": read_timeout},
-            retry_safety=RetrySafety.READ,
-        )
+        call = self.prepare_stream(path, headers, read_timeout)
         sent_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         try:
             with active_budget(call.budget):
