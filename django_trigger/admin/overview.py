@@ -1,20 +1,35 @@
 """Trigger.dev › Overview: what is happening, for whoever opens the admin first.
 
-Runs by status over the chosen period (a stacked bar per hour or day), failure rate and
-p50/p95 duration per task, the slowest and most-failing tasks, and queue depth, drawn as
-server-rendered SVG (no script, no build step), each chart with its numbers in a table.
+Runs by status over the chosen period (a stacked bar per hour or day of the admin's current
+time zone), failure rate and p50/p95 duration per task, the slowest and most-failing tasks,
+and queue depth, drawn as server-rendered SVG (no script, no build step), each chart with its
+numbers in a table.
 
-Requests: at most ``MAX_PAGES`` run list pages (``GET /api/v1/runs``, 100 runs each, created
-since the start of the period) and one ``GET /api/v1/queues``; when the period holds more
-runs than that, the page says the figures cover only the newest ones. With the admin's
-``ADMIN_CACHE_TIMEOUT`` the fetched data is kept in Django's cache like the list pages.
+Requests, answered from the query API where the server has it (docs/API-ADDENDUM.md §19):
+
+- **query path**: two ``POST /api/v1/query`` (runs per bucket and status; per task: runs,
+  finished, failed, p50 and p95) and one ``GET /api/v1/queues`` — three requests, whatever
+  the number of runs;
+- **list path**, when the server has no query route (404) or refuses the query (400, 403:
+  e.g. a key without query access) or the time zone has no IANA name: the refused query
+  (if one was sent), at most ``MAX_PAGES`` run list pages (``GET /api/v1/runs``, 100 runs
+  each, created since the start of the period) and one ``GET /api/v1/queues``; when the
+  period holds more runs than that, the page says the figures cover only the newest ones.
+
+Both paths give the same figures: buckets are ClickHouse's ``toStartOfHour``/``toStartOfDay``
+in the time zone (the start of the local day plus whole hours, so half-hour zones and DST
+days bucket alike), and p50/p95 are ClickHouse's ``quantile`` (linear interpolation between
+the nearest ranks) computed here from the listed durations. With the admin's
+``ADMIN_CACHE_TIMEOUT`` the result is kept in Django's cache like the list pages.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.contrib import admin
@@ -22,7 +37,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,7 +51,7 @@ from .runs import STATUS_CLASSES
 
 __all__ = ["MAX_PAGES", "OverviewAdmin", "percentile"]
 
-#: Run list pages read per view at most (100 runs each).
+#: Run list pages read per view at most on the list path (100 runs each).
 MAX_PAGES = 5
 PAGE_SIZE = 100
 #: Status groups, in stacking order (bottom first), with their labels.
@@ -50,33 +64,98 @@ GROUPS = (
     ("queued", gettext_lazy("Queued")),
     ("other", gettext_lazy("Other")),
 )
-#: period -> (label, bucket size, number of buckets)
-PERIODS: dict[str, tuple[Any, timedelta, int]] = {
-    "24h": (gettext_lazy("Last 24 hours, per hour"), timedelta(hours=1), 24),
-    "7d": (gettext_lazy("Last 7 days, per day"), timedelta(days=1), 7),
+#: TRQL's ``status`` titles (``runStatusTitleFromStatus``) in the groups the run list's
+#: statuses of the same runs have in ``STATUS_CLASSES``.
+TITLE_GROUPS = {
+    "Completed": "success",
+    "Failed": "failed",
+    "Crashed": "failed",
+    "System failure": "failed",
+    "Timed out": "failed",
+    "Expired": "failed",
+    "Interrupted": "failed",
+    "Canceled": "canceled",
+    "Executing": "running",
+    "Dequeued": "running",
+    "Reattempting": "running",
+    "Waiting": "waiting",
+    "Paused": "waiting",
+    "Queued": "queued",
+    "Delayed": "queued",
+    "Pending version": "queued",
+}
+#: period -> (label, TRQL function of the bucket, number of buckets)
+PERIODS: dict[str, tuple[Any, str, int]] = {
+    "24h": (gettext_lazy("Last 24 hours, per hour"), "toStartOfHour", 24),
+    "7d": (gettext_lazy("Last 7 days, per day"), "toStartOfDay", 7),
 }
 DEFAULT_PERIOD = "24h"
 CHART_WIDTH, CHART_HEIGHT, BAR_GAP = 720, 200, 2
+#: Answers on which the query path gives way to the list path.
+FALLBACK_STATUSES = (400, 403, 404)
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*", re.ASCII)
+
+
+def _titles(group: str) -> str:
+    return ", ".join(f"'{title}'" for title, g in TITLE_GROUPS.items() if g == group)
+
+
+_FINISHED = f"status IN ({_titles('success')}, {_titles('failed')})"
+_BUCKETS_QUERY = (
+    "SELECT toUnixTimestamp({function}(toTimeZone(triggered_at, '{zone}'))) AS bucket, "
+    "status, count() AS runs FROM runs GROUP BY bucket, status"
+)
+# (S608: TRQL built from the fixed titles above, no input)
+_TASKS_QUERY = (
+    f"SELECT task_identifier, count() AS runs, countIf({_FINISHED}) AS finished, "  # noqa: S608
+    f"countIf(status IN ({_titles('failed')})) AS failed, "
+    f"quantileIf(0.5)(usage_duration, {_FINISHED} AND usage_duration > 0) AS p50, "
+    f"quantileIf(0.95)(usage_duration, {_FINISHED} AND usage_duration > 0) AS p95 "
+    "FROM runs GROUP BY task_identifier"
+)
 
 
 def percentile(values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile (``p`` in 0–100) of ``values``; ``None`` when empty."""
+    """ClickHouse's ``quantile`` at ``p`` (0–100): the sorted values linearly interpolated
+    at ``p / 100 * (n - 1)``; ``None`` when empty (ClickHouse's NaN, sent as null)."""
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+    index = max(0.0, min(len(ordered) - 1.0, p / 100 * (len(ordered) - 1)))
+    left = int(index)
+    if left + 1 == len(ordered):
+        return float(ordered[left])
+    return float(ordered[left]) * (left + 1 - index) + float(ordered[left + 1]) * (index - left)
 
 
-def period_start(now: datetime, period: str) -> datetime:
-    """The first bucket's start: the current hour (or day, in the current time zone) and
-    the ``n - 1`` before it, so each bucket is a whole hour or day."""
-    _label, step, count = PERIODS[period]
-    local = timezone.localtime(now)
-    if step == timedelta(days=1):
-        floor = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    else:
-        floor = local.replace(minute=0, second=0, microsecond=0)
-    return floor - step * (count - 1)
+def bucket_start(instant: datetime, period: str, zone: tzinfo) -> datetime:
+    """The start of ``instant``'s bucket in ``zone``, as ClickHouse's ``toStartOfDay`` /
+    ``toStartOfHour`` give it: the first instant of the local date, plus whole elapsed hours
+    for an hour (a 25-hour day has 25 buckets; a +05:30 zone's hours start at :30 UTC)."""
+    local = instant.astimezone(zone)
+    day = datetime.combine(local.date(), time(), tzinfo=zone)
+    if PERIODS[period][1] == "toStartOfDay":
+        return day
+    since = math.floor(instant.timestamp()) - int(day.timestamp())
+    return datetime.fromtimestamp(day.timestamp() + since // 3600 * 3600, zone)
+
+
+def bucket_starts(now: datetime, period: str, zone: tzinfo) -> list[datetime]:
+    """The period's buckets, oldest first: the current hour (or day) and the ones before."""
+    _label, _function, count = PERIODS[period]
+    starts = [bucket_start(now, period, zone)]
+    while len(starts) < count:  # (in UTC: arithmetic on zoned datetimes is wall-clock)
+        before = starts[0].astimezone(dt_timezone.utc) - timedelta(seconds=1)
+        starts.insert(0, bucket_start(before, period, zone))
+    return starts
+
+
+def zone_name(zone: tzinfo) -> str | None:
+    """The zone's IANA name for TRQL's ``toTimeZone`` (``None``: the list path only)."""
+    if zone is dt_timezone.utc:
+        return "UTC"
+    key = getattr(zone, "key", None)
+    return key if isinstance(key, str) and _ZONE_NAME.fullmatch(key) else None
 
 
 @dataclass
@@ -85,90 +164,149 @@ class TaskStats:
     runs: int = 0
     failed: int = 0
     finished: int = 0  # completed or failed (what the failure rate is out of)
-    durations: list[float] = field(default_factory=list)
+    p50: float | None = None
+    p95: float | None = None
+    durations: list[float] = field(default_factory=list)  # the list path's, for p50/p95
 
     @property
     def failure_rate(self) -> float | None:
         return self.failed / self.finished if self.finished else None
 
-    @property
-    def p50(self) -> float | None:
-        return percentile(self.durations, 50)
 
-    @property
-    def p95(self) -> float | None:
-        return percentile(self.durations, 95)
+def _empty() -> dict[str, int]:
+    return {key: 0 for key, _ in GROUPS}
 
 
-def fetch(alias: str, start: datetime) -> dict[str, Any]:
-    """The runs created since ``start`` (at most ``MAX_PAGES`` pages) and the queues, as plain
-    data (cacheable), with the number of requests made."""
+def fetch(alias: str, period: str, start: datetime, zone: tzinfo) -> dict[str, Any]:
+    """The period's figures since ``start`` (the first bucket's start) and the queues, as
+    plain data (cacheable): from two queries, else from the run list (see the module's
+    docstring), with the number of requests made and the path taken."""
     client = get_client(alias)
     options = admin_request_options(alias)
-    runs: list[list[Any]] = []
-    after = None
+    name = zone_name(zone)
+    data: dict[str, Any] | None = None
     requests = 0
+    if name is not None:
+        function = PERIODS[period][1]
+        try:
+            requests += 1
+            buckets = client.query.execute(
+                _BUCKETS_QUERY.format(function=function, zone=name),
+                from_=start,
+                request_options=options,
+            )
+            requests += 1
+            tasks = client.query.execute(_TASKS_QUERY, from_=start, request_options=options)
+        except ApiError as err:
+            if err.status not in FALLBACK_STATUSES:
+                raise
+        else:
+            data = _from_query(buckets.rows, tasks.rows)
+    if data is None:
+        data, pages = _from_list(client, options, period, start, zone)
+        requests += pages
+    queues = client.queues.list(per_page=100, request_options=options)
+    requests += 1
+    data.update(
+        queues=[[q.name, q.queued, q.running, q.paused] for q in queues.data],
+        queues_truncated=(queues.count or 0) > len(queues.data),
+        requests=requests,
+    )
+    return data
+
+
+def _from_query(buckets: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    counts: dict[int, dict[str, int]] = {}
+    totals = _empty()
+    for row in buckets:
+        group = TITLE_GROUPS.get(row["status"], "other")
+        counts.setdefault(int(row["bucket"]), _empty())[group] += int(row["runs"])
+        totals[group] += int(row["runs"])
+    return {
+        "source": "query",
+        "counts": counts,
+        "totals": totals,
+        "run_count": sum(totals.values()),
+        "truncated": False,
+        "tasks": sorted(
+            [
+                row["task_identifier"],
+                int(row["runs"]),
+                int(row["finished"]),
+                int(row["failed"]),
+                None if row["p50"] is None else float(row["p50"]),
+                None if row["p95"] is None else float(row["p95"]),
+            ]
+            for row in tasks
+        ),
+    }
+
+
+def _from_list(
+    client: Any, options: Any, period: str, start: datetime, zone: tzinfo
+) -> tuple[dict[str, Any], int]:
+    counts: dict[int, dict[str, int]] = {}
+    totals = _empty()
+    tasks: dict[str, TaskStats] = {}
+    after = None
+    pages = 0
+    run_count = 0
     truncated = False
     for _page in range(MAX_PAGES):
         page = client.runs.list(from_=start, limit=PAGE_SIZE, after=after, request_options=options)
-        requests += 1
-        runs.extend(
-            [run.created_at.isoformat(), str(run.status), run.task_identifier, run.duration_ms or 0]
-            for run in page.data
-        )
+        pages += 1
+        for run in page.data:
+            group = STATUS_CLASSES.get(str(run.status), "other")
+            bucket = int(bucket_start(run.created_at, period, zone).timestamp())
+            counts.setdefault(bucket, _empty())[group] += 1
+            totals[group] += 1
+            run_count += 1
+            stats = tasks.setdefault(run.task_identifier, TaskStats(run.task_identifier))
+            stats.runs += 1
+            if group in ("success", "failed"):
+                stats.finished += 1
+                stats.failed += group == "failed"
+                if run.duration_ms:
+                    stats.durations.append(float(run.duration_ms))
         after = page.next_cursor
         if not after:
             break
     else:
         truncated = bool(after)
-    queues = client.queues.list(per_page=100, request_options=options)
-    requests += 1
     return {
-        "runs": runs,
-        "truncated": truncated,
-        "queues": [[q.name, q.queued, q.running, q.paused] for q in queues.data],
-        "queues_truncated": (queues.count or 0) > len(queues.data),
-        "requests": requests,
-    }
-
-
-def summarize(data: dict[str, Any], start: datetime, period: str) -> dict[str, Any]:
-    _label, step, count = PERIODS[period]
-    buckets = [{key: 0 for key, _ in GROUPS} for _ in range(count)]
-    tasks: dict[str, TaskStats] = {}
-    totals = {key: 0 for key, _ in GROUPS}
-    for created, status, task, duration in data["runs"]:
-        group = STATUS_CLASSES.get(status, "other")
-        index = int((parse_datetime(created) - start) / step)  # type: ignore[operator]
-        if 0 <= index < count:
-            buckets[index][group] += 1
-        totals[group] += 1
-        stats = tasks.setdefault(task, TaskStats(task))
-        stats.runs += 1
-        if group in ("success", "failed"):
-            stats.finished += 1
-            stats.failed += group == "failed"
-            if duration:
-                stats.durations.append(float(duration))
-    return {
-        "buckets": buckets,
-        "tasks": sorted(tasks.values(), key=lambda t: t.task),
+        "source": "list",
+        "counts": counts,
         "totals": totals,
-    }
+        "run_count": run_count,
+        "truncated": truncated,
+        "tasks": sorted(
+            [
+                t.task,
+                t.runs,
+                t.finished,
+                t.failed,
+                percentile(t.durations, 50),
+                percentile(t.durations, 95),
+            ]
+            for t in tasks.values()
+        ),
+    }, pages
 
 
 def _bucket_label(when: datetime, period: str) -> str:
     return date_format(when, "M j" if period == "7d" else "H:i")
 
 
-def stacked_bars(buckets: list[dict[str, int]], start: datetime, period: str) -> dict[str, Any]:
+def stacked_bars(
+    counts: dict[int, dict[str, int]], starts: list[datetime], period: str
+) -> dict[str, Any]:
     """Rectangles of the stacked bar chart (one bar per bucket, groups bottom-up)."""
-    _label, step, count = PERIODS[period]
+    count = len(starts)
+    buckets = [counts.get(int(when.timestamp()), _empty()) for when in starts]
     top = max((sum(b.values()) for b in buckets), default=0) or 1
     width = CHART_WIDTH / count
     bars = []
-    for i, bucket in enumerate(buckets):
-        when = timezone.localtime(start + step * i)
+    for i, (when, bucket) in enumerate(zip(starts, buckets, strict=True)):
         y = float(CHART_HEIGHT)
         rects = []
         for key, label in GROUPS:
@@ -260,7 +398,9 @@ class OverviewAdmin(admin.ModelAdmin):
         alias = request.GET.get("alias", DEFAULT_ALIAS)
         if alias not in trigger_settings.clients:
             alias = DEFAULT_ALIAS
-        start = period_start(timezone.now(), period)
+        zone = timezone.get_current_timezone()
+        starts = bucket_starts(timezone.now(), period, zone)
+        start = starts[0]
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),
             "title": _("Overview"),
@@ -268,7 +408,7 @@ class OverviewAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "media": self.media,
             "period": period,
-            "periods": [(key, label) for key, (label, _s, _n) in PERIODS.items()],
+            "periods": [(key, label) for key, (label, _f, _n) in PERIODS.items()],
             "aliases": list(trigger_settings.clients) if len(trigger_settings.clients) > 1 else [],
             "alias": alias,
             "start": timezone.localtime(start),
@@ -279,14 +419,16 @@ class OverviewAdmin(admin.ModelAdmin):
         try:
             data = _cached(
                 alias,
-                {"model": "overview", "start": start.isoformat()},
-                lambda: fetch(alias, start),
+                {"model": "overview", "period": period, "start": start, "zone": str(zone)},
+                lambda: fetch(alias, period, start, zone),
             )
         except (ApiError, ConfigurationError) as err:
             context.update(error=describe_error(err), advice=retry_advice(err))
             return TemplateResponse(request, "admin/django_trigger/overview.html", context)
-        summary = summarize(data, start, period)
-        tasks = summary["tasks"]
+        tasks = [
+            TaskStats(task, runs, failed, finished, p50, p95)
+            for task, runs, finished, failed, p50, p95 in data["tasks"]
+        ]
         durations = [t for t in tasks if t.p95 is not None]
         failing = sorted((t for t in tasks if t.failed), key=lambda t: (-t.failed, t.task))
         queues = sorted(data["queues"], key=lambda q: (-(q[1] + q[2]), q[0]))
@@ -294,9 +436,9 @@ class OverviewAdmin(admin.ModelAdmin):
 
         context.update(
             data=data,
-            run_count=len(data["runs"]),
-            totals=[(key, label, summary["totals"][key]) for key, label in GROUPS],
-            chart=stacked_bars(summary["buckets"], start, period),
+            run_count=data["run_count"],
+            totals=[(key, label, data["totals"][key]) for key, label in GROUPS],
+            chart=stacked_bars(data["counts"], starts, period),
             tasks=[
                 {
                     "task": t.task,

@@ -1,27 +1,37 @@
 """The overview page over real HTTP to the emulator: its numbers (computed here again from the
-emulator's seeded runs, independently of the admin's code), the requests it makes, caching,
-truncation, permissions and escaping."""
+emulator's runs, independently of the admin's code), the requests each path makes (two queries,
+or the bounded run list when the query API is missing or refuses), the same figures either
+way in several time zones and on DST days, caching, truncation, permissions and escaping."""
 
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone as dj_timezone
 
 from django_trigger import get_client
 from django_trigger.admin import overview
+from django_trigger.admin.runs import format_duration
 
 from .base import RUNS_LIST, AdminTestCase
 
 QUEUES_LIST = "/api/v1/queues"
+QUERY = "/api/v1/query"
 FAILED = {"FAILED", "CRASHED", "SYSTEM_FAILURE", "TIMED_OUT", "EXPIRED", "INTERRUPTED"}
+# What the page shows, compared between the two paths.
+FIGURES = ("run_count", "totals", "chart", "tasks", "duration_chart", "slowest", "failing")
 
 
-def nearest_rank(values, p):
+def interpolated(values, p):
+    """The p-th percentile, linear between the closest ranks (numpy's default)."""
     ordered = sorted(values)
-    return ordered[math.ceil(p / 100 * len(ordered)) - 1]
+    position = (len(ordered) - 1) * p / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 class OverviewTests(AdminTestCase):
@@ -31,9 +41,16 @@ class OverviewTests(AdminTestCase):
         self.journal.clear()
         return self.client.get(self.url("overview_changelist"), params)
 
+    def get_from_lists(self, status=404, **params):
+        """The page when the query route answers ``status`` (404: a server without it)."""
+        self.emulator.faults.fail_next(1, status, path=QUERY)
+        response = self.get(**params)
+        self.assertEqual(response.context["data"]["source"], "list")
+        return response
+
     def expected(self, period):
         """Every run of the period, read through the client page by page (not the admin)."""
-        local = timezone.localtime()
+        local = dj_timezone.localtime()
         if period == "7d":
             start = local.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=6)
         else:
@@ -50,60 +67,90 @@ class OverviewTests(AdminTestCase):
 
     def test_numbers_match_the_runs_of_the_period(self):
         for period in ("24h", "7d"):
-            with self.subTest(period):
-                start, runs = self.expected(period)
-                self.assertTrue(runs)
-                response = self.get(period=period)
-                self.assertEqual(response.status_code, 200)
-                self.assertEqual(response.context["run_count"], len(runs))
-                self.assertFalse(response.context["data"]["truncated"])
-                # Stacked bars: every run in exactly one bucket, the buckets in time order.
-                bars = response.context["chart"]["bars"]
-                self.assertEqual(len(bars), 24 if period == "24h" else 7)
-                self.assertEqual(sum(bar["total"] for bar in bars), len(runs))
-                step = timedelta(hours=1) if period == "24h" else timedelta(days=1)
-                for i, bar in enumerate(bars):
-                    low, high = start + step * i, start + step * (i + 1)
-                    self.assertEqual(
-                        bar["total"], sum(1 for r in runs if low <= r.created_at < high)
-                    )
-                totals = {key: n for key, _label, n in response.context["totals"]}
-                self.assertEqual(
-                    totals["success"], sum(1 for r in runs if str(r.status) == "COMPLETED")
-                )
-                self.assertEqual(totals["failed"], sum(1 for r in runs if str(r.status) in FAILED))
-                # Per task: failure rate over finished runs, nearest-rank p50/p95.
-                rows = {row["task"]: row for row in response.context["tasks"]}
-                for task in {r.task_identifier for r in runs}:
-                    mine = [r for r in runs if r.task_identifier == task]
-                    finished = [
-                        r for r in mine if str(r.status) == "COMPLETED" or str(r.status) in FAILED
-                    ]
-                    failed = [r for r in finished if str(r.status) in FAILED]
-                    row = rows[task]
-                    self.assertEqual(
-                        (row["runs"], row["finished"], row["failed"]),
-                        (len(mine), len(finished), len(failed)),
-                    )
-                    if finished:
-                        self.assertEqual(row["failure_rate"], f"{len(failed) / len(finished):.0%}")
-                    durations = [r.duration_ms for r in finished if r.duration_ms]
-                    if durations:
-                        from django_trigger.admin.runs import format_duration
+            start, runs = self.expected(period)
+            self.assertTrue(runs)
+            for path in ("query", "list"):
+                with self.subTest(period=period, path=path):
+                    response = self.get(period=period) if path == "query" else None
+                    response = response or self.get_from_lists(period=period)
+                    self.assertEqual(response.status_code, 200)
+                    self.assertEqual(response.context["data"]["source"], path)
+                    self.check_numbers(response, period, start, runs)
 
-                        self.assertEqual(row["p50"], format_duration(nearest_rank(durations, 50)))
-                        self.assertEqual(row["p95"], format_duration(nearest_rank(durations, 95)))
-                self.assertContains(response, 'class="trigger-svg"', count=3)
-                self.assertContains(response, 'id="runs-by-status"')
+    def check_numbers(self, response, period, start, runs):
+        self.assertEqual(response.context["run_count"], len(runs))
+        self.assertFalse(response.context["data"]["truncated"])
+        # Stacked bars: every run in exactly one bucket, the buckets in time order (UTC here).
+        bars = response.context["chart"]["bars"]
+        self.assertEqual(len(bars), 24 if period == "24h" else 7)
+        self.assertEqual(sum(bar["total"] for bar in bars), len(runs))
+        step = timedelta(hours=1) if period == "24h" else timedelta(days=1)
+        for i, bar in enumerate(bars):
+            low, high = start + step * i, start + step * (i + 1)
+            self.assertEqual(bar["total"], sum(1 for r in runs if low <= r.created_at < high))
+        totals = {key: n for key, _label, n in response.context["totals"]}
+        self.assertEqual(totals["success"], sum(1 for r in runs if str(r.status) == "COMPLETED"))
+        self.assertEqual(totals["failed"], sum(1 for r in runs if str(r.status) in FAILED))
+        # Per task: failure rate over finished runs, interpolated p50/p95.
+        rows = {row["task"]: row for row in response.context["tasks"]}
+        self.assertEqual(set(rows), {r.task_identifier for r in runs})
+        for task in rows:
+            mine = [r for r in runs if r.task_identifier == task]
+            finished = [r for r in mine if str(r.status) == "COMPLETED" or str(r.status) in FAILED]
+            failed = [r for r in finished if str(r.status) in FAILED]
+            row = rows[task]
+            self.assertEqual(
+                (row["runs"], row["finished"], row["failed"]),
+                (len(mine), len(finished), len(failed)),
+            )
+            if finished:
+                self.assertEqual(row["failure_rate"], f"{len(failed) / len(finished):.0%}")
+            durations = [r.duration_ms for r in finished if r.duration_ms]
+            if durations:
+                self.assertEqual(row["p50"], format_duration(interpolated(durations, 50)))
+                self.assertEqual(row["p95"], format_duration(interpolated(durations, 95)))
+            else:
+                self.assertEqual((row["p50"], row["p95"]), ("-", "-"))
+        self.assertContains(response, 'class="trigger-svg"', count=3)
+        self.assertContains(response, 'id="runs-by-status"')
 
-    def test_bounded_requests_and_the_count_is_shown(self):
+    def test_both_paths_show_the_same_figures_in_any_time_zone(self):
+        for zone in ("UTC", "Asia/Kolkata", "America/New_York", "Asia/Kathmandu"):
+            for period in ("24h", "7d"):
+                with self.subTest(zone=zone, period=period), override_settings(TIME_ZONE=zone):
+                    by_query = self.get(period=period)
+                    self.assertEqual(by_query.context["data"]["source"], "query")
+                    by_list = self.get_from_lists(period=period)
+                    self.assertGreater(by_query.context["run_count"], 0)
+                    for name in FIGURES:
+                        self.assertEqual(by_query.context[name], by_list.context[name], name)
+
+    def test_requests_per_path(self):
         response = self.get()
-        lists = self.journal.count(path=RUNS_LIST)
-        self.assertGreaterEqual(lists, 1)
-        self.assertLessEqual(lists, overview.MAX_PAGES)
+        self.assertEqual(self.journal.count(method="POST", path=QUERY), 2)
         self.assertEqual(self.journal.count(path=QUEUES_LIST), 1)
-        self.assertEqual(self.journal.count(), lists + 1)
-        self.assertContains(response, f"This page made {lists + 1} requests")
+        self.assertEqual(self.journal.count(), 3)
+        self.assertContains(response, "This page made 3 requests")
+        # No query route (404), or the query refused (403: the key; 400: the query): the run
+        # list, bounded, after the one refused query.
+        for status in (404, 403, 400):
+            with self.subTest(status):
+                response = self.get_from_lists(status)
+                lists = self.journal.count(path=RUNS_LIST)
+                self.assertGreaterEqual(lists, 1)
+                self.assertLessEqual(lists, overview.MAX_PAGES)
+                self.assertEqual(self.journal.count(path=QUERY), 1)
+                self.assertEqual(self.journal.count(path=QUEUES_LIST), 1)
+                self.assertEqual(self.journal.count(), lists + 2)
+                self.assertContains(response, f"This page made {lists + 2} requests")
+                self.assertContains(response, "the query API was not available")
+
+    def test_a_zone_without_a_name_reads_the_list_only(self):
+        with dj_timezone.override(timezone(timedelta(hours=5, minutes=45))):
+            response = self.get(period="7d")
+        self.assertEqual(response.context["data"]["source"], "list")
+        self.assertEqual(self.journal.count(path=QUERY), 0)
+        self.assertEqual(self.journal.count(), self.journal.count(path=RUNS_LIST) + 1)
 
     def test_truncation_is_said(self):
         _start, runs = self.expected("7d")
@@ -111,7 +158,7 @@ class OverviewTests(AdminTestCase):
         for name, value in (("MAX_PAGES", 2), ("PAGE_SIZE", 10)):  # 20 runs at most
             self.addCleanup(setattr, overview, name, getattr(overview, name))
             setattr(overview, name, value)
-        response = self.get(period="7d")
+        response = self.get_from_lists(period="7d")
         self.assertEqual(self.journal.count(path=RUNS_LIST), 2)
         self.assertEqual(response.context["run_count"], 20)
         self.assertContains(response, "Only the newest 20 runs are counted")
@@ -123,6 +170,11 @@ class OverviewTests(AdminTestCase):
             first = self.get()
             self.assertGreater(self.journal.count(), 0)
             second = self.get()
+            self.assertEqual(self.journal.count(), 0)
+            # the list path's figures are cached alike (another period: another entry)
+            self.get_from_lists(period="7d")
+            self.assertGreater(self.journal.count(path=RUNS_LIST), 0)
+            self.assertEqual(self.get(period="7d").context["data"]["source"], "list")
             self.assertEqual(self.journal.count(), 0)
         self.assertEqual(first.context["run_count"], second.context["run_count"])
 
@@ -137,13 +189,85 @@ class OverviewTests(AdminTestCase):
         self.assertContains(self.client.get("/admin/"), "/admin/django_trigger/overview/")
 
     def test_api_trouble_is_a_page_with_advice(self):
-        self.emulator.faults.fail_next(2, 503, path=RUNS_LIST)
-        response = self.get()
-        self.assertEqual(response.status_code, 200)
-        self.assertContains(response, "Could not load from Trigger.dev")
+        for path in (QUERY, RUNS_LIST):
+            with self.subTest(path):
+                if path == RUNS_LIST:  # the list path, in trouble too
+                    self.emulator.faults.fail_next(1, 404, path=QUERY)
+                self.emulator.faults.fail_next(2, 503, path=path)
+                response = self.get()
+                self.assertEqual(response.status_code, 200)
+                self.assertContains(response, "Could not load from Trigger.dev")
+                self.emulator.faults.clear()
 
     def test_task_names_are_escaped(self):
         get_client().tasks.trigger("<b>x</b>", {"n": 1})
-        response = self.get()
-        self.assertNotContains(response, "<b>x</b>")
-        self.assertContains(response, "&lt;b&gt;x&lt;/b&gt;")
+        for response in (self.get(), self.get_from_lists()):
+            self.assertNotContains(response, "<b>x</b>")
+            self.assertContains(response, "&lt;b&gt;x&lt;/b&gt;")
+
+
+class BucketTests(AdminTestCase):
+    """Both paths on days whose hours are not plain: a DST change (25 and 23 hours) and a
+    +05:45 zone, with the emulator's clock set on such a day (the admin's ``fetch`` is called
+    with the buckets of that instant)."""
+
+    emulator_options = {"seed": 3, "runs": 0}
+    TASKS = ("dst-a", "dst-b")
+
+    def world_around(self, now: datetime) -> None:
+        """60 runs, one every 47 minutes back from ``now`` (about two days), each triggered
+        with the emulator's clock at its instant; then the clock stays at ``now``."""
+        clock = self.emulator.state.clock
+        self.addCleanup(clock.reset)
+        statuses = ["COMPLETED_SUCCESSFULLY", "COMPLETED_WITH_ERRORS", "PENDING", "CANCELED"]
+        client = get_client()
+        for n in reversed(range(60)):
+            clock.freeze(now - timedelta(minutes=47 * n + 1))
+            run_id = client.tasks.trigger(self.TASKS[n % 2], {"n": n}).id
+            with self.emulator.state.lock:
+                run = self.emulator.state.runs.set_status(run_id, statuses[n % 4])
+                run.usage_duration_ms = (n * 7919) % 5000 if n % 5 else 0
+        clock.freeze(now)
+
+    def both(self, period: str, zone: ZoneInfo):
+        now = self.emulator.state.now()
+        starts = overview.bucket_starts(now, period, zone)
+        by_query = overview.fetch("default", period, starts[0], zone)
+        self.emulator.faults.fail_next(1, 404, path=QUERY)
+        by_list = overview.fetch("default", period, starts[0], zone)
+        return starts, by_query, by_list
+
+    def test_dst_days_and_odd_offsets_bucket_alike(self):
+        for now, zone, hours in (
+            ("2026-11-01T20:00:00+00:00", "America/New_York", 25),  # falls back at 06:00 UTC
+            ("2026-03-08T20:00:00+00:00", "America/New_York", 23),  # springs forward at 07:00
+            ("2026-10-04T12:00:00+00:00", "Australia/Lord_Howe", 23.5),  # a half-hour change
+            ("2026-11-30T12:00:00+00:00", "Asia/Kathmandu", 24),  # +05:45
+        ):
+            when = datetime.fromisoformat(now)
+            self.world_around(when)
+            for period in ("24h", "7d"):
+                with self.subTest(now=now, period=period):
+                    starts, by_query, by_list = self.both(period, ZoneInfo(zone))
+                    self.assertEqual((by_query["source"], by_list["source"]), ("query", "list"))
+                    for key in ("counts", "totals", "run_count", "tasks"):
+                        self.assertEqual(by_query[key], by_list[key], key)
+                    self.assertGreater(by_query["run_count"], 20)
+                    # every run of this day's world in its bucket (the seeded ones are later)
+                    epochs = [int(start.timestamp()) for start in starts]
+                    self.assertEqual(len(set(epochs)), len(starts))
+                    created = [when - timedelta(minutes=47 * n + 1) for n in range(60)]
+                    self.assertEqual(
+                        sum(sum(by_query["counts"].get(e, {}).values()) for e in epochs),
+                        sum(1 for c in created if c >= starts[0]),
+                    )
+                    if period == "7d":  # the local day of `now` is `hours` long
+                        following = starts[-1].date() + timedelta(days=1)
+                        end = datetime.combine(following, time(), ZoneInfo(zone))
+                        length = end.timestamp() - starts[-1].timestamp()
+                        self.assertEqual(length / 3600, hours)
+                    else:  # 24 buckets of real hours ending with the current one
+                        self.assertEqual(len(starts), 24)
+                        self.assertLess(self.emulator.state.now() - starts[-1], timedelta(hours=1))
+            self.emulator.state.clock.reset()
+            self.emulator.state.reset()  # the runs of this day go

@@ -271,6 +271,147 @@ class ExecuteTests(QueryCase):
         self.assertEqual(self.journal.count(method="POST", path="/api/v1/query"), 2)
 
 
+class TimeAndQuantileTests(QueryCase):
+    """What the admin's overview asks (quantiles, local hours and days) against values worked
+    out here by hand, over HTTP."""
+
+    def at(self, when: str | None, duration_ms: int, status: str = "COMPLETED_SUCCESSFULLY"):
+        """A run triggered at ``when`` (the clock then stays there), else now."""
+        if when is not None:
+            self.freeze(when)
+        (run_id,) = self.runs([status], usage_duration_ms=duration_ms)
+        return run_id
+
+    def freeze(self, when: str) -> None:
+        clock = self.emulator.state.clock
+        clock.freeze(dt.datetime.fromisoformat(when))
+        self.addCleanup(clock.reset)
+
+    def test_quantiles_interpolate_between_the_nearest_ranks(self):
+        for ms in (100, 200, 300, 400, 1000):
+            self.at(None, ms)
+        self.at(None, 9000, "COMPLETED_WITH_ERRORS")
+        self.at(None, 0, "PENDING")
+        done = "status IN ('Completed') AND usage_duration > 0"
+        rows = self.trigger.query.execute(
+            "SELECT quantile(0.5)(usage_duration) AS p50, quantile(0.95)(usage_duration) AS p95, "
+            f"quantileIf(0.95)(usage_duration, {done}) AS done95, median(usage_duration) AS med, "
+            "quantiles(0.25, 0.75)(usage_duration) AS qs, "
+            "quantileIf(0.5)(usage_duration, status = 'Canceled') AS none_, "
+            f"countIf(status = 'Completed' AND usage_duration > 150) AS slow "
+            f"FROM runs WHERE task_identifier = '{TASK}'"
+        ).rows
+        # 7 values 0 100 200 300 400 1000 9000: p50 at rank 3 = 300; p95 at 5.7: 1000 + 0.7 *
+        # 8000; the completed five: 3.8 -> 400 + 0.8 * 600; p25 at 1.5, p75 at 4.5
+        self.assertEqual(rows[0]["p50"], 300)
+        self.assertAlmostEqual(rows[0]["p95"], 6600)
+        self.assertAlmostEqual(rows[0]["done95"], 880)
+        self.assertEqual(rows[0]["med"], 300)
+        self.assertEqual(rows[0]["qs"], [150, 700])
+        self.assertIsNone(rows[0]["none_"])  # ClickHouse's NaN, printed as null
+        self.assertEqual(rows[0]["slow"], 4)
+
+    def test_hours_and_days_in_a_half_hour_zone(self):
+        self.at("2026-11-29T18:29:00+00:00", 1)  # 23:59 in Kolkata
+        self.at("2026-11-30T10:10:00+00:00", 1)  # 15:40 the next day
+        rows = self.trigger.query.execute(
+            "SELECT toStartOfHour(toTimeZone(triggered_at, 'Asia/Kolkata')) AS hour, "
+            "toStartOfDay(toTimeZone(triggered_at, 'Asia/Kolkata')) AS day, "
+            "toUnixTimestamp(toStartOfHour(toTimeZone(triggered_at, 'Asia/Kolkata'))) AS epoch, "
+            "toStartOfHour(triggered_at) AS utc_hour, count() AS n "
+            f"FROM runs WHERE task_identifier = '{TASK}' "
+            "GROUP BY hour, day, epoch, utc_hour ORDER BY epoch",
+            from_=dt.datetime(2026, 11, 29, tzinfo=dt.timezone.utc),
+        ).rows
+        self.assertEqual(
+            rows,
+            [
+                {
+                    "hour": "2026-11-29 23:00:00",  # ClickHouse's DateTime, in the zone
+                    "day": "2026-11-29 00:00:00",
+                    "epoch": int(dt.datetime(2026, 11, 29, 17, 30, tzinfo=dt.UTC).timestamp()),
+                    "utc_hour": "2026-11-29 18:00:00",
+                    "n": 1,
+                },
+                {
+                    "hour": "2026-11-30 15:00:00",
+                    "day": "2026-11-30 00:00:00",
+                    "epoch": int(dt.datetime(2026, 11, 30, 9, 30, tzinfo=dt.UTC).timestamp()),
+                    "utc_hour": "2026-11-30 10:00:00",
+                    "n": 1,
+                },
+            ],
+        )
+
+    def test_a_dst_day_has_twenty_five_hours(self):
+        # New York falls back on 2026-11-01 at 06:00 UTC (02:00 EDT -> 01:00 EST)
+        for when in ("04:10", "05:30", "06:30", "23:59"):
+            self.at(f"2026-11-01T{when}:00+00:00", 1)
+        rows = self.trigger.query.execute(
+            "SELECT toUnixTimestamp(toStartOfHour(toTimeZone(triggered_at, 'America/New_York'))) "
+            "AS hour, toStartOfHour(toTimeZone(triggered_at, 'America/New_York')) AS local, "
+            "toUnixTimestamp(toStartOfDay(toTimeZone(triggered_at, 'America/New_York'))) AS day "
+            f"FROM runs WHERE task_identifier = '{TASK}' ORDER BY hour",
+            from_=dt.datetime(2026, 10, 31, tzinfo=dt.timezone.utc),
+        ).rows
+        utc = dt.UTC
+        midnight = int(dt.datetime(2026, 11, 1, 4, tzinfo=utc).timestamp())  # 00:00 EDT
+        self.assertEqual(
+            [(r["hour"], r["local"], r["day"]) for r in rows],
+            [
+                (
+                    int(dt.datetime(2026, 11, 1, 4, tzinfo=utc).timestamp()),
+                    "2026-11-01 00:00:00",
+                    midnight,
+                ),
+                # the two local 01:00 hours: printed alike, distinct as instants
+                (
+                    int(dt.datetime(2026, 11, 1, 5, tzinfo=utc).timestamp()),
+                    "2026-11-01 01:00:00",
+                    midnight,
+                ),
+                (
+                    int(dt.datetime(2026, 11, 1, 6, tzinfo=utc).timestamp()),
+                    "2026-11-01 01:00:00",
+                    midnight,
+                ),
+                (
+                    int(dt.datetime(2026, 11, 1, 23, tzinfo=utc).timestamp()),
+                    "2026-11-01 18:00:00",
+                    midnight,
+                ),
+            ],
+        )
+
+    def test_what_the_emulator_does_not_model_or_the_server_refuses(self):
+        for query, message in (
+            ("SELECT nope(run_id) AS x FROM runs", "Unknown function: nope"),
+            ("SELECT uniq(run_id) AS x FROM runs", "uniq() is not supported by the django-trigger"),
+            (
+                "SELECT toStartOfHour(triggered_at, 'UTC') AS h FROM runs",
+                "Function 'toStartOfHour' expects 1 argument, found 2",
+            ),
+            (
+                "SELECT quantileIf(0.5)(usage_duration) AS q FROM runs",
+                "Aggregation 'quantileIf' expects 2 arguments, found 1",
+            ),
+            (
+                "SELECT toTimeZone(triggered_at, 'Mars/Olympus') AS t FROM runs",
+                "Cannot load time zone Mars/Olympus",
+            ),
+            ("SELECT quantile(0.5)(usage_duration) FROM runs", "quantile() without AS"),
+            ("SELECT toStartOfDay(status) AS d FROM runs", "Illegal type of argument"),
+            (
+                "SELECT toStartOfHour(triggered_at) AS h, count() AS n FROM runs "
+                "GROUP BY toStartOfHour(triggered_at)",
+                "GROUP BY an expression",
+            ),
+        ):
+            with self.subTest(query), self.assertRaises(BadRequestError) as ctx:
+                self.trigger.query.execute(query)
+            self.assertIn(message, str(ctx.exception))
+
+
 class DashboardTests(QueryCase):
     def widget(self, title: str = "Runs", **extra):
         return {

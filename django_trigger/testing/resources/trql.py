@@ -5,16 +5,30 @@ costs), and a 400 for everything else.
 Grammar (keywords case-insensitive)::
 
     SELECT item [, item]* FROM runs
-      [WHERE condition [AND condition]*]
+      [WHERE conditions]
       [GROUP BY name [, name]*]
       [ORDER BY name [ASC|DESC] [, ...]*]
       [LIMIT n] [;]
-    item      := column | count() | countIf(condition) | sum(column) | avg(column)
-                 | min(column) | max(column) | timeBucket()     [AS alias]
-                 (countIf needs its alias: ClickHouse names it after the condition)
-    condition := column (= | != | <> | < | <= | > | >=) literal
-                 | column [NOT] IN (literal [, literal]*) | column IS [NOT] NULL
-    literal   := 'text' | number
+    item       := column | count() | countIf(conditions) | sum(column) | avg(column)
+                  | min(column) | max(column) | quantile[(level)](column)
+                  | quantileIf[(level)](column, conditions) | quantiles(level, ...)(column)
+                  | median(column) | medianIf(column, conditions) | timeBucket()
+                  | time                                                   [AS alias]
+    time       := toUnixTimestamp(time) | toStartOfHour(time) | toStartOfDay(time)
+                  | toTimeZone(time, 'Area/City') | a date column
+    conditions := condition [AND condition]*
+    condition  := column (= | != | <> | < | <= | > | >=) literal
+                  | column [NOT] IN (literal [, literal]*) | column IS [NOT] NULL
+    literal    := 'text' | number
+
+countIf, the quantiles, medians and time functions need their alias (ClickHouse names them
+after their text). ``quantile`` is ClickHouse's: linear interpolation between the two nearest
+ranks of the sorted values (``ReservoirSampler::quantileInterpolated``); ClickHouse samples
+8192 values per group, so above that its answer is approximate and the emulator's is exact.
+A time zone is a name ClickHouse loads (an IANA name); ``toStartOfHour``/``toStartOfDay`` work
+in the value's zone (UTC unless ``toTimeZone`` set one) as ClickHouse's ``DateLUT`` does: the
+start of the local day, plus whole hours. Function names outside TRQL's allow-list are
+``Unknown function: <name>``; argument counts get the server's messages.
 
 Columns are the real ``runs`` table's names (``apps/webapp/app/v3/querySchemas.ts``) that the
 emulator can compute (``COLUMNS``); ``status`` uses the friendly titles (``Completed``,
@@ -26,10 +40,14 @@ emulator can compute (``COLUMNS``); ``status`` uses the friendly titles (``Compl
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .trql_functions import AGGREGATIONS, FUNCTIONS
 
 __all__ = ["COLUMNS", "RUN_STATUS_TITLES", "Query", "TrqlError", "bucket_seconds", "parse"]
 
@@ -140,7 +158,27 @@ COLUMNS: dict[str, Column] = {
     "concurrency_key": _c("string", lambda r, c: r.concurrency_key or ""),
     "max_duration": _c("number", lambda r, c: r.max_duration),
 }
-_AGGREGATES = ("count", "countif", "sum", "avg", "min", "max")
+_AGGREGATES = ("count", "countif", "sum", "avg", "min", "max", "quantile")
+# Modelled functions: (lowercased name) -> (min args, max args), as functions.ts declares them.
+_AGGREGATE_ARGS = {
+    "count": (0, 1),
+    "countif": (1, 2),
+    "sum": (1, 1),
+    "avg": (1, 1),
+    "min": (1, 1),
+    "max": (1, 1),
+    "quantile": (1, 1),
+    "quantileif": (2, 2),
+    "quantiles": (1, None),
+    "median": (1, 1),
+    "medianif": (2, 2),
+}
+_TIME_ARGS = {
+    "totimezone": (2, 2),
+    "tostartofhour": (1, 1),
+    "tostartofday": (1, 1),
+    "tounixtimestamp": (1, 2),
+}
 _OPS = ("=", "!=", "<>", "<=", ">=", "<", ">")
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^'\\]|\\.|'')*')|(?P<number>\d+(?:\.\d+)?)|"
@@ -175,12 +213,31 @@ class Condition:
     values: list[Any] = field(default_factory=list)
 
 
+class DateTime(dt.datetime):
+    """A ClickHouse ``DateTime`` (whole seconds, printed without a fraction), as the
+    ``toStartOf...`` functions return; a plain datetime is a ``DateTime64(3)``."""
+
+
+@dataclass
+class Expr:
+    """A time expression: a date column, or a time function of one (``toTimeZone``'s zone
+    in ``zone``)."""
+
+    function: str  # "" for the column itself, else the lowercased function name
+    column: str
+    arg: Expr | None = None
+    zone: str = ""
+
+
 @dataclass
 class Item:
-    kind: str  # "column" | "count" | "countif" | "sum" | "avg" | "min" | "max" | "bucket"
+    kind: str  # "column" | "bucket" | "time" | one of _AGGREGATES
     column: str | None
     name: str  # output column name
-    condition: Condition | None = None
+    conditions: list[Condition] = field(default_factory=list)  # countIf/quantileIf/medianIf
+    levels: list[float] = field(default_factory=list)  # the quantile levels
+    array: bool = False  # quantiles(): one array of values
+    expr: Expr | None = None  # a "time" item
 
     @property
     def aggregate(self) -> bool:
@@ -303,6 +360,157 @@ def _condition(tokens: _Tokens) -> Condition:
     return Condition(column, op, [_literal(tokens)])
 
 
+def _arity(name: str, found: int, limits: tuple[int, int | None], term: str) -> None:
+    """``validateFunctionArgs``: the server's message for a wrong number of arguments."""
+    low, high = limits
+    plural = "s" if low != 1 else ""
+    if low == high and found != low:
+        raise TrqlError(f"{term} '{name}' expects {low} argument{plural}, found {found}")
+    if found < low:
+        raise TrqlError(f"{term} '{name}' expects at least {low} argument{plural}, found {found}")
+    if high is not None and found > high:
+        plural = "s" if high != 1 else ""
+        raise TrqlError(f"{term} '{name}' expects at most {high} argument{plural}, found {found}")
+
+
+def _call_args(tokens: _Tokens, parse_one: Callable[[], Any]) -> list[Any]:
+    """``( arg [, arg]* )`` (or ``()``), each read by ``parse_one``."""
+    tokens.expect("(")
+    args: list[Any] = []
+    if tokens.peek()[1] != ")":
+        args.append(parse_one())
+        while tokens.peek()[1] == ",":
+            tokens.at += 1
+            args.append(parse_one())
+    tokens.expect(")")
+    return args
+
+
+def _conditions(tokens: _Tokens) -> list[Condition]:
+    found = [_condition(tokens)]
+    while tokens.keyword("and"):
+        found.append(_condition(tokens))
+    return found
+
+
+def _raw_arg(tokens: _Tokens) -> tuple[str, Any]:
+    """One argument as written: ``("conditions", [...])`` when a comparison follows a column,
+    ``("time", Expr)`` for a time function, ``("column", name)`` or ``("literal", value)``."""
+    kind, value = tokens.peek()
+    if kind == "name" and tokens.peek(1)[1] == "(":
+        return "time", _time(tokens)
+    if kind == "name" and value.lower() not in ("true", "false"):
+        following = tokens.peek(1)
+        if following[1] in _OPS or following[1].lower() in ("in", "not", "is"):
+            return "conditions", _conditions(tokens)
+        tokens.at += 1
+        return "column", _column(value)
+    return "literal", _literal(tokens)
+
+
+def _known(name: str) -> TrqlError:
+    """Not modelled here: the emulator's own error if TRQL has the function, else the server's."""
+    if name.lower() in FUNCTIONS or name.lower() in AGGREGATIONS:
+        return _unsupported(f"The function {name}()")
+    return TrqlError(f"Unknown function: {name}")
+
+
+def _time(tokens: _Tokens) -> Expr:
+    """A time function call (the name is next)."""
+    name = tokens.name()
+    lowered = name.lower()
+    if lowered not in _TIME_ARGS:
+        if lowered in AGGREGATIONS:
+            raise _unsupported(f"The aggregation {name}() inside another function")
+        raise _known(name)
+    args = _call_args(tokens, lambda: _raw_arg(tokens))
+    _arity(name, len(args), _TIME_ARGS[lowered], "Function")
+    if lowered == "tounixtimestamp" and len(args) == 2:
+        raise _unsupported("toUnixTimestamp() with a time zone (it applies to strings)")
+    kind, inner = args[0]
+    if kind == "column" and COLUMNS[inner].kind == "date":
+        arg = Expr("", inner)
+    elif kind == "time" and inner.function != "tounixtimestamp":
+        arg = inner
+    else:
+        raise TrqlError(f"Illegal type of argument of function {name}: it needs a date and time")
+    expr = Expr(lowered, arg.column, arg)
+    if lowered == "totimezone":
+        zone_kind, zone = args[1]
+        if zone_kind != "literal" or not isinstance(zone, str):
+            raise TrqlError(f"Argument 2 of function {name} must be a constant time zone name")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise TrqlError(f"Cannot load time zone {zone}") from None
+        expr.zone = zone
+    return expr
+
+
+def _levels(tokens: _Tokens, name: str) -> list[float]:
+    """A quantile function's parameters: levels from 0 to 1."""
+    levels = _call_args(tokens, lambda: _literal(tokens))
+    for level in levels:
+        if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 <= level <= 1:
+            raise TrqlError(f"Quantile level must be in [0, 1] for {name}, not {level!r}")
+    return [float(level) for level in levels]
+
+
+def _aggregate_item(tokens: _Tokens) -> Item:
+    name = tokens.name()
+    lowered = name.lower()
+    levels: list[float] = []
+    if lowered in ("quantile", "quantileif", "quantiles"):
+        # quantile(level)(x): the first parentheses hold the parameters when more follow
+        start = tokens.at
+        _call_args(tokens, lambda: _raw_arg(tokens))
+        parametric = tokens.peek()[1] == "("
+        tokens.at = start
+        if parametric:
+            levels = _levels(tokens, name)
+    if lowered == "quantiles" and not levels:
+        raise TrqlError("Aggregate function quantiles requires at least one level parameter")
+    if lowered in ("quantile", "quantileif") and len(levels) > 1:
+        raise TrqlError(f"Aggregate function {name} requires one level parameter or less")
+    if lowered == "count" and tokens.peek(1)[1] == "*":
+        tokens.at += 2
+        tokens.expect(")")
+        args: list[tuple[str, Any]] = []
+    else:
+        args = _call_args(tokens, lambda: _raw_arg(tokens))
+    _arity(name, len(args), _AGGREGATE_ARGS[lowered], "Aggregation")
+    if lowered == "count":
+        if args:
+            raise _unsupported("count() of an expression")
+        return Item("count", None, "count()")
+    if lowered == "countif":
+        if len(args) != 1 or args[0][0] != "conditions":
+            raise _unsupported("countIf() of anything but conditions on columns")
+        return Item("countif", None, "", args[0][1])
+    kind, column = args[0]
+    if kind != "column":
+        raise _unsupported(f"{name}() of anything but a column")
+    if COLUMNS[column].kind not in ("number", "date") or (
+        lowered not in ("min", "max") and COLUMNS[column].kind != "number"
+    ):
+        raise TrqlError(f"{name}() needs a numeric column, not {column!r}")
+    if lowered in ("sum", "avg", "min", "max"):
+        return Item(lowered, column, f"{name}({column})")
+    conditions: list[Condition] = []
+    if lowered.endswith("if"):
+        if args[1][0] != "conditions":
+            raise _unsupported(f"{name}() with a condition that is not conditions on columns")
+        conditions = args[1][1]
+    return Item(
+        "quantile",
+        column,
+        "",
+        conditions,
+        levels=levels or [0.5],
+        array=lowered == "quantiles",
+    )
+
+
 def _item(tokens: _Tokens) -> Item:
     kind, value = tokens.peek()
     if kind != "name":
@@ -317,29 +525,19 @@ def _item(tokens: _Tokens) -> Item:
         tokens.expect("(")
         tokens.expect(")")
         item = Item("bucket", None, "timebucket")
-    elif lowered in _AGGREGATES:
-        tokens.at += 2
-        if lowered == "count":
-            if tokens.peek()[1] == "*":
-                tokens.at += 1
-            tokens.expect(")")
-            item = Item("count", None, "count()")
-        elif lowered == "countif":
-            condition = _condition(tokens)
-            tokens.expect(")")
-            item = Item("countif", None, "", condition)
-        else:
-            column = _column(tokens.name())
-            tokens.expect(")")
-            if COLUMNS[column].kind not in ("number", "date"):
-                raise TrqlError(f"{value}() needs a numeric column, not {column!r}")
-            item = Item(lowered, column, f"{value}({column})")
+    elif lowered in _AGGREGATE_ARGS:
+        item = _aggregate_item(tokens)
+    elif lowered in _TIME_ARGS:
+        expr = _time(tokens)
+        item = Item("time", expr.column, "", expr=expr)
     else:
-        raise _unsupported(f"The function {value}()")
+        raise _known(value)
     if tokens.keyword("as"):
         item.name = tokens.name()
-    elif item.kind == "countif":
-        raise _unsupported("countIf() without AS <name> (ClickHouse names it after the condition)")
+    elif not item.name:
+        raise _unsupported(
+            f"{value}() without AS <name> (ClickHouse names the column after the expression)"
+        )
     return item
 
 
@@ -370,16 +568,14 @@ def parse(text: str) -> Query:
         raise _unsupported(f"{tokens.peek()[1].upper()} after FROM")
     where: list[Condition] = []
     if tokens.keyword("where"):
-        where.append(_condition(tokens))
-        while tokens.keyword("and"):
-            where.append(_condition(tokens))
+        where = _conditions(tokens)
     names = {item.name for item in items}
     group_by: list[str] = []
     if tokens.keyword("group", "by"):
-        group_by.append(_group_name(tokens.name(), names))
+        group_by.append(_group_name(tokens, names))
         while tokens.peek()[1] == ",":
             tokens.at += 1
-            group_by.append(_group_name(tokens.name(), names))
+            group_by.append(_group_name(tokens, names))
     order_by: list[tuple[str, bool]] = []
     if tokens.keyword("order", "by"):
         order_by.append(_order(tokens, items))
@@ -405,7 +601,13 @@ def parse(text: str) -> Query:
     return query
 
 
-def _group_name(name: str, outputs: set[str]) -> str:
+def _group_name(tokens: _Tokens, outputs: set[str]) -> str:
+    if tokens.peek(1)[1] == "(" and tokens.peek()[1].lower() != "timebucket":
+        raise _unsupported("GROUP BY an expression (group by its alias)")
+    name = tokens.name()
+    if tokens.peek()[1] == "(":
+        tokens.expect("(")
+        tokens.expect(")")
     if name in outputs or name.lower() == "timebucket":
         return name if name in outputs else "timebucket"
     return _column(name)
@@ -437,7 +639,8 @@ def _check_grouping(query: Query) -> None:
     for item in query.items:
         if item.aggregate:
             continue
-        key = item.name if item.name in grouped else (item.column or "timebucket")
+        key = item.name if item.name in grouped or item.kind == "time" else item.column
+        key = key or "timebucket"
         if (has_aggregate or grouped) and key not in grouped and item.name not in grouped:
             raise TrqlError(
                 f'Column "{item.name}" must appear in the GROUP BY clause or be used in an '
@@ -449,14 +652,60 @@ def _check_grouping(query: Query) -> None:
 
 
 def format_value(value: Any) -> Any:
-    """ClickHouse's JSON form: DateTime64(3) as ``YYYY-MM-DD HH:MM:SS.mmm`` (UTC); a whole
-    Float64 prints without a fraction (``2000``, as JavaScript then sends it on)."""
+    """ClickHouse's JSON form: DateTime64(3) as ``YYYY-MM-DD HH:MM:SS.mmm`` and DateTime as
+    ``YYYY-MM-DD HH:MM:SS``, both in the value's time zone (UTC unless ``toTimeZone`` set
+    one); a whole Float64 without a fraction (``2000``, as JavaScript then sends it on); NaN
+    (a quantile of nothing) as ``null`` (``output_format_json_quote_denormals`` is off)."""
     if isinstance(value, dt.datetime):
-        value = value.astimezone(dt.timezone.utc)
-        return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+        return text if isinstance(value, DateTime) else f"{text}.{value.microsecond // 1000:03d}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer():
+            return int(value)
+    if isinstance(value, list):
+        return [format_value(v) for v in value]
     return value
+
+
+def _start_of_day(value: dt.datetime) -> dt.datetime:
+    """The first instant of the value's local date (``DateLUT``'s day start)."""
+    # (a midnight in a gap, fold 0, is read with the offset before it: the transition itself)
+    return dt.datetime.combine(value.date(), dt.time(), tzinfo=value.tzinfo)
+
+
+def time_value(expr: Expr, run: Any, context: Any) -> Any:
+    """A time expression's value for ``run`` (``None`` when its column is NULL)."""
+    if not expr.function:
+        return COLUMNS[expr.column].get(run, context)
+    assert expr.arg is not None
+    value = time_value(expr.arg, run, context)
+    if value is None:
+        return None
+    if expr.function == "totimezone":
+        return value.astimezone(ZoneInfo(expr.zone))
+    if expr.function == "tounixtimestamp":
+        return math.floor(value.timestamp())
+    zone = value.tzinfo or dt.timezone.utc
+    day = _start_of_day(value.astimezone(zone))
+    if expr.function == "tostartofhour":  # the day's start plus whole elapsed hours
+        since = math.floor(value.timestamp()) - int(day.timestamp())
+        day = dt.datetime.fromtimestamp(day.timestamp() + since // 3600 * 3600, zone)
+    return DateTime.fromtimestamp(day.timestamp(), zone)
+
+
+def quantile(values: list[Any], level: float) -> float:
+    """ClickHouse's ``quantile``: the sorted values linearly interpolated at
+    ``level * (n - 1)`` (``ReservoirSampler::quantileInterpolated``); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    index = max(0.0, min(len(ordered) - 1.0, level * (len(ordered) - 1)))
+    left = int(index)
+    if left + 1 == len(ordered):
+        return float(ordered[left])
+    return float(ordered[left]) * (left + 1 - index) + float(ordered[left + 1]) * (index - left)
 
 
 def _comparable(value: Any, kind: str) -> Any:
@@ -515,6 +764,8 @@ def evaluate(query: Query, runs: Iterable[Any], context: Any, bucket: int) -> li
         item = next((i for i in query.items if i.name == name), None)
         if name == "timebucket" or (item is not None and item.kind == "bucket"):
             return bucket_of(run)
+        if item is not None and item.expr is not None:
+            return time_value(item.expr, run, context)
         column = item.column if item is not None and item.column else name
         return COLUMNS[column].get(run, context)
 
@@ -566,12 +817,15 @@ def _aggregate(item: Item, members: list[Any], context: Any, key_value: Any) -> 
     if item.kind == "count":
         return len(members)
     if item.kind == "countif":
-        assert item.condition is not None
-        return sum(1 for run in members if matches(item.condition, run, context))
+        return sum(1 for run in members if all(matches(c, run, context) for c in item.conditions))
     if not item.aggregate:
         return key_value(item.name, members[0]) if members else None
     assert item.column is not None
+    members = [r for r in members if all(matches(c, r, context) for c in item.conditions)]
     values = [v for v in (COLUMNS[item.column].get(r, context) for r in members) if v is not None]
+    if item.kind == "quantile":
+        found = [quantile(values, level) for level in item.levels]
+        return found if item.array else found[0]
     if item.kind == "sum":
         return sum(values) if values else 0
     if not values:
