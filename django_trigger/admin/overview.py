@@ -5,7 +5,8 @@ time zone), failure rate and p50/p95 duration per task, the slowest and most-fai
 and queue depth, drawn as server-rendered SVG (no script, no build step), each chart with its
 numbers in a table.
 
-Requests, answered from the query API where the server has it (docs/API-ADDENDUM.md §19):
+Requests, answered from the query API where the server has it (docs/API-ADDENDUM.md §19,
+"Query for the admin's Overview"):
 
 - **query path**: two ``POST /api/v1/query`` (runs per bucket and status; per task: runs,
   finished, failed, p50 and p95) and one ``GET /api/v1/queues`` — three requests, whatever

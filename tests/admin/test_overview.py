@@ -9,12 +9,14 @@ import math
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from django.test import override_settings
+from django.test import SimpleTestCase, override_settings
 from django.utils import timezone as dj_timezone
 
 from django_trigger import get_client
 from django_trigger.admin import overview
-from django_trigger.admin.runs import format_duration
+from django_trigger.admin.runs import STATUS_CLASSES, format_duration
+from django_trigger.testing.resources.runs import V1, V2
+from django_trigger.testing.resources.trql import RUN_STATUS_TITLES
 
 from .base import RUNS_LIST, AdminTestCase
 
@@ -204,6 +206,15 @@ class OverviewTests(AdminTestCase):
         for response in (self.get(), self.get_from_lists()):
             self.assertNotContains(response, "<b>x</b>")
             self.assertContains(response, "&lt;b&gt;x&lt;/b&gt;")
+
+
+class StatusGroupTests(SimpleTestCase):
+    def test_a_run_is_in_the_same_group_by_title_and_by_list_status(self):
+        for internal, title in RUN_STATUS_TITLES.items():
+            with self.subTest(internal):
+                group = overview.TITLE_GROUPS[title]
+                self.assertEqual(STATUS_CLASSES.get(V1[internal], "other"), group)
+                self.assertEqual(STATUS_CLASSES.get(V2[internal], "other"), group)
 
 
 class BucketTests(AdminTestCase):
