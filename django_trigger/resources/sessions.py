@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import base64
 import builtins
-import inspect
 import json
 import re
 import secrets
-import time
-from collections import deque
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from django_trigger._http.paths import build_path, segment
+from django_trigger._http.sse import DEFAULT_MAX_EVENT_BYTES
 from django_trigger.exceptions import ApiError, InvalidRequestError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import CursorPage
@@ -45,6 +43,7 @@ from ._base import (
     task_identifier,
 )
 from .runs import validate_tags
+from .streams import MAX_RECONNECTS, SSEReader
 
 if TYPE_CHECKING:
     from ._base import RawTwin
@@ -54,7 +53,7 @@ __all__ = [
     "MAX_APPEND_BYTES",
     "SESSION_STATUSES",
     "SessionStatus",
-    "SessionSubscription",
+    "SessionStream",
     "Sessions",
 ]
 
@@ -64,8 +63,7 @@ MAX_BODY_BYTES = 32 * 1024  # the create and update routes' maxContentLength
 MAX_APPEND_BYTES = 1024 * 1024  # S2's per-record limit, as the append route meters it
 _RECORD_OVERHEAD = 8  # S2 meters a header-less record as its body + 8 bytes
 _CHANNEL = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-DEFAULT_READ_TIMEOUT = 60.0  # the SDK's timeoutInSeconds of a session stream
-DEFAULT_POLL_INTERVAL = 0.5
+DEFAULT_READ_TIMEOUT = 60.0  # the service's default wait of a session stream (S2 wait)
 DEFAULT_CHECK_EVERY = 5.0
 _NANOID = "useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict"
 
@@ -309,7 +307,7 @@ class Sessions(Resource):
             request_options=request_options,
         )
 
-    @retry_safety(RetrySafety.READ, why="reads")
+    @retry_safety(RetrySafety.READ, why="reads; a dropped stream resumes after its last record")
     def read(
         self,
         session: str,
@@ -318,36 +316,45 @@ class Sessions(Resource):
         io: Literal["in", "out"] = "out",
         after: int | None = None,
         timeout: float = DEFAULT_READ_TIMEOUT,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
         check_every: float = DEFAULT_CHECK_EVERY,
         until_turn_complete: bool = False,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        max_reconnects: int = MAX_RECONNECTS,
         request_options: RequestOptionsLike = None,
-    ) -> SessionSubscription:
-        """Follow a channel (``.out`` by default): an iterator of its records
-        (``SessionRecord``: ``.value``, ``.seq_num``, ``.control``) as they are written, from
-        the start or after sequence number ``after``. It ends once the session is closed (and
-        what was written before was read), at the first ``turn-complete`` control record with
-        ``until_turn_complete=True``, or after ``timeout`` seconds without a new record.
+    ) -> SessionStream:
+        """Follow a channel (``.out`` by default) as the SDK's ``session.out.read()`` does:
+        an iterator of its records (``SessionRecord``: ``.value``, ``.seq_num``,
+        ``.control``) as they are written, from the start or after sequence number ``after``.
 
-        It polls the records route (one request every ``poll_interval`` seconds while idle,
-        plus one retrieve of the session every ``check_every`` seconds to see whether it
-        closed); no thread is started and nothing stays open between polls. Memory: one poll's
-        records at a time. ``async for`` with ``AsyncTriggerClient``. ``close()`` stops it."""
-        _channel_path(session, channel, _io(io))  # checked now, before any request
+        Server-sent events (``GET /realtime/v1/sessions/{s}/{io}``, S2's read session): one
+        connection at a time; the service ends an idle answer after ``check_every`` seconds
+        (1–600, ``Timeout-Seconds``), then the reader retrieves the session: closed, it reads
+        what is left (one records request) and ends; open, it reconnects after the last record
+        (``Last-Event-ID``). It also ends at the first ``turn-complete`` control record with
+        ``until_turn_complete=True``, or after ``timeout`` seconds (1–600) without a record.
+        A dropped connection, a 5xx or a 429 reconnects, at most ``max_reconnects`` times in a
+        row; a 4xx is raised (an unknown ``session_…`` id: ``NotFoundError``).
+
+        Bounded: one event in memory at a time (``StreamError`` past ``max_event_bytes``); no
+        thread is started; ``close()``, leaving a ``with`` block or garbage collection closes
+        the connection. ``async for`` (and ``async with``) with ``AsyncTriggerClient``."""
+        path = _channel_path(session, channel, _io(io))  # checked now, before any request
         if after is not None and (
             isinstance(after, bool) or not isinstance(after, int) or after < 0
         ):
             raise InvalidRequestError("after must be a sequence number (an integer ≥ 0)")
-        return SessionSubscription(
+        return SessionStream(
             self,
+            path,
             session,
             channel=channel,
             io=io,
             after=after,
-            timeout=_seconds(timeout, "timeout", 1, 3600),
-            poll_interval=_seconds(poll_interval, "poll_interval", 0.05, 60),
-            check_every=_seconds(check_every, "check_every", 0.05, 600),
+            timeout=timeout,
+            check_every=check_every,
             until_turn_complete=bool(until_turn_complete),
+            max_event_bytes=max_event_bytes,
+            max_reconnects=max_reconnects,
             request_options=request_options,
         )
 
@@ -489,121 +496,94 @@ class Sessions(Resource):
 TURN_COMPLETE = "turn-complete"
 
 
-def _seconds(value: Any, name: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise InvalidRequestError(f"{name} must be a number of seconds from {low:g} to {high:g}")
-    return float(value)
-
-
-class SessionSubscription:
+class SessionStream(SSEReader):
     """An open read of a session channel (``client.sessions.read``): iterate it (``for`` with
     ``TriggerClient``, ``async for`` with ``AsyncTriggerClient``) for its records."""
+
+    _operation = "sessions.read"
 
     def __init__(
         self,
         sessions: Sessions,
+        path: str,
         session: str,
         *,
         channel: str | None,
         io: str,
         after: int | None,
         timeout: float,
-        poll_interval: float,
         check_every: float,
         until_turn_complete: bool,
+        max_event_bytes: int,
+        max_reconnects: int,
         request_options: RequestOptionsLike,
     ) -> None:
+        super().__init__(
+            sessions._client,
+            path,
+            cursor=None if after is None else str(after),
+            timeout=timeout,
+            check_every=check_every,
+            max_event_bytes=max_event_bytes,
+            max_reconnects=max_reconnects,
+        )
         self._sessions = _cooked(sessions)
-        self._client = sessions._client
         self.session, self.channel, self.io = session, channel, io
-        #: the sequence number of the last record returned: a new read resumes after it
-        self.last_seq_num: int | None = after
-        self._cursor = after  # the last one fetched
-        self._timeout, self._interval, self._check_every = timeout, poll_interval, check_every
         self._until_turn_complete = until_turn_complete
         self._options = request_options
-        self._ready: deque[SessionRecord] = deque()
-        self._polls = 0
-        self._idle_since = self._checked_at = time.monotonic()
-        self._finishing = False  # the session closed: one last drain, then the end
-        self._closed = False
 
-    def __iter__(self) -> SessionSubscription:
-        return self
+    @property
+    def last_seq_num(self) -> int | None:
+        """The sequence number of the last record returned: a new read resumes after it
+        (``after=``)."""
+        return None if self.last_event_id is None else int(self.last_event_id)
 
-    def __next__(self) -> SessionRecord:
-        while not self._ready:
-            if self._closed:
-                raise StopIteration
-            self._client._run_flow(self._poll())
-        return self._take()
+    def _describe(self) -> str:
+        return f"sessions.read({self.session!r})"
 
-    def __aiter__(self) -> SessionSubscription:
-        return self
+    def _item(self, seq_num: Any, headers: list[Any], body: Any) -> tuple[bool, Any]:
+        envelope = body if isinstance(body, dict) else {}
+        record = SessionRecord.from_api(
+            {
+                "data": envelope.get("data", ""),
+                "id": envelope.get("id", ""),
+                "seqNum": seq_num,
+                "headers": headers,
+            }
+        )
+        if self._until_turn_complete and record.control == TURN_COMPLETE:
+            self._finish()  # this record is still returned
+        return True, record
 
-    async def __anext__(self) -> SessionRecord:
-        while not self._ready:
-            if self._closed:
-                raise StopAsyncIteration
-            step: Any = self._client._run_flow(self._poll())
-            if inspect.isawaitable(step):  # the async client (the sync one has just polled)
-                await step
-        return self._take()
-
-    def _take(self) -> SessionRecord:
-        record = self._ready.popleft()
-        self.last_seq_num = record.seq_num
-        return record
-
-    def _poll(self) -> Generator[Any, Any, None]:
-        if self._polls:
-            yield self._client._sleep(self._interval)
-        self._polls += 1
+    def _idle_ended(self) -> Generator[Any, Any, None]:
+        """The session closed: read what is left (the records route, no wait) and end. Open:
+        end after ``timeout`` idle seconds, else reconnect."""
+        current = yield self._sessions.retrieve(self.session, request_options=self._options)
+        if not current.is_closed:
+            if self._idle >= self._timeout:
+                self._finish()
+            return
         records = yield self._sessions.read_records(
             self.session,
             io=self.io,  # type: ignore[arg-type]
             channel=self.channel,
-            after=self._cursor,
+            after=None if self._cursor is None else int(self._cursor),
             request_options=self._options,
         )
-        now = time.monotonic()
         for record in records:
-            self._cursor = record.seq_num
-            self._ready.append(record)
+            if self._closed:
+                break
+            self._cursor = str(record.seq_num)
+            if record.id and record.id in self._seen:
+                continue
+            self._put(record)
             if self._until_turn_complete and record.control == TURN_COMPLETE:
-                self._closed = True  # what is already fetched is still returned
-                return
-        if records:
-            self._idle_since = now
-        if self._finishing:
-            self._closed = True
-        elif now - self._idle_since >= self._timeout:
-            self._closed = True
-        elif not records and now - self._checked_at >= self._check_every:
-            self._checked_at = now
-            current = yield self._sessions.retrieve(self.session, request_options=self._options)
-            self._finishing = current.is_closed  # drain once more: records before the close
-
-    def close(self) -> None:
-        """Stop now: the iteration ends (nothing is held open between polls)."""
-        self._closed = True
-        self._ready.clear()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def __enter__(self) -> SessionSubscription:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+                break
+        self._finish()
 
     def __repr__(self) -> str:
         where = f"{self.channel}/{self.io}" if self.channel else self.io
-        return (
-            f"<SessionSubscription {self.session} {where} {'closed' if self._closed else 'open'}>"
-        )
+        return f"<SessionStream {self.session} {where} {'closed' if self._closed else 'open'}>"
 
 
 # -- S2 ----------------------------------------------------------------------------------------

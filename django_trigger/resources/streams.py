@@ -11,6 +11,7 @@ import json
 import random
 import time
 from collections import OrderedDict, deque
+from collections.abc import Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -29,12 +30,14 @@ from django_trigger.options import RequestOptionsLike
 from ._base import Auth, Resource, RetrySafety, retry_safety
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from django_trigger.client import BaseClient
 
     from ._base import RawTwin
     from ._typed import StreamsWithRawResponse
 
-__all__ = ["MAX_INPUT_BYTES", "RunStream", "Streams"]
+__all__ = ["MAX_INPUT_BYTES", "RunStream", "SSEReader", "Streams"]
 
 MAX_INPUT_BYTES = 1024 * 1024  # the route's maxContentLength
 DEFAULT_STREAM_TIMEOUT = 60.0  # the SDK's timeoutInSeconds
@@ -149,41 +152,35 @@ def _json_or_text(data: str) -> Any:
         return data
 
 
-class RunStream:
-    """An open read of a run's output stream (``client.streams.read``): iterate it for the
-    chunks. No thread is started; each ``next()`` reads in the caller's thread (or task)."""
+class SSEReader:
+    """What :class:`RunStream` and ``SessionStream`` (``sessions.read``) share: an open read of
+    a server-sent event stream of the realtime API, followed across answers. No thread is
+    started; each ``next()`` reads in the caller's thread (or task).
+
+    One answer lasts until the service finds the stream idle for ``check_every`` seconds
+    (``Timeout-Seconds``); then :meth:`_idle_ended` (a flow: the subclass asks whether its
+    source is over) ends the read or reconnects after the last event (``Last-Event-ID``). A
+    dropped connection, a 5xx or a 429 reconnects the same way, at most ``max_reconnects``
+    times in a row (100 ms doubling to 5 s, jittered, as the SDK's ``SSEStreamSubscription``);
+    another error is raised. v2 answers (S2: ``event: batch``) are shared; a subclass turns
+    each record into its item (:meth:`_item`)."""
+
+    _operation = "streams.read"
 
     def __init__(
         self,
         client: BaseClient,
-        run_id: str,
-        stream_key: str,
+        path: str,
         *,
-        start_index: int | None,
-        last_event_id: str | None,
+        cursor: str | None,
         timeout: float,
         check_every: float,
         max_event_bytes: int,
         max_reconnects: int,
     ) -> None:
-        self._path = build_path(
-            "/realtime/v1/streams/{}/{}", (run_id, "run"), (stream_key, "stream_key")
-        )
+        self._path = path
         self._timeout = _seconds(timeout, "timeout", 1, 600)
         self._check_every = min(_seconds(check_every, "check_every", 1, 600), self._timeout)
-        if start_index is not None and (
-            isinstance(start_index, bool) or not isinstance(start_index, int) or start_index < 0
-        ):
-            raise InvalidRequestError("start_index must be an integer >= 0")
-        if last_event_id is not None and (
-            start_index is not None
-            or not isinstance(last_event_id, str)
-            or not last_event_id.isprintable()
-            or len(last_event_id) > 200
-        ):
-            raise InvalidRequestError(
-                "last_event_id must be a short printable string (and not with start_index)"
-            )
         if isinstance(max_event_bytes, bool) or not isinstance(max_event_bytes, int):
             raise InvalidRequestError("max_event_bytes must be an integer")
         if max_event_bytes < 1024:
@@ -192,17 +189,13 @@ class RunStream:
             raise InvalidRequestError("max_reconnects must be an integer")
         if not 0 <= max_reconnects <= 100:
             raise InvalidRequestError("max_reconnects must be from 0 to 100")
-        client._transport.check_auth(Auth.SECRET_KEY_OR_PUBLIC, "streams.read")
+        client._transport.check_auth(Auth.SECRET_KEY_OR_PUBLIC, self._operation)
         self._client = client
-        self.run_id = run_id
-        self.stream_key = stream_key
         self._max_event_bytes = max_event_bytes
         self._max_reconnects = max_reconnects
-        #: The event id of the last chunk returned: a new read resumes after it.
-        self.last_event_id: str | None = (
-            str(start_index - 1) if start_index else (last_event_id or None)
-        )
-        self._cursor = self.last_event_id  # where a reconnection resumes (the last one parsed)
+        #: The event id of the last item returned: a new read resumes after it.
+        self.last_event_id: str | None = cursor
+        self._cursor = cursor  # where a reconnection resumes (the last one parsed)
         #: ``"v1"`` or ``"v2"`` (the answer's ``X-Stream-Version``), once connected.
         self.version: str | None = None
         #: connections opened so far (one, then one per idle check or reconnect)
@@ -219,9 +212,28 @@ class RunStream:
         self._async = False
         self._aiter: Any = None
 
+    # -- what a subclass says ----------------------------------------------------------------
+
+    def _item(self, seq_num: Any, headers: list[Any], body: Any) -> tuple[bool, Any]:
+        """A v2 data or control record (``body``: its JSON envelope parsed, or ``None``) as
+        ``(keep, item)``."""
+        raise NotImplementedError
+
+    def _v1_event(self, event: Any) -> None:
+        raise StreamError(f"{self!r}: the service answered a v1 stream")
+
+    def _idle_ended(self) -> Generator[Any, Any, None]:
+        """A flow: the service ended an idle answer; :meth:`_finish` to end the read, or
+        return to reconnect after the last event."""
+        raise NotImplementedError
+        yield
+
+    def _describe(self) -> str:
+        raise NotImplementedError
+
     # -- iteration -----------------------------------------------------------------------------
 
-    def __iter__(self) -> RunStream:
+    def __iter__(self) -> Self:
         return self
 
     def __next__(self) -> Any:
@@ -231,7 +243,7 @@ class RunStream:
             self._step()
         return self._take()
 
-    def __aiter__(self) -> RunStream:
+    def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> Any:
@@ -242,7 +254,7 @@ class RunStream:
         return self._take()
 
     def next_within(self, seconds: float) -> tuple[bool, Any]:
-        """``(True, chunk)``, or ``(False, None)`` once ``seconds`` passed without one (a relay
+        """``(True, item)``, or ``(False, None)`` once ``seconds`` passed without one (a relay
         sends a keep-alive then); ``StopIteration`` at the end. A wait can overrun ``seconds``
         by at most ``check_every`` (the service ends an idle answer after it)."""
         deadline = time.monotonic() + seconds
@@ -298,9 +310,11 @@ class RunStream:
             except _Cut as cut:
                 self._drop()
                 self._failed(cut.error)
+            if self._closed:
+                self._drop()
             return
         self._drop()
-        self._ended(next(self._snapshot()))
+        self._client._run_flow(self._idle_ended())
 
     # -- one step, async ---------------------------------------------------------------------
 
@@ -339,25 +353,27 @@ class RunStream:
             except _Cut as cut:
                 await self._adrop()
                 self._failed(cut.error)
+            if self._closed:
+                await self._adrop()
             return
         await self._adrop()
-        self._ended(await self._snapshot().__anext__())
+        step: Any = self._client._run_flow(self._idle_ended())
+        await step  # the async client: a coroutine
 
     # -- shared ------------------------------------------------------------------------------
 
-    def _snapshot(self) -> Any:
-        """The run as the realtime feed has it (one request: its first answer), without the
-        columns that can be large."""
-        from .runs import Runs
-
-        return Runs(self._client).subscribe_to_run(
-            self.run_id, skip_columns=_SNAPSHOT_SKIP, timeout=30
-        )
-
     def _take(self) -> Any:
-        event_id, chunk = self._ready.popleft()
+        event_id, item = self._ready.popleft()
         self.last_event_id = event_id
-        return chunk
+        return item
+
+    def _put(self, item: Any) -> None:
+        self._ready.append((self._cursor, item))
+        self._received += 1
+
+    @property
+    def _idle(self) -> float:
+        return time.monotonic() - self._idle_since
 
     @property
     def _read_timeout(self) -> float:
@@ -393,18 +409,16 @@ class RunStream:
         except SSEEventTooLarge as exc:
             self.close()
             raise StreamError(
-                f"streams.read({self.run_id}, {self.stream_key!r}): {exc} (max_event_bytes); "
-                "the stream is closed"
+                f"{self._describe()}: {exc} (max_event_bytes); the stream is closed"
             ) from None
         before = self._received
         for event in events:
+            if self._closed:
+                break  # the subclass ended the read (until_turn_complete)
             if self.version == "v2":
                 self._batch(event.event, event.data)
             else:
-                if event.id:
-                    self._cursor = event.id
-                self._ready.append((self._cursor, _json_or_text(event.data)))
-                self._received += 1
+                self._v1_event(event)
         if self._received > before:
             self._idle_since = time.monotonic()
             self._failures = 0
@@ -420,6 +434,8 @@ class RunStream:
         if not isinstance(records, list):
             return
         for record in records:
+            if self._closed:
+                return
             if not isinstance(record, dict) or "seq_num" not in record:
                 continue
             self._cursor = str(record["seq_num"])
@@ -435,27 +451,14 @@ class RunStream:
                 self._seen[record_id] = None
                 if len(self._seen) > SEEN_IDS_CAP:
                     self._seen.popitem(last=False)
-            self._ready.append(
-                (self._cursor, parsed.get("data") if isinstance(parsed, dict) else None)
-            )
-            self._received += 1
+            keep, item = self._item(record["seq_num"], headers, parsed)
+            if keep:
+                self._put(item)
 
-    def _ended(self, run: Any) -> None:
-        """The service ended an idle answer: stop if the run finished or the timeout passed,
-        else reconnect after the last event."""
-        idle = time.monotonic() - self._idle_since
-        if run.finished_at is None and idle < self._timeout:
-            return
-        self.close()
-        if (
-            run.finished_at is not None
-            and self._received == 0
-            and self.stream_key not in run.realtime_streams
-        ):
-            have = ", ".join(repr(name) for name in run.realtime_streams) or "none"
-            raise StreamError(
-                f"run {self.run_id} has no output stream {self.stream_key!r} (its streams: {have})"
-            )
+    def _finish(self) -> None:
+        """End the read once what is ready has been returned (the connection is dropped by
+        the step that called this)."""
+        self._closed = True
 
     def _drop(self) -> None:
         response, self._response = self._response, None
@@ -492,7 +495,7 @@ class RunStream:
     def closed(self) -> bool:
         return self._closed
 
-    def __enter__(self) -> RunStream:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -503,7 +506,7 @@ class RunStream:
     ) -> None:
         self.close()
 
-    async def __aenter__(self) -> RunStream:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -524,4 +527,82 @@ class RunStream:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return f"<RunStream {self._path} {state}>"
+        return f"<{type(self).__name__} {self._path} {state}>"
+
+
+class RunStream(SSEReader):
+    """An open read of a run's output stream (``client.streams.read``): iterate it for the
+    chunks."""
+
+    def __init__(
+        self,
+        client: BaseClient,
+        run_id: str,
+        stream_key: str,
+        *,
+        start_index: int | None,
+        last_event_id: str | None,
+        timeout: float,
+        check_every: float,
+        max_event_bytes: int,
+        max_reconnects: int,
+    ) -> None:
+        path = build_path("/realtime/v1/streams/{}/{}", (run_id, "run"), (stream_key, "stream_key"))
+        if start_index is not None and (
+            isinstance(start_index, bool) or not isinstance(start_index, int) or start_index < 0
+        ):
+            raise InvalidRequestError("start_index must be an integer >= 0")
+        if last_event_id is not None and (
+            start_index is not None
+            or not isinstance(last_event_id, str)
+            or not last_event_id.isprintable()
+            or len(last_event_id) > 200
+        ):
+            raise InvalidRequestError(
+                "last_event_id must be a short printable string (and not with start_index)"
+            )
+        super().__init__(
+            client,
+            path,
+            cursor=str(start_index - 1) if start_index else (last_event_id or None),
+            timeout=timeout,
+            check_every=check_every,
+            max_event_bytes=max_event_bytes,
+            max_reconnects=max_reconnects,
+        )
+        self.run_id = run_id
+        self.stream_key = stream_key
+
+    def _describe(self) -> str:
+        return f"streams.read({self.run_id}, {self.stream_key!r})"
+
+    def _item(self, seq_num: Any, headers: list[Any], body: Any) -> tuple[bool, Any]:
+        return True, body.get("data") if isinstance(body, dict) else None
+
+    def _v1_event(self, event: Any) -> None:
+        if event.id:
+            self._cursor = event.id
+        self._put(_json_or_text(event.data))
+
+    def _idle_ended(self) -> Generator[Any, Any, None]:
+        """Stop if the run finished or the timeout passed, else reconnect after the last
+        event. The run as the realtime feed has it (one request: its first answer), without
+        the columns that can be large."""
+        from .runs import Runs
+
+        feed = Runs(self._client).subscribe_to_run(
+            self.run_id, skip_columns=_SNAPSHOT_SKIP, timeout=30
+        )
+        run = yield (feed.__anext__() if self._async else next(feed))
+        if run.finished_at is None and self._idle < self._timeout:
+            return
+        self.close()
+        if (
+            run.finished_at is not None
+            and self._received == 0
+            and self.stream_key not in run.realtime_streams
+        ):
+            have = ", ".join(repr(name) for name in run.realtime_streams) or "none"
+            raise StreamError(
+                f"run {self.run_id} has no output stream {self.stream_key!r} (its streams: {have})"
+            )

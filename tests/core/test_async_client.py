@@ -335,7 +335,7 @@ class Scenarios(BothClients):
         self.assertEqual([s.id for s in pages], [session.id])
         await self.call(self.api.sessions.append_output("async-chat", "chunk"))
         await self.call(self.api.sessions.write_control("async-chat", "turn-complete"))
-        reader = self.api.sessions.read("async-chat", until_turn_complete=True, poll_interval=0.05)
+        reader = self.api.sessions.read("async-chat", until_turn_complete=True)
         read = await self.items(reader)
         self.assertEqual(
             [(r.value, r.control) for r in read], [("chunk", None), ("", "turn-complete")]

@@ -4,12 +4,16 @@ retry safety of the appends, and bad input refused before anything is sent."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import gc
 import threading
 import time
+from typing import Any
 
 import requests
 
+from django_trigger.async_client import AsyncTriggerClient
 from django_trigger.exceptions import (
     BadRequestError,
     ConflictError,
@@ -17,11 +21,12 @@ from django_trigger.exceptions import (
     NotFoundError,
     OutcomeUnknownError,
     PermissionDeniedError,
+    StreamError,
 )
 from django_trigger.resources.sessions import MAX_APPEND_BYTES
 from django_trigger.testing.jwt import public_access_token
 
-from .base import ClientTestCase
+from .base import FAST_RETRY, ClientTestCase
 
 
 class SessionTests(ClientTestCase):
@@ -432,8 +437,20 @@ class SessionTests(ClientTestCase):
         self.assertIn("reserved prefix", reply.json()["error"])
 
 
-class SessionReadTests(ClientTestCase):
-    """``sessions.read``: following a channel, bounded in time and requests, no thread left."""
+def wait_until(predicate: Any, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return bool(predicate())
+
+
+class SessionReadCase(ClientTestCase):
+    """``sessions.read``: following a channel over server-sent events as the SDK's
+    ``out.read()``, bounded in time, resumed after a cut, no thread or connection left."""
+
+    OUT = "/realtime/v1/sessions/echo-1/out"
 
     def setUp(self) -> None:
         super().setUp()
@@ -441,6 +458,7 @@ class SessionReadTests(ClientTestCase):
             "send-email", type="emulator-echo", external_id="echo-1"
         )
         self.threads_before = set(threading.enumerate())
+        self.journal.clear()
 
     def assert_no_thread_left(self) -> None:
         """Every thread alive now that was not before serves the emulator's connections
@@ -448,68 +466,218 @@ class SessionReadTests(ClientTestCase):
         started = set(threading.enumerate()) - self.threads_before
         self.assertEqual([t.name for t in started if "process_request" not in t.name], [])
 
+    def open_connections(self) -> int:
+        return len(self.emulator._server.connections)
+
+    def subscriptions(self) -> list:
+        return [e for e in self.journal.entries if e.path == self.OUT]
+
+
+class SessionReadTests(SessionReadCase):
     def test_follows_a_scripted_agent_until_its_turn_completes(self):
         self.trigger.sessions.send_input("echo-1", "hello big world")
-        started = time.monotonic()
-        reader = self.trigger.sessions.read("echo-1", until_turn_complete=True, poll_interval=0.05)
+        reader = self.trigger.sessions.read("echo-1", until_turn_complete=True)
         records = list(reader)
-        self.assertLess(time.monotonic() - started, 3)  # 4 records 0.1 s apart, then the end
         self.assertEqual(
             [r.value for r in records[:3]],
             [{"type": "text-delta", "delta": w} for w in ("hello", "big", "world")],
         )
         self.assertEqual(records[-1].control, "turn-complete")
+        self.assertEqual([r.seq_num for r in records], [0, 1, 2, 3])
         self.assertEqual(reader.last_seq_num, 3)
         self.assertTrue(reader.closed)
+        # One SSE answer, as the SDK asks for it; nothing polled.
+        (first,) = self.subscriptions()
+        self.assertEqual(first.headers["accept"], "text/event-stream")
+        self.assertEqual(first.headers["timeout-seconds"], "5")
+        self.assertNotIn("last-event-id", first.headers)
+        self.assertEqual(first.response_headers["x-stream-version"], "v2")
+        self.assertEqual(self.journal.count(path=self.OUT + "/records"), 0)
         self.assert_no_thread_left()
-        # The next turn, resumed after the last record read.
+        # The next turn, resumed after the last record read (Last-Event-ID).
         self.trigger.sessions.send_input("echo-1", "again")
         more = self.trigger.sessions.read(
-            "echo-1", after=reader.last_seq_num, until_turn_complete=True, poll_interval=0.05
+            "echo-1", after=reader.last_seq_num, until_turn_complete=True
         )
         self.assertEqual([r.seq_num for r in more], [4, 5])
+        self.assertEqual(self.subscriptions()[-1].headers["last-event-id"], "3")
 
-    def test_ends_when_the_session_closes(self):
+    def test_ends_when_the_session_closes_after_what_was_written(self):
         self.trigger.sessions.append_output("echo-1", "before")
-        closer = threading.Timer(0.4, lambda: self.make_client().sessions.close("echo-1"))
-        closer.start()
-        self.addCleanup(closer.cancel)
-        started = time.monotonic()
-        records = list(
-            self.trigger.sessions.read("echo-1", timeout=30, poll_interval=0.05, check_every=0.1)
-        )
-        self.assertLess(time.monotonic() - started, 3)
-        self.assertEqual([r.value for r in records], ["before"])
+        # The check after the first idle answer is held while a last record is written and
+        # the session closed: only the final drain (the records route) can return it.
+        self.emulator.faults.stall_next(1, 3.0, path="/api/v1/sessions/echo-1", method="GET")
+        writer = self.make_client()
 
-    def test_ends_after_the_idle_timeout_with_bounded_requests(self):
-        self.journal.clear()
+        def write_then_close() -> None:
+            if wait_until(lambda: self.emulator.faults.pending == 0, timeout=30):
+                writer.sessions.append_output("echo-1", "after")
+                writer.sessions.close("echo-1")
+
+        thread = threading.Thread(target=write_then_close)
+        thread.start()
+        self.addCleanup(thread.join)
+        reader = self.trigger.sessions.read("echo-1", timeout=30, check_every=1)
+        self.assertEqual([r.value for r in reader], ["before", "after"])
+        self.assertEqual(len(self.subscriptions()), 1)
+        drain = self.journal.entries[-1]
+        self.assertEqual(drain.path, self.OUT + "/records")
+        self.assertEqual(drain.query["afterEventId"], ["0"])
+
+    def test_a_closed_session_is_read_to_its_end(self):
+        self.trigger.sessions.append_output("echo-1", "last words")
+        self.trigger.sessions.close("echo-1")
         started = time.monotonic()
-        records = list(self.trigger.sessions.read("echo-1", timeout=1, poll_interval=0.2))
+        records = list(self.trigger.sessions.read("echo-1", check_every=1))
+        self.assertEqual([r.value for r in records], ["last words"])
+        self.assertLess(time.monotonic() - started, 10)
+        # Input is refused once closed (the API's error, before anything is written).
+        with self.assertRaisesMessage(BadRequestError, "Cannot append to a closed session"):
+            self.trigger.sessions.send_input("echo-1", "too late")
+
+    def test_ends_after_the_idle_timeout(self):
+        started = time.monotonic()
+        records = list(self.trigger.sessions.read("echo-1", timeout=2, check_every=1))
         elapsed = time.monotonic() - started
         self.assertEqual(records, [])
-        self.assertGreaterEqual(elapsed, 1)
-        self.assertLess(elapsed, 2.5)
-        polls = self.journal.count(path="/realtime/v1/sessions/echo-1/out/records")
-        self.assertLessEqual(polls, 7)  # every 0.2 s for 1 s
-        self.assertLessEqual(self.journal.count(path="/api/v1/sessions/echo-1"), 1)
+        self.assertGreaterEqual(elapsed, 1.9)
+        self.assertLess(elapsed, 10)
+        # An answer per idle second, each followed by a look at the session: bounded.
+        self.assertLessEqual(len(self.subscriptions()), 3)
+        self.assertEqual(
+            len(self.subscriptions()), self.journal.count(path="/api/v1/sessions/echo-1")
+        )
 
-    def test_close_stops_it_and_errors_surface(self):
+    def test_a_cut_stream_resumes_after_its_last_record(self):
+        self.trigger.sessions.append_output("echo-1", "a")
+        self.emulator.faults.cut_next(1, after_chunks=1, path=self.OUT)
+        self.trigger.sessions.send_input("echo-1", "b c")
+        reader = self.trigger.sessions.read("echo-1", until_turn_complete=True)
+        values = [r.value for r in reader]
+        self.assertEqual(values[0], "a")
+        self.assertEqual(
+            values[1:],
+            [{"type": "text-delta", "delta": "b"}, {"type": "text-delta", "delta": "c"}, ""],
+        )
+        self.assertEqual(self.subscriptions()[0].fault, "cut")
+        self.assertEqual(self.subscriptions()[1].headers["last-event-id"], "0")
+
+    def test_a_named_channel_and_a_public_token(self):
+        self.trigger.sessions.append_output("echo-1", "side", channel="tools")
+        self.journal.clear()
+        token = self.session.public_access_token
+        reader = self.make_client(token).sessions.read("echo-1", channel="tools", timeout=1)
+        self.assertEqual([r.value for r in reader], ["side"])
+        self.assertEqual(
+            self.journal.entries[0].path, "/realtime/v1/sessions/echo-1/channels/tools/out"
+        )
+
+    def test_close_stops_it_and_leaves_no_connection(self):
+        self.trigger.close()
+        self.assertTrue(wait_until(lambda: self.open_connections() == 0))
         self.trigger.sessions.append_output("echo-1", "one")
         self.trigger.sessions.append_output("echo-1", "two")
-        with self.trigger.sessions.read("echo-1", poll_interval=0.05) as reader:
-            self.assertEqual(next(reader).value, "one")
-        self.assertEqual(list(reader), [])  # closed: what was fetched is dropped
+        self.trigger.close()
+        self.assertTrue(wait_until(lambda: self.open_connections() == 0))
+        for how in ("with", "gc"):
+            with self.subTest(how=how):
+                if how == "with":
+                    with self.trigger.sessions.read("echo-1", timeout=30) as reader:
+                        self.assertEqual(next(reader).value, "one")
+                        self.assertEqual(self.open_connections(), 1)
+                    self.assertEqual(list(reader), [])  # closed: what was read ahead is dropped
+                else:
+                    reader = self.trigger.sessions.read("echo-1", timeout=30)
+                    self.assertEqual(next(reader).value, "one")
+                    del reader
+                    gc.collect()
+                self.assertTrue(wait_until(lambda: self.open_connections() == 0))
+        self.assert_no_thread_left()
+
+    def test_errors_and_bad_arguments(self):
         with self.assertRaises(NotFoundError):
             next(self.trigger.sessions.read("session_doesnotexist"))
+        self.trigger.sessions.append_output("echo-1", "x" * 5000)
+        with self.assertRaisesMessage(StreamError, "larger than 1,024 bytes"):
+            next(self.trigger.sessions.read("echo-1", max_event_bytes=1024))
         self.journal.clear()
-        for bad in (
-            {"timeout": 0},
-            {"poll_interval": 0},
-            {"check_every": True},
-            {"after": -1},
-            {"channel": "a b"},
-            {"io": "both"},
+        for bad, message in (
+            ({"timeout": 0}, "timeout must be a number of seconds from 1 to 600"),
+            ({"check_every": 0.5}, "check_every must be a number of seconds from 1 to 600"),
+            ({"after": -1}, "after must be a sequence number"),
+            ({"channel": "a b"}, "invalid session channel name"),
+            ({"io": "both"}, "io must be 'in' or 'out'"),
+            ({"max_reconnects": -1}, "max_reconnects must be from 0 to 100"),
         ):
-            with self.subTest(bad=bad), self.assertRaises(InvalidRequestError):
+            with self.subTest(bad=bad), self.assertRaisesMessage(InvalidRequestError, message):
                 self.trigger.sessions.read("echo-1", **bad)
         self.assertEqual(self.journal.count(), 0)
+
+
+class AsyncSessionReadTests(SessionReadCase):
+    def make_async(self) -> AsyncTriggerClient:
+        return AsyncTriggerClient(
+            self.emulator.secret_key,
+            base_url=self.emulator.base_url,
+            project_ref=self.emulator.project_ref,
+            retry=FAST_RETRY,
+            timeout=5.0,
+        )
+
+    def test_async_for_until_the_turn_completes_and_the_close(self):
+        self.trigger.sessions.send_input("echo-1", "hi there")
+
+        async def main() -> list:
+            client = self.make_async()
+            try:
+                reader = client.sessions.read("echo-1", until_turn_complete=True)
+                first = [(r.value, r.control) async for r in reader]
+                closer = asyncio.ensure_future(client.sessions.close("echo-1"))
+                rest = [
+                    r
+                    async for r in client.sessions.read(
+                        "echo-1", after=reader.last_seq_num, check_every=1
+                    )
+                ]
+                await closer
+                return [first, rest]
+            finally:
+                await client.aclose()
+
+        first, rest = asyncio.run(main())
+        self.assertEqual(
+            first,
+            [
+                ({"type": "text-delta", "delta": "hi"}, None),
+                ({"type": "text-delta", "delta": "there"}, None),
+                ("", "turn-complete"),
+            ],
+        )
+        self.assertEqual(rest, [])
+        self.trigger.close()  # its pooled connection (send_input)
+        self.assertTrue(wait_until(lambda: self.open_connections() == 0))
+
+    def test_aclose_and_cancellation_close_the_connection(self):
+        self.trigger.sessions.append_output("echo-1", "a")
+        self.trigger.close()
+        self.assertTrue(wait_until(lambda: self.open_connections() == 0))
+
+        async def main() -> None:
+            client = self.make_async()
+            try:
+                async with client.sessions.read("echo-1", timeout=30) as reader:
+                    self.assertEqual((await reader.__anext__()).value, "a")
+                    self.assertEqual(self.open_connections(), 1)
+                self.assertTrue(reader.closed)
+                other = client.sessions.read("echo-1", timeout=30)
+                self.assertEqual((await other.__anext__()).value, "a")
+                task = asyncio.ensure_future(other.__anext__())
+                await asyncio.sleep(0.1)  # let it wait for the next record
+                task.cancel()
+                with self.assertRaises(asyncio.CancelledError):
+                    await task
+            finally:
+                await client.aclose()
+
+        asyncio.run(main())
+        self.assertTrue(wait_until(lambda: self.open_connections() == 0))

@@ -91,7 +91,8 @@ def kind(method: object) -> str:
         return "cursor_pages"
     if returns.startswith("OffsetPage["):
         return "offset_pages"
-    if returns.endswith(("Subscription", "RunStream")):  # for / async for, never awaited
+    # for / async for, never awaited
+    if returns.endswith(("Subscription", "RunStream", "SessionStream")):
         return "same"
     return "call"
 

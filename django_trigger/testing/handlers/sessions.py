@@ -14,6 +14,9 @@ SDK 4.8.3 (``ApiClient`` URLs, ``auth.d.ts``).
 ``GET   /realtime/v1/sessions/{s}/{io}/records``       the records after ``afterEventId`` (no wait)
 ``PUT   /realtime/v1/sessions/{s}/{io}``               202 ``{version: "v2"}`` + S2 credentials
                                                        (``X-S2-*``) for that one channel
+``GET   /realtime/v1/sessions/{s}/{io}``               the channel as S2's SSE (``event: batch``),
+                                                       ``Last-Event-ID``, ``Timeout-Seconds``;
+                                                       ``HEAD``: ``X-Last-Chunk-Index: 0``
 ``POST  /s2/v1/streams/{stream}/records``              the S2 append the SDK's writers make
 =====================================================  ==========================================
 
@@ -48,6 +51,7 @@ from ..resources.sessions import ChannelKey, Session, SessionStore
 from ..resources.triggering import trigger_run
 from ..validation import MISSING, Checker
 from ..world import Environment, parse_date, to_ms
+from . import streams
 from .runs import page_size_issues
 
 ORDER = 90
@@ -62,6 +66,7 @@ DEFAULT_PAGE_SIZE = 20
 MAX_TAGS = 10
 STATUSES = ("ACTIVE", "CLOSED", "EXPIRED")
 CHANNEL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+S2_WAIT_S = 60  # REALTIME_STREAMS_S2_WAIT_SECONDS: the read's default wait
 TOKEN_SECONDS = 3600  # mintSessionToken's "1h"
 PERIOD = re.compile(r"^(\d+)([smhdw])$")
 PERIOD_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
@@ -124,6 +129,17 @@ def register(router: Router) -> None:
         )
         router.put(
             prefix + "/{io}", initialize, auth=auth.BEARER_JWT, cors=True, authorization="write"
+        )
+        router.get(
+            prefix + "/{io}", subscribe, auth=auth.BEARER_JWT, cors=True, authorization="read"
+        )
+        router.add(
+            "HEAD",
+            prefix + "/{io}",
+            subscribe,
+            auth=auth.BEARER_JWT,
+            cors=True,
+            authorization="read",
         )
     router.post("/s2/v1/streams/{stream}/records", s2_append, auth=auth.NONE)
 
@@ -604,6 +620,64 @@ def read_records(request: ApiRequest) -> Reply:
                 item["headers"] = record.headers
             records.append(item)
         return json_reply({"records": records})
+
+
+def subscribe(request: ApiRequest) -> Reply:
+    """``GET …/{io}`` (the SDK's ``out.read()``, ``subscribeToSessionStream``): the channel as
+    S2's read session over SSE, as ``streams.s2_events`` serves a v2 run stream. Row-optional:
+    an external id without a row reads an empty channel; an unknown ``session_…`` id is a 404.
+    A closed session's channel is served as any other (the route does not look at
+    ``closedAt``). ``Timeout-Seconds``: an integer 1–600 (``Number()``, unlike the run
+    route's ``parseInt``), default 60; ``X-Peek-Settled: 1`` on ``.out`` whose last data or
+    control record is a ``turn-complete`` answers ``wait=0`` and ``X-Session-Settled: true``."""
+    channel, io = _channel_params(request)
+    env = _env(request)
+    store = _store(request)
+    url_key = request.params["session"]
+    with request.world.lock:
+        session = store.get(url_key, env)
+        if session is None and url_key.startswith("session_"):
+            raise errors.not_found_loader(retry=False)
+        request.authorize(_channel_resources(session, url_key, channel, io))
+        addressing = session.addressing_key if session else url_key
+        key: ChannelKey = store.channel_key(env, addressing, channel, io)
+        settled = (
+            io == "out" and request.headers.get("X-Peek-Settled") == "1" and store.settled(key)
+        )
+    if request.method == "HEAD":
+        return Reply(status=200, headers={"X-Last-Chunk-Index": "0"}, content_type=None)
+    wait = float(S2_WAIT_S)
+    raw = request.headers.get("Timeout-Seconds")
+    if raw:
+        number = streams.js_number(raw)
+        if number is None or number != number or number != int(number):
+            return _text_reply("Invalid timeout seconds", 400)
+        if number < 1:
+            return _text_reply("Timeout seconds must be greater than 0", 400)
+        if number > 600:
+            return _text_reply("Timeout seconds must be less than 600", 400)
+        wait = number
+    if settled:
+        wait = 0.0
+
+    def read(next_seq: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        visible = store.records(key, next_seq - 1 if next_seq else None)
+        tail = store.visible_tail(key)
+        return [record.render() for record in visible], tail
+
+    headers = {
+        "Cache-Control": "no-cache",
+        "X-Stream-Version": "v2",
+        "Access-Control-Expose-Headers": "*",
+    }
+    if settled:
+        headers["X-Session-Settled"] = "true"
+    start = streams.s2_start_seq(request.headers.get("Last-Event-ID") or None)
+    return errors.stream_reply(
+        streams.s2_events(request, read, start, wait),
+        max_seconds=streams.MAX_ANSWER_S,
+        headers=headers,
+    )
 
 
 # -- S2 (the channel writers' direct path) -------------------------------------------------------

@@ -25,7 +25,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .. import auth, errors, validation
 from ..app import ApiRequest, Router
@@ -203,7 +204,7 @@ def _after(record: OutputRecord, position: tuple[int, int] | None) -> bool:
     return key is not None and position is not None and key > position
 
 
-def _js_number(text: str) -> float | None:
+def js_number(text: str) -> float | None:
     """``Number(text)`` for the strings an event id can be (``None`` for NaN)."""
     text = text.strip()
     if not text:
@@ -218,11 +219,11 @@ def _js_number(text: str) -> float | None:
     return None
 
 
-def _v2_start(last_event_id: str | None) -> int:
+def s2_start_seq(last_event_id: str | None) -> int:
     """``parseLastEventId``: the number before any ``-``, plus one; else the start."""
     if not last_event_id:
         return 0
-    number = _js_number(last_event_id.split("-")[0])
+    number = js_number(last_event_id.split("-")[0])
     if number is None or number != number or number in (float("inf"), float("-inf")) or number < 0:
         return 0
     return int(number + 1)
@@ -231,40 +232,45 @@ def _v2_start(last_event_id: str | None) -> int:
 def _v2_events(
     request: ApiRequest, run_id: str, stream_id: str, last_event_id: str | None, wait: float
 ) -> Iterator[bytes]:
-    """An S2 read session as SSE (``seq_num`` from ``Last-Event-ID``, ``clamp=true``,
-    ``wait``): each poll's new records as one ``event: batch``, an ``event: ping`` every 15 s
-    while idle, the end after ``wait`` s without a record."""
     store: RunOutputStreams = request.world.output_streams
-    next_seq = _v2_start(last_event_id)
+
+    def read(next_seq: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        records = store.records(run_id, stream_id)
+        tail = {"seq_num": len(records), "timestamp": records[-1].timestamp if records else 0}
+        return [
+            {"seq_num": r.seq_num, "timestamp": r.timestamp, "headers": [], "body": r.body}
+            for r in records[next_seq:]
+        ], tail
+
+    return s2_events(request, read, s2_start_seq(last_event_id), wait)
+
+
+def s2_events(
+    request: ApiRequest,
+    read: Callable[[int], tuple[list[dict[str, Any]], dict[str, Any]]],
+    start: int,
+    wait: float,
+) -> Iterator[bytes]:
+    """An S2 read session as SSE (``seq_num`` = ``start``, ``clamp=true``, ``wait``), over
+    the records ``read(next_seq)`` returns (under the world's lock: the records from
+    ``next_seq`` on and the tail): each poll's new records as one ``event: batch``, an
+    ``event: ping`` every 15 s while idle, the end after ``wait`` s without a record. Run
+    streams (v2) and session channels share it."""
+    next_seq = start
     sent = 0
     last_data = last_enqueue = time.monotonic()
     while True:
         now = time.monotonic()
         with request.world.lock:
-            records = store.records(run_id, stream_id)
+            batch, tail = read(next_seq)
             now_ms = request.world.clock.now_ms()
-        next_seq = min(next_seq, len(records))  # clamp: past the tail reads from the tail
-        tail = {
-            "seq_num": len(records),
-            "timestamp": records[-1].timestamp if records else 0,
-        }
-        if next_seq < len(records):
-            batch = records[next_seq:]
-            next_seq = len(records)
+        next_seq = min(next_seq, tail["seq_num"])  # clamp: past the tail reads from the tail
+        if batch:
+            next_seq = batch[-1]["seq_num"] + 1
             sent += len(batch)
-            data = {
-                "records": [
-                    {
-                        "seq_num": r.seq_num,
-                        "timestamp": r.timestamp,
-                        "headers": [],
-                        "body": r.body,
-                    }
-                    for r in batch
-                ],
-                "tail": tail,
-            }
-            payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+            payload = json.dumps(
+                {"records": batch, "tail": tail}, separators=(",", ":"), ensure_ascii=False
+            )
             yield (
                 f"event: batch\ndata: {payload}\nid: {next_seq - 1},{sent},{len(payload)}\n\n"
             ).encode()

@@ -209,6 +209,27 @@ class SessionStore:
     def tail(self, key: ChannelKey) -> int:
         return len(self.channels.get(key, []))
 
+    def visible_tail(self, key: ChannelKey) -> dict[str, int]:
+        """S2's ``tail`` as a reader sees it now: the next sequence number and the last
+        written record's timestamp (scripted records dated later are not written yet)."""
+        now_ms = self.world.clock.now_ms()
+        written = [r for r in self.channels.get(key, []) if r.timestamp <= now_ms]
+        return {
+            "seq_num": len(written),
+            "timestamp": written[-1].timestamp if written else 0,
+        }
+
+    def settled(self, key: ChannelKey) -> bool:
+        """The server's ``#peekIsSettled``: of the last two written records, the latest that
+        is not an S2 command record is a ``turn-complete`` control record."""
+        now_ms = self.world.clock.now_ms()
+        written = [r for r in self.channels.get(key, []) if r.timestamp <= now_ms]
+        for record in reversed(written[-2:]):
+            if record.headers and record.headers[0][0] == "":
+                continue
+            return [CONTROL_HEADER, TURN_COMPLETE] in [list(h) for h in record.headers]
+        return False
+
     # -- scripted agents ----------------------------------------------------------------------
 
     def script(

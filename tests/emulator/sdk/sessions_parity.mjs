@@ -21,6 +21,10 @@ await chat.in.send("plain text");
 await chat.channel("tools").in.send({ approve: true });
 await chat.out.writeControl("turn-complete", [["public-access-token", "t"]]);
 await chat.out.trimTo(1);
+// Follow .out after record 0 until the service ends the idle answer (1 s).
+for await (const _chunk of await chat.out.read({ timeoutInSeconds: 1, lastEventId: 0 })) {
+  // the data records; control records go to onControl
+}
 await sessions.update("parity-chat", { tags: ["support", "vip"], metadata: { user: 8 } });
 await sessions.close("parity-chat", { reason: "resolved" });
 const waiter = await webhooks.waiter.create(
