@@ -155,10 +155,10 @@ def in_process_list_ms(emu: Emulator, repeat: int = 200) -> dict[str, float]:
         dev = emu.state.environment_for_key(emu.secret_key)
         flt = RunFilter(period_ms=60 * 86_400_000)
         runs = store.list(dev.id, flt, 100).runs
-        items = [store.render_list_item(run, True) for run in runs]
+        items = store.render_list_items(runs, True)
         parts = {
             "query": timed(lambda: store.list(dev.id, flt, 100)),
-            "render": timed(lambda: [store.render_list_item(run, True) for run in runs]),
+            "render": timed(lambda: store.render_list_items(runs, True)),
             "encode": timed(lambda: dumps({"data": items, "pagination": {}})),
         }
     for _ in range(20):

@@ -96,7 +96,6 @@ def _compile_parser(cls: type[Record]) -> Converter:
     namespace: dict[str, Any] = {
         "cls": cls,
         "new": object.__new__,
-        "set_attribute": object.__setattr__,
         "SchemaError": SchemaError,
         "convert": _convert,
         "fromisoformat": _fromisoformat,
@@ -109,7 +108,7 @@ def _compile_parser(cls: type[Record]) -> Converter:
         f"        raise SchemaError({name + ': expected an object, got '!r} + type(data).__name__)",
         "    get = data.get",
     ]
-    attributes = ["'raw': data"]
+    stores = ["    values['raw'] = data"]
     hints = typing.get_type_hints(cls)
     for n, field in enumerate(dataclasses.fields(cls)):
         if field.name == "raw":
@@ -137,12 +136,10 @@ def _compile_parser(cls: type[Record]) -> Converter:
         if convert is not _identity:
             namespace[f"convert{n}"] = convert
             lines += _fast_path(_non_null(annotation), n, f"{name}.{wire}", namespace)
-        attributes.append(f"{field.name!r}: {v}")
-    lines += [
-        "    record = new(cls)",
-        f"    set_attribute(record, '__dict__', {{{', '.join(attributes)}}})",
-        "    return record",
-    ]
+        stores.append(f"    values[{field.name!r}] = {v}")
+    # Stored one by one into the new instance's own __dict__ (in field order, as __init__
+    # would): about a third cheaper than building a dict and setting __dict__ to it.
+    lines += ["    record = new(cls)", "    values = record.__dict__", *stores, "    return record"]
     source = "\n".join(lines)  # built only from our own class definitions, never from input
     exec(compile(source, f"<{cls.__module__}.{name}.from_api>", "exec"), namespace)  # noqa: S102
     return namespace["parse"]  # type: ignore[no-any-return]

@@ -269,7 +269,7 @@ def _page_reply(
     if page.previous:
         pagination["previous"] = page.previous
     v2 = request.v2_statuses
-    data = [store.render_list_item(run, v2, viewer_user_id) for run in page.runs]
+    data = store.render_list_items(page.runs, v2, viewer_user_id)
     return json_reply({"data": data, "pagination": pagination})
 
 

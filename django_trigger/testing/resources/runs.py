@@ -26,7 +26,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -231,6 +231,15 @@ def boolean_helpers(status: str) -> Mapping[str, bool]:
             "isCancelled": status == "CANCELED",
         }
     )
+
+
+# boolean_helpers as plain dicts, which dict.update copies fastest (a list page's items).
+_FLAGS: dict[str, dict[str, bool]] = {}
+
+
+def _flags(status: str) -> dict[str, bool]:
+    flags = _FLAGS[status] = dict(boolean_helpers(status))
+    return flags
 
 
 @functools.lru_cache(maxsize=4096)
@@ -789,47 +798,66 @@ class RunStore:
     def render_status(self, run: Run, v2: bool) -> str:
         return (V2 if v2 else V1)[run.status]
 
-    def render_list_item(
-        self, run: Run, v2: bool, viewer_user_id: str | None = None
-    ) -> dict[str, Any]:
-        status = (V2 if v2 else V1)[run.status]  # render_status, inline: once per run of a page
-        env = self.world.environments[run.environment_id]
-        item: dict[str, Any] = {
-            "id": run.friendly_id,
-            "status": status,
-            "taskIdentifier": run.task_identifier,
-        }
-        if run.idempotency_key:
-            item["idempotencyKey"] = run.idempotency_key
-        if run.version:
-            item["version"] = run.version
-        item.update(boolean_helpers(status))
-        item["isTest"] = run.is_test
-        item["createdAt"] = format_date(run.created_at)
-        item["updatedAt"] = format_date(run.updated_at)
-        self._optional_dates(run, item)
-        if run.ttl:
-            item["ttl"] = run.ttl
-        env_data: dict[str, Any] = {"id": env.id, "name": env.slug}
-        if env.type == "DEVELOPMENT":
-            owner = self.world.user(env.owner_user_id)
-            if owner is not None and owner.id != viewer_user_id:
-                env_data["user"] = owner.display_name
-        item["env"] = env_data
-        item["tags"] = sorted(run.tags)
-        cost, base_cost = run.cost_in_cents, run.base_cost_in_cents  # js_number, inline
-        item["costInCents"] = int(cost) if float(cost).is_integer() else cost
-        item["baseCostInCents"] = int(base_cost) if float(base_cost).is_integer() else base_cost
-        item["durationMs"] = run.usage_duration_ms
-        item["depth"] = run.depth
-        if run.metadata is not None:
-            metadata = _list_metadata(run.metadata)
-            if metadata is not None:
-                item["metadata"] = metadata
-        item["taskKind"] = run.task_kind
-        if run.region:
-            item["region"] = run.region
-        return item
+    def render_list_items(
+        self, runs: Iterable[Run], v2: bool, viewer_user_id: str | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        """A list page's items. Written out for speed (list pages are the emulator's
+        heaviest answers): each environment's ``env`` object is built once per page and
+        shared by its items, like the boolean helpers of a status; shared values are only
+        ever encoded."""
+        statuses = V2 if v2 else V1
+        world = self.world
+        envs: dict[str, dict[str, Any]] = {}
+        items = []
+        for run in runs:
+            status = statuses[run.status]  # render_status, inline
+            item: dict[str, Any] = {
+                "id": run.friendly_id,
+                "status": status,
+                "taskIdentifier": run.task_identifier,
+            }
+            if run.idempotency_key:
+                item["idempotencyKey"] = run.idempotency_key
+            if run.version:
+                item["version"] = run.version
+            item.update(_FLAGS.get(status) or _flags(status))
+            item["isTest"] = run.is_test
+            item["createdAt"] = format_date(run.created_at)
+            item["updatedAt"] = format_date(run.updated_at)
+            if run.started_at is not None:  # _optional_dates, inline
+                item["startedAt"] = format_date(run.started_at)
+            if run.completed_at is not None:
+                item["finishedAt"] = format_date(run.completed_at)
+            if run.delay_until is not None:
+                item["delayedUntil"] = format_date(run.delay_until)
+            if run.expired_at is not None:
+                item["expiredAt"] = format_date(run.expired_at)
+            if run.ttl:
+                item["ttl"] = run.ttl
+            env_data = envs.get(run.environment_id)
+            if env_data is None:
+                env = world.environments[run.environment_id]
+                env_data = envs[run.environment_id] = {"id": env.id, "name": env.slug}
+                if env.type == "DEVELOPMENT":
+                    owner = world.user(env.owner_user_id)
+                    if owner is not None and owner.id != viewer_user_id:
+                        env_data["user"] = owner.display_name
+            item["env"] = env_data
+            item["tags"] = sorted(run.tags)
+            cost, base_cost = run.cost_in_cents, run.base_cost_in_cents  # js_number, inline
+            item["costInCents"] = int(cost) if float(cost).is_integer() else cost
+            item["baseCostInCents"] = int(base_cost) if float(base_cost).is_integer() else base_cost
+            item["durationMs"] = run.usage_duration_ms
+            item["depth"] = run.depth
+            if run.metadata is not None:
+                metadata = _list_metadata(run.metadata)
+                if metadata is not None:
+                    item["metadata"] = metadata
+            item["taskKind"] = run.task_kind
+            if run.region:
+                item["region"] = run.region
+            items.append(item)
+        return items
 
     def _optional_dates(self, run: Run, data: dict[str, Any]) -> None:
         for key, value in (
