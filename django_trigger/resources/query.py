@@ -13,9 +13,9 @@ import builtins
 import re
 import secrets
 import string
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from django_trigger._http.paths import build_path
 from django_trigger.credentials import TokenKind
@@ -45,6 +45,7 @@ _WIDGET_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 _WIDGET_KEYS = frozenset({"id", "title", "query", "display", "fillGaps", "position"})
 _DISPLAY_TYPES = ("table", "chart", "bignumber", "title")
 _ID_ALPHABET = string.ascii_letters + string.digits
+T = TypeVar("T")
 
 
 class Query(Resource):
@@ -192,27 +193,22 @@ class Dashboards(Resource):
         if not body:
             raise InvalidRequestError("pass title, description or both")
         _add_revision(body, revision)
-        try:
-            return (
-                yield self._request(
-                    "PATCH",
-                    path,
-                    operation="query.dashboards.update",
-                    auth=Auth.SECRET_KEY_OR_PUBLIC,
-                    json_body=body,
-                    parse=Dashboard.from_api,
-                    request_options=request_options,
-                )
+        return (
+            yield from _verified_write(
+                self,
+                "PATCH",
+                path,
+                "query.dashboards.update",
+                Dashboard.from_api,
+                dashboard_id,
+                lambda current: (
+                    (title is None or current.title == body["title"])
+                    and (description is None or current.description == description)
+                ),
+                json_body=body,
+                request_options=request_options,
             )
-        except ApiError as exc:
-            if not self._done_before(exc, 409):
-                raise
-            current = yield self.retrieve(dashboard_id, request_options=request_options)
-            if (title is None or current.title == body["title"]) and (
-                description is None or current.description == description
-            ):
-                return current
-            raise
+        )
 
     @retry_safety(
         RetrySafety.VERIFIED,
@@ -239,26 +235,20 @@ class Dashboards(Resource):
         if description is not None:
             body["description"] = _description(description)
         _add_revision(body, revision)
-        try:
-            return (
-                yield self._request(
-                    "PUT",
-                    path,
-                    operation="query.dashboards.replace",
-                    auth=Auth.SECRET_KEY_OR_PUBLIC,
-                    json_body=body,
-                    parse=Dashboard.from_api,
-                    request_options=request_options,
-                )
+        sent = [(w["id"], w["title"].strip(), w.get("query", "")) for w in body["widgets"]]
+        return (
+            yield from _verified_write(
+                self,
+                "PUT",
+                path,
+                "query.dashboards.replace",
+                Dashboard.from_api,
+                dashboard_id,
+                lambda current: [(w.id, w.title, w.query) for w in current.widgets] == sent,
+                json_body=body,
+                request_options=request_options,
             )
-        except ApiError as exc:
-            if not self._done_before(exc, 409):
-                raise
-            current = yield self.retrieve(dashboard_id, request_options=request_options)
-            sent = [(w["id"], w["title"].strip(), w.get("query", "")) for w in body["widgets"]]
-            if [(w.id, w.title, w.query) for w in current.widgets] == sent:
-                return current
-            raise
+        )
 
     @retry_safety(RetrySafety.VERIFIED, why="a 404 on the retry after a lost answer means deleted")
     @flow
@@ -310,28 +300,23 @@ class DashboardWidgets(Resource):
         path = _path(dashboard_id) + "/widgets"
         (body,) = _widgets([widget], generate_ids=True)
         _add_revision(body, revision)
-        try:
-            return (
-                yield self._request(
-                    "POST",
-                    path,
-                    operation="query.dashboards.widgets.add",
-                    auth=Auth.SECRET_KEY_OR_PUBLIC,
-                    json_body=body,
-                    parse=DashboardWidgetAdded.from_api,
-                    request_options=request_options,
-                )
+        return (
+            yield from _verified_write(
+                self,
+                "POST",
+                path,
+                "query.dashboards.widgets.add",
+                DashboardWidgetAdded.from_api,
+                dashboard_id,
+                lambda current: any(
+                    w.id == body["id"] and w.title == body["title"].strip() for w in current.widgets
+                ),
+                answer=lambda current: {"widgetId": body["id"], "dashboard": current.raw},
+                refusals=((400, "already exists"), (409, None)),
+                json_body=body,
+                request_options=request_options,
             )
-        except ApiError as exc:
-            if not (self._done_before(exc, 400, "already exists") or self._done_before(exc, 409)):
-                raise
-            current = yield _dashboards(self).retrieve(
-                dashboard_id, request_options=request_options
-            )
-            found = next((w for w in current.widgets if w.id == body["id"]), None)
-            if found is None or found.title != body["title"].strip():
-                raise
-            return DashboardWidgetAdded.from_api({"widgetId": found.id, "dashboard": current.raw})
+        )
 
     @retry_safety(
         RetrySafety.VERIFIED,
@@ -372,30 +357,23 @@ class DashboardWidgets(Resource):
         if not body:
             raise InvalidRequestError("pass at least one of title, query, display, position")
         _add_revision(body, revision)
-        try:
-            return (
-                yield self._request(
-                    "PATCH",
-                    path,
-                    operation="query.dashboards.widgets.update",
-                    auth=Auth.SECRET_KEY_OR_PUBLIC,
-                    json_body=body,
-                    parse=Dashboard.from_api,
-                    request_options=request_options,
-                )
+        sent = {key: value for key, value in body.items() if key != "revision"}
+        return (
+            yield from _verified_write(
+                self,
+                "PATCH",
+                path,
+                "query.dashboards.widgets.update",
+                Dashboard.from_api,
+                dashboard_id,
+                lambda current: any(
+                    w.id == widget_id and all(w.raw.get(k) == v for k, v in sent.items())
+                    for w in current.widgets
+                ),
+                json_body=body,
+                request_options=request_options,
             )
-        except ApiError as exc:
-            if not self._done_before(exc, 409):
-                raise
-            current = yield _dashboards(self).retrieve(
-                dashboard_id, request_options=request_options
-            )
-            found = next((w for w in current.widgets if w.id == widget_id), None)
-            if found is not None and all(
-                found.raw.get(key) == value for key, value in body.items() if key != "revision"
-            ):
-                return current
-            raise
+        )
 
     @retry_safety(
         RetrySafety.VERIFIED,
@@ -416,27 +394,20 @@ class DashboardWidgets(Resource):
         params = {}
         if revision is not None:
             params["revision"] = _revision(revision)
-        try:
-            return (
-                yield self._request(
-                    "DELETE",
-                    path,
-                    operation="query.dashboards.widgets.delete",
-                    auth=Auth.SECRET_KEY_OR_PUBLIC,
-                    params=params,
-                    parse=Dashboard.from_api,
-                    request_options=request_options,
-                )
+        return (
+            yield from _verified_write(
+                self,
+                "DELETE",
+                path,
+                "query.dashboards.widgets.delete",
+                Dashboard.from_api,
+                dashboard_id,
+                lambda current: all(w.id != widget_id for w in current.widgets),
+                refusals=((404, "widget"), (409, None)),
+                params=params,
+                request_options=request_options,
             )
-        except ApiError as exc:
-            if not (self._done_before(exc, 404, "widget") or self._done_before(exc, 409)):
-                raise
-            current = yield _dashboards(self).retrieve(
-                dashboard_id, request_options=request_options
-            )
-            if any(w.id == widget_id for w in current.widgets):
-                raise
-            return current
+        )
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -450,9 +421,48 @@ def _child(parent: Resource, cls: type[Any]) -> Any:
     return child
 
 
-def _dashboards(widgets: DashboardWidgets) -> Dashboards:
-    """The typed dashboards resource, to read a dashboard back inside a widget flow."""
-    return Dashboards(widgets._client)
+def _verified_write(
+    resource: Resource,
+    method: str,
+    path: str,
+    operation: str,
+    parse: Callable[[Any], T],
+    dashboard_id: str,
+    done: Callable[[Dashboard], bool],
+    *,
+    answer: Callable[[Dashboard], Any] = lambda current: current.raw,
+    refusals: Sequence[tuple[int, str | None]] = ((409, None),),
+    json_body: Any = None,
+    params: Mapping[str, Any] | None = None,
+    request_options: RequestOptionsLike,
+) -> Generator[Any, Any, T]:
+    """A dashboard write that checks a refused retry (the flows' ``yield from``): when the
+    retry after a lost answer is refused as in ``refusals`` (``(status, message or None)``;
+    a 409: the revision moved, as the lost attempt may have moved it), the dashboard read
+    back decides: if ``done(dashboard)``, the write's result is ``parse(answer(dashboard))``
+    (the dashboard itself by default), else the refusal stands."""
+    try:
+        return (
+            yield resource._request(
+                method,
+                path,
+                operation=operation,
+                auth=Auth.SECRET_KEY_OR_PUBLIC,
+                json_body=json_body,
+                params=params,
+                parse=parse,
+                request_options=request_options,
+            )
+        )
+    except ApiError as exc:
+        if not any(resource._done_before(exc, *refusal) for refusal in refusals):
+            raise
+        current = yield Dashboards(resource._client).retrieve(
+            dashboard_id, request_options=request_options
+        )
+        if not done(current):
+            raise
+        return parse(answer(current))
 
 
 def _summaries(body: Any) -> builtins.list[DashboardSummary]:

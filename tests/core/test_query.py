@@ -542,9 +542,21 @@ class DashboardTests(QueryCase):
         self.emulator.faults.drop_next(1, after_processing=True, method="PATCH")
         renamed = dashboards.update(dashboard_id, title="Found", revision=second.dashboard.revision)
         self.assertEqual(renamed.title, "Found")
+        self.emulator.faults.drop_next(1, after_processing=True, method="PUT")
+        kept = [
+            {**self.widget(), "id": added.widget_id},
+            {**self.widget("Two"), "id": second.widget_id},
+        ]
+        replaced = dashboards.replace(dashboard_id, kept, revision=renamed.revision)
+        self.assertEqual([w.id for w in replaced.widgets], [added.widget_id, second.widget_id])
+        self.emulator.faults.drop_next(1, after_processing=True, method="PATCH")
+        changed = dashboards.widgets.update(
+            dashboard_id, second.widget_id, title="Second", revision=replaced.revision
+        )
+        self.assertEqual([w.title for w in changed.widgets], ["Runs", "Second"])
         self.emulator.faults.drop_next(1, after_processing=True, method="DELETE")
-        left = dashboards.widgets.delete(dashboard_id, added.widget_id, revision=renamed.revision)
-        self.assertEqual([w.title for w in left.widgets], ["Two"])
+        left = dashboards.widgets.delete(dashboard_id, added.widget_id, revision=changed.revision)
+        self.assertEqual([w.title for w in left.widgets], ["Second"])
         self.emulator.faults.drop_next(1, after_processing=True, method="DELETE")
         self.assertEqual(dashboards.delete(dashboard_id).id, dashboard_id)
         self.assertEqual([d.title for d in dashboards.list() if d.title in ("Lost", "Found")], [])
