@@ -377,6 +377,15 @@ CLIENT_CASES: list[Case] = [
         lambda c, p: c.bulk_actions.retrieve("../x"),
         "'../x' is not a valid bulk action",
     ),
+    (
+        "bulk list both cursors",
+        lambda c, p: c.bulk_actions.list(after="a", before="b"),
+        "pass either after or before, not both",
+    ),
+    ("bulk list empty after", lambda c, p: c.bulk_actions.list(after=" "), "after must be"),
+    ("bulk list limit", lambda c, p: c.bulk_actions.list(limit=0), "limit must be an integer"),
+    ("deployments after", lambda c, p: c.deployments.list(after=""), "after must be"),
+    ("deployments limit", lambda c, p: c.deployments.list(limit=101), "limit must be an integer"),
     ("queues.retrieve id", lambda c, p: c.queues.retrieve("task/x"), "is not a queue id"),
     (
         "queues.retrieve type",

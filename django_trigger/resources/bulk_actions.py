@@ -19,11 +19,11 @@ from ._base import (
     RetrySafety,
     _cooked,
     comma_list,
+    cursor_params,
     epoch_ms,
     flow,
     machine_filter,
     nonempty,
-    page_size_param,
     period_filter,
     poll_until,
     queue_filter,
@@ -103,18 +103,11 @@ class BulkActions(Resource):
         before: str | None = None,
         request_options: RequestOptionsLike = None,
     ) -> CursorPage[BulkAction]:
-        if after and before:
-            raise InvalidRequestError("pass either after or before, not both")
-        params = {
-            "page[size]": page_size_param(limit),
-            "page[after]": after,
-            "page[before]": before,
-        }
         return self._cursor_page(
             "/api/v1/bulk-actions",
             operation="bulk_actions.list",
             item=BulkAction.from_api,
-            params=params,
+            params=cursor_params(limit, after, before),
             request_options=request_options,
         )
 

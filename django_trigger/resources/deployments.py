@@ -13,11 +13,10 @@ from django_trigger.pagination import CursorPage
 from django_trigger.types import Deployment, DeploymentListItem, PromotedDeployment
 
 from ._base import (
-    MAX_PAGE_SIZE,
     Resource,
     RetrySafety,
+    cursor_params,
     flow,
-    page_size_param,
     period_filter,
     retry_safety,
 )
@@ -67,8 +66,7 @@ class Deployments(Resource):
             "period": period_filter(period),
             "from": _iso(from_, "from_"),
             "to": _iso(to, "to"),
-            "page[size]": page_size_param(limit) if limit is not None else MAX_PAGE_SIZE,
-            "page[after]": after,
+            **cursor_params(limit, after, None),
         }
         return self._cursor_page(
             "/api/v1/deployments",
