@@ -36,7 +36,7 @@ from django_trigger.resources.errors import Errors
 from django_trigger.resources.idempotency_keys import IdempotencyKeys
 from django_trigger.resources.projects import Projects
 from django_trigger.resources.prompts import Prompts
-from django_trigger.resources.query import Query
+from django_trigger.resources.query import Dashboards, DashboardWidgets, Query
 from django_trigger.resources.queues import Queues
 from django_trigger.resources.runs import Runs
 from django_trigger.resources.schedules import Schedules
@@ -615,12 +615,14 @@ class AsyncConcurrencyLimits:
 class QueryWithRawResponse:
     """``Query.with_raw_response``."""
 
+    dashboards: DashboardsWithRawResponse
     execute = raw(Query.execute)
 
 
 class AsyncQueryWithRawResponse:
     """``AsyncQuery.with_raw_response``."""
 
+    dashboards: AsyncDashboardsWithRawResponse
     execute = awaited_raw(Query.execute)
 
 
@@ -628,6 +630,7 @@ class AsyncQuery:
     """``Query`` of the async client."""
 
     with_raw_response: AsyncQueryWithRawResponse
+    dashboards: AsyncDashboards
     execute = awaited(Query.execute)
 
 
@@ -642,9 +645,9 @@ class SessionsWithRawResponse:
     retrieve = raw(Sessions.retrieve)
     send_input = raw(Sessions.send_input)
     start = raw(Sessions.start)
-    trim_output = raw(Sessions.trim_output)
+    trim_output = same(Sessions.trim_output)
     update = raw(Sessions.update)
-    write_control = raw(Sessions.write_control)
+    write_control = same(Sessions.write_control)
 
 
 class AsyncSessionsWithRawResponse:
@@ -658,9 +661,9 @@ class AsyncSessionsWithRawResponse:
     retrieve = awaited_raw(Sessions.retrieve)
     send_input = awaited_raw(Sessions.send_input)
     start = awaited_raw(Sessions.start)
-    trim_output = awaited_raw(Sessions.trim_output)
+    trim_output = awaited(Sessions.trim_output)
     update = awaited_raw(Sessions.update)
-    write_control = awaited_raw(Sessions.write_control)
+    write_control = awaited(Sessions.write_control)
 
 
 class AsyncSessions:
@@ -678,3 +681,65 @@ class AsyncSessions:
     trim_output = awaited(Sessions.trim_output)
     update = awaited(Sessions.update)
     write_control = awaited(Sessions.write_control)
+
+
+class DashboardsWithRawResponse:
+    """``Dashboards.with_raw_response``."""
+
+    widgets: DashboardWidgetsWithRawResponse
+    create = raw(Dashboards.create)
+    delete = raw(Dashboards.delete)
+    list = raw(Dashboards.list)
+    replace = raw(Dashboards.replace)
+    retrieve = raw(Dashboards.retrieve)
+    update = raw(Dashboards.update)
+
+
+class AsyncDashboardsWithRawResponse:
+    """``AsyncDashboards.with_raw_response``."""
+
+    widgets: AsyncDashboardWidgetsWithRawResponse
+    create = awaited_raw(Dashboards.create)
+    delete = awaited_raw(Dashboards.delete)
+    list = awaited_raw(Dashboards.list)
+    replace = awaited_raw(Dashboards.replace)
+    retrieve = awaited_raw(Dashboards.retrieve)
+    update = awaited_raw(Dashboards.update)
+
+
+class AsyncDashboards:
+    """``Dashboards`` of the async client."""
+
+    with_raw_response: AsyncDashboardsWithRawResponse
+    widgets: AsyncDashboardWidgets
+    create = awaited(Dashboards.create)
+    delete = awaited(Dashboards.delete)
+    list = awaited(Dashboards.list)
+    replace = awaited(Dashboards.replace)
+    retrieve = awaited(Dashboards.retrieve)
+    update = awaited(Dashboards.update)
+
+
+class DashboardWidgetsWithRawResponse:
+    """``DashboardWidgets.with_raw_response``."""
+
+    add = raw(DashboardWidgets.add)
+    delete = raw(DashboardWidgets.delete)
+    update = raw(DashboardWidgets.update)
+
+
+class AsyncDashboardWidgetsWithRawResponse:
+    """``AsyncDashboardWidgets.with_raw_response``."""
+
+    add = awaited_raw(DashboardWidgets.add)
+    delete = awaited_raw(DashboardWidgets.delete)
+    update = awaited_raw(DashboardWidgets.update)
+
+
+class AsyncDashboardWidgets:
+    """``DashboardWidgets`` of the async client."""
+
+    with_raw_response: AsyncDashboardWidgetsWithRawResponse
+    add = awaited(DashboardWidgets.add)
+    delete = awaited(DashboardWidgets.delete)
+    update = awaited(DashboardWidgets.update)

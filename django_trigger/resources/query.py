@@ -34,7 +34,11 @@ from ._base import Auth, Resource, RetrySafety, flow, retry_safety
 
 if TYPE_CHECKING:
     from ._base import RawTwin
-    from ._typed import QueryWithRawResponse
+    from ._typed import (
+        DashboardsWithRawResponse,
+        DashboardWidgetsWithRawResponse,
+        QueryWithRawResponse,
+    )
 
 __all__ = ["DashboardWidgets", "Dashboards", "Query", "QueryFormat", "QueryScope"]
 
@@ -113,6 +117,8 @@ class Query(Resource):
 
 class Dashboards(Resource):
     """``client.query.dashboards``: the built-in and custom dashboards."""
+
+    with_raw_response: RawTwin[DashboardsWithRawResponse]
 
     @retry_safety(RetrySafety.READ, why="a read")
     def list(
@@ -279,6 +285,8 @@ class Dashboards(Resource):
 
 class DashboardWidgets(Resource):
     """``client.query.dashboards.widgets``: one widget at a time."""
+
+    with_raw_response: RawTwin[DashboardWidgetsWithRawResponse]
 
     @retry_safety(
         RetrySafety.VERIFIED,

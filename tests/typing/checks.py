@@ -27,6 +27,7 @@ from django_trigger.types import (
     SuccessResponse,
     TaskRunExecutionResult,
 )
+from django_trigger.types.query import Dashboard, DashboardSummary, DashboardWidgetAdded
 
 
 def sync_client(client: TriggerClient) -> None:
@@ -58,6 +59,15 @@ def sync_client(client: TriggerClient) -> None:
     for each in page.iter_pages():
         assert_type(each, CursorPage[RunListItem])
     assert_type(client.schedules.list().get_previous_page(), OffsetPage[Schedule])
+    # Nested resources have their views too; a session's control record answers its S2 seq.
+    assert_type(
+        client.query.with_raw_response.dashboards.list(), RawResponse[list[DashboardSummary]]
+    )
+    assert_type(
+        client.query.dashboards.widgets.with_raw_response.add("d", {}),
+        RawResponse[DashboardWidgetAdded],
+    )
+    assert_type(client.sessions.with_raw_response.write_control("s", "turn-complete"), int)
     client.runs.retrieve(1)  # type: ignore[arg-type]
     client.runs.with_raw_response.retrieve("run_1", nope=True)  # type: ignore[call-arg]
 
@@ -89,4 +99,10 @@ async def async_client(client: AsyncTriggerClient) -> None:
     )
     assert_type(await client.auth.with_raw_response.create_public_token(), RawResponse[str])
     assert_type(client.runs.subscribe_to_run("run_1"), RunSubscription)
+    assert_type(await client.query.dashboards.list(), list[DashboardSummary])
+    assert_type(
+        await client.query.with_raw_response.dashboards.widgets.delete("d", "w"),
+        RawResponse[Dashboard],
+    )
+    assert_type(await client.sessions.with_raw_response.write_control("s", "x"), int)
     await client.runs.retrieve(1)  # type: ignore[arg-type]

@@ -50,12 +50,16 @@ VIEWS = {
 
 
 # Methods whose with_raw_response answer is not a RawResponse of their result: (sync raw view,
-# async raw view). A poll retrieves typed results to look at them, raw or not; completing a
-# waitpoint token answers raw with its POST's response, before the read-back; a run's result
-# answers None for an unfinished run (its 404), else the response of a result.
+# async raw view). A poll retrieves typed results to look at them, raw or not; a session's
+# control record and trim answer their S2 append's result (S2 is not the API: no response of
+# it is handed out); completing a waitpoint token answers raw with its POST's response, before
+# the read-back; a run's result answers None for an unfinished run (its 404), else the
+# response of a result. tests/typing/test_raw_behaviour.py calls every such method raw.
 RAW_OVERRIDES = {
     ("Runs", "poll"): ("same", "awaited"),
     ("BulkActions", "poll"): ("same", "awaited"),
+    ("Sessions", "write_control"): ("same", "awaited"),
+    ("Sessions", "trim_output"): ("same", "awaited"),
     ("Waitpoints", "complete_token"): ("raw_of", "awaited_raw_of"),
     ("Runs", "retrieve_result"): ("raw_or_none_of", "awaited_raw_or_none_of"),
 }
@@ -66,13 +70,30 @@ RAW_RESULTS = {
 
 
 def resources() -> list[tuple[str, type]]:
-    """``(attribute, resource class)`` of every resource of ``TriggerClient``."""
+    """``(attribute, resource class)`` of every resource of ``TriggerClient``, then of every
+    nested one (``query.dashboards``: a property of a resource answering a resource)."""
     from django_trigger.client import TriggerClient, _Resource
 
     found = []
     for attribute, value in vars(TriggerClient).items():
         if isinstance(value, _Resource):
             found.append((attribute, getattr(importlib.import_module(value.module), value.name)))
+    for _attribute, cls in found:  # grows while it is walked: children of children too
+        found.extend(children(cls))
+    return found
+
+
+def children(cls: type) -> list[tuple[str, type]]:
+    """``(property, resource class)`` of the resources nested in ``cls``."""
+    from django_trigger.resources._base import Resource
+
+    found = []
+    for name, value in sorted(vars(cls).items()):
+        if isinstance(value, property) and not name.startswith("_"):
+            returns = inspect.signature(value.fget).return_annotation  # type: ignore[arg-type]
+            child = getattr(sys.modules[cls.__module__], str(returns), None)
+            if isinstance(child, type) and issubclass(child, Resource):
+                found.append((name, child))
     return found
 
 
@@ -110,15 +131,19 @@ def line(transform: str, resource: str, name: str) -> str:
 
 
 def source() -> str:
-    imports = [f"from django_trigger.types import {', '.join(sorted(set(RAW_RESULTS.values())))}"]
+    names: dict[str, set[str]] = {"django_trigger.types": set(RAW_RESULTS.values())}
     classes = []
     for _attribute, cls in resources():
         name = cls.__name__
-        imports.append(f"from {cls.__module__} import {name}")
+        names.setdefault(cls.__module__, set()).add(name)
         methods = [(m, views_of(name, m, getattr(cls, m))) for m in public_methods(cls)]
         raw_lines = [f"    {m} = {line(views[0], name, m)}" for m, views in methods]
         async_lines = [f"    {m} = {line(views[1], name, m)}" for m, views in methods]
         async_raw_lines = [f"    {m} = {line(views[2], name, m)}" for m, views in methods]
+        for attribute, child in children(cls):  # typed as the child's views
+            raw_lines.insert(0, f"    {attribute}: {child.__name__}WithRawResponse")
+            async_lines.insert(0, f"    {attribute}: Async{child.__name__}")
+            async_raw_lines.insert(0, f"    {attribute}: Async{child.__name__}WithRawResponse")
         classes.append(
             f"class {name}WithRawResponse:\n"
             f'    """``{name}.with_raw_response``."""\n\n' + "\n".join(raw_lines)
@@ -132,7 +157,11 @@ def source() -> str:
             f'    """``{name}`` of the async client."""\n\n'
             f"    with_raw_response: Async{name}WithRawResponse\n" + "\n".join(async_lines)
         )
-    return HEADER + "\n".join(sorted(imports)) + "\n\n\n" + "\n\n\n".join(classes) + "\n"
+    imports = [
+        f"from {module} import {', '.join(sorted(each, key=str.lower))}"
+        for module, each in sorted(names.items())
+    ]
+    return HEADER + "\n".join(imports) + "\n\n\n" + "\n\n\n".join(classes) + "\n"
 
 
 def main() -> None:
