@@ -21,10 +21,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.cache import cache
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -36,6 +36,10 @@ from django_trigger.clients import get_client
 from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
 from django_trigger.exceptions import ConfigurationError, InvalidRequestError, NotFoundError
 from django_trigger.models import EnvVar, Run, Schedule, WaitpointToken
+
+if TYPE_CHECKING:
+    from django_trigger.client import TriggerClient
+    from django_trigger.pagination import CursorPage
 
 __all__ = [
     "EnvVarQuerySet",
@@ -358,46 +362,12 @@ class RunQuerySet(RemoteQuerySet):
     ) -> Page:
         if self.pks is not None:
             raise TypeError("runs selected by id are not listed")
-
-        def fetch() -> dict[str, Any]:
-            client = get_client(self.alias)
-            page = client.runs.list(
-                **self.filters,
-                limit=limit,
-                after=after,
-                before=before,
-                request_options=admin_request_options(self.alias),
-            )
-            return {
-                "data": [item.raw for item in page.data],
-                "next": page.next_cursor,
-                "previous": page.previous_cursor,
-            }
-
-        parts = {
-            "model": "run",
-            "filters": self.filters,
-            "limit": limit,
-            "after": after,
-            "before": before,
-        }
-        raw = _cached(self.alias, parts, fetch)
-        return Page(
-            [
-                Run.from_api(types.RunListItem.from_api(item), alias=self.alias)
-                for item in raw["data"]
-            ],
-            next_cursor=raw["next"],
-            previous_cursor=raw["previous"],
+        return _cursor_page(
+            self, "run", lambda client: client.runs.list, types.RunListItem, limit, after, before
         )
 
     def get(self, **kwargs: Any) -> Run:
-        run_id = _single_pk(self, kwargs)
-        client = get_client(self.alias)
-        try:
-            record = client.runs.retrieve(run_id, request_options=admin_request_options(self.alias))
-        except (NotFoundError, InvalidRequestError):
-            raise Run.DoesNotExist(run_id) from None
+        record = _get_record(self, kwargs, lambda client: client.runs.retrieve)
         return Run.from_api(record, alias=self.alias)
 
     def count(self) -> int:
@@ -436,14 +406,7 @@ class ScheduleQuerySet(RemoteQuerySet):
         return self.fetch_page(per_page=1).count or 0
 
     def get(self, **kwargs: Any) -> Schedule:
-        schedule_id = _single_pk(self, kwargs)
-        client = get_client(self.alias)
-        try:
-            record = client.schedules.retrieve(
-                schedule_id, request_options=admin_request_options(self.alias)
-            )
-        except (NotFoundError, InvalidRequestError):
-            raise Schedule.DoesNotExist(schedule_id) from None
+        record = _get_record(self, kwargs, lambda client: client.schedules.retrieve)
         return Schedule.from_api(record, alias=self.alias)
 
 
@@ -486,18 +449,74 @@ class EnvVarQuerySet(RemoteQuerySet):
         return len(self)
 
     def get(self, **kwargs: Any) -> EnvVar:
-        name = _single_pk(self, kwargs)
         environment = self.environment
-        client = get_client(self.alias)
-        try:
-            record = client.envvars.retrieve(
-                name,
-                environment=environment,
-                request_options=admin_request_options(self.alias),
-            )
-        except (NotFoundError, InvalidRequestError):
-            raise EnvVar.DoesNotExist(name) from None
+        record = _get_record(
+            self, kwargs, lambda client: client.envvars.retrieve, environment=environment
+        )
         return EnvVar.from_api(record, environment=environment or "", alias=self.alias)
+
+
+def _get_record(
+    queryset: RemoteQuerySet,
+    kwargs: dict[str, Any],
+    retrieve: Callable[[TriggerClient], Callable[..., Any]],
+    **options: Any,
+) -> Any:
+    """The API's record behind ``get(pk=...)``: ``retrieve(client)(pk, **options)``; the
+    model's ``DoesNotExist`` for a key the API does not know (or the client refuses)."""
+    pk = _single_pk(queryset, kwargs)
+    client = get_client(queryset.alias)
+    try:
+        return retrieve(client)(
+            pk, **options, request_options=admin_request_options(queryset.alias)
+        )
+    except (NotFoundError, InvalidRequestError):
+        raise queryset.model.DoesNotExist(pk) from None  # type: ignore[attr-defined]
+
+
+def _cursor_page(
+    queryset: RemoteQuerySet,
+    model: str,
+    list_of: Callable[[TriggerClient], Callable[..., CursorPage[Any]]],
+    item: Any,
+    limit: int,
+    after: str | None,
+    before: str | None,
+) -> Page:
+    """One page of a list the API serves in cursor pages (runs, waitpoint tokens): the
+    filters through ``list_of(client)``, cached (per ``model`` and arguments) as raw records
+    that ``item`` parses."""
+
+    def fetch() -> dict[str, Any]:
+        page = list_of(get_client(queryset.alias))(
+            **queryset.filters,
+            limit=limit,
+            after=after,
+            before=before,
+            request_options=admin_request_options(queryset.alias),
+        )
+        return {
+            "data": [record.raw for record in page.data],
+            "next": page.next_cursor,
+            "previous": page.previous_cursor,
+        }
+
+    parts = {
+        "model": model,
+        "filters": queryset.filters,
+        "limit": limit,
+        "after": after,
+        "before": before,
+    }
+    raw = _cached(queryset.alias, parts, fetch)
+    return Page(
+        [
+            queryset.model.from_api(item.from_api(data), alias=queryset.alias)  # type: ignore[attr-defined]
+            for data in raw["data"]
+        ],
+        next_cursor=raw["next"],
+        previous_cursor=raw["previous"],
+    )
 
 
 def _single_pk(queryset: RemoteQuerySet, kwargs: dict[str, Any]) -> str:
@@ -526,46 +545,18 @@ class WaitpointTokenQuerySet(RemoteQuerySet):
     ) -> Page:
         if self.pks is not None:
             raise TypeError("tokens selected by id are not listed")
-
-        def fetch() -> dict[str, Any]:
-            page = get_client(self.alias).waitpoints.list_tokens(
-                **self.filters,
-                limit=limit,
-                after=after,
-                before=before,
-                request_options=admin_request_options(self.alias),
-            )
-            return {
-                "data": [item.raw for item in page.data],
-                "next": page.next_cursor,
-                "previous": page.previous_cursor,
-            }
-
-        parts = {
-            "model": "waitpointtoken",
-            "filters": self.filters,
-            "limit": limit,
-            "after": after,
-            "before": before,
-        }
-        raw = _cached(self.alias, parts, fetch)
-        return Page(
-            [
-                WaitpointToken.from_api(types.WaitpointToken.from_api(item), alias=self.alias)
-                for item in raw["data"]
-            ],
-            next_cursor=raw["next"],
-            previous_cursor=raw["previous"],
+        return _cursor_page(
+            self,
+            "waitpointtoken",
+            lambda client: client.waitpoints.list_tokens,
+            types.WaitpointToken,
+            limit,
+            after,
+            before,
         )
 
     def get(self, **kwargs: Any) -> WaitpointToken:
-        token_id = _single_pk(self, kwargs)
-        try:
-            record = get_client(self.alias).waitpoints.retrieve_token(
-                token_id, request_options=admin_request_options(self.alias)
-            )
-        except (NotFoundError, InvalidRequestError):
-            raise WaitpointToken.DoesNotExist(token_id) from None
+        record = _get_record(self, kwargs, lambda client: client.waitpoints.retrieve_token)
         return WaitpointToken.from_api(record, alias=self.alias)
 
     def count(self) -> int:
