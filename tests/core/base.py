@@ -26,7 +26,8 @@ class ClientTestCase(EmulatorTestMixin, SimpleTestCase):
         self.trigger.close()
         super().tearDown()
 
-    def make_client(self, token: str | None = None, **overrides: Any) -> TriggerClient:
+    def client_options(self, **overrides: Any) -> dict[str, Any]:
+        """A test client's options: the emulator, tiny retry delays, a 5 s timeout."""
         options: dict[str, Any] = {
             "base_url": self.emulator.base_url,
             "project_ref": self.emulator.project_ref,
@@ -34,7 +35,12 @@ class ClientTestCase(EmulatorTestMixin, SimpleTestCase):
             "timeout": 5.0,
         }
         options.update(overrides)
-        client = TriggerClient(token or self.emulator.secret_key, **options)
+        return options
+
+    def make_client(self, token: str | None = None, **overrides: Any) -> TriggerClient:
+        client = TriggerClient(
+            token or self.emulator.secret_key, **self.client_options(**overrides)
+        )
         self.addCleanup(client.close)
         return client
 
@@ -57,15 +63,9 @@ class BothClients(ClientTestCase):
 
     api_class: Any = TriggerClient
 
-    def make(self, **overrides: Any) -> Any:
-        options: dict[str, Any] = {
-            "base_url": self.emulator.base_url,
-            "project_ref": self.emulator.project_ref,
-            "retry": FAST_RETRY,
-            "timeout": 5.0,
-        }
-        options.update(overrides)
-        return self.api_class(self.emulator.secret_key, **options)
+    def make(self, token: str | None = None, **overrides: Any) -> Any:
+        """A client of ``api_class`` (closed by the caller: ``await self.close(client)``)."""
+        return self.api_class(token or self.emulator.secret_key, **self.client_options(**overrides))
 
     async def call(self, value: Any) -> Any:
         return await value if inspect.isawaitable(value) else value

@@ -34,7 +34,7 @@ from django_trigger.exceptions import (
 )
 from django_trigger.pagination import AsyncCursorPage, CursorPage
 
-from .base import FAST_RETRY, BothClients, ClientTestCase, scenarios_as_tests
+from .base import BothClients, ClientTestCase, scenarios_as_tests
 from .test_shared_rate_limit import DictStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -358,14 +358,7 @@ class AsyncScenarios(Scenarios):
 
 class AsyncOnlyTests(ClientTestCase):
     def make(self, **overrides: Any) -> AsyncTriggerClient:
-        options: dict[str, Any] = {
-            "base_url": self.emulator.base_url,
-            "project_ref": self.emulator.project_ref,
-            "retry": FAST_RETRY,
-            "timeout": 5.0,
-        }
-        options.update(overrides)
-        return AsyncTriggerClient(self.emulator.secret_key, **options)
+        return AsyncTriggerClient(self.emulator.secret_key, **self.client_options(**overrides))
 
     def test_twenty_concurrent_calls_take_about_the_time_of_one(self):
         self.emulator.faults.latency(50)

@@ -20,7 +20,7 @@ from django_trigger._http.transport import RawResponse
 from django_trigger.async_client import AsyncTriggerClient
 from django_trigger.client import TriggerClient
 
-from ..core.base import FAST_RETRY, BothClients, scenarios_as_tests
+from ..core.base import BothClients, scenarios_as_tests
 from .generate import RAW_RESULTS, public_methods, resources, views_of
 
 DESCRIBERS = {"_request", "_cursor_page", "_offset_page"}
@@ -129,15 +129,6 @@ class RawAnswersTests(BothClients):
         finally:
             answer.close()
 
-    def other_client(self, key: str) -> Any:
-        return self.api_class(
-            key,
-            base_url=self.emulator.base_url,
-            project_ref=self.emulator.project_ref,
-            retry=FAST_RETRY,
-            timeout=5.0,
-        )
-
     def complete(self, run_id: str) -> None:
         with self.emulator.state.lock:
             self.emulator.state.runs.complete(run_id, {"sent": True})
@@ -188,7 +179,7 @@ class RawAnswersTests(BothClients):
         # tokens are minted by the server)
         with self.emulator.state.lock:
             env = self.emulator.state.environment_for_key(self.emulator.secret_key)
-            additional = self.other_client(self.emulator.state.add_api_key(env))
+            additional = self.make(self.emulator.state.add_api_key(env))
         try:
             auth = additional.auth
             await self.raw(auth, "create_public_token", scopes={"read": {"runs": [run.id]}})
@@ -214,7 +205,7 @@ class RawAnswersTests(BothClients):
         await self.raw(dashboards.widgets, "delete", made.id, added.widget_id)
         await self.raw(dashboards, "delete", made.id)
 
-        prod = self.other_client(self.emulator.secret_keys["prod"])
+        prod = self.make(self.emulator.secret_keys["prod"])
         try:
             deployments = await self.call(prod.deployments.list(limit=10))
             await self.raw(
