@@ -76,6 +76,37 @@ class Checker:
         message = "Required" if value is MISSING else f"Expected {expected}, received {got}"
         self.add(path, message, "invalid_type", expected=expected, received=got)
 
+    def _size(
+        self,
+        path: list[str | int],
+        kind: str,
+        size: int,
+        minimum: int | None,
+        maximum: int | None,
+    ) -> None:
+        """zod's ``too_small``/``too_big`` issues for a string's length or an array's size."""
+        noun, unit = ("String", "character") if kind == "string" else ("Array", "element")
+        if minimum is not None and size < minimum:
+            self.add(
+                path,
+                f"{noun} must contain at least {minimum} {unit}(s)",
+                "too_small",
+                minimum=minimum,
+                type=kind,
+                inclusive=True,
+                exact=False,
+            )
+        if maximum is not None and size > maximum:
+            self.add(
+                path,
+                f"{noun} must contain at most {maximum} {unit}(s)",
+                "too_big",
+                maximum=maximum,
+                type=kind,
+                inclusive=True,
+                exact=False,
+            )
+
     # -- typed accessors --------------------------------------------------------------------
 
     def object(self, value: Any, path: Iterable[str | int] = ()) -> bool:
@@ -104,26 +135,7 @@ class Checker:
         if not isinstance(value, str):
             self._type_issue(where, "string", value)
             return MISSING
-        if min_length is not None and len(value) < min_length:
-            self.add(
-                where,
-                f"String must contain at least {min_length} character(s)",
-                "too_small",
-                minimum=min_length,
-                type="string",
-                inclusive=True,
-                exact=False,
-            )
-        if max_length is not None and len(value) > max_length:
-            self.add(
-                where,
-                f"String must contain at most {max_length} character(s)",
-                "too_big",
-                maximum=max_length,
-                type="string",
-                inclusive=True,
-                exact=False,
-            )
+        self._size(where, "string", len(value), min_length, max_length)
         return value
 
     def number(
@@ -253,26 +265,7 @@ class Checker:
         if not isinstance(value, list):
             self._type_issue(where, "array", value)
             return MISSING
-        if min_items is not None and len(value) < min_items:
-            self.add(
-                where,
-                f"Array must contain at least {min_items} element(s)",
-                "too_small",
-                minimum=min_items,
-                type="array",
-                inclusive=True,
-                exact=False,
-            )
-        if max_items is not None and len(value) > max_items:
-            self.add(
-                where,
-                f"Array must contain at most {max_items} element(s)",
-                "too_big",
-                maximum=max_items,
-                type="array",
-                inclusive=True,
-                exact=False,
-            )
+        self._size(where, "array", len(value), min_items, max_items)
         return value
 
     def string_or_list(
@@ -288,19 +281,9 @@ class Checker:
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             self.add([key], "Invalid input", "invalid_union")
             return MISSING
-        if max_length is not None:
-            for index, item in enumerate(items):
-                if len(item) > max_length:
-                    where: list[str | int] = [key] if isinstance(value, str) else [key, index]
-                    self.add(
-                        where,
-                        f"String must contain at most {max_length} character(s)",
-                        "too_big",
-                        maximum=max_length,
-                        type="string",
-                        inclusive=True,
-                        exact=False,
-                    )
+        for index, item in enumerate(items):
+            where: list[str | int] = [key] if isinstance(value, str) else [key, index]
+            self._size(where, "string", len(item), None, max_length)
         return items
 
     # -- raising ----------------------------------------------------------------------------
