@@ -402,8 +402,9 @@ def union(*options: Check) -> Check:
     return check
 
 
-def object_of(fields: dict[str, Check]) -> Check:
-    """``z.object(fields)`` with every field optional (unknown keys are stripped)."""
+def object_of(fields: dict[str, Check], *, required: bool = False) -> Check:
+    """``z.object(fields)``: every field optional, or every field ``required`` (unknown keys
+    are stripped)."""
 
     def check(value: Any, path: list[str | int]) -> tuple[list[dict[str, Any]], Any]:
         if not isinstance(value, dict):
@@ -411,25 +412,9 @@ def object_of(fields: dict[str, Check]) -> Check:
         issues: list[dict[str, Any]] = []
         parsed = {}
         for key, field_check in fields.items():
-            if key in value:
-                found, parsed[key] = field_check(value[key], [*path, key])
+            if required or key in value:
+                found, parsed[key] = field_check(value.get(key, MISSING), [*path, key])
                 issues += found
-        return issues, parsed
-
-    return check
-
-
-def required_object_of(fields: dict[str, Check]) -> Check:
-    """``z.object(fields)`` with every field required."""
-
-    def check(value: Any, path: list[str | int]) -> tuple[list[dict[str, Any]], Any]:
-        if not isinstance(value, dict):
-            return [type_issue(path, "object", value)], value
-        issues: list[dict[str, Any]] = []
-        parsed = {}
-        for key, field_check in fields.items():
-            found, parsed[key] = field_check(value.get(key, MISSING), [*path, key])
-            issues += found
         return issues, parsed
 
     return check

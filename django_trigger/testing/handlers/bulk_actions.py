@@ -158,7 +158,7 @@ def _single_or_array(item: v.Check) -> v.Check:
     return v.union(item, v.array_of(item))
 
 
-_QUEUE = v.required_object_of({"type": v.one_of(("task", "custom")), "name": v.is_string})
+_QUEUE = v.object_of({"type": v.one_of(("task", "custom")), "name": v.is_string}, required=True)
 FILTER_FIELDS: dict[str, v.Check] = {
     "status": _single_or_array(v.one_of(RUN_STATUSES)),
     "taskIdentifier": _single_or_array(v.is_string),
