@@ -37,9 +37,12 @@ from django_trigger.exceptions import (
     AuthenticationError,
     ConfigurationError,
     InternalServerError,
+    InvalidRequestError,
     PermissionDeniedError,
     RateLimitError,
 )
+
+from .querysets import refused_for_the_token
 
 try:  # Django >= 5.0
     from django.contrib.admin import ShowFacets
@@ -72,6 +75,8 @@ def describe_error(error: Exception) -> str:
     the exceptions' messages never hold one)."""
     if isinstance(error, ConfigurationError):
         return _("The Trigger.dev client is not configured correctly: %(error)s") % {"error": error}
+    if isinstance(error, InvalidRequestError):
+        return _("Nothing was sent to Trigger.dev: %(error)s") % {"error": error}
     if isinstance(error, ApiConnectionError):
         return _("The Trigger.dev API could not be reached (%(error)s).") % {"error": error}
     if isinstance(error, AuthenticationError | PermissionDeniedError):
@@ -88,6 +93,11 @@ def retry_advice(error: Exception) -> str:
         return _("Fix the TRIGGER setting (python manage.py check lists what is wrong).")
     if isinstance(error, AuthenticationError | PermissionDeniedError):
         return _("Check ACCESS_TOKEN in the TRIGGER setting for this client.")
+    if refused_for_the_token(error):
+        return _(
+            "Reloading will not change this: give this client a secret key (tr_dev_…, "
+            "tr_prod_…) as ACCESS_TOKEN, or add a TRIGGER alias with one for this page."
+        )
     if isinstance(error, RateLimitError):
         seconds = error.seconds_until_reset
         if seconds:
@@ -230,7 +240,7 @@ class RemoteModelAdmin(admin.ModelAdmin):
                 _("%(name)s “%(key)s” does not exist in this environment.")
                 % {"name": self.model._meta.verbose_name.capitalize(), "key": object_id}
             ) from None
-        except (ApiError, ConfigurationError) as err:
+        except (ApiError, ConfigurationError, InvalidRequestError) as err:
             raise ApiUnavailable(err) from err
         request._django_trigger_object = obj  # type: ignore[attr-defined]
         return obj
@@ -311,9 +321,13 @@ class RemoteModelAdmin(admin.ModelAdmin):
         """A full admin page explaining that the API failed (the view could not go on). The
         page says it once: no admin message too (the template would show both)."""
         logger.warning("Trigger.dev admin: %s", error)
+        if refused_for_the_token(error):  # nothing was sent: not the API's doing
+            title, status = _("Not possible with this client's access token"), 403
+        else:
+            title = _("Trigger.dev API unavailable")
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Trigger.dev API unavailable"),
+            "title": title,
             "opts": self.model._meta,
             "error": describe_error(error),
             "advice": retry_advice(error),

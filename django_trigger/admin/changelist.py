@@ -29,7 +29,7 @@ from django.utils.http import urlencode
 from django_trigger.conf import DEFAULT_ALIAS
 from django_trigger.exceptions import ApiError, ConfigurationError, InvalidRequestError
 
-from .querysets import Page, RemoteQuerySet
+from .querysets import Page, RemoteQuerySet, refused_for_the_token
 
 if TYPE_CHECKING:
     from .base import RemoteModelAdmin
@@ -68,9 +68,9 @@ class RemoteChangeList(ChangeList):
         self.api_error = None
         try:
             return self.queryset.fetch_page(**kwargs)
-        except InvalidRequestError as err:  # a filter value the client refuses
-            raise IncorrectLookupParameters(err) from err
-        except (ApiError, ConfigurationError) as err:
+        except (ApiError, ConfigurationError, InvalidRequestError) as err:
+            if isinstance(err, InvalidRequestError) and not refused_for_the_token(err):
+                raise IncorrectLookupParameters(err) from err  # a filter value it refuses
             self.api_error = err
             self.model_admin.message_api_error(request, err)
             return Page([])

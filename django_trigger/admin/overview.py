@@ -44,7 +44,7 @@ from django.utils.translation import gettext_lazy
 
 from django_trigger.clients import get_client
 from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
-from django_trigger.exceptions import ApiError, ConfigurationError
+from django_trigger.exceptions import ApiError, ConfigurationError, InvalidRequestError
 from django_trigger.models import Overview, Run
 
 from .querysets import _cached, admin_request_options
@@ -423,7 +423,8 @@ class OverviewAdmin(admin.ModelAdmin):
                 {"model": "overview", "period": period, "start": start, "zone": str(zone)},
                 lambda: fetch(alias, period, start, zone),
             )
-        except (ApiError, ConfigurationError) as err:
+        except (ApiError, ConfigurationError, InvalidRequestError) as err:
+            # InvalidRequestError: the client refuses the query for this alias's kind of token
             context.update(error=describe_error(err), advice=retry_advice(err))
             return TemplateResponse(request, "admin/django_trigger/overview.html", context)
         tasks = [

@@ -273,6 +273,16 @@ class RemoteQuerySet:
 # -- list caching -------------------------------------------------------------------------
 
 
+def refused_for_the_token(error: Exception) -> bool:
+    """Whether ``error`` is the client refusing, before sending, a call that this alias's kind
+    of token cannot make (a personal access token reaches only the run list and environment
+    variables: docs/client.md, "Secret keys and personal access tokens"), rather than an id or
+    filter value it refuses. The transport's refusals all say how the client is configured."""
+    return isinstance(error, InvalidRequestError) and "this client is configured with a" in str(
+        error
+    )
+
+
 def cache_timeout(alias: str) -> float | None:
     """``TRIGGER[alias]["ADMIN_CACHE_TIMEOUT"]``: seconds to keep list pages in Django's
     cache (``None``: no caching)."""
@@ -463,14 +473,17 @@ def _get_record(
     **options: Any,
 ) -> Any:
     """The API's record behind ``get(pk=...)``: ``retrieve(client)(pk, **options)``; the
-    model's ``DoesNotExist`` for a key the API does not know (or the client refuses)."""
+    model's ``DoesNotExist`` for a key the API does not know (or the client refuses). A call
+    refused for the alias's kind of token stays what it is: the page says so."""
     pk = _single_pk(queryset, kwargs)
     client = get_client(queryset.alias)
     try:
         return retrieve(client)(
             pk, **options, request_options=admin_request_options(queryset.alias)
         )
-    except (NotFoundError, InvalidRequestError):
+    except (NotFoundError, InvalidRequestError) as err:
+        if refused_for_the_token(err):
+            raise
         raise queryset.model.DoesNotExist(pk) from None  # type: ignore[attr-defined]
 
 

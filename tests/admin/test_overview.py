@@ -172,6 +172,22 @@ class OverviewTests(AdminTestCase):
                 self.assertContains(response, f"This page made {lists + 2} requests")
                 self.assertContains(response, "the query API was not available")
 
+    def test_queue_depth_is_the_queue_list(self):
+        queues = get_client().queues.list(per_page=100).data
+        self.assertTrue(any(q.queued or q.running for q in queues))
+        expected = sorted(
+            ([q.name, q.queued, q.running, q.paused] for q in queues),
+            key=lambda q: (-(q[1] + q[2]), q[0]),
+        )
+        for response in (self.get(), self.get_from_lists()):
+            self.assertEqual([list(q) for q in response.context["queues"]], expected)
+            name, queued, running, _paused = expected[0]
+            self.assertContains(
+                response,
+                f'<th scope="row"><code>{name}</code></th><td>{queued}</td><td>{running}</td>',
+            )
+            self.assertContains(response, f"{queued} queued, {running} running")
+
     def test_a_zone_without_a_name_reads_the_list_only(self):
         with dj_timezone.override(timezone(timedelta(hours=5, minutes=45))):
             response = self.get(period="7d")

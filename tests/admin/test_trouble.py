@@ -80,6 +80,33 @@ class ApiTroubleTests(AdminTestCase):
                     response, "usually temporary", status_code=response.status_code
                 )
 
+    def test_pages_a_personal_access_token_cannot_show_say_so(self):
+        # A personal access token reaches the run list and environment variables only
+        # (docs/client.md); the other pages say so, having sent nothing, rather than showing
+        # Django's "Database error" page, a 404 for a run the list just showed, or a 500.
+        run_id = self.runs()[0].id
+        emu = self.emulator
+        with self.settings(TRIGGER={"default": emu.client_settings(ACCESS_TOKEN=emu.access_token)}):
+            response = self.client.get(self.url("run_changelist"))
+            self.assertContains(response, run_id)
+            for name in ("schedule_changelist", "waitpointtoken_changelist", "overview_changelist"):
+                with self.subTest(name):
+                    self.journal.clear()
+                    response = self.client.get(self.url(name))
+                    self.assertEqual(response.status_code, 200)
+                    self.assertContains(response, "Nothing was sent to Trigger.dev")
+                    self.assertContains(response, "needs a secret key")
+                    self.assertContains(response, "give this client a secret key")
+                    self.assertNotContains(response, "Database error")
+                    self.assertEqual(self.journal.count(), 0)
+            self.journal.clear()
+            response = self.client.get(self.url("run_change", run_id))
+            self.assertContains(
+                response, "Not possible with this client&#x27;s access token", status_code=403
+            )
+            self.assertContains(response, "runs.retrieve needs a secret key", status_code=403)
+            self.assertEqual(self.journal.count(), 0)
+
     def test_misconfigured_client(self):
         with self.settings(TRIGGER={"default": {"ACCESS_TOKEN": "not-a-token"}}):
             response = self.client.get(self.url("run_changelist"))

@@ -285,10 +285,12 @@ class RunsAdminInABrowserTests(EmulatorTestMixin, StaticLiveServerTestCase):
             self.assertEqual(style, ["15px", "uppercase"])  # like the other object tools
             button.click()
             value = page.locator(".trigger-revealed")
-            size, _colour = value.evaluate(
-                "e => { const s = getComputedStyle(e); return [parseFloat(s.fontSize), s.color]; }"
+            size, colour, text_colour = value.evaluate(
+                "e => { const s = getComputedStyle(e); return [parseFloat(s.fontSize), s.color, "
+                "getComputedStyle(document.body).color]; }"
             )
             self.assertGreaterEqual(size, 16)
+            self.assertEqual(colour, text_colour)  # the page's text colour, not a faint grey
             self.screenshot("envvar-reveal.png")
 
         self.in_browser(reveal)

@@ -130,6 +130,17 @@ class DotenvTests(TempFiles, SimpleTestCase):
         self.assertIn(".env:6: a variable line must not be indented", problems[3])
         self.assertNotIn("s3cret", "\n".join(problems))
 
+    def test_a_stray_line_is_not_called_a_multi_line_value(self):
+        # Only a line after an unclosed quote may be the rest of a value (issue #13).
+        _definitions, problems, _warnings = self.read("GOOD=1\nthis is not a line\n")
+        self.assertEqual(
+            problems,
+            [
+                f"{self.dir / '.env'}:2: not NAME=value: each line must be NAME=value, a # "
+                "comment or blank."
+            ],
+        )
+
     def test_unreadable_file(self):
         _definitions, problems, _warnings = read_dotenv(self.dir / "missing.env")
         self.assertEqual(len(problems), 1)

@@ -224,18 +224,49 @@ class DocumentationSnippetTests(SimpleTestCase):
                     with contextlib.redirect_stdout(io.StringIO()):
                         exec(code, settings_namespace if block.is_settings else namespace)
                     if block.is_settings:
-                        self.apply_settings(stack, settings_namespace)
-                        errors = [
-                            m.id
-                            for m in checks.run_checks()
-                            if (m.id or "").startswith("django_trigger.")
-                            and m.level >= checks.ERROR
-                        ]
-                        if errors:
-                            failures.append(f"{block.where}: the settings fail checks {errors}")
+                        failures += self.check_settings(block, stack, settings_namespace)
                 except Exception as exc:
                     failures.append(f"{block.where}: {type(exc).__name__}: {exc}")
         return failures
+
+    def check_settings(
+        self, block: Block, stack: contextlib.ExitStack, namespace: dict[str, Any]
+    ) -> list[str]:
+        """Apply the settings a block left in ``namespace``; its failures if checks fail."""
+        self.apply_settings(stack, namespace)
+        errors = [
+            m.id
+            for m in checks.run_checks()
+            if (m.id or "").startswith("django_trigger.") and m.level >= checks.ERROR
+        ]
+        return [f"{block.where}: the settings fail checks {errors}"] if errors else []
+
+    def test_settings_blocks_need_only_the_minimal_environment(self):
+        """Pasted into a new project whose environment holds only what the minimal
+        configuration asks for (``TRIGGER_SECRET_KEY``; no ``.env`` file, no project ref),
+        every settings block still imports and passes the checks: issue #13's Configuration
+        block stopped the settings import with "Set the TRIGGER_OPS_PAT environment
+        variable"."""
+        for name in ("TRIGGER_API_URL", "TRIGGER_PROJECT_REF", "TRIGGER_OPS_PAT"):
+            del os.environ[name]
+        (self.base_dir / ".env").unlink()
+        failures: list[str] = []
+        settings_blocks = 0
+        for path in doc_files():
+            namespace = startproject_namespace(self.base_dir)
+            with contextlib.ExitStack() as stack:
+                for block in python_blocks(path)[0]:
+                    if not block.is_settings or block.no_run is not None:
+                        continue
+                    settings_blocks += 1
+                    try:
+                        with contextlib.redirect_stdout(io.StringIO()):
+                            exec(compile(block.code, block.where, "exec"), namespace)
+                        failures += self.check_settings(block, stack, namespace)
+                    except Exception as exc:
+                        failures.append(f"{block.where}: {type(exc).__name__}: {exc}")
+        self.assertEqual(failures, [], "\n".join(failures))
+        self.assertGreaterEqual(settings_blocks, 5, "the settings blocks were found")
 
     def test_every_python_block_runs_or_says_why_not(self):
         total = marked = 0
