@@ -2,6 +2,7 @@
 
     python bench/client_bench.py                 # 1000 calls each, 10,000 runs, 0 and 20 ms
     python bench/client_bench.py --calls 300 --rounds 5 --latency-ms 0
+    python bench/client_bench.py --walk-only --latency-ms 0      # one claim: the walk at 0 ms
 
 The emulator runs in its own process (``python -m django_trigger.testing``), so this process
 only does client work and its CPU time is the client's.
@@ -32,6 +33,7 @@ import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -200,7 +202,7 @@ def walk_side_by_side(server: Server, rounds: int) -> dict[str, float]:
     return result
 
 
-def walk_interleaved(server: Server, rounds: int) -> dict[str, float]:
+def walk_interleaved(server: Server, rounds: int) -> dict[str, Any]:
     """The same two walks advanced page by page in turn (client page, loop page, loop page,
     client page, …), each page's fetch timed: a burst of load on a shared machine then falls on
     both walks alike, where whole walks one after the other can each catch a different one.
@@ -258,13 +260,22 @@ def walk_interleaved(server: Server, rounds: int) -> dict[str, float]:
             cpu[name].append(spent[name][1])
     client.close()
     session.close()
-    result = {"runs": counts["client"]}
+    result: dict[str, Any] = {"runs": counts["client"]}
     for name in ("bare", "client"):
         result[f"{name}_s"] = statistics.median(wall[name])
         result[f"{name}_cpu_s"] = statistics.median(cpu[name])
     result["ratio"] = result["client_s"] / result["bare_s"]
     result["cpu_ratio"] = result["client_cpu_s"] / result["bare_cpu_s"]
+    result["ratios"] = sorted(c / b for c, b in zip(wall["client"], wall["bare"], strict=True))
     return result
+
+
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+
+
+def _goal(ratio: float, goal: float) -> str:
+    return f"goal <= {goal:g}: {'met' if ratio <= goal else 'NOT met'}"
 
 
 def main() -> None:
@@ -279,12 +290,27 @@ def main() -> None:
         default=[0.0, 20.0],
         help="emulator latency per request for the walks",
     )
+    parser.add_argument("--walk-only", action="store_true", help="skip the per-call part")
+    parser.add_argument(
+        "--emulator-root",
+        type=Path,
+        default=ROOT,
+        help="the checkout whose emulator serves the calls (default: this one), to compare "
+        "two checkouts' clients against the same emulator",
+    )
     args = parser.parse_args()
 
-    server = start_emulator(args.runs)
+    if not args.walk_only:
+        per_call(args)
+    for latency in args.latency_ms:
+        walk(args, latency)
+
+
+def per_call(args: argparse.Namespace) -> None:
+    server = start_emulator(args.runs, root=args.emulator_root)
     try:
         o = per_call_overhead(server, args.calls)
-        print(f"retrieve a run, {args.calls} calls each, ABBA:")
+        print(f"retrieve a run, {args.calls} calls each, ABBA (load average {_load()}):")
         print(
             f"  wall (median): bare requests {o['bare_ms']:.3f} ms, client "
             f"{o['client_ms']:.3f} ms, ratio {o['ratio']:.2f}"
@@ -295,31 +321,35 @@ def main() -> None:
         )
     finally:
         server.stop()
-    for latency in args.latency_ms:
-        server = start_emulator(args.runs, latency)
-        try:
-            w = walk_side_by_side(server, args.rounds)
-            i = walk_interleaved(server, args.rounds)
-        finally:
-            server.stop()
-        print(
-            f"walk {w['runs']} runs, 100 per page, {latency:g} ms latency, "
-            f"{args.rounds * 2} walks each, ABBA (medians):"
-        )
-        print(
-            f"  wall: requests loop {w['bare_s']:.2f} s, client {w['client_s']:.2f} s, "
-            f"ratio {w['ratio']:.2f}"
-        )
-        print(
-            f"  CPU in this process: requests loop {w['bare_cpu_s']:.2f} s, client "
-            f"{w['client_cpu_s']:.2f} s, ratio {w['cpu_ratio']:.2f}; client peak Python "
-            f"memory {w['peak_mib']:.1f} MiB"
-        )
-        print(
-            f"  page by page in turn, {args.rounds * 2} walks each (medians): wall: requests "
-            f"loop {i['bare_s']:.2f} s, client {i['client_s']:.2f} s, ratio {i['ratio']:.2f}; "
-            f"CPU ratio {i['cpu_ratio']:.2f}"
-        )
+
+
+def walk(args: argparse.Namespace, latency: float) -> None:
+    load = _load()
+    server = start_emulator(args.runs, latency, root=args.emulator_root)
+    try:
+        w = walk_side_by_side(server, args.rounds)
+        i = walk_interleaved(server, args.rounds)
+    finally:
+        server.stop()
+    print(
+        f"walk {w['runs']} runs, 100 per page, {latency:g} ms latency, "
+        f"{args.rounds * 2} walks each, ABBA (medians; load average {load} -> {_load()}):"
+    )
+    print(
+        f"  wall: requests loop {w['bare_s']:.2f} s, client {w['client_s']:.2f} s, "
+        f"ratio {w['ratio']:.2f} ({_goal(w['ratio'], 1.05)})"
+    )
+    print(
+        f"  CPU in this process: requests loop {w['bare_cpu_s']:.2f} s, client "
+        f"{w['client_cpu_s']:.2f} s, ratio {w['cpu_ratio']:.2f}; client peak Python "
+        f"memory {w['peak_mib']:.1f} MiB"
+    )
+    spread = ", ".join(f"{ratio:.2f}" for ratio in i["ratios"])
+    print(
+        f"  page by page in turn, {args.rounds * 2} walks each (medians): wall: requests "
+        f"loop {i['bare_s']:.2f} s, client {i['client_s']:.2f} s, ratio {i['ratio']:.2f} "
+        f"({_goal(i['ratio'], 1.05)}; each walk: {spread}); CPU ratio {i['cpu_ratio']:.2f}"
+    )
 
 
 if __name__ == "__main__":

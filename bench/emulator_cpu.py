@@ -41,7 +41,16 @@ def child_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+
+
+def _goal(ms: float) -> str:
+    return f"goal <= 2 ms per 100-run page: {'met' if ms <= 2 else 'NOT met'}"
+
+
 def side_by_side(runs: int, baseline: Path, blocks: int) -> None:
+    load = _load()
     servers = {"baseline": start_emulator(runs, root=baseline), "this": start_emulator(runs)}
     params = {"page[size]": "100", "filter[createdAt][period]": "60d"}
     per_page: dict[str, list[float]] = {name: [] for name in servers}
@@ -77,8 +86,9 @@ def side_by_side(runs: int, baseline: Path, blocks: int) -> None:
     median = {name: statistics.median(values) for name, values in per_page.items()}
     print(
         f"list page of 100 runs, emulator CPU per page (median of {blocks * 2} blocks of 100, "
-        f"ABBA): baseline {median['baseline']:.2f} ms, this checkout {median['this']:.2f} ms, "
-        f"ratio {median['this'] / median['baseline']:.2f}"
+        f"ABBA; load average {load} -> {_load()}): baseline {median['baseline']:.2f} ms, this "
+        f"checkout {median['this']:.2f} ms, ratio {median['this'] / median['baseline']:.2f}; "
+        f"{_goal(median['this'])}"
     )
 
 
@@ -117,10 +127,12 @@ def main() -> None:
                 status = session.get(url, params=params, headers=headers, timeout=30).status_code
                 assert status == expected, (name, status)
             cpu, wall = child_cpu(server.process.pid) - cpu, time.perf_counter() - wall
+            per_request = cpu / args.requests * 1000
             print(
-                f"{name:<24} emulator CPU {cpu / args.requests * 1000:.2f} ms per request "
+                f"{name:<24} emulator CPU {per_request:.2f} ms per request "
                 f"({args.requests / cpu if cpu else float('inf'):,.0f} requests per CPU "
-                f"second); wall {wall / args.requests * 1000:.2f} ms"
+                f"second); wall {wall / args.requests * 1000:.2f} ms; load average {_load()}"
+                + (f"; {_goal(per_request)}" if params else "")
             )
     finally:
         session.close()

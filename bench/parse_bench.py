@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -93,13 +94,15 @@ def main() -> None:
     median = {name: statistics.median(values) for name, values in results.items()}
     print(
         f"{len(page):,}-byte page of 100 runs, {len(retrieve):,}-byte retrieve; "
-        f"{args.rounds} rounds, ABBA, CPU (median of best-of-5):"
+        f"{args.rounds} rounds, ABBA, CPU (median of best-of-5); load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs:"
     )
     print(f"  json.loads(page)                 {median['json.loads(page)'] * 1e3:7.3f} ms")
     typed = median["records from the decoded page"]
+    ratio = typed / median["json.loads(page)"]
     print(
         f"  records from the decoded page    {typed * 1e3:7.3f} ms   "
-        f"ratio to json.loads {typed / median['json.loads(page)']:.2f}"
+        f"ratio to json.loads {ratio:.2f} (goal <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'})"
     )
     decoder = "orjson" if transport._load_orjson() else "json.loads, orjson not installed"
     decode = median["client's decode of the page"]
