@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar,
 from django_trigger import validators
 from django_trigger._http.retry import RetrySafety
 from django_trigger._http.transport import Auth, RawResponse, parse_with
-from django_trigger.exceptions import ApiError, InvalidRequestError, PollTimeoutError
+from django_trigger.exceptions import (
+    ApiError,
+    ApiTimeoutError,
+    InvalidRequestError,
+    PollTimeoutError,
+)
 from django_trigger.options import RequestOptions, RequestOptionsLike
 from django_trigger.pagination import (
     AsyncCursorPage,
@@ -455,7 +460,10 @@ def poll_until(
     and return the last result; ``PollTimeoutError`` (``.last``: the last result) after
     ``max_attempts`` calls or once the next call would start after ``timeout`` seconds. A
     call in progress gets the time left as its deadline, so the poll never outlasts
-    ``timeout``. The arguments are checked before the first call."""
+    ``timeout``; when that deadline ends it, the poll's timeout is what happened:
+    ``PollTimeoutError`` too (its ``__cause__`` the call's ``ApiTimeoutError``), whether the
+    API stalled or a loaded machine started the call late. The arguments are checked before
+    the first call."""
     if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (interval > 0):
         raise InvalidRequestError("interval must be a positive number of seconds")
     if timeout is not None and (
@@ -469,14 +477,28 @@ def poll_until(
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError(str(exc)) from None
     deadline = None if timeout is None else time.monotonic() + timeout
+    result: Any = None
     for attempt in range(1, max_attempts + 1):
         call_options = options
+        capped = False  # whether the poll's time left, not the caller's deadline, bounds the call
         if deadline is not None:  # a retrieval never runs past the poll's timeout
             remaining = max(deadline - time.monotonic(), 0.001)
+            capped = options.deadline is None or remaining < options.deadline
             call_options = dataclasses.replace(
                 options, deadline=min(options.deadline or remaining, remaining)
             )
-        result = yield retrieve(call_options)
+        try:
+            result = yield retrieve(call_options)
+        except ApiTimeoutError as exc:
+            # A shorter read timeout of the caller's own ends the call before the deadline.
+            if not capped or deadline is None or time.monotonic() < deadline:
+                raise
+            seen = f"still {state(result)}" if attempt > 1 else "not retrieved"
+            raise PollTimeoutError(
+                f"{what} is {seen} after {timeout} s ({attempt - 1} retrievals; the next one "
+                "did not finish in time)",
+                last=result,
+            ) from exc
         if finished(result):
             return result
         if attempt == max_attempts:

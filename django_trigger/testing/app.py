@@ -459,7 +459,7 @@ class EmulatorApp:
         request.idempotency = self.idempotency
         request.stop_event = self.stop_event
         entry = self._journal_entry(request)
-        decision = self.faults.take(request.method, request.path)
+        decision = self.faults.take(request.method, request.path, request.query)
 
         if decision is not None and decision.kind == "stall":
             entry.fault = "stall"

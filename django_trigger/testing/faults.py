@@ -16,11 +16,14 @@
     emu.faults.clear()
 
 ``path`` is matched with :func:`fnmatch.fnmatchcase` (``"/api/v1/runs*"`` for a prefix),
-``method`` case-insensitively. Each request consumes at most one queued rule (the oldest that
-matches); the fault rate applies only when no rule matched. Jitter and the fault rate draw from
-a ``random.Random`` seeded by the emulator's seed, so a sequential test sees the same faults on
-every run. A stall, trickle or latency wait ends early when the emulator stops (a trickle then
-closes the connection mid-body).
+``method`` case-insensitively, ``query`` (a dict) by each parameter's value (the last one
+when repeated): ``drop_next(9, path="/api/v1/runs", query={"page[after]": cursor})`` loses
+exactly the requests for one page, however many other requests arrive meanwhile. Each
+request consumes at most one queued rule (the oldest that matches); the fault rate applies only
+when no rule matched. Jitter and the fault rate draw from a ``random.Random`` seeded by the
+emulator's seed, so a sequential test sees the same faults on every run. A stall, trickle or
+latency wait ends early when the emulator stops (a trickle then closes the connection
+mid-body).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -56,11 +60,24 @@ class _Rule:
     remaining: int
     path: str | None
     method: str | None
+    query: dict[str, str] | None = None
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, query: Mapping[str, list[str]]) -> bool:
         if self.method is not None and self.method.upper() != method.upper():
             return False
+        if self.query is not None and any(
+            query.get(name, [None])[-1] != value for name, value in self.query.items()
+        ):
+            return False
         return self.path is None or fnmatchcase(path, self.path)
+
+
+def _query(query: Mapping[str, str] | None) -> dict[str, str] | None:
+    if query is None:
+        return None
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in query.items()):
+        raise TypeError("query maps parameter names to string values")
+    return dict(query)
 
 
 class Faults:
@@ -76,11 +93,18 @@ class Faults:
 
     # -- configuration ------------------------------------------------------------------------
 
-    def _add(self, n: int, decision: FaultDecision, path: str | None, method: str | None) -> None:
+    def _add(
+        self,
+        n: int,
+        decision: FaultDecision,
+        path: str | None,
+        method: str | None,
+        query: Mapping[str, str] | None,
+    ) -> None:
         if n < 1:
             raise ValueError("n must be at least 1")
         with self._lock:
-            self._rules.append(_Rule(decision, n, path, method))
+            self._rules.append(_Rule(decision, n, path, method, _query(query)))
 
     def fail_next(
         self,
@@ -90,6 +114,7 @@ class Faults:
         headers: dict[str, str] | None = None,
         path: str | None = None,
         method: str | None = None,
+        query: Mapping[str, str] | None = None,
         after_processing: bool = False,
     ) -> None:
         """Answer the next ``n`` matching requests with ``status`` (and ``headers``) instead of
@@ -103,6 +128,7 @@ class Faults:
             FaultDecision(kind, status, dict(headers or {}), after_processing=after_processing),
             path,
             method,
+            query,
         )
 
     def respond_next(
@@ -116,6 +142,7 @@ class Faults:
         headers: dict[str, str] | None = None,
         path: str | None = None,
         method: str | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> None:
         """Answer the next ``n`` matching requests with ``body`` (JSON-encoded), ``text`` or
         ``content`` (bytes, sent as is, e.g. gzip with ``Content-Encoding: gzip`` in
@@ -127,7 +154,9 @@ class Faults:
             raw = bytes(content)
         else:
             raw = text.encode() if text is not None else json.dumps(body).encode()
-        self._add(n, FaultDecision("respond", status, dict(headers or {}), body=raw), path, method)
+        self._add(
+            n, FaultDecision("respond", status, dict(headers or {}), body=raw), path, method, query
+        )
 
     def rate_limit_next(
         self,
@@ -136,10 +165,11 @@ class Faults:
         *,
         path: str | None = None,
         method: str | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> None:
         """Answer 429 as the rate limiter does, with ``x-ratelimit-reset`` ``reset_after``
         seconds from now (epoch milliseconds)."""
-        self._add(n, FaultDecision("rate_limit", 429, reset_after=reset_after), path, method)
+        self._add(n, FaultDecision("rate_limit", 429, reset_after=reset_after), path, method, query)
 
     def drop_next(
         self,
@@ -148,16 +178,23 @@ class Faults:
         after_processing: bool = False,
         path: str | None = None,
         method: str | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> None:
         """Close the connection without answering; with ``after_processing=True`` the handler
         runs first (the side effect happens), then the answer is lost."""
-        self._add(n, FaultDecision("drop", after_processing=after_processing), path, method)
+        self._add(n, FaultDecision("drop", after_processing=after_processing), path, method, query)
 
     def stall_next(
-        self, n: int, seconds: float, *, path: str | None = None, method: str | None = None
+        self,
+        n: int,
+        seconds: float,
+        *,
+        path: str | None = None,
+        method: str | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> None:
         """Hold the next ``n`` matching requests for ``seconds`` before handling them."""
-        self._add(n, FaultDecision("stall", seconds=seconds), path, method)
+        self._add(n, FaultDecision("stall", seconds=seconds), path, method, query)
 
     def trickle_next(
         self,
@@ -167,6 +204,7 @@ class Faults:
         status: int | None = None,
         path: str | None = None,
         method: str | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> None:
         """Run the next ``n`` matching requests, send the status and headers at once, then the
         body one byte every ``interval`` seconds: a slow network or a stuck proxy that a
@@ -181,6 +219,7 @@ class Faults:
             FaultDecision("trickle", status, seconds=interval, after_processing=status is None),
             path,
             method,
+            query,
         )
 
     def cut_next(
@@ -190,6 +229,7 @@ class Faults:
         *,
         path: str | None = None,
         method: str | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> None:
         """Run the next ``n`` matching requests and close the connection after the first
         ``after_chunks`` chunks of their streamed answers (server-sent events), without the
@@ -198,7 +238,9 @@ class Faults:
         after_processing=True)``)."""
         if after_chunks < 1:
             raise ValueError("after_chunks must be at least 1")
-        self._add(n, FaultDecision("cut", chunks=after_chunks, after_processing=True), path, method)
+        self._add(
+            n, FaultDecision("cut", chunks=after_chunks, after_processing=True), path, method, query
+        )
 
     def latency(self, ms: float, jitter_ms: float = 0) -> None:
         """Add ``ms`` (+ uniform ``0..jitter_ms``) to every answer."""
@@ -230,10 +272,12 @@ class Faults:
 
     # -- used by the app ----------------------------------------------------------------------
 
-    def take(self, method: str, path: str) -> FaultDecision | None:
+    def take(
+        self, method: str, path: str, query: Mapping[str, list[str]] | None = None
+    ) -> FaultDecision | None:
         with self._lock:
             for index, rule in enumerate(self._rules):
-                if rule.matches(method, path):
+                if rule.matches(method, path, query or {}):
                     rule.remaining -= 1
                     if rule.remaining <= 0:
                         del self._rules[index]

@@ -111,25 +111,28 @@ class RunsExportTests(SyncTestCase):
         self.assertIn("runs written to", forced.stderr)
         self.assertEqual(forced.stdout, "")
 
+    def cursor_after(self, pages: int) -> str:
+        """The ``page[after]`` cursor the export sends for the page after ``pages`` pages."""
+        with TriggerClient(self.emu.secret_key, base_url=self.emu.base_url) as client:
+            page = client.runs.list(from_=946684800000, limit=100)
+            for _ in range(pages - 1):
+                page = page.get_next_page()
+        self.assertIsNotNone(page.next_cursor)
+        return page.next_cursor
+
     def test_dropped_connections_then_resume_without_duplicates_or_gaps(self):
         path = self.dir / "runs.jsonl"
-        seen = []
-
-        def drop_after_three_pages(method: str, path_: str, status: int) -> None:
-            if path_.startswith("/api/v1/runs"):
-                seen.append(status)
-                if len(seen) == 3:  # every attempt of the 4th page loses its connection
-                    self.emu.faults.drop_next(50, path="/api/v1/runs")
-
-        self.emu.set_request_logger(drop_after_three_pages)
-        self.addCleanup(self.emu.set_request_logger, None)
+        # Every attempt of the 4th page loses its connection. The fault names that page's
+        # cursor: counting answers to arm it was fooled by any other request to the route.
+        fourth = self.cursor_after(3)
+        self.emu.faults.drop_next(50, path="/api/v1/runs", query={"page[after]": fourth})
         result = self.export(*EVERYTHING, "--output", str(path), "--format", "jsonl")
-        self.emu.set_request_logger(None)
         self.assertEqual(result.code, 1, result.text)
         self.assertIn("Export stopped after 300 runs", result.message)
         self.assertIn("--resume", result.message)
         state = json.loads(Path(f"{path}.state.json").read_text())
         self.assertEqual(state["count"], 300)
+        self.assertEqual(state["cursor"], fourth)
         self.assertEqual(len(self.lines(path)), 300)
 
         self.emu.faults.clear()
@@ -144,19 +147,12 @@ class RunsExportTests(SyncTestCase):
 
     def test_resume_cuts_a_half_written_page(self):
         path = self.dir / "runs.csv"
-        self.emu.faults.drop_next(50, path="/api/v1/runs")
-        self.emu.faults.clear()
-        seen = []
-
-        def drop_after_two_pages(method: str, path_: str, status: int) -> None:
-            seen.append(path_)
-            if len(seen) == 2:
-                self.emu.faults.drop_next(50, path="/api/v1/runs")
-
-        self.emu.set_request_logger(drop_after_two_pages)
-        self.addCleanup(self.emu.set_request_logger, None)
-        self.assertEqual(self.export(*EVERYTHING, "--output", str(path)).code, 1)
-        self.emu.set_request_logger(None)
+        self.emu.faults.drop_next(
+            50, path="/api/v1/runs", query={"page[after]": self.cursor_after(2)}
+        )
+        result = self.export(*EVERYTHING, "--output", str(path))
+        self.assertEqual(result.code, 1, result.text)
+        self.assertIn("Export stopped after 200 runs", result.message)
         self.emu.faults.clear()
         with path.open("a", encoding="utf-8") as handle:  # rows written after the last state
             handle.write("run_half,written\n")

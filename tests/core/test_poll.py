@@ -77,9 +77,36 @@ class PollTests(ClientTestCase):
     def test_a_stalled_retrieval_does_not_outlast_the_timeout(self):
         self.emulator.faults.stall_next(1, seconds=5, path=self.path)
         started = time.monotonic()
-        with self.assertRaisesRegex(ApiTimeoutError, "Deadline"):
+        with self.assertRaisesRegex(PollTimeoutError, "not retrieved after 0.5 s") as caught:
             self.trigger.runs.poll(self.run_id, interval=0.1, timeout=0.5)
-        self.assertLess(time.monotonic() - started, 2)
+        self.assertLess(time.monotonic() - started, 4)  # not the 5 s stall
+        self.assertIsNone(caught.exception.last)
+        self.assertIsInstance(caught.exception.__cause__, ApiTimeoutError)
+        self.assertIn("Deadline", str(caught.exception.__cause__))
+
+    def test_a_stall_after_a_retrieval_keeps_the_last_run(self):
+        requests = []
+
+        def stall_the_second(method: str, path: str, status: int) -> None:
+            requests.append(path)
+            if len(requests) == 1:  # the first retrieval is answered: stall the next
+                self.emulator.faults.stall_next(1, seconds=5, path=self.path)
+
+        self.emulator.set_request_logger(stall_the_second)
+        self.addCleanup(self.emulator.set_request_logger, None)
+        with self.assertRaisesRegex(
+            PollTimeoutError, r"still QUEUED after 1 s \(1 retrievals"
+        ) as caught:
+            self.trigger.runs.poll(self.run_id, interval=0.05, timeout=1)
+        self.assertIs(caught.exception.last.status, RunStatus.QUEUED)
+        self.assertIsInstance(caught.exception.__cause__, ApiTimeoutError)
+
+    def test_the_callers_own_shorter_deadline_is_an_api_timeout(self):
+        self.emulator.faults.stall_next(1, seconds=5, path=self.path)
+        with self.assertRaisesRegex(ApiTimeoutError, "Deadline of 0.2s"):
+            self.trigger.runs.poll(
+                self.run_id, interval=0.1, timeout=30, request_options={"deadline": 0.2}
+            )
 
     def test_bad_arguments_send_nothing(self):
         self.journal.clear()

@@ -50,6 +50,20 @@ class StatusFaultTests(EmulatorCase):
         self.assertEqual((failed.status_code, failed.headers["x-should-retry"]), (500, "false"))
         self.assertEqual(self.get("/api/v3/runs/run_x").status_code, 404)
 
+    def test_query_filter_matches_each_given_parameters_last_value(self):
+        self.emu.faults.fail_next(2, 503, path="/api/v1/runs", query={"page[after]": "c2"})
+        self.assertEqual(self.get("/api/v1/runs").status_code, 200)
+        self.assertEqual(self.get("/api/v1/runs?page%5Bafter%5D=c1").status_code, 200)
+        self.assertEqual(
+            self.get("/api/v1/runs?page%5Bafter%5D=c2&page%5Bsize%5D=5").status_code, 503
+        )
+        self.assertEqual(
+            self.get("/api/v1/runs?page%5Bafter%5D=c1&page%5Bafter%5D=c2").status_code, 503
+        )
+        self.assertEqual(self.get("/api/v1/runs?page%5Bafter%5D=c2").status_code, 200)
+        with self.assertRaises(TypeError):
+            self.emu.faults.drop_next(1, query={"page[size]": 5})  # type: ignore[dict-item]
+
     def test_fail_after_processing_keeps_the_side_effect(self):
         before = len(self.dev_runs())
         self.emu.faults.fail_next(1, 502, after_processing=True)
