@@ -46,6 +46,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -432,5 +433,6 @@ def _discard_body(response: BaseHTTPResponse, budget: CallBudget) -> None:
 
 
 def _path_only(url: str | None) -> str:
-    """Log the path without its query string (filters may carry tags or idempotency keys)."""
-    return (url or "").split("?", 1)[0]
+    """Log the path without its query string (filters may carry tags or idempotency keys),
+    nor scheme and host (urllib3 gives a path, the async transport a full URL)."""
+    return urlsplit(url or "").path

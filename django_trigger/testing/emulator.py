@@ -176,7 +176,9 @@ class Emulator:
         self._server = self._thread = None
 
     def set_request_logger(self, callback: Any) -> None:
-        """Call ``callback(method, path, status)`` after each answer (the CLI's ``-v``)."""
+        """Call ``callback(method, path, status)`` after each answer (the CLI's ``-v``) to a
+        request that arrived once it was set: a request answered before, whose log line comes
+        a moment after its answer, goes to the logger of its own time."""
         self._request_logger = callback
         if self._server is not None:
             self._server.request_log = callback

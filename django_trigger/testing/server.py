@@ -49,6 +49,10 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
                 registry.discard(self.connection)
 
     def run_wsgi(self) -> None:
+        # The request logger of the moment the request arrived: the answer is logged after it
+        # is sent, by when the client may have gone on and set another logger (a test's),
+        # which must not see a request of before it was set.
+        self._request_log = getattr(self.server, "request_log", None)
         if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         self.environ = environ = self.make_environ()
@@ -147,7 +151,8 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
             pass
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log = getattr(self.server, "request_log", None)
+        # (A malformed request never reached run_wsgi: the logger of now.)
+        log = self.__dict__.pop("_request_log", getattr(self.server, "request_log", None))
         if log is not None:
             log(self.command, self.path, code)
 

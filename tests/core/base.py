@@ -52,6 +52,25 @@ class ClientTestCase(EmulatorTestMixin, SimpleTestCase):
     def journal(self):
         return self.emulator.journal
 
+    def after_answers(self, n: int, method: str, path: str, action: Callable[[], Any]) -> None:
+        """Run ``action`` on the emulator's thread once its ``n``-th answer to ``method path``
+        is computed, before it is sent: the next such request sees what ``action`` did, on
+        any connection, however loaded the machine (a timer races the client's requests)."""
+        dispatch = self.emulator.app.dispatch
+        answered = 0
+
+        def counting(request: Any, entry: Any = None) -> Any:
+            nonlocal answered
+            reply = dispatch(request, entry)
+            if request.method == method and request.path == path:
+                answered += 1
+                if answered == n:
+                    action()
+            return reply
+
+        self.emulator.app.dispatch = counting  # type: ignore[method-assign]
+        self.addCleanup(vars(self.emulator.app).pop, "dispatch", None)
+
 
 C = TypeVar("C", bound="BothClients")
 

@@ -128,7 +128,9 @@ class Scenarios(BothClients):
         self.assertEqual(self.journal.count(method="POST"), 1)  # not repeated
 
     async def scenario_a_deadline(self) -> None:
-        self.emulator.faults.stall_next(2, 1.0)
+        # Stalls far longer than the bound: only a deadline that works ends the call in time,
+        # however loaded the machine (the emulator's stop ends the stalls).
+        self.emulator.faults.stall_next(2, 60.0)
         started = time.monotonic()
         with self.assertRaises(ApiTimeoutError) as ctx:
             await self.call(
@@ -136,7 +138,7 @@ class Scenarios(BothClients):
             )
         elapsed = time.monotonic() - started
         self.assertIn("Deadline of 0.4s reached", str(ctx.exception))
-        self.assertLess(elapsed, 1.2)
+        self.assertLess(elapsed, 20)
 
     async def scenario_an_unsafe_call_stopped_by_its_deadline(self) -> None:
         run = await self.call(self.api.tasks.trigger("replay-me", {"n": 1}))
@@ -148,12 +150,16 @@ class Scenarios(BothClients):
     async def scenario_a_429_with_its_reset(self) -> None:
         self.emulator.faults.rate_limit_next(1, reset_after=0.3)
         started = time.monotonic()
-        page = await self.call(self.api.runs.list(limit=2))
+        with self.assertLogs("django_trigger.http", "INFO") as logs:
+            page = await self.call(self.api.runs.list(limit=2))
         elapsed = time.monotonic() - started
         self.assertEqual(len(page.data), 2)
         self.assertEqual(self.listed(2), 2)
-        self.assertGreaterEqual(elapsed, 0.25)  # waited for the reset (plus jitter < 1 s)
-        self.assertLess(elapsed, 2.0)
+        self.assertGreaterEqual(elapsed, 0.25)  # waited for the reset
+        # ... and no longer than the reset plus jitter (< 1 s): the wait the client chose, not
+        # the elapsed time, which a loaded machine stretches.
+        [delay] = re.findall(r"Retrying GET /api/v1/runs in ([\d.]+)s", "\n".join(logs.output))
+        self.assertLess(float(delay), 1.3)
 
     async def scenario_the_shared_rate_limit(self) -> None:
         store = DictStore()
@@ -235,13 +241,10 @@ class Scenarios(BothClients):
             with self.emulator.state.lock:
                 self.emulator.state.runs.complete(run.id, {"sent": True})
 
-        timer = threading.Timer(0.2, finish)
-        timer.start()
-        self.addCleanup(timer.cancel)
-        done = await self.call(self.api.runs.poll(run.id, interval=0.05, timeout=5))
+        self.after_answers(2, "GET", f"/api/v3/runs/{run.id}", finish)  # the 3rd: COMPLETED
+        done = await self.call(self.api.runs.poll(run.id, interval=0.05, timeout=30))
         self.assertEqual(done.output, {"sent": True})
-        polls = self.journal.count(method="GET", path=f"/api/v3/runs/{run.id}")
-        self.assertGreaterEqual(polls, 2)
+        self.assertEqual(self.journal.count(method="GET", path=f"/api/v3/runs/{run.id}"), 3)
 
     async def scenario_a_realtime_subscription(self) -> None:
         run = await self.call(self.api.tasks.trigger("send-email", {"n": 1}))

@@ -1,9 +1,9 @@
-"""``runs.poll`` against the emulator: the run moves through its lifecycle while the client
-polls (a timer plays the worker), and the request count is what the docstring promises."""
+"""``runs.poll`` against the emulator: the run moves through its lifecycle after given
+numbers of the client's retrievals (playing the worker), and the request count is what the
+docstring promises."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 from django_trigger.exceptions import ApiTimeoutError, InvalidRequestError, PollTimeoutError
@@ -17,11 +17,6 @@ class PollTests(ClientTestCase):
         super().setUp()
         self.run_id = self.trigger.tasks.trigger("send-email", {"to": "a@example.com"}).id
         self.path = f"/api/v3/runs/{self.run_id}"
-
-    def later(self, seconds: float, action) -> None:
-        timer = threading.Timer(seconds, action)
-        timer.start()
-        self.addCleanup(timer.cancel)
 
     def worker(self, *statuses: str, output=None) -> None:
         """Move the run through ``statuses`` then complete it, one step per call."""
@@ -38,14 +33,12 @@ class PollTests(ClientTestCase):
 
     def test_polls_until_the_run_is_final(self):
         step = self.worker("EXECUTING", output={"sent": True})
-        self.later(0.15, step)
-        self.later(0.3, step)
+        self.after_answers(2, "GET", self.path, step)  # the 3rd and 4th read EXECUTING
+        self.after_answers(4, "GET", self.path, step)  # the 5th reads COMPLETED
         run = self.trigger.runs.poll(self.run_id, interval=0.05)
         self.assertIs(run.status, RunStatus.COMPLETED)
         self.assertEqual(run.output, {"sent": True})
-        polls = self.journal.count(method="GET", path=self.path)
-        self.assertGreaterEqual(polls, 4)
-        self.assertLess(polls, 20)
+        self.assertEqual(self.journal.count(method="GET", path=self.path), 5)
 
     def test_a_final_run_takes_one_request(self):
         with self.emulator.state.lock:
@@ -85,15 +78,10 @@ class PollTests(ClientTestCase):
         self.assertIn("Deadline", str(caught.exception.__cause__))
 
     def test_a_stall_after_a_retrieval_keeps_the_last_run(self):
-        requests = []
+        def stall() -> None:
+            self.emulator.faults.stall_next(1, seconds=5, path=self.path)
 
-        def stall_the_second(method: str, path: str, status: int) -> None:
-            requests.append(path)
-            if len(requests) == 1:  # the first retrieval is answered: stall the next
-                self.emulator.faults.stall_next(1, seconds=5, path=self.path)
-
-        self.emulator.set_request_logger(stall_the_second)
-        self.addCleanup(self.emulator.set_request_logger, None)
+        self.after_answers(1, "GET", self.path, stall)  # the second retrieval stalls
         with self.assertRaisesRegex(
             PollTimeoutError, r"still QUEUED after 1 s \(1 retrievals"
         ) as caught:

@@ -74,6 +74,29 @@ class KeepAliveTests(EmulatorCase):
         self.assertEqual(response.headers["Allow"], "GET")
 
 
+class RequestLoggerTests(EmulatorCase):
+    def test_a_logger_sees_only_requests_that_arrived_after_it_was_set(self):
+        # Set while the first request is in the app: that request's line (written after its
+        # answer is sent, when the client may have gone on) must not reach it. The second, on
+        # the same connection, is read by the same server thread after the first is logged.
+        seen: list[tuple[str, str, int]] = []
+        dispatch = self.emu.app.dispatch
+
+        def set_logger_meanwhile(request, entry=None):
+            self.emu.set_request_logger(lambda *line: seen.append(line))
+            return dispatch(request, entry)
+
+        self.emu.app.dispatch = set_logger_meanwhile
+        self.addCleanup(vars(self.emu.app).pop, "dispatch", None)
+        self.addCleanup(self.emu.set_request_logger, None)
+        opened = self.emu.connections_opened
+        self.assertEqual(self.get("/api/v1/runs", params={"page[size]": 1}).status_code, 200)
+        del self.emu.app.dispatch
+        self.assertEqual(self.get("/api/v1/runs", params={"page[size]": 2}).status_code, 200)
+        self.assertEqual(self.emu.connections_opened - opened, 1)  # one connection: ordered
+        self.assertEqual(seen, [("GET", "/api/v1/runs?page%5Bsize%5D=2", 200)])
+
+
 class LifecycleTests(EmulatorCase):
     def test_stop_closes_idle_keep_alive_connections_and_restart_works(self):
         emu = Emulator(seed=9, runs=5).start()
