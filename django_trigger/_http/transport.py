@@ -504,9 +504,10 @@ class Transport(TransportBase):
         """Send ``call`` once through its session (whose adapter retries), body unread.
 
         What ``Session.request`` does with ``trust_env`` off (the same request: the session's
-        headers merged under the call's, its cookies, the auth hook, redirects not followed),
-        without the per-call copies and merges of the session's unchanging settings (a sixth
-        of a small call's CPU; see BENCHMARKS.md)."""
+        headers merged under the call's, its cookies and hooks, the auth hook, redirects not
+        followed),
+        without the per-call copies and merges of the session's unchanging settings
+        (BENCHMARKS.md, third pass; tests/core/test_transport.py compares the two)."""
         session = self.session(call.policy, call.safety)
         headers = CaseInsensitiveDict(session.headers)
         headers.update(call.headers)
@@ -521,6 +522,7 @@ class Transport(TransportBase):
             params=call.params or {},
             auth=self._auth if authenticated else None,
             cookies=session.cookies,
+            hooks=session.hooks,
         )
         return session.send(
             prepared,

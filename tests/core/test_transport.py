@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+import requests
 
 from django_trigger import __version__
+from django_trigger._http.retry import RetrySafety
 from django_trigger.client import TriggerClient
 from django_trigger.exceptions import (
     ApiConnectionError,
@@ -142,3 +146,64 @@ class RequestOptionTests(ClientTestCase):
         self.assertEqual(self.journal.last().headers["x-a"], "b")
         self.trigger.runs.list(limit=1)
         self.assertNotIn("x-a", self.journal.last().headers)
+
+
+class PreparedRequestTests(ClientTestCase):
+    """The transport prepares each request itself (``Transport._send``): what it sends is what
+    ``Session.request`` would have prepared from the same call."""
+
+    def assertSentAsSessionRequestWould(self, raw: Any, **call: Any) -> None:
+        sent = raw.http_response.request
+        transport = self.trigger._transport
+        safety = RetrySafety.READ if sent.method == "GET" else RetrySafety.UNSAFE
+        session = transport.session(transport.retry, safety)
+        headers = {k: v for k, v in sent.headers.items() if k != "Authorization"}
+        headers.pop("Content-Length", None)
+        expected = session.prepare_request(
+            requests.Request(
+                sent.method,
+                call["url"],
+                params=call.get("params") or {},
+                data=call.get("data") or {},
+                headers={**headers, **call.get("extra", {})},
+                auth=transport._auth,
+            )
+        )
+        self.assertEqual(sent.url, expected.url)
+        self.assertEqual(sent.body, expected.body)
+        self.assertEqual(
+            [(k, str(v)) for k, v in sent.headers.items()],
+            [(k, str(v)) for k, v in expected.headers.items()],
+        )
+
+    def test_a_get_with_a_query(self):
+        params = {"page[size]": "2", "filter[status]": "COMPLETED,FAILED", "x": "a b/ü"}
+        raw = self.trigger._transport.request("GET", "/api/v1/runs", params=params)
+        self.assertEqual(raw.status_code, 200)
+        self.assertIn("page%5Bsize%5D=2", raw.http_response.request.url)
+        self.assertSentAsSessionRequestWould(
+            raw, url=self.emulator.base_url + "/api/v1/runs", params=params
+        )
+
+    def test_a_post_with_a_body_and_a_header_set_to_none(self):
+        transport = self.trigger._transport
+        session = transport.session(transport.retry, RetrySafety.UNSAFE)
+        session.cookies.set("seen", "1")  # the session's cookies go out as before
+        self.addCleanup(session.cookies.clear)
+        raw = self.trigger._transport.request(
+            "POST",
+            "/api/v1/tasks/send-email/trigger",
+            json_body={"payload": {"to": "ü@example.com"}},
+            headers={"x-extra": "1", "Accept": None},  # None: not sent, as requests does
+        )
+        self.assertEqual(raw.status_code, 200)
+        sent = raw.http_response.request
+        self.assertNotIn("Accept", sent.headers)
+        self.assertEqual(sent.headers["Cookie"], "seen=1")
+        self.assertEqual(sent.headers["Content-Length"], str(len(sent.body)))
+        self.assertSentAsSessionRequestWould(
+            raw,
+            url=self.emulator.base_url + "/api/v1/tasks/send-email/trigger",
+            data=sent.body,
+            extra={"Accept": None},
+        )
