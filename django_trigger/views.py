@@ -1,4 +1,5 @@
-"""Relaying a run's output stream to the browser as server-sent events::
+"""Relaying a run's output stream (:func:`stream_run`) or an agent session's output
+(:func:`stream_session`) to the browser as server-sent events::
 
     from django.http import Http404
     from django_trigger.views import stream_run
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, StreamingHttpResponse
@@ -39,9 +40,16 @@ from django_trigger.exceptions import TriggerError
 if TYPE_CHECKING:
     from django_trigger.async_client import AsyncTriggerClient
     from django_trigger.client import TriggerClient
-    from django_trigger.resources.streams import RunStream
+    from django_trigger.resources.streams import SSEReader
+    from django_trigger.types.sessions import SessionRecord
 
-__all__ = ["encode_comment", "encode_event", "sse_response", "stream_run"]
+__all__ = [
+    "encode_comment",
+    "encode_event",
+    "sse_response",
+    "stream_run",
+    "stream_session",
+]
 
 logger = logging.getLogger("django_trigger.views")
 DEFAULT_KEEPALIVE = 15.0
@@ -103,56 +111,127 @@ def stream_run(
     byte is sent, not a broken stream. On Django 4.2 under ASGI a browser that left is not
     noticed (Django does not report it): the relay then ends with the stream's ``timeout``.
     """
+    keepalive = _keepalive(keepalive)
+    client = _client(client, using)
+    stream = client.streams.read(
+        run_id,
+        stream_key,
+        last_event_id=request.headers.get("Last-Event-ID") or None,
+        timeout=timeout,
+        check_every=_check_every(keepalive, timeout),
+    )
+    return _respond(client, stream, _chunk_event, keepalive)
+
+
+def stream_session(
+    request: HttpRequest,
+    session: str,
+    *,
+    channel: str | None = None,
+    client: TriggerClient | AsyncTriggerClient | None = None,
+    using: str | None = None,
+    timeout: float = 60.0,
+    keepalive: float = DEFAULT_KEEPALIVE,
+    until_turn_complete: bool = False,
+) -> StreamingHttpResponse:
+    """Relay an agent session's ``.out`` channel (of ``channel``, if given) to the browser,
+    as :func:`stream_run` relays a run's stream (the same relay; ``client.sessions.read``
+    reads it). **The view must first check that the user may see this session.**
+
+    Each data record is a message whose ``data`` is the record's value as JSON and whose
+    ``id`` is its sequence number; a control record is an ``event: control`` with
+    ``{"control": "turn-complete"}`` (or another subtype). The relay ends (``event: end``)
+    when the session is closed, after ``timeout`` seconds without a record, or, with
+    ``until_turn_complete=True``, after the first ``turn-complete``. A reconnecting browser's
+    ``Last-Event-ID`` resumes after that record."""
+    keepalive = _keepalive(keepalive)
+    client = _client(client, using)
+    last = request.headers.get("Last-Event-ID") or ""
+    stream = client.sessions.read(
+        session,
+        channel=channel,
+        after=int(last) if last.isascii() and last.isdigit() and len(last) < 20 else None,
+        timeout=timeout,
+        check_every=_check_every(keepalive, timeout),
+        until_turn_complete=until_turn_complete,
+    )
+    return _respond(client, stream, _record_event, keepalive)
+
+
+def _keepalive(keepalive: Any) -> float:
     from django_trigger.exceptions import InvalidRequestError
 
     if isinstance(keepalive, bool) or not isinstance(keepalive, (int, float)):
         raise InvalidRequestError("keepalive must be a number of seconds from 1 to 300")
     if not 1 <= keepalive <= 300:
         raise InvalidRequestError("keepalive must be a number of seconds from 1 to 300")
-    if client is None:
-        from django_trigger.clients import DEFAULT_ALIAS, get_client
+    return float(keepalive)
 
-        client = get_client(using or DEFAULT_ALIAS)
-    last_event_id = request.headers.get("Last-Event-ID") or None
+
+def _client(
+    client: TriggerClient | AsyncTriggerClient | None, using: str | None
+) -> TriggerClient | AsyncTriggerClient:
+    if client is not None:
+        return client
+    from django_trigger.clients import DEFAULT_ALIAS, get_client
+
+    return get_client(using or DEFAULT_ALIAS)
+
+
+def _check_every(keepalive: float, timeout: Any) -> float:
     # An idle upstream answer ends after check_every seconds: the relay gets control back
-    # then, so a keep-alive goes out at most that much after it is due.
-    stream = client.streams.read(
-        run_id,
-        stream_key,
-        last_event_id=last_event_id,
-        timeout=timeout,
-        check_every=max(1.0, min(float(keepalive), DEFAULT_CHECK_EVERY, float(timeout))),
-    )
+    # then, so a keep-alive goes out at most that much after it is due. (A bad timeout is
+    # refused by the reader.)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        return DEFAULT_CHECK_EVERY
+    return max(1.0, min(keepalive, DEFAULT_CHECK_EVERY, float(timeout)))
+
+
+Encode = Callable[["SSEReader", Any], bytes]
+
+
+def _respond(
+    client: TriggerClient | AsyncTriggerClient, reader: SSEReader, encode: Encode, keepalive: float
+) -> StreamingHttpResponse:
     from django_trigger.async_client import AsyncTriggerClient
 
     if isinstance(client, AsyncTriggerClient):
-        return sse_response(_arelay(stream, float(keepalive)))
-    return sse_response(_relay(stream, float(keepalive)))
+        return sse_response(_arelay(reader, encode, keepalive))
+    return sse_response(_relay(reader, encode, keepalive))
 
 
-def _chunk_event(stream: RunStream, chunk: Any) -> bytes:
-    return encode_event(
-        json.dumps(chunk, ensure_ascii=False, separators=(",", ":"), default=str),
-        id=stream.last_event_id,
-    )
+def _chunk_event(stream: SSEReader, chunk: Any) -> bytes:
+    return encode_event(_json(chunk), id=stream.last_event_id)
 
 
-def _failed_event(stream: RunStream, exc: TriggerError) -> bytes:
-    # Logged with the run, never sent: the browser gets a generic message.
-    logger.warning("relaying run %s stream %r failed: %s", stream.run_id, stream.stream_key, exc)
+def _record_event(stream: SSEReader, record: SessionRecord) -> bytes:
+    if record.control is not None:
+        return encode_event(
+            _json({"control": record.control}), event="control", id=stream.last_event_id
+        )
+    return encode_event(_json(record.value), id=stream.last_event_id)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _failed_event(stream: SSEReader, exc: TriggerError) -> bytes:
+    # Logged with what was read, never sent: the browser gets a generic message.
+    logger.warning("relaying %r failed: %s", stream, exc)
     message = gettext("The stream could not be read.")
     return encode_event(json.dumps({"message": message}), event="failed")
 
 
-def _relay(stream: RunStream, keepalive: float) -> Iterator[bytes]:
+def _relay(stream: SSEReader, encode: Encode, keepalive: float) -> Iterator[bytes]:
     try:
         yield encode_comment("connected")  # the head goes out now, not with the first chunk
         while True:
             try:
-                got, chunk = stream.next_within(keepalive)
+                got, item = stream.next_within(keepalive)
             except StopIteration:
                 break
-            yield _chunk_event(stream, chunk) if got else encode_comment()
+            yield encode(stream, item) if got else encode_comment()
         yield encode_event("{}", event="end")
     except TriggerError as exc:
         yield _failed_event(stream, exc)
@@ -160,15 +239,15 @@ def _relay(stream: RunStream, keepalive: float) -> Iterator[bytes]:
         stream.close()
 
 
-async def _arelay(stream: RunStream, keepalive: float) -> AsyncIterator[bytes]:
+async def _arelay(stream: SSEReader, encode: Encode, keepalive: float) -> AsyncIterator[bytes]:
     try:
         yield encode_comment("connected")
         while True:
             try:
-                got, chunk = await stream.anext_within(keepalive)
+                got, item = await stream.anext_within(keepalive)
             except StopAsyncIteration:
                 break
-            yield _chunk_event(stream, chunk) if got else encode_comment()
+            yield encode(stream, item) if got else encode_comment()
         yield encode_event("{}", event="end")
     except TriggerError as exc:
         yield _failed_event(stream, exc)

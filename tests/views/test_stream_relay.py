@@ -18,7 +18,13 @@ from django.urls import path
 from django_trigger.clients import get_async_client, get_client
 from django_trigger.exceptions import InvalidRequestError
 from django_trigger.testing import EmulatorTestMixin
-from django_trigger.views import encode_comment, encode_event, sse_response, stream_run
+from django_trigger.views import (
+    encode_comment,
+    encode_event,
+    sse_response,
+    stream_run,
+    stream_session,
+)
 
 
 def follow(request: HttpRequest, run_id: str) -> StreamingHttpResponse:
@@ -29,9 +35,19 @@ async def afollow(request: HttpRequest, run_id: str) -> StreamingHttpResponse:
     return stream_run(request, run_id, "ai", client=get_async_client(), timeout=3, keepalive=1)
 
 
+def chat(request: HttpRequest, session: str) -> StreamingHttpResponse:
+    return stream_session(request, session, timeout=3, keepalive=1)
+
+
+async def achat(request: HttpRequest, session: str) -> StreamingHttpResponse:
+    return stream_session(request, session, client=get_async_client(), timeout=3, keepalive=1)
+
+
 urlpatterns = [
     path("follow/<str:run_id>/", follow),
     path("afollow/<str:run_id>/", afollow),
+    path("chat/<str:session>/", chat),
+    path("achat/<str:session>/", achat),
 ]
 
 
@@ -179,6 +195,136 @@ class RelayTests(EmulatorTestMixin, SimpleTestCase):
 
         asyncio.run(main())
         self.assertTrue(wait_until(lambda: not upstream & self.upstream_sockets()))
+
+
+@override_settings(ROOT_URLCONF="tests.views.test_stream_relay")
+class SessionRelayTests(EmulatorTestMixin, SimpleTestCase):
+    """``stream_session``: the same relay over ``sessions.read``, with a scripted agent."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        get_client().sessions.start("send-email", type="emulator-echo", external_id="chat-1")
+
+    def upstream_sockets(self) -> set:
+        registry = self.emulator._server.connections
+        with registry._lock:
+            return set(registry._sockets)
+
+    def later(self, seconds: float, action: Any) -> None:
+        timer = threading.Timer(seconds, action)
+        timer.start()
+        self.addCleanup(timer.cancel)
+
+    def test_sync_view_relays_records_control_events_and_the_end_on_close(self):
+        get_client().sessions.send_input("chat-1", "hello world")
+        writer = self.make_closer()
+        started = time.monotonic()
+        response = self.client.get("/chat/chat-1/")
+        self.assertEqual(response["Content-Type"], "text/event-stream; charset=utf-8")
+        events = []
+        for chunk in response.streaming_content:
+            events += parse(chunk)
+            if events[-1].get("event") == "control":
+                writer()  # the turn is over: the session closes, the relay ends
+        self.assertLess(time.monotonic() - started, 15)
+        self.assertEqual(events[0], {"": "connected"})
+        messages = [e for e in events if "id" in e]
+        self.assertEqual(
+            [(e.get("event"), json.loads(e["data"]), e["id"]) for e in messages],
+            [
+                (None, {"type": "text-delta", "delta": "hello"}, "0"),
+                (None, {"type": "text-delta", "delta": "world"}, "1"),
+                ("control", {"control": "turn-complete"}, "2"),
+            ],
+        )
+        self.assertEqual(events[-1], {"event": "end", "data": "{}"})
+
+    def make_closer(self) -> Any:
+        closer = get_client()
+        return lambda: closer.sessions.close("chat-1")
+
+    def test_a_reconnecting_browser_resumes_after_its_last_event_id(self):
+        client = get_client()
+        for word in ("a", "b", "c"):
+            client.sessions.append_output("chat-1", word)
+        client.sessions.close("chat-1")
+        for last, expected in (("0", ["b", "c"]), ("not a number", ["a", "b", "c"])):
+            with self.subTest(last=last):
+                response = self.client.get("/chat/chat-1/", headers={"Last-Event-ID": last})
+                events = parse(b"".join(response.streaming_content))
+                self.assertEqual([json.loads(e["data"]) for e in events if "id" in e], expected)
+
+    def test_an_unknown_session_is_reported_without_details(self):
+        response = self.client.get("/chat/session_doesnotexist/")
+        with self.assertLogs("django_trigger.views", "WARNING") as logs:
+            events = parse(b"".join(response.streaming_content))
+        self.assertEqual(events[-1]["event"], "failed")
+        self.assertEqual(
+            json.loads(events[-1]["data"]), {"message": "The stream could not be read."}
+        )
+        self.assertIn("session_doesnotexist", logs.output[0])
+        self.assertNotIn(self.emulator.secret_key, logs.output[0])
+
+    def test_the_browser_leaving_closes_the_upstream(self):
+        get_client().sessions.append_output("chat-1", "a")
+        get_client().close()
+        before = self.upstream_sockets()
+        threads = threading.active_count()
+        response = self.client.get("/chat/chat-1/")
+        chunks = iter(response.streaming_content)
+        self.assertEqual(next(chunks), encode_comment("connected"))
+        self.assertIn(b'data: "a"', next(c for c in chunks if c != encode_comment()))
+        upstream = self.upstream_sockets() - before
+        self.assertEqual(len(upstream), 1)
+        response.close()
+        self.assertTrue(wait_until(lambda: not upstream & self.upstream_sockets()))
+        self.assertTrue(wait_until(lambda: threading.active_count() <= threads))
+
+    def test_async_view_under_asgi_until_the_session_closes(self):
+        get_client().sessions.send_input("chat-1", "hi")
+        closer = self.make_closer()
+
+        async def main() -> list[dict[str, str]]:
+            response = await self.async_client.get("/achat/chat-1/")
+            self.assertTrue(response.is_async)
+            events: list[dict[str, str]] = []
+            async for chunk in response.streaming_content:
+                events += parse(chunk)
+                if events[-1].get("event") == "control":
+                    await asyncio.to_thread(closer)
+            return events
+
+        events = asyncio.run(main())
+        data = [json.loads(e["data"]) for e in events if "id" in e]
+        self.assertEqual(
+            data, [{"type": "text-delta", "delta": "hi"}, {"control": "turn-complete"}]
+        )
+        self.assertEqual(events[-1], {"event": "end", "data": "{}"})
+
+    def test_async_relay_closed_early_closes_the_upstream(self):
+        get_client().sessions.append_output("chat-1", "a")
+        before = self.upstream_sockets()
+        upstream: set = set()
+
+        async def main() -> None:
+            response = await self.async_client.get("/achat/chat-1/")
+            chunks = response.streaming_content.__aiter__()
+            self.assertEqual(await chunks.__anext__(), encode_comment("connected"))
+            chunk = encode_comment()
+            while chunk == encode_comment():
+                chunk = await chunks.__anext__()
+            self.assertIn(b'data: "a"', chunk)
+            upstream.update(self.upstream_sockets() - before)
+            self.assertEqual(len(upstream), 1)
+            await chunks.aclose()
+
+        asyncio.run(main())
+        self.assertTrue(wait_until(lambda: not upstream & self.upstream_sockets()))
+
+    def test_bad_arguments_before_any_byte(self):
+        for kwargs in ({"keepalive": 0}, {"timeout": 0}, {"channel": "a b"}):
+            with self.subTest(kwargs=kwargs), self.assertRaises(InvalidRequestError):
+                stream_session(HttpRequest(), "chat-1", **kwargs)
 
 
 class EncodingTests(SimpleTestCase):
