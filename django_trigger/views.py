@@ -133,6 +133,7 @@ def stream_session(
     timeout: float = 60.0,
     keepalive: float = DEFAULT_KEEPALIVE,
     until_turn_complete: bool = False,
+    after: int | None = None,
 ) -> StreamingHttpResponse:
     """Relay an agent session's ``.out`` channel (of ``channel``, if given) to the browser,
     as :func:`stream_run` relays a run's stream (the same relay; ``client.sessions.read``
@@ -143,14 +144,15 @@ def stream_session(
     ``{"control": "turn-complete"}`` (or another subtype). The relay ends (``event: end``)
     when the session is closed, after ``timeout`` seconds without a record, or, with
     ``until_turn_complete=True``, after the first ``turn-complete``. A reconnecting browser's
-    ``Last-Event-ID`` resumes after that record."""
+    ``Last-Event-ID`` resumes after that record; ``after`` (a sequence number, e.g. from the
+    page's URL when it opens a new ``EventSource`` for the next turn) when it sent none."""
     keepalive = _keepalive(keepalive)
     client = _client(client, using)
     last = request.headers.get("Last-Event-ID") or ""
     stream = client.sessions.read(
         session,
         channel=channel,
-        after=int(last) if last.isascii() and last.isdigit() and len(last) < 20 else None,
+        after=int(last) if last.isascii() and last.isdigit() and len(last) < 20 else after,
         timeout=timeout,
         check_every=_check_every(keepalive, timeout),
         until_turn_complete=until_turn_complete,

@@ -101,3 +101,13 @@ class TriggerTaskForm(forms.Form):
     def idempotency_key(self, user_id: object) -> str:
         """The key sent to Trigger.dev: this form's token, scoped to the user who sent it."""
         return f"example-trigger:{user_id}:{self.cleaned_data['form_token']}"
+
+
+class ChatMessageForm(forms.Form):
+    """One message of the chat page (sent to the agent session's ``.in`` channel)."""
+
+    message = forms.CharField(
+        label=_("Message"),
+        max_length=4000,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "size": 60}),
+    )

@@ -14,4 +14,9 @@ urlpatterns = [
     path("overview/", views.overview, name="overview"),
     path("approvals/", views.approvals, name="approvals"),
     path("approvals/<str:token_id>/", views.decide, name="decide"),
+    path("chat/", views.chat, name="chat"),
+    path("chat/start/", views.chat_start, name="chat_start"),
+    path("chat/send/", views.chat_send, name="chat_send"),
+    path("chat/end/", views.chat_end, name="chat_end"),
+    path("chat/events/", views.chat_events, name="chat_events"),
 ]

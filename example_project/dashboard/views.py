@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import secrets
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.contrib.auth.decorators import login_required, permission_required
@@ -43,10 +45,11 @@ from django_trigger import (
 from django_trigger.clients import clients
 from django_trigger.exceptions import WaitpointTimedOutError
 from django_trigger.types import RunStatus
-from django_trigger.views import stream_run
+from django_trigger.types.sessions import SessionRecord
+from django_trigger.views import stream_run, stream_session
 
 from .api_errors import describe
-from .forms import RunFilterForm, TriggerTaskForm
+from .forms import ChatMessageForm, RunFilterForm, TriggerTaskForm
 
 DEFAULT_ALIAS = "default"
 PAGE_SIZE = 20
@@ -400,3 +403,143 @@ def decide(request: HttpRequest, token_id: str) -> HttpResponse:
                 },
             )
     return redirect("dashboard:approvals")
+
+
+# -- chat with an agent session ------------------------------------------------------------
+#
+# The conversation's external id lives in the user's Django session: the events view relays
+# only that session, so a user follows no conversation but their own. The agent is
+# settings.CHAT_AGENT_TASK with sessions of type settings.CHAT_SESSION_TYPE; with the demo's
+# emulator, type "emulator-echo" answers each message word by word.
+
+CHAT_KEY = "dashboard_chat"  # the Django session key holding the conversation's external id
+
+
+def _chat_agent() -> tuple[str, str]:
+    return (
+        getattr(settings, "CHAT_AGENT_TASK", "send-email"),
+        getattr(settings, "CHAT_SESSION_TYPE", "emulator-echo"),
+    )
+
+
+def _turns(client: Any, chat_id: str) -> tuple[list[dict[str, Any]], int | None]:
+    """The conversation so far as (message, answer) turns, and the last ``.out`` sequence
+    number (where the page's event stream resumes). Two requests; the whole history."""
+    asked = [record.value for record in client.sessions.read_records(chat_id, io="in")]
+    answers: list[list[str]] = [[]]
+    last: int | None = None
+    for record in client.sessions.read_records(chat_id):
+        last = record.seq_num
+        if record.control == "turn-complete":
+            answers.append([])
+        elif record.control is None:
+            answers[-1].append(_chunk_text(record))
+    turns = [
+        {
+            "message": message if isinstance(message, str) else json.dumps(message),
+            "answer": " ".join(answers[i]) if i < len(answers) else "",
+        }
+        for i, message in enumerate(asked)
+    ]
+    return turns, last
+
+
+def _chunk_text(record: SessionRecord) -> str:
+    """A chunk as text: an AI SDK ``text-delta``'s ``delta``, anything else as JSON."""
+    value = record.value
+    if isinstance(value, dict) and value.get("type") == "text-delta":
+        return str(value.get("delta", ""))
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+@login_required
+def chat(request: HttpRequest) -> HttpResponse:
+    """A chat page following one agent session: the history rendered here, then each answer
+    streamed in with ``EventSource`` from :func:`chat_events` (plain JavaScript, no build
+    step). Without JavaScript the form still sends; reload to see the answer."""
+    chat_id = request.session.get(CHAT_KEY)
+    context: dict[str, Any] = {"chat_id": chat_id, "form": ChatMessageForm(), "turns": []}
+    if chat_id:
+        client = get_client()
+        try:
+            session = client.sessions.retrieve(chat_id)
+            context["turns"], context["after"] = _turns(client, chat_id)
+        except NotFoundError:
+            request.session.pop(CHAT_KEY, None)
+            context["chat_id"] = None
+        except TriggerError as exc:
+            context["error"] = describe(exc)
+            return render(request, "dashboard/chat.html", context, status=_error_status(exc))
+        else:
+            context["closed"] = session.is_closed
+    return render(request, "dashboard/chat.html", context)
+
+
+@login_required
+@require_POST
+def chat_start(request: HttpRequest) -> HttpResponse:
+    """Start a conversation: a new session (and its first run) under a fresh external id."""
+    task, session_type = _chat_agent()
+    chat_id = f"example-chat-{request.user.pk}-{secrets.token_hex(4)}"
+    try:
+        get_client().sessions.start(task, type=session_type, external_id=chat_id)
+    except TriggerError as exc:
+        messages.error(request, describe(exc))
+    else:
+        request.session[CHAT_KEY] = chat_id
+    return redirect("dashboard:chat")
+
+
+@login_required
+@require_POST
+def chat_send(request: HttpRequest) -> HttpResponse:
+    """Send a message to the session's ``.in`` (``sessions.send_input``). The page's script
+    posts with ``Accept: application/json`` and gets ``{"seq": n}`` (or ``{"error"}``);
+    a plain form post is redirected back to the page."""
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    chat_id = request.session.get(CHAT_KEY)
+    form = ChatMessageForm(request.POST)
+    error = None
+    if not chat_id:
+        error = _("Start a conversation first.")
+    elif not form.is_valid():
+        error = " ".join(str(e) for e in form.errors.get("message", [])) or _("Write a message.")
+    else:
+        try:
+            seq = get_client().sessions.send_input(chat_id, form.cleaned_data["message"])
+        except TriggerError as exc:
+            error = describe(exc)
+        else:
+            if wants_json:
+                return JsonResponse({"seq": seq})
+            return redirect("dashboard:chat")
+    if wants_json:
+        return JsonResponse({"error": error}, status=400)
+    messages.error(request, error)
+    return redirect("dashboard:chat")
+
+
+@login_required
+@require_POST
+def chat_end(request: HttpRequest) -> HttpResponse:
+    """Close the conversation for good (``sessions.close``) and forget it."""
+    chat_id = request.session.pop(CHAT_KEY, None)
+    if chat_id:
+        try:
+            get_client().sessions.close(chat_id, reason="ended from the chat page")
+        except TriggerError as exc:
+            messages.error(request, describe(exc))
+    return redirect("dashboard:chat")
+
+
+@login_required
+def chat_events(request: HttpRequest) -> StreamingHttpResponse | HttpResponse:
+    """The agent's answer to the last message as server-sent events (``stream_session``,
+    until its turn completes), after ``?after=<sequence number>``. Only the conversation in
+    the user's own Django session is relayed."""
+    chat_id = request.session.get(CHAT_KEY)
+    if not chat_id:
+        raise Http404(_("No conversation."))
+    raw_after = request.GET.get("after", "")
+    after = int(raw_after) if raw_after.isascii() and raw_after.isdigit() else None
+    return stream_session(request, chat_id, after=after, until_turn_complete=True)

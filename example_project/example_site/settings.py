@@ -97,6 +97,11 @@ if env.str("TRIGGER_PROD_SECRET_KEY", default=""):
         "RETRY": {"MAX_ATTEMPTS": 3},
     }
 
+# The chat page's agent: sessions of this type of this task (docs/example-project.md). The
+# defaults suit the demo's emulator, whose "emulator-echo" sessions echo each message.
+CHAT_AGENT_TASK = env.str("EXAMPLE_CHAT_TASK", default="send-email")
+CHAT_SESSION_TYPE = env.str("EXAMPLE_CHAT_TYPE", default="emulator-echo")
+
 # Set by `manage.py trigger_demo` for the server it starts: every page then says that the site
 # talks to a local emulator, not to Trigger.dev.
 DEMO_EMULATOR_URL = env.str("EXAMPLE_DEMO_EMULATOR_URL", default="")

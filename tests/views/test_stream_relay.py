@@ -322,7 +322,7 @@ class SessionRelayTests(EmulatorTestMixin, SimpleTestCase):
         self.assertTrue(wait_until(lambda: not upstream & self.upstream_sockets()))
 
     def test_bad_arguments_before_any_byte(self):
-        for kwargs in ({"keepalive": 0}, {"timeout": 0}, {"channel": "a b"}):
+        for kwargs in ({"keepalive": 0}, {"timeout": 0}, {"channel": "a b"}, {"after": -1}):
             with self.subTest(kwargs=kwargs), self.assertRaises(InvalidRequestError):
                 stream_session(HttpRequest(), "chat-1", **kwargs)
 

@@ -203,7 +203,7 @@ class Command(BaseCommand):
             f"               prod {emulator.secret_keys['prod']}\n"
             f"               personal access token {emulator.access_token}\n"
             f"               (keys of this local emulator only, shown because this is a demo)\n"
-            f"  site         {site}/  (runs, trigger form, approvals, async overview)\n"
+            f"  site         {site}/  (runs, trigger form, approvals, async overview, chat)\n"
             f"  admin        {site}/admin/\n"
             f"  log in as    {DEMO_USERNAME} / {DEMO_PASSWORD}  (a fixed password: this is a "
             "local demo database)"
