@@ -181,9 +181,18 @@ class IdFactory:
             return stream
 
     def chars(self, purpose: str, length: int, alphabet: str = LOWER_ALNUM) -> str:
-        rng = self.rng(purpose)
+        """``length`` times ``rng.choice(alphabet)``, drawn as ``random.choice`` draws them (the
+        same ids as ever) at half the cost: seeding draws some 20,000 characters."""
+        getrandbits, size = self.rng(purpose).getrandbits, len(alphabet)
+        bits = size.bit_length()
+        picked = []
         with self._lock:
-            return "".join(rng.choice(alphabet) for _ in range(length))
+            for _ in range(length):
+                index = getrandbits(bits)
+                while index >= size:
+                    index = getrandbits(bits)
+                picked.append(alphabet[index])
+        return "".join(picked)
 
     def internal(self, purpose: str = "internal") -> str:
         """A 26-char lowercase ``[0-9a-v]`` internal id (the real server's new id format)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
+import random
 import threading
 
 import requests
@@ -173,6 +174,27 @@ class SeedTests(EmulatorCase):
         c = Emulator(seed=5, runs=60, now=FROZEN_NOW)
         self.assertEqual(self.snapshot(a), self.snapshot(b))
         self.assertNotEqual(self.snapshot(a)[0], self.snapshot(c)[0])
+
+    def test_ids_are_drawn_as_random_choice_draws_them(self):
+        # IdFactory.chars draws with getrandbits directly (fast): the ids must stay those of
+        # rng.choice per character, so a seed names the same objects as before.
+        from django_trigger.testing.world import ID_ALPHABET, LOWER_ALNUM, IdFactory
+
+        for seed, alphabet in [
+            (1, ID_ALPHABET),
+            (7, LOWER_ALNUM),
+            (3, "ab"),
+            (4, "x"),
+            (5, "0123456789"),
+        ]:
+            ids = IdFactory(seed)
+            expected = random.Random(f"{seed}:run")
+            for length in (26, 24, 1, 40):
+                with self.subTest(seed=seed, alphabet=alphabet, length=length):
+                    self.assertEqual(
+                        ids.chars("run", length, alphabet),
+                        "".join(expected.choice(alphabet) for _ in range(length)),
+                    )
 
     def test_given_keys_are_used(self):
         emu = Emulator(

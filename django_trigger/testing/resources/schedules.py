@@ -263,6 +263,7 @@ def cron_error(expression: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)  # cron-descriptor reads its translations on every call
 def describe_cron(expression: str) -> str:
     """``cronstrue.toString`` via cron-descriptor. Raises :class:`ScheduleServerError` when the
     describer cannot read the expression (the server's route then answers 500)."""
