@@ -29,7 +29,7 @@ from django.utils.http import urlencode
 from django_trigger.conf import DEFAULT_ALIAS
 from django_trigger.exceptions import ApiError, ConfigurationError, InvalidRequestError
 
-from .querysets import Page, RemoteQuerySet, refused_for_the_token
+from .querysets import Page, RemoteQuerySet, refused_for_the_client
 
 if TYPE_CHECKING:
     from .base import RemoteModelAdmin
@@ -69,7 +69,7 @@ class RemoteChangeList(ChangeList):
         try:
             return self.queryset.fetch_page(**kwargs)
         except (ApiError, ConfigurationError, InvalidRequestError) as err:
-            if isinstance(err, InvalidRequestError) and not refused_for_the_token(err):
+            if isinstance(err, InvalidRequestError) and not refused_for_the_client(err):
                 raise IncorrectLookupParameters(err) from err  # a filter value it refuses
             self.api_error = err
             self.model_admin.message_api_error(request, err)

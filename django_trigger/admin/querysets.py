@@ -273,13 +273,22 @@ class RemoteQuerySet:
 # -- list caching -------------------------------------------------------------------------
 
 
-def refused_for_the_token(error: Exception) -> bool:
-    """Whether ``error`` is the client refusing, before sending, a call that this alias's kind
-    of token cannot make (a personal access token reaches only the run list and environment
-    variables: docs/client.md, "Secret keys and personal access tokens"), rather than an id or
-    filter value it refuses. The transport's refusals all say how the client is configured."""
-    return isinstance(error, InvalidRequestError) and "this client is configured with a" in str(
-        error
+#: How the client words a refusal of a call that its configuration cannot make (the token's
+#: kind, no project ref, no environment), as opposed to an id or a filter value it refuses.
+_CONFIGURATION_REFUSALS = (
+    "this client is configured with a",
+    "needs a project ref (",
+    "needs an environment (",
+)
+
+
+def refused_for_the_client(error: Exception) -> bool:
+    """Whether ``error`` is the client refusing, before sending, a call that this alias's
+    configuration cannot make: a personal access token reaches only the run list and
+    environment variables (docs/client.md, "Secret keys and personal access tokens"), and
+    environment variables need a project ref."""
+    return isinstance(error, InvalidRequestError) and any(
+        words in str(error) for words in _CONFIGURATION_REFUSALS
     )
 
 
@@ -482,7 +491,7 @@ def _get_record(
             pk, **options, request_options=admin_request_options(queryset.alias)
         )
     except (NotFoundError, InvalidRequestError) as err:
-        if refused_for_the_token(err):
+        if refused_for_the_client(err):
             raise
         raise queryset.model.DoesNotExist(pk) from None  # type: ignore[attr-defined]
 

@@ -117,6 +117,7 @@ class OverviewTests(AdminTestCase):
         # Per task: failure rate over finished runs, interpolated p50/p95.
         rows = {row["task"]: row for row in response.context["tasks"]}
         self.assertEqual(set(rows), {r.task_identifier for r in runs})
+        p95s, failures = {}, {}
         for task in rows:
             mine = [r for r in runs if r.task_identifier == task]
             finished = [r for r in mine if str(r.status) == "COMPLETED" or str(r.status) in FAILED]
@@ -128,14 +129,26 @@ class OverviewTests(AdminTestCase):
             )
             if finished:
                 self.assertEqual(row["failure_rate"], f"{len(failed) / len(finished):.0%}")
+            if failed:
+                failures[task] = (len(failed), f"{len(failed) / len(finished):.0%}")
             durations = [r.duration_ms for r in finished if r.duration_ms]
             if durations:
+                p95s[task] = interpolated(durations, 95)
                 self.assertEqual(row["p50"], format_duration(interpolated(durations, 50)))
-                self.assertEqual(row["p95"], format_duration(interpolated(durations, 95)))
+                self.assertEqual(row["p95"], format_duration(p95s[task]))
             else:
                 self.assertEqual((row["p50"], row["p95"]), ("-", "-"))
+        # The rankings: five at most, the slowest by p95, the most failing by failed runs.
+        self.assertTrue(p95s and failures)
+        slowest = sorted(p95s, key=lambda task: (-p95s[task], task))[:5]
+        self.assertEqual(
+            response.context["slowest"], [(t, format_duration(p95s[t])) for t in slowest]
+        )
+        failing = sorted(failures, key=lambda task: (-failures[task][0], task))[:5]
+        self.assertEqual(response.context["failing"], [(t, *failures[t]) for t in failing])
         self.assertContains(response, 'class="trigger-svg"', count=3)
-        self.assertContains(response, 'id="runs-by-status"')
+        for table in ("runs-by-status", "task-stats", "queue-depth"):  # the numbers of each
+            self.assertContains(response, f'<table class="trigger-data" id="{table}">')
 
     def test_both_paths_show_the_same_figures_in_any_time_zone(self):
         for zone in ("UTC", "Asia/Kolkata", "America/New_York", "Asia/Kathmandu"):

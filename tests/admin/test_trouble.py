@@ -102,10 +102,26 @@ class ApiTroubleTests(AdminTestCase):
             self.journal.clear()
             response = self.client.get(self.url("run_change", run_id))
             self.assertContains(
-                response, "Not possible with this client&#x27;s access token", status_code=403
+                response, "Not possible with this client&#x27;s settings", status_code=403
             )
             self.assertContains(response, "runs.retrieve needs a secret key", status_code=403)
             self.assertEqual(self.journal.count(), 0)
+
+    def test_environment_variables_without_a_project_ref_ask_for_it(self):
+        # The minimal configuration (a secret key only) has no project ref, which the
+        # environment variables API needs: the page says so, not "Database error".
+        options = self.emulator.client_settings()
+        del options["PROJECT_REF"]
+        with self.settings(TRIGGER={"default": options}):
+            self.journal.clear()
+            response = self.client.get(self.url("envvar_changelist"))
+            self.assertEqual(response.status_code, 200)
+            self.assertContains(response, "envvars.list needs a project ref")
+            self.assertContains(response, "Set PROJECT_REF in the TRIGGER setting")
+            self.assertNotContains(response, "Database error")
+            self.assertEqual(self.journal.count(), 0)
+            response = self.client.get(self.url("envvar_change", "REGION"))
+            self.assertContains(response, "Set PROJECT_REF", status_code=403)
 
     def test_misconfigured_client(self):
         with self.settings(TRIGGER={"default": {"ACCESS_TOKEN": "not-a-token"}}):
