@@ -506,7 +506,7 @@ class SessionReadTests(SessionReadCase):
         self.trigger.sessions.append_output("echo-1", "before")
         # The check after the first idle answer is held while a last record is written and
         # the session closed: only the final drain (the records route) can return it.
-        self.emulator.faults.stall_next(1, 3.0, path="/api/v1/sessions/echo-1", method="GET")
+        self.emulator.faults.stall_next(1, 6.0, path="/api/v1/sessions/echo-1", method="GET")
         writer = self.make_client()
 
         def write_then_close() -> None:
@@ -517,7 +517,8 @@ class SessionReadTests(SessionReadCase):
         thread = threading.Thread(target=write_then_close)
         thread.start()
         self.addCleanup(thread.join)
-        reader = self.trigger.sessions.read("echo-1", timeout=30, check_every=1)
+        patient = self.make_client(timeout=30.0)  # waits through the stalled retrieve
+        reader = patient.sessions.read("echo-1", timeout=30, check_every=1)
         self.assertEqual([r.value for r in reader], ["before", "after"])
         self.assertEqual(len(self.subscriptions()), 1)
         drain = self.journal.entries[-1]
@@ -549,15 +550,25 @@ class SessionReadTests(SessionReadCase):
         )
 
     def test_a_cut_stream_resumes_after_its_last_record(self):
+        # The clock is frozen until the reconnect: the first answer has record 0 only.
+        clock = self.emulator.state.clock
+        clock.freeze()
         self.trigger.sessions.append_output("echo-1", "a")
+        self.trigger.sessions.send_input("echo-1", "b c")  # answered at +0.1 s, +0.2 s…
         self.emulator.faults.cut_next(1, after_chunks=1, path=self.OUT)
-        self.trigger.sessions.send_input("echo-1", "b c")
+
+        def release() -> None:
+            if wait_until(lambda: len(self.subscriptions()) >= 2, timeout=30):
+                clock.advance(1)
+
+        thread = threading.Thread(target=release)
+        thread.start()
+        self.addCleanup(thread.join)
         reader = self.trigger.sessions.read("echo-1", until_turn_complete=True)
         values = [r.value for r in reader]
-        self.assertEqual(values[0], "a")
         self.assertEqual(
-            values[1:],
-            [{"type": "text-delta", "delta": "b"}, {"type": "text-delta", "delta": "c"}, ""],
+            values,
+            ["a", {"type": "text-delta", "delta": "b"}, {"type": "text-delta", "delta": "c"}, ""],
         )
         self.assertEqual(self.subscriptions()[0].fault, "cut")
         self.assertEqual(self.subscriptions()[1].headers["last-event-id"], "0")
@@ -584,7 +595,7 @@ class SessionReadTests(SessionReadCase):
                 if how == "with":
                     with self.trigger.sessions.read("echo-1", timeout=30) as reader:
                         self.assertEqual(next(reader).value, "one")
-                        self.assertEqual(self.open_connections(), 1)
+                        self.assertTrue(wait_until(lambda: self.open_connections() == 1))
                     self.assertEqual(list(reader), [])  # closed: what was read ahead is dropped
                 else:
                     reader = self.trigger.sessions.read("echo-1", timeout=30)
@@ -667,7 +678,7 @@ class AsyncSessionReadTests(SessionReadCase):
             try:
                 async with client.sessions.read("echo-1", timeout=30) as reader:
                     self.assertEqual((await reader.__anext__()).value, "a")
-                    self.assertEqual(self.open_connections(), 1)
+                    self.assertTrue(wait_until(lambda: self.open_connections() == 1))
                 self.assertTrue(reader.closed)
                 other = client.sessions.read("echo-1", timeout=30)
                 self.assertEqual((await other.__anext__()).value, "a")
