@@ -68,18 +68,31 @@ class OverlappingStreamsTests(EmulatorCase):
     def test_a_retried_stream_overlapping_a_stalled_one(self):
         batch_id = self.create_batch()
         path = f"/api/v3/batches/{batch_id}/items"
-        # The first stream stalls past the client's patience; the client streams again and that
-        # answer is lost after processing; a third try finds the batch sealed; then the stalled
-        # first stream lands.
-        self.emu.faults.stall_next(1, 0.6, path=path)
-        self.emu.faults.drop_next(1, path=path, after_processing=True)
+        # The first stream is held (past the client's patience); the client streams again and
+        # that answer is lost after processing; a third try finds the batch sealed; then the
+        # first stream lands. Held and released by the test, not by a timer that a loaded
+        # machine outruns.
+        held, release = threading.Event(), threading.Event()
+        dispatch = self.emu.app.dispatch
+
+        def hold_the_first(request, entry=None):
+            if request.path == path and not held.is_set():
+                held.set()
+                release.wait(30)
+            return dispatch(request, entry)
+
+        self.emu.app.dispatch = hold_the_first
+        self.addCleanup(vars(self.emu.app).pop, "dispatch", None)
+        self.addCleanup(release.set)
         answers: list = []
         first = self.stream_in_thread(path, answers)
-        time.sleep(0.1)
+        self.assertTrue(held.wait(30))
+        self.emu.faults.drop_next(1, path=path, after_processing=True)
         with self.assertRaises(requests.ConnectionError):
             self.post(path, data=items_body(), headers=NDJSON)
         third = self.post(path, data=items_body(), headers=NDJSON).json()
         self.assertEqual((third["sealed"], third["itemsAccepted"]), (True, 0))
+        release.set()
         first.join()
         self.assertEqual(answers[0].json()["itemsAccepted"], 0)
         self.assertOneRunPerIndex(batch_id)
@@ -112,7 +125,8 @@ class OverlappingStreamsTests(EmulatorCase):
 
 class ResetTests(EmulatorCase):
     def test_a_request_from_before_a_reset_does_not_reach_the_new_world(self):
-        self.emu.faults.stall_next(1, 0.5, path="/api/v1/tasks/late/trigger")
+        # Long enough for the reset below to come first on a loaded machine.
+        self.emu.faults.stall_next(1, 1.5, path="/api/v1/tasks/late/trigger")
         answers: list = []
 
         def send() -> None:
@@ -130,7 +144,9 @@ class ResetTests(EmulatorCase):
 
         thread = threading.Thread(target=send)
         thread.start()
-        time.sleep(0.2)
+        deadline = time.monotonic() + 30
+        while self.emu.faults.pending and time.monotonic() < deadline:  # until it is stalled
+            time.sleep(0.005)
         self.emu.reset()  # the next test starts while the stalled request waits
         thread.join()
         self.assertIsInstance(answers[0], requests.ConnectionError)  # as if the server restarted
