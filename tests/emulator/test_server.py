@@ -78,8 +78,9 @@ class KeepAliveTests(EmulatorCase):
 class RequestLoggerTests(EmulatorCase):
     def test_a_logger_sees_only_requests_that_arrived_after_it_was_set(self):
         # Set while the first request is in the app: that request's line (written after its
-        # answer is sent, when the client may have gone on) must not reach it. The second, on
-        # the same connection, is read by the same server thread after the first is logged.
+        # answer is sent, when the client may have gone on) must not reach it. Each next
+        # request on the same connection is read by the same server thread once the previous
+        # one is logged: after the third, the first two have been.
         seen: list[tuple[str, str, int]] = []
         dispatch = self.emu.app.dispatch
 
@@ -93,9 +94,11 @@ class RequestLoggerTests(EmulatorCase):
         opened = self.emu.connections_opened
         self.assertEqual(self.get("/api/v1/runs", params={"page[size]": 1}).status_code, 200)
         del self.emu.app.dispatch
-        self.assertEqual(self.get("/api/v1/runs", params={"page[size]": 2}).status_code, 200)
+        for size in (2, 3):
+            self.assertEqual(self.get("/api/v1/runs", params={"page[size]": size}).status_code, 200)
         self.assertEqual(self.emu.connections_opened - opened, 1)  # one connection: ordered
-        self.assertEqual(seen, [("GET", "/api/v1/runs?page%5Bsize%5D=2", 200)])
+        self.assertEqual(seen[0], ("GET", "/api/v1/runs?page%5Bsize%5D=2", 200))
+        self.assertLessEqual(len(seen), 2)  # (the third's line may not be written yet)
 
 
 class LifecycleTests(EmulatorCase):
