@@ -106,14 +106,17 @@ class RelayTests(EmulatorTestMixin, SimpleTestCase):
 
     def test_sync_view_relays_chunks_keepalives_and_the_end(self):
         self.write('{"role": "assistant"}', "Hel")
-        self.later(1.5, lambda: self.write("lo"))
-        self.later(2.0, self.finish)
         started = time.monotonic()
         response = self.client.get(f"/follow/{self.run_id}/")
         self.assertTrue(response.streaming)
         self.assertEqual(response["Content-Type"], "text/event-stream; charset=utf-8")
         self.assertEqual(response["Cache-Control"], "no-cache")
-        body = b"".join(response.streaming_content)
+        body = b""
+        for chunk in response.streaming_content:  # the rest once a keep-alive came (1 s idle)
+            if b": keep-alive" in chunk and b": keep-alive" not in body:
+                self.write("lo")
+                self.finish()
+            body += chunk
         self.assertLess(time.monotonic() - started, 10)
         events = parse(body)
         self.assertEqual(events[0], {"": "connected"})
