@@ -316,34 +316,12 @@ class TransportBase:
         )
 
     def begin(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        data: bytes | None,
-        files: Any,
-        headers: Mapping[str, str] | None,
-        request_options: RequestOptionsLike,
-        retry_safety: RetrySafety | None,
-        url: str | None,
+        self, method: str, path: str, *, url: str | None, **arguments: Any
     ) -> tuple[PreparedCall, float]:
-        """The start of both transports' ``request``: the prepared call, and the seconds to
-        wait before sending it (a rate-limit reset another worker saw, API calls only, within
-        the deadline; 0 for none). Each transport sleeps its own way."""
-        call = self.prepare(
-            method,
-            path,
-            params=params,
-            json_body=json_body,
-            data=data,
-            files=files,
-            headers=headers,
-            request_options=request_options,
-            retry_safety=retry_safety,
-            url=url,
-        )
+        """The start of both transports' ``request``: ``prepare`` (``arguments`` are its
+        own), and the seconds to wait before sending (a rate-limit reset another worker saw,
+        API calls only, within the deadline; 0 for none). Each transport sleeps its own way."""
+        call = self.prepare(method, path, url=url, **arguments)
         wait = 0.0
         if self.shared_rate_limit is not None and url is None:
             wait = self.shared_rate_limit.wait_before(
