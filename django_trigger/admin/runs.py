@@ -28,6 +28,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -492,7 +493,8 @@ class RunAdmin(RemoteModelAdmin):
                     )
         if not rows:
             return "-"
-        return format_html_join(format_html("<br>"), '{}: <a href="{}">{}</a> ({})', rows)
+        # (format_html without arguments is deprecated in Django 5.x and an error in 6.0)
+        return format_html_join(mark_safe("<br>"), '{}: <a href="{}">{}</a> ({})', rows)
 
     # -- changelist -------------------------------------------------------------------------
 
@@ -566,6 +568,21 @@ class RunAdmin(RemoteModelAdmin):
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, context)
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        response = super().render_change_form(request, context, add, change, form_url, obj)
+        # The fields (run/change_form.html's field_sets block), from the page's whole context.
+        data = response.context_data  # type: ignore[attr-defined]
+        data["readonly_fieldsets"] = self.readonly_fieldsets_html(request, data)
+        return response
 
     def run_status_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
         """The run's status as JSON for the detail page's refresh: one ``runs.retrieve``, with
