@@ -13,16 +13,12 @@ the changelist or local variables, never on ``self``.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.templatetags.admin_list import (  # type: ignore[attr-defined]
-    _boolean_icon,
-)
 from django.contrib.admin.utils import display_for_field, lookup_field, quote
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -151,9 +147,6 @@ class _CheckboxPlaceholder:
         return _CHECKBOX_LABEL
 
 
-_CONTENTS = re.compile("\x00([0-9]+)\x00")
-
-
 class _SkeletonField:
     """One of Django's read-only fields whose contents is a numbered placeholder; the names
     of the fields whose contents the template showed are appended to ``shown``."""
@@ -256,7 +249,7 @@ class RemoteModelAdmin(admin.ModelAdmin):
                 {**context, "adminform": [_SkeletonFieldset(fs, shown) for fs in adminform]},
                 request,
             )
-            parts = _CONTENTS.split(skeleton)
+            parts = skeleton.split("\x00")  # static HTML, "0", static HTML, "1", ...
             for index in range(1, len(parts), 2):
                 parts[index] = shown[int(parts[index])]
             self._readonly_skeletons[key] = parts
@@ -275,6 +268,10 @@ class RemoteModelAdmin(admin.ModelAdmin):
         if field is not None:
             value = linebreaksbr(display_for_field(value, field, self.get_empty_value_display()))
         elif getattr(attr, "boolean", False):
+            from django.contrib.admin.templatetags.admin_list import (  # type: ignore[attr-defined]
+                _boolean_icon,  # (imported where used, as Django does: not at start-up)
+            )
+
             value = _boolean_icon(value)
         elif not hasattr(value, "__html__"):
             value = linebreaksbr(value)

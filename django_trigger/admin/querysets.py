@@ -22,7 +22,6 @@ import copy
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -67,14 +66,23 @@ def admin_request_options(alias: str) -> dict[str, Any]:
     }
 
 
-@dataclass
 class Page:
-    """One page as the changelist shows it."""
+    """One page as the changelist shows it. (A plain class: a dataclass cost ~0.3 ms of every
+    start-up.)"""
 
-    items: list[Any]
-    next_cursor: str | None = None
-    previous_cursor: str | None = None
-    count: int | None = None  # offset lists only: the API's total
+    __slots__ = ("count", "items", "next_cursor", "previous_cursor")
+
+    def __init__(
+        self,
+        items: list[Any],
+        next_cursor: str | None = None,
+        previous_cursor: str | None = None,
+        count: int | None = None,  # offset lists only: the API's total
+    ) -> None:
+        self.items = items
+        self.next_cursor = next_cursor
+        self.previous_cursor = previous_cursor
+        self.count = count
 
 
 class _Query:

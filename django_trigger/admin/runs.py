@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import quote as urlquote
 from urllib.parse import urlencode
 
@@ -91,8 +90,7 @@ STATUS_CLASSES = {
 STATUS_REFRESH_MS = 3000  # how often an unfinished run's detail page asks for its status
 
 
-@dataclass(frozen=True)
-class RunAction:
+class RunAction(NamedTuple):  # (a frozen dataclass cost ~0.5 ms of every start-up)
     name: str  # URL segment and permission verb stem
     permission: str  # has_<permission>_permission
     label: Any
