@@ -193,6 +193,18 @@ class ConnectionRegistry:
         with self._lock:
             return len(self._sockets)
 
+    def peers(self) -> set[tuple[str, int]]:
+        """The client addresses of the open connections (tests find their own among them)."""
+        with self._lock:
+            sockets = list(self._sockets)
+        peers = set()
+        for conn in sockets:
+            try:
+                peers.add(conn.getpeername()[:2])
+            except OSError:  # closed meanwhile
+                pass
+        return peers
+
 
 def create_server(host: str, port: int, app: Any) -> BaseWSGIServer:
     """``werkzeug.serving.make_server(..., threaded=True)`` with the keep-alive handler and a
