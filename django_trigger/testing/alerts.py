@@ -8,8 +8,10 @@ Payloads are built from the emulated world (the default project's dev environmen
 current deployment) in the shapes of the SDK's ``Webhook`` schema; ``overrides`` is merged into
 the payload (nested dicts key by key). Delivery is what the service's ``v3.deliverAlert`` job
 does: ``POST`` with ``content-type: application/json`` and ``x-trigger-signature-hmacsha256``
-(lowercase hex HMAC-SHA256 of the body with the secret), a 5 s timeout, and up to 3 attempts
-with the same body while the answer is not 2xx (here without the job's backoff delay).
+(lowercase hex HMAC-SHA256 of the body with the secret), a 5 s timeout per attempt
+(``timeout=`` gives another: a test's receiver on a loaded machine can be slower than that while
+answering right), and up to 3 attempts with the same body while the answer is not 2xx (here
+without the job's backoff delay).
 """
 
 from __future__ import annotations
@@ -262,6 +264,7 @@ def deliver(
     payload: dict[str, Any] | None = None,
     body: bytes | None = None,
     signature: str | None = None,
+    timeout: float = TIMEOUT,
     **build: Any,
 ) -> Delivery:
     """Build (or take) a payload, sign it, POST it; retry while the answer is not 2xx.
@@ -281,7 +284,7 @@ def deliver(
         for _ in range(attempts):
             try:
                 response = session.post(
-                    url, data=raw, headers=headers, timeout=TIMEOUT, allow_redirects=False
+                    url, data=raw, headers=headers, timeout=timeout, allow_redirects=False
                 )
             except requests.RequestException:
                 delivery.statuses.append(None)

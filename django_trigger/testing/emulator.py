@@ -297,7 +297,7 @@ class Emulator:
         """POST an alert webhook to ``url`` signed with ``secret``, as Trigger.dev delivers
         it (up to 3 attempts while not 2xx); returns a :class:`~.alerts.Delivery`. Options:
         ``run_id``, ``environment``, ``overrides``, ``payload``, ``body``, ``signature``,
-        ``attempts`` (see :mod:`.alerts`)."""
+        ``attempts``, ``timeout`` (see :mod:`.alerts`)."""
         from .alerts import deliver
 
         return deliver(self.state, url, event_type, secret=secret, **options)
