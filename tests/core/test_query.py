@@ -329,14 +329,18 @@ class TimeAndQuantileTests(QueryCase):
                 {
                     "hour": "2026-11-29 23:00:00",  # ClickHouse's DateTime, in the zone
                     "day": "2026-11-29 00:00:00",
-                    "epoch": int(dt.datetime(2026, 11, 29, 17, 30, tzinfo=dt.UTC).timestamp()),
+                    "epoch": int(
+                        dt.datetime(2026, 11, 29, 17, 30, tzinfo=dt.timezone.utc).timestamp()
+                    ),
                     "utc_hour": "2026-11-29 18:00:00",
                     "n": 1,
                 },
                 {
                     "hour": "2026-11-30 15:00:00",
                     "day": "2026-11-30 00:00:00",
-                    "epoch": int(dt.datetime(2026, 11, 30, 9, 30, tzinfo=dt.UTC).timestamp()),
+                    "epoch": int(
+                        dt.datetime(2026, 11, 30, 9, 30, tzinfo=dt.timezone.utc).timestamp()
+                    ),
                     "utc_hour": "2026-11-30 10:00:00",
                     "n": 1,
                 },
@@ -354,7 +358,7 @@ class TimeAndQuantileTests(QueryCase):
             f"FROM runs WHERE task_identifier = '{TASK}' ORDER BY hour",
             from_=dt.datetime(2026, 10, 31, tzinfo=dt.timezone.utc),
         ).rows
-        utc = dt.UTC
+        utc = dt.timezone.utc
         midnight = int(dt.datetime(2026, 11, 1, 4, tzinfo=utc).timestamp())  # 00:00 EDT
         self.assertEqual(
             [(r["hour"], r["local"], r["day"]) for r in rows],
