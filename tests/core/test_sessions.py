@@ -9,7 +9,6 @@ import datetime as dt
 import gc
 import threading
 import time
-from typing import Any
 
 import requests
 
@@ -25,6 +24,7 @@ from django_trigger.exceptions import (
 )
 from django_trigger.resources.sessions import MAX_APPEND_BYTES
 from django_trigger.testing.jwt import public_access_token
+from tests.waiting import wait_until
 
 from .base import FAST_RETRY, ClientTestCase
 
@@ -435,15 +435,6 @@ class SessionTests(ClientTestCase):
         )
         self.assertEqual(reply.status_code, 400)
         self.assertIn("reserved prefix", reply.json()["error"])
-
-
-def wait_until(predicate: Any, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return bool(predicate())
 
 
 class SessionReadCase(ClientTestCase):

@@ -14,17 +14,9 @@ from typing import Any
 from django_trigger.async_client import AsyncTriggerClient
 from django_trigger.exceptions import InvalidRequestError, NotFoundError, StreamError
 from django_trigger.testing.jwt import public_access_token
+from tests.waiting import wait_until
 
 from .base import FAST_RETRY, ClientTestCase
-
-
-def wait_until(predicate: Any, timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return bool(predicate())
 
 
 class StreamReadCase(ClientTestCase):

@@ -14,17 +14,9 @@ from django.test import SimpleTestCase
 from django_trigger.testing import Emulator, errors
 from django_trigger.testing import auth as auth_policies
 from django_trigger.testing.app import ApiRequest
+from tests.waiting import wait_until
 
 from .base import FROZEN_NOW
-
-
-def wait_until(predicate: Any, timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return bool(predicate())
 
 
 class StreamRoutes:

@@ -25,6 +25,7 @@ from django_trigger.views import (
     stream_run,
     stream_session,
 )
+from tests.waiting import wait_until
 
 
 def follow(request: HttpRequest, run_id: str) -> StreamingHttpResponse:
@@ -62,15 +63,6 @@ def parse(body: bytes) -> list[dict[str, str]]:
             fields[name] = value
         out.append(fields)
     return out
-
-
-def wait_until(predicate: Any, timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return bool(predicate())
 
 
 @override_settings(ROOT_URLCONF="tests.views.test_stream_relay")
