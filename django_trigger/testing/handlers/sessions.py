@@ -182,6 +182,22 @@ def _channel_resources(
     return resources
 
 
+def _readable_channel(
+    request: ApiRequest, store: SessionStore, channel: str | None, io: str
+) -> ChannelKey:
+    """The key of the channel a read route addresses, after that route's checks (under the
+    world's lock): an unknown ``session_…`` id is a 404, then the caller's scopes; an
+    external id without a row reads the channel it will have."""
+    env = _env(request)
+    url_key = request.params["session"]
+    session = store.get(url_key, env)
+    if session is None and url_key.startswith("session_"):
+        raise errors.not_found_loader(retry=False)
+    request.authorize(_channel_resources(session, url_key, channel, io))
+    addressing = session.addressing_key if session else url_key
+    return store.channel_key(env, addressing, channel, io)
+
+
 def _channel_params(request: ApiRequest) -> tuple[str | None, str]:
     check = Checker()
     io = request.params["io"]
@@ -592,16 +608,9 @@ def read_records(request: ApiRequest) -> Reply:
         raise errors.query_error(
             [{"code": "invalid_string", "message": "Invalid", "path": ["afterEventId"]}]
         )
-    env = _env(request)
     store = _store(request)
-    url_key = request.params["session"]
     with request.world.lock:
-        session = store.get(url_key, env)
-        if session is None and url_key.startswith("session_"):
-            raise errors.not_found_loader(retry=False)
-        request.authorize(_channel_resources(session, url_key, channel, io))
-        addressing = session.addressing_key if session else url_key
-        key: ChannelKey = store.channel_key(env, addressing, channel, io)
+        key = _readable_channel(request, store, channel, io)
         records = []
         for record in store.records(key, int(after_raw) if after_raw is not None else None):
             if record.headers and record.headers[0][0] == "":
@@ -631,16 +640,9 @@ def subscribe(request: ApiRequest) -> Reply:
     route's ``parseInt``), default 60; ``X-Peek-Settled: 1`` on ``.out`` whose last data or
     control record is a ``turn-complete`` answers ``wait=0`` and ``X-Session-Settled: true``."""
     channel, io = _channel_params(request)
-    env = _env(request)
     store = _store(request)
-    url_key = request.params["session"]
     with request.world.lock:
-        session = store.get(url_key, env)
-        if session is None and url_key.startswith("session_"):
-            raise errors.not_found_loader(retry=False)
-        request.authorize(_channel_resources(session, url_key, channel, io))
-        addressing = session.addressing_key if session else url_key
-        key: ChannelKey = store.channel_key(env, addressing, channel, io)
+        key = _readable_channel(request, store, channel, io)
         settled = (
             io == "out" and request.headers.get("X-Peek-Settled") == "1" and store.settled(key)
         )
