@@ -6,11 +6,10 @@ callers pass ``request_options=`` to any client call to override them for that c
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+import reprlib
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -44,7 +43,122 @@ DEFAULT_MAX_RESPONSE_SIZE = 32 * 1024 * 1024  # bytes of decoded body; the API's
 DEFAULT_POOL_MAXSIZE = 32
 
 
-@dataclass(frozen=True)
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from dataclasses import Field
+
+
+class _Factory:
+    """The default of a field filled by a factory (``dataclasses``' ``<factory>``)."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_FACTORY: Any = _Factory()
+
+
+class _DataclassMetadata:
+    """``__dataclass_fields__`` or ``__dataclass_params__`` of a ``_frozen_record``, built
+    by ``dataclasses`` on first use: on first access it decorates a copy of the class's
+    fields and defaults with ``dataclass(frozen=True)`` and stores that dataclass's two
+    attributes on the class in place of these descriptors."""
+
+    def __init__(self, cls: type, factories: Mapping[str, Callable[[], Any]]) -> None:
+        self.cls = cls
+        self.factories = factories
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        import dataclasses
+
+        cls = self.cls
+        namespace: dict[str, Any] = {
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__annotations__": cls.__annotations__,
+        }
+        for name in cls.__annotations__:
+            if name in self.factories:
+                namespace[name] = dataclasses.field(default_factory=self.factories[name])
+            elif name in vars(cls):
+                namespace[name] = vars(cls)[name]
+        twin: Any = dataclasses.dataclass(frozen=True)(type(cls.__name__, (), namespace))
+        for attribute in ("__dataclass_fields__", "__dataclass_params__"):
+            setattr(cls, attribute, getattr(twin, attribute))
+        return getattr(cls, self.name)
+
+
+def _frozen_record(**factories: Callable[[], Any]) -> Callable[[type[T]], type[T]]:
+    """What ``dataclass(frozen=True)`` makes of ``cls``, for a class that writes its own
+    ``__init__``: the generated repr, equality, hash and frozen ``__setattr__``/
+    ``__delattr__``, ``__match_args__``, and the fields ``dataclasses.fields()``,
+    ``replace()``, ``asdict()`` and ``is_dataclass()`` read, built on first use.
+
+    The two option classes are imported with the client, and ``dataclasses`` (which imports
+    ``inspect``, ``ast`` and ``dis``) plus the code a dataclass compiles for each class cost
+    more than the rest of the client's own modules (issue #14); tests/core/test_options.py
+    checks each behaviour against the real dataclass. ``factories``: fields whose default is
+    made by a factory (the ``__init__`` takes ``_FACTORY`` as their default).
+    """
+    return lambda cls: _make_frozen(cls, factories)
+
+
+def _make_frozen(cls: type[T], factories: Mapping[str, Callable[[], Any]]) -> type[T]:
+    names = tuple(cls.__annotations__)
+
+    @reprlib.recursive_repr()
+    def __repr__(self: Any) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{self.__class__.__qualname__}({fields})"
+
+    def __eq__(self: Any, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return _values_tuple(self) == _values_tuple(other)
+        return NotImplemented
+
+    def __hash__(self: Any) -> int:
+        return hash(_values_tuple(self))
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        if type(self) is cls or name in names:
+            raise _frozen_error(f"cannot assign to field {name!r}")
+        super(cls, self).__setattr__(name, value)
+
+    def __delattr__(self: Any, name: str) -> None:
+        if type(self) is cls or name in names:
+            raise _frozen_error(f"cannot delete field {name!r}")
+        super(cls, self).__delattr__(name)
+
+    def _values_tuple(self: Any) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in names)
+
+    for method in (__repr__, __eq__, __hash__, __setattr__, __delattr__):
+        method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
+        setattr(cls, method.__name__, method)
+    setattr(cls, "__match_args__", names)  # noqa: B010 (the generic type has no such attribute)
+    for attribute in ("__dataclass_fields__", "__dataclass_params__"):
+        metadata = _DataclassMetadata(cls, factories)
+        metadata.__set_name__(cls, attribute)
+        setattr(cls, attribute, metadata)
+    return cls
+
+
+def _frozen_error(message: str) -> Exception:
+    from dataclasses import FrozenInstanceError
+
+    return FrozenInstanceError(message)
+
+
+def _values(record: Any) -> dict[str, Any]:
+    """A ``_frozen_record``'s fields by name."""
+    return {name: getattr(record, name) for name in record.__match_args__}
+
+
+@_frozen_record()
 class RetryPolicy:
     """The official SDK's retry options (``ApiClient`` defaults), in seconds.
 
@@ -58,6 +172,25 @@ class RetryPolicy:
     min_delay: float = 1.0
     max_delay: float = 30.0
     randomize: bool = False
+    if TYPE_CHECKING:
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+        __match_args__: ClassVar[tuple[str, ...]]
+
+    def __init__(
+        self,
+        max_attempts: int = 5,
+        factor: float = 1.6,
+        min_delay: float = 1.0,
+        max_delay: float = 30.0,
+        randomize: bool = False,
+    ) -> None:
+        _set = object.__setattr__
+        _set(self, "max_attempts", max_attempts)
+        _set(self, "factor", factor)
+        _set(self, "min_delay", min_delay)
+        _set(self, "max_delay", max_delay)
+        _set(self, "randomize", randomize)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -96,16 +229,16 @@ class RetryPolicy:
             return self
         if isinstance(overrides, RetryPolicy):
             return overrides
-        unknown = set(overrides) - {f.name for f in dataclasses.fields(self)}
+        unknown = set(overrides) - set(self.__match_args__)
         if unknown:
             raise ValueError(f"unknown retry option(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **overrides)
+        return type(self)(**{**_values(self), **overrides})
 
 
 Timeout = float | tuple[float, float]
 
 
-@dataclass(frozen=True)
+@_frozen_record(headers=dict)
 class RequestOptions:
     """Per-call overrides, merged over the client's defaults (``None`` means inherit).
 
@@ -118,9 +251,27 @@ class RequestOptions:
 
     retry: RetryPolicy | Mapping[str, Any] | None = None
     timeout: Timeout | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str]
     deadline: float | None = None
     not_found_retry_budget: float | None = None
+    if TYPE_CHECKING:
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+        __match_args__: ClassVar[tuple[str, ...]]
+
+    def __init__(
+        self,
+        retry: RetryPolicy | Mapping[str, Any] | None = None,
+        timeout: Timeout | None = None,
+        headers: Mapping[str, str] = _FACTORY,
+        deadline: float | None = None,
+        not_found_retry_budget: float | None = None,
+    ) -> None:
+        _set = object.__setattr__
+        _set(self, "retry", retry)
+        _set(self, "timeout", timeout)
+        _set(self, "headers", {} if headers is _FACTORY else headers)
+        _set(self, "deadline", deadline)
+        _set(self, "not_found_retry_budget", not_found_retry_budget)
 
     @classmethod
     def coerce(cls, value: RequestOptionsLike) -> RequestOptions:
@@ -129,7 +280,7 @@ class RequestOptions:
         if isinstance(value, RequestOptions):
             return value
         if isinstance(value, Mapping):
-            unknown = set(value) - {f.name for f in dataclasses.fields(cls)}
+            unknown = set(value) - set(cls.__match_args__)
             if unknown:
                 raise ValueError(f"unknown request option(s): {', '.join(sorted(unknown))}")
             return cls(**{**value, "headers": value.get("headers") or {}})

@@ -3,7 +3,9 @@ reference (docs/reference/exceptions.md) promises, and the lazy exports are the 
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 
 from django.test import SimpleTestCase
 
@@ -30,3 +32,20 @@ class ExportTests(SimpleTestCase):
     def test_unknown_names_are_attribute_errors(self):
         with self.assertRaisesMessage(AttributeError, "no attribute 'Nope'"):
             django_trigger.Nope
+
+    def test_every_name_in_every_public_modules_all_resolves(self):
+        """Lazy exports (module ``__getattr__``) and first-use imports keep the public import
+        surface whole: every name a public module lists in ``__all__`` resolves."""
+        checked = 0
+        packages = ("django_trigger", "django_trigger.types", "django_trigger.resources")
+        for package in map(importlib.import_module, packages):
+            for info in [None, *pkgutil.iter_modules(package.__path__)]:
+                if info is not None and (info.name.startswith("_") or info.ispkg):
+                    continue
+                name = package.__name__ + ("" if info is None else f".{info.name}")
+                module = importlib.import_module(name)
+                for attribute in getattr(module, "__all__", ()):
+                    with self.subTest(f"{name}.{attribute}"):
+                        self.assertTrue(hasattr(module, attribute))
+                        checked += 1
+        self.assertGreater(checked, 250)

@@ -80,3 +80,11 @@ class StartupTests(SimpleTestCase):
             ),
             [],
         )
+
+    def test_importing_the_client_leaves_dataclasses_and_records_for_first_use(self):
+        """``dataclasses`` (with ``inspect``, ``ast``, ``dis``) and the record base cost more
+        than the client's own modules: they load with the first record class (issue #14)."""
+        modules = imported_after("import django_trigger.client")
+        self.assertIn("django_trigger.options", modules)
+        for name in ("dataclasses", "inspect", "django_trigger.types._base"):
+            self.assertNotIn(name, modules)

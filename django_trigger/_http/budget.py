@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 
 from urllib3.util.timeout import Timeout
 
@@ -28,17 +27,36 @@ _NOT_FOUND_FACTOR = 1.6
 _MIN_USEFUL_WAIT = 0.01  # less budget than this left: not worth another request
 
 
-@dataclass
 class CallBudget:
-    """The limits of one logical call (all its attempts) and what it has spent."""
+    """The limits of one logical call (all its attempts) and what it has spent.
 
-    deadline_seconds: float
-    not_found_retry_budget: float
-    started: float = field(default_factory=time.monotonic)
-    attempts: int = 1  # requests sent (or being sent)
-    not_found_retries: int = 0
-    not_found_slept: float = 0.0
-    deadline_reached: bool = False  # the deadline stopped a retry (or the body read)
+    A plain class, not a dataclass: importing the client does not import ``dataclasses``
+    (and with it ``inspect``), a cost ``import requests`` does not have (issue #14)."""
+
+    __slots__ = (
+        "attempts",
+        "deadline_reached",
+        "deadline_seconds",
+        "not_found_retries",
+        "not_found_retry_budget",
+        "not_found_slept",
+        "started",
+    )
+
+    def __init__(self, deadline_seconds: float, not_found_retry_budget: float) -> None:
+        self.deadline_seconds = deadline_seconds
+        self.not_found_retry_budget = not_found_retry_budget
+        self.started = time.monotonic()
+        self.attempts = 1  # requests sent (or being sent)
+        self.not_found_retries = 0
+        self.not_found_slept = 0.0
+        self.deadline_reached = False  # the deadline stopped a retry (or the body read)
+
+    def __repr__(self) -> str:
+        return (
+            f"CallBudget(deadline_seconds={self.deadline_seconds!r}, "
+            f"not_found_retry_budget={self.not_found_retry_budget!r}, attempts={self.attempts!r})"
+        )
 
     @property
     def deadline(self) -> float:

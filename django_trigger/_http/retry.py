@@ -44,7 +44,6 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -123,16 +122,27 @@ def status_after_processing(status: int, headers: Any) -> bool:
     return status == 409 or status >= 500
 
 
-@dataclass(frozen=True)
 class Failure:
     """One failed attempt as either transport sees it: an error answer (``status`` and
     ``headers``), or a broken exchange (``error``, its name, and ``after_sending``: whether it
-    may have come after the request reached the server, see ``error_after_sending``)."""
+    may have come after the request reached the server, see ``error_after_sending``).
 
-    status: int | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    error: str | None = None
-    after_sending: bool = False
+    Failure and Decision are plain classes, not dataclasses: importing the client does not
+    import ``dataclasses`` (issue #14). Neither is changed after it is made."""
+
+    __slots__ = ("after_sending", "error", "headers", "status")
+
+    def __init__(
+        self,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        error: str | None = None,
+        after_sending: bool = False,
+    ) -> None:
+        self.status = status
+        self.headers: Mapping[str, str] = {} if headers is None else headers
+        self.error = error
+        self.after_sending = after_sending
 
     @classmethod
     def answer(cls, status: int, headers: Mapping[str, str]) -> Failure:
@@ -143,15 +153,17 @@ class Failure:
         return cls(error=error, after_sending=after_sending)
 
 
-@dataclass(frozen=True)
 class Decision:
     """What to do after a failed attempt: wait ``delay`` seconds and send again, or stop
     (``delay`` is ``None``) and hand the failure to the caller. ``unsafe``: stopped because
     the failure may have come after the server acted and the call is not safe to repeat."""
 
-    delay: float | None
-    reason: str
-    unsafe: bool = False
+    __slots__ = ("delay", "reason", "unsafe")
+
+    def __init__(self, delay: float | None, reason: str, unsafe: bool = False) -> None:
+        self.delay = delay
+        self.reason = reason
+        self.unsafe = unsafe
 
     @property
     def retry(self) -> bool:

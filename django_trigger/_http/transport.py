@@ -20,7 +20,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
@@ -70,7 +69,6 @@ from django_trigger.options import (
     validate_budget,
     validate_timeout,
 )
-from django_trigger.types import SchemaError
 
 from .budget import CallBudget, DeadlineTimeout, active_budget
 from .ratelimit import RateLimitStore, SharedRateLimit
@@ -130,19 +128,30 @@ class Auth(Enum):
     NONE = "none"
 
 
-@dataclass
 class RawResponse(Generic[T]):
     """An HTTP response as received, with ``parse()`` giving the typed result of the call
-    (the SDK's ``withResponse()``/``asResponse()``; openai's ``with_raw_response``)."""
+    (the SDK's ``withResponse()``/``asResponse()``; openai's ``with_raw_response``).
 
-    status_code: int
-    headers: Mapping[str, str]
-    http_response: requests.Response
-    method: str
-    path: str
-    _parser: Callable[[RawResponse[Any]], T] | None = None
-    #: An earlier attempt of this call may have been processed (its answer was lost).
-    retried_after_unknown_outcome: bool = False
+    ``retried_after_unknown_outcome``: an earlier attempt of this call may have been processed
+    (its answer was lost). RawResponse and PreparedCall are plain classes, not dataclasses:
+    importing the client does not import ``dataclasses`` (issue #14)."""
+
+    def __init__(
+        self,
+        status_code: int,
+        headers: Mapping[str, str],
+        http_response: requests.Response,
+        method: str,
+        path: str,
+        retried_after_unknown_outcome: bool = False,
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.http_response = http_response
+        self.method = method
+        self.path = path
+        self.retried_after_unknown_outcome = retried_after_unknown_outcome
+        self._parser: Callable[[RawResponse[Any]], T] | None = None
 
     def json(self) -> Any:
         """The body decoded as JSON (``ValueError`` if it is not JSON, or nested too deep)."""
@@ -161,22 +170,52 @@ class RawResponse(Generic[T]):
         return f"<RawResponse {self.method} {self.path} {self.status_code}>"
 
 
-@dataclass
 class PreparedCall:
     """One logical call, ready to send (every attempt sends exactly this)."""
 
-    method: str
-    path: str
-    url: str
-    params: dict[str, str] | None
-    body: bytes | None
-    files: Any
-    headers: dict[str, str]
-    policy: RetryPolicy
-    safety: RetrySafety
-    connect_timeout: float
-    read_timeout: float
-    budget: CallBudget
+    __slots__ = (
+        "body",
+        "budget",
+        "connect_timeout",
+        "files",
+        "headers",
+        "method",
+        "params",
+        "path",
+        "policy",
+        "read_timeout",
+        "safety",
+        "url",
+    )
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        url: str,
+        params: dict[str, str] | None,
+        body: bytes | None,
+        files: Any,
+        headers: dict[str, str],
+        policy: RetryPolicy,
+        safety: RetrySafety,
+        connect_timeout: float,
+        read_timeout: float,
+        budget: CallBudget,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.url = url
+        self.params = params
+        self.body = body
+        self.files = files
+        self.headers = headers
+        self.policy = policy
+        self.safety = safety
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.budget = budget
 
 
 class TransportBase:
@@ -806,7 +845,13 @@ def parse_with(
             method=raw.method,
             path=raw.path,
         ) from exc
-    except SchemaError as exc:
+    except ValueError as exc:
+        # Imported here: the record module (and ``dataclasses``) loads with the first record
+        # class, not with the client; a parser that raises it has imported it.
+        from django_trigger.types import SchemaError
+
+        if not isinstance(exc, SchemaError):
+            raise
         raise ApiSchemaValidationError(
             f"unexpected response shape: {exc}",
             status=raw.status_code,
