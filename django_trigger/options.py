@@ -65,12 +65,10 @@ class _DataclassMetadata:
     fields and defaults with ``dataclass(frozen=True)`` and stores that dataclass's two
     attributes on the class in place of these descriptors."""
 
-    def __init__(self, cls: type, factories: Mapping[str, Callable[[], Any]]) -> None:
+    def __init__(self, cls: type, name: str, factories: Mapping[str, Callable[[], Any]]) -> None:
         self.cls = cls
-        self.factories = factories
-
-    def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
+        self.factories = factories
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         import dataclasses
@@ -100,7 +98,7 @@ def _frozen_record(**factories: Callable[[], Any]) -> Callable[[type[T]], type[T
 
     The two option classes are imported with the client, and ``dataclasses`` (which imports
     ``inspect``, ``ast`` and ``dis``) plus the code a dataclass compiles for each class cost
-    more than the rest of the client's own modules (issue #14); tests/core/test_options.py
+    more than the rest of the client's own modules (issue #14); tests/core/test_options_record.py
     checks each behaviour against the real dataclass. ``factories``: fields whose default is
     made by a factory (the ``__init__`` takes ``_FACTORY`` as their default).
     """
@@ -139,11 +137,9 @@ def _make_frozen(cls: type[T], factories: Mapping[str, Callable[[], Any]]) -> ty
     for method in (__repr__, __eq__, __hash__, __setattr__, __delattr__):
         method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
         setattr(cls, method.__name__, method)
-    setattr(cls, "__match_args__", names)  # noqa: B010 (the generic type has no such attribute)
+    cls.__match_args__ = names  # type: ignore[attr-defined,misc]
     for attribute in ("__dataclass_fields__", "__dataclass_params__"):
-        metadata = _DataclassMetadata(cls, factories)
-        metadata.__set_name__(cls, attribute)
-        setattr(cls, attribute, metadata)
+        setattr(cls, attribute, _DataclassMetadata(cls, attribute, factories))
     return cls
 
 
