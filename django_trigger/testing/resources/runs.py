@@ -8,6 +8,7 @@ Tests reach the store as ``emu.state.runs``::
         emu.state.runs.complete(run.friendly_id, output={"ok": True})   # play the worker
         emu.state.runs.fail(run.friendly_id, "boom")
         emu.state.runs.set_status(run.friendly_id, "EXECUTING")         # internal status
+        emu.state.runs.create("send-email", status="FAILED", created_at=three_days_ago)
 
 Nothing runs on its own: triggered runs stay ``QUEUED`` (``PENDING_VERSION`` in deployed
 environments for tasks no version declares) until a test moves them; ``DELAYED`` runs become
@@ -181,6 +182,7 @@ MACHINE_PRESETS = (
 TRIGGER_FUNCTIONS = ("trigger", "triggerAndWait", "batchTrigger", "batchTriggerAndWait")
 HIDDEN_METADATA_KEYS = ("$$streams", "$$streamsVersion", "$$streamsBaseUrl")
 DEFAULT_LIST_PERIOD_MS = 7 * 86_400_000  # the implicit 7-day window (API.md §16)
+DEFAULT_DURATION_MS = 1000  # of a run the test helpers finish
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|w|d|hr|h|m|s|y)", re.IGNORECASE)
 _UNITS_MS = {
@@ -634,6 +636,118 @@ class RunStore:
             run.root_id = (parent.root_id or parent.friendly_id) if parent else run.parent_id
         return self.add(run)
 
+    def create(
+        self,
+        task_identifier: str,
+        *,
+        created_at: dt.datetime,
+        status: str = "PENDING",
+        environment: str | Environment = "dev",
+        branch: str | None = None,
+        started_at: dt.datetime | None = None,
+        finished_at: dt.datetime | None = None,
+        duration_ms: int | None = None,
+        delay_until: dt.datetime | None = None,
+        payload: Any = None,
+        output: Any = None,
+        error: str | dict[str, Any] | None = None,
+        tags: Iterable[str] = (),
+        metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        is_test: bool = False,
+        version: str | None = None,
+        machine: str = "small-1x",
+        ttl: str | None = None,
+    ) -> Run:
+        """A run created at ``created_at`` (test helper: put runs in the emulator's past).
+
+        It takes its place in the indexes every list route reads (run list and its cursors,
+        TRQL queries, realtime feeds, bulk actions), exactly as if it had been triggered then,
+        with an id drawn like the API's. ``status`` is an internal status or an API one that
+        names a single internal status (``QUEUED``, ``COMPLETED``, ``FAILED``…).
+        ``environment`` is a public slug of the default project (``dev``, ``staging``,
+        ``prod``, ``preview`` with ``branch``) or one of ``world.environments``.
+
+        Started runs start at ``started_at`` (default: ``created_at``); finished ones end at
+        ``finished_at`` (default: ``duration_ms`` after the start, 1000 ms unless given).
+        Every time is an aware datetime (kept to the millisecond), none after the emulator's
+        "now" but ``delay_until``, which a ``DELAYED`` run needs in the future. Anything
+        inconsistent raises ``ValueError`` (``TypeError`` for a wrong type) and stores nothing.
+        """
+        with self.world.lock:
+            env = self._environment_for(environment, branch)
+            fields = _BackdatedRun(self.world.now(), env).check(
+                task_identifier,
+                created_at=created_at,
+                status=status,
+                started_at=started_at,
+                finished_at=finished_at,
+                duration_ms=duration_ms,
+                delay_until=delay_until,
+                payload=payload,
+                output=output,
+                error=error,
+                tags=tags,
+                metadata=metadata,
+                idempotency_key=idempotency_key,
+                is_test=is_test,
+                version=version,
+                machine=machine,
+                ttl=ttl,
+            )
+            known = self.known_tasks.get(env.id)
+            if (
+                known is not None
+                and task_identifier not in known
+                and fields["status"] not in ("PENDING_VERSION", "WAITING_FOR_DEPLOY")
+            ):
+                raise ValueError(
+                    f"task {task_identifier!r} is not declared by the deployed version of the "
+                    f"{env.public_slug} environment (it declares {sorted(known)}); a run of it "
+                    "can only be PENDING_VERSION or WAITING_FOR_DEPLOY"
+                )
+            if fields["idempotency_key"]:
+                holder = self.find_by_idempotency_key(
+                    env, task_identifier, fields["idempotency_key"]
+                )
+                if holder is not None:
+                    raise ValueError(
+                        f"idempotency key {idempotency_key!r} is held by {holder.friendly_id} "
+                        f"(a trigger with it would return that run)"
+                    )
+            self.world.mark_dirty()
+            return self.new_run(env, task_identifier, **fields)
+
+    def _environment_for(self, environment: str | Environment, branch: str | None) -> Environment:
+        world = self.world
+        if isinstance(environment, Environment):
+            env = world.environments.get(environment.id)
+            if env is not environment:
+                raise ValueError(f"environment {environment.id!r} is not one of this world's")
+            if branch is not None:
+                raise ValueError("branch= goes with an environment slug, not an Environment")
+        else:
+            slugs = world.environments_by_public_slug(world.default_project.ref)
+            found = slugs.get(environment)
+            if found is None:
+                raise ValueError(
+                    f"unknown environment {environment!r}; one of {sorted(slugs)} "
+                    "or an Environment of world.environments"
+                )
+            env = found
+            if branch is not None:
+                child = world.branch_of(env, branch)
+                if child is None:
+                    raise ValueError(f"the {environment} environment has no branch {branch!r}")
+                env = child
+        if env.archived:
+            raise ValueError(f"environment {env.id!r} is archived")
+        if env.type == "PREVIEW" and env.branch_name is None:
+            raise ValueError(
+                "the preview environment runs nothing itself: name one of its branches (branch=)"
+            )
+        return env
+
     def initial_status(self, environment: Environment, task_identifier: str, delayed: bool) -> str:
         if delayed:
             return "DELAYED"
@@ -750,7 +864,9 @@ class RunStore:
             self._delayed.add(friendly_id)
         return run
 
-    def complete(self, friendly_id: str, output: Any = None, *, duration_ms: int = 1000) -> Run:
+    def complete(
+        self, friendly_id: str, output: Any = None, *, duration_ms: int = DEFAULT_DURATION_MS
+    ) -> Run:
         """Finish a run successfully with ``output`` (test helper: play the worker)."""
         run = self._finish(friendly_id, "COMPLETED_SUCCESSFULLY", duration_ms)
         run.output = json.dumps(output)
@@ -763,16 +879,11 @@ class RunStore:
         message: str = "Something went wrong",
         *,
         name: str = "Error",
-        duration_ms: int = 1000,
+        duration_ms: int = DEFAULT_DURATION_MS,
     ) -> Run:
         """Finish a run with an error (test helper)."""
         run = self._finish(friendly_id, "COMPLETED_WITH_ERRORS", duration_ms)
-        run.error = {
-            "type": "BUILT_IN_ERROR",
-            "name": name,
-            "message": message,
-            "stackTrace": f"{name}: {message}\n    at run (src/trigger/task.ts:12:11)",
-        }
+        run.error = built_in_error(message, name)
         return run
 
     def _finish(self, friendly_id: str, status: str, duration_ms: int) -> Run:
@@ -965,6 +1076,252 @@ class RunStore:
         result["usage"] = {"durationMs": run.usage_duration_ms}
         result["taskIdentifier"] = run.task_identifier
         return result
+
+
+# What a run created by RunStore.create went through, by internal status.
+_NEVER_STARTED = frozenset(
+    {"DELAYED", "PENDING", "PENDING_VERSION", "WAITING_FOR_DEPLOY", "EXPIRED"}
+)
+_ERROR_STATUSES = FINAL_STATUSES - {"COMPLETED_SUCCESSFULLY"}
+_ERROR_TYPES = ("BUILT_IN_ERROR", "STRING_ERROR", "CUSTOM_ERROR", "INTERNAL_ERROR")
+
+
+def _internal_status(status: str) -> str:
+    if status in INTERNAL_STATUSES:
+        return status
+    internal = API_STATUS_TO_INTERNAL.get(status)
+    if internal is not None and len(internal) == 1:
+        return internal[0]
+    if internal is not None:
+        raise ValueError(f"status {status!r} stands for {' or '.join(internal)}: name one")
+    raise ValueError(
+        f"unknown status {status!r}; an internal status ({', '.join(INTERNAL_STATUSES)}) or an "
+        "API status naming one (QUEUED, COMPLETED, FAILED, REATTEMPTING, WAITING)"
+    )
+
+
+def built_in_error(message: str, name: str = "Error") -> dict[str, Any]:
+    """The TaskRunError of a task that threw ``new Error(message)`` (fail()'s)."""
+    return {
+        "type": "BUILT_IN_ERROR",
+        "name": name,
+        "message": message,
+        "stackTrace": f"{name}: {message}\n    at run (src/trigger/task.ts:12:11)",
+    }
+
+
+def _json(value: Any, name: str) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be JSON-serialisable ({exc})") from None
+
+
+class _BackdatedRun:
+    """The checks of ``RunStore.create``: its arguments -> ``new_run`` fields."""
+
+    def __init__(self, now: dt.datetime, environment: Environment) -> None:
+        self.now = now
+        self.environment = environment
+
+    def when(self, value: Any, name: str, *, future: bool = False) -> dt.datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            raise TypeError(f"{name} must be a datetime, not {type(value).__name__}")
+        if value.utcoffset() is None:
+            raise ValueError(
+                f"{name} must be an aware datetime, not the naive {value.isoformat()} "
+                "(e.g. django.utils.timezone.now() - timedelta(days=3))"
+            )
+        value = value.astimezone(dt.timezone.utc)
+        value = value.replace(microsecond=value.microsecond // 1000 * 1000)  # as API dates
+        if not future and value > self.now:
+            raise ValueError(
+                f"{name} {format_date(value)} is after the emulator's now "
+                f"({format_date(self.now)}): runs are created in the past; move emu.clock "
+                "to get later ones"
+            )
+        return value
+
+    def check(
+        self,
+        task_identifier: str,
+        *,
+        created_at: Any,
+        status: str,
+        started_at: Any,
+        finished_at: Any,
+        duration_ms: Any,
+        delay_until: Any,
+        payload: Any,
+        output: Any,
+        error: Any,
+        tags: Any,
+        metadata: Any,
+        idempotency_key: Any,
+        is_test: Any,
+        version: Any,
+        machine: Any,
+        ttl: Any,
+    ) -> dict[str, Any]:
+        from .triggering import MAX_TAG_LENGTH, MAX_TAGS, idempotency_expiry  # imports runs
+
+        if not isinstance(task_identifier, str) or not task_identifier.strip():
+            raise ValueError(f"task_identifier must be a task id, not {task_identifier!r}")
+        status = _internal_status(status)
+        created = self.when(created_at, "created_at")
+        if created is None:
+            raise TypeError("created_at is required (an aware datetime)")
+        started = self.when(started_at, "started_at")
+        finished = self.when(finished_at, "finished_at")
+        delay = self.when(delay_until, "delay_until", future=True)
+        if duration_ms is not None and (
+            isinstance(duration_ms, bool) or not isinstance(duration_ms, int) or duration_ms < 0
+        ):
+            raise ValueError(f"duration_ms must be a whole number of ms >= 0, not {duration_ms!r}")
+        if ttl is not None and (not isinstance(ttl, str) or parse_duration(ttl) is None):
+            raise ValueError(f"ttl must be a duration such as '10m' or '1h', not {ttl!r}")
+        if ttl is None and self.environment.type == "DEVELOPMENT":
+            ttl = "10m"  # as the trigger route gives dev runs
+
+        # Which times the status implies.
+        final = status in FINAL_STATUSES
+        if status in _NEVER_STARTED and started is not None:
+            raise ValueError(f"this {status} run never started: no started_at")
+        if status not in ("CANCELED", *_NEVER_STARTED) and started is None:
+            started = created
+        if started is not None and started < created:
+            raise ValueError(
+                f"started_at {format_date(started)} is before created_at {format_date(created)}"
+            )
+        if started is None and duration_ms is not None:
+            raise ValueError(f"a run that never started has no duration_ms ({status})")
+        if not final and (finished is not None or (duration_ms is not None)):
+            raise ValueError(
+                f"this {status} run has not finished: no finished_at or duration_ms "
+                "(finished statuses: " + ", ".join(sorted(FINAL_STATUSES)) + ")"
+            )
+        if status == "DELAYED":
+            if delay is None or delay <= self.now:
+                raise ValueError(
+                    "a DELAYED run needs delay_until after the emulator's now "
+                    f"({format_date(self.now)}); a past one would have queued it"
+                )
+        elif delay is not None:
+            raise ValueError(f"delay_until is for DELAYED runs, not {status}")
+        expired_at = None
+        if final and finished is None:
+            if status == "EXPIRED":
+                if ttl is None:
+                    raise ValueError("an EXPIRED run needs its ttl (or finished_at)")
+                finished = created + dt.timedelta(milliseconds=parse_duration(ttl) or 0)
+            else:
+                step = DEFAULT_DURATION_MS if duration_ms is None else duration_ms
+                finished = (started or created) + dt.timedelta(milliseconds=step)
+            if finished > self.now:
+                raise ValueError(
+                    f"this {status} run would finish at {format_date(finished)}, after the "
+                    f"emulator's now ({format_date(self.now)}): give an earlier created_at "
+                    "or started_at, a shorter duration_ms, or finished_at"
+                )
+        if finished is not None and finished < (started or created):
+            raise ValueError(
+                f"finished_at {format_date(finished)} is before the run "
+                f"{'started' if started else 'was created'} ({format_date(started or created)})"
+            )
+        usage_ms = 0
+        if started is not None and finished is not None:
+            wall_ms = to_ms(finished) - to_ms(started)
+            if duration_ms is not None and duration_ms > wall_ms:
+                raise ValueError(
+                    f"duration_ms {duration_ms} is longer than started_at..finished_at "
+                    f"({wall_ms} ms)"
+                )
+            usage_ms = wall_ms if duration_ms is None else duration_ms
+        if status == "EXPIRED":
+            expired_at = finished
+
+        # What the run carries.
+        if output is not None and status != "COMPLETED_SUCCESSFULLY":
+            raise ValueError(f"output is for COMPLETED_SUCCESSFULLY runs, not {status}")
+        if error is not None and status not in _ERROR_STATUSES:
+            raise ValueError(
+                "error is for runs that ended without success "
+                f"({', '.join(sorted(_ERROR_STATUSES))}), not {status}"
+            )
+        stored_error: dict[str, Any] | None = None
+        if isinstance(error, str):
+            stored_error = built_in_error(error)
+        elif isinstance(error, dict):
+            if error.get("type") not in _ERROR_TYPES:
+                raise ValueError(
+                    f"error must be a TaskRunError whose type is one of {_ERROR_TYPES}"
+                )
+            stored_error = json.loads(_json(error, "error"))
+        elif error is not None:
+            raise TypeError(f"error must be a message or a TaskRunError dict, not {error!r}")
+        elif status == "COMPLETED_WITH_ERRORS":
+            stored_error = built_in_error("Something went wrong")
+        elif status in _ERROR_STATUSES:
+            stored_error = _final_status_error(status)
+        tag_list = [tags] if isinstance(tags, str) else list(tags)
+        for tag in tag_list:
+            if not isinstance(tag, str) or not tag.strip() or len(tag) > MAX_TAG_LENGTH:
+                raise ValueError(
+                    f"tags must be non-empty strings of at most {MAX_TAG_LENGTH} characters, "
+                    f"not {tag!r}"
+                )
+        tag_list = list(dict.fromkeys(tag_list))
+        if len(tag_list) > MAX_TAGS:
+            raise ValueError(f"a run has at most {MAX_TAGS} tags, not {len(tag_list)}")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}")
+        if idempotency_key is not None and (
+            not isinstance(idempotency_key, str)
+            or not idempotency_key
+            or len(idempotency_key) > 2048
+        ):
+            raise ValueError(
+                "idempotency_key must be a non-empty string of at most 2048 characters"
+            )
+        # Stored as the SDK and the client send a key: 64 characters as is, anything else as
+        # its SHA-256 with the key itself in the options (what retrieve shows).
+        stored_key, key_options = idempotency_key, None
+        if idempotency_key is not None and len(idempotency_key) != 64:
+            stored_key = hashlib.sha256(idempotency_key.encode()).hexdigest()
+            key_options = {"key": idempotency_key, "scope": "run"}
+        if not isinstance(is_test, bool):
+            raise TypeError(f"is_test must be a bool, not {is_test!r}")
+        if version is not None and not isinstance(version, str):
+            raise TypeError(f"version must be a string such as '20250101.1', not {version!r}")
+        if machine not in MACHINE_PRESETS:
+            raise ValueError(f"unknown machine {machine!r}; one of {', '.join(MACHINE_PRESETS)}")
+        return {
+            "status": status,
+            "created_at": created,
+            "updated_at": finished or started or created,
+            "started_at": started,
+            "completed_at": finished,
+            "delay_until": delay,
+            "expired_at": expired_at,
+            "ttl": ttl,
+            "payload": None if payload is None else _json(payload, "payload"),
+            "output": None if output is None else _json(output, "output"),
+            "error": stored_error,
+            "tags": tag_list,
+            "metadata": None if metadata is None else _json(metadata, "metadata"),
+            "idempotency_key": stored_key,
+            "idempotency_key_options": key_options,
+            "idempotency_key_expires_at": (
+                idempotency_expiry(None, created) if idempotency_key else None
+            ),
+            "is_test": is_test,
+            "version": version,
+            "machine": machine,
+            "usage_duration_ms": usage_ms,
+            "attempt_count": 1 if started is not None else 0,
+        }
 
 
 _OFFLOADED = object()
