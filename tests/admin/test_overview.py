@@ -335,3 +335,55 @@ class BucketTests(AdminTestCase):
                         self.assertLess(self.emulator.state.now() - starts[-1], timedelta(hours=1))
             self.emulator.state.clock.reset()
             self.emulator.state.reset()  # the runs of this day go
+
+
+class BackdatedRunTests(AdminTestCase):
+    """Runs a test puts in the past (``emu.state.runs.create``) are in the bar of the day they
+    were created in, by either path."""
+
+    emulator_options = {"seed": 3, "runs": 0}  # real time, as the admin's clock
+
+    def page(self, path: str):
+        if path == "list":
+            self.emulator.faults.fail_next(1, 404, path=QUERY)
+        response = self.client.get(self.url("overview_changelist"), {"period": "7d"})
+        self.assertEqual(response.context["data"]["source"], path)
+        return response
+
+    def test_in_the_bar_of_their_day(self):
+        for path in ("query", "list"):
+            with self.subTest(path=path):
+                for _attempt in range(3):  # drawn again when midnight passes in between
+                    self.emulator.reset()
+                    before = self.page(path).context
+                    start = before["start"]
+                    day = timedelta(days=1)
+                    with self.emulator.state.lock:
+                        runs = self.emulator.state.runs
+                        for status, when in (
+                            ("COMPLETED", start + 2 * day + timedelta(hours=3)),
+                            ("COMPLETED", start + 2 * day + timedelta(hours=20)),
+                            ("FAILED", start + 2 * day + timedelta(hours=23, minutes=59)),
+                            ("COMPLETED", start + 5 * day),
+                            ("COMPLETED", start - timedelta(seconds=2)),  # the day before
+                        ):
+                            runs.create("backdated", status=status, created_at=when)
+                    response = self.page(path)
+                    if response.context["start"] == start:
+                        break
+                else:
+                    self.fail("three midnights in a row")
+                # Added to what the seeded world shows (its batch's three runs, today).
+                added = [
+                    after["total"] - earlier["total"]
+                    for earlier, after in zip(
+                        before["chart"]["bars"], response.context["chart"]["bars"], strict=True
+                    )
+                ]
+                self.assertEqual(added, [0, 0, 3, 0, 0, 1, 0])
+                totals = {key: n for key, _label, n in before["totals"]}
+                now = {key: n for key, _label, n in response.context["totals"]}
+                self.assertEqual(
+                    (now["success"] - totals["success"], now["failed"] - totals["failed"]), (3, 1)
+                )
+                self.assertEqual(response.context["run_count"] - before["run_count"], 4)

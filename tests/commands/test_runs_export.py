@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django_trigger.client import TriggerClient
@@ -86,6 +87,27 @@ class RunsExportTests(SyncTestCase):
         start = int(query["filter[createdAt][from]"][0])
         end = int(query["filter[createdAt][to]"][0])
         self.assertAlmostEqual(end - start, 2 * 86_400_000, delta=1000)
+
+    def test_runs_a_test_put_in_the_past(self):
+        with self.emu.state.lock:
+            now = self.emu.state.now()
+            made = [
+                self.emu.state.runs.create(
+                    "export-me", status="COMPLETED", created_at=now - timedelta(days=d, hours=1)
+                )
+                for d in (1, 3, 3, 9, 20)
+            ]
+        start, end = now - timedelta(days=10), now - timedelta(days=2)
+        result = self.export(
+            "--task", "export-me", "--from", start.isoformat(), "--to", end.isoformat(),
+            "--format", "jsonl",
+        )  # fmt: skip
+        self.assertEqual(result.code, 0, result.text)
+        inside = sorted(made[1:4], key=lambda run: run.sort_key, reverse=True)  # newest first
+        self.assertEqual(
+            [json.loads(line)["id"] for line in result.stdout.splitlines()],
+            [run.friendly_id for run in inside],
+        )
 
     def test_bad_filter_sends_nothing(self):
         result = self.export("--status", "NOPE", "--output", str(self.dir / "x.csv"))

@@ -240,6 +240,19 @@ class RefusalTests(BackdatedCase):
             finished_at=ago(days=3, hours=1),
         )
         self.assert_refused(
+            "duration_ms must be 0 or more, not -1",
+            status="COMPLETED",
+            created_at=ago(days=3),
+            duration_ms=-1,
+        )
+        self.assert_refused(
+            "duration_ms must be a whole number of ms, not 1.5",
+            TypeError,
+            status="COMPLETED",
+            created_at=ago(days=3),
+            duration_ms=1.5,
+        )
+        self.assert_refused(
             "duration_ms 5000 is longer than started_at..finished_at (2000 ms)",
             status="COMPLETED",
             created_at=ago(days=3),

@@ -3,6 +3,7 @@ writes it) and the run lifecycle, with raw HTTP."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -170,6 +171,36 @@ class AuthorizationTests(RealtimeCase):
         )
         self.assertEqual(len(runs.json()), 2)
         self.assertTrue(runs.headers["electric-handle"].startswith(f"batch_{batch_id}_"))
+
+    def test_tag_feed_of_runs_put_in_the_past(self):
+        def create(hours: float) -> str:
+            with self.emu.state.lock:
+                return self.emu.state.runs.create(
+                    "send-email",
+                    status="COMPLETED",
+                    created_at=FROZEN_NOW - dt.timedelta(hours=hours),
+                    tags=["t1"],
+                ).friendly_id
+
+        older, newer = create(20), create(2)
+        create(30)  # before the feed's createdAt window (24 h by default)
+        token = self.token(["read:tags:t1"])
+        feed = self.feed("/realtime/v1/runs", tags="t1", offset="-1", token=token)
+        self.assertEqual([m["value"]["friendlyId"] for m in feed.json()[:-1]], [older, newer])
+        self.assertEqual(feed.json()[0]["value"]["createdAt"], "2026-03-17T16:00:00.000")
+        between = create(10)  # then a live request has it as an insert
+        live = self.feed(
+            "/realtime/v1/runs",
+            tags="t1",
+            offset=feed.headers["electric-offset"],
+            handle=feed.headers["electric-handle"],
+            live="true",
+            token=token,
+        )
+        insert, _ = live.json()
+        self.assertEqual(
+            (insert["headers"], insert["value"]["friendlyId"]), ({"operation": "insert"}, between)
+        )
 
 
 class LifecycleTests(RealtimeCase):

@@ -641,7 +641,7 @@ class RunStore:
         task_identifier: str,
         *,
         created_at: dt.datetime,
-        status: str = "PENDING",
+        status: str = "QUEUED",
         environment: str | Environment = "dev",
         branch: str | None = None,
         started_at: dt.datetime | None = None,
@@ -1177,9 +1177,11 @@ class _BackdatedRun:
         finished = self.when(finished_at, "finished_at")
         delay = self.when(delay_until, "delay_until", future=True)
         if duration_ms is not None and (
-            isinstance(duration_ms, bool) or not isinstance(duration_ms, int) or duration_ms < 0
+            isinstance(duration_ms, bool) or not isinstance(duration_ms, int)
         ):
-            raise ValueError(f"duration_ms must be a whole number of ms >= 0, not {duration_ms!r}")
+            raise TypeError(f"duration_ms must be a whole number of ms, not {duration_ms!r}")
+        if duration_ms is not None and duration_ms < 0:
+            raise ValueError(f"duration_ms must be 0 or more, not {duration_ms}")
         if ttl is not None and (not isinstance(ttl, str) or parse_duration(ttl) is None):
             raise ValueError(f"ttl must be a duration such as '10m' or '1h', not {ttl!r}")
         if ttl is None and self.environment.type == "DEVELOPMENT":
@@ -1197,7 +1199,7 @@ class _BackdatedRun:
             )
         if started is None and duration_ms is not None:
             raise ValueError(f"a run that never started has no duration_ms ({status})")
-        if not final and (finished is not None or (duration_ms is not None)):
+        if not final and (finished is not None or duration_ms is not None):
             raise ValueError(
                 f"this {status} run has not finished: no finished_at or duration_ms "
                 "(finished statuses: " + ", ".join(sorted(FINAL_STATUSES)) + ")"
