@@ -62,6 +62,9 @@ __all__ = ["MACHINE_PRESETS", "MAX_PAGE_SIZE", "MAX_TAGS", "Runs"]
 # filter[env] on the PAT project runs endpoint takes the stored slugs ("staging" → 500).
 _PROJECT_RUNS_ENV = {"dev": "dev", "staging": "stg", "prod": "prod", "preview": "preview"}
 
+# runs.replay(payload=...) not given (None is a payload)
+NOT_GIVEN: Any = type("NotGiven", (), {"__repr__": lambda self: "NOT_GIVEN"})()
+
 
 class Runs(Resource):
     with_raw_response: RawTwin[RunsWithRawResponse]
@@ -340,12 +343,54 @@ class Runs(Resource):
         )
 
     @retry_safety(RetrySafety.UNSAFE, why="each replay starts a new run")
-    def replay(self, run_id: str, *, request_options: RequestOptionsLike = None) -> IdResponse:
-        """Start a new run with the same task and payload; returns the new run's id."""
+    def replay(
+        self,
+        run_id: str,
+        *,
+        payload: Any = NOT_GIVEN,
+        metadata: Mapping[str, Any] | None = None,
+        tags: Sequence[str] | str | None = None,
+        queue: str | None = None,
+        concurrency_key: str | None = None,
+        machine: str | None = None,
+        version: str | None = None,
+        region: str | None = None,
+        delay: str | timedelta | datetime | None = None,
+        ttl: str | int | timedelta | None = None,
+        idempotency_key: str | None = None,
+        idempotency_key_ttl: str | None = None,
+        max_attempts: int | None = None,
+        max_duration: int | None = None,
+        priority: int | None = None,
+        request_options: RequestOptionsLike = None,
+    ) -> IdResponse:
+        """Start a new run of the same task; returns the new run's id. Without overrides it
+        has the run's payload and options; each override given replaces one (the SDK's
+        ``runs.replay(id, {payload, tags, ...})``, docs/API-ADDENDUM.md §11): ``payload``
+        (any JSON value, ``None`` included), ``version`` (``"latest"`` for the current one)
+        and the trigger options of the same names."""
+        body = _replay_body(
+            payload,
+            metadata=metadata,
+            tags=tags,
+            queue=queue,
+            concurrency_key=concurrency_key,
+            machine=machine,
+            version=version,
+            region=region,
+            delay=delay,
+            ttl=ttl,
+            idempotency_key=idempotency_key,
+            idempotency_key_ttl=idempotency_key_ttl,
+            max_attempts=max_attempts,
+            max_duration=max_duration,
+            priority=priority,
+        )
         return self._request(
             "POST",
             build_path("/api/v1/runs/{}/replay", (run_id, "run")),
             operation="runs.replay",
+            json_body=body,
             parse=IdResponse.from_api,
             request_options=request_options,
             unknown_hint=(
@@ -554,3 +599,25 @@ def _trace(body: Any) -> dict[str, Any]:
     if not isinstance(trace, dict):
         raise SchemaError("expected {'trace': {...}}")
     return trace
+
+
+def _replay_body(payload: Any, **overrides: Any) -> dict[str, Any] | None:
+    """The SDK's ``ReplayRunRequestBody`` (``None``: no body, as the SDK sends without
+    overrides). The options are checked as ``tasks.trigger`` checks them; the payload is sent
+    as the SDK sends it, superjson text (``{"json": value}``, plain JSON values needing no
+    ``meta``) with ``payloadType: "application/super+json"``."""
+    from .tasks import TriggerOptions, _serialised, _text  # tasks imports this module
+
+    key = overrides.pop("idempotency_key")
+    version = overrides.pop("version")
+    wire = TriggerOptions(**overrides).to_wire()
+    if "queue" in wire:
+        wire["queue"] = wire["queue"]["name"]
+    if key is not None:  # sent as given: the SDK hashes only trigger keys
+        wire["idempotencyKey"] = _text(key, "idempotency_key", maximum=2048)
+    if version is not None:
+        wire["version"] = _text(version, "version")
+    if payload is not NOT_GIVEN:
+        wire["payload"] = '{"json":' + _serialised(payload).decode() + "}"
+        wire["payloadType"] = "application/super+json"
+    return wire or None

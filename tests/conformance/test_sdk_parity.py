@@ -124,6 +124,24 @@ class SdkParityTests(ClientTestCase):
             idempotency_key="parity-batch",
         )
         self.trigger.runs.replay(first.id)
+        self.trigger.runs.replay(
+            first.id,
+            payload={"to": "b@example.com"},
+            metadata={"source": "replay"},
+            tags=["r1", "r2"],
+            queue="emails",
+            concurrency_key="tenant-8",
+            machine="large-1x",
+            version="20261201.2",
+            region="eu-central-1",
+            delay="2h",
+            ttl="3h",
+            idempotency_key="replay-parity",
+            idempotency_key_ttl="1h",
+            max_attempts=2,
+            max_duration=30,
+            priority=5,
+        )
         return [normalise(e) for e in self.journal.entries]
 
     def test_same_requests_for_every_step(self):
@@ -132,7 +150,8 @@ class SdkParityTests(ClientTestCase):
         self.emulator.reset()
         self.journal.clear()
         ours = self.run_client()
-        self.assertEqual(len(sdk), 8)  # 1 + 1 (debounce) + 3 (offload) + 2 (batch) + 1 (replay)
+        # 1 + 1 (debounce) + 3 (offload) + 2 (batch) + 2 (replays: as is, with overrides)
+        self.assertEqual(len(sdk), 9)
         for number, (theirs, mine) in enumerate(zip(sdk, ours, strict=True), start=1):
             with self.subTest(request=number, path=theirs["path"]):
                 self.assertEqual(mine, theirs)

@@ -116,6 +116,59 @@ class Scenarios(BothClients):
         with self.assertRaises(NotFoundError):
             await self.call(self.api.schedules.retrieve(created.id))
 
+    async def scenario_replay_with_overrides(self) -> None:
+        run = await self.call(
+            self.api.tasks.trigger("replay-me", {"n": 1}, tags=["first"], metadata={"a": 1})
+        )
+        same = await self.call(
+            self.api.runs.retrieve((await self.call(self.api.runs.replay(run.id))).id)
+        )
+        self.assertEqual((same.payload, same.tags, same.metadata), ({"n": 1}, ["first"], {"a": 1}))
+        self.journal.clear()
+        replayed = await self.call(
+            self.api.runs.replay(
+                run.id,
+                payload={"n": 2},
+                tags=["second"],
+                metadata={"b": 2},
+                delay="1h",
+                ttl=600,
+                idempotency_key="replay-1",
+            )
+        )
+        [sent] = self.journal.entries
+        self.assertEqual(
+            sent.body,
+            {
+                "payload": '{"json":{"n":2}}',
+                "payloadType": "application/super+json",
+                "tags": ["second"],
+                "metadata": {"b": 2},
+                "delay": "1h",
+                "ttl": "600s",
+                "idempotencyKey": "replay-1",
+            },
+        )
+        new = await self.call(self.api.runs.retrieve(replayed.id))
+        self.assertEqual((new.payload, new.tags, new.metadata), ({"n": 2}, ["second"], {"b": 2}))
+        self.assertEqual(
+            (new.status.value, new.ttl, new.idempotency_key), ("DELAYED", "600s", "replay-1")
+        )
+        again = await self.call(self.api.runs.replay(run.id, idempotency_key="replay-1"))
+        self.assertEqual(again.id, replayed.id)  # the key's run, as a trigger's key
+        nothing = await self.call(self.api.runs.replay(run.id, payload=None))
+        self.assertIsNone((await self.call(self.api.runs.retrieve(nothing.id))).payload)
+        self.journal.clear()
+        for bad in (
+            {"machine": "huge"},
+            {"max_attempts": 0},
+            {"tags": ["t"] * 11},
+            {"payload": {1j}},
+        ):
+            with self.subTest(bad=bad), self.assertRaises(InvalidRequestError):
+                await self.call(self.api.runs.replay(run.id, **bad))
+        self.assertEqual(self.journal.count(), 0)
+
     async def scenario_an_unsafe_call_after_a_drop(self) -> None:
         run = await self.call(self.api.tasks.trigger("replay-me", {"n": 1}))
         self.journal.clear()

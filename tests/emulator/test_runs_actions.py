@@ -110,6 +110,50 @@ class CancelReplayTests(RunActionCase):
         )
         self.assertError(self.post("/api/v1/runs/run_nope/replay"), 404, "Resource not found")
 
+    def test_replay_overrides_and_their_checks(self):
+        """The SDK 4.8.3 body (a strict ``ReplayRunRequestBody``), applied as
+        ``ReplayTaskRunService`` applies overrides (API-ADDENDUM §11, assumed)."""
+        original = self.run_with("COMPLETED_WITH_ERRORS")
+        path = f"/api/v1/runs/{original.friendly_id}/replay"
+        body = {
+            "payload": '{"json":{"to":"b"}}',
+            "payloadType": "application/super+json",
+            "tags": "t1",
+            "queue": "emails",
+            "concurrencyKey": 7,
+            "machine": "large-1x",
+            "version": "20261201.1",
+            "maxAttempts": 2,
+            "priority": 5,
+        }
+        new = self.get(f"/api/v3/runs/{self.post(path, json=body).json()['id']}").json()
+        self.assertEqual((new["payload"], new["tags"]), ({"to": "b"}, ["t1"]))
+        self.assertEqual(new["version"], "20261201.1")
+        stored = self.emu.state.runs.by_id[new["id"]]
+        self.assertEqual(
+            (stored.queue, stored.concurrency_key, stored.machine, stored.max_attempts),
+            ("emails", "7", "large-1x", 2),
+        )
+        self.assertEqual(stored.replayed_from, original.friendly_id)
+        for bad, message in (
+            ({"nope": 1}, "Unrecognized key(s) in object: 'nope'"),
+            ({"payloadType": "text/plain"}, "received 'text/plain' at \"payloadType\""),
+            ({"maxAttempts": 0}, 'greater than or equal to 1 at "maxAttempts"'),
+            ({"machine": "huge"}, 'at "machine"'),
+            ({"delay": True}, 'Invalid input at "delay"'),
+            ({"metadata": [1]}, 'at "metadata"'),
+            ({"idempotencyKey": "k" * 2049}, 'at "idempotencyKey"'),
+        ):
+            with self.subTest(body=bad):
+                response = self.post(path, json=bad)
+                self.assertEqual(response.status_code, 400)
+                self.assertIn(message, response.json()["error"])
+        tags = {"tags": [f"t{n}" for n in range(11)]}
+        self.assertError(
+            self.post(path, json=tags), 422, "Runs can only have 10 tags, you're trying to set 11."
+        )
+        self.assertError(self.post(path, data="{bad"), 400, "Invalid JSON")
+
 
 class RescheduleTests(RunActionCase):
     def test_reschedule_a_delayed_run(self):

@@ -22,7 +22,15 @@ from ..resources.runs import (
     parse_duration,
 )
 from ..resources.runs_seed import seed_world
-from ..validation import MISSING, received_type
+from ..resources.triggering import (
+    MAX_TAGS,
+    check_options,
+    delay_until_of,
+    idempotency_expiry,
+    packet_text,
+    stringify_duration,
+)
+from ..validation import MISSING, Checker, received_type
 from ..world import World, format_date, parse_date, to_ms
 
 ORDER = 10
@@ -345,12 +353,136 @@ def cancel_run(request: ApiRequest) -> Reply:
         return json_reply({"id": run.friendly_id})
 
 
+REPLAY_KEYS = (
+    "payload",
+    "payloadType",
+    "metadata",
+    "tags",
+    "queue",
+    "concurrencyKey",
+    "machine",
+    "version",
+    "region",
+    "delay",
+    "ttl",
+    "idempotencyKey",
+    "idempotencyKeyTTL",
+    "maxAttempts",
+    "maxDuration",
+    "priority",
+)
+
+
 def replay_run(request: ApiRequest) -> Reply:
-    with request.world.lock:
+    """The overrides of the SDK 4.8.3 body (``ReplayRunRequestBody``, a strict object),
+    applied as ``ReplayTaskRunService`` applies the dashboard's (API-ADDENDUM §11)."""
+    body = request.json() if request.body else {}
+    check = Checker()
+    if check.object(body):
+        _check_replay_body(check, body)
+    check.raise_body_error()
+    world = request.world
+    with world.lock:
         run = _run_or_404(request, loader=False)
         request.authorize(_run_resources(run))
-        new_run = request.world.runs.replay(run)
+        env = world.environments[run.environment_id]
+        key = body.get("idempotencyKey")
+        if key:
+            cached = world.runs.find_by_idempotency_key(env, run.task_identifier, key)
+            if cached is not None:
+                return json_reply({"id": cached.friendly_id})
+        new_run = world.runs.replay(run, **_replay_overrides(body, key, world.now()))
         return json_reply({"id": new_run.friendly_id})
+
+
+def _check_replay_body(check: Checker, body: dict[str, Any]) -> None:
+    unknown = [k for k in body if k not in REPLAY_KEYS]
+    if unknown:
+        check.add(
+            [],
+            "Unrecognized key(s) in object: " + ", ".join(f"'{k}'" for k in unknown),
+            "unrecognized_keys",
+            keys=unknown,
+        )
+    check.enum(body, "payloadType", ("application/json", "application/super+json"), required=False)
+    metadata = body.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        check.add(["metadata"], "Expected object, received " + received_type(metadata))
+    for key in ("queue", "version", "region", "idempotencyKeyTTL"):
+        check.string(body, key, required=False)
+    delay = body.get("delay")  # z.string().or(z.coerce.date())
+    if delay is not None and (isinstance(delay, bool) or not isinstance(delay, (str, int, float))):
+        check.add(["delay"], "Invalid input", "invalid_union")
+    elif isinstance(delay, (int, float)) and _epoch_ms_date(delay) is None:
+        check.add(["delay"], "Invalid date", "invalid_date")
+    check.string(body, "idempotencyKey", required=False, max_length=2048)
+    # The trigger options' own checks (tags, machine, ttl, concurrencyKey, numbers).
+    ttl = body.get("ttl")  # z.string().or(z.number().nonnegative().int())
+    if isinstance(ttl, float) and not ttl.is_integer():
+        check.add(["ttl"], "Invalid input", "invalid_union")
+    shared = ("tags", "machine", "ttl", "concurrencyKey", "priority")
+    check_options(check, {k: body[k] for k in shared if k in body}, [])
+    check.number(body, "maxAttempts", required=False, integer=True, minimum=1)
+    check.number(body, "maxDuration", required=False, minimum=0)
+
+
+def _epoch_ms_date(value: float) -> dt.datetime | None:
+    """``new Date(value)``, or ``None`` where JavaScript's would be an Invalid Date."""
+    try:
+        return dt.datetime.fromtimestamp(value / 1000, dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _replay_overrides(body: dict[str, Any], key: str | None, now: dt.datetime) -> dict[str, Any]:
+    """``RunStore.replay`` arguments for the body's overrides (the run's own values stay for
+    the others); more than 10 tags is the trigger's 422."""
+    overrides: dict[str, Any] = {}
+    if "payload" in body:
+        payload_type = body.get("payloadType") or "application/json"
+        overrides["payload"] = packet_text(body["payload"], payload_type)
+        overrides["payload_type"] = payload_type
+    if body.get("metadata") is not None:
+        overrides["metadata"] = json.dumps(body["metadata"], ensure_ascii=False)
+        overrides["metadata_type"] = "application/json"
+    if body.get("tags") is not None:
+        tags = [body["tags"]] if isinstance(body["tags"], str) else body["tags"]
+        tags = list(dict.fromkeys(t for t in tags if t.strip()))
+        if len(tags) > MAX_TAGS:
+            raise errors.api_error(
+                422, f"Runs can only have {MAX_TAGS} tags, you're trying to set {len(tags)}."
+            )
+        overrides["tags"] = tags
+    for wire, name in (("queue", "queue"), ("machine", "machine"), ("region", "region")):
+        if body.get(wire):
+            overrides[name] = body[wire]
+    if body.get("concurrencyKey") is not None:
+        overrides["concurrency_key"] = str(body["concurrencyKey"])
+    if body.get("version"):
+        version = None if body["version"] == "latest" else body["version"]
+        overrides["locked_to_version"] = overrides["version"] = version
+    delay = body.get("delay")
+    if isinstance(delay, (int, float)):  # a date as epoch ms (checked above)
+        delay = format_date(_epoch_ms_date(delay) or now)
+    delay_until = delay_until_of(delay, now)
+    if delay_until is not None:
+        overrides["delay_until"] = delay_until
+    ttl = body.get("ttl")
+    if ttl is not None:
+        overrides["ttl"] = ttl if isinstance(ttl, str) else stringify_duration(int(ttl))
+    if key:
+        overrides["idempotency_key"] = key
+        overrides["idempotency_key_expires_at"] = idempotency_expiry(
+            body.get("idempotencyKeyTTL"), now
+        )
+    for wire, name in (
+        ("maxAttempts", "max_attempts"),
+        ("maxDuration", "max_duration"),
+        ("priority", "priority"),
+    ):
+        if body.get(wire) is not None:
+            overrides[name] = body[wire] if wire != "priority" else int(body[wire])
+    return overrides
 
 
 def parse_delay(value: Any, now: dt.datetime) -> dt.datetime | None:

@@ -816,14 +816,19 @@ class RunStore:
         return True
 
     def replay(
-        self, run: Run, *, region: str | None = None, bulk_action_id: str | None = None
+        self,
+        run: Run,
+        *,
+        region: str | None = None,
+        bulk_action_id: str | None = None,
+        **overrides: Any,
     ) -> Run:
-        """A new run of the same task with the same payload, options and tags."""
+        """A new run of the same task with the same payload, options and tags, but for
+        ``overrides`` (``new_run`` arguments: the replay body's, see handlers/runs.py)."""
         env = self.world.environments[run.environment_id]
-        return self.new_run(
-            env,
-            run.task_identifier,
-            status=self.initial_status(env, run.task_identifier, delayed=False),
+        delayed = overrides.get("delay_until") is not None
+        arguments: dict[str, Any] = dict(
+            status=self.initial_status(env, run.task_identifier, delayed=delayed),
             is_test=run.is_test,
             tags=list(run.tags),
             payload=run.payload,
@@ -842,6 +847,8 @@ class RunStore:
             replayed_from=run.friendly_id,
             bulk_action_ids=[bulk_action_id] if bulk_action_id else [],
         )
+        arguments.update(overrides)
+        return self.new_run(env, run.task_identifier, **arguments)
 
     def reschedule(self, run: Run, delay_until: dt.datetime) -> None:
         run.delay_until = delay_until

@@ -129,7 +129,7 @@ def check_options(check: Checker, options: Any, prefix: list[str | int]) -> None
     check.issues += sub.issues
 
 
-def _delay_until(value: Any, now: dt.datetime) -> dt.datetime | None:
+def delay_until_of(value: Any, now: dt.datetime) -> dt.datetime | None:
     """A delay string or ISO date; past or unparsable values are silently ignored."""
     if not isinstance(value, str) or not value.strip():
         return None
@@ -151,7 +151,7 @@ def idempotency_expiry(ttl: Any, now: dt.datetime) -> dt.datetime:
     return now + DEFAULT_IDEMPOTENCY_TTL
 
 
-def _packet(payload: Any, payload_type: str) -> str | None:
+def packet_text(payload: Any, payload_type: str) -> str | None:
     if payload is None:
         return None
     if payload_type == "application/json":
@@ -194,7 +194,7 @@ def trigger_run(
             return TriggerOutcome(existing, cached=True)
 
     debounce = options.get("debounce")
-    delay_until = _delay_until(options.get("delay") or (debounce or {}).get("delay"), now)
+    delay_until = delay_until_of(options.get("delay") or (debounce or {}).get("delay"), now)
     if debounce:
         if delay_until is None:
             raise errors.api_error(
@@ -226,7 +226,7 @@ def trigger_run(
         status=store.initial_status(environment, task_identifier, delay_until is not None),
         is_test=bool(options.get("test")),
         tags=tags,
-        payload=_packet(payload, payload_type),
+        payload=packet_text(payload, payload_type),
         payload_type=payload_type,
         metadata=(
             json.dumps(metadata, ensure_ascii=False)
@@ -317,7 +317,7 @@ def _debounce(
         store.reschedule(run, new_delay)
     if debounce.get("mode") == "trailing":
         payload_type = options.get("payloadType") or "application/json"
-        run.payload, run.payload_type = _packet(payload, payload_type), payload_type
+        run.payload, run.payload_type = packet_text(payload, payload_type), payload_type
         metadata = options.get("metadata")
         if metadata is not None:
             run.metadata = (

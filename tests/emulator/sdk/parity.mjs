@@ -17,4 +17,10 @@ out.batch = await tasks.batchTrigger(
   "send-email", [{ payload: { n: 1 } }, { payload: { n: 2 }, options: { tags: ["b"] } }],
   { idempotencyKey: "parity-batch" });
 out.replay = await runs.replay(out.options.id);
+out.replayed = await runs.replay(out.options.id, {
+  payload: { to: "b@example.com" }, metadata: { source: "replay" }, tags: ["r1", "r2"],
+  queue: "emails", concurrencyKey: "tenant-8", machine: "large-1x", version: "20261201.2",
+  region: "eu-central-1", delay: "2h", ttl: "3h", idempotencyKey: "replay-parity",
+  idempotencyKeyTTL: "1h", maxAttempts: 2, maxDuration: 30, priority: 5,
+});
 console.log(JSON.stringify(out));
