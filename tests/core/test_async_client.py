@@ -669,3 +669,43 @@ class WithoutHttpxTests(SimpleTestCase):
         )
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stdout.strip(), "ok")
+
+
+class SurfaceParityTests(SimpleTestCase):
+    """Every resource and method of a live ``TriggerClient`` is on a live
+    ``AsyncTriggerClient`` with the same parameters (nested resources and raw twins included),
+    walked from the instances rather than from the declarations, and only the lifecycle
+    methods differ (``close``/``with`` against ``aclose``/``async with``)."""
+
+    def surface(self, client: Any, prefix: str = "") -> dict[str, inspect.Signature | str]:
+        from django_trigger.resources._base import Resource
+
+        found: dict[str, inspect.Signature | str] = {}
+        for name in dir(client):
+            if name.startswith("_") or (name == "with_raw_response" and "with_raw" in prefix):
+                continue  # (a raw twin's own twin is itself)
+            value = getattr(client, name)
+            path = f"{prefix}{name}"
+            if isinstance(value, Resource):
+                found[path] = type(value).__qualname__
+                found.update(self.surface(value, f"{path}."))
+            elif inspect.ismethod(value):
+                found[path] = inspect.signature(value)
+        return found
+
+    def test_every_resource_and_method_with_the_same_parameters(self):
+        token = "tr_dev_" + "x" * 20
+        sync = self.surface(TriggerClient(token))
+        async_ = self.surface(AsyncTriggerClient(token))
+        lifecycle = {"close"}, {"aclose"}
+        self.assertEqual(set(sync) - set(async_), lifecycle[0])
+        self.assertEqual(set(async_) - set(sync), lifecycle[1])
+        shared = sorted(set(sync) & set(async_))
+        self.assertGreater(sum(".with_raw_response." in p for p in shared), 100)
+        self.assertIn("query.dashboards.widgets.with_raw_response.update", shared)
+        for path in shared:
+            with self.subTest(path=path):
+                self.assertEqual(async_[path], sync[path])
+        for sync_cm, async_cm in (("__enter__", "__aenter__"), ("__exit__", "__aexit__")):
+            self.assertTrue(inspect.iscoroutinefunction(getattr(AsyncTriggerClient, async_cm)))
+            self.assertTrue(callable(getattr(TriggerClient, sync_cm)))
