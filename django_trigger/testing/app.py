@@ -463,7 +463,7 @@ class EmulatorApp:
 
         if decision is not None and decision.kind == "stall":
             entry.fault = "stall"
-            if self.stop_event.wait(decision.seconds):
+            if self._stall(decision):
                 return self._drop(environ, start_response, entry, started)
             decision = None
 
@@ -507,6 +507,17 @@ class EmulatorApp:
         if decision is not None and decision.kind == "trickle":
             return self._trickle(reply.body, decision.seconds)
         return [reply.body]
+
+    def _stall(self, decision: FaultDecision) -> bool:
+        """Hold a request for the stall's seconds or until ``faults.release_stalls()``;
+        whether the emulator stopped meanwhile."""
+        deadline = time.monotonic() + decision.seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.stop_event.wait(min(left, 0.05)):
+                return True
+            if self.faults.stall_released(decision):
+                return False
+        return False
 
     def _stream(self, reply: Reply, cut_after: int | None) -> Iterator[bytes]:
         """A streamed answer's chunks, until the handler's iterable ends or ``max_seconds``

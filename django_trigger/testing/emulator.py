@@ -63,6 +63,10 @@ class Emulator:
         stay where the API and the tests put them.
     :param realtime_hold: seconds a live realtime request is held when nothing changes
         (the service holds about 20).
+    :param stream_wait_cap: the most seconds an answer of a realtime stream (a run's output
+        stream, a session channel) stays open without a record before it ends, for tests
+        that only wait for that end; ``None`` (default): as the service, ``Timeout-Seconds``
+        or the route's default.
     """
 
     def __init__(
@@ -84,6 +88,7 @@ class Emulator:
         request_idempotency: Mode = "service",
         lifecycle: Lifecycle | None = None,
         realtime_hold: float = 20.0,
+        stream_wait_cap: float | None = None,
     ) -> None:
         if secret_key is not None and not _SECRET_KEY.fullmatch(secret_key):
             raise ValueError("secret_key must look like tr_dev_ followed by letters and digits")
@@ -99,6 +104,8 @@ class Emulator:
             raise TypeError("lifecycle must be a Lifecycle(queued=..., executing=...)")
         if not 0 < realtime_hold <= 300:
             raise ValueError("realtime_hold must be more than 0 and at most 300 seconds")
+        if stream_wait_cap is not None and not 0 < stream_wait_cap <= 600:
+            raise ValueError("stream_wait_cap must be more than 0 and at most 600 seconds")
         self.host = host
         self.port = port
         self.seed = seed
@@ -128,6 +135,7 @@ class Emulator:
         # Options the world keeps across reset() (read with getattr by the handlers).
         self.state.lifecycle = lifecycle
         self.state.realtime_hold = float(realtime_hold)
+        self.state.stream_wait_cap = None if stream_wait_cap is None else float(stream_wait_cap)
         self.journal = Journal()
         self.faults = Faults(seed)
         self._apply_configured_faults()

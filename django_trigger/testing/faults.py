@@ -32,7 +32,7 @@ import json
 import random
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -52,6 +52,7 @@ class FaultDecision:
     reset_after: float = 0.05
     body: bytes | None = None  # "respond": the answer's body as sent
     chunks: int = 0  # "cut": the streamed chunks written before the connection is closed
+    ticket: int = 0  # "stall": its number, for release_stalls()
 
 
 @dataclass
@@ -90,6 +91,7 @@ class Faults:
         self.jitter_ms = 0.0
         self.fault_rate = 0.0
         self.fault_statuses: tuple[int, ...] = (500, 502, 503)
+        self._stalls_taken = self._stalls_released = 0
 
     # -- configuration ------------------------------------------------------------------------
 
@@ -193,8 +195,20 @@ class Faults:
         method: str | None = None,
         query: Mapping[str, str] | None = None,
     ) -> None:
-        """Hold the next ``n`` matching requests for ``seconds`` before handling them."""
+        """Hold the next ``n`` matching requests for ``seconds`` before handling them (or
+        until :meth:`release_stalls`)."""
         self._add(n, FaultDecision("stall", seconds=seconds), path, method, query)
+
+    def release_stalls(self) -> None:
+        """Let every request stalled so far go on now (handled as if its stall had ended): a
+        test holds a request with a long stall while it does something, then releases it,
+        instead of guessing how long that takes."""
+        with self._lock:
+            self._stalls_released = self._stalls_taken
+
+    def stall_released(self, decision: FaultDecision) -> bool:
+        with self._lock:
+            return decision.ticket <= self._stalls_released
 
     def trickle_next(
         self,
@@ -281,6 +295,9 @@ class Faults:
                     rule.remaining -= 1
                     if rule.remaining <= 0:
                         del self._rules[index]
+                    if rule.decision.kind == "stall":
+                        self._stalls_taken += 1
+                        return replace(rule.decision, ticket=self._stalls_taken)
                     return rule.decision
             if self.fault_rate and self._rng.random() < self.fault_rate:
                 return FaultDecision("fault_rate", self._rng.choice(self.fault_statuses))

@@ -322,6 +322,7 @@ class World:
     # Options kept across reset(), set by Emulator (the handlers read them with getattr).
     lifecycle: Any
     realtime_hold: float
+    stream_wait_cap: float | None
 
     # Configuration and shared objects; everything else in ``__dict__`` is seeded state.
     _NOT_STATE = frozenset(
@@ -339,6 +340,7 @@ class World:
             "_dirty",
             "lifecycle",
             "realtime_hold",
+            "stream_wait_cap",
         }
     )
 

@@ -24,7 +24,7 @@ from django_trigger.exceptions import (
 )
 from django_trigger.resources.sessions import MAX_APPEND_BYTES
 from django_trigger.testing.jwt import public_access_token
-from tests.waiting import wait_until
+from tests.waiting import short_stream_waits, wait_until
 
 from .base import FAST_RETRY, ClientTestCase
 
@@ -496,14 +496,16 @@ class SessionReadTests(SessionReadCase):
     def test_ends_when_the_session_closes_after_what_was_written(self):
         self.trigger.sessions.append_output("echo-1", "before")
         # The check after the first idle answer is held while a last record is written and
-        # the session closed: only the final drain (the records route) can return it.
-        self.emulator.faults.stall_next(1, 6.0, path="/api/v1/sessions/echo-1", method="GET")
+        # the session closed, then released: only the final drain (the records route) can
+        # return that record.
+        self.emulator.faults.stall_next(1, 25.0, path="/api/v1/sessions/echo-1", method="GET")
         writer = self.make_client()
 
         def write_then_close() -> None:
             if wait_until(lambda: self.emulator.faults.pending == 0, timeout=30):
                 writer.sessions.append_output("echo-1", "after")
                 writer.sessions.close("echo-1")
+                self.emulator.faults.release_stalls()
 
         thread = threading.Thread(target=write_then_close)
         thread.start()
@@ -517,6 +519,9 @@ class SessionReadTests(SessionReadCase):
         self.assertEqual(drain.query["afterEventId"], ["0"])
 
     def test_a_closed_session_is_read_to_its_end(self):
+        short_stream_waits(
+            self, self.emulator
+        )  # the read ends at the idle end, once it sees the close
         self.trigger.sessions.append_output("echo-1", "last words")
         self.trigger.sessions.close("echo-1")
         started = time.monotonic()
@@ -627,6 +632,7 @@ class AsyncSessionReadTests(SessionReadCase):
         )
 
     def test_async_for_until_the_turn_completes_and_the_close(self):
+        short_stream_waits(self, self.emulator)  # the read ends at the idle end after the close
         self.trigger.sessions.send_input("echo-1", "hi there")
 
         async def main() -> list:

@@ -14,7 +14,7 @@ from typing import Any
 from django_trigger.async_client import AsyncTriggerClient
 from django_trigger.exceptions import InvalidRequestError, NotFoundError, StreamError
 from django_trigger.testing.jwt import public_access_token
-from tests.waiting import wait_until
+from tests.waiting import short_stream_waits, wait_until
 
 from .base import FAST_RETRY, ClientTestCase
 
@@ -70,6 +70,9 @@ class ReadTests(StreamReadCase):
         self.assertEqual(self.stream_requests()[1].headers["last-event-id"], "2")
 
     def test_v1_chunks_are_json_parsed_lines(self):
+        short_stream_waits(
+            self, self.emulator
+        )  # the run is finished: the read ends at the idle end
         self.use_v1()
         self.write("Hello", '{"n": 1}')
         self.finish()
@@ -80,6 +83,9 @@ class ReadTests(StreamReadCase):
         self.assertRegex(stream.last_event_id, r"^\d+-\d+$")  # the Redis id of the last
 
     def test_start_index(self):
+        short_stream_waits(
+            self, self.emulator
+        )  # the run is finished: the read ends at the idle end
         self.write("a", "b", "c")
         self.finish()
         self.assertEqual(
@@ -103,6 +109,9 @@ class ReadTests(StreamReadCase):
         self.assertLess(elapsed, 6)
 
     def test_a_public_token_that_can_read_the_run(self):
+        short_stream_waits(
+            self, self.emulator
+        )  # the run is finished: the read ends at the idle end
         with self.emulator.state.lock:
             env_id = self.emulator.state.environment_for_key(self.emulator.secret_key).id
         token, _ = public_access_token(
@@ -118,6 +127,7 @@ class ResumeTests(StreamReadCase):
     def check_resumes(self, first_id: str) -> None:
         """One chunk, a cut, then the rest written: read once each, the reconnect resuming
         after the first."""
+        short_stream_waits(self, self.emulator)  # the read ends at the idle end after it
         self.write("a")
         self.later(0.2, lambda: self.write("b", "c"))
         self.later(0.4, self.finish)
@@ -215,6 +225,7 @@ class AsyncReadTests(StreamReadCase):
         )
 
     def test_async_for_and_the_end_when_the_run_finishes(self):
+        short_stream_waits(self, self.emulator)  # the read ends at the idle end after it
         self.write("Hello")
         self.later(0.3, lambda: self.write("world"))
         self.later(0.6, self.finish)

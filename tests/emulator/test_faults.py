@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from django.test import SimpleTestCase
@@ -12,6 +13,7 @@ from django.test import SimpleTestCase
 from django_trigger.testing import Emulator
 from django_trigger.testing.faults import Faults
 
+from ..waiting import wait_until
 from .base import FROZEN_NOW, EmulatorCase
 
 FROZEN_MS = int(FROZEN_NOW.timestamp() * 1000)
@@ -159,6 +161,23 @@ class ConnectionFaultTests(EmulatorCase):
         self.assertEqual(self.get("/api/v1/runs", timeout=5).status_code, 200)
         self.assertGreaterEqual(time.perf_counter() - started, 0.15)
         self.assertEqual(self.emu.journal.last().fault, "stall")
+
+    def test_release_stalls_lets_the_held_requests_go_on(self):
+        self.emu.faults.stall_next(2, seconds=60, path="/api/v1/runs")
+        with ThreadPoolExecutor(2) as pool:
+            held = [pool.submit(self.get, "/api/v1/runs", timeout=30) for _ in range(2)]
+            self.assertTrue(wait_until(lambda: self.emu.faults.pending == 0))
+            self.assertFalse(any(future.done() for future in held))
+            started = time.perf_counter()
+            self.emu.faults.release_stalls()
+            self.assertEqual([future.result().status_code for future in held], [200, 200])
+        self.assertLess(time.perf_counter() - started, 20)  # not the stall's 60 s
+        self.assertEqual([e.fault for e in self.emu.journal.entries], ["stall", "stall"])
+        # A stall taken after the release is held again.
+        self.emu.faults.stall_next(1, seconds=60, path="/api/v1/runs")
+        with self.assertRaises(requests.exceptions.ReadTimeout):
+            self.get("/api/v1/runs", timeout=0.3)
+        self.emu.faults.release_stalls()
 
     def test_latency(self):
         # Wide margins: a loaded machine (CI, parallel runs) slows a plain request too.

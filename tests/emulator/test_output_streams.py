@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from ..waiting import short_stream_waits
 from .base import _DEFAULT
 from .test_public_tokens import RBAC_403
 from .test_realtime import RealtimeCase
@@ -74,6 +75,7 @@ class V1Tests(OutputStreamCase):
         self.assertEqual(ids, [f"{ms}-0", f"{ms}-1", f"{ms}-2"])  # frozen clock: one ms
         self.assertGreaterEqual(elapsed, 0.9)  # Timeout-Seconds: 1 of inactivity
         self.assertLess(elapsed, 5)
+        short_stream_waits(self, self.emu)  # the next answers' ends are not timed
         # Resuming after the second id gives the third only.
         again = self.read(run_id, **{"Last-Event-ID": ids[1]})
         self.assertEqual([e["id"] for e in events(again.content)], ids[2:])
@@ -108,6 +110,7 @@ class V1Tests(OutputStreamCase):
 
 class V2Tests(OutputStreamCase):
     def test_batches_of_records_and_resumption_by_seq_num(self):
+        short_stream_waits(self, self.emu)  # each answer's end is not timed
         run_id = self.start_run(version="v2")
         self.append(run_id, "one", headers={"X-Part-Id": "p1"})
         self.append(run_id, "two", headers={"X-Part-Id": "p2"})
@@ -125,8 +128,12 @@ class V2Tests(OutputStreamCase):
         resumed = events(self.read(run_id, **{"Last-Event-ID": "0"}).content)
         records = json.loads(resumed[0]["data"])["records"]
         self.assertEqual([r["seq_num"] for r in records], [1])
-        # Past the tail: clamped, nothing to send, the answer ends after the wait.
-        self.assertEqual(events(self.read(run_id, **{"Last-Event-ID": "9"}).content), [])
+        # Past the tail: clamped, nothing to send, the answer ends after the wait (capped:
+        # well before the 30 s asked for).
+        started = time.monotonic()
+        past = self.read(run_id, **{"Last-Event-ID": "9", "Timeout-Seconds": "30"})
+        self.assertEqual(events(past.content), [])
+        self.assertLess(time.monotonic() - started, 15)
 
     def test_a_record_over_the_s2_limit_is_refused(self):
         run_id = self.start_run(version="v2")

@@ -249,6 +249,9 @@ class LifecycleTests(RealtimeCase):
             Emulator(lifecycle=(1, 2))  # type: ignore[arg-type]
         with self.assertRaises(ValueError):
             Emulator(realtime_hold=0)
+        for cap in (0, -1, 601):
+            with self.subTest(cap=cap), self.assertRaises(ValueError):
+                Emulator(stream_wait_cap=cap)
 
 
 class StopTests(EmulatorCase):

@@ -19,6 +19,9 @@ OUT = "/realtime/v1/sessions/chat-1/out"
 
 
 class SessionStreamTests(RealtimeCase):
+    # Every read here waits for the answer's idle end (Timeout-Seconds: 1) and times nothing.
+    emulator_kwargs = {**RealtimeCase.emulator_kwargs, "stream_wait_cap": 0.1}
+
     def setUp(self) -> None:
         super().setUp()
         started = self.post(

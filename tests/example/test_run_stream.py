@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import threading
 
+from tests.waiting import short_stream_waits
+
 from .base import ExampleTestCase
 
 
@@ -33,6 +35,7 @@ class RunStreamPageTests(ExampleTestCase):
         self.assertContains(detail, f'href="/runs/{self.run_id}/stream/"')
 
     def test_the_events_follow_the_run_until_it_finishes(self):
+        short_stream_waits(self, self.emulator)  # the relay ends at the idle end after it
         self.write("Hello", "world")
         timer = threading.Timer(0.5, self.finish)
         timer.start()

@@ -25,7 +25,7 @@ from django_trigger.views import (
     stream_run,
     stream_session,
 )
-from tests.waiting import wait_until
+from tests.waiting import short_stream_waits, wait_until
 
 
 def follow(request: HttpRequest, run_id: str) -> StreamingHttpResponse:
@@ -97,6 +97,7 @@ class RelayTests(EmulatorTestMixin, SimpleTestCase):
             return set(registry._sockets)
 
     def test_sync_view_relays_chunks_keepalives_and_the_end(self):
+        short_stream_waits(self, self.emulator)  # the relay ends at the idle end after it
         self.write('{"role": "assistant"}', "Hel")
         started = time.monotonic()
         response = self.client.get(f"/follow/{self.run_id}/")
@@ -121,6 +122,7 @@ class RelayTests(EmulatorTestMixin, SimpleTestCase):
         self.assertEqual(events[-1], {"event": "end", "data": "{}"})
 
     def test_a_reconnecting_browser_resumes_after_its_last_event_id(self):
+        short_stream_waits(self, self.emulator)  # the relay ends at the idle end after it
         self.write("a", "b", "c")
         self.finish()
         first = parse(b"".join(self.client.get(f"/follow/{self.run_id}/").streaming_content))
@@ -211,6 +213,7 @@ class SessionRelayTests(EmulatorTestMixin, SimpleTestCase):
         self.addCleanup(timer.cancel)
 
     def test_sync_view_relays_records_control_events_and_the_end_on_close(self):
+        short_stream_waits(self, self.emulator)  # the relay ends at the idle end after it
         get_client().sessions.send_input("chat-1", "hello world")
         writer = self.make_closer()
         started = time.monotonic()
@@ -239,6 +242,7 @@ class SessionRelayTests(EmulatorTestMixin, SimpleTestCase):
         return lambda: closer.sessions.close("chat-1")
 
     def test_a_reconnecting_browser_resumes_after_its_last_event_id(self):
+        short_stream_waits(self, self.emulator)  # the relay ends at the idle end after it
         client = get_client()
         for word in ("a", "b", "c"):
             client.sessions.append_output("chat-1", word)
@@ -276,6 +280,7 @@ class SessionRelayTests(EmulatorTestMixin, SimpleTestCase):
         self.assertTrue(wait_until(lambda: threading.active_count() <= threads))
 
     def test_async_view_under_asgi_until_the_session_closes(self):
+        short_stream_waits(self, self.emulator)  # the relay ends at the idle end after it
         get_client().sessions.send_input("chat-1", "hi")
         closer = self.make_closer()
 

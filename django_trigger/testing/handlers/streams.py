@@ -150,6 +150,12 @@ def _redis_key(redis_id: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2) or 0)) if match else None
 
 
+def _capped(request: ApiRequest, wait: float) -> float:
+    """The idle wait of an answer, within the emulator's ``stream_wait_cap`` (tests only)."""
+    cap = getattr(request.world, "stream_wait_cap", None)
+    return wait if cap is None else min(wait, cap)
+
+
 def _idle(request: ApiRequest) -> Iterator[bytes]:
     yield b""  # lets the server notice a client that went away
     if request.stop_event.wait(POLL_S):
@@ -169,6 +175,7 @@ def _v1_events(
             return
         raise ConnectionAbortedError("ERR Invalid stream ID specified as stream command argument")
     store: RunOutputStreams = request.world.output_streams
+    inactivity = _capped(request, inactivity)
     buffer, last_redis_id = "", "0"
     last_data = last_enqueue = time.monotonic()
     while True:
@@ -258,6 +265,7 @@ def s2_events(
     streams (v2) and session channels share it."""
     next_seq = start
     sent = 0
+    wait = _capped(request, wait)
     last_data = last_enqueue = time.monotonic()
     while True:
         now = time.monotonic()
