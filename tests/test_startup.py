@@ -52,6 +52,9 @@ class StartupTests(SimpleTestCase):
         )
         self.assertIn("django_trigger.admin.runs", modules)  # the admin was loaded…
         self.assertEqual(heavy(modules), [])  # …without the client
+        # …and without what only its pages use (querysets, changelists, forms): issue #14
+        pages = ("django_trigger.admin.querysets", "django_trigger.admin.changelist")
+        self.assertEqual(heavy(modules, (*pages, "django_trigger.admin.forms")), [])
 
     def test_get_client_imports_the_client_on_first_use(self):
         modules = imported_after(

@@ -12,6 +12,7 @@ the changelist or local variables, never on ``self``.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -44,14 +45,14 @@ from django_trigger.exceptions import (
     RateLimitError,
 )
 
-from .querysets import refused_for_the_client
+from .api import refused_for_the_client
 
 try:  # Django >= 5.0
     from django.contrib.admin import ShowFacets
 except ImportError:  # pragma: no cover - Django 4.2
     ShowFacets = None  # type: ignore[assignment,misc]
 
-__all__ = ["ApiUnavailable", "RemoteModelAdmin", "describe_error", "is_http_url"]
+__all__ = ["ApiUnavailable", "Deferred", "RemoteModelAdmin", "describe_error", "is_http_url"]
 
 logger = logging.getLogger("django_trigger.admin")
 
@@ -180,9 +181,22 @@ class _SkeletonFieldset(_SkeletonLine):
         return (_SkeletonLine(line, self._shown) for line in self._line)
 
 
+class Deferred:
+    """A class attribute naming a class of this package (``"querysets.RunQuerySet"``),
+    imported when first read: ``querysets`` and ``changelist`` load with the first admin page
+    rather than when autodiscovery imports the admins at every start-up (issue #14)."""
+
+    def __init__(self, path: str) -> None:
+        self.module, self.name = path.rsplit(".", 1)
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        module = importlib.import_module(f"{__package__}.{self.module}")
+        return getattr(module, self.name)
+
+
 class RemoteModelAdmin(admin.ModelAdmin):
-    queryset_class: Any = None
-    changelist_class: Any = None
+    queryset_class: Any = None  # a Deferred RemoteQuerySet subclass
+    changelist_class: Any = None  # a Deferred ChangeList subclass of changelist.py
 
     sortable_by = ()  # the API has one order
     show_full_result_count = False  # never a second count request

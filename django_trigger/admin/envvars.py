@@ -30,11 +30,10 @@ from django_trigger.clients import get_client
 from django_trigger.conf import DEFAULT_ALIAS
 from django_trigger.models import ENVIRONMENT_CHOICES, EnvVar
 
-from .changelist import SinglePageChangeList
+from .api import admin_request_options
+from .base import Deferred
 from .filters import AliasFilter, EnvironmentFilter
-from .forms import EnvVarForm
 from .forms_view import RemoteFormAdmin, api_call
-from .querysets import EnvVarQuerySet, admin_request_options
 
 __all__ = ["MASK", "EnvVarAdmin"]
 
@@ -58,8 +57,8 @@ _ENVIRONMENTS = {slug for slug, _label in ENVIRONMENT_CHOICES}
 
 @admin.register(EnvVar)
 class EnvVarAdmin(RemoteFormAdmin):
-    queryset_class = EnvVarQuerySet
-    changelist_class = SinglePageChangeList
+    queryset_class = Deferred("querysets.EnvVarQuerySet")
+    changelist_class = Deferred("changelist.SinglePageChangeList")
     change_form_template = "admin/django_trigger/envvar/change_form.html"
 
     list_display = ("name", "masked_value", "is_secret", "environment")
@@ -114,6 +113,8 @@ class EnvVarAdmin(RemoteFormAdmin):
 
     def build_form(self, request: HttpRequest, obj: Any, data: Any = None) -> forms.Form:
         initial = {"name": obj.name} if obj is not None else {}
+        from .forms import EnvVarForm
+
         return EnvVarForm(data, initial=initial, change=obj is not None)
 
     def save_form_to_api(self, request: HttpRequest, form: forms.Form, obj: Any) -> EnvVar:

@@ -46,7 +46,7 @@ from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
 from django_trigger.exceptions import ApiError, ConfigurationError, InvalidRequestError
 from django_trigger.models import Overview, Run
 
-from .querysets import _cached, admin_request_options
+from .api import _cached, admin_request_options
 from .runs import STATUS_CLASSES
 
 __all__ = ["MAX_PAGES", "OverviewAdmin", "percentile"]

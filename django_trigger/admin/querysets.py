@@ -19,13 +19,10 @@ request. ``alias`` selects the ``TRIGGER`` client.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.core.cache import cache
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
@@ -35,6 +32,8 @@ from django_trigger.clients import get_client
 from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
 from django_trigger.exceptions import ConfigurationError, InvalidRequestError, NotFoundError
 from django_trigger.models import EnvVar, Run, Schedule, WaitpointToken
+
+from .api import _cached, admin_request_options, bump_cache_generation, refused_for_the_client
 
 if TYPE_CHECKING:
     from django_trigger.client import TriggerClient
@@ -50,20 +49,6 @@ __all__ = [
     "admin_request_options",
     "bump_cache_generation",
 ]
-
-#: Admin pages are interactive: at most one retry, so an unreachable API shows its error
-#: state in seconds instead of after the client's full retry schedule.
-ADMIN_MAX_ATTEMPTS = 2
-
-
-def admin_request_options(alias: str) -> dict[str, Any]:
-    """Options of every API call an admin page makes: one retry at most, and the alias's
-    ``ADMIN_DEADLINE`` (10 s by default) for the whole call, so a page answers in seconds."""
-    client = get_client(alias)
-    return {
-        "retry": {"max_attempts": min(client.retry.max_attempts, ADMIN_MAX_ATTEMPTS)},
-        "deadline": min(client.deadline, trigger_settings.get(alias)["ADMIN_DEADLINE"]),
-    }
 
 
 class Page:
@@ -276,64 +261,6 @@ class RemoteQuerySet:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} alias={self.alias!r} filters={self.filters!r}>"
-
-
-# -- list caching -------------------------------------------------------------------------
-
-
-#: How the client words a refusal of a call that its configuration cannot make (the token's
-#: kind, no project ref, no environment), as opposed to an id or a filter value it refuses.
-_CONFIGURATION_REFUSALS = (
-    "this client is configured with a",
-    "needs a project ref (",
-    "needs an environment (",
-)
-
-
-def refused_for_the_client(error: Exception) -> bool:
-    """Whether ``error`` is the client refusing, before sending, a call that this alias's
-    configuration cannot make: a personal access token reaches only the run list and
-    environment variables (docs/client.md, "Secret keys and personal access tokens"), and
-    environment variables need a project ref."""
-    return isinstance(error, InvalidRequestError) and any(
-        words in str(error) for words in _CONFIGURATION_REFUSALS
-    )
-
-
-def cache_timeout(alias: str) -> float | None:
-    """``TRIGGER[alias]["ADMIN_CACHE_TIMEOUT"]``: seconds to keep list pages in Django's
-    cache (``None``: no caching)."""
-    try:
-        return trigger_settings.get(alias).get("ADMIN_CACHE_TIMEOUT")
-    except ConfigurationError:  # the changelist reports it; caching is simply off
-        return None
-
-
-def _generation_key(alias: str) -> str:
-    return f"django_trigger:admin:{alias}:generation"
-
-
-def bump_cache_generation(alias: str) -> None:
-    """Forget every cached list page of ``alias`` (after an action changed something)."""
-    if cache_timeout(alias):
-        try:
-            cache.incr(_generation_key(alias))
-        except ValueError:
-            cache.set(_generation_key(alias), 2, None)
-
-
-def _cached(alias: str, parts: dict[str, Any], fetch: Any) -> Any:
-    timeout = cache_timeout(alias)
-    if not timeout:
-        return fetch()
-    generation = cache.get_or_set(_generation_key(alias), 1, None)
-    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-    key = f"django_trigger:admin:{alias}:{generation}:{digest}"
-    value = cache.get(key)
-    if value is None:
-        value = fetch()
-        cache.set(key, value, timeout)
-    return value
 
 
 # -- runs ---------------------------------------------------------------------------------

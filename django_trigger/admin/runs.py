@@ -42,8 +42,8 @@ from django_trigger.exceptions import (
 )
 from django_trigger.models import Run
 
-from .base import ApiUnavailable, RemoteModelAdmin, describe_error, is_http_url
-from .changelist import CursorChangeList
+from .api import admin_request_options, bump_cache_generation
+from .base import ApiUnavailable, Deferred, RemoteModelAdmin, describe_error, is_http_url
 from .filters import (
     AliasFilter,
     BatchFilter,
@@ -55,8 +55,6 @@ from .filters import (
     TaskFilter,
     VersionFilter,
 )
-from .forms import AddTagsForm, RescheduleForm
-from .querysets import RunQuerySet, admin_request_options, bump_cache_generation
 
 __all__ = ["BULK_THRESHOLD", "RunAdmin"]
 
@@ -95,11 +93,20 @@ class RunAction(NamedTuple):  # (a frozen dataclass cost ~0.5 ms of every start-
     permission: str  # has_<permission>_permission
     label: Any
     done: Any  # "Cancelled" … used in messages
-    form_class: type[forms.Form] | None = None
+    form_name: str | None = None  # its form's class in forms.py (loaded with the first form)
     bulk: Literal["cancel", "replay"] | None = None  # the bulk action doing it server-side
     #: Why this action does not apply to a run of the given status (None: it applies). The
     #: API would accept some of these anyway (cancelling a finished run answers 200).
     refuses: Callable[[str], Any] | None = None
+
+    def form(self, *args: Any) -> forms.Form | None:
+        """A new form of this action (bound to ``args``, the POST data), or None."""
+        if self.form_name is None:
+            return None
+        from . import forms as action_forms
+
+        form_class: type[forms.Form] = getattr(action_forms, self.form_name)
+        return form_class(*args)
 
     def refusal(self, status: str) -> str | None:
         reason = self.refuses(status) if self.refuses else None
@@ -143,11 +150,11 @@ ACTIONS = {
         "reschedule",
         gettext_lazy("Reschedule"),
         gettext_lazy("Rescheduled"),
-        form_class=RescheduleForm,
+        form_name="RescheduleForm",
         refuses=_reschedule_refusal,
     ),
     "tag": RunAction(
-        "tag", "tag", gettext_lazy("Add tags"), gettext_lazy("Tagged"), form_class=AddTagsForm
+        "tag", "tag", gettext_lazy("Add tags"), gettext_lazy("Tagged"), form_name="AddTagsForm"
     ),
 }
 
@@ -225,8 +232,8 @@ def _log_message(spec: RunAction, data: dict[str, Any]) -> str:
 
 @admin.register(Run)
 class RunAdmin(RemoteModelAdmin):
-    queryset_class = RunQuerySet
-    changelist_class = CursorChangeList
+    queryset_class = Deferred("querysets.RunQuerySet")
+    changelist_class = Deferred("changelist.CursorChangeList")
     change_form_template = "admin/django_trigger/run/change_form.html"
 
     # Chosen to fit a 1280 px screen: version and test/live are filters and on the detail page.
@@ -671,14 +678,14 @@ class RunAdmin(RemoteModelAdmin):
                 return HttpResponseRedirect(detail_url)
         form = None
         if request.method == "POST":
-            form = spec.form_class(request.POST) if spec.form_class else None
+            form = spec.form(request.POST)
             if form is None or form.is_valid():
                 self.perform(
                     request, spec, alias, [run.id], form.cleaned_data if form else {}, checked=True
                 )
                 return HttpResponseRedirect(detail_url)
-        elif spec.form_class:
-            form = spec.form_class()
+        else:
+            form = spec.form()
         return self.render_confirmation(request, spec, alias, [run.id], form, cancel_url=detail_url)
 
     def _action(self, request: HttpRequest, queryset: Any, name: str) -> HttpResponse | None:
@@ -699,7 +706,7 @@ class RunAdmin(RemoteModelAdmin):
         ids = [] if select_across else queryset.ids()
         form = None
         if request.POST.get("post") == "yes":
-            form = spec.form_class(request.POST) if spec.form_class else None
+            form = spec.form(request.POST)
             if form is None or form.is_valid():
                 data = form.cleaned_data if form else {}
                 if select_across:
@@ -709,8 +716,8 @@ class RunAdmin(RemoteModelAdmin):
                 if status_url:  # a bulk action started: follow its progress
                     return HttpResponseRedirect(status_url)
                 return None  # Django redirects back to the changelist
-        elif spec.form_class:
-            form = spec.form_class()
+        else:
+            form = spec.form()
         filters = queryset.api_filters() if select_across else None
         return self.render_confirmation(
             request,

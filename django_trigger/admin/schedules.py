@@ -28,12 +28,10 @@ from django_trigger.clients import get_client
 from django_trigger.exceptions import ApiError, ConfigurationError, InvalidRequestError
 from django_trigger.models import Schedule
 
-from .base import describe_error
-from .changelist import OffsetChangeList
+from .api import admin_request_options, bump_cache_generation
+from .base import Deferred, describe_error
 from .filters import AliasFilter
-from .forms import ScheduleForm
 from .forms_view import RemoteFormAdmin, api_call
-from .querysets import ScheduleQuerySet, admin_request_options, bump_cache_generation
 
 __all__ = ["ScheduleAdmin"]
 
@@ -48,8 +46,8 @@ def _one_line(text: str, css: str = "") -> str:
 
 @admin.register(Schedule)
 class ScheduleAdmin(RemoteFormAdmin):
-    queryset_class = ScheduleQuerySet
-    changelist_class = OffsetChangeList
+    queryset_class = Deferred("querysets.ScheduleQuerySet")
+    changelist_class = Deferred("changelist.OffsetChangeList")
 
     list_display = (
         "id",
@@ -146,6 +144,8 @@ class ScheduleAdmin(RemoteFormAdmin):
                 "external_id": obj.external_id or "",
             }
         )
+        from .forms import ScheduleForm
+
         form = ScheduleForm(data, initial=initial, timezones=zones, change=obj is not None)
         if obj is not None and obj.is_declarative:
             for field in form.fields.values():

@@ -26,10 +26,9 @@ from django_trigger.clients import get_client
 from django_trigger.exceptions import ApiError, ConfigurationError, WaitpointTimedOutError
 from django_trigger.models import WaitpointToken
 
-from .base import RemoteModelAdmin, describe_error
-from .changelist import CursorChangeList
+from .api import admin_request_options, bump_cache_generation
+from .base import Deferred, RemoteModelAdmin, describe_error
 from .filters import AliasFilter, ApiFilter, InputFilter
-from .querysets import WaitpointTokenQuerySet, admin_request_options, bump_cache_generation
 
 __all__ = ["WaitpointTokenAdmin"]
 
@@ -78,8 +77,8 @@ class CompleteForm(forms.Form):
 
 @admin.register(WaitpointToken)
 class WaitpointTokenAdmin(RemoteModelAdmin):
-    queryset_class = WaitpointTokenQuerySet
-    changelist_class = CursorChangeList
+    queryset_class = Deferred("querysets.WaitpointTokenQuerySet")
+    changelist_class = Deferred("changelist.CursorChangeList")
     change_list_template = "admin/django_trigger/change_list.html"
 
     list_display = (
