@@ -125,8 +125,8 @@ class OverlappingStreamsTests(EmulatorCase):
 
 class ResetTests(EmulatorCase):
     def test_a_request_from_before_a_reset_does_not_reach_the_new_world(self):
-        # Long enough for the reset below to come first on a loaded machine.
-        self.emu.faults.stall_next(1, 1.5, path="/api/v1/tasks/late/trigger")
+        # Held until released after the reset below, however loaded the machine.
+        self.emu.faults.stall_next(1, 30, path="/api/v1/tasks/late/trigger")
         answers: list = []
 
         def send() -> None:
@@ -148,6 +148,7 @@ class ResetTests(EmulatorCase):
         while self.emu.faults.pending and time.monotonic() < deadline:  # until it is stalled
             time.sleep(0.005)
         self.emu.reset()  # the next test starts while the stalled request waits
+        self.emu.faults.release_stalls()
         thread.join()
         self.assertIsInstance(answers[0], requests.ConnectionError)  # as if the server restarted
         self.assertEqual([r for r in self.dev_runs() if r.task_identifier == "late"], [])
