@@ -21,7 +21,11 @@ from django_trigger.credentials import (
     secret_key_environment,
     token_kind,
 )
-from django_trigger.exceptions import ConfigurationError, InvalidRequestError
+from django_trigger.exceptions import (
+    ConfigurationError,
+    ConfigurationRefusalError,
+    InvalidRequestError,
+)
 from django_trigger.options import (
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
@@ -214,18 +218,20 @@ class BaseClient:
         ref = explicit if explicit is not None else self.project_ref
         ref = _checked(validators.project_ref, ref, "project_ref", InvalidRequestError)
         if ref is None:
-            raise InvalidRequestError(
+            raise ConfigurationRefusalError(
                 f"{operation} needs a project ref (proj_…): pass project_ref= or configure "
-                "PROJECT_REF"
+                "PROJECT_REF",
+                reason=ConfigurationRefusalError.PROJECT_REF,
             )
         return ref
 
     def require_environment(self, explicit: str | None, operation: str) -> str:
         if explicit is None:
             if self.environment is None:
-                raise InvalidRequestError(
+                raise ConfigurationRefusalError(
                     f"{operation} needs an environment (dev, staging, prod or preview): pass "
-                    "environment= or configure ENVIRONMENT"
+                    "environment= or configure ENVIRONMENT",
+                    reason=ConfigurationRefusalError.ENVIRONMENT,
                 )
             return self.environment
         return _checked(validators.environment, explicit, "environment", InvalidRequestError)

@@ -51,6 +51,7 @@ __all__ = [
     "BadRequestError",
     "BatchNotSealedError",
     "ConfigurationError",
+    "ConfigurationRefusalError",
     "ConflictError",
     "InternalServerError",
     "InvalidRequestError",
@@ -81,6 +82,33 @@ class ConfigurationError(TriggerError, ImproperlyConfigured):
 
 class InvalidRequestError(TriggerError, ValueError):
     """A call was refused before anything was sent: bad argument, id, or credentials."""
+
+
+class ConfigurationRefusalError(InvalidRequestError):
+    """A call this client's configuration cannot make, refused before anything was sent (no
+    argument of the call would change that). ``reason`` says what is missing:
+
+    - ``"token_kind"``: the access token is of the wrong kind for this call (a personal access
+      token where a secret key is needed, a secret key where a personal access token is, a
+      public access token beyond what it may do);
+    - ``"project_ref"``: no project ref (``PROJECT_REF``, ``project_ref=``);
+    - ``"environment"``: no environment (``ENVIRONMENT``, ``environment=``).
+    """
+
+    TOKEN_KIND = "token_kind"
+    PROJECT_REF = "project_ref"
+    ENVIRONMENT = "environment"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def __reduce__(self) -> Any:
+        return (_configuration_refusal, (str(self), self.reason))
+
+
+def _configuration_refusal(message: str, reason: str) -> ConfigurationRefusalError:
+    return ConfigurationRefusalError(message, reason=reason)
 
 
 class ApiError(TriggerError):

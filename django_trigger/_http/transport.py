@@ -49,6 +49,7 @@ from django_trigger.exceptions import (
     ApiResponseTooLargeError,
     ApiSchemaValidationError,
     ApiTimeoutError,
+    ConfigurationRefusalError,
     ConflictError,
     InvalidRequestError,
     OutcomeUnknownConflictError,
@@ -281,20 +282,23 @@ class TransportBase:
             Auth.SECRET_KEY_OR_PUBLIC,
             Auth.NONE,
         ):
-            raise InvalidRequestError(
+            raise ConfigurationRefusalError(
                 f"{operation} needs a secret key (tr_dev_…, tr_prod_…); this client is "
                 "configured with a public access token, which the API accepts only for "
-                "reading runs and batches, realtime subscriptions and triggering tasks."
+                "reading runs and batches, realtime subscriptions and triggering tasks.",
+                reason=ConfigurationRefusalError.TOKEN_KIND,
             )
         if auth in (Auth.SECRET_KEY, Auth.SECRET_KEY_OR_PUBLIC) and kind.is_personal:
-            raise InvalidRequestError(
+            raise ConfigurationRefusalError(
                 f"{operation} needs a secret key (tr_dev_…, tr_prod_…); this client is "
-                "configured with a personal access token, which the API refuses here."
+                "configured with a personal access token, which the API refuses here.",
+                reason=ConfigurationRefusalError.TOKEN_KIND,
             )
         if auth is Auth.PERSONAL and kind is TokenKind.SECRET_KEY:
-            raise InvalidRequestError(
+            raise ConfigurationRefusalError(
                 f"{operation} needs a personal access token (tr_pat_…); this client is "
-                "configured with a secret key, which the API refuses here."
+                "configured with a secret key, which the API refuses here.",
+                reason=ConfigurationRefusalError.TOKEN_KIND,
             )
 
     def prepare(

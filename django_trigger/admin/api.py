@@ -15,9 +15,9 @@ from django.core.cache import cache
 
 from django_trigger.clients import get_client
 from django_trigger.conf import trigger_settings
-from django_trigger.exceptions import ConfigurationError, InvalidRequestError
+from django_trigger.exceptions import ConfigurationError
 
-__all__ = ["admin_request_options", "bump_cache_generation", "refused_for_the_client"]
+__all__ = ["admin_request_options", "bump_cache_generation"]
 
 #: Admin pages are interactive: at most one retry, so an unreachable API shows its error
 #: state in seconds instead of after the client's full retry schedule.
@@ -35,25 +35,6 @@ def admin_request_options(alias: str) -> dict[str, Any]:
 
 
 # -- list caching -------------------------------------------------------------------------
-
-
-#: How the client words a refusal of a call that its configuration cannot make (the token's
-#: kind, no project ref, no environment), as opposed to an id or a filter value it refuses.
-_CONFIGURATION_REFUSALS = (
-    "this client is configured with a",
-    "needs a project ref (",
-    "needs an environment (",
-)
-
-
-def refused_for_the_client(error: Exception) -> bool:
-    """Whether ``error`` is the client refusing, before sending, a call that this alias's
-    configuration cannot make: a personal access token reaches only the run list and
-    environment variables (docs/client.md, "Secret keys and personal access tokens"), and
-    environment variables need a project ref."""
-    return isinstance(error, InvalidRequestError) and any(
-        words in str(error) for words in _CONFIGURATION_REFUSALS
-    )
 
 
 def cache_timeout(alias: str) -> float | None:

@@ -39,13 +39,12 @@ from django_trigger.exceptions import (
     ApiError,
     AuthenticationError,
     ConfigurationError,
+    ConfigurationRefusalError,
     InternalServerError,
     InvalidRequestError,
     PermissionDeniedError,
     RateLimitError,
 )
-
-from .api import refused_for_the_client
 
 try:  # Django >= 5.0
     from django.contrib.admin import ShowFacets
@@ -96,14 +95,14 @@ def retry_advice(error: Exception) -> str:
         return _("Fix the TRIGGER setting (python manage.py check lists what is wrong).")
     if isinstance(error, AuthenticationError | PermissionDeniedError):
         return _("Check ACCESS_TOKEN in the TRIGGER setting for this client.")
-    if refused_for_the_client(error):
-        if "needs a project ref" in str(error):
+    if isinstance(error, ConfigurationRefusalError):
+        if error.reason == ConfigurationRefusalError.PROJECT_REF:
             return _(
                 "Set PROJECT_REF in the TRIGGER setting for this client (or the "
                 "TRIGGER_PROJECT_REF environment variable): the project's ref (proj_…) from "
                 "the dashboard's project settings."
             )
-        if "needs an environment" in str(error):
+        if error.reason == ConfigurationRefusalError.ENVIRONMENT:
             return _(
                 "Set ENVIRONMENT in the TRIGGER setting for this client (dev, staging, prod "
                 "or preview)."
@@ -441,7 +440,7 @@ class RemoteModelAdmin(admin.ModelAdmin):
         """A full admin page explaining that the API failed (the view could not go on). The
         page says it once: no admin message too (the template would show both)."""
         logger.warning("Trigger.dev admin: %s", error)
-        if refused_for_the_client(error):  # nothing was sent: not the API's doing
+        if isinstance(error, ConfigurationRefusalError):  # nothing was sent: not the API's doing
             title, status = _("Not possible with this client's settings"), 403
         else:
             title = _("Trigger.dev API unavailable")

@@ -27,9 +27,14 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from django_trigger.conf import DEFAULT_ALIAS
-from django_trigger.exceptions import ApiError, ConfigurationError, InvalidRequestError
+from django_trigger.exceptions import (
+    ApiError,
+    ConfigurationError,
+    ConfigurationRefusalError,
+    InvalidRequestError,
+)
 
-from .querysets import Page, RemoteQuerySet, refused_for_the_client
+from .querysets import Page, RemoteQuerySet
 
 if TYPE_CHECKING:
     from .base import RemoteModelAdmin
@@ -69,7 +74,8 @@ class RemoteChangeList(ChangeList):
         try:
             return self.queryset.fetch_page(**kwargs)
         except (ApiError, ConfigurationError, InvalidRequestError) as err:
-            if isinstance(err, InvalidRequestError) and not refused_for_the_client(err):
+            refused_for_the_client = isinstance(err, ConfigurationRefusalError)
+            if isinstance(err, InvalidRequestError) and not refused_for_the_client:
                 raise IncorrectLookupParameters(err) from err  # a filter value it refuses
             self.api_error = err
             self.model_admin.message_api_error(request, err)

@@ -30,10 +30,15 @@ from django.db.models import Q
 from django_trigger import types
 from django_trigger.clients import get_client
 from django_trigger.conf import DEFAULT_ALIAS, trigger_settings
-from django_trigger.exceptions import ConfigurationError, InvalidRequestError, NotFoundError
+from django_trigger.exceptions import (
+    ConfigurationError,
+    ConfigurationRefusalError,
+    InvalidRequestError,
+    NotFoundError,
+)
 from django_trigger.models import EnvVar, Run, Schedule, WaitpointToken
 
-from .api import _cached, admin_request_options, bump_cache_generation, refused_for_the_client
+from .api import _cached, admin_request_options, bump_cache_generation
 
 if TYPE_CHECKING:
     from django_trigger.client import TriggerClient
@@ -425,9 +430,9 @@ def _get_record(
         return retrieve(client)(
             pk, **options, request_options=admin_request_options(queryset.alias)
         )
-    except (NotFoundError, InvalidRequestError) as err:
-        if refused_for_the_client(err):
-            raise
+    except ConfigurationRefusalError:
+        raise
+    except (NotFoundError, InvalidRequestError):
         raise queryset.model.DoesNotExist(pk) from None  # type: ignore[attr-defined]
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django_trigger._http.paths import build_path, segment
 from django_trigger.credentials import TokenKind, normalize_environment
-from django_trigger.exceptions import InvalidRequestError, NotFoundError
+from django_trigger.exceptions import ConfigurationRefusalError, InvalidRequestError, NotFoundError
 from django_trigger.options import RequestOptionsLike
 from django_trigger.pagination import CursorPage
 from django_trigger.types import (
@@ -150,9 +150,10 @@ class Runs(Resource):
         ref = client.require_project_ref(project_ref, "runs.list")
         envs = environment if environment is not None else client.environment
         if envs is None:
-            raise InvalidRequestError(
+            raise ConfigurationRefusalError(
                 "runs.list with a personal access token needs an environment: pass "
-                "environment='prod' (or configure ENVIRONMENT)"
+                "environment='prod' (or configure ENVIRONMENT)",
+                reason=ConfigurationRefusalError.ENVIRONMENT,
             )
         params["filter[env]"] = _project_environments(envs)
         return self._cursor_page(

@@ -6,6 +6,9 @@ from __future__ import annotations
 from django.contrib.messages import get_messages
 from django.test import override_settings
 
+from django_trigger.admin.base import retry_advice
+from django_trigger.exceptions import ConfigurationRefusalError, InvalidRequestError
+
 from .base import RUNS_LIST, AdminTestCase
 
 
@@ -122,6 +125,39 @@ class ApiTroubleTests(AdminTestCase):
             self.assertEqual(self.journal.count(), 0)
             response = self.client.get(self.url("envvar_change", "REGION"))
             self.assertContains(response, "Set PROJECT_REF", status_code=403)
+
+    def test_a_personal_access_token_without_an_environment_asks_for_one(self):
+        emu = self.emulator
+        options = emu.client_settings(ACCESS_TOKEN=emu.access_token)
+        del options["ENVIRONMENT"]
+        with self.settings(TRIGGER={"default": options}):
+            for name in ("run_changelist", "envvar_changelist"):
+                with self.subTest(name):
+                    self.journal.clear()
+                    response = self.client.get(self.url(name))
+                    self.assertEqual(response.status_code, 200)
+                    self.assertContains(response, "needs an environment")
+                    self.assertContains(response, "Set ENVIRONMENT in the TRIGGER setting")
+                    self.assertNotContains(response, "Database error")
+                    self.assertEqual(self.journal.count(), 0)
+
+    def test_refusals_are_told_apart_by_class_not_wording(self):
+        # The advice follows ConfigurationRefusalError and its reason; an InvalidRequestError
+        # worded like a refusal (an id, a filter value) gets none of it.
+        advice = {
+            ConfigurationRefusalError.PROJECT_REF: "Set PROJECT_REF",
+            ConfigurationRefusalError.ENVIRONMENT: "Set ENVIRONMENT",
+            ConfigurationRefusalError.TOKEN_KIND: "give this client a secret key",
+        }
+        for reason, expected in advice.items():
+            with self.subTest(reason):
+                error = ConfigurationRefusalError("x.y is not possible here", reason=reason)
+                self.assertIn(expected, retry_advice(error))
+        lookalike = InvalidRequestError(
+            "runs.list needs a project ref (proj_…); this client is configured with a key"
+        )
+        self.assertNotIn("PROJECT_REF", retry_advice(lookalike))
+        self.assertNotIn("secret key", retry_advice(lookalike))
 
     def test_misconfigured_client(self):
         with self.settings(TRIGGER={"default": {"ACCESS_TOKEN": "not-a-token"}}):

@@ -3,11 +3,14 @@ that happen before anything is sent."""
 
 from __future__ import annotations
 
+import pickle
+
 from django_trigger.exceptions import (
     ApiError,
     ApiSchemaValidationError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationRefusalError,
     InternalServerError,
     InvalidRequestError,
     NotFoundError,
@@ -84,6 +87,31 @@ class StatusErrorTests(ClientTestCase):
         client = self.make_client(self.emulator.access_token)
         with self.assertRaises(InvalidRequestError):
             client.runs.list()
+        self.assertEqual(self.journal.count(), 0)
+
+    def test_configuration_refusals_have_their_own_class_and_reason(self):
+        # ConfigurationRefusalError: what the admin (and users) tell apart from a bad argument
+        # by class, not by wording; still an InvalidRequestError for existing except clauses.
+        emu = self.emulator
+        secret_key_client = self.make_client(project_ref=None)
+        cases = [
+            ("token_kind", lambda: self.pat_client().runs.retrieve("run_abc")),
+            ("token_kind", lambda: self.make_client().environments.resume()),
+            ("project_ref", lambda: secret_key_client.envvars.list()),
+            ("environment", lambda: self.make_client(emu.access_token).runs.list()),
+            ("environment", lambda: self.make_client(emu.access_token).envvars.list()),
+        ]
+        for reason, call in cases:
+            with self.subTest(reason), self.assertRaises(ConfigurationRefusalError) as ctx:
+                call()
+            self.assertEqual(ctx.exception.reason, reason)
+            self.assertIsInstance(ctx.exception, InvalidRequestError)
+            copy = pickle.loads(pickle.dumps(ctx.exception))  # e.g. across test processes
+            self.assertEqual((str(copy), copy.reason), (str(ctx.exception), reason))
+        # A bad argument is not a configuration refusal.
+        with self.assertRaises(InvalidRequestError) as ctx:
+            self.trigger.runs.retrieve("../envvars")
+        self.assertNotIsInstance(ctx.exception, ConfigurationRefusalError)
         self.assertEqual(self.journal.count(), 0)
 
     def test_server_answer_for_a_pat_when_forced(self):
