@@ -32,6 +32,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    # Offline like the rest of the suite (tests/netguard.py cannot see another process): every
+    # request but loopback's (which Chromium never proxies) goes to a proxy that is not there.
+    "--proxy-server=http://127.0.0.1:9",
 ]
 INSTALL_HINT = (
     "Install Debian's chromium (apt-get install -y chromium) and the dev extra "
