@@ -207,6 +207,7 @@ class Faults:
             self._stalls_released = self._stalls_taken
 
     def stall_released(self, decision: FaultDecision) -> bool:
+        """Whether the stall ``decision`` (from :meth:`take`) was released (the app asks)."""
         with self._lock:
             return decision.ticket <= self._stalls_released
 
