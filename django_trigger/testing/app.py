@@ -688,12 +688,24 @@ def preflight_reply(request: ApiRequest) -> Reply:
 
 def add_cors_headers(reply: Reply, request: ApiRequest, exposed: tuple[str, ...]) -> None:
     """``wrapResponse``'s CORS on a route's answer, errors included; an answer that already
-    has CORS headers (realtime shapes) is left alone, as apiCors does."""
+    has CORS headers (realtime shapes) is left alone, as apiCors does. remix-utils' cors()
+    appends (``Headers.append``): a header the route set itself keeps its value, then ", " and
+    the wrapper's (the session SSE route's ``*`` becomes ``*, x-trigger-jwt,...``)."""
     if any(name.lower() == "access-control-allow-origin" for name in reply.headers):
         return
-    reply.headers.update(_origin_headers(request))
+    for name, value in _origin_headers(request).items():
+        _append_header(reply.headers, name, value)
     if exposed:
-        reply.headers["Access-Control-Expose-Headers"] = ",".join(exposed)
+        _append_header(reply.headers, "Access-Control-Expose-Headers", ",".join(exposed))
+
+
+def _append_header(headers: dict[str, str], name: str, value: str) -> None:
+    """The Fetch API's ``Headers.append``: names match whatever their case, values join."""
+    for existing in headers:
+        if existing.lower() == name.lower():
+            headers[existing] = f"{headers[existing]}, {value}"
+            return
+    headers[name] = value
 
 
 def _status_line(status: int) -> str:

@@ -70,6 +70,22 @@ class SessionStreamTests(RealtimeCase):
         )
         self.assertEqual([r["seq_num"] for r in self.records(resumed)], [1])
 
+    def test_cors_keeps_the_routes_exposed_headers(self):
+        # The route sets "Access-Control-Expose-Headers: *" (S2RealtimeStreams); the route
+        # builder's remix-utils cors() then appends its own with Headers.append: one header,
+        # "*, x-trigger-jwt,x-trigger-jwt-claims", the origin reflected when there is one.
+        origin = "https://chat.example.com"
+        for headers, allowed in (({"Origin": origin}, origin), ({}, None)):
+            with self.subTest(origin=allowed):
+                response = self.read(**headers)
+                self.assertEqual(response.status_code, 200)
+                self.assertEqual(
+                    response.raw.headers.getlist("Access-Control-Expose-Headers"),
+                    ["*, x-trigger-jwt,x-trigger-jwt-claims"],
+                )
+                self.assertEqual(response.headers.get("Access-Control-Allow-Origin"), allowed)
+                self.assertEqual(response.headers.get("Vary"), "Origin" if allowed else None)
+
     def test_scripted_chunks_arrive_on_the_clock(self):
         self.append("hello world", io="in")
         self.assertEqual(self.records(self.read()), [])  # the clock is frozen
