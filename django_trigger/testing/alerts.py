@@ -22,6 +22,7 @@ import json
 import string
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -68,7 +69,15 @@ class Delivery:
     payload: dict[str, Any]
     body: bytes = field(repr=False)
     statuses: list[int | None] = field(default_factory=list)  # None: no answer (error/timeout)
+    #: Per attempt, why there was no answer ("ConnectionError: ...", "ReadTimeout: ..."), or
+    #: None for an attempt that was answered; the URL's query is left out.
+    errors: list[str | None] = field(default_factory=list)
     response_body: bytes = field(default=b"", repr=False)
+
+    @property
+    def error(self) -> str | None:
+        """Why the last attempt got no answer (None: it was answered, or none was made)."""
+        return self.errors[-1] if self.errors else None
 
     @property
     def event_id(self) -> str:
@@ -254,6 +263,17 @@ def build_payload(
     return _merge({**common, "object": body}, overrides or {})
 
 
+def _why(exc: requests.RequestException, url: str) -> str:
+    """``Type: message`` of a failed attempt: the urllib3 error behind requests' own (a
+    ``MaxRetryError`` names the URL, its ``reason`` does not), any query string of the URL
+    (where a receiver may take a token) replaced by ``?…``."""
+    inner = exc.args[0] if exc.args else exc
+    reason = getattr(inner, "reason", inner)
+    message = f"{type(exc).__name__}: {reason}"
+    query = urlsplit(url).query
+    return message.replace(query, "…") if query else message
+
+
 def deliver(
     world: World,
     url: str,
@@ -286,10 +306,12 @@ def deliver(
                 response = session.post(
                     url, data=raw, headers=headers, timeout=timeout, allow_redirects=False
                 )
-            except requests.RequestException:
+            except requests.RequestException as exc:
                 delivery.statuses.append(None)
+                delivery.errors.append(_why(exc, url))
                 continue
             delivery.statuses.append(response.status_code)
+            delivery.errors.append(None)
             delivery.response_body = response.content
             if 200 <= response.status_code < 300:
                 break

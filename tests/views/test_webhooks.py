@@ -86,6 +86,7 @@ class AlertWebhookTests(EmulatorTestMixin, LiveServerTestCase):
                 specific = Recorder(self, signal)
                 delivery = self.deliver(event_type)
                 self.assertEqual(delivery.statuses, [200])  # one request per delivery
+                self.assertEqual((delivery.errors, delivery.error), ([None], None))
                 self.assertEqual(json.loads(delivery.response_body), {"received": True})
                 self.assertEqual(len(specific.calls), 1)
                 call = specific.calls[0]
@@ -147,6 +148,7 @@ class AlertWebhookTests(EmulatorTestMixin, LiveServerTestCase):
             with self.subTest(name):
                 delivery = self.deliver(payload=payload, **options)
                 self.assertEqual(delivery.statuses, [400, 400, 400])  # the service retries
+                self.assertEqual(delivery.errors, [None, None, None])  # answered, each time
                 self.assertEqual(json.loads(delivery.response_body), {"error": "Invalid signature"})
         self.assertEqual(self.received.calls, [])
 
@@ -187,17 +189,36 @@ class AlertWebhookTests(EmulatorTestMixin, LiveServerTestCase):
         self.assertEqual(unknown.statuses, [404])
 
 
-class DeliveryTimeoutTests(SimpleTestCase):
+class FailedDeliveryTests(SimpleTestCase):
+    """An attempt without an answer is a None status, and the delivery says why (type and
+    message, without the URL's query)."""
+
     def test_an_attempt_not_answered_in_time_is_none(self):
         # A listening socket that never accepts: the connection is made, no answer comes.
         with socket.create_server(("127.0.0.1", 0)) as silent, Emulator() as emu:
-            url = f"http://127.0.0.1:{silent.getsockname()[1]}/trigger/webhooks/"
+            url = f"http://127.0.0.1:{silent.getsockname()[1]}/trigger/webhooks/?token=hush"
             started = time.monotonic()
             delivery = emu.deliver_alert(url, "alert.run.failed", secret=SECRET, timeout=0.2)
             elapsed = time.monotonic() - started
         self.assertEqual(delivery.statuses, [None, None, None])
         self.assertLess(elapsed, 12)  # the given timeout, not the default 3 x 5 s
         self.assertFalse(delivery.delivered)
+        self.assertEqual(len(delivery.errors), 3)
+        self.assertRegex(delivery.error, r"^ReadTimeout: .*Read timed out\. \(read timeout=0\.2\)$")
+        self.assertIn("Read timed out", repr(delivery))
+        self.assertNotIn("hush", delivery.error)
+
+    def test_a_refused_connection(self):
+        # A bound socket that does not listen: every connection to its port is refused.
+        with socket.socket() as closed, Emulator() as emu:
+            closed.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{closed.getsockname()[1]}/trigger/webhooks/?token=hush"
+            delivery = emu.deliver_alert(url, "alert.run.failed", secret=SECRET, attempts=2)
+        self.assertEqual(delivery.statuses, [None, None])
+        self.assertEqual(len(delivery.errors), 2)
+        self.assertRegex(delivery.error, r"^ConnectionError: .*Connection refused")
+        for secret in ("hush", SECRET):
+            self.assertNotIn(secret, delivery.error)
 
 
 class WebhookSettingsTests(SimpleTestCase):
