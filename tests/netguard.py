@@ -9,14 +9,15 @@ fail it, ``socket.gaierror``, without asking one). Unix sockets and
 binding (servers on 127.0.0.1) are untouched. The refusal is a :class:`NetworkGuardError`,
 raised before any packet is sent, naming ``host:port`` and the test that tried.
 
-It derives from ``BaseException``, as ``KeyboardInterrupt`` does, because a network error
-would be retried: urllib3, requests and httpx wrap an ``OSError`` met while connecting into
-their connect errors, which the client retries (``NewConnectionError``/``httpx.ConnectError``
--> ``ApiConnectionError``), and an ``Exception`` would still be swallowed by an
-``except Exception`` on the way (the emulator's catch-all answers 500, which is retried too).
-Nothing catches it but the test runner, which reports the test as an error. A refusal in
-another thread (an emulator's request thread) ends that thread and is also reported as an
-error of the test running at the time.
+It is not an ``OSError``: urllib3, requests and httpx wrap an ``OSError`` met while
+connecting into their connect errors, which the client retries (``NewConnectionError`` /
+``httpx.ConnectError`` -> ``ApiConnectionError``); they and the clients let any other error
+through, so the test fails with it at once (through anyio's connection task group, as an
+exception group holding it). It is an ``Exception``, not a ``BaseException``: unittest
+reports a ``BaseException`` raised in ``setUpClass`` by ending the run (a parallel worker
+dies and the pool waits forever). A refusal in another thread (an emulator's request thread,
+whose catch-all would answer 500) is also reported, after the test, as an error of the test
+running at the time.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ _refused: list[tuple[int, str]] = []  # (thread, message) of this process's refu
 _installed = False
 
 
-class NetworkGuardError(BaseException):
+class NetworkGuardError(Exception):
     """A test tried to reach a host outside loopback (see ``tests/netguard.py``)."""
 
 

@@ -95,6 +95,21 @@ class SocketTests(SimpleTestCase):
             def test_here(self) -> None:
                 socket.create_connection((PUBLIC, 443))
 
+        class InSetUpClass(unittest.TestCase):
+            @classmethod
+            def setUpClass(cls) -> None:
+                socket.create_connection((PUBLIC, 443))
+
+            def test_nothing(self) -> None:
+                pass
+
+        # A refusal in a class fixture is that class's error, and the run goes on.
+        result, before = unittest.TestResult(), refusals()
+        unittest.TestSuite([InSetUpClass("test_nothing")]).run(result)
+        del netguard._refused[before:]
+        [(_, trace)] = result.errors
+        self.assertIn(f"network guard: connection to {PUBLIC}:443 refused", trace)
+
         for name in ("test_elsewhere", "test_here"):
             with self.subTest(name):
                 result, before = unittest.TestResult(), refusals()
@@ -139,4 +154,4 @@ class ClientTests(ClientTestCase):
 
     def test_the_emulator_on_loopback_still_answers(self):
         self.assertTrue(self.trigger.runs.list(limit=1).data is not None)
-        self.assertFalse(issubclass(NetworkGuardError, (Exception, ApiConnectionError)))
+        self.assertFalse(issubclass(NetworkGuardError, (OSError, ApiConnectionError)))
