@@ -52,8 +52,17 @@ class StreamReadCase(ClientTestCase):
 class ReadTests(StreamReadCase):
     def test_v2_chunks_then_the_end_when_the_run_finishes(self):
         self.write("Hello", '{"n": 1}')
-        self.later(0.3, lambda: self.write("world"))
-        self.later(1.8, self.finish)  # after the first idle check (~1.3 s)
+
+        def write_while_open() -> None:  # once the first answer is under way
+            if wait_until(lambda: self.stream_requests(), timeout=30):
+                self.write("world")
+
+        writer = threading.Thread(target=write_while_open)
+        writer.start()
+        self.addCleanup(writer.join)
+        # Finished once the first idle check has found it running (however loaded the
+        # machine): the reconnect then ends at the next check.
+        self.after_answers(1, "GET", f"/realtime/v1/runs/{self.run_id}", self.finish)
         started = time.monotonic()
         stream = self.trigger.streams.read(self.run_id, "ai", timeout=30, check_every=1)
         chunks = list(stream)
