@@ -45,6 +45,21 @@ class ChatInABrowserTests(BrowserTestCase):
         self.in_browser(open_page)
         self.addCleanup(self.in_browser, lambda: self.context.close())
 
+    def test_the_browser_reaches_loopback_only(self):
+        # CHROMIUM_ARGS' dead proxy: the suite's network guard cannot see Chromium's process.
+        def scenario() -> None:
+            from playwright.sync_api import Error
+
+            # A page each: a failed navigation's error page could interrupt the next one.
+            for url in ("http://203.0.113.1/", "http://example.com/"):
+                page = self.context.new_page()
+                with self.assertRaisesRegex(Error, "ERR_PROXY_CONNECTION_FAILED"):
+                    page.goto(url)
+                page.close()
+            self.assertEqual(self.page.goto(self.live_server_url + "/admin/").status, 200)
+
+        self.in_browser(scenario)
+
     def test_a_conversation_streams_each_answer_in(self):
         def scenario() -> None:
             from playwright.sync_api import expect
