@@ -67,6 +67,11 @@ def parse(body: bytes) -> list[dict[str, str]]:
 
 @override_settings(ROOT_URLCONF="tests.views.test_stream_relay")
 class RelayTests(EmulatorTestMixin, SimpleTestCase):
+    # Closing a response (as the WSGI server does) sends request_finished, whose
+    # close_old_connections checks this thread's database connection, as in production:
+    # pytest-django refuses that in a test that declares no database.
+    databases = {"default"}
+
     def setUp(self) -> None:
         super().setUp()
         with self.emulator.state.lock:
@@ -197,6 +202,11 @@ class RelayTests(EmulatorTestMixin, SimpleTestCase):
 @override_settings(ROOT_URLCONF="tests.views.test_stream_relay")
 class SessionRelayTests(EmulatorTestMixin, SimpleTestCase):
     """``stream_session``: the same relay over ``sessions.read``, with a scripted agent."""
+
+    # Closing a response (as the WSGI server does) sends request_finished, whose
+    # close_old_connections checks this thread's database connection, as in production:
+    # pytest-django refuses that in a test that declares no database.
+    databases = {"default"}
 
     def setUp(self) -> None:
         super().setUp()
