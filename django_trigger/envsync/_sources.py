@@ -55,7 +55,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from django_trigger.exceptions import InvalidRequestError
-from django_trigger.resources.envvars import NAME_PATTERN, RESERVED_NAMES
+from django_trigger.validators import ENV_VAR_NAME as NAME_PATTERN
+from django_trigger.validators import RESERVED_ENV_VAR_NAMES as RESERVED_NAMES
 
 __all__ = [
     "MAX_ENTRY_BYTES",
